@@ -1,0 +1,11 @@
+export * from './utils/errors.js';
+export * from './rings/ring_masks.js';
+export * from './mixture/gaussian_mixture.js';
+export * from './kernel/synthesis.js';
+export * from './ops/attrs.js';
+export * from './ops/padding.js';
+export { convNd, conv2dForwardOnly, subsample, upsampleZeros } from './ops/conv_primitive.js';
+export { gmrConvComposed, ringFilter, channelMixing } from './ops/gmr_conv_composed.js';
+export * from './ops/path_choice.js';
+export * from './ops/kernel_registry.js';
+export * from './ops/gmr_conv_ops.js';

@@ -1,0 +1,139 @@
+/**
+ * The composed GMR convolution: tfjs ops only, so it runs (and trains) on any
+ * backend. It is the default kernel for every GMR op name and the reference
+ * every kernel package is tested against.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gaussianMatrix } from '../mixture/gaussian_mixture.js';
+import { synthesizeKernel } from '../kernel/synthesis.js';
+import { convNd, upsampleZeros } from './conv_primitive.js';
+import { padOrCropAxis, padWithMode, PadPairs, sliceAxis } from './padding.js';
+import type { GMRConvAttrs } from './attrs.js';
+
+export interface GMRConvTensors {
+  x: tf.Tensor;
+  weight: tf.Tensor;
+  logSigmas?: tf.Tensor | null;
+  indexMat: tf.Tensor;
+  bias?: tf.Tensor | null;
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+
+export function toChannelsLast(x: tf.Tensor, dataFormat: string): tf.Tensor {
+  if (dataFormat !== 'channelsFirst') return x;
+  return tf.transpose(x, [0, ...range(2, x.rank), 1]);
+}
+
+export function fromChannelsLast(y: tf.Tensor, dataFormat: string): tf.Tensor {
+  if (dataFormat !== 'channelsFirst') return y;
+  return tf.transpose(y, [0, y.rank - 1, ...range(1, y.rank - 1)]);
+}
+
+/** Stage 1: every input channel filtered by the same n ring filters → [B·prod(So), Cin·n] (channel c·n + i). */
+export function ringFilter(x: tf.Tensor, filters: tf.Tensor2D, kernelSize: number[], conv: { strides: number[]; dilations: number[]; pads: PadPairs }) {
+  const rank = kernelSize.length;
+  const [b] = x.shape;
+  const cin = x.shape[rank + 1];
+  const spatial = x.shape.slice(1, rank + 1);
+  const n = filters.shape[0];
+  const perChannel = cin === 1 ? x : tf.transpose(x, [0, rank + 1, ...range(1, rank + 1)]);
+  const stacked = tf.reshape(perChannel, [b * cin, ...spatial, 1]);
+  const filter = tf.reshape(tf.transpose(filters), [...kernelSize, 1, n]);
+  const z = convNd(stacked, filter, conv); // [B·Cin, ...So, n]
+  const outSpatial = z.shape.slice(1, rank + 1);
+  const z5 = tf.reshape(z, [b, cin, ...outSpatial, n]);
+  const zl = cin === 1 ? z5 : tf.transpose(z5, [0, ...range(2, rank + 2), 1, rank + 2]);
+  const rows = b * outSpatial.reduce((p, q) => p * q, 1);
+  return { z: tf.reshape(zl, [rows, cin * n]), outSpatial };
+}
+
+/** Stage 2: 1×1 channel mixing (grouped as a batched matmul). z [M, Cin·n], mix [Cout, Cin/g, n] → [M, Cout]. */
+export function channelMixing(z: tf.Tensor, mix: tf.Tensor, groups: number): tf.Tensor2D {
+  const [cout, cinG, n] = mix.shape as [number, number, number];
+  const m = z.shape[0];
+  if (groups === 1) return tf.matMul(z as tf.Tensor2D, tf.reshape(mix, [cout, cinG * n]) as tf.Tensor2D, false, true);
+  const zg = tf.transpose(tf.reshape(z, [m, groups, cinG * n]), [1, 0, 2]) as tf.Tensor3D;
+  const wg = tf.reshape(mix, [groups, cout / groups, cinG * n]) as tf.Tensor3D;
+  const yg = tf.matMul(zg, wg, false, true); // [g, M, Cout/g]
+  return tf.reshape(tf.transpose(yg, [1, 0, 2]), [m, cout]) as tf.Tensor2D;
+}
+
+/** Dense path: synthesise the k^d kernel, one convolution per group. */
+function densePath(x: tf.Tensor, theta: tf.Tensor, basis: tf.Tensor2D, a: GMRConvAttrs, conv: { strides: number[]; dilations: number[]; pads: PadPairs }) {
+  const kernel = synthesizeKernel(theta, basis, a.kernelSize); // [...k, Cin/g, Cout]
+  if (a.groups === 1) return convNd(x, kernel, conv);
+  const rank = a.kernelSize.length;
+  const cinG = theta.shape[1] as number;
+  const coutG = theta.shape[0] / a.groups;
+  const outs: tf.Tensor[] = [];
+  for (let g = 0; g < a.groups; g++) {
+    const xg = sliceAxis(x, rank + 1, g * cinG, cinG);
+    const kg = sliceAxis(kernel, rank + 1, g * coutG, coutG);
+    outs.push(convNd(xg, kg, conv));
+  }
+  return tf.concat(outs, rank + 1);
+}
+
+/** θ of a transposed conv [Cin, Cout/g, n] → θ of the equivalent forward conv [Cout, Cin/g, n]. */
+export function transposedToForwardWeight(weight: tf.Tensor, groups: number): tf.Tensor {
+  const [cin, coutG, n] = weight.shape;
+  const regrouped = tf.transpose(tf.reshape(weight, [groups, cin / groups, coutG, n]), [0, 2, 1, 3]);
+  return tf.reshape(regrouped, [groups * coutG, cin / groups, n]);
+}
+
+/** Reverses the ring masks along every spatial axis (a no-op for odd sizes, whose rings are symmetric). */
+function flipMasks(masks: tf.Tensor, kernelSize: number[]): tf.Tensor2D {
+  const n = masks.shape[0];
+  const axes = range(1, kernelSize.length + 1);
+  return tf.reshape(tf.reverse(tf.reshape(masks, [n, ...kernelSize]), axes), [n, -1]) as tf.Tensor2D;
+}
+
+export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
+  return tf.tidy(() => {
+    const rank = a.kernelSize.length;
+    const axes = range(1, rank + 1);
+    const ones = a.kernelSize.map(() => 1);
+    let x = toChannelsLast(t.x, a.dataFormat);
+    let theta = t.weight;
+    let masks = t.indexMat as tf.Tensor2D;
+    let conv = { strides: a.strides, dilations: a.dilations, pads: a.pads };
+
+    if (a.transposed) {
+      // A transposed conv is a conv of the zero-upsampled input with the flipped kernel.
+      x = upsampleZeros(x, axes, a.strides);
+      a.kernelSize.forEach((k, i) => {
+        const full = a.dilations[i] * (k - 1);
+        x = padOrCropAxis(x, 1 + i, full - a.pads[i][0], full - a.pads[i][1] + a.outputPadding[i]);
+      });
+      theta = transposedToForwardWeight(theta, a.groups);
+      masks = flipMasks(masks, a.kernelSize);
+      conv = { strides: ones, dilations: a.dilations, pads: a.pads.map(() => [0, 0]) };
+    } else if (a.paddingMode !== 'zeros') {
+      x = padWithMode(x, axes, a.pads, a.paddingMode);
+      conv = { ...conv, pads: a.pads.map(() => [0, 0]) };
+    }
+
+    const P = t.logSigmas ? gaussianMatrix(t.logSigmas, a) : null;
+    let y: tf.Tensor;
+    if (a.path === 'dense') {
+      const basis = P ? (tf.matMul(P, masks) as tf.Tensor2D) : masks;
+      y = densePath(x, theta, basis, a, conv);
+    } else {
+      const b = x.shape[0];
+      let filters: tf.Tensor2D = masks;
+      let mix = theta;
+      if (P && a.twoStageBasis === 'binary') {
+        // G = P·M, so x⋆G_i = Σ_l P[i,l]·(x⋆M_l): ring sums, then mixing with θ·P.
+        const [cout, cinG, n] = theta.shape;
+        mix = tf.reshape(tf.matMul(tf.reshape(theta, [cout * cinG, n]), P), [cout, cinG, n]);
+      } else if (P) {
+        filters = tf.matMul(P, masks) as tf.Tensor2D;
+      }
+      const { z, outSpatial } = ringFilter(x, filters, a.kernelSize, conv);
+      y = tf.reshape(channelMixing(z, mix, a.groups), [b, ...outSpatial, theta.shape[0]]);
+    }
+    if (t.bias) y = tf.add(y, t.bias);
+    return fromChannelsLast(y, a.dataFormat);
+  });
+}
