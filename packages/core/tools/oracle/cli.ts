@@ -1,0 +1,66 @@
+/**
+ * `pnpm oracle [files or folders] [--backend NAME]`: checks oracle vectors
+ * (shared/oracle/README.md) and prints one line per file with its largest
+ * errors, then `N passed, N failed`; exits non-zero on any failure.
+ */
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import * as path from 'node:path';
+import { initBackend } from '../backends.js';
+import { defaultOracleDir, listVectorFiles, readVector } from './load.js';
+import { checkLayerCase, CaseResult } from './layer_case.js';
+
+export async function runOracle(targets: string[], backend: string, log: (s: string) => void = console.log): Promise<{ passed: number; failed: number; results: CaseResult[] }> {
+  const init = await initBackend(backend as any);
+  if (!init.ok) throw new Error(`oracle: backend '${backend}' is not available here: ${init.detail}`);
+  const files = listVectorFiles(targets.length ? targets : [defaultOracleDir()]);
+  let passed = 0;
+  let failed = 0;
+  const results: CaseResult[] = [];
+  for (const file of files) {
+    const json = readVector(file);
+    const kind = json?.meta?.kind;
+    let r: CaseResult;
+    try {
+      if (kind === 'layer') r = checkLayerCase(json);
+      else if (kind === 'equivariance45') {
+        const { checkEquivariance45Case } = await import('./equivariance45_case.js');
+        r = checkEquivariance45Case(json, {});
+      } else {
+        log(`SKIP ${path.basename(file)}: kind '${kind}' is checked by another package's oracle`);
+        continue;
+      }
+    } catch (e) {
+      r = { name: path.basename(file), ok: false, worst: {}, messages: [`threw: ${(e as Error).message}`] };
+    }
+    results.push(r);
+    if (r.ok) passed++;
+    else failed++;
+    const worst = Object.entries(r.worst)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([k, v]) => `${k}=${v.toExponential(1)}`)
+      .join(' ');
+    log(`${r.ok ? 'PASS' : 'FAIL'} ${path.basename(file)} [${tf.getBackend()}] ${worst}${r.messages.length ? ' | ' + r.messages.join('; ') : ''}`);
+  }
+  log(`${passed} passed, ${failed} failed`);
+  return { passed, failed, results };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
+  const program = new Command()
+    .name('oracle')
+    .description('Check GMR-Conv oracle vectors against this implementation')
+    .argument('[targets...]', 'vector files or folders (default: ../shared/oracle/vectors)')
+    .option('--backend <name>', 'tfjs backend: cpu, wasm, webgpu', 'cpu')
+    .action(async (targets: string[], opts: { backend: string }) => {
+      try {
+        const { failed } = await runOracle(targets, opts.backend);
+        process.exitCode = failed > 0 ? 1 : 0;
+      } catch (e) {
+        console.error((e as Error).message);
+        process.exitCode = 2;
+      }
+    });
+  await program.parseAsync(process.argv);
+}

@@ -1,0 +1,182 @@
+/**
+ * Checks one oracle layer file (meta.kind == "layer") against our implementation:
+ * masks (exactly), smoothed index matrix, kernel, forward output of each path,
+ * eval output and every gradient, in float32 (relative error ≤ tolerance).
+ * Where the reference raised, our output is checked against an independent
+ * dense computation instead.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ringMasks,
+  smoothedBasis,
+  synthesizeKernelOI,
+  gmrConv1d,
+  gmrConv2d,
+  gmrConv3d,
+  GMRConvOptions,
+  resolvePads,
+} from '../../src/index.js';
+import { denseConvReference } from './dense_reference.js';
+import { OracleArray, relError, toFloat32 } from './load.js';
+
+export interface CaseResult {
+  name: string;
+  ok: boolean;
+  /** Largest relative error per compared quantity. */
+  worst: Record<string, number>;
+  messages: string[];
+}
+
+const OPS = { 1: gmrConv1d, 2: gmrConv2d, 3: gmrConv3d } as const;
+
+/** Our op options for the reference's constructor kwargs (PyTorch names → tfjs names). */
+export function optionsFromKwargs(kw: any, effective: any = {}): GMRConvOptions & { useBias: boolean; gaussianMixtureRing: boolean; sigmaScale: number } {
+  const padding = typeof kw.padding === 'string' ? kw.padding : kw.padding;
+  return {
+    kernelSize: kw.kernel_size,
+    strides: kw.stride,
+    padding,
+    paddingMode: kw.padding_mode,
+    dilations: kw.dilation,
+    groups: kw.groups,
+    forceCircular: kw.force_circular,
+    numRings: kw.num_rings,
+    // Reference quirk (oracle README §6.1): the constructor's dw_fwd lands in clip_sigma.
+    clipSigma: effective.clip_sigma ?? kw.dw_fwd ?? true,
+    trainIndexMat: kw.train_index_mat,
+    useBias: kw.bias,
+    gaussianMixtureRing: kw.gaussian_mixture_ring,
+    sigmaScale: kw.gaussian_sigma_scale,
+  };
+}
+
+function tensorOf(a: OracleArray): tf.Tensor {
+  return tf.tensor(toFloat32(a), a.shape, 'float32');
+}
+
+export function checkLayerCase(json: any, opts: { tolerance?: number } = {}): CaseResult {
+  const tol = opts.tolerance ?? 1e-4;
+  const name: string = json.name;
+  const worst: Record<string, number> = {};
+  const messages: string[] = [];
+  const note = (key: string, err: number) => {
+    worst[key] = Math.max(worst[key] ?? 0, err);
+    if (!(err <= tol)) messages.push(`${key}: relative error ${err.toExponential(2)} > ${tol}`);
+  };
+  const dims: 1 | 2 | 3 = json.dims;
+  const kw = json.constructor_kwargs;
+  const o = optionsFromKwargs(kw, json.effective_attributes ?? {});
+  const ks: number[] = Array.isArray(kw.kernel_size) ? kw.kernel_size : new Array(dims).fill(kw.kernel_size);
+
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const geom = ringMasks(ks, { forceCircular: o.forceCircular, numRings: o.numRings });
+    if (json.reference_error) {
+      messages.push(`reference raised (${json.reference_error.error}); checked against the independent dense computation`);
+      checkAgainstIndependent(dims, ks, geom, o, kw, note);
+      return;
+    }
+    const v = json.variants.float32;
+    // Masks must be identical.
+    const masksRef = v.weight_index_mat.data as number[];
+    const masksEqual = masksRef.length === geom.masks.length && masksRef.every((m, i) => m === geom.masks[i]);
+    worst.masks = masksEqual ? 0 : 1;
+    if (!masksEqual) messages.push('masks differ from the reference');
+
+    const weight = tensorOf(v.weight);
+    const logSigmas = v.log_sigmas && o.gaussianMixtureRing ? tensorOf(v.log_sigmas) : null;
+    const bias = v.bias ? tensorOf(v.bias) : null;
+    const masks = tf.tensor2d(Float32Array.from(masksRef), [geom.numRings, geom.masks.length / geom.numRings]);
+    const clip = { clipSigma: o.clipSigma };
+    const basis = smoothedBasis(masks, logSigmas, clip);
+    note('index_matrix', relError(basis.dataSync(), v.index_matrix.data));
+    const kernel = synthesizeKernelOI(weight, basis);
+    note('kernel', relError(kernel.dataSync(), v.kernel.data));
+
+    const x = tensorOf(v.input); // channels-first
+    const R = tensorOf(v.R);
+    const xLast = tf.transpose(x, [0, ...Array.from({ length: dims }, (_, i) => i + 2), 1]);
+    const RLast = tf.transpose(R, [0, ...Array.from({ length: dims }, (_, i) => i + 2), 1]);
+    const ref = json.variants.float32.paths;
+    const dense = ref.dense;
+    const op = OPS[dims];
+    for (const path of ['two-stage', 'dense'] as const) {
+      for (const layout of ['channelsFirst', 'channelsLast'] as const) {
+        const xin = layout === 'channelsFirst' ? x : xLast;
+        const rin = layout === 'channelsFirst' ? R : RLast;
+        const params = [xin, weight, ...(logSigmas ? [logSigmas] : []), masks, ...(bias ? [bias] : [])];
+        const f = (...p: tf.Tensor[]) => {
+          let i = 0;
+          const xx = p[i++];
+          const w = p[i++];
+          const ls = logSigmas ? p[i++] : null;
+          const m = p[i++];
+          const b = bias ? p[i++] : null;
+          const y = op(xx, { weight: w, logSigmas: ls, indexMat: m, bias: b }, { ...o, path, dataFormat: layout });
+          return tf.sum(tf.mul(y, rin));
+        };
+        const yOut = op(xin, { weight, logSigmas, indexMat: masks, bias }, { ...o, path, dataFormat: layout });
+        const yFirst = layout === 'channelsFirst' ? yOut : tf.transpose(yOut, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
+        const tag = `${path}/${layout}`;
+        note(`output`, relError(yFirst.dataSync(), dense.train_output.data));
+        note(`eval_output`, relError(yFirst.dataSync(), dense.eval_output.data));
+        // Where the reference's own two-stage (dw) path worked and agreed, ours must match it too.
+        if (path === 'two-stage' && ref.dw && !ref.dw.error && (json.variants.float64.dw_minus_dense_max_abs?.train_output ?? 0) < 1e-6) {
+          note('output_vs_reference_dw', relError(yFirst.dataSync(), ref.dw.train_output.data));
+        }
+        const grads = tf.grads(f)(params);
+        let gi = 0;
+        const gx = grads[gi++];
+        const gxFirst = layout === 'channelsFirst' ? gx : tf.transpose(gx, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
+        note('grad_input', relError(gxFirst.dataSync(), dense.grads.input.data));
+        note('grad_weight', relError(grads[gi++].dataSync(), dense.grads.weight.data));
+        if (logSigmas) {
+          const g = grads[gi++];
+          if (dense.grads.log_sigmas) note('grad_log_sigmas', relError(g.dataSync(), dense.grads.log_sigmas.data));
+        }
+        const gMask = grads[gi++];
+        if (dense.grads.weight_index_mat) note('grad_index_mat', relError(gMask.dataSync(), dense.grads.weight_index_mat.data));
+        if (bias) note('grad_bias', relError(grads[gi++].dataSync(), dense.grads.bias.data));
+        void tag;
+      }
+    }
+    if (ref.dw?.error) messages.push(`reference dw path raised (${String(ref.dw.error).slice(0, 60)}…); our two-stage path matched its dense path`);
+  });
+  const leaked = tf.memory().numTensors - before;
+  if (leaked > 0) messages.push(`leaked ${leaked} tensors`);
+  return { name, ok: messages.every((m) => !m.includes('>') && !m.startsWith('leaked') && !m.startsWith('masks')), worst, messages };
+}
+
+/** For cases the reference cannot run (e.g. GMR_Conv1d): our paths vs plain float64 loops. */
+function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType<typeof ringMasks>, o: ReturnType<typeof optionsFromKwargs>, kw: any, note: (k: string, e: number) => void) {
+  const cin = kw.in_channels;
+  const cout = kw.out_channels;
+  const groups = kw.groups ?? 1;
+  const n = geom.numRings;
+  const spatial = new Array(dims).fill(9);
+  const rand = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.9);
+  const xData = rand(2 * cin * spatial.reduce((a, b) => a * b, 1), 1);
+  const wData = rand(cout * (cin / groups) * n, 2);
+  const bData = o.useBias ? rand(cout, 3) : null;
+  const x = tf.tensor(xData, [2, cin, ...spatial]);
+  const weight = tf.tensor(wData, [cout, cin / groups, n]);
+  const logSigmas = o.gaussianMixtureRing ? tf.log(tf.fill([n], ks[0] / (2 * (n - 1)) / (o.sigmaScale ?? 2.355))) : null;
+  const bias = bData ? tf.tensor1d(bData) : null;
+  const masks = tf.tensor2d(geom.masks, [n, geom.masks.length / n]);
+  const basis = smoothedBasis(masks, logSigmas, { clipSigma: o.clipSigma });
+  const kernel = synthesizeKernelOI(weight, basis).dataSync();
+  const strides = Array.isArray(kw.stride) ? kw.stride : new Array(dims).fill(kw.stride ?? 1);
+  const dilations = Array.isArray(kw.dilation) ? kw.dilation : new Array(dims).fill(kw.dilation ?? 1);
+  const pads = resolvePads('oracle', kw.padding ?? 0, spatial, ks, strides, dilations);
+  const expected = denseConvReference(xData, [2, cin, ...spatial], kernel, [cout, cin / groups, ...ks], bData, {
+    strides,
+    dilations,
+    pads,
+    groups,
+    paddingMode: kw.padding_mode ?? 'zeros',
+  });
+  for (const path of ['two-stage', 'dense'] as const) {
+    const y = OPS[dims](x, { weight, logSigmas, bias, indexMat: masks }, { ...o, path, dataFormat: 'channelsFirst' });
+    note('output_vs_independent_dense', relError(y.dataSync(), expected.data));
+  }
+}
