@@ -9,3 +9,6 @@ export { gmrConvComposed, ringFilter, channelMixing } from './ops/gmr_conv_compo
 export * from './ops/path_choice.js';
 export * from './ops/kernel_registry.js';
 export * from './ops/gmr_conv_ops.js';
+export * from './layers/gmr_conv_layer.js';
+export * from './layers/gmr_conv_layers.js';
+export * from './layers/initializers.js';

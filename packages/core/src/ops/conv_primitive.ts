@@ -105,23 +105,41 @@ function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: number[], att
   return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D;
 }
 
+/**
+ * The primitive is a kernel of its own (registered per backend on first use, its
+ * forward composed from tf.conv2d) with a registered gradient, rather than a
+ * tf.customGrad: tfjs 4.22's customGrad leaks one tensor per backward pass.
+ */
+export const CONV2D_FORWARD_ONLY = 'GMRConv2DForwardOnly';
+
+tf.registerGradient({
+  kernelName: CONV2D_FORWARD_ONLY,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [xs, fs] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const a = attrs as unknown as ConvAttrs;
+    const d = dy as tf.Tensor4D;
+    return { x: () => conv2dInputGrad(d, fs, xs.shape, a), filter: () => conv2dFilterGrad(xs, d, fs.shape, a) };
+  },
+});
+
+function ensurePrimitive(backendName: string): void {
+  if (tf.getKernel(CONV2D_FORWARD_ONLY, backendName)) return;
+  tf.registerKernel({
+    kernelName: CONV2D_FORWARD_ONLY,
+    backendName,
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, filter } = inputs as { x: tf.Tensor4D; filter: tf.Tensor4D };
+      const a = attrs as unknown as ConvAttrs;
+      return tf.tidy(() => rawConv2d(x, filter, a.strides, a.dilations, a.pads)) as unknown as tf.TensorInfo;
+    },
+  });
+}
+
 /** Channels-last 2D convolution with a backward pass made of forward convolutions. */
 export function conv2dForwardOnly(x: tf.Tensor4D, f: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
-  const op = tf.customGrad(((xIn: tf.Tensor, fIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xi = xIn as tf.Tensor4D;
-    const fi = fIn as tf.Tensor4D;
-    save([xi, fi]);
-    const value = rawConv2d(xi, fi, attrs.strides, attrs.dilations, attrs.pads);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, fs] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const d = dy as tf.Tensor4D;
-        return [conv2dInputGrad(d, fs, xs.shape, attrs), conv2dFilterGrad(xs, d, fs.shape, attrs)];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(x, f) as tf.Tensor4D;
+  ensurePrimitive(tf.getBackend());
+  return tf.engine().runKernel(CONV2D_FORWARD_ONLY, { x, filter: f }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /**

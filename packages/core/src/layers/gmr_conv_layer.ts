@@ -1,0 +1,375 @@
+/**
+ * GMR convolution layers for @tensorflow/tfjs-layers. The options mirror
+ * tf.layers.conv{1,2,3}d (filters, kernelSize, strides, padding, dilationRate,
+ * dataFormat, useBias, activation, initializers, regularizers, constraints) so a
+ * model swaps a plain conv for a GMR conv by changing one word; the GMR options
+ * follow the reference (numRings, forceCircular, gaussianMixtureRing, …).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
+import { initialLogSigmas, DEFAULT_SIGMA_SCALE, smoothedBasis } from '../mixture/gaussian_mixture.js';
+import { synthesizeKernel } from '../kernel/synthesis.js';
+import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, normalizeDataFormat, GMRConvOptions } from '../ops/gmr_conv_ops.js';
+import { checkPaddingMode, checkPaddingSpec, PaddingMode, PaddingSpec, convOutLength, samePads } from '../ops/padding.js';
+import type { DataFormat } from '../ops/attrs.js';
+import { checkPositiveInt, checkNonNegativeInt, invalid, toTuple } from '../utils/errors.js';
+import { resolveSerializable, serializeObject } from './identifiers.js';
+import { GMRKaimingNormal, GMRReferenceUniform, InitScheme } from './initializers.js';
+
+type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
+type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
+type Constraint = { apply(w: tf.Tensor): tf.Tensor };
+type Activation = { apply(x: tf.Tensor, axis?: number): tf.Tensor };
+type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown; name: string };
+
+export interface GMRConvLayerArgs extends LayerArgs {
+  /** Output channels. */
+  filters: number;
+  kernelSize: number | number[];
+  strides?: number | number[];
+  /** 'valid' (default), 'same' (tfjs semantics, also with stride > 1), or PyTorch-style numbers / [before, after] pairs. */
+  padding?: PaddingSpec;
+  /** How padded values are made: 'zeros' (default), 'reflect', 'replicate', 'circular'. */
+  paddingMode?: PaddingMode;
+  dilationRate?: number | number[];
+  dataFormat?: DataFormat;
+  groups?: number;
+  useBias?: boolean;
+  activation?: string | Activation;
+  kernelInitializer?: string | Initializer | tf.serialization.ConfigDict;
+  biasInitializer?: string | Initializer | tf.serialization.ConfigDict;
+  kernelRegularizer?: string | Regularizer | tf.serialization.ConfigDict;
+  biasRegularizer?: string | Regularizer | tf.serialization.ConfigDict;
+  activityRegularizer?: string | Regularizer | tf.serialization.ConfigDict;
+  kernelConstraint?: string | Constraint | tf.serialization.ConfigDict;
+  biasConstraint?: string | Constraint | tf.serialization.ConfigDict;
+  /** Reference init scheme used when no kernelInitializer is given: 'reference' (layer default) or 'kaimingNormalFanOut' (GMR-ResNet). */
+  initScheme?: InitScheme;
+  /** Number of rings (default k//2 + 1, plus one when forceCircular is false). */
+  numRings?: number | null;
+  forceCircular?: boolean;
+  /** false gives binary SRE rings (no smoothing, no sigmas). */
+  gaussianMixtureRing?: boolean;
+  trainGaussianSigma?: boolean;
+  /** σ⁰ = band width / sigmaScale (2.355: FWHM = band width). */
+  sigmaScale?: number;
+  clipSigma?: boolean;
+  sigmaMin?: number;
+  sigmaMax?: number;
+  /** Train the ring masks too (the reference's pre-2026 default; breaks equivariance). Use clipIndexMat() after each step. */
+  trainIndexMat?: boolean;
+  /** 'auto' picks the cheaper of the two-stage and dense paths per call. */
+  path?: 'auto' | 'two-stage' | 'dense';
+  twoStageBasis?: 'smoothed' | 'binary';
+  /** Cache the smoothed basis in inference (invalidated whenever a weight changes). */
+  inferenceCache?: boolean;
+  /** Transposed layers: extra output size on one side. */
+  outputPadding?: number | number[];
+}
+
+const OPS = { 1: gmrConv1d, 2: gmrConv2d, 3: gmrConv3d } as const;
+
+/** Shared implementation of GMRConv1D/2D/3D/2DTranspose. */
+export abstract class GMRConvBase extends tfl.layers.Layer {
+  readonly rank: number;
+  readonly transposed: boolean;
+  readonly filters: number;
+  readonly kernelSize: number[];
+  readonly strides: number[];
+  readonly padding: PaddingSpec;
+  readonly paddingMode: PaddingMode;
+  readonly dilationRate: number[];
+  readonly dataFormat: DataFormat;
+  readonly groups: number;
+  readonly useBias: boolean;
+  readonly numRings: number;
+  readonly forceCircular: boolean;
+  readonly gaussianMixtureRing: boolean;
+  readonly trainGaussianSigma: boolean;
+  readonly sigmaScale: number;
+  readonly clipSigma: boolean;
+  readonly sigmaMin: number;
+  readonly sigmaMax: number;
+  readonly trainIndexMat: boolean;
+  readonly path: 'auto' | 'two-stage' | 'dense';
+  readonly twoStageBasis: 'smoothed' | 'binary';
+  readonly inferenceCache: boolean;
+  readonly initScheme: InitScheme;
+  readonly outputPadding: number[];
+  readonly geometry: RingGeometry;
+  protected readonly activationFn?: Activation;
+  protected kernelInitializer?: Initializer;
+  protected biasInitializer?: Initializer;
+  protected readonly kernelRegularizer?: Regularizer;
+  protected readonly biasRegularizer?: Regularizer;
+  protected readonly kernelConstraint?: Constraint;
+  protected readonly biasConstraint?: Constraint;
+  private readonly activationId: string | null;
+  private kernelVar: LayerVariable | null = null;
+  private biasVar: LayerVariable | null = null;
+  private logSigmasVar: LayerVariable | null = null;
+  private indexMatVar: LayerVariable | null = null;
+  private fixedIndexMat: tf.Tensor2D | null = null;
+  private cache: { key: string; basis: tf.Tensor2D } | null = null;
+
+  constructor(rank: number, transposed: boolean, args: GMRConvLayerArgs) {
+    super(args);
+    const where = (this.constructor as unknown as { className: string }).className ?? 'GMRConv';
+    if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with filters and kernelSize');
+    this.rank = rank;
+    this.transposed = transposed;
+    this.filters = checkPositiveInt(where, 'filters', args.filters);
+    this.kernelSize = toTuple(where, 'kernelSize', args.kernelSize, rank);
+    this.strides = toTuple(where, 'strides', args.strides ?? 1, rank);
+    this.dilationRate = toTuple(where, 'dilationRate', args.dilationRate ?? 1, rank);
+    this.padding = checkPaddingSpec(where, args.padding ?? 'valid', rank);
+    this.paddingMode = checkPaddingMode(where, args.paddingMode ?? 'zeros');
+    if (transposed && this.paddingMode !== 'zeros') invalid(where, 'paddingMode', args.paddingMode, "'zeros' for a transposed convolution");
+    this.dataFormat = normalizeDataFormat(where, args.dataFormat);
+    this.groups = checkPositiveInt(where, 'groups', args.groups ?? 1);
+    if (this.filters % this.groups !== 0) invalid(where, 'groups', args.groups, `a divisor of filters (${this.filters})`);
+    this.useBias = bool(where, 'useBias', args.useBias, true);
+    this.forceCircular = bool(where, 'forceCircular', args.forceCircular, true);
+    this.gaussianMixtureRing = bool(where, 'gaussianMixtureRing', args.gaussianMixtureRing, true);
+    this.trainGaussianSigma = bool(where, 'trainGaussianSigma', args.trainGaussianSigma, true);
+    this.clipSigma = bool(where, 'clipSigma', args.clipSigma, true);
+    this.trainIndexMat = bool(where, 'trainIndexMat', args.trainIndexMat, false);
+    this.inferenceCache = bool(where, 'inferenceCache', args.inferenceCache, true);
+    this.sigmaScale = args.sigmaScale ?? DEFAULT_SIGMA_SCALE;
+    if (!(this.sigmaScale > 0) || !Number.isFinite(this.sigmaScale)) invalid(where, 'sigmaScale', args.sigmaScale, 'a finite positive number');
+    this.geometry = ringMasks(this.kernelSize, { forceCircular: this.forceCircular, numRings: args.numRings ?? null });
+    this.numRings = this.geometry.numRings;
+    if (this.gaussianMixtureRing && this.numRings < 2) invalid(where, 'numRings', this.numRings, 'at least 2 with gaussianMixtureRing (σ⁰ divides by numRings − 1); use gaussianMixtureRing: false for one ring');
+    this.sigmaMin = args.sigmaMin ?? 1e-2;
+    this.sigmaMax = args.sigmaMax ?? 2 * this.numRings;
+    if (!(this.sigmaMin > 0 && this.sigmaMax > this.sigmaMin)) invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
+    this.path = args.path ?? 'auto';
+    if (!['auto', 'two-stage', 'dense'].includes(this.path)) invalid(where, 'path', args.path, "'auto', 'two-stage' or 'dense'");
+    this.twoStageBasis = args.twoStageBasis ?? 'smoothed';
+    if (!['smoothed', 'binary'].includes(this.twoStageBasis)) invalid(where, 'twoStageBasis', args.twoStageBasis, "'smoothed' or 'binary'");
+    this.initScheme = args.initScheme ?? 'reference';
+    if (!['reference', 'kaimingNormalFanOut'].includes(this.initScheme)) invalid(where, 'initScheme', args.initScheme, "'reference' or 'kaimingNormalFanOut'");
+    this.outputPadding = toTuple(where, 'outputPadding', args.outputPadding ?? 0, rank, checkNonNegativeInt);
+    this.activationId = typeof args.activation === 'string' ? args.activation : args.activation == null ? 'linear' : null;
+    this.activationFn = resolveSerializable<Activation>(where, 'activation', args.activation ?? 'linear', 'activation');
+    this.kernelInitializer = resolveSerializable<Initializer>(where, 'kernelInitializer', args.kernelInitializer, 'initializer');
+    this.biasInitializer = resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer');
+    this.kernelRegularizer = resolveSerializable<Regularizer>(where, 'kernelRegularizer', args.kernelRegularizer, 'regularizer');
+    this.biasRegularizer = resolveSerializable<Regularizer>(where, 'biasRegularizer', args.biasRegularizer, 'regularizer');
+    this.kernelConstraint = resolveSerializable<Constraint>(where, 'kernelConstraint', args.kernelConstraint, 'constraint');
+    this.biasConstraint = resolveSerializable<Constraint>(where, 'biasConstraint', args.biasConstraint, 'constraint');
+    const activityRegularizer = resolveSerializable<Regularizer>(where, 'activityRegularizer', args.activityRegularizer, 'regularizer');
+    if (activityRegularizer) (this as unknown as { activityRegularizer: Regularizer }).activityRegularizer = activityRegularizer;
+  }
+
+  private channelAxis(rank: number): number {
+    return this.dataFormat === 'channelsLast' ? rank - 1 : 1;
+  }
+
+  override build(inputShape: (number | null)[] | (number | null)[][]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    const where = (this.constructor as unknown as { className: string }).className;
+    if (shape.length !== this.rank + 2) invalid(where, 'input shape', shape, `rank ${this.rank + 2} (batch, ${this.rank} spatial axes and channels)`);
+    const inChannels = shape[this.channelAxis(shape.length)];
+    if (inChannels == null) invalid(where, 'input shape', shape, 'a known channel size');
+    const cin = inChannels as number;
+    if (cin % this.groups !== 0) invalid(where, 'groups', this.groups, `a divisor of the input channels (${cin})`);
+    const taps = this.kernelSize.reduce((a, b) => a * b, 1);
+    const n = this.numRings;
+    const shapeTheta = this.transposed ? [cin, this.filters / this.groups, n] : [this.filters, cin / this.groups, n];
+    if (!this.kernelInitializer) {
+      this.kernelInitializer =
+        this.initScheme === 'reference'
+          ? new GMRReferenceUniform({ fan: (this.transposed ? this.filters / this.groups : cin / this.groups) * taps })
+          : new GMRKaimingNormal({ fan: (this.transposed ? cin : this.filters) * taps });
+    }
+    const addWeight = (this as unknown as { addWeight: (...a: unknown[]) => LayerVariable }).addWeight.bind(this);
+    this.kernelVar = addWeight('kernel', shapeTheta, 'float32', this.kernelInitializer, this.kernelRegularizer, true, this.kernelConstraint);
+    if (this.gaussianMixtureRing) {
+      const init = initialLogSigmas(this.kernelSize[0], n, this.sigmaScale);
+      this.logSigmasVar = addWeight('log_sigmas', [n], 'float32', { apply: () => tf.tensor1d(init) }, undefined, this.trainGaussianSigma);
+    }
+    if (this.useBias) {
+      const fanIn = shapeTheta[1] * n;
+      const biasInit = this.biasInitializer ?? new GMRReferenceUniform({ fan: fanIn });
+      this.biasInitializer = biasInit;
+      this.biasVar = addWeight('bias', [this.filters], 'float32', biasInit, this.biasRegularizer, true, this.biasConstraint);
+    }
+    const masks = this.geometry.masks;
+    if (this.trainIndexMat) {
+      this.indexMatVar = addWeight('index_mat', [n, taps], 'float32', { apply: () => tf.tensor2d(masks, [n, taps]) }, undefined, true);
+    }
+    this.fixedIndexMat = tf.keep(tf.tensor2d(masks, [n, taps]));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    const spatial = this.dataFormat === 'channelsLast' ? shape.slice(1, this.rank + 1) : shape.slice(2);
+    const out = spatial.map((len, i) => {
+      if (len == null) return null;
+      const k = this.kernelSize[i];
+      const s = this.strides[i];
+      const d = this.dilationRate[i];
+      if (this.transposed) {
+        if (this.padding === 'same') return len * s;
+        const [a, b] = this.padPair(i, len);
+        return (len - 1) * s - a - b + d * (k - 1) + this.outputPadding[i] + 1;
+      }
+      const [a, b] = this.padding === 'same' ? samePads(len, k, s, d) : this.padPair(i, len);
+      return convOutLength(len, k, s, d, a, b);
+    });
+    return this.dataFormat === 'channelsLast' ? [shape[0], ...out, this.filters] : [shape[0], this.filters, ...out];
+  }
+
+  private padPair(i: number, _len: number): [number, number] {
+    const p = this.padding;
+    if (p === 'valid' || p === 'same') return [0, 0];
+    if (typeof p === 'number') return [p, p];
+    const e = (p as Array<number | [number, number]>)[i];
+    return typeof e === 'number' ? [e, e] : [e[0], e[1]];
+  }
+
+  /** Ring masks in use: the trainable ones, or the fixed geometry. */
+  indexMat(): tf.Tensor2D {
+    return (this.indexMatVar ? this.indexMatVar.read() : this.fixedIndexMat) as tf.Tensor2D;
+  }
+
+  /** G = P·M (or M for binary rings), shape [numRings, prod(kernelSize)]. */
+  smoothedBasis(): tf.Tensor2D {
+    return smoothedBasis(this.indexMat(), this.logSigmasVar?.read() ?? null, this.sigmaClip());
+  }
+
+  /** The dense kernel θ·G in tfjs filter layout [...kernelSize, in/groups, filters] (transposed: [...k, filters/groups, in]). */
+  synthesizedKernel(): tf.Tensor {
+    this.assertBuilt('synthesizedKernel');
+    return tf.tidy(() => synthesizeKernel(this.kernelVar!.read(), this.smoothedBasis(), this.kernelSize));
+  }
+
+  /** The reference's clip_index_mat: keep trainable masks within default ± eps (call after each optimizer step). */
+  clipIndexMat(eps = 0.1): void {
+    if (!this.indexMatVar) return;
+    const clipped = tf.tidy(() => {
+      const def = this.fixedIndexMat!;
+      return tf.minimum(tf.maximum(this.indexMatVar!.read(), tf.sub(def, eps)), tf.add(def, eps));
+    });
+    this.indexMatVar.write(clipped);
+    clipped.dispose();
+  }
+
+  private sigmaClip() {
+    return { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax };
+  }
+
+  private assertBuilt(what: string) {
+    if (!this.kernelVar) throw new Error(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
+  }
+
+  /** Inference basis cache key: the identity of the data behind every variable it depends on. */
+  private cacheKey(): string {
+    const id = (v: LayerVariable | null) => (v ? String((v.read() as unknown as { dataId: { id?: number } }).dataId?.id ?? (v.read() as unknown as { id: number }).id) : '-');
+    const ids = [this.logSigmasVar, this.indexMatVar].map((v) => (v ? `${(v.read() as unknown as { id: number }).id}:${id(v)}` : '-'));
+    return ids.join('|');
+  }
+
+  private cachedBasis(): tf.Tensor2D {
+    const key = this.cacheKey();
+    if (!this.cache || this.cache.key !== key || this.cache.basis.isDisposed) {
+      this.cache?.basis.dispose();
+      this.cache = { key, basis: tf.keep(this.smoothedBasis()) };
+    }
+    return this.cache.basis;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean; [k: string]: unknown }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const opts: GMRConvOptions = {
+        kernelSize: this.kernelSize,
+        strides: this.strides,
+        padding: this.padding,
+        paddingMode: this.paddingMode,
+        dilations: this.dilationRate,
+        groups: this.groups,
+        dataFormat: this.dataFormat,
+        clipSigma: this.clipSigma,
+        sigmaMin: this.sigmaMin,
+        sigmaMax: this.sigmaMax,
+        path: this.path,
+        twoStageBasis: this.twoStageBasis,
+        trainIndexMat: this.trainIndexMat,
+        outputPadding: this.outputPadding,
+      };
+      const recording = ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 0) > 0;
+      const useCache = this.inferenceCache && !kwargs?.training && !recording;
+      const weights = useCache
+        ? { weight: this.kernelVar!.read(), logSigmas: null, indexMat: this.cachedBasis(), bias: this.biasVar?.read() ?? null }
+        : { weight: this.kernelVar!.read(), logSigmas: this.logSigmasVar?.read() ?? null, indexMat: this.indexMat(), bias: this.biasVar?.read() ?? null };
+      const y = this.transposed
+        ? gmrConvTranspose2d(x, weights, opts)
+        : OPS[this.rank as 1 | 2 | 3](x, weights, opts);
+      return this.activationFn ? this.activationFn.apply(y) : y;
+    });
+  }
+
+  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+    const r = super.dispose();
+    if (r.refCountAfterDispose === 0) {
+      this.cache?.basis.dispose();
+      this.cache = null;
+      this.fixedIndexMat?.dispose();
+      this.fixedIndexMat = null;
+    }
+    return r;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding as tf.serialization.ConfigDictValue,
+      paddingMode: this.paddingMode,
+      dilationRate: this.dilationRate,
+      dataFormat: this.dataFormat,
+      groups: this.groups,
+      useBias: this.useBias,
+      activation: this.activationId ?? (serializeObject(this.activationFn) as tf.serialization.ConfigDictValue),
+      kernelInitializer: serializeObject(this.kernelInitializer),
+      biasInitializer: serializeObject(this.biasInitializer),
+      kernelRegularizer: serializeObject(this.kernelRegularizer),
+      biasRegularizer: serializeObject(this.biasRegularizer),
+      activityRegularizer: serializeObject((this as unknown as { activityRegularizer?: Regularizer }).activityRegularizer),
+      kernelConstraint: serializeObject(this.kernelConstraint),
+      biasConstraint: serializeObject(this.biasConstraint),
+      initScheme: this.initScheme,
+      numRings: this.numRings,
+      forceCircular: this.forceCircular,
+      gaussianMixtureRing: this.gaussianMixtureRing,
+      trainGaussianSigma: this.trainGaussianSigma,
+      sigmaScale: this.sigmaScale,
+      clipSigma: this.clipSigma,
+      sigmaMin: this.sigmaMin,
+      sigmaMax: this.sigmaMax,
+      trainIndexMat: this.trainIndexMat,
+      path: this.path,
+      twoStageBasis: this.twoStageBasis,
+      inferenceCache: this.inferenceCache,
+      ...(this.transposed ? { outputPadding: this.outputPadding } : {}),
+    };
+    return { ...super.getConfig(), ...config };
+  }
+}
+
+function bool(where: string, param: string, v: unknown, dflt: boolean): boolean {
+  if (v == null) return dflt;
+  if (typeof v !== 'boolean') invalid(where, param, v, 'a boolean');
+  return v as boolean;
+}
+
+/** Clips every trainable ring mask of a model (the reference's clip_module_index_mat, which it never calls). */
+export function clipModelIndexMats(model: { layers: unknown[] }, eps = 0.1): void {
+  for (const l of model.layers) if (l instanceof GMRConvBase) l.clipIndexMat(eps);
+}
