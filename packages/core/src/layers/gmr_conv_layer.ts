@@ -234,6 +234,10 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
 
   /** Ring masks in use: the trainable ones, or the fixed geometry. */
   indexMat(): tf.Tensor2D {
+    if (!this.indexMatVar && (!this.fixedIndexMat || this.fixedIndexMat.isDisposed)) {
+      const taps = this.kernelSize.reduce((a, b) => a * b, 1);
+      this.fixedIndexMat = tf.keep(tf.tensor2d(this.geometry.masks, [this.numRings, taps]));
+    }
     return (this.indexMatVar ? this.indexMatVar.read() : this.fixedIndexMat) as tf.Tensor2D;
   }
 
@@ -316,13 +320,16 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
 
   override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
     const r = super.dispose();
-    if (r.refCountAfterDispose === 0) {
-      this.cache?.basis.dispose();
-      this.cache = null;
-      this.fixedIndexMat?.dispose();
-      this.fixedIndexMat = null;
-    }
+    if (r.refCountAfterDispose === 0) this.disposeCaches();
     return r;
+  }
+
+  /** Frees the tensors the layer keeps outside its weights (inference cache, fixed masks); dispose() does this too. */
+  disposeCaches(): void {
+    this.cache?.basis.dispose();
+    this.cache = null;
+    this.fixedIndexMat?.dispose();
+    this.fixedIndexMat = null;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -15,6 +15,9 @@ import {
   gmrConv3d,
   GMRConvOptions,
   resolvePads,
+  GMRConv1D,
+  GMRConv2D,
+  GMRConv3D,
 } from '../../src/index.js';
 import { denseConvReference } from './dense_reference.js';
 import { OracleArray, relError, toFloat32 } from './load.js';
@@ -140,6 +143,7 @@ export function checkLayerCase(json: any, opts: { tolerance?: number } = {}): Ca
         void tag;
       }
     }
+    checkLayerClass(json, dims, o, x, ks, note);
     if (ref.dw?.error) messages.push(`reference dw path raised (${String(ref.dw.error).slice(0, 60)}…); our two-stage path matched its dense path`);
   });
   const leaked = tf.memory().numTensors - before;
@@ -179,4 +183,42 @@ function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType
     const y = OPS[dims](x, { weight, logSigmas, bias, indexMat: masks }, { ...o, path, dataFormat: 'channelsFirst' });
     note('output_vs_independent_dense', relError(y.dataSync(), expected.data));
   }
+}
+
+const LAYERS = { 1: GMRConv1D, 2: GMRConv2D, 3: GMRConv3D } as const;
+
+/** Builds our layer from the constructor kwargs, loads the parameters, compares eval (cached) and train outputs. */
+function checkLayerClass(json: any, dims: 1 | 2 | 3, o: ReturnType<typeof optionsFromKwargs>, x: tf.Tensor, ks: number[], note: (k: string, e: number) => void) {
+  const kw = json.constructor_kwargs;
+  const v = json.variants.float32;
+  const layer = new LAYERS[dims]({
+    filters: kw.out_channels,
+    kernelSize: ks,
+    strides: kw.stride,
+    padding: kw.padding,
+    paddingMode: kw.padding_mode,
+    dilationRate: kw.dilation,
+    groups: kw.groups,
+    useBias: kw.bias,
+    numRings: kw.num_rings,
+    forceCircular: kw.force_circular,
+    gaussianMixtureRing: kw.gaussian_mixture_ring,
+    trainGaussianSigma: kw.train_gaussian_sigma,
+    sigmaScale: kw.gaussian_sigma_scale,
+    clipSigma: o.clipSigma,
+    trainIndexMat: kw.train_index_mat,
+    dataFormat: 'channelsFirst',
+  });
+  layer.build([null, ...x.shape.slice(1)]);
+  // Weights by name: tfjs orders trainable weights before non-trainable ones.
+  const byName: Record<string, tf.Tensor> = { kernel: tensorOf(v.weight) };
+  if (kw.gaussian_mixture_ring) byName.log_sigmas = tensorOf(v.log_sigmas);
+  if (kw.bias) byName.bias = tensorOf(v.bias);
+  if (kw.train_index_mat) byName.index_mat = tf.tensor2d(Float32Array.from(v.weight_index_mat.data), v.weight_index_mat.shape);
+  layer.setWeights(layer.weights.map((w) => byName[w.originalName.split('/').pop()!]));
+  const dense = v.paths.dense;
+  note('layer_eval_output', relError((layer.apply(x) as tf.Tensor).dataSync(), dense.eval_output.data));
+  note('layer_train_output', relError((layer.apply(x, { training: true }) as tf.Tensor).dataSync(), dense.train_output.data));
+  layer.disposeCaches();
+  for (const w of layer.weights) w.dispose();
 }
