@@ -147,7 +147,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     if (!(this.sigmaMin > 0 && this.sigmaMax > this.sigmaMin)) invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
     this.path = args.path ?? 'auto';
     if (!['auto', 'two-stage', 'dense'].includes(this.path)) invalid(where, 'path', args.path, "'auto', 'two-stage' or 'dense'");
-    this.twoStageBasis = args.twoStageBasis ?? 'smoothed';
+    this.twoStageBasis = args.twoStageBasis ?? 'binary';
     if (!['smoothed', 'binary'].includes(this.twoStageBasis)) invalid(where, 'twoStageBasis', args.twoStageBasis, "'smoothed' or 'binary'");
     this.initScheme = args.initScheme ?? 'reference';
     if (!['reference', 'kaimingNormalFanOut'].includes(this.initScheme)) invalid(where, 'initScheme', args.initScheme, "'reference' or 'kaimingNormalFanOut'");

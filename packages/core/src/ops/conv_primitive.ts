@@ -91,7 +91,7 @@ function conv2dInputGrad(dy: tf.Tensor4D, f: tf.Tensor4D, inShape: number[], att
 }
 
 /** dL/df as one forward conv: batch and channel axes swapped, strides and dilations swapped. */
-function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: number[], attrs: ConvAttrs): tf.Tensor4D {
+export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: number[], attrs: ConvAttrs): tf.Tensor4D {
   const { strides, dilations, pads } = attrs;
   let xp: tf.Tensor = x;
   for (let i = 0; i < 2; i++) {
@@ -176,5 +176,39 @@ export function convNd(x: tf.Tensor, filter: tf.Tensor, attrs: ConvAttrs): tf.Te
     }
     const [, ho, wo, co] = acc!.shape;
     return tf.reshape(acc!, [b, outDepth, ho, wo, co]);
+  });
+}
+
+/**
+ * dL/dfilter of convNd(x, filter, attrs) for a given dy, as forward convolutions
+ * (1D through 2D, 3D as a sum over depth taps). filterShape: [...k, Ci, Co].
+ */
+export function convNdFilterGrad(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], attrs: ConvAttrs): tf.Tensor {
+  const rank = x.rank - 2;
+  return tf.tidy(() => {
+    if (rank === 2) return conv2dFilterGrad(x as tf.Tensor4D, dy as tf.Tensor4D, filterShape, attrs);
+    if (rank === 1) {
+      const g = conv2dFilterGrad(tf.expandDims(x, 1) as tf.Tensor4D, tf.expandDims(dy, 1) as tf.Tensor4D, [1, ...filterShape], {
+        strides: [1, attrs.strides[0]],
+        dilations: [1, attrs.dilations[0]],
+        pads: [[0, 0], attrs.pads[0]],
+      });
+      return tf.squeeze(g, [0]);
+    }
+    const [kd] = filterShape;
+    const [sd, sh, sw] = attrs.strides;
+    const [dd, dh, dw] = attrs.dilations;
+    const xp = padOrCropAxis(x, 1, attrs.pads[0][0], attrs.pads[0][1]);
+    const [b, , h, w, ci] = xp.shape;
+    const [, outDepth, ho, wo, co] = dy.shape;
+    const dy4 = tf.reshape(dy, [b * outDepth, ho, wo, co]) as tf.Tensor4D;
+    const attrs2d: ConvAttrs = { strides: [sh, sw], dilations: [dh, dw], pads: [attrs.pads[1], attrs.pads[2]] };
+    const taps: tf.Tensor[] = [];
+    for (let a = 0; a < kd; a++) {
+      let slab = sliceAxis(xp, 1, a * dd, (outDepth - 1) * sd + 1);
+      slab = subsample(slab, [1], [sd]);
+      taps.push(conv2dFilterGrad(tf.reshape(slab, [b * outDepth, h, w, ci]) as tf.Tensor4D, dy4, filterShape.slice(1), attrs2d));
+    }
+    return tf.stack(taps, 0);
   });
 }

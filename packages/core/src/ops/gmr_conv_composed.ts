@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gaussianMatrix } from '../mixture/gaussian_mixture.js';
 import { synthesizeKernel } from '../kernel/synthesis.js';
 import { convNd, upsampleZeros } from './conv_primitive.js';
+import { matMulPlain } from './matmul_primitive.js';
+import { twoStage } from './two_stage.js';
 import { padOrCropAxis, padWithMode, PadPairs, sliceAxis } from './padding.js';
 import type { GMRConvAttrs } from './attrs.js';
 
@@ -52,10 +54,10 @@ export function ringFilter(x: tf.Tensor, filters: tf.Tensor2D, kernelSize: numbe
 export function channelMixing(z: tf.Tensor, mix: tf.Tensor, groups: number): tf.Tensor2D {
   const [cout, cinG, n] = mix.shape as [number, number, number];
   const m = z.shape[0];
-  if (groups === 1) return tf.matMul(z as tf.Tensor2D, tf.reshape(mix, [cout, cinG * n]) as tf.Tensor2D, false, true);
-  const zg = tf.transpose(tf.reshape(z, [m, groups, cinG * n]), [1, 0, 2]) as tf.Tensor3D;
-  const wg = tf.reshape(mix, [groups, cout / groups, cinG * n]) as tf.Tensor3D;
-  const yg = tf.matMul(zg, wg, false, true); // [g, M, Cout/g]
+  if (groups === 1) return matMulPlain<tf.Tensor2D>(z, tf.transpose(tf.reshape(mix, [cout, cinG * n])));
+  const zg = tf.transpose(tf.reshape(z, [m, groups, cinG * n]), [1, 0, 2]);
+  const wg = tf.transpose(tf.reshape(mix, [groups, cout / groups, cinG * n]), [0, 2, 1]);
+  const yg = matMulPlain<tf.Tensor3D>(zg, wg); // [g, M, Cout/g]
   return tf.reshape(tf.transpose(yg, [1, 0, 2]), [m, cout]) as tf.Tensor2D;
 }
 
@@ -120,18 +122,18 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
       const basis = P ? (tf.matMul(P, masks) as tf.Tensor2D) : masks;
       y = densePath(x, theta, basis, a, conv);
     } else {
-      const b = x.shape[0];
+      // Default: binary ring sums, then mixing with Φ = θ·P (masks constant: no filter gradient needed).
       let filters: tf.Tensor2D = masks;
       let mix = theta;
-      if (P && a.twoStageBasis === 'binary') {
+      if (P && a.twoStageBasis === 'smoothed') {
+        filters = tf.matMul(P, masks) as tf.Tensor2D;
+      } else if (P) {
         // G = P·M, so x⋆G_i = Σ_l P[i,l]·(x⋆M_l): ring sums, then mixing with θ·P.
         const [cout, cinG, n] = theta.shape;
         mix = tf.reshape(tf.matMul(tf.reshape(theta, [cout * cinG, n]), P), [cout, cinG, n]);
-      } else if (P) {
-        filters = tf.matMul(P, masks) as tf.Tensor2D;
       }
-      const { z, outSpatial } = ringFilter(x, filters, a.kernelSize, conv);
-      y = tf.reshape(channelMixing(z, mix, a.groups), [b, ...outSpatial, theta.shape[0]]);
+      const filtersTrainable = a.trainIndexMat || (P != null && a.twoStageBasis === 'smoothed');
+      y = twoStage(x, filters, mix, { ...conv, kernelSize: a.kernelSize, groups: a.groups, filtersTrainable });
     }
     if (t.bias) y = tf.add(y, t.bias);
     return fromChannelsLast(y, a.dataFormat);

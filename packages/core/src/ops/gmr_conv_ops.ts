@@ -195,7 +195,7 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   } else {
     return invalid(where, 'path', requested, "'auto', 'two-stage' or 'dense'");
   }
-  const twoStageBasis = o.twoStageBasis ?? 'smoothed';
+  const twoStageBasis = o.twoStageBasis ?? 'binary';
   if (twoStageBasis !== 'smoothed' && twoStageBasis !== 'binary') invalid(where, 'twoStageBasis', twoStageBasis, "'smoothed' or 'binary'");
   const clipSigma = o.clipSigma ?? true;
   const attrs: GMRConvAttrs = {
