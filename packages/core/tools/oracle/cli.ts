@@ -22,10 +22,13 @@ export async function runOracle(targets: string[], backend: string, log: (s: str
     const kind = json?.meta?.kind;
     let r: CaseResult;
     try {
-      if (kind === 'layer') r = checkLayerCase(json);
+      if (kind === 'layer') r = await checkLayerCase(json);
       else if (kind === 'equivariance45') {
-        const { checkEquivariance45Case } = await import('./equivariance45_case.js');
-        r = checkEquivariance45Case(json, {});
+        const { checkEquivariance45CaseAsync } = await import('./equivariance45_case.js');
+        r = await checkEquivariance45CaseAsync(json, {});
+      } else if (kind === 'reference_behaviour') {
+        const { checkReferenceBehaviour } = await import('./behaviour_case.js');
+        r = await checkReferenceBehaviour(json);
       } else {
         log(`SKIP ${path.basename(file)}: kind '${kind}' is checked by another package's oracle`);
         continue;

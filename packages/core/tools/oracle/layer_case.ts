@@ -57,7 +57,7 @@ function tensorOf(a: OracleArray): tf.Tensor {
   return tf.tensor(toFloat32(a), a.shape, 'float32');
 }
 
-export function checkLayerCase(json: any, opts: { tolerance?: number } = {}): CaseResult {
+export async function checkLayerCase(json: any, opts: { tolerance?: number } = {}): Promise<CaseResult> {
   const tol = opts.tolerance ?? 1e-4;
   const name: string = json.name;
   const worst: Record<string, number> = {};
@@ -72,11 +72,14 @@ export function checkLayerCase(json: any, opts: { tolerance?: number } = {}): Ca
   const ks: number[] = Array.isArray(kw.kernel_size) ? kw.kernel_size : new Array(dims).fill(kw.kernel_size);
 
   const before = tf.memory().numTensors;
+  // Comparisons are collected inside tidy and read back asynchronously afterwards (webgpu in Node has no sync read).
+  const pending: Array<[string, tf.Tensor, ArrayLike<number>]> = [];
+  const cmp = (key: string, t: tf.Tensor, ref: ArrayLike<number>) => pending.push([key, tf.keep(t), ref]);
   tf.tidy(() => {
     const geom = ringMasks(ks, { forceCircular: o.forceCircular, numRings: o.numRings });
     if (json.reference_error) {
       messages.push(`reference raised (${json.reference_error.error}); checked against the independent dense computation`);
-      checkAgainstIndependent(dims, ks, geom, o, kw, note);
+      checkAgainstIndependent(dims, ks, geom, o, kw, cmp);
       return;
     }
     const v = json.variants.float32;
@@ -92,9 +95,9 @@ export function checkLayerCase(json: any, opts: { tolerance?: number } = {}): Ca
     const masks = tf.tensor2d(Float32Array.from(masksRef), [geom.numRings, geom.masks.length / geom.numRings]);
     const clip = { clipSigma: o.clipSigma };
     const basis = smoothedBasis(masks, logSigmas, clip);
-    note('index_matrix', relError(basis.dataSync(), v.index_matrix.data));
+    cmp('index_matrix', basis, v.index_matrix.data);
     const kernel = synthesizeKernelOI(weight, basis);
-    note('kernel', relError(kernel.dataSync(), v.kernel.data));
+    cmp('kernel', kernel, v.kernel.data);
 
     const x = tensorOf(v.input); // channels-first
     const R = tensorOf(v.R);
@@ -121,38 +124,40 @@ export function checkLayerCase(json: any, opts: { tolerance?: number } = {}): Ca
         const yOut = op(xin, { weight, logSigmas, indexMat: masks, bias }, { ...o, path, dataFormat: layout });
         const yFirst = layout === 'channelsFirst' ? yOut : tf.transpose(yOut, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
         const tag = `${path}/${layout}`;
-        note(`output`, relError(yFirst.dataSync(), dense.train_output.data));
-        note(`eval_output`, relError(yFirst.dataSync(), dense.eval_output.data));
+        cmp(`output`, yFirst, dense.train_output.data);
+        cmp(`eval_output`, yFirst, dense.eval_output.data);
         // Where the reference's own two-stage (dw) path worked and agreed, ours must match it too.
         if (path === 'two-stage' && ref.dw && !ref.dw.error && (json.variants.float64.dw_minus_dense_max_abs?.train_output ?? 0) < 1e-6) {
-          note('output_vs_reference_dw', relError(yFirst.dataSync(), ref.dw.train_output.data));
+          cmp('output_vs_reference_dw', yFirst, ref.dw.train_output.data);
         }
         const grads = tf.grads(f)(params);
         let gi = 0;
         const gx = grads[gi++];
         const gxFirst = layout === 'channelsFirst' ? gx : tf.transpose(gx, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
-        note('grad_input', relError(gxFirst.dataSync(), dense.grads.input.data));
-        note('grad_weight', relError(grads[gi++].dataSync(), dense.grads.weight.data));
+        cmp('grad_input', gxFirst, dense.grads.input.data);
+        cmp('grad_weight', grads[gi++], dense.grads.weight.data);
         if (logSigmas) {
           const g = grads[gi++];
-          if (dense.grads.log_sigmas) note('grad_log_sigmas', relError(g.dataSync(), dense.grads.log_sigmas.data));
+          if (dense.grads.log_sigmas) cmp('grad_log_sigmas', g, dense.grads.log_sigmas.data);
         }
         const gMask = grads[gi++];
-        if (dense.grads.weight_index_mat) note('grad_index_mat', relError(gMask.dataSync(), dense.grads.weight_index_mat.data));
-        if (bias) note('grad_bias', relError(grads[gi++].dataSync(), dense.grads.bias.data));
+        if (dense.grads.weight_index_mat) cmp('grad_index_mat', gMask, dense.grads.weight_index_mat.data);
+        if (bias) cmp('grad_bias', grads[gi++], dense.grads.bias.data);
         void tag;
       }
     }
-    checkLayerClass(json, dims, o, x, ks, note);
+    checkLayerClass(json, dims, o, x, ks, cmp);
     if (ref.dw?.error) messages.push(`reference dw path raised (${String(ref.dw.error).slice(0, 60)}…); our two-stage path matched its dense path`);
   });
+  for (const [key, t, ref] of pending) note(key, relError(await t.data(), ref));
+  tf.dispose([...new Set(pending.map((p) => p[1]))]);
   const leaked = tf.memory().numTensors - before;
   if (leaked > 0) messages.push(`leaked ${leaked} tensors`);
   return { name, ok: messages.every((m) => !m.includes('>') && !m.startsWith('leaked') && !m.startsWith('masks')), worst, messages };
 }
 
 /** For cases the reference cannot run (e.g. GMR_Conv1d): our paths vs plain float64 loops. */
-function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType<typeof ringMasks>, o: ReturnType<typeof optionsFromKwargs>, kw: any, note: (k: string, e: number) => void) {
+function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType<typeof ringMasks>, o: ReturnType<typeof optionsFromKwargs>, kw: any, cmp: (k: string, t: tf.Tensor, ref: ArrayLike<number>) => void) {
   const cin = kw.in_channels;
   const cout = kw.out_channels;
   const groups = kw.groups ?? 1;
@@ -164,11 +169,21 @@ function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType
   const bData = o.useBias ? rand(cout, 3) : null;
   const x = tf.tensor(xData, [2, cin, ...spatial]);
   const weight = tf.tensor(wData, [cout, cin / groups, n]);
-  const logSigmas = o.gaussianMixtureRing ? tf.log(tf.fill([n], ks[0] / (2 * (n - 1)) / (o.sigmaScale ?? 2.355))) : null;
+  const sigma0 = ks[0] / (2 * (n - 1)) / (o.sigmaScale ?? 2.355);
+  const logSigmas = o.gaussianMixtureRing ? tf.tensor1d(new Float32Array(n).fill(Math.log(sigma0))) : null;
   const bias = bData ? tf.tensor1d(bData) : null;
   const masks = tf.tensor2d(geom.masks, [n, geom.masks.length / n]);
-  const basis = smoothedBasis(masks, logSigmas, { clipSigma: o.clipSigma });
-  const kernel = synthesizeKernelOI(weight, basis).dataSync();
+  // The kernel for the loop reference, computed in plain JS (θ · P · M).
+  const taps = geom.masks.length / n;
+  const s = Math.min(Math.max(Math.fround(sigma0), 1e-2), 2 * n);
+  const P = Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (o.gaussianMixtureRing ? Math.exp(-0.5 * ((i - j) / s) ** 2) / (s * 2.5066) : i === j ? 1 : 0)));
+  const kernel = new Float64Array(cout * (cin / groups) * taps);
+  for (let oc = 0; oc < cout * (cin / groups); oc++)
+    for (let p = 0; p < taps; p++) {
+      let acc = 0;
+      for (let i = 0; i < n; i++) for (let l = 0; l < n; l++) acc += wData[oc * n + i] * P[i][l] * geom.masks[l * taps + p];
+      kernel[oc * taps + p] = acc;
+    }
   const strides = Array.isArray(kw.stride) ? kw.stride : new Array(dims).fill(kw.stride ?? 1);
   const dilations = Array.isArray(kw.dilation) ? kw.dilation : new Array(dims).fill(kw.dilation ?? 1);
   const pads = resolvePads('oracle', kw.padding ?? 0, spatial, ks, strides, dilations);
@@ -181,14 +196,14 @@ function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType
   });
   for (const path of ['two-stage', 'dense'] as const) {
     const y = OPS[dims](x, { weight, logSigmas, bias, indexMat: masks }, { ...o, path, dataFormat: 'channelsFirst' });
-    note('output_vs_independent_dense', relError(y.dataSync(), expected.data));
+    cmp('output_vs_independent_dense', y, expected.data);
   }
 }
 
 const LAYERS = { 1: GMRConv1D, 2: GMRConv2D, 3: GMRConv3D } as const;
 
 /** Builds our layer from the constructor kwargs, loads the parameters, compares eval (cached) and train outputs. */
-function checkLayerClass(json: any, dims: 1 | 2 | 3, o: ReturnType<typeof optionsFromKwargs>, x: tf.Tensor, ks: number[], note: (k: string, e: number) => void) {
+function checkLayerClass(json: any, dims: 1 | 2 | 3, o: ReturnType<typeof optionsFromKwargs>, x: tf.Tensor, ks: number[], cmp: (k: string, t: tf.Tensor, ref: ArrayLike<number>) => void) {
   const kw = json.constructor_kwargs;
   const v = json.variants.float32;
   const layer = new LAYERS[dims]({
@@ -217,8 +232,8 @@ function checkLayerClass(json: any, dims: 1 | 2 | 3, o: ReturnType<typeof option
   if (kw.train_index_mat) byName.index_mat = tf.tensor2d(Float32Array.from(v.weight_index_mat.data), v.weight_index_mat.shape);
   layer.setWeights(layer.weights.map((w) => byName[w.originalName.split('/').pop()!]));
   const dense = v.paths.dense;
-  note('layer_eval_output', relError((layer.apply(x) as tf.Tensor).dataSync(), dense.eval_output.data));
-  note('layer_train_output', relError((layer.apply(x, { training: true }) as tf.Tensor).dataSync(), dense.train_output.data));
+  cmp('layer_eval_output', (layer.apply(x) as tf.Tensor), dense.eval_output.data);
+  cmp('layer_train_output', (layer.apply(x, { training: true }) as tf.Tensor), dense.train_output.data);
   layer.disposeCaches();
   for (const w of layer.weights) w.dispose();
 }
