@@ -43,15 +43,13 @@ export function upsampleZeros(x: tf.Tensor, axes: number[], factors: number[]): 
     const s = factors[i];
     if (s === 1) return;
     const len = t.shape[axis];
-    const shape = t.shape.slice();
-    shape.splice(axis + 1, 0, 1);
-    t = tf.reshape(t, shape);
-    const pads = shape.map(() => [0, 0] as [number, number]);
-    pads[axis + 1] = [0, s - 1];
-    t = tf.pad(t, pads);
+    // [outer, L, 1, inner] padded to [outer, L, s, inner] (rank 4: webgpu's Pad breaks at rank ≥ 5).
+    const outer = t.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const padded = tf.pad(tf.reshape(t, [outer, len, 1, inner]), [[0, 0], [0, 0], [0, s - 1], [0, 0]]);
     const merged = t.shape.slice();
-    merged.splice(axis, 2, len * s);
-    t = tf.reshape(t, merged);
+    merged[axis] = len * s;
+    t = tf.reshape(padded, merged);
     t = sliceAxis(t, axis, 0, (len - 1) * s + 1);
   });
   return t;

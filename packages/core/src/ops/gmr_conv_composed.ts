@@ -135,7 +135,8 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
       const filtersTrainable = a.trainIndexMat || (P != null && a.twoStageBasis === 'smoothed');
       y = twoStage(x, filters, mix, { ...conv, kernelSize: a.kernelSize, groups: a.groups, filtersTrainable });
     }
-    if (t.bias) y = tf.add(y, t.bias);
+    // Bias on a rank-2 view: tfjs-webgpu's broadcasting binary ops break at rank ≥ 5.
+    if (t.bias) y = tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[y.rank - 1]]), t.bias), y.shape);
     return fromChannelsLast(y, a.dataFormat);
   });
 }

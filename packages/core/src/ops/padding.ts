@@ -64,12 +64,14 @@ export function checkPaddingMode(where: string, mode: unknown): PaddingMode {
   return invalid(where, 'paddingMode', mode, `one of ${PADDING_MODES.map((m) => `'${m}'`).join(', ')}`);
 }
 
+/** Slice of one axis through a rank-3 view [outer, axis, inner] (its gradient, a Pad, then stays rank 3 too). */
 function sliceAxis(x: tf.Tensor, axis: number, start: number, size: number): tf.Tensor {
-  const begin = x.shape.map(() => 0);
-  const sizes = x.shape.map((s) => s);
-  begin[axis] = start;
-  sizes[axis] = size;
-  return tf.slice(x, begin, sizes);
+  const shape = x.shape;
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const out = shape.slice();
+  out[axis] = size;
+  return tf.reshape(tf.slice(tf.reshape(x, [outer, shape[axis], inner]), [0, start, 0], [outer, size, inner]), out);
 }
 
 /** Pads (positive) or crops (negative) one axis with zeros. */
@@ -83,9 +85,14 @@ export function padOrCropAxis(x: tf.Tensor, axis: number, before: number, after:
   const padBefore = Math.max(before, 0);
   const padAfter = Math.max(after, 0);
   if (padBefore > 0 || padAfter > 0) {
-    const pads = t.shape.map(() => [0, 0] as [number, number]);
-    pads[axis] = [padBefore, padAfter];
-    t = tf.pad(t, pads);
+    // Pad a rank-3 view [outer, axis, inner]: tfjs-webgpu's Pad shader breaks at rank ≥ 5.
+    const shape = t.shape;
+    const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const padded = tf.pad(tf.reshape(t, [outer, shape[axis], inner]), [[0, 0], [padBefore, padAfter], [0, 0]]);
+    const out = shape.slice();
+    out[axis] = shape[axis] + padBefore + padAfter;
+    t = tf.reshape(padded, out);
   }
   return t;
 }
@@ -94,9 +101,9 @@ export function padOrCropAxis(x: tf.Tensor, axis: number, before: number, after:
 export function padWithMode(x: tf.Tensor, axes: number[], pads: PadPairs, mode: PaddingMode, where = 'pad'): tf.Tensor {
   return tf.tidy(() => {
     if (mode === 'zeros') {
-      const all = x.shape.map(() => [0, 0] as [number, number]);
-      axes.forEach((a, i) => (all[a] = pads[i]));
-      return tf.pad(x, all);
+      let t = x;
+      axes.forEach((a, i) => (t = padOrCropAxis(t, a, pads[i][0], pads[i][1])));
+      return t;
     }
     let t = x;
     axes.forEach((axis, i) => {
