@@ -9,8 +9,9 @@
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { initBackend, disposeBackends, tf } from '../tools/backends.js';
-import { gmrConv2d, initialLogSigmas, defaultNumRings } from '../src/index.js';
+import { gmrConv2d, initialLogSigmas, defaultNumRings, convNd } from '../src/index.js';
 
 type Path = 'auto' | 'two-stage' | 'dense' | 'plain-conv';
 interface BenchRecord {
@@ -57,7 +58,8 @@ async function benchOne(backend: string, path: Path, k: number, c: number, size:
   const plainKernel = tf.randomNormal([k, k, c, c], 0, 0.05, 'float32', 3);
   const forward = (xx: tf.Tensor, w: tf.Tensor, ls: tf.Tensor, b: tf.Tensor) =>
     path === 'plain-conv'
-      ? tf.add(tf.conv2d(xx as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b)
+      ? // Plain conv with the same forward-only backward as GMR (wasm has no Conv2DBackpropFilter).
+        tf.add(convNd(xx, w, { strides: [1, 1], dilations: [1, 1], pads: [[(k - 1) >> 1, k >> 1], [(k - 1) >> 1, k >> 1]] }), b)
       : gmrConv2d(xx, { weight: w, logSigmas: ls, bias: b }, { kernelSize: k, padding: 'same', path });
   const w0 = path === 'plain-conv' ? plainKernel : theta;
   const fwd = await timeIt(() => tf.tidy(() => forward(x, w0, logSigmas, bias)), runs);
@@ -124,7 +126,11 @@ async function main() {
       }
     }
   }
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(records, null, 2));
+  if (opts.json) {
+    const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), opts.json);
+    fs.writeFileSync(file, JSON.stringify(records, null, 2));
+    console.log(`\nwrote ${records.length} records to ${file}`);
+  }
   disposeBackends();
 }
 

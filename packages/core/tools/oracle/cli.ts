@@ -58,7 +58,9 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     .option('--backend <name>', 'tfjs backend: cpu, wasm, webgpu', 'cpu')
     .action(async (targets: string[], opts: { backend: string }) => {
       try {
-        const { failed } = await runOracle(targets, opts.backend);
+        // pnpm runs package scripts in the package folder: resolve paths from where the user typed the command.
+        const base = process.env.INIT_CWD ?? process.cwd();
+        const { failed } = await runOracle(targets.map((t) => path.resolve(base, t)), opts.backend);
         process.exitCode = failed > 0 ? 1 : 0;
       } catch (e) {
         console.error((e as Error).message);
