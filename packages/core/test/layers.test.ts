@@ -144,3 +144,26 @@ describe('GMR layers', () => {
     void gmrConv2d;
   });
 });
+
+describe('GMR layers on disk', () => {
+  it('a model of GMR layers round-trips through file:// (model.json + weights.bin)', async () => {
+    const { fileSystem } = await import('../src/node/index.js');
+    const os = await import('node:os');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmr-layers-'));
+    const model = tfjs.sequential();
+    model.add(new GMRConv2D({ filters: 4, kernelSize: 5, padding: 'same', inputShape: [9, 9, 2], trainIndexMat: true }));
+    model.add(new GMRConv2DTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, activation: 'relu' }));
+    model.add(tfjs.layers.globalAveragePooling2d({}));
+    const x = tf.randomNormal([2, 9, 9, 2], 0, 1, 'float32', 4);
+    const y = model.predict(x) as tf.Tensor;
+    await model.save(`file://${dir}`);
+    expect(fs.existsSync(path.join(dir, 'model.json'))).toBe(true);
+    const loaded = await tfjs.loadLayersModel(fileSystem(path.join(dir, 'model.json')));
+    expect(loaded.layers[0]).toBeInstanceOf(GMRConv2D);
+    expect(loaded.layers[1]).toBeInstanceOf(GMRConv2DTranspose);
+    expect(maxRel(loaded.predict(x) as tf.Tensor, y)).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
