@@ -40,4 +40,6 @@ export interface GMRConvAttrs {
   hasBias: boolean;
   hasLogSigmas: boolean;
   trainIndexMat: boolean;
+  /** Shape of x (so backward kernels know the input size, ambiguous from dy when stride > 1). */
+  inputShape: number[];
 }

@@ -91,6 +91,12 @@ function flipMasks(masks: tf.Tensor, kernelSize: number[]): tf.Tensor2D {
   return tf.reshape(tf.reverse(tf.reshape(masks, [n, ...kernelSize]), axes), [n, -1]) as tf.Tensor2D;
 }
 
+const asConstantOp = tf.customGrad(((m: tf.Tensor) => ({ value: tf.clone(m), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+/** Identity whose gradient is zero (tfjs has no stopGradient op). */
+function asConstant(m: tf.Tensor): tf.Tensor {
+  return asConstantOp(m) as tf.Tensor;
+}
+
 export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
   return tf.tidy(() => {
     const rank = a.kernelSize.length;
@@ -98,7 +104,8 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
     const ones = a.kernelSize.map(() => 1);
     let x = toChannelsLast(t.x, a.dataFormat);
     let theta = t.weight;
-    let masks = t.indexMat as tf.Tensor2D;
+    // Masks are constants unless trainIndexMat: both paths then give them a zero gradient.
+    let masks = (a.trainIndexMat ? t.indexMat : asConstant(t.indexMat)) as tf.Tensor2D;
     let conv = { strides: a.strides, dilations: a.dilations, pads: a.pads };
 
     if (a.transposed) {

@@ -113,17 +113,17 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     warnOnce(`${where}: even kernelSize [${kernelSize.join(', ')}] works like the reference (rings centred on tap k/2) but loses exact 90°/flip equivariance; use an odd size for an equivariant layer.`);
   }
   const spatial = dataFormat === 'channelsLast' ? xt.shape.slice(1, rank + 1) : xt.shape.slice(2);
-  const cin = dataFormat === 'channelsLast' ? xt.shape[rank + 1] : xt.shape[1];
+  const cin = (dataFormat === 'channelsLast' ? xt.shape[rank + 1] : xt.shape[1]) as number;
 
   const weight = checkTensor(where, 'weights.weight', w.weight);
   if (weight.rank !== 3) invalid(where, 'weights.weight', weight, transposed ? 'a rank-3 tensor [inChannels, outChannels/groups, numRings]' : 'a rank-3 tensor [outChannels, inChannels/groups, numRings]');
   const n = weight.shape[2] as number;
   const cout = transposed ? (weight.shape[1] as number) * groups : (weight.shape[0] as number);
   const cinExpected = transposed ? (weight.shape[0] as number) : (weight.shape[1] as number) * groups;
+  if (cin % groups !== 0) invalid(where, 'groups', groups, `a divisor of the input channels (${cin})`);
   if (cin !== cinExpected) {
     invalid(where, 'x', xt, `${cinExpected} input channels (weights.weight has shape [${weight.shape.join(', ')}] with groups=${groups}) on the channel axis of ${dataFormat} data, but it has ${cin}`);
   }
-  if (cin % groups !== 0) invalid(where, 'groups', groups, `a divisor of the input channels (${cin})`);
   if (cout % groups !== 0) invalid(where, 'groups', groups, `a divisor of the output channels (${cout})`);
 
   let indexMat: tf.Tensor;
@@ -177,6 +177,14 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     pads = resolvePads(where, padding, spatial, kernelSize, strides, dilations);
     outSpatial = spatial.map((len, i) => convOutLength(len, kernelSize[i], strides[i], dilations[i], pads[i][0], pads[i][1]));
   }
+  if (paddingMode === 'reflect' || paddingMode === 'circular') {
+    pads.forEach(([b, e], i) => {
+      const limit = paddingMode === 'reflect' ? spatial[i] - 1 : spatial[i];
+      if (b > limit || e > limit) {
+        invalid(where, 'padding', o.padding, `at most ${limit} on spatial axis ${i} (size ${spatial[i]}) with paddingMode '${paddingMode}', which resolves to [${b}, ${e}]`);
+      }
+    });
+  }
   if (outSpatial.some((s) => s < 1)) {
     invalid(where, 'x', xt, `a spatial size large enough for kernelSize [${kernelSize}] with dilations [${dilations}] and padding ${JSON.stringify(pads)} (the output would be [${outSpatial.join(', ')}])`);
   }
@@ -217,6 +225,7 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     hasBias: bias != null,
     hasLogSigmas: logSigmas != null,
     trainIndexMat: o.trainIndexMat ?? false,
+    inputShape: xt.shape.slice(),
   };
   return { tensors: { x: xt, weight, logSigmas, indexMat, bias }, attrs };
 }

@@ -4,7 +4,8 @@
  * registered as the default for whichever backend runs the op first.
  *
  * Contract for kernel packages (forward ops, non-transposed):
- *   GMRConv{1D,2D,3D}, GMRConv2DTranspose: inputs {x, weight, logSigmas?, indexMat, bias?},
+ *   GMRConv{1D,2D,3D}, GMRConv2DTranspose: inputs {x, weight, logSigmas, indexMat, bias} (absent
+ *     logSigmas / bias are empty tensors; attrs.hasLogSigmas / attrs.hasBias say so),
  *     attrs = GMRConvAttrs (attrs.ts), output y.
  *   Optional backward pieces for GMRConv{1D,2D,3D} (used when both are registered):
  *   <name>BackpropInput:  inputs {dy, weight, logSigmas?, indexMat} → dx (layout of x)
@@ -27,6 +28,12 @@ export const backpropFilterName = (name: string) => `${name}BackpropFilter`;
 
 const composedKernelFuncs = new Set<tf.KernelFunc>();
 
+/** The five saved inputs of a kernel call (absent ones are empty placeholders) → tensors. */
+function unpackSaved(saved: tf.Tensor[], a: GMRConvAttrs): GMRConvTensors {
+  const [x, weight, logSigmas, indexMat, bias] = saved;
+  return { x, weight, logSigmas: a.hasLogSigmas ? logSigmas : null, indexMat, bias: a.hasBias ? bias : null };
+}
+
 function unpack(inputs: tf.Tensor[], a: GMRConvAttrs): GMRConvTensors {
   let i = 0;
   const x = inputs[i++];
@@ -41,12 +48,21 @@ function pack(t: GMRConvTensors): tf.Tensor[] {
   return [t.x, t.weight, t.logSigmas, t.indexMat, t.bias].filter((v): v is tf.Tensor => v != null);
 }
 
+const placeholders = new Map<string, tf.Tensor>();
+/** A kept empty tensor standing for an absent input (attrs.hasLogSigmas / hasBias say which). */
+function emptyInput(): tf.Tensor {
+  const key = tf.getBackend();
+  let t = placeholders.get(key);
+  if (!t || t.isDisposed) {
+    t = tf.keep(tf.zeros([0]));
+    placeholders.set(key, t);
+  }
+  return t;
+}
+
+/** Kernel inputs: always the five names, so the registered gradient can save them by name. */
 function namedInputs(t: GMRConvTensors): tf.NamedTensorMap {
-  const m: tf.NamedTensorMap = { x: t.x, weight: t.weight };
-  if (t.logSigmas) m.logSigmas = t.logSigmas;
-  m.indexMat = t.indexMat;
-  if (t.bias) m.bias = t.bias;
-  return m;
+  return { x: t.x, weight: t.weight, logSigmas: t.logSigmas ?? emptyInput(), indexMat: t.indexMat, bias: t.bias ?? emptyInput() };
 }
 
 /** Mixing weights of the binary-ring form: Φ = θ·P (θ itself for binary rings). */
@@ -56,10 +72,22 @@ function mixingWeights(weight: tf.Tensor, logSigmas: tf.Tensor | null | undefine
   return tf.reshape(tf.matMul(tf.reshape(weight, [cout * cinG, n]), gaussianMatrix(logSigmas, a)), [cout, cinG, n]);
 }
 
+/** tf.grads inside a gradient function: the engine has one active tape, so keep the outer one alive. */
+function nestedGrads(f: (...a: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: unknown[] | null } }).state;
+  if (state.gradientDepth === 0 && state.activeTape == null) return tf.grads(f)(xs, dy);
+  state.gradientDepth++;
+  try {
+    return tf.grads(f)(xs, dy);
+  } finally {
+    state.gradientDepth--;
+  }
+}
+
 function gradFuncFor(name: string): tf.GradFunc {
   return (dy, saved, attrs) => {
     const a = attrs as unknown as GMRConvAttrs;
-    const t = unpack(saved, a);
+    const t = unpackSaved(saved, a);
     const d = dy as tf.Tensor;
     const backendName = tf.getBackend();
     const bi = tf.getKernel(backpropInputName(name), backendName);
@@ -72,7 +100,7 @@ function gradFuncFor(name: string): tf.GradFunc {
       const dx = engine.runKernel(backpropInputName(name), dxIn, attrs as tf.NamedAttrMap) as tf.Tensor;
       const dPhi = engine.runKernel(backpropFilterName(name), { x: t.x, dy: d, indexMat: t.indexMat }, attrs as tf.NamedAttrMap) as tf.Tensor;
       const params = t.logSigmas ? [t.weight, t.logSigmas] : [t.weight];
-      const pg = tf.grads((...p: tf.Tensor[]) => mixingWeights(p[0], p[1], a))(params, dPhi);
+      const pg = t.logSigmas ? nestedGrads((...p: tf.Tensor[]) => mixingWeights(p[0], p[1], a), params, dPhi) : [dPhi];
       grads = [dx, pg[0]];
       if (t.logSigmas) grads.push(pg[1]);
       grads.push(tf.zerosLike(t.indexMat));
@@ -82,11 +110,23 @@ function gradFuncFor(name: string): tf.GradFunc {
         grads.push(tf.sum(d, axes));
       }
     } else {
-      grads = tf.grads((...args: tf.Tensor[]) => gmrConvComposed(unpack(args, a), a))(pack(t), d);
+      grads = nestedGrads((...args: tf.Tensor[]) => gmrConvComposed(unpack(args, a), a), pack(t), d);
     }
     const out: Record<string, () => tf.Tensor> = {};
-    const names = ['x', 'weight', ...(t.logSigmas ? ['logSigmas'] : []), 'indexMat', ...(t.bias ? ['bias'] : [])];
-    names.forEach((n, i) => (out[n] = () => grads[i]));
+    let i = 0;
+    out.x = () => grads[0];
+    out.weight = () => grads[1];
+    i = 2;
+    if (t.logSigmas) {
+      const g = grads[i++];
+      out.logSigmas = () => g;
+    } else out.logSigmas = () => tf.zeros([0]);
+    const gm = grads[i++];
+    out.indexMat = () => gm;
+    if (t.bias) {
+      const g = grads[i++];
+      out.bias = () => g;
+    } else out.bias = () => tf.zeros([0]);
     return out;
   };
 }
@@ -96,7 +136,7 @@ function registerGradients(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
   for (const name of GMR_KERNEL_NAMES) {
-    tf.registerGradient({ kernelName: name, saveAllInputs: true, gradFunc: gradFuncFor(name) });
+    tf.registerGradient({ kernelName: name, inputsToSave: ['x', 'weight', 'logSigmas', 'indexMat', 'bias'], gradFunc: gradFuncFor(name) });
   }
 }
 registerGradients();
@@ -106,8 +146,8 @@ export function registerComposedKernel(name: string, backendName: string): void 
   if (tf.getKernel(name, backendName)) return;
   const kernelFunc: tf.KernelFunc = ({ inputs, attrs }) => {
     const a = attrs as unknown as GMRConvAttrs;
-    const ordered = ['x', 'weight', 'logSigmas', 'indexMat', 'bias'].map((k) => (inputs as tf.NamedTensorMap)[k]).filter(Boolean);
-    return gmrConvComposed(unpack(ordered as tf.Tensor[], a), a) as unknown as tf.TensorInfo;
+    const m = inputs as tf.NamedTensorMap;
+    return gmrConvComposed(unpackSaved([m.x, m.weight, m.logSigmas, m.indexMat, m.bias], a), a) as unknown as tf.TensorInfo;
   };
   composedKernelFuncs.add(kernelFunc);
   tf.registerKernel({ kernelName: name, backendName, kernelFunc });

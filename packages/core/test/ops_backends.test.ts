@@ -1,0 +1,130 @@
+/**
+ * Every op (1D / 2D / 3D / transposed 2D), both paths, forward and gradients, on the
+ * wasm backend (which has no Conv2DBackpropFilter kernel: tf.conv2d's own filter
+ * gradient fails there, ours must not) and on webgpu when an adapter is available
+ * (GMR_REQUIRE_WEBGPU=1 makes webgpu mandatory), against the cpu backend to 1e-4.
+ */
+import '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeBackends, initBackend } from '../tools/backends.js';
+import { CaseSpec, PATH_VARIANTS, PathVariant, TfParams, caseName, caseTensors, makeCase, randnArray, relErr, runCase } from './helpers/gmr_reference.js';
+
+const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';
+const TOL = 1e-4;
+
+const CF = 'channelsFirst' as const;
+const cases: CaseSpec[] = [
+  { rank: 2, cin: 3, cout: 4, spatial: [8, 9], kernelSize: 5, padding: 2, bias: true },
+  { rank: 2, cin: 4, cout: 4, spatial: [9, 8], kernelSize: 3, strides: 2, dilations: 2, padding: 'same', groups: 2, dataFormat: CF },
+  { rank: 2, cin: 2, cout: 3, spatial: [7, 7], kernelSize: 3, padding: [[1, 2], [2, 1]], paddingMode: 'reflect', bias: true },
+  { rank: 2, cin: 2, cout: 4, spatial: [7, 6], kernelSize: 3, padding: 1, paddingMode: 'circular', groups: 2, rings: 'binary' },
+  { rank: 2, cin: 2, cout: 2, spatial: [7, 7], kernelSize: 3, padding: 1, paddingMode: 'replicate', strides: 2 },
+  { rank: 1, cin: 2, cout: 3, spatial: [12], kernelSize: 5, padding: 2, strides: 2, bias: true },
+  { rank: 1, cin: 2, cout: 2, spatial: [10], kernelSize: 3, padding: 'same', paddingMode: 'reflect', dataFormat: CF },
+  { rank: 3, cin: 2, cout: 2, spatial: [5, 6, 5], kernelSize: 3, padding: 1, bias: true },
+  { rank: 3, cin: 2, cout: 4, spatial: [6, 5, 5], kernelSize: 3, strides: 2, padding: 1, groups: 2, paddingMode: 'circular', dataFormat: CF },
+  { rank: 3, cin: 4, cout: 4, spatial: [5, 5, 6], kernelSize: 3, dilations: [2, 1, 1], padding: [[2, 1], [1, 1], [0, 2]], paddingMode: 'reflect', groups: 2, bias: true },
+  { rank: 3, cin: 2, cout: 2, spatial: [5, 4, 5], kernelSize: 3, strides: [1, 2, 1], padding: 'same', paddingMode: 'replicate', dataFormat: CF, bias: true },
+  { rank: 2, transposed: true, cin: 2, cout: 3, spatial: [4, 5], kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, bias: true },
+  { rank: 2, transposed: true, cin: 4, cout: 4, spatial: [4, 4], kernelSize: 5, strides: 2, dilations: 2, padding: 2, groups: 2, dataFormat: CF },
+];
+
+interface Result {
+  y: Float32Array;
+  shape: number[];
+  grads: Map<string, Float32Array>;
+}
+
+const cpuResults = new Map<string, Result>();
+const key = (i: number, v: PathVariant) => `${i}|${v}`;
+
+/** Forward + gradients of sum(y·R) w.r.t. every input, on the active backend. */
+async function compute(spec: CaseSpec, v: PathVariant): Promise<Result> {
+  const c = makeCase(spec);
+  const t = caseTensors(c);
+  const p: TfParams = { x: t.x, weight: t.weight, logSigmas: t.logSigmas, bias: t.bias, indexMat: t.indexMat };
+  const names = (['x', 'weight', 'logSigmas', 'bias', 'indexMat'] as const).filter((n) => p[n] != null);
+  const run = (q: TfParams) => runCase(c, q, v, { trainIndexMat: true });
+  const y = run(p);
+  const R = tf.tensor(randnArray(y.size, 4242), y.shape);
+  const gs = tf.grads((...vals: tf.Tensor[]) => {
+    const q = { ...p };
+    names.forEach((n, i) => ((q as unknown as Record<string, tf.Tensor>)[n] = vals[i]));
+    return tf.sum(tf.mul(run(q), R));
+  })(names.map((n) => p[n]!));
+  const grads = new Map<string, Float32Array>();
+  for (let i = 0; i < names.length; i++) grads.set(names[i], (await gs[i].data()) as Float32Array);
+  const out: Result = { y: (await y.data()) as Float32Array, shape: y.shape, grads };
+  tf.dispose([y, R, ...gs, ...(Object.values(t).filter(Boolean) as tf.Tensor[])]);
+  return out;
+}
+
+function compare(label: string, got: Result, ref: Result) {
+  expect(got.shape, `${label} shape`).toEqual(ref.shape);
+  expect(relErr(got.y, ref.y), `${label} forward`).toBeLessThanOrEqual(TOL);
+  for (const [n, g] of ref.grads) expect(relErr(got.grads.get(n)!, g), `${label} grad ${n}`).toBeLessThanOrEqual(TOL);
+}
+
+// Backend availability is needed at collection time for it.skipIf.
+const wasmStatus = await initBackend('wasm');
+const webgpuStatus = await initBackend('webgpu');
+await tf.setBackend('cpu');
+console.log(`[ops_backends] wasm: ${wasmStatus.detail}`);
+console.log(`[ops_backends] webgpu: ${webgpuStatus.detail}`);
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  for (let i = 0; i < cases.length; i++) for (const v of PATH_VARIANTS) cpuResults.set(key(i, v), await compute(cases[i], v));
+});
+
+afterAll(() => {
+  disposeBackends();
+});
+
+describe('wasm backend', () => {
+  it('initialises', () => {
+    expect(wasmStatus.ok, wasmStatus.detail).toBe(true);
+  });
+
+  it("has no conv2d filter gradient of its own (so the test below is meaningful)", async () => {
+    await tf.setBackend('wasm');
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
+    const x = tf.ones([1, 5, 5, 1]);
+    const f = tf.ones([3, 3, 1, 1]);
+    expect(() => tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(f)).toThrow();
+    tf.dispose([x, f]);
+    await tf.setBackend('cpu');
+  });
+
+  it.each(cases.map((s, i) => [caseName(s), i] as const))('%s: forward and gradients match cpu', async (_n, i) => {
+    expect(wasmStatus.ok, wasmStatus.detail).toBe(true);
+    await tf.setBackend('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    try {
+      for (const v of PATH_VARIANTS) compare(`wasm ${v}`, await compute(cases[i], v), cpuResults.get(key(i, v))!);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
+describe('webgpu backend', () => {
+  it.runIf(REQUIRE_WEBGPU)('is available (GMR_REQUIRE_WEBGPU=1)', () => {
+    expect(webgpuStatus.ok, webgpuStatus.detail).toBe(true);
+  });
+
+  it.skipIf(!webgpuStatus.ok && !REQUIRE_WEBGPU).each(cases.map((s, i) => [caseName(s), i] as const))(
+    '%s: forward and gradients match cpu',
+    async (_n, i) => {
+      expect(webgpuStatus.ok, webgpuStatus.detail).toBe(true);
+      await tf.setBackend('webgpu');
+      expect(tf.getBackend()).toBe('webgpu');
+      try {
+        for (const v of PATH_VARIANTS) compare(`webgpu ${v}`, await compute(cases[i], v), cpuResults.get(key(i, v))!);
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    },
+  );
+});
