@@ -1,5 +1,6 @@
 export * from './utils/errors.js';
 export * from './rings/ring_masks.js';
+export * from './rings/symmetry.js';
 export * from './mixture/gaussian_mixture.js';
 export * from './kernel/synthesis.js';
 export * from './ops/attrs.js';

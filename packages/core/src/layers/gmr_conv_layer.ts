@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
+import { markSymmetricRings } from '../rings/symmetry.js';
 import { initialLogSigmas, DEFAULT_SIGMA_SCALE, smoothedBasis } from '../mixture/gaussian_mixture.js';
 import { synthesizeKernel } from '../kernel/synthesis.js';
 import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, normalizeDataFormat, GMRConvOptions } from '../ops/gmr_conv_ops.js';
@@ -201,7 +202,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     if (this.trainIndexMat) {
       this.indexMatVar = addWeight('index_mat', [n, taps], 'float32', { apply: () => tf.tensor2d(masks, [n, taps]) }, undefined, true);
     }
-    this.fixedIndexMat = tf.keep(tf.tensor2d(masks, [n, taps]));
+    this.fixedIndexMat = markSymmetricRings(tf.keep(tf.tensor2d(masks, [n, taps])));
     this.built = true;
   }
 
@@ -236,7 +237,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   indexMat(): tf.Tensor2D {
     if (!this.indexMatVar && (!this.fixedIndexMat || this.fixedIndexMat.isDisposed)) {
       const taps = this.kernelSize.reduce((a, b) => a * b, 1);
-      this.fixedIndexMat = tf.keep(tf.tensor2d(this.geometry.masks, [this.numRings, taps]));
+      this.fixedIndexMat = markSymmetricRings(tf.keep(tf.tensor2d(this.geometry.masks, [this.numRings, taps])));
     }
     return (this.indexMatVar ? this.indexMatVar.read() : this.fixedIndexMat) as tf.Tensor2D;
   }
@@ -282,7 +283,10 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     const key = this.cacheKey();
     if (!this.cache || this.cache.key !== key || this.cache.basis.isDisposed) {
       this.cache?.basis.dispose();
-      this.cache = { key, basis: tf.keep(this.smoothedBasis()) };
+      const basis = tf.keep(this.smoothedBasis());
+      // G = P·M keeps the symmetry of fixed geometry masks.
+      if (!this.indexMatVar) markSymmetricRings(basis);
+      this.cache = { key, basis };
     }
     return this.cache.basis;
   }

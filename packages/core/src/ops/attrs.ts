@@ -40,6 +40,8 @@ export interface GMRConvAttrs {
   hasBias: boolean;
   hasLogSigmas: boolean;
   trainIndexMat: boolean;
+  /** The ring masks are even along every axis (geometry masks are; trained or user masks may not be). */
+  symmetricRings: boolean;
   /** Shape of x (so backward kernels know the input size, ambiguous from dy when stride > 1). */
   inputShape: number[];
 }

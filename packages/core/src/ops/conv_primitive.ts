@@ -56,7 +56,7 @@ export function upsampleZeros(x: tf.Tensor, axes: number[], factors: number[]): 
 }
 
 /** tf.conv2d, lifting its "strides or dilations must be 1" restriction. */
-function rawConv2d(x: tf.Tensor4D, f: tf.Tensor4D, strides: number[], dilations: number[], pads: PadPairs): tf.Tensor4D {
+export function rawConv2d(x: tf.Tensor4D, f: tf.Tensor4D, strides: number[], dilations: number[], pads: PadPairs): tf.Tensor4D {
   const explicit: [[number, number], [number, number], [number, number], [number, number]] = [
     [0, 0],
     [pads[0][0], pads[0][1]],

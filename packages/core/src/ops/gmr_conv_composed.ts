@@ -32,23 +32,7 @@ export function fromChannelsLast(y: tf.Tensor, dataFormat: string): tf.Tensor {
   return tf.transpose(y, [0, y.rank - 1, ...range(1, y.rank - 1)]);
 }
 
-/** Stage 1: every input channel filtered by the same n ring filters → [B·prod(So), Cin·n] (channel c·n + i). */
-export function ringFilter(x: tf.Tensor, filters: tf.Tensor2D, kernelSize: number[], conv: { strides: number[]; dilations: number[]; pads: PadPairs }) {
-  const rank = kernelSize.length;
-  const [b] = x.shape;
-  const cin = x.shape[rank + 1];
-  const spatial = x.shape.slice(1, rank + 1);
-  const n = filters.shape[0];
-  const perChannel = cin === 1 ? x : tf.transpose(x, [0, rank + 1, ...range(1, rank + 1)]);
-  const stacked = tf.reshape(perChannel, [b * cin, ...spatial, 1]);
-  const filter = tf.reshape(tf.transpose(filters), [...kernelSize, 1, n]);
-  const z = convNd(stacked, filter, conv); // [B·Cin, ...So, n]
-  const outSpatial = z.shape.slice(1, rank + 1);
-  const z5 = tf.reshape(z, [b, cin, ...outSpatial, n]);
-  const zl = cin === 1 ? z5 : tf.transpose(z5, [0, ...range(2, rank + 2), 1, rank + 2]);
-  const rows = b * outSpatial.reduce((p, q) => p * q, 1);
-  return { z: tf.reshape(zl, [rows, cin * n]), outSpatial };
-}
+export { ringFilter } from './ring_filter.js';
 
 /** Stage 2: 1×1 channel mixing (grouped as a batched matmul). z [M, Cin·n], mix [Cout, Cin/g, n] → [M, Cout]. */
 export function channelMixing(z: tf.Tensor, mix: tf.Tensor, groups: number): tf.Tensor2D {
@@ -140,7 +124,7 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
         mix = tf.reshape(tf.matMul(tf.reshape(theta, [cout * cinG, n]), P), [cout, cinG, n]);
       }
       const filtersTrainable = a.trainIndexMat || (P != null && a.twoStageBasis === 'smoothed');
-      y = twoStage(x, filters, mix, { ...conv, kernelSize: a.kernelSize, groups: a.groups, filtersTrainable });
+      y = twoStage(x, filters, mix, { ...conv, kernelSize: a.kernelSize, groups: a.groups, filtersTrainable, symmetric: a.symmetricRings });
     }
     // Bias on a rank-2 view: tfjs-webgpu's broadcasting binary ops break at rank ≥ 5.
     if (t.bias) y = tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[y.rank - 1]]), t.bias), y.shape);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ringMasks } from '../rings/ring_masks.js';
+import { isSymmetricRings, markSymmetricRings } from '../rings/symmetry.js';
 import { checkPositiveInt, GMRValueError, invalid, toTuple, warnOnce, checkNonNegativeInt } from '../utils/errors.js';
 import type { ComputePath, DataFormat, GMRConvAttrs } from './attrs.js';
 import { checkPaddingMode, checkPaddingSpec, convOutLength, PaddingMode, PaddingSpec, resolvePads, PadPairs, samePads } from './padding.js';
@@ -80,7 +81,7 @@ export function indexMatFor(kernelSize: number[], forceCircular: boolean, numRin
   let t = indexMatCache.get(key);
   if (!t || t.isDisposed) {
     const g = ringMasks(kernelSize, { forceCircular, numRings });
-    t = tf.keep(tf.tensor2d(g.masks, [g.numRings, g.masks.length / g.numRings]));
+    t = markSymmetricRings(tf.keep(tf.tensor2d(g.masks, [g.numRings, g.masks.length / g.numRings])));
     indexMatCache.set(key, t);
   }
   return t;
@@ -226,6 +227,7 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     hasLogSigmas: logSigmas != null,
     trainIndexMat: o.trainIndexMat ?? false,
     inputShape: xt.shape.slice(),
+    symmetricRings: !(o.trainIndexMat ?? false) && kernelSize.every((k) => k % 2 === 1) && isSymmetricRings(indexMat, kernelSize),
   };
   return { tensors: { x: xt, weight, logSigmas, indexMat, bias }, attrs };
 }

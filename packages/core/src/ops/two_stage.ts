@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { convNdFilterGrad, upsampleZeros, ConvAttrs } from './conv_primitive.js';
 import { matMulPlain } from './matmul_primitive.js';
 import { padOrCropAxis } from './padding.js';
-import { ringFilter } from './gmr_conv_composed.js';
+import { ringFilter } from './ring_filter.js';
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 
@@ -57,6 +57,8 @@ export interface TwoStageAttrs extends ConvAttrs {
   groups: number;
   /** Compute the gradient of the ring filters (they depend on σ or on trainable masks). */
   filtersTrainable: boolean;
+  /** The filters are even along every axis (allows the folded ring filtering). */
+  symmetric: boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export interface TwoStageAttrs extends ConvAttrs {
 export function twoStage(x: tf.Tensor, filters: tf.Tensor2D, phi: tf.Tensor, a: TwoStageAttrs): tf.Tensor {
   const rank = a.kernelSize.length;
   const op = tf.customGrad(((xIn: tf.Tensor, fIn: tf.Tensor, pIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const { z, outSpatial } = ringFilter(xIn, fIn as tf.Tensor2D, a.kernelSize, a);
+    const { z, outSpatial } = ringFilter(xIn, fIn as tf.Tensor2D, a.kernelSize, a, a.symmetric);
     save([xIn, fIn, pIn, z]);
     const b = xIn.shape[0];
     const value = tf.reshape(mix(z, pIn, a.groups), [b, ...outSpatial, pIn.shape[0]]);
@@ -97,7 +99,7 @@ export function twoStage(x: tf.Tensor, filters: tf.Tensor2D, phi: tf.Tensor, a: 
       const convPads = backPads.map(([b, e]) => [Math.max(b, 0), Math.max(e, 0)] as [number, number]);
       backPads.forEach(([b, e], i) => (g = padOrCropAxis(g, 1 + i, Math.min(b, 0), Math.min(e, 0))));
       const ones = a.kernelSize.map(() => 1);
-      const back = ringFilter(g, flipFilters(fs, a.kernelSize), a.kernelSize, { strides: ones, dilations: a.dilations, pads: convPads });
+      const back = ringFilter(g, flipFilters(fs, a.kernelSize), a.kernelSize, { strides: ones, dilations: a.dilations, pads: convPads }, a.symmetric);
       const dx = tf.reshape(mixBack(back.z, ps, a.groups), xs.shape);
       let dFilters: tf.Tensor;
       if (a.filtersTrainable) {
