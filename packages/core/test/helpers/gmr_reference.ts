@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ringMasks, gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d } from '../../src/index.js';
-import { denseConvReference, denseConvTransposeReference } from '../../tools/oracle/dense_reference.js';
+import { denseConvReference, denseConvTransposeReference, sourceIndex } from '../../tools/oracle/dense_reference.js';
+import { relError } from '../../tools/oracle/load.js';
 
 // ---------------------------------------------------------------- random numbers
 
@@ -334,18 +335,7 @@ export function referenceOutput(c: CaseData, over: RefOverrides = {}): { data: F
 // ---------------------------------------------------------------- metrics
 
 /** max|a − e| / max|e| (max|a − e| when e is all zeros); Infinity on a size mismatch or NaN. */
-export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(actual[i] - expected[i]);
-    if (Number.isNaN(diff)) return Infinity;
-    d = Math.max(d, diff);
-    m = Math.max(m, Math.abs(expected[i]));
-  }
-  return m === 0 ? d : d / m;
-}
+export const relErr = relError;
 
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -355,24 +345,13 @@ export function maxAbs(a: ArrayLike<number>): number {
 
 // ---------------------------------------------------------------- plain-tfjs composition
 
-/** Index map of a padded axis to its source (or -1 for a zero), PyTorch modes. */
-function sourceIndexRef(i: number, len: number, before: number, mode: Mode): number {
-  let j = i - before;
-  if (j >= 0 && j < len) return j;
-  if (mode === 'zeros') return -1;
-  if (mode === 'replicate') return Math.min(Math.max(j, 0), len - 1);
-  if (mode === 'circular') return ((j % len) + len) % len;
-  while (j < 0 || j >= len) j = j < 0 ? -j : 2 * (len - 1) - j;
-  return j;
-}
-
 /** Pads spatial axes 1..rank of a channels-last tensor with tf.pad (zeros) or tf.gather (other modes). */
 export function tfPad(x: tf.Tensor, pads: Array<[number, number]>, mode: Mode): tf.Tensor {
   if (mode === 'zeros') return tf.pad(x, [[0, 0], ...pads, [0, 0]]);
   let t = x;
   pads.forEach(([a, b], i) => {
     const len = t.shape[1 + i];
-    const idx = Array.from({ length: len + a + b }, (_, q) => sourceIndexRef(q, len, a, mode));
+    const idx = Array.from({ length: len + a + b }, (_, q) => sourceIndex(q, len, a, mode));
     t = tf.gather(t, tf.tensor1d(idx, 'int32'), 1 + i);
   });
   return t;

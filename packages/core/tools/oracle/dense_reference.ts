@@ -22,7 +22,7 @@ function strides(shape: number[]): number[] {
 }
 
 /** Maps a padded coordinate to the source coordinate, or -1 for a zero. */
-function sourceIndex(i: number, len: number, before: number, mode: Mode): number {
+export function sourceIndex(i: number, len: number, before: number, mode: Mode): number {
   let j = i - before;
   if (j >= 0 && j < len) return j;
   if (mode === 'zeros') return -1;
