@@ -11,6 +11,7 @@ import { checkPositiveInt, GMRValueError, invalid, toTuple, warnOnce, checkNonNe
 import type { ComputePath, DataFormat, GMRConvAttrs } from './attrs.js';
 import { checkPaddingMode, checkPaddingSpec, convOutLength, PaddingMode, PaddingSpec, resolvePads, PadPairs, samePads } from './padding.js';
 import { pathCost } from './path_choice.js';
+import { canFoldRings } from './ring_filter.js';
 import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE, runGMRKernel } from './kernel_registry.js';
 
 export interface GMRConvWeights {
@@ -194,11 +195,13 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     void samePads;
   }
 
+  const trainIndexMat = o.trainIndexMat ?? false;
+  const symmetricRings = !trainIndexMat && kernelSize.every((k) => k % 2 === 1) && isSymmetricRings(indexMat, kernelSize);
   let path: ComputePath;
   const requested = o.path ?? 'auto';
   if (requested === 'auto') {
     const positions = xt.shape[0] * outSpatial.reduce((a, b) => a * b, 1);
-    path = pathCost(backendName, kernelSize, n, cin, cout, groups, positions).path;
+    path = pathCost(backendName, kernelSize, n, cin, cout, groups, positions, symmetricRings && canFoldRings(kernelSize)).path;
   } else if (requested === 'dense' || requested === 'two-stage') {
     path = requested;
   } else {
@@ -225,9 +228,9 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     outputPadding,
     hasBias: bias != null,
     hasLogSigmas: logSigmas != null,
-    trainIndexMat: o.trainIndexMat ?? false,
+    trainIndexMat,
     inputShape: xt.shape.slice(),
-    symmetricRings: !(o.trainIndexMat ?? false) && kernelSize.every((k) => k % 2 === 1) && isSymmetricRings(indexMat, kernelSize),
+    symmetricRings,
   };
   return { tensors: { x: xt, weight, logSigmas, indexMat, bias }, attrs };
 }
