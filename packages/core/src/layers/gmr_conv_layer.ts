@@ -72,6 +72,15 @@ export interface GMRConvLayerArgs extends LayerArgs {
 
 const OPS = { 1: gmrConv1d, 2: gmrConv2d, 3: gmrConv3d } as const;
 
+const dataTokens = new WeakMap<object, number>();
+let nextToken = 0;
+/** A unique number per tensor data object (backends' dataIds are opaque objects). */
+function dataToken(dataId: object): number {
+  let t = dataTokens.get(dataId);
+  if (t === undefined) dataTokens.set(dataId, (t = ++nextToken));
+  return t;
+}
+
 /** Shared implementation of GMRConv1D/2D/3D/2DTranspose. */
 export abstract class GMRConvBase extends tfl.layers.Layer {
   readonly rank: number;
@@ -274,9 +283,8 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
 
   /** Inference basis cache key: the identity of the data behind every variable it depends on. */
   private cacheKey(): string {
-    const id = (v: LayerVariable | null) => (v ? String((v.read() as unknown as { dataId: { id?: number } }).dataId?.id ?? (v.read() as unknown as { id: number }).id) : '-');
-    const ids = [this.logSigmasVar, this.indexMatVar].map((v) => (v ? `${(v.read() as unknown as { id: number }).id}:${id(v)}` : '-'));
-    return ids.join('|');
+    // Variable.assign (optimizers, setWeights, loading) swaps the variable's dataId object: key on its identity.
+    return [this.logSigmasVar, this.indexMatVar].map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-')).join('|');
   }
 
   private cachedBasis(): tf.Tensor2D {
