@@ -33,6 +33,28 @@ export interface RotationPlan {
 const PLAN_CACHE_SIZE = 32;
 const planCache = new Map<string, RotationPlan>();
 
+/**
+ * Where each output pixel (i, j) samples the input under a rotation by angleDegrees about the grid centre
+ * (the oracle's formula, float64): r = c_y + cosθ·(i − c_y) + sinθ·(j − c_x), s = c_x − sinθ·(i − c_y) + cosθ·(j − c_x).
+ */
+export function sourceCoordinates(height: number, width: number, angleDegrees: number): { r: Float64Array; s: Float64Array } {
+  // Multiply by the constant π/180 as numpy.deg2rad / math.radians do (same last bit).
+  const t = angleDegrees * (Math.PI / 180);
+  const cos = Math.cos(t);
+  const sin = Math.sin(t);
+  const cy = (height - 1) / 2;
+  const cx = (width - 1) / 2;
+  const r = new Float64Array(height * width);
+  const s = new Float64Array(height * width);
+  for (let i = 0; i < height; i++) {
+    for (let j = 0; j < width; j++) {
+      r[i * width + j] = cy + cos * (i - cy) + sin * (j - cx);
+      s[i * width + j] = cx - sin * (i - cy) + cos * (j - cx);
+    }
+  }
+  return { r, s };
+}
+
 /** The sampling plan of rotateBilinear for an H×W grid (cached; pure JS, float64). */
 export function rotationPlan(height: number, width: number, angleDegrees: number): RotationPlan {
   const key = `${height}x${width}@${angleDegrees}`;
@@ -41,16 +63,11 @@ export function rotationPlan(height: number, width: number, angleDegrees: number
   const hw = height * width;
   const indices = new Int32Array(4 * hw);
   const weights = new Float64Array(4 * hw);
-  // Multiply by the constant π/180 as numpy.deg2rad / math.radians do (same last bit).
-  const t = angleDegrees * (Math.PI / 180);
-  const cos = Math.cos(t);
-  const sin = Math.sin(t);
-  const cy = (height - 1) / 2;
-  const cx = (width - 1) / 2;
+  const src = sourceCoordinates(height, width, angleDegrees);
   for (let i = 0; i < height; i++) {
     for (let j = 0; j < width; j++) {
-      const r = cy + cos * (i - cy) + sin * (j - cx);
-      const s = cx - sin * (i - cy) + cos * (j - cx);
+      const r = src.r[i * width + j];
+      const s = src.s[i * width + j];
       const r0 = Math.floor(r);
       const s0 = Math.floor(s);
       const fr = r - r0;
