@@ -1,0 +1,43 @@
+/** registerConv2DBackpropFilter: a plain tfjs Conv2D trains on wasm, with the cpu backend's gradient. */
+import * as tfjs from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { registerConv2DBackpropFilter } from '../src/index.js';
+import { relError } from '../tools/oracle/load.js';
+
+async function filterGrad(backend: string, pad: 'same' | 'valid', strides: number, dataFormat: 'NHWC' | 'NCHW') {
+  await tf.setBackend(backend);
+  const shape = dataFormat === 'NHWC' ? [2, 9, 8, 3] : [2, 3, 9, 8];
+  const x = tf.tensor4d(Array.from({ length: 432 }, (_, i) => Math.sin(i * 0.37)), shape as [number, number, number, number]);
+  const f = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.11)), [3, 3, 3, 4]);
+  const g = tf.grad((ff: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, ff as tf.Tensor4D, strides, pad, dataFormat))))(f);
+  const data = await g.data();
+  tf.dispose([x, f, g]);
+  return data;
+}
+
+describe('registerConv2DBackpropFilter', () => {
+  it('registers once on wasm and matches the cpu backend', async () => {
+    await tf.setBackend('wasm');
+    registerConv2DBackpropFilter('wasm');
+    expect(registerConv2DBackpropFilter('wasm')).toBe(false);
+    expect(registerConv2DBackpropFilter('cpu')).toBe(false); // cpu has its own
+    for (const [pad, strides, fmt] of [['same', 1, 'NHWC'], ['valid', 2, 'NHWC'], ['same', 2, 'NHWC'], ['valid', 1, 'NHWC']] as const) {
+      const cpu = await filterGrad('cpu', pad, strides, fmt);
+      const wasm = await filterGrad('wasm', pad, strides, fmt);
+      expect(relError(wasm, cpu)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('a plain tf.layers.conv2d model trains on wasm', async () => {
+    await tf.setBackend('wasm');
+    registerConv2DBackpropFilter('wasm');
+    const model = tfjs.sequential({
+      layers: [tfjs.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', inputShape: [8, 8, 1] }), tfjs.layers.flatten(), tfjs.layers.dense({ units: 2 })],
+    });
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const h = await model.fit(tf.ones([4, 8, 8, 1]), tf.zeros([4, 2]), { epochs: 2, verbose: 0 });
+    expect(h.history.loss.length).toBe(2);
+  });
+});
