@@ -1,0 +1,74 @@
+/**
+ * Backend setup for the CLI (after core's tools/backends.ts, which is not published): cpu or wasm, checked with
+ * a small conv2d. wasm (SIMD, one thread in Node) is the fastest backend on a CPU-only machine and the default.
+ *
+ * tfjs-backend-wasm has no Conv2DBackpropFilter kernel, so plain Conv2D layers cannot train on it: core's
+ * registerConv2DBackpropFilter supplies one (a single forward conv2d over transposed tensors).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerConv2DBackpropFilter } from '@gmr-conv/core';
+import { CliError } from './errors.js';
+
+export { tf };
+export const BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number] | 'auto';
+
+export interface BackendInfo {
+  name: string;
+  detail: string;
+}
+
+let wasmImport: Promise<unknown> | null = null;
+
+async function tryBackend(name: string): Promise<BackendInfo | string> {
+  try {
+    if (name === 'wasm') {
+      wasmImport ??= import('@tensorflow/tfjs-backend-wasm');
+      await wasmImport;
+    }
+    if (name === 'webgpu') return 'webgpu needs a WebGPU adapter; the CLI supports cpu and wasm in Node (use core\'s tools for webgpu)';
+    const warn = console.warn;
+    console.warn = () => {};
+    let ok: boolean;
+    try {
+      ok = await tf.setBackend(name);
+      await tf.ready();
+    } finally {
+      console.warn = warn;
+    }
+    if (!ok) return `${name}: tf.setBackend failed`;
+    // Check: a small conv2d against a plain JS loop.
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
+    const f = tf.tensor4d([1, 0, -1, 2], [2, 2, 1, 1]);
+    const y = tf.conv2d(x, f, 1, 'valid');
+    const got = Array.from(await y.data());
+    tf.dispose([x, f, y]);
+    const want = [1 * 1 - 4 + 2 * 5, 2 - 5 + 2 * 6, 4 - 7 + 2 * 8, 5 - 8 + 2 * 9];
+    if (got.some((v, i) => Math.abs(v - want[i]) > 1e-4)) return `${name}: conv2d check failed`;
+    if (name === 'wasm') registerConv2DBackpropFilter('wasm');
+    let detail = `tfjs ${name} backend`;
+    if (name === 'wasm') {
+      try {
+        detail += ` (simd ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, 1 thread in Node)`;
+      } catch {
+        /* informational */
+      }
+    }
+    return { name, detail };
+  } catch (e) {
+    return `${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+  }
+}
+
+/** Activates the requested backend ('auto': wasm, then cpu). Throws a CliError when it cannot. */
+export async function setupBackend(choice: string): Promise<BackendInfo> {
+  const order = choice === 'auto' ? ['wasm', 'cpu'] : [choice];
+  if (!['auto', ...BACKENDS].includes(choice)) throw new CliError(`unknown backend '${choice}' (choose one of: auto, ${BACKENDS.join(', ')})`);
+  const failures: string[] = [];
+  for (const name of order) {
+    const r = await tryBackend(name);
+    if (typeof r !== 'string') return r;
+    failures.push(r);
+  }
+  throw new CliError(`no usable backend: ${failures.join('; ')}`);
+}

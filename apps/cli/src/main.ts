@@ -1,0 +1,469 @@
+/**
+ * gmr: the GMR-Conv command line.
+ *   gmr train      train gmr-cnn or plain-cnn on MNIST (checkpoint every epoch, --resume)
+ *   gmr eval       the paper's rotation (37 angles) and flip protocol on checkpoints, with a report
+ *   gmr main-job   train both models on upright MNIST, evaluate both, print the comparison and write the report
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseAngles } from './angles.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { CliError } from './errors.js';
+import type { Augmentation } from './data.js';
+import type { ModelEval } from './evaluate.js';
+import type { ModelKind, ModelSpec } from './model.js';
+import type { OptimizerName } from './optim.js';
+import type { TrainConfig } from './train.js';
+import type * as tfTypes from '@tensorflow/tfjs';
+
+// Constants repeated here so that argument errors need no tfjs import (checked against the modules in the tests).
+export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
+export const DATASETS = ['mnist', 'fashion-mnist'] as const;
+export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+export const AUGMENTATIONS = ['none', 'paper'] as const;
+
+/** The tfjs-dependent modules, loaded when a command runs. */
+async function heavy() {
+  const [backend, data, evaluate, model, report, train] = await Promise.all([
+    import('./backend.js'),
+    import('./data.js'),
+    import('./evaluate.js'),
+    import('./model.js'),
+    import('./report.js'),
+    import('./train.js'),
+  ]);
+  return { ...backend, ...data, ...evaluate, ...model, ...report, ...train };
+}
+
+const int = (name: string, min = 0) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
+  return n;
+};
+const num = (name: string, min = 0, max = Infinity) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got '${v}'`);
+  return n;
+};
+const widths = (v: string): [number, number, number] => {
+  const w = v.split(',').map(Number);
+  if (w.length !== 3 || w.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`widths must be three positive integers like 32,64,128, got '${v}'`);
+  return w as [number, number, number];
+};
+const DEFAULT_WIDTHS: Record<ModelKind, [number, number, number]> = { 'gmr-cnn': [24, 48, 96], 'plain-cnn': [16, 32, 64] };
+
+function machine(): Record<string, unknown> {
+  const c = cpus();
+  return { cpus: c.length, cpuModel: c[0]?.model ?? '?', loadavg1: Number(loadavg()[0].toFixed(2)), node: process.version, platform: `${process.platform}-${process.arch}` };
+}
+
+interface TrainOpts {
+  model: ModelKind;
+  widths?: [number, number, number];
+  dataset: string;
+  dataDir?: string;
+  limit?: number;
+  testLimit: number;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr?: number;
+  minLr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay?: number;
+  warmup: number;
+  labelSmoothing: number;
+  clipNorm: number;
+  augment: Augmentation;
+  seed: number;
+  out?: string;
+  name?: string;
+  resume?: string;
+  stopAfter?: number;
+  backend: string;
+  json: boolean;
+  progress: boolean;
+}
+
+function trainConfig(o: TrainOpts): TrainConfig {
+  const out = resolve(o.out ?? join('runs', o.name ?? `${o.model}-seed${o.seed}`));
+  return {
+    model: o.model,
+    widths: o.widths ?? DEFAULT_WIDTHS[o.model],
+    dataset: o.dataset,
+    dataDir: o.dataDir,
+    limit: o.limit,
+    testLimit: o.testLimit,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    lr: o.lr ?? (o.optimizer === 'sgd' ? 0.05 : 3e-3),
+    minLr: o.minLr,
+    momentum: o.momentum,
+    nesterov: o.nesterov,
+    weightDecay: o.weightDecay ?? (o.optimizer === 'adamw' ? 1e-2 : o.optimizer === 'sgd' ? 1e-3 : 0),
+    warmupEpochs: o.warmup,
+    labelSmoothing: o.labelSmoothing,
+    clipNorm: o.clipNorm,
+    augment: o.augment,
+    seed: o.seed,
+    out,
+    stopAfter: o.stopAfter,
+  };
+}
+
+function addTrainOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--model <name>', 'model').choices(MODELS).default('gmr-cnn'))
+    .option('--widths <a,b,c>', 'channels of the three convs (default gmr-cnn 24,48,96; plain-cnn 16,32,64)', widths)
+    .addOption(new Option('--dataset <name>', 'dataset').choices(DATASETS).default('mnist'))
+    .option('--data-dir <folder>', 'read IDX files from this folder instead of the embedded MNIST')
+    .option('--limit <n>', 'use only the first n training images', int('--limit', 1))
+    .option('--test-limit <n>', 'test images used for the per-epoch accuracy', int('--test-limit', 1), 1000)
+    .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
+    .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 64)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default('adam'))
+    .option('--lr <x>', 'peak learning rate (default sgd 0.05, adam/adamw 3e-3)', num('--lr', 0, 10))
+    .option('--min-lr <x>', 'final learning rate of the cosine schedule', num('--min-lr', 0, 10), 1e-5)
+    .option('--momentum <x>', 'SGD momentum', num('--momentum', 0, 1), 0.9)
+    .option('--nesterov', 'Nesterov momentum (SGD)', false)
+    .option('--weight-decay <x>', 'weight decay on weights, never on the GMR sigmas (default sgd 1e-3, adamw 1e-2, adam 0)', num('--weight-decay', 0, 1))
+    .option('--warmup <epochs>', 'linear warm-up, in epochs (fractions allowed)', num('--warmup', 0, 1000), 0)
+    .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing', 0, 1), 0)
+    .option('--clip-norm <x>', 'clip the global gradient norm (0: off)', num('--clip-norm', 0), 0)
+    .addOption(new Option('--augment <kind>', "training augmentation: 'paper' = random resized crop + Gaussian blur + translation (no rotations)").choices(AUGMENTATIONS).default('none'))
+    .option('--seed <n>', 'seed of initialisation, order and augmentation', int('--seed', 0), 1)
+    .option('--out <folder>', 'run folder (default runs/<name>)')
+    .option('--name <name>', 'run name (folder runs/<name>)')
+    .option('--resume <checkpoint>', 'continue the run saved in this checkpoint (its configuration is used)')
+    .addOption(new Option('--stop-after <epochs>', 'stop after this many epochs of this invocation').argParser(int('--stop-after', 1)).hideHelp())
+    .option('--backend <name>', 'tfjs backend: auto (wasm, else cpu), wasm, cpu', 'auto')
+    .option('--json', 'print a JSON summary on stdout', false)
+    .option('--no-progress', 'no progress bar');
+}
+
+async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolean }): Promise<void> {
+  let config = trainConfig(o);
+  if (o.resume !== undefined) {
+    const ck = loadCheckpoint(o.resume);
+    const saved = ck.header.config as unknown as TrainConfig;
+    // --model / --widths given with --resume must match the checkpoint (the run keeps its own configuration)
+    if (explicit.model || explicit.widths) {
+      const m = ck.header.model;
+      const { assertSameModel } = await heavy();
+      assertSameModel(ck, { kind: explicit.model ? o.model : (m.kind as ModelKind), widths: explicit.widths && o.widths ? o.widths : (m.widths as [number, number, number]), numClasses: m.numClasses }, o.resume);
+    }
+    if (o.out === undefined && o.name === undefined) config = { ...config, out: saved.out };
+  }
+  const { setupBackend, train } = await heavy();
+  const b = await setupBackend(o.backend);
+  const log = (l: string) => (o.json ? process.stderr.write(l + '\n') : console.log(l));
+  log(`backend: ${b.detail}`);
+  const r = await train(config, { progress: o.progress && !!process.stderr.isTTY, log }, o.resume);
+  const last = r.history[r.history.length - 1];
+  if (o.json) console.log(JSON.stringify({ checkpoint: r.checkpoint, finished: r.finished, seconds: r.seconds, backend: b.name, history: r.history }));
+  else log(`${r.finished ? 'done' : 'stopped'}: ${r.history.length} epoch(s), test accuracy ${last ? (100 * last.accuracy).toFixed(2) + ' %' : '-'}, ${r.seconds.toFixed(1)} s; checkpoint ${r.checkpoint}`);
+  r.model.dispose();
+}
+
+/** Loads a model from a checkpoint (checking it against --model/--widths when given). */
+async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; widths?: [number, number, number] }): Promise<{ model: tfTypes.LayersModel; spec: ModelSpec; config: TrainConfig }> {
+  const { buildModel, writeWeights } = await heavy();
+  const ck = loadCheckpoint(path);
+  const m = ck.header.model;
+  if (expect?.model && expect.model !== m.kind) throw new CliError(`${path} is a checkpoint of ${m.kind}, not of ${expect.model}`);
+  if (expect?.widths && JSON.stringify(expect.widths) !== JSON.stringify(m.widths))
+    throw new CliError(`${path} holds widths ${JSON.stringify(m.widths)}, not ${JSON.stringify(expect.widths)}`);
+  const spec: ModelSpec = { kind: m.kind as ModelKind, widths: m.widths as [number, number, number], numClasses: m.numClasses };
+  const model = buildModel(spec, 0);
+  writeWeights(model, ck.weights, path);
+  return { model, spec, config: ck.header.config as unknown as TrainConfig };
+}
+
+interface EvalOpts {
+  checkpoint: string[];
+  model?: ModelKind;
+  widths?: [number, number, number];
+  rotations: boolean;
+  flips: boolean;
+  angles?: string;
+  testLimit?: number;
+  dataDir?: string;
+  out?: string;
+  backend: string;
+  json: boolean;
+}
+
+async function runEval(o: EvalOpts): Promise<void> {
+  const angles = parseAngles(o.angles);
+  for (const c of o.checkpoint) if (!existsSync(c)) throw new CliError(`checkpoint not found: ${c}`);
+  const { setupBackend, loadSplit, subset, evaluateModel, writeReport, formatTable, tableRows } = await heavy();
+  const b = await setupBackend(o.backend);
+  const evals: ModelEval[] = [];
+  let dataset = 'mnist';
+  for (const path of o.checkpoint) {
+    const { model, spec, config } = await modelFromCheckpoint(path, { model: o.model, widths: o.widths });
+    dataset = config.dataset ?? 'mnist';
+    const test = subset(await loadSplit({ dataset, dataDir: o.dataDir ?? config.dataDir }, 'test'), o.testLimit);
+    const t = performance.now();
+    evals.push(await evaluateModel(model, test, { label: spec.kind, model: spec.kind, checkpoint: resolve(path), angles, rotations: o.rotations, flips: o.flips }));
+    if (!o.json) console.error(`evaluated ${path} on ${test.count} images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    model.dispose();
+  }
+  const out = resolve(o.out ?? join(o.checkpoint[0], '..', 'eval'));
+  const files = await writeReport(out, evals, { command: 'gmr eval', generated: new Date().toISOString(), backend: b.detail, dataset, machine: machine() });
+  const table = formatTable(tableRows(evals));
+  if (o.json) console.log(JSON.stringify({ results: evals, files }));
+  else console.log(`${table}\n\nreport: ${files.html}`);
+}
+
+interface MainJobOpts {
+  out: string;
+  gmrLimit?: number;
+  gmrEpochs: number;
+  gmrWidths: [number, number, number];
+  plainLimit?: number;
+  plainEpochs: number;
+  testLimit: number;
+  seed: number;
+  backend: string;
+  json: boolean;
+  progress: boolean;
+}
+
+async function runMainJob(o: MainJobOpts): Promise<void> {
+  const t0 = performance.now();
+  const out = resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const { setupBackend, loadSplit, subset, evaluateModel, writeReport, formatTable, tableRows, train } = await heavy();
+  const b = await setupBackend(o.backend);
+  const log = (l: string) => (o.json ? process.stderr.write(l + '\n') : console.log(l));
+  const start = machine();
+  log(`main job: GMR-CNN vs plain CNN on upright MNIST (embedded), ${b.detail}; ${start.cpus} cpus, load ${start.loadavg1}`);
+  const common = {
+    dataset: 'mnist',
+    testLimit: o.testLimit,
+    batchSize: 32,
+    optimizer: 'adam' as const,
+    minLr: 1e-5,
+    momentum: 0.9,
+    nesterov: false,
+    weightDecay: 0,
+    labelSmoothing: 0,
+    clipNorm: 5,
+    seed: o.seed,
+  };
+  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, limit: o.gmrLimit, epochs: o.gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
+  const plainCfg: TrainConfig = { ...common, model: 'plain-cnn', widths: [16, 32, 64], limit: o.plainLimit, epochs: o.plainEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'none', out: join(out, `plain-cnn-${stamp}`) };
+  const hooks = { progress: o.progress && !!process.stderr.isTTY, log };
+  const results: ModelEval[] = [];
+  const timings: Record<string, number> = {};
+  const test = subset(await loadSplit({ dataset: 'mnist' }, 'test'), o.testLimit);
+  for (const [label, cfg] of [
+    ['GMR-CNN', gmrCfg],
+    ['plain CNN', plainCfg],
+  ] as const) {
+    log(`training ${label} (${cfg.widths.join('/')} channels, ${cfg.limit ?? 60000} images × ${cfg.epochs} epoch(s), augmentation ${cfg.augment})`);
+    const r = await train(cfg, hooks);
+    timings[`${label} training s`] = Number(r.seconds.toFixed(1));
+    log(`evaluating ${label} at ${37} angles and 3 flips on ${test.count} test images`);
+    const e = await evaluateModel(r.model, test, { label, model: cfg.model, checkpoint: r.checkpoint, rotations: true, flips: true });
+    timings[`${label} evaluation s`] = Number(e.seconds.toFixed(1));
+    results.push(e);
+    r.model.dispose();
+  }
+  const total = (performance.now() - t0) / 1000;
+  const meta = { command: 'gmr main-job', generated: new Date().toISOString(), backend: b.detail, dataset: 'MNIST (embedded, upright training)', seed: o.seed, totalSeconds: Number(total.toFixed(1)), timings, machineAtStart: start, machineAtEnd: machine(), configs: { gmr: gmrCfg, plain: plainCfg } };
+  const reportDir = join(out, `report-${stamp}`);
+  const files = await writeReport(reportDir, results, meta);
+  writeFileSync(join(out, 'latest-report.txt'), files.html + '\n');
+  appendFileSync(join(out, 'main-job.jsonl'), JSON.stringify({ ...meta, results: results.map((r) => ({ label: r.label, upright: r.upright, mean: r.rotations?.mean, std: r.rotations?.std, flips: r.flips })) }) + '\n');
+  const table = formatTable(tableRows(results));
+  if (o.json) console.log(JSON.stringify({ results, files, totalSeconds: total, timings }));
+  else console.log(`\n${table}\n\ntotal ${total.toFixed(1)} s (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})\nreport: ${files.html}`);
+}
+
+interface BenchOpts {
+  model: ModelKind[];
+  widths?: [number, number, number];
+  batchSize: number;
+  runs: number;
+  warmup: number;
+  backend: string;
+  json: boolean;
+}
+
+async function runBench(o: BenchOpts): Promise<void> {
+  const { setupBackend } = await heavy();
+  const { bench } = await import('./bench.js');
+  const b = await setupBackend(o.backend);
+  const results = [];
+  for (const m of o.model) results.push(await bench(m, o.widths ?? DEFAULT_WIDTHS[m], o.batchSize, o.runs, o.warmup));
+  if (o.json) {
+    console.log(JSON.stringify({ backend: b.name, machine: machine(), results }));
+    return;
+  }
+  console.log(`backend: ${b.detail}; ${o.runs} runs after ${o.warmup} warm-up, medians`);
+  const { formatTable } = await heavy();
+  console.log(
+    formatTable([
+      ['model', 'widths', 'trainable params', 'batch', 'train step ms', 'train img/s', 'inference ms', 'inference img/s'],
+      ...results.map((r) => [r.model, r.widths.join('/'), String(r.params), String(r.batch), r.trainStepMs.toFixed(0), r.trainImagesPerSecond.toFixed(0), r.inferenceMs.toFixed(0), r.inferenceImagesPerSecond.toFixed(0)]),
+    ]),
+  );
+}
+
+interface ExportOpts {
+  checkpoint: string;
+  out: string;
+  plain: boolean;
+  force: boolean;
+  backend: string;
+  json: boolean;
+}
+
+async function runExport(o: ExportOpts): Promise<void> {
+  if (!existsSync(o.checkpoint)) throw new CliError(`checkpoint not found: ${o.checkpoint}`);
+  const { setupBackend } = await heavy();
+  await setupBackend(o.backend);
+  const { model, spec } = await modelFromCheckpoint(o.checkpoint);
+  const { exportModel } = await import('./export.js');
+  const r = await exportModel(model, o.out, o.plain, o.force);
+  if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
+  else
+    console.log(
+      `exported ${spec.kind} (${r.plain ? 'GMR convs as plain Conv2D' : 'GMR layers'}) to ${r.out}/model.json; max |logit difference| vs the checkpoint ${r.maxAbsLogitDiff.toExponential(2)}`,
+    );
+}
+
+async function runOracleCommand(paths: string[], o: { backend: string; json: boolean }): Promise<void> {
+  const { defaultOracleDir, modelOracleFiles, runOracle } = await import('./oracle.js');
+  const files = modelOracleFiles(paths.length ? paths.map((p) => resolve(p)) : [defaultOracleDir()]);
+  if (files.length === 0) throw new CliError(`no whole-model oracle files (meta.kind "model") in ${paths.length ? paths.join(', ') : defaultOracleDir()}`);
+  const { setupBackend } = await heavy();
+  const b = await setupBackend(o.backend);
+  const lines: string[] = [];
+  const r = runOracle(files, (l) => (o.json ? lines.push(l) : console.log(`${l} [${b.name}]`)));
+  if (o.json) console.log(JSON.stringify({ backend: b.name, passed: r.passed, failed: r.failed, results: r.results }));
+  else console.log(`${r.passed} passed, ${r.failed} failed`);
+  if (r.failed > 0) throw new CliError(`${r.failed} oracle file(s) failed`, 1);
+}
+
+async function runConvert(o: ExportOpts): Promise<void> {
+  if (!existsSync(o.checkpoint)) throw new CliError(`checkpoint not found: ${o.checkpoint}`);
+  const { setupBackend } = await heavy();
+  await setupBackend(o.backend);
+  const { model, spec } = await modelFromCheckpoint(o.checkpoint);
+  const { convertModel } = await import('./export.js');
+  const r = await convertModel(model, o.out, o.force);
+  if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
+  else console.log(`converted ${r.converted.join(', ')} of ${spec.kind} to GMR convs; saved to ${r.out}/model.json (θ newly initialised: fine-tune it)`);
+}
+
+export function program(): Command {
+  const p = new Command('gmr')
+    .description('GMR-Conv (rotation-equivariant convolutions) for TensorFlow.js: train, evaluate under rotation, report')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  addTrainOptions(p.command('train').description('train gmr-cnn or plain-cnn; a checkpoint after every epoch, --resume to continue')).action(async (o: TrainOpts, cmd: Command) =>
+    runTrain(o, { model: cmd.getOptionValueSource('model') === 'cli', widths: cmd.getOptionValueSource('widths') === 'cli' }),
+  );
+  p.command('eval')
+    .description("evaluate checkpoints under the paper's protocol (37 angles 0..360 step 10, bilinear, zero fill; flips) and write a report")
+    .requiredOption('--checkpoint <files...>', 'checkpoint(s) written by gmr train')
+    .addOption(new Option('--model <name>', 'refuse a checkpoint of another model').choices(MODELS))
+    .option('--widths <a,b,c>', 'refuse a checkpoint with other widths', widths)
+    .option('--rotations', 'rotation protocol', false)
+    .option('--flips', 'flip protocol', false)
+    .option('--angles <list>', "angles in degrees, 0..360: 'paper' (0:360:10), a list 0,45,90 or a range a:b:step")
+    .option('--test-limit <n>', 'use only the first n test images', int('--test-limit', 1))
+    .option('--data-dir <folder>', 'read the test split from this IDX folder')
+    .option('--out <folder>', 'report folder (default: eval/ next to the first checkpoint)')
+    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (o: EvalOpts) => {
+      if (!o.rotations && !o.flips) o.rotations = o.flips = true;
+      await runEval(o);
+    });
+  p.command('main-job')
+    .description('train the GMR-CNN and its plain CNN twin on upright MNIST, evaluate both at the 37 angles and under flips, write the report under runs/')
+    .option('--out <folder>', 'runs folder', 'runs')
+    .option('--gmr-limit <n>', 'training images for the GMR-CNN', int('--gmr-limit', 1), 18000)
+    .option('--gmr-epochs <n>', 'epochs for the GMR-CNN', int('--gmr-epochs', 1), 1)
+    .option('--gmr-widths <a,b,c>', 'GMR-CNN widths', widths, [24, 48, 96] as [number, number, number])
+    .option('--plain-limit <n>', 'training images for the plain CNN', int('--plain-limit', 1), 4000)
+    .option('--plain-epochs <n>', 'epochs for the plain CNN', int('--plain-epochs', 1), 1)
+    .option('--test-limit <n>', 'test images for the evaluation', int('--test-limit', 1), 1000)
+    .option('--seed <n>', 'seed', int('--seed', 0), 1)
+    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .option('--no-progress', 'no progress bar')
+    .action(async (o: MainJobOpts) => runMainJob(o));
+  p.command('bench')
+    .description('median time of a training step and of an inference batch (28×28 digits)')
+    .addOption(new Option('--model <names...>', 'models').choices(MODELS).default([...MODELS]))
+    .option('--widths <a,b,c>', 'channels of the three convs (default per model)', widths)
+    .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 32)
+    .option('--runs <n>', 'timed runs', int('--runs', 1), 5)
+    .option('--warmup <n>', 'untimed runs first', int('--warmup', 0), 1)
+    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (o: BenchOpts) => runBench(o));
+  p.command('export')
+    .description('write a checkpoint as a tfjs model folder (model.json + weights.bin); --plain replaces GMR convs by Conv2D')
+    .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
+    .requiredOption('--out <folder>', 'model folder')
+    .option('--plain', 'export GMR convs as plain Conv2D layers holding their synthesised kernels', false)
+    .option('--force', 'replace a model already in --out', false)
+    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (o: ExportOpts) => runExport(o));
+  p.command('convert')
+    .description('convert the plain convs of a checkpoint (plain-cnn) to GMR convs and save a tfjs model folder')
+    .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
+    .requiredOption('--out <folder>', 'model folder')
+    .option('--force', 'replace a model already in --out', false)
+    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (o: ExportOpts) => runConvert(o));
+  p.command('oracle')
+    .description('check whole-model oracle files from the official PyTorch code (default: ../shared/oracle/vectors or $GMR_ORACLE_DIR)')
+    .argument('[paths...]', 'oracle files or folders')
+    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (paths: string[], o: { backend: string; json: boolean }) => runOracleCommand(paths, o));
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its message (unknown option, missing value, help)
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`gmr: error: ${e.message}\n`);
+      return e.code;
+    }
+    const err = e as Error;
+    process.stderr.write(`gmr: unexpected error: ${err?.message ?? String(e)}\n`);
+    if (process.env.GMR_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+    else process.stderr.write('(set GMR_DEBUG=1 for the stack trace)\n');
+    return 1;
+  }
+}
+
+const isMain = process.argv[1] && /main\.[tj]s$/.test(process.argv[1]);
+if (isMain) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    () => process.exit(1),
+  );
+}

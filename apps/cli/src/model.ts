@@ -1,0 +1,71 @@
+/** Building the two models with a seeded initialisation, and moving weights in and out. */
+import { gmrCNN, plainCNN } from '@gmr-conv/models';
+import { tf } from './backend.js';
+import { CliError } from './errors.js';
+
+export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
+export type ModelKind = (typeof MODELS)[number];
+
+export interface ModelSpec {
+  kind: ModelKind;
+  widths: [number, number, number];
+  numClasses: number;
+}
+
+/** mulberry32 */
+function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    let t = (s = (s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Builds the model. tfjs initialisers draw their seeds from Math.random, so it is replaced by a seeded generator
+ * while the model (and its weights) are created: the same seed gives the same initial weights.
+ */
+export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
+  if (!(MODELS as readonly string[]).includes(spec.kind)) throw new CliError(`unknown model '${spec.kind}' (choose one of: ${MODELS.join(', ')})`);
+  const original = Math.random;
+  Math.random = seededRandom(seed ^ 0x1417);
+  try {
+    const opts = { widths: spec.widths, numClasses: spec.numClasses };
+    return spec.kind === 'gmr-cnn' ? gmrCNN(opts) : plainCNN(opts);
+  } catch (e) {
+    throw new CliError(`cannot build ${spec.kind} with widths ${JSON.stringify(spec.widths)}: ${(e as Error).message}`);
+  } finally {
+    Math.random = original;
+  }
+}
+
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Every weight (trainable and BN statistics), in model order. */
+export function readWeights(model: tf.LayersModel): NamedArray[] {
+  return model.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+}
+
+export function writeWeights(model: tf.LayersModel, weights: Map<string, Float32Array>, source: string): void {
+  const problems: string[] = [];
+  for (const w of model.weights) {
+    const d = weights.get(w.originalName);
+    const size = (w.shape as number[]).reduce((a, b) => a * b, 1);
+    if (!d) problems.push(`missing ${w.originalName}`);
+    else if (d.length !== size) problems.push(`${w.originalName}: ${d.length} values, the model needs ${size}`);
+  }
+  const known = new Set(model.weights.map((w) => w.originalName));
+  for (const k of weights.keys()) if (!known.has(k)) problems.push(`unexpected ${k}`);
+  if (problems.length) throw new CliError(`${source} does not fit the model: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
+  for (const w of model.weights) {
+    const t = tf.tensor(weights.get(w.originalName)!, w.shape as number[]);
+    w.write(t);
+    t.dispose();
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The training loop: seeded order and augmentation per (seed, epoch, image), own optimiser, checkpoint after
+ * every epoch, JSONL log, progress bar. A run resumed from the checkpoint of epoch e continues exactly as the
+ * uninterrupted run would (same weights, optimiser state, BN statistics, step counter and data order).
+ */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
+import { tf } from './backend.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { augmentation, loadSplit, subset, type Augmentation } from './data.js';
+import { CliError } from './errors.js';
+import { classificationMetrics, type Metrics } from './metrics.js';
+import { buildModel, readWeights, writeWeights, type ModelKind, type ModelSpec } from './model.js';
+import { Optimizer, learningRate, type OptimizerName } from './optim.js';
+
+export interface TrainConfig {
+  model: ModelKind;
+  widths: [number, number, number];
+  dataset: string;
+  dataDir?: string;
+  limit?: number;
+  testLimit: number;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  minLr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  warmupEpochs: number;
+  labelSmoothing: number;
+  clipNorm: number;
+  augment: Augmentation;
+  seed: number;
+  /** the run folder */
+  out: string;
+  /** stop (exit) after this many epochs of this invocation; for tests and time-boxed runs */
+  stopAfter?: number;
+}
+
+export interface EpochRecord extends Metrics {
+  epoch: number;
+  step: number;
+  loss: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainResult {
+  model: tf.LayersModel;
+  spec: ModelSpec;
+  history: EpochRecord[];
+  checkpoint: string;
+  seconds: number;
+  finished: boolean;
+}
+
+export interface TrainHooks {
+  /** print progress (a bar on stderr) */
+  progress: boolean;
+  /** print per-epoch lines */
+  log: (line: string) => void;
+}
+
+export function checkpointPath(out: string): string {
+  return join(out, 'checkpoint.gmrckpt');
+}
+
+function batchOf(set: ImageSet, idx: Int32Array, seed: number, epoch: number, transform: ReturnType<typeof augmentation>): { xs: Float32Array; labels: Int32Array } {
+  const { height: H, width: W, channels: C } = set;
+  const size = H * W * C;
+  const xs = new Float32Array(idx.length * size);
+  const labels = new Int32Array(idx.length);
+  const scratch = new Float32Array(size);
+  idx.forEach((i, k) => {
+    labels[k] = set.labels[i];
+    for (let j = 0; j < size; j++) scratch[j] = set.images[i * size + j] / 255;
+    if (!transform) {
+      xs.set(scratch, k * size);
+      return;
+    }
+    const img = transform({ data: scratch.slice(), height: H, width: W, channels: C }, new Rng(deriveSeed(seed, epoch, i)));
+    xs.set(img.data, k * size);
+  });
+  return { xs, labels };
+}
+
+/** Predicted classes of `set` (uint8 images scaled by 1/255), in batches. */
+export async function predictClasses(model: tf.LayersModel, set: ImageSet, batchSize = 500): Promise<Int32Array> {
+  const size = set.height * set.width * set.channels;
+  const out = new Int32Array(set.count);
+  for (let s = 0; s < set.count; s += batchSize) {
+    const n = Math.min(batchSize, set.count - s);
+    const p = tf.tidy(() => {
+      const x = tf.tensor4d(Float32Array.from(set.images.subarray(s * size, (s + n) * size), (v) => v / 255), [n, set.height, set.width, set.channels]);
+      return tf.argMax(model.predict(x) as tf.Tensor, -1);
+    });
+    out.set(await p.data(), s);
+    p.dispose();
+  }
+  return out;
+}
+
+export function modelSpecOf(c: TrainConfig): ModelSpec {
+  return { kind: c.model, widths: c.widths, numClasses: 10 };
+}
+
+/** Checks a checkpoint's model against the one asked for. */
+export function assertSameModel(ck: Checkpoint, spec: ModelSpec, path: string): void {
+  const m = ck.header.model;
+  if (m.kind !== spec.kind || JSON.stringify(m.widths) !== JSON.stringify(spec.widths) || m.numClasses !== spec.numClasses) {
+    throw new CliError(
+      `${path} holds a ${m.kind} with widths ${JSON.stringify(m.widths)} (${m.numClasses} classes), not the requested ${spec.kind} with widths ${JSON.stringify(spec.widths)}`,
+    );
+  }
+}
+
+export async function train(config: TrainConfig, hooks: TrainHooks, resume?: string): Promise<TrainResult> {
+  const t0 = performance.now();
+  let c = config;
+  let ck: Checkpoint | undefined;
+  if (resume !== undefined) {
+    ck = loadCheckpoint(resume);
+    // The run continues with the configuration it was started with (out and stopAfter may change).
+    c = { ...(ck.header.config as unknown as TrainConfig), out: config.out, stopAfter: config.stopAfter };
+  }
+  const spec = modelSpecOf(c);
+  mkdirSync(c.out, { recursive: true });
+  const ckPath = checkpointPath(c.out);
+  const logPath = join(c.out, 'log.jsonl');
+  if (!ck && existsSync(ckPath)) throw new CliError(`${ckPath} already exists: pass --resume ${ckPath} to continue that run, or choose another --out`);
+
+  const trainSet = subset(await loadSplit(c, 'train'), c.limit);
+  const testSet = subset(await loadSplit(c, 'test'), c.testLimit);
+  const model = buildModel(spec, c.seed);
+  const trainable = model.trainableWeights;
+  const vars = trainable.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const names = trainable.map((w) => w.originalName);
+  const stepsPerEpoch = Math.ceil(trainSet.count / c.batchSize);
+  const opt = new Optimizer(
+    {
+      optimizer: c.optimizer,
+      lr: c.lr,
+      minLr: c.minLr,
+      momentum: c.momentum,
+      nesterov: c.nesterov,
+      weightDecay: c.weightDecay,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      warmupSteps: Math.round(c.warmupEpochs * stepsPerEpoch),
+      totalSteps: c.epochs * stepsPerEpoch,
+      clipNorm: c.clipNorm,
+    },
+    vars,
+    names,
+  );
+  let epochStart = 0;
+  let step = 0;
+  const history: EpochRecord[] = [];
+  if (ck) {
+    assertSameModel(ck, spec, resume!);
+    writeWeights(model, ck.weights, resume!);
+    opt.load(ck.optimizer);
+    epochStart = ck.header.epochsDone;
+    step = ck.header.step;
+    history.push(...(ck.header.history as EpochRecord[]));
+    hooks.log(`resuming ${resume} after epoch ${epochStart}/${c.epochs} (step ${step})`);
+  } else {
+    writeFileSync(join(c.out, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  }
+  const transform = augmentation(c.augment, trainSet.height);
+  const numClasses = spec.numClasses;
+  let epochsThisRun = 0;
+  for (let epoch = epochStart; epoch < c.epochs; epoch++) {
+    if (c.stopAfter !== undefined && epochsThisRun >= c.stopAfter) break;
+    const te = performance.now();
+    const order = permutation(trainSet.count, new Rng(deriveSeed(c.seed, epoch, 0x5eed)));
+    const bar = hooks.progress
+      ? new cliProgress.SingleBar(
+          {
+            format: `epoch ${epoch + 1}/${c.epochs} {bar} {percentage}% | {value}/{total} img | {rate} img/s | ETA {eta_formatted} | loss {loss}`,
+            stream: process.stderr,
+            etaBuffer: 20,
+            hideCursor: false,
+            clearOnComplete: false,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+    bar?.start(trainSet.count, 0, { rate: '-', loss: '-' });
+    let lossSum = 0;
+    let seen = 0;
+    for (let b = 0; b < stepsPerEpoch; b++) {
+      const idx = order.subarray(b * c.batchSize, Math.min((b + 1) * c.batchSize, order.length));
+      const { xs, labels } = batchOf(trainSet, idx, c.seed, epoch, transform);
+      const n = idx.length;
+      const { value, grads } = tf.tidy(() => {
+        const x = tf.tensor4d(xs, [n, trainSet.height, trainSet.width, trainSet.channels]);
+        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
+        return tf.variableGrads(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor;
+          return tf.losses.softmaxCrossEntropy(y, logits, undefined, c.labelSmoothing) as tf.Scalar;
+        }, vars);
+      });
+      opt.apply(grads, step);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      if (!Number.isFinite(loss)) throw new CliError(`training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a smaller --lr or --clip-norm`, 3);
+      step++;
+      lossSum += loss * n;
+      seen += n;
+      const secs = (performance.now() - te) / 1000;
+      bar?.update(seen, { rate: (seen / secs).toFixed(0), loss: (lossSum / seen).toFixed(4) });
+    }
+    bar?.stop();
+    const seconds = (performance.now() - te) / 1000;
+    const pred = await predictClasses(model, testSet);
+    const m = classificationMetrics(pred, testSet.labels, numClasses);
+    const rec: EpochRecord = {
+      epoch: epoch + 1,
+      step,
+      loss: lossSum / Math.max(1, seen),
+      lr: learningRate(opt.config, step - 1),
+      ...m,
+      seconds,
+      imagesPerSecond: seen / seconds,
+    };
+    history.push(rec);
+    saveCheckpoint(
+      ckPath,
+      { model: { kind: spec.kind, widths: spec.widths, numClasses }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      readWeights(model),
+      opt.state(),
+    );
+    appendFileSync(logPath, JSON.stringify({ event: 'epoch', model: c.model, ...rec, checkpoint: ckPath }) + '\n');
+    hooks.log(
+      `epoch ${rec.epoch}/${c.epochs}: loss ${rec.loss.toFixed(4)}, test acc ${(100 * rec.accuracy).toFixed(2)} % (balanced ${(100 * rec.balancedAccuracy).toFixed(2)} %, macro-F1 ${(100 * rec.macroF1).toFixed(2)} %, n=${testSet.count}), ${rec.imagesPerSecond.toFixed(0)} img/s, ${seconds.toFixed(1)} s; checkpoint ${ckPath}`,
+    );
+    epochsThisRun++;
+  }
+  opt.dispose();
+  const done = history.length >= c.epochs;
+  if (done) appendFileSync(logPath, JSON.stringify({ event: 'done', model: c.model, epochs: c.epochs, final: history[history.length - 1] }) + '\n');
+  return { model, spec, history, checkpoint: ckPath, seconds: (performance.now() - t0) / 1000, finished: done };
+}

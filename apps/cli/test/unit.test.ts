@@ -1,0 +1,77 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint.js';
+import { CliError } from '../src/errors.js';
+import { parseAngles } from '../src/evaluate.js';
+import { classificationMetrics } from '../src/metrics.js';
+import { decays, learningRate, type OptimConfig } from '../src/optim.js';
+
+describe('optimiser pieces', () => {
+  it('weight decay never touches the sigmas', () => {
+    expect(decays('conv1/kernel')).toBe(true);
+    expect(decays('bn1/gamma')).toBe(true);
+    expect(decays('conv1/log_sigmas')).toBe(false);
+    expect(decays('conv2/log_sigmas')).toBe(false);
+  });
+  it('cosine schedule with linear warm-up', () => {
+    const c = { lr: 1, minLr: 0.01, warmupSteps: 10, totalSteps: 110 } as OptimConfig;
+    expect(learningRate(c, 0)).toBeCloseTo(0.1);
+    expect(learningRate(c, 9)).toBeCloseTo(1);
+    expect(learningRate(c, 10)).toBeCloseTo(1);
+    expect(learningRate(c, 60)).toBeCloseTo(0.505);
+    expect(learningRate(c, 110)).toBeCloseTo(0.01);
+  });
+});
+
+describe('metrics', () => {
+  it('accuracy, balanced accuracy, macro-F1', () => {
+    const m = classificationMetrics([0, 0, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1], 2);
+    expect(m.accuracy).toBeCloseTo(5 / 6);
+    expect(m.balancedAccuracy).toBeCloseTo((1 + 0.8) / 2);
+    expect(m.macroF1).toBeCloseTo((2 / 3 + 8 / 9) / 2);
+  });
+});
+
+describe('angles', () => {
+  it('paper default, lists and ranges', () => {
+    expect(parseAngles(undefined)).toHaveLength(37);
+    expect(parseAngles('0,45,90')).toEqual([0, 45, 90]);
+    expect(parseAngles('0:360:90')).toEqual([0, 90, 180, 270, 360]);
+    expect(() => parseAngles('0,361')).toThrow(CliError);
+    expect(() => parseAngles('abc')).toThrow(/not a number/);
+  });
+});
+
+describe('checkpoint file', () => {
+  it('round-trips and leaves no temporary file; a stale temp file is ignored', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmr-ck-'));
+    const path = join(dir, 'c.gmrckpt');
+    writeFileSync(`${path}.tmp-99999`, 'half written');
+    const w = [{ name: 'a/kernel', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) }];
+    const o = [{ name: 'a/kernel#0', shape: [2, 2], data: Float32Array.from([5, 6, 7, 8]) }];
+    saveCheckpoint(path, { model: { kind: 'gmr-cnn', widths: [1, 2, 3], numClasses: 10 }, config: { x: 1 }, epochsDone: 2, step: 7, history: [] }, w, o);
+    expect(readdirSync(dir).filter((f) => f.includes(`.tmp-${process.pid}`))).toEqual([]);
+    const ck = loadCheckpoint(path);
+    expect(ck.header.epochsDone).toBe(2);
+    expect(Array.from(ck.weights.get('a/kernel')!)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(ck.optimizer.get('a/kernel#0')!)).toEqual([5, 6, 7, 8]);
+    // a second save replaces the first completely
+    saveCheckpoint(path, { model: { kind: 'gmr-cnn', widths: [1, 2, 3], numClasses: 10 }, config: {}, epochsDone: 3, step: 9, history: [] }, w, o);
+    expect(loadCheckpoint(path).header.epochsDone).toBe(3);
+    expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('cli constants', () => {
+  it('match the modules they stand for', async () => {
+    const cli = await import('../src/main.js');
+    expect(cli.MODELS).toEqual((await import('../src/model.js')).MODELS);
+    expect(cli.DATASETS).toEqual((await import('../src/data.js')).DATASETS);
+    expect(cli.OPTIMIZERS).toEqual((await import('../src/optim.js')).OPTIMIZERS);
+    expect(cli.AUGMENTATIONS).toEqual((await import('../src/data.js')).AUGMENTATIONS);
+    const { ROTATION_ANGLES } = await import('@gmr-conv/datasets');
+    expect(parseAngles('paper')).toEqual([...ROTATION_ANGLES]);
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * @gmr-conv/kernels-webgpu: importing this module registers WGSL kernels for backend 'webgpu' under core's
+ * kernel names (GMRConv2D and its backward pieces), replacing core's composed default where it was registered.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gmrConv2DConfig } from './kernels/GMRConv2D.js';
+import { gmrConv2DBackpropInputConfig } from './kernels/GMRConv2DBackpropInput.js';
+import { gmrConv2DBackpropFilterConfig } from './kernels/GMRConv2DBackpropFilter.js';
+
+export { kernelCallCounts, resetKernelCallCounts, type KernelCallCounts } from './shared.js';
+export { gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig };
+export { unsupportedReason } from './geometry.js';
+
+/** The kernel configs this package registers (all for backend 'webgpu'). */
+export const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig];
+
+/** Registers (or re-registers) this package's kernels for 'webgpu', replacing whatever was registered. */
+export function registerWebGPUKernels(): void {
+  for (const config of KERNEL_CONFIGS) {
+    if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+    tf.registerKernel(config);
+  }
+}
+
+/**
+ * Removes this package's kernels from 'webgpu' (core then registers its composed default on the next call).
+ * For comparisons such as the benchmark; registerWebGPUKernels() puts them back.
+ */
+export function unregisterWebGPUKernels(): void {
+  for (const config of KERNEL_CONFIGS) {
+    const current = tf.getKernel(config.kernelName, config.backendName);
+    if (current && current.kernelFunc === config.kernelFunc) tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+}
+
+registerWebGPUKernels();

@@ -1,0 +1,156 @@
+/**
+ * A PyTorch state dict in plain JS: name → {shape, dtype, data}, in the
+ * PyTorch (NCHW, [out, in, …]) layouts. Readers for the two formats PyTorch
+ * users have at hand: the oracle's JSON (`{state_dict: {name: {shape, dtype, data}}}`)
+ * and `safetensors` (8-byte little-endian header length, JSON header, raw data).
+ */
+
+export type StateDType = 'float32' | 'float64' | 'int64';
+
+export interface StateTensor {
+  shape: number[];
+  dtype: StateDType;
+  /** Row-major values (int64 converted to numbers). */
+  data: Float32Array | Float64Array | number[];
+}
+
+export type StateDict = Map<string, StateTensor>;
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function flatten(v: unknown, out: number[]): void {
+  if (Array.isArray(v)) for (const e of v) flatten(e, out);
+  else if (typeof v === 'number') out.push(v);
+  else if (typeof v === 'boolean') out.push(v ? 1 : 0);
+  else throw new Error(`expected numbers, got ${JSON.stringify(v)}`);
+}
+
+function normalizeDType(where: string, name: string, d: unknown): StateDType {
+  const s = String(d ?? 'float64').replace(/^torch\./, '').toLowerCase();
+  if (s === 'float32' || s === 'f32' || s === 'float') return 'float32';
+  if (s === 'float64' || s === 'f64' || s === 'double') return 'float64';
+  if (s === 'int64' || s === 'i64' || s === 'long') return 'int64';
+  throw new Error(`${where}: tensor '${name}' has dtype ${JSON.stringify(d)}; supported: float32, float64, int64`);
+}
+
+/**
+ * A state dict from parsed JSON: either `{state_dict: {...}}` (the oracle's model
+ * files) or the name → {shape, dtype, data} object itself. `data` may be flat or nested.
+ */
+export function stateDictFromJSON(json: unknown, where = 'stateDictFromJSON'): StateDict {
+  if (json == null || typeof json !== 'object') throw new Error(`${where}: expected an object, got ${json === null ? 'null' : typeof json}`);
+  const obj = ('state_dict' in (json as object) ? (json as { state_dict: unknown }).state_dict : json) as Record<string, unknown>;
+  if (obj == null || typeof obj !== 'object') throw new Error(`${where}: state_dict must be an object`);
+  const sd: StateDict = new Map();
+  for (const [name, entry] of Object.entries(obj)) {
+    if (entry == null || typeof entry !== 'object' || !('data' in (entry as object))) {
+      throw new Error(`${where}: entry '${name}' must be {shape, dtype, data}, got ${JSON.stringify(entry)?.slice(0, 80)}`);
+    }
+    const e = entry as { shape?: unknown; dtype?: unknown; data: unknown };
+    const data: number[] = [];
+    try {
+      flatten(e.data, data);
+    } catch (err) {
+      throw new Error(`${where}: entry '${name}': ${(err as Error).message.slice(0, 120)}`);
+    }
+    const shape = e.shape == null ? [data.length] : (e.shape as number[]);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new Error(`${where}: entry '${name}' has shape ${JSON.stringify(e.shape)}; expected a list of non-negative integers`);
+    }
+    if (size(shape) !== data.length) throw new Error(`${where}: entry '${name}' has shape [${shape}] (${size(shape)} values) but ${data.length} values`);
+    const dtype = normalizeDType(where, name, e.dtype);
+    sd.set(name, { shape: [...shape], dtype, data: dtype === 'int64' ? data : dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data) });
+  }
+  return sd;
+}
+
+const ST_DTYPES: Record<string, { dtype: StateDType; bytes: number }> = {
+  F32: { dtype: 'float32', bytes: 4 },
+  F64: { dtype: 'float64', bytes: 8 },
+  I64: { dtype: 'int64', bytes: 8 },
+};
+
+/** Parses a `.safetensors` file (F32, F64 and I64 tensors). `where` names the file in errors. */
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): StateDict {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (u8.byteLength < 8) throw new Error(`${where}: ${u8.byteLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
+  const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const headerLen = view.getBigUint64(0, true);
+  if (headerLen > BigInt(u8.byteLength - 8)) {
+    throw new Error(`${where}: header length ${headerLen} exceeds the ${u8.byteLength - 8} bytes after it (truncated or not a safetensors file)`);
+  }
+  const n = Number(headerLen);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(u8.subarray(8, 8 + n))) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${where}: the ${n}-byte header is not valid JSON (${(err as Error).message})`);
+  }
+  if (header == null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${where}: the header must be a JSON object`);
+  const dataStart = 8 + n;
+  const dataLen = u8.byteLength - dataStart;
+  const sd: StateDict = new Map();
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = info as { dtype?: string; shape?: number[]; data_offsets?: number[] };
+    const t = ST_DTYPES[e?.dtype ?? ''];
+    if (!t) throw new Error(`${where}: tensor '${name}' has dtype ${JSON.stringify(e?.dtype)}; supported: F32, F64, I64`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${where}: tensor '${name}' has a bad shape ${JSON.stringify(e.shape)}`);
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isInteger(v) && v >= 0) || off[1] < off[0]) {
+      throw new Error(`${where}: tensor '${name}' has bad data_offsets ${JSON.stringify(off)}`);
+    }
+    const count = size(e.shape);
+    if (off[1] - off[0] !== count * t.bytes) {
+      throw new Error(`${where}: tensor '${name}' (${e.dtype} [${e.shape}]) needs ${count * t.bytes} bytes, data_offsets give ${off[1] - off[0]}`);
+    }
+    if (off[1] > dataLen) throw new Error(`${where}: tensor '${name}' ends at byte ${off[1]} of a ${dataLen}-byte data section (file truncated?)`);
+    const raw = u8.slice(dataStart + off[0], dataStart + off[1]); // copy: aligned, independent of the file buffer
+    const dv = new DataView(raw.buffer);
+    let data: StateTensor['data'];
+    if (t.dtype === 'float32') {
+      data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true);
+    } else if (t.dtype === 'float64') {
+      data = new Float64Array(count);
+      for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true);
+    } else {
+      data = new Array<number>(count);
+      for (let i = 0; i < count; i++) data[i] = Number(dv.getBigInt64(8 * i, true));
+    }
+    sd.set(name, { shape: [...e.shape], dtype: t.dtype, data });
+  }
+  return sd;
+}
+
+/** Writes a state dict as a `.safetensors` file (F32 / F64 / I64), keys in map order. */
+export function writeSafetensors(sd: StateDict, metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  const parts: { t: StateTensor; bytes: number }[] = [];
+  for (const [name, t] of sd) {
+    const bytes = t.dtype === 'float32' ? 4 : 8;
+    const len = size(t.shape) * bytes;
+    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : t.dtype === 'float64' ? 'F64' : 'I64', shape: t.shape, data_offsets: [offset, offset + len] };
+    offset += len;
+    parts.push({ t, bytes });
+  }
+  let json = JSON.stringify(header);
+  while ((8 + new TextEncoder().encode(json).length) % 8 !== 0) json += ' ';
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  let p = 8 + hb.length;
+  for (const { t, bytes } of parts) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (t.dtype === 'float32') dv.setFloat32(p, t.data[i], true);
+      else if (t.dtype === 'float64') dv.setFloat64(p, t.data[i], true);
+      else dv.setBigInt64(p, BigInt(Math.round(t.data[i])), true);
+      p += bytes;
+    }
+  }
+  return out;
+}
