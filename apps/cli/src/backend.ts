@@ -3,10 +3,10 @@
  * a small conv2d. wasm (SIMD, one thread in Node) is the fastest backend on a CPU-only machine and the default.
  *
  * tfjs-backend-wasm has no Conv2DBackpropFilter kernel, so plain Conv2D layers cannot train on it: core's
- * registerConv2DBackpropFilter supplies one (a single forward conv2d over transposed tensors).
+ * optimizeWasmBackend supplies one (a single forward conv2d over transposed tensors) and a fast Tile.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerConv2DBackpropFilter } from '@gmr-conv/core';
+import { optimizeWasmBackend } from '@gmr-conv/core';
 import { CliError } from './errors.js';
 
 export { tf };
@@ -45,7 +45,7 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
     tf.dispose([x, f, y]);
     const want = [1 * 1 - 4 + 2 * 5, 2 - 5 + 2 * 6, 4 - 7 + 2 * 8, 5 - 8 + 2 * 9];
     if (got.some((v, i) => Math.abs(v - want[i]) > 1e-4)) return `${name}: conv2d check failed`;
-    if (name === 'wasm') registerConv2DBackpropFilter('wasm');
+    if (name === 'wasm') optimizeWasmBackend();
     let detail = `tfjs ${name} backend`;
     if (name === 'wasm') {
       try {

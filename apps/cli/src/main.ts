@@ -392,7 +392,7 @@ export function program(): Command {
   p.command('main-job')
     .description('train the GMR-CNN and its plain CNN twin on upright MNIST, evaluate both at the 37 angles and under flips, write the report under runs/')
     .option('--out <folder>', 'runs folder', 'runs')
-    .option('--gmr-limit <n>', 'training images for the GMR-CNN', int('--gmr-limit', 1), 18000)
+    .option('--gmr-limit <n>', 'training images for the GMR-CNN', int('--gmr-limit', 1), 30000)
     .option('--gmr-epochs <n>', 'epochs for the GMR-CNN', int('--gmr-epochs', 1), 1)
     .option('--gmr-widths <a,b,c>', 'GMR-CNN widths', widths, [24, 48, 96] as [number, number, number])
     .option('--plain-limit <n>', 'training images for the plain CNN', int('--plain-limit', 1), 4000)

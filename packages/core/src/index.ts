@@ -19,4 +19,4 @@ export * from './equivariance/cube.js';
 export * from './equivariance/rotate.js';
 export * from './equivariance/metrics.js';
 export * from './equivariance/exactness.js';
-export { registerConv2DBackpropFilter } from './ops/wasm_conv_backprop.js';
+export { registerConv2DBackpropFilter, registerFastTile, optimizeWasmBackend } from './ops/wasm_conv_backprop.js';

@@ -3,7 +3,7 @@ import * as tfjs from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { registerConv2DBackpropFilter } from '../src/index.js';
+import { registerConv2DBackpropFilter, registerFastTile } from '../src/index.js';
 import { relError } from '../tools/oracle/load.js';
 
 async function filterGrad(backend: string, pad: 'same' | 'valid', strides: number, dataFormat: 'NHWC' | 'NCHW') {
@@ -39,5 +39,35 @@ describe('registerConv2DBackpropFilter', () => {
     model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const h = await model.fit(tf.ones([4, 8, 8, 1]), tf.zeros([4, 2]), { epochs: 2, verbose: 0 });
     expect(h.history.loss.length).toBe(2);
+  });
+});
+
+describe('registerFastTile', () => {
+  it('gives tfjs Tile values for many shapes and reps on wasm', async () => {
+    const cases: Array<[number[], number[]]> = [
+      [[1, 1, 1, 24], [4, 5, 6, 1]],
+      [[2, 3], [3, 2]],
+      [[3], [4]],
+      [[2, 1, 3], [1, 4, 2]],
+      [[1, 2, 1, 2], [2, 1, 3, 1]],
+      [[2, 2], [1, 1]],
+    ];
+    const expected: Float32Array[] = [];
+    await tf.setBackend('wasm');
+    for (const [shape, reps] of cases) {
+      const x = tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i + 0.5), shape);
+      expected.push((await tf.tile(x, reps).data()) as Float32Array);
+    }
+    expect(registerFastTile('wasm')).toBe(true);
+    expect(registerFastTile('wasm')).toBe(false);
+    for (let c = 0; c < cases.length; c++) {
+      const [shape, reps] = cases[c];
+      const x = tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i + 0.5), shape);
+      const y = tf.tile(x, reps);
+      expect(y.shape).toEqual(shape.map((d, i) => d * reps[i]));
+      expect(Array.from(await y.data())).toEqual(Array.from(expected[c]));
+    }
+    const b = tf.tile(tf.tensor([true, false], [2], 'bool'), [2]); // other dtypes: the original kernel
+    expect(Array.from(await b.data())).toEqual([1, 0, 1, 0]);
   });
 });

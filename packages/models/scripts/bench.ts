@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optimizeWasmBackend } from '@gmr-conv/core';
 import { gmrResNet18 } from '../src/index.js';
 
 const PYTORCH = { train_step_ms: 813, inference_ms: 137 };
@@ -106,6 +107,8 @@ async function main() {
       console.log(`${b}: skipped (${st.detail})`);
       continue;
     }
+    // wasm: core's Tile replacement (tfjs-wasm's Tile dominates the batch-norm gradient).
+    if (b === 'wasm') optimizeWasmBackend();
     const r = await benchResNet18(b, runs, warmup);
     records.push(r);
     console.log(
