@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, disposeBackends, tf } from '../tools/backends.js';
+import { timeIt } from '../tools/timing.js';
 import { gmrConv2d, initialLogSigmas, defaultNumRings, convNd } from '../src/index.js';
 
 type Path = 'auto' | 'two-stage' | 'dense' | 'plain-conv';
@@ -27,27 +28,6 @@ interface BenchRecord {
   forward_backward_ms: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function timeIt(fn: () => tf.Tensor | tf.Tensor[], runs: number): Promise<number> {
-  const settle = async (r: tf.Tensor | tf.Tensor[]) => {
-    const list = Array.isArray(r) ? r : [r];
-    await Promise.all(list.map((t) => t.data()));
-    tf.dispose(list);
-  };
-  await settle(fn()); // warm-up (shader compilation, kernel registration)
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await settle(fn());
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 async function benchOne(backend: string, path: Path, k: number, c: number, size: number, batch: number, runs: number): Promise<BenchRecord> {
   const n = defaultNumRings(k);
