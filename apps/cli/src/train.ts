@@ -13,9 +13,10 @@ import { augmentation, loadSplit, subset, type Augmentation } from './data.js';
 import { CliError } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
 import { buildModel, readWeights, writeWeights, type ModelKind, type ModelSpec } from './model.js';
-import { Optimizer, learningRate, type OptimizerName } from './optim.js';
+import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 
-export interface TrainConfig {
+/** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
+export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
   model: ModelKind;
   widths: [number, number, number];
   dataset: string;
@@ -24,15 +25,8 @@ export interface TrainConfig {
   testLimit: number;
   epochs: number;
   batchSize: number;
-  optimizer: OptimizerName;
-  lr: number;
-  minLr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
   warmupEpochs: number;
   labelSmoothing: number;
-  clipNorm: number;
   augment: Augmentation;
   seed: number;
   /** the run folder */

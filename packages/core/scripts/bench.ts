@@ -7,11 +7,10 @@
  * A benchmark prints figures; it asserts nothing.
  */
 import { Command } from 'commander';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, disposeBackends, tf } from '../tools/backends.js';
-import { timeIt } from '../tools/timing.js';
+import { timeIt, writeRecords } from '../tools/timing.js';
 import { gmrConv2d, initialLogSigmas, defaultNumRings, convNd } from '../src/index.js';
 
 type Path = 'auto' | 'two-stage' | 'dense' | 'plain-conv';
@@ -106,11 +105,7 @@ async function main() {
       }
     }
   }
-  if (opts.json) {
-    const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), opts.json);
-    fs.writeFileSync(file, JSON.stringify(records, null, 2));
-    console.log(`\nwrote ${records.length} records to ${file}`);
-  }
+  if (opts.json) writeRecords(opts.json, records);
   disposeBackends();
 }
 

@@ -1,4 +1,6 @@
 /** Timing helpers shared by the benchmark scripts (core's and the kernel packages'). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { tf } from './backends.js';
 
 export function median(xs: number[]): number {
@@ -22,4 +24,11 @@ export async function timeIt(fn: () => tf.Tensor | tf.Tensor[], runs: number): P
     times.push(performance.now() - t0);
   }
   return median(times);
+}
+
+/** Writes benchmark records as a JSON array; a relative path is taken from where the user typed the command (pnpm sets INIT_CWD). */
+export function writeRecords(file: string, records: unknown[]): void {
+  const target = path.resolve(process.env.INIT_CWD ?? process.cwd(), file);
+  fs.writeFileSync(target, JSON.stringify(records, null, 2));
+  console.log(`\nwrote ${records.length} records to ${target}`);
 }

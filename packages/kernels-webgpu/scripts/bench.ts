@@ -5,11 +5,9 @@
  * C→C, k×k, 'same', channels-last, with this package's fused kernels ('fused') and with core's composed path on
  * the same adapter ('composed'). A benchmark prints figures; it asserts nothing.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { initBackend, disposeBackends, tf } from '../../core/tools/backends.js';
-import { timeIt } from '../../core/tools/timing.js';
+import { timeIt, writeRecords } from '../../core/tools/timing.js';
 import { gmrConv2d, initialLogSigmas, defaultNumRings } from '@gmr-conv/core';
 
 interface BenchRecord {
@@ -87,11 +85,7 @@ async function main() {
         kernelsMod.registerWebGPUKernels();
         tf.dispose([x, theta, logSigmas, bias]);
       }
-  if (typeof o.json === 'string') {
-    const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), o.json);
-    fs.writeFileSync(file, JSON.stringify(records, null, 2));
-    console.log(`\nwrote ${records.length} records to ${file}`);
-  }
+  if (typeof o.json === 'string') writeRecords(o.json, records);
   disposeBackends();
 }
 
