@@ -10,6 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
 import { loadCheckpoint } from './checkpoint.js';
+import { applyConfigFile } from './config_file.js';
 import { CliError } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
@@ -20,7 +21,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 
 // Constants repeated here so that argument errors need no tfjs import (checked against the modules in the tests).
 export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
-export const DATASETS = ['mnist', 'fashion-mnist'] as const;
+export const DATASETS = ['mnist', 'fashion-mnist', 'mnist-rot'] as const;
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const AUGMENTATIONS = ['none', 'paper'] as const;
 
@@ -52,6 +53,18 @@ const widths = (v: string): [number, number, number] => {
   if (w.length !== 3 || w.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`widths must be three positive integers like 32,64,128, got '${v}'`);
   return w as [number, number, number];
 };
+const datasetName = (v: string): string => {
+  for (const p of v.split('+')) if (!(DATASETS as readonly string[]).includes(p)) throw new InvalidArgumentError(`unknown dataset '${p}' (choose ${DATASETS.join(', ')}, or several joined with '+')`);
+  if (new Set(v.split('+')).size !== v.split('+').length) throw new InvalidArgumentError(`'${v}' names a dataset twice`);
+  return v;
+};
+const classList = (v: string): number[] => {
+  const c = v.split(',').map((x) => Number(x.trim()));
+  if (c.length < 2 || c.some((x) => !Number.isInteger(x) || x < 0) || new Set(c).size !== c.length) {
+    throw new InvalidArgumentError(`--classes must be two or more distinct integer labels like 6,9, got '${v}'`);
+  }
+  return c;
+};
 const DEFAULT_WIDTHS: Record<ModelKind, [number, number, number]> = { 'gmr-cnn': [24, 48, 96], 'plain-cnn': [16, 32, 64] };
 
 function machine(): Record<string, unknown> {
@@ -64,6 +77,7 @@ interface TrainOpts {
   widths?: [number, number, number];
   dataset: string;
   dataDir?: string;
+  classes?: number[];
   limit?: number;
   testLimit: number;
   epochs: number;
@@ -95,6 +109,7 @@ function trainConfig(o: TrainOpts): TrainConfig {
     widths: o.widths ?? DEFAULT_WIDTHS[o.model],
     dataset: o.dataset,
     dataDir: o.dataDir,
+    classes: o.classes,
     limit: o.limit,
     testLimit: o.testLimit,
     epochs: o.epochs,
@@ -119,8 +134,16 @@ function addTrainOptions(c: Command): Command {
   return c
     .addOption(new Option('--model <name>', 'model').choices(MODELS).default('gmr-cnn'))
     .option('--widths <a,b,c>', 'channels of the three convs (default gmr-cnn 24,48,96; plain-cnn 16,32,64)', widths)
-    .addOption(new Option('--dataset <name>', 'dataset').choices(DATASETS).default('mnist'))
+    .addOption(
+      new Option(
+        '--dataset <name>',
+        `dataset: ${DATASETS.join(' | ')}, or a mix joined with '+' (mnist+mnist-rot: upright and rotated digits; mnist+fashion-mnist: 20 classes). mnist is embedded; fashion-mnist needs --data-dir; mnist-rot = the regenerated MNIST-rot-style split (10k rotated train, 50k rotated test)`,
+      )
+        .argParser(datasetName)
+        .default('mnist'),
+    )
     .option('--data-dir <folder>', 'read IDX files from this folder instead of the embedded MNIST')
+    .option('--classes <list>', 'train on these class labels only, relabelled 0..k-1 (two classes: a binary task with ROC-AUC), e.g. 6,9', classList)
     .option('--limit <n>', 'use only the first n training images', int('--limit', 1))
     .option('--test-limit <n>', 'test images used for the per-epoch accuracy', int('--test-limit', 1), 1000)
     .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
@@ -142,7 +165,8 @@ function addTrainOptions(c: Command): Command {
     .addOption(new Option('--stop-after <epochs>', 'stop after this many epochs of this invocation').argParser(int('--stop-after', 1)).hideHelp())
     .option('--backend <name>', 'tfjs backend: auto (wasm, else cpu), wasm, cpu', 'auto')
     .option('--json', 'print a JSON summary on stdout', false)
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option('--config <file>', 'JSON file of options keyed by flag name ({"epochs": 3, "batch-size": 64}); flags win');
 }
 
 async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolean }): Promise<void> {
@@ -207,7 +231,7 @@ async function runEval(o: EvalOpts): Promise<void> {
   for (const path of o.checkpoint) {
     const { model, spec, config } = await modelFromCheckpoint(path, { model: o.model, widths: o.widths });
     dataset = config.dataset ?? 'mnist';
-    const test = subset(await loadSplit({ dataset, dataDir: o.dataDir ?? config.dataDir }, 'test'), o.testLimit);
+    const test = subset(await loadSplit({ dataset, dataDir: o.dataDir ?? config.dataDir, classes: config.classes }, 'test'), o.testLimit);
     const t = performance.now();
     evals.push(await evaluateModel(model, test, { label: spec.kind, model: spec.kind, checkpoint: resolve(path), angles, rotations: o.rotations, flips: o.flips }));
     if (!o.json) console.error(`evaluated ${path} on ${test.count} images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -368,7 +392,12 @@ export function program(): Command {
   const p = new Command('gmr')
     .description('GMR-Conv (rotation-equivariant convolutions) for TensorFlow.js: train, evaluate under rotation, report')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // --config FILE fills the options not given on the command line, through the flags' own parsers
+    .hook('preAction', (_p, cmd) => {
+      const file = cmd.getOptionValue('config') as string | undefined;
+      if (file !== undefined) applyConfigFile(cmd, file);
+    });
   addTrainOptions(p.command('train').description('train gmr-cnn or plain-cnn; a checkpoint after every epoch, --resume to continue')).action(async (o: TrainOpts, cmd: Command) =>
     runTrain(o, { model: cmd.getOptionValueSource('model') === 'cli', widths: cmd.getOptionValueSource('widths') === 'cli' }),
   );
@@ -402,6 +431,7 @@ export function program(): Command {
     .option('--backend <name>', 'auto, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .option('--no-progress', 'no progress bar')
+    .option('--config <file>', 'JSON file of options keyed by flag name ({"gmr-epochs": 2}); flags win')
     .action(async (o: MainJobOpts) => runMainJob(o));
   p.command('bench')
     .description('median time of a training step and of an inference batch (28×28 digits)')

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
 import { tf } from './backend.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
-import { augmentation, loadSplit, subset, type Augmentation } from './data.js';
+import { augmentation, datasetClassCount, loadSplit, pixelScale, subset, type Augmentation } from './data.js';
 import { CliError } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
 import { buildModel, readWeights, writeWeights, type ModelKind, type ModelSpec } from './model.js';
@@ -21,6 +21,8 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
   widths: [number, number, number];
   dataset: string;
   dataDir?: string;
+  /** keep only these classes, relabelled 0..k-1 (binary when two) */
+  classes?: number[];
   limit?: number;
   testLimit: number;
   epochs: number;
@@ -70,9 +72,10 @@ function batchOf(set: ImageSet, idx: Int32Array, seed: number, epoch: number, tr
   const xs = new Float32Array(idx.length * size);
   const labels = new Int32Array(idx.length);
   const scratch = new Float32Array(size);
+  const scale = pixelScale(set);
   idx.forEach((i, k) => {
     labels[k] = set.labels[i];
-    for (let j = 0; j < size; j++) scratch[j] = set.images[i * size + j] / 255;
+    for (let j = 0; j < size; j++) scratch[j] = set.images[i * size + j] * scale;
     if (!transform) {
       xs.set(scratch, k * size);
       return;
@@ -83,24 +86,32 @@ function batchOf(set: ImageSet, idx: Int32Array, seed: number, epoch: number, tr
   return { xs, labels };
 }
 
-/** Predicted classes of `set` (uint8 images scaled by 1/255), in batches. */
-export async function predictClasses(model: tf.LayersModel, set: ImageSet, batchSize = 500): Promise<Int32Array> {
+/** Softmax probabilities [count × classes] of `set` (pixels scaled to [0, 1]), in batches. */
+export async function predictProbabilities(model: tf.LayersModel, set: ImageSet, batchSize = 500): Promise<Float32Array> {
   const size = set.height * set.width * set.channels;
-  const out = new Int32Array(set.count);
+  const scale = pixelScale(set);
+  let out: Float32Array | undefined;
   for (let s = 0; s < set.count; s += batchSize) {
     const n = Math.min(batchSize, set.count - s);
     const p = tf.tidy(() => {
-      const x = tf.tensor4d(Float32Array.from(set.images.subarray(s * size, (s + n) * size), (v) => v / 255), [n, set.height, set.width, set.channels]);
-      return tf.argMax(model.predict(x) as tf.Tensor, -1);
+      const x = tf.tensor4d(Float32Array.from(set.images.subarray(s * size, (s + n) * size), (v) => v * scale), [n, set.height, set.width, set.channels]);
+      return tf.softmax(model.predict(x) as tf.Tensor);
     });
-    out.set(await p.data(), s);
+    const k = p.shape[1] as number;
+    out ??= new Float32Array(set.count * k);
+    out.set((await p.data()) as Float32Array, s * k);
     p.dispose();
   }
-  return out;
+  return out ?? new Float32Array(0);
+}
+
+/** Number of classes a run trains on: the dataset's (20 for mnist+fashion-mnist), or the --classes it selected. */
+export function numClassesOf(c: Pick<TrainConfig, 'classes' | 'dataset'>): number {
+  return c.classes?.length ?? datasetClassCount(c.dataset);
 }
 
 export function modelSpecOf(c: TrainConfig): ModelSpec {
-  return { kind: c.model, widths: c.widths, numClasses: 10 };
+  return { kind: c.model, widths: c.widths, numClasses: numClassesOf(c) };
 }
 
 /** Checks a checkpoint's model against the one asked for. */
@@ -213,8 +224,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     }
     bar?.stop();
     const seconds = (performance.now() - te) / 1000;
-    const pred = await predictClasses(model, testSet);
-    const m = classificationMetrics(pred, testSet.labels, numClasses);
+    const m = classificationMetrics(await predictProbabilities(model, testSet), testSet.labels, numClasses);
     const rec: EpochRecord = {
       epoch: epoch + 1,
       step,
@@ -233,7 +243,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     );
     appendFileSync(logPath, JSON.stringify({ event: 'epoch', model: c.model, ...rec, checkpoint: ckPath }) + '\n');
     hooks.log(
-      `epoch ${rec.epoch}/${c.epochs}: loss ${rec.loss.toFixed(4)}, test acc ${(100 * rec.accuracy).toFixed(2)} % (balanced ${(100 * rec.balancedAccuracy).toFixed(2)} %, macro-F1 ${(100 * rec.macroF1).toFixed(2)} %, n=${testSet.count}), ${rec.imagesPerSecond.toFixed(0)} img/s, ${seconds.toFixed(1)} s; checkpoint ${ckPath}`,
+      `epoch ${rec.epoch}/${c.epochs}: loss ${rec.loss.toFixed(4)}, test acc ${(100 * rec.accuracy).toFixed(2)} % (balanced ${(100 * rec.balancedAccuracy).toFixed(2)} %, macro-F1 ${(100 * rec.macroF1).toFixed(2)} %, ${numClasses === 2 ? 'ROC-AUC' : 'ROC-AUC one-vs-rest'} ${rec.rocAuc.toFixed(4)}, n=${testSet.count}), ${rec.imagesPerSecond.toFixed(0)} img/s, ${seconds.toFixed(1)} s; checkpoint ${ckPath}`,
     );
     epochsThisRun++;
   }

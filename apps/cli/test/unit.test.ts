@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint.js';
 import { CliError } from '../src/errors.js';
 import { parseAngles } from '../src/evaluate.js';
-import { classificationMetrics } from '../src/metrics.js';
+import { classificationMetrics, rocAuc } from '../src/metrics.js';
 import { decays, learningRate, type OptimConfig } from '../src/optim.js';
 
 describe('optimiser pieces', () => {
@@ -27,10 +27,46 @@ describe('optimiser pieces', () => {
 
 describe('metrics', () => {
   it('accuracy, balanced accuracy, macro-F1', () => {
-    const m = classificationMetrics([0, 0, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1], 2);
+    // predictions 0,0,1,1,1,1 as probabilities
+    const probs = [0.9, 0.1, 0.6, 0.4, 0.3, 0.7, 0.2, 0.8, 0.45, 0.55, 0.1, 0.9];
+    const m = classificationMetrics(probs, [0, 1, 1, 1, 1, 1], 2);
     expect(m.accuracy).toBeCloseTo(5 / 6);
     expect(m.balancedAccuracy).toBeCloseTo((1 + 0.8) / 2);
     expect(m.macroF1).toBeCloseTo((2 / 3 + 8 / 9) / 2);
+    // class-1 scores 0.1 (neg) vs 0.4, 0.7, 0.8, 0.55, 0.9 (pos): every pair ordered → AUC 1
+    expect(m.rocAuc).toBe(1);
+  });
+
+  it('ROC-AUC equals the pair-counting definition, ties counting one half', () => {
+    let s = 7;
+    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 5 + Math.floor(rand() * 40);
+      // coarse scores so that ties happen
+      const scores = Array.from({ length: n }, () => Math.round(rand() * 6) / 6);
+      const pos = Array.from({ length: n }, () => rand() < 0.4);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (pos[i] && !pos[j]) (den++, (num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0));
+      const expected = den ? num / den : NaN;
+      if (Number.isNaN(expected)) expect(rocAuc(scores, pos)).toBeNaN();
+      else expect(rocAuc(scores, pos)).toBeCloseTo(expected, 12);
+    }
+    expect(rocAuc([0.2, 0.8], [false, true])).toBe(1);
+    expect(rocAuc([0.2, 0.8], [true, false])).toBe(0);
+    expect(rocAuc([0.5, 0.5], [true, false])).toBe(0.5);
+    expect(rocAuc([0.1, 0.2], [true, true])).toBeNaN();
+  });
+
+  it('multi-class ROC-AUC is the mean one-vs-rest AUC', () => {
+    // 3 classes, 4 examples: class 2 has no example, so it is left out of the mean
+    const probs = [0.7, 0.2, 0.1, 0.4, 0.5, 0.1, 0.6, 0.3, 0.1, 0.2, 0.3, 0.5];
+    const labels = [0, 1, 0, 1];
+    const m = classificationMetrics(probs, labels, 3);
+    const auc0 = rocAuc([0.7, 0.4, 0.6, 0.2], [true, false, true, false]);
+    const auc1 = rocAuc([0.2, 0.5, 0.3, 0.3], [false, true, false, true]);
+    expect(m.rocAuc).toBeCloseTo((auc0 + auc1) / 2, 12);
+    expect(() => classificationMetrics([0.5], [0, 1], 2)).toThrow(/1 probabilities for 2 labels/);
   });
 });
 

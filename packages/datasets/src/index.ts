@@ -13,3 +13,4 @@ export * from './source.js';
 export * from './transforms.js';
 export * from './pipeline.js';
 export * from './protocols.js';
+export * from './mix.js';
