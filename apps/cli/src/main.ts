@@ -14,7 +14,7 @@ import { applyConfigFile } from './config_file.js';
 import { CliError } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
-import type { ModelKind, ModelSpec } from './model.js';
+import type { ModelKind, ModelSpec, Pooling } from './model.js';
 import type { OptimizerName } from './optim.js';
 import type { TrainConfig } from './train.js';
 import type * as tfTypes from '@tensorflow/tfjs';
@@ -24,6 +24,7 @@ export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
 export const DATASETS = ['mnist', 'fashion-mnist', 'mnist-rot'] as const;
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const AUGMENTATIONS = ['none', 'paper'] as const;
+export const POOLINGS = ['average', 'rings'] as const;
 
 /** The tfjs-dependent modules, loaded when a command runs. */
 async function heavy() {
@@ -75,6 +76,7 @@ function machine(): Record<string, unknown> {
 interface TrainOpts {
   model: ModelKind;
   widths?: [number, number, number];
+  pooling: Pooling;
   dataset: string;
   dataDir?: string;
   classes?: number[];
@@ -92,6 +94,7 @@ interface TrainOpts {
   labelSmoothing: number;
   clipNorm: number;
   augment: Augmentation;
+  bnRecalibration: number;
   seed: number;
   out?: string;
   name?: string;
@@ -107,6 +110,7 @@ function trainConfig(o: TrainOpts): TrainConfig {
   return {
     model: o.model,
     widths: o.widths ?? DEFAULT_WIDTHS[o.model],
+    pooling: o.pooling,
     dataset: o.dataset,
     dataDir: o.dataDir,
     classes: o.classes,
@@ -124,6 +128,7 @@ function trainConfig(o: TrainOpts): TrainConfig {
     labelSmoothing: o.labelSmoothing,
     clipNorm: o.clipNorm,
     augment: o.augment,
+    bnRecalibration: o.bnRecalibration,
     seed: o.seed,
     out,
     stopAfter: o.stopAfter,
@@ -134,6 +139,7 @@ function addTrainOptions(c: Command): Command {
   return c
     .addOption(new Option('--model <name>', 'model').choices(MODELS).default('gmr-cnn'))
     .option('--widths <a,b,c>', 'channels of the three convs (default gmr-cnn 24,48,96; plain-cnn 16,32,64)', widths)
+    .addOption(new Option('--pooling <kind>', "before the classifier: 'average' (global average pooling) or 'rings' (a mean per ring around the centre, per channel; still invariant to 90° rotations and flips)").choices(POOLINGS).default('average'))
     .addOption(
       new Option(
         '--dataset <name>',
@@ -158,6 +164,7 @@ function addTrainOptions(c: Command): Command {
     .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing', 0, 1), 0)
     .option('--clip-norm <x>', 'clip the global gradient norm (0: off)', num('--clip-norm', 0), 0)
     .addOption(new Option('--augment <kind>', "training augmentation: 'paper' = random resized crop + Gaussian blur + translation (no rotations)").choices(AUGMENTATIONS).default('none'))
+    .option('--bn-recalibration <n>', 'after every epoch, set the batch-norm statistics from the first n training images in inference mode (0: off)', int('--bn-recalibration', 0), 2000)
     .option('--seed <n>', 'seed of initialisation, order and augmentation', int('--seed', 0), 1)
     .option('--out <folder>', 'run folder (default runs/<name>)')
     .option('--name <name>', 'run name (folder runs/<name>)')
@@ -178,7 +185,7 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
     if (explicit.model || explicit.widths) {
       const m = ck.header.model;
       const { assertSameModel } = await heavy();
-      assertSameModel(ck, { kind: explicit.model ? o.model : (m.kind as ModelKind), widths: explicit.widths && o.widths ? o.widths : (m.widths as [number, number, number]), numClasses: m.numClasses }, o.resume);
+      assertSameModel(ck, { kind: explicit.model ? o.model : (m.kind as ModelKind), widths: explicit.widths && o.widths ? o.widths : (m.widths as [number, number, number]), numClasses: m.numClasses, pooling: (m.pooling as Pooling | undefined) ?? 'average' }, o.resume);
     }
     if (o.out === undefined && o.name === undefined) config = { ...config, out: saved.out };
   }
@@ -201,7 +208,7 @@ async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; w
   if (expect?.model && expect.model !== m.kind) throw new CliError(`${path} is a checkpoint of ${m.kind}, not of ${expect.model}`);
   if (expect?.widths && JSON.stringify(expect.widths) !== JSON.stringify(m.widths))
     throw new CliError(`${path} holds widths ${JSON.stringify(m.widths)}, not ${JSON.stringify(expect.widths)}`);
-  const spec: ModelSpec = { kind: m.kind as ModelKind, widths: m.widths as [number, number, number], numClasses: m.numClasses };
+  const spec: ModelSpec = { kind: m.kind as ModelKind, widths: m.widths as [number, number, number], numClasses: m.numClasses, pooling: (m.pooling as Pooling | undefined) ?? 'average' };
   const model = buildModel(spec, 0);
   writeWeights(model, ck.weights, path);
   return { model, spec, config: ck.header.config as unknown as TrainConfig };
@@ -249,6 +256,7 @@ interface MainJobOpts {
   gmrLimit?: number;
   gmrEpochs: number;
   gmrWidths: [number, number, number];
+  pooling: Pooling;
   plainLimit?: number;
   plainEpochs: number;
   testLimit: number;
@@ -281,8 +289,8 @@ async function runMainJob(o: MainJobOpts): Promise<void> {
     clipNorm: 5,
     seed: o.seed,
   };
-  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, limit: o.gmrLimit, epochs: o.gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
-  const plainCfg: TrainConfig = { ...common, model: 'plain-cnn', widths: [16, 32, 64], limit: o.plainLimit, epochs: o.plainEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'none', out: join(out, `plain-cnn-${stamp}`) };
+  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, limit: o.gmrLimit, epochs: o.gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
+  const plainCfg: TrainConfig = { ...common, model: 'plain-cnn', widths: [16, 32, 64], pooling: o.pooling, limit: o.plainLimit, epochs: o.plainEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'none', out: join(out, `plain-cnn-${stamp}`) };
   const hooks = { progress: o.progress && !!process.stderr.isTTY, log };
   const results: ModelEval[] = [];
   const timings: Record<string, number> = {};
@@ -424,6 +432,7 @@ export function program(): Command {
     .option('--gmr-limit <n>', 'training images for the GMR-CNN', int('--gmr-limit', 1), 30000)
     .option('--gmr-epochs <n>', 'epochs for the GMR-CNN', int('--gmr-epochs', 1), 1)
     .option('--gmr-widths <a,b,c>', 'GMR-CNN widths', widths, [24, 48, 96] as [number, number, number])
+    .addOption(new Option('--pooling <kind>', 'pooling before both classifiers: average or rings').choices(POOLINGS).default('average'))
     .option('--plain-limit <n>', 'training images for the plain CNN', int('--plain-limit', 1), 4000)
     .option('--plain-epochs <n>', 'epochs for the plain CNN', int('--plain-epochs', 1), 1)
     .option('--test-limit <n>', 'test images for the evaluation', int('--test-limit', 1), 1000)

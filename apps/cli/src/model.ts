@@ -6,10 +6,15 @@ import { CliError } from './errors.js';
 export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
 export type ModelKind = (typeof MODELS)[number];
 
+export const POOLINGS = ['average', 'rings'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
 export interface ModelSpec {
   kind: ModelKind;
   widths: [number, number, number];
   numClasses: number;
+  /** global average pooling (default) or core's RingPooling2D before the classifier */
+  pooling?: Pooling;
 }
 
 /** mulberry32 */
@@ -32,7 +37,7 @@ export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
   const original = Math.random;
   Math.random = seededRandom(seed ^ 0x1417);
   try {
-    const opts = { widths: spec.widths, numClasses: spec.numClasses };
+    const opts = { widths: spec.widths, numClasses: spec.numClasses, pooling: spec.pooling ?? 'average' };
     return spec.kind === 'gmr-cnn' ? gmrCNN(opts) : plainCNN(opts);
   } catch (e) {
     throw new CliError(`cannot build ${spec.kind} with widths ${JSON.stringify(spec.widths)}: ${(e as Error).message}`);

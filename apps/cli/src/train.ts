@@ -7,18 +7,21 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
+import { recalibrateBatchNorm } from '@gmr-conv/models';
 import { tf } from './backend.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { augmentation, datasetClassCount, loadSplit, pixelScale, subset, type Augmentation } from './data.js';
 import { CliError } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
-import { buildModel, readWeights, writeWeights, type ModelKind, type ModelSpec } from './model.js';
+import { buildModel, readWeights, writeWeights, type ModelKind, type ModelSpec, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 
 /** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
 export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
   model: ModelKind;
   widths: [number, number, number];
+  /** 'average' (default) or 'rings' */
+  pooling?: Pooling;
   dataset: string;
   dataDir?: string;
   /** keep only these classes, relabelled 0..k-1 (binary when two) */
@@ -30,6 +33,8 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
   warmupEpochs: number;
   labelSmoothing: number;
   augment: Augmentation;
+  /** training images (first ones, no augmentation) for the batch-norm recalibration after every epoch; 0 = off */
+  bnRecalibration?: number;
   seed: number;
   /** the run folder */
   out: string;
@@ -60,6 +65,26 @@ export interface TrainHooks {
   progress: boolean;
   /** print per-epoch lines */
   log: (line: string) => void;
+}
+
+/** Images used to recalibrate batch norm after every epoch unless the run says otherwise. */
+export const DEFAULT_BN_RECALIBRATION = 2000;
+
+/**
+ * Replaces the BN moving statistics by those of the first `count` training images in inference mode
+ * (models' recalibrateBatchNorm): the moving averages lag behind the weights, and GMR features amplify the lag.
+ */
+function recalibrate(model: tf.LayersModel, set: ImageSet, count: number): void {
+  const n = Math.min(count, set.count);
+  if (n <= 0) return;
+  const size = set.height * set.width * set.channels;
+  const scale = pixelScale(set);
+  const x = tf.tidy(() => tf.mul(tf.tensor4d(Float32Array.from(set.images.subarray(0, n * size)), [n, set.height, set.width, set.channels]), scale));
+  try {
+    recalibrateBatchNorm(model, x);
+  } finally {
+    x.dispose();
+  }
 }
 
 export function checkpointPath(out: string): string {
@@ -111,15 +136,16 @@ export function numClassesOf(c: Pick<TrainConfig, 'classes' | 'dataset'>): numbe
 }
 
 export function modelSpecOf(c: TrainConfig): ModelSpec {
-  return { kind: c.model, widths: c.widths, numClasses: numClassesOf(c) };
+  return { kind: c.model, widths: c.widths, numClasses: numClassesOf(c), pooling: c.pooling ?? 'average' };
 }
 
 /** Checks a checkpoint's model against the one asked for. */
 export function assertSameModel(ck: Checkpoint, spec: ModelSpec, path: string): void {
   const m = ck.header.model;
-  if (m.kind !== spec.kind || JSON.stringify(m.widths) !== JSON.stringify(spec.widths) || m.numClasses !== spec.numClasses) {
+  const pooling = (p: string | undefined) => p ?? 'average';
+  if (m.kind !== spec.kind || JSON.stringify(m.widths) !== JSON.stringify(spec.widths) || m.numClasses !== spec.numClasses || pooling(m.pooling) !== pooling(spec.pooling)) {
     throw new CliError(
-      `${path} holds a ${m.kind} with widths ${JSON.stringify(m.widths)} (${m.numClasses} classes), not the requested ${spec.kind} with widths ${JSON.stringify(spec.widths)}`,
+      `${path} holds a ${m.kind} with widths ${JSON.stringify(m.widths)} (${m.numClasses} classes, ${pooling(m.pooling)} pooling), not the requested ${spec.kind} with widths ${JSON.stringify(spec.widths)} (${spec.numClasses} classes, ${pooling(spec.pooling)} pooling)`,
     );
   }
 }
@@ -223,6 +249,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
       bar?.update(seen, { rate: (seen / secs).toFixed(0), loss: (lossSum / seen).toFixed(4) });
     }
     bar?.stop();
+    recalibrate(model, trainSet, c.bnRecalibration ?? DEFAULT_BN_RECALIBRATION);
     const seconds = (performance.now() - te) / 1000;
     const m = classificationMetrics(await predictProbabilities(model, testSet), testSet.labels, numClasses);
     const rec: EpochRecord = {
@@ -237,7 +264,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(rec);
     saveCheckpoint(
       ckPath,
-      { model: { kind: spec.kind, widths: spec.widths, numClasses }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      { model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
       readWeights(model),
       opt.state(),
     );

@@ -121,3 +121,18 @@ describe('mixed datasets', () => {
     expect(digits.images).toBeInstanceOf(Float32Array);
   });
 });
+
+describe('--pooling rings', () => {
+  it('trains a GMR-CNN with ring pooling; eval rebuilds it from the checkpoint; its 90° accuracy equals upright', () => {
+    const out = join(root, 'rings');
+    const r = gmr(['train', '--pooling', 'rings', '--widths', '4,8,8', '--limit', '96', '--test-limit', '32', '--out', out, '--no-progress']);
+    expect(r.status, r.stderr).toBe(0);
+    const e = gmr(['eval', '--checkpoint', join(out, 'checkpoint.gmrckpt'), '--angles', '0,90,180,270', '--test-limit', '64', '--json']);
+    expect(e.status, e.stderr).toBe(0);
+    const acc = JSON.parse(e.stdout).results[0].rotations.accuracy as number[];
+    expect(new Set(acc).size).toBe(1);
+    const bad = gmr(['train', '--pooling', 'max', '--out', join(root, 'x')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Allowed choices are average, rings/);
+  });
+});

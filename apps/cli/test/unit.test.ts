@@ -107,6 +107,7 @@ describe('cli constants', () => {
     expect(cli.DATASETS).toEqual((await import('../src/data.js')).DATASETS);
     expect(cli.OPTIMIZERS).toEqual((await import('../src/optim.js')).OPTIMIZERS);
     expect(cli.AUGMENTATIONS).toEqual((await import('../src/data.js')).AUGMENTATIONS);
+    expect(cli.POOLINGS).toEqual((await import('../src/model.js')).POOLINGS);
     const { ROTATION_ANGLES } = await import('@gmr-conv/datasets');
     expect(parseAngles('paper')).toEqual([...ROTATION_ANGLES]);
   });

@@ -13,6 +13,7 @@ export * from './ops/gmr_conv_ops.js';
 export * from './layers/gmr_conv_layer.js';
 export * from './layers/gmr_conv_layers.js';
 export * from './layers/initializers.js';
+export * from './layers/ring_pooling.js';
 export * from './equivariance/signed_permutation.js';
 export * from './equivariance/d4.js';
 export * from './equivariance/cube.js';

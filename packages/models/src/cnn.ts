@@ -6,6 +6,7 @@
  * GMR model's logits are D4-invariant to float rounding at 28×28.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { RingPooling2D } from '@gmr-conv/core';
 import { apply, avgPool, batchNorm, checkInt, gmrConv, kaimingNormalFanOut, linear, relu, type GMROptions } from './building_blocks.js';
 
 export interface CNNOptions {
@@ -18,6 +19,12 @@ export interface CNNOptions {
   /** Input size (default [28, 28]; null for any). */
   inputSize?: [number | null, number | null];
   gmr?: GMROptions;
+  /**
+   * How the last feature map becomes the classifier's input: 'average' (global average pooling, as the reference
+   * table) or 'rings' (core's RingPooling2D: a mean per ring of equal distance to the centre, per channel — still
+   * exactly invariant to 90° rotations and flips, but it keeps where a feature is, radially). Default 'average'.
+   */
+  pooling?: 'average' | 'rings';
   name?: string;
 }
 
@@ -48,8 +55,10 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
     x = relu(batchNorm(x, `bn${i + 1}`), `relu${i + 1}`);
     if (i < 2) x = avgPool(x, 2, `pool${i + 1}`);
   }
-  x = apply(tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
-  const logits = linear(x, 'fc', numClasses, widths[2]);
+  const pooling = o.pooling ?? 'average';
+  if (pooling !== 'average' && pooling !== 'rings') throw new Error(`${where}: pooling must be 'average' or 'rings', got ${JSON.stringify(pooling)}`);
+  x = apply(pooling === 'rings' ? new RingPooling2D({ name: 'ringpool' }) : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
+  const logits = linear(x, 'fc', numClasses, x.shape[1] as number);
   return tfl.model({ inputs: input, outputs: logits, name: o.name ?? (kind === 'gmr' ? 'gmr_cnn' : 'plain_cnn') });
 }
 

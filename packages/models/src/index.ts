@@ -8,3 +8,4 @@ export * from './serialization.js';
 export * from './weights/state_dict.js';
 export * from './weights/pytorch_import.js';
 export * from './oracle/model_oracle.js';
+export * from './training/batchnorm_recalibration.js';

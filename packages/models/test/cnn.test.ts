@@ -47,6 +47,23 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     g.dispose();
     p.dispose();
   });
+  it("pooling 'rings': ring means per channel feed the classifier; still D4-invariant; round-trips", async () => {
+    const g = seeded(4, () => gmrCNN({ widths: [4, 8, 8], pooling: 'rings' }));
+    // 7×7 final map: rings of rounded radius 0..4 → 5 rings × 8 channels
+    expect(g.getLayer('ringpool').outputShape).toEqual([null, 40]);
+    expect(countTrainable(g)).toBe(4 * 5 + 5 + 8 * 4 * 5 + 5 + 8 * 8 * 3 + 3 + 2 * (4 + 8 + 8) + 40 * 10 + 10);
+    warmUpBatchNorm(g, [8, 28, 28, 1]);
+    const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 8);
+    const d4 = modelInvarianceCheck((t) => g.predict(t) as tf.Tensor, x);
+    for (const v of Object.values(d4)) expect(v).toBeLessThan(1e-4);
+    const y0 = tf.tidy(() => (g.predict(x) as tf.Tensor).dataSync());
+    const loaded = await loadFromMemory(await saveToMemory(g));
+    expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(() => plainCNN({ pooling: 'max' as 'rings' })).toThrow(/pooling must be 'average' or 'rings', got "max"/);
+    tf.dispose(x);
+    g.dispose();
+    loaded.dispose();
+  });
   it('save/load round trip (in-memory) keeps the logits', async () => {
     for (const m of [gmrCNN(), plainCNN()]) {
       const x = tf.randomNormal([2, 28, 28, 1]);
