@@ -1,6 +1,8 @@
 /**
- * Backend setup for the CLI (after core's tools/backends.ts, which is not published): cpu or wasm, checked with
- * a small conv2d. wasm (SIMD, one thread in Node) is the fastest backend on a CPU-only machine and the default.
+ * Backend setup for the CLI (after core's tools/backends.ts, which is not published): native, wasm or cpu, checked
+ * with a small conv2d. 'auto' takes the first that works of native (the host build of @gmr-conv/kernels-cuda:
+ * C++ kernels on every core, the fastest here), wasm (SIMD, one thread in Node) and cpu. 'cuda' is that package's
+ * CUDA build, registered only when it was built and a device answers.
  *
  * tfjs-backend-wasm has no Conv2DBackpropFilter kernel, so plain Conv2D layers cannot train on it: core's
  * optimizeWasmBackend supplies one (a single forward conv2d over transposed tensors) and a fast Tile.
@@ -10,7 +12,7 @@ import { optimizeWasmBackend } from '@gmr-conv/core';
 import { CliError } from './errors.js';
 
 export { tf };
-export const BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
+export const BACKENDS = ['native', 'cuda', 'wasm', 'cpu', 'webgpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number] | 'auto';
 
 export interface BackendInfo {
@@ -19,12 +21,29 @@ export interface BackendInfo {
 }
 
 let wasmImport: Promise<unknown> | null = null;
+let nativeImport: Promise<typeof import('@gmr-conv/kernels-cuda')> | null = null;
+
+/** Imports the native backends' package (registers 'native', and 'cuda' when a device answers); a reason when it cannot. */
+async function nativeBackend(name: 'native' | 'cuda'): Promise<string | null> {
+  try {
+    nativeImport ??= import('@gmr-conv/kernels-cuda');
+    const m = await nativeImport;
+    const st = m.nativeStatus()[name];
+    return st.ok ? null : `${name}: ${st.detail}`;
+  } catch (e) {
+    return `${name}: cannot load @gmr-conv/kernels-cuda (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); run pnpm build`;
+  }
+}
 
 async function tryBackend(name: string): Promise<BackendInfo | string> {
   try {
     if (name === 'wasm') {
       wasmImport ??= import('@tensorflow/tfjs-backend-wasm');
       await wasmImport;
+    }
+    if (name === 'native' || name === 'cuda') {
+      const why = await nativeBackend(name);
+      if (why) return why;
     }
     if (name === 'webgpu') return 'webgpu needs a WebGPU adapter; the CLI supports cpu and wasm in Node (use core\'s tools for webgpu)';
     const warn = console.warn;
@@ -47,6 +66,7 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
     if (got.some((v, i) => Math.abs(v - want[i]) > 1e-4)) return `${name}: conv2d check failed`;
     if (name === 'wasm') optimizeWasmBackend();
     let detail = `tfjs ${name} backend`;
+    if (name === 'native' || name === 'cuda') detail = (await nativeImport!).describeBackend(name);
     if (name === 'wasm') {
       try {
         detail += ` (simd ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, 1 thread in Node)`;
@@ -60,9 +80,9 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
   }
 }
 
-/** Activates the requested backend ('auto': wasm, then cpu). Throws a CliError when it cannot. */
+/** Activates the requested backend ('auto': native, then wasm, then cpu). Throws a CliError when it cannot. */
 export async function setupBackend(choice: string): Promise<BackendInfo> {
-  const order = choice === 'auto' ? ['wasm', 'cpu'] : [choice];
+  const order = choice === 'auto' ? ['native', 'wasm', 'cpu'] : [choice];
   if (!['auto', ...BACKENDS].includes(choice)) throw new CliError(`unknown backend '${choice}' (choose one of: auto, ${BACKENDS.join(', ')})`);
   const failures: string[] = [];
   for (const name of order) {

@@ -170,7 +170,7 @@ function addTrainOptions(c: Command): Command {
     .option('--name <name>', 'run name (folder runs/<name>)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint (its configuration is used)')
     .addOption(new Option('--stop-after <epochs>', 'stop after this many epochs of this invocation').argParser(int('--stop-after', 1)).hideHelp())
-    .option('--backend <name>', 'tfjs backend: auto (wasm, else cpu), wasm, cpu', 'auto')
+    .option('--backend <name>', 'tfjs backend: auto (native, else wasm, else cpu), native, cuda, wasm, cpu', 'auto')
     .option('--json', 'print a JSON summary on stdout', false)
     .option('--no-progress', 'no progress bar')
     .option('--config <file>', 'JSON file of options keyed by flag name ({"epochs": 3, "batch-size": 64}); flags win');
@@ -251,10 +251,18 @@ async function runEval(o: EvalOpts): Promise<void> {
   else console.log(`${table}\n\nreport: ${files.html}`);
 }
 
+/** The GMR-CNN's training budget in the main job, per backend (measured to end within 10 minutes on 2 cores). */
+const MAIN_JOB_GMR_BUDGET: Record<string, { limit: number; epochs: number }> = {
+  native: { limit: 60000, epochs: 2 },
+  cuda: { limit: 60000, epochs: 2 },
+  wasm: { limit: 30000, epochs: 1 },
+  cpu: { limit: 30000, epochs: 1 },
+};
+
 interface MainJobOpts {
   out: string;
   gmrLimit?: number;
-  gmrEpochs: number;
+  gmrEpochs?: number;
   gmrWidths: [number, number, number];
   pooling: Pooling;
   plainLimit?: number;
@@ -289,7 +297,11 @@ async function runMainJob(o: MainJobOpts): Promise<void> {
     clipNorm: 5,
     seed: o.seed,
   };
-  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, limit: o.gmrLimit, epochs: o.gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
+  // the GMR-CNN's budget follows the backend, so that the job ends within 10 minutes on a 2-core machine
+  const budget = MAIN_JOB_GMR_BUDGET[b.name] ?? MAIN_JOB_GMR_BUDGET.wasm;
+  const gmrLimit = o.gmrLimit ?? budget.limit;
+  const gmrEpochs = o.gmrEpochs ?? budget.epochs;
+  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, limit: gmrLimit, epochs: gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
   const plainCfg: TrainConfig = { ...common, model: 'plain-cnn', widths: [16, 32, 64], pooling: o.pooling, limit: o.plainLimit, epochs: o.plainEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'none', out: join(out, `plain-cnn-${stamp}`) };
   const hooks = { progress: o.progress && !!process.stderr.isTTY, log };
   const results: ModelEval[] = [];
@@ -420,7 +432,7 @@ export function program(): Command {
     .option('--test-limit <n>', 'use only the first n test images', int('--test-limit', 1))
     .option('--data-dir <folder>', 'read the test split from this IDX folder')
     .option('--out <folder>', 'report folder (default: eval/ next to the first checkpoint)')
-    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: EvalOpts) => {
       if (!o.rotations && !o.flips) o.rotations = o.flips = true;
@@ -429,15 +441,15 @@ export function program(): Command {
   p.command('main-job')
     .description('train the GMR-CNN and its plain CNN twin on upright MNIST, evaluate both at the 37 angles and under flips, write the report under runs/')
     .option('--out <folder>', 'runs folder', 'runs')
-    .option('--gmr-limit <n>', 'training images for the GMR-CNN', int('--gmr-limit', 1), 30000)
-    .option('--gmr-epochs <n>', 'epochs for the GMR-CNN', int('--gmr-epochs', 1), 1)
+    .option('--gmr-limit <n>', 'training images for the GMR-CNN (default: 60000 on native/cuda, 30000 on wasm/cpu)', int('--gmr-limit', 1))
+    .option('--gmr-epochs <n>', 'epochs for the GMR-CNN (default: 2 on native/cuda, 1 on wasm/cpu)', int('--gmr-epochs', 1))
     .option('--gmr-widths <a,b,c>', 'GMR-CNN widths', widths, [24, 48, 96] as [number, number, number])
     .addOption(new Option('--pooling <kind>', 'pooling before both classifiers: average or rings').choices(POOLINGS).default('average'))
     .option('--plain-limit <n>', 'training images for the plain CNN', int('--plain-limit', 1), 4000)
     .option('--plain-epochs <n>', 'epochs for the plain CNN', int('--plain-epochs', 1), 1)
     .option('--test-limit <n>', 'test images for the evaluation', int('--test-limit', 1), 1000)
     .option('--seed <n>', 'seed', int('--seed', 0), 1)
-    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .option('--no-progress', 'no progress bar')
     .option('--config <file>', 'JSON file of options keyed by flag name ({"gmr-epochs": 2}); flags win')
@@ -449,7 +461,7 @@ export function program(): Command {
     .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 32)
     .option('--runs <n>', 'timed runs', int('--runs', 1), 5)
     .option('--warmup <n>', 'untimed runs first', int('--warmup', 0), 1)
-    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: BenchOpts) => runBench(o));
   p.command('export')
@@ -458,7 +470,7 @@ export function program(): Command {
     .requiredOption('--out <folder>', 'model folder')
     .option('--plain', 'export GMR convs as plain Conv2D layers holding their synthesised kernels', false)
     .option('--force', 'replace a model already in --out', false)
-    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runExport(o));
   p.command('convert')
@@ -466,13 +478,13 @@ export function program(): Command {
     .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
     .requiredOption('--out <folder>', 'model folder')
     .option('--force', 'replace a model already in --out', false)
-    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runConvert(o));
   p.command('oracle')
     .description('check whole-model oracle files from the official PyTorch code (default: ../shared/oracle/vectors or $GMR_ORACLE_DIR)')
     .argument('[paths...]', 'oracle files or folders')
-    .option('--backend <name>', 'auto, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (paths: string[], o: { backend: string; json: boolean }) => runOracleCommand(paths, o));
   return p;

@@ -135,6 +135,27 @@ describe('tools/backends', () => {
     expect(r.detail).toMatch(/unknown backend/);
   });
 
+  it('a backend that a kernel module registers: imported from options.kernels or GMR_KERNELS, then checked', async () => {
+    const spec = new URL('./helpers/fake_kernels.ts', import.meta.url).href;
+    const missing = await initBackend('fake-kernels');
+    expect(missing.ok).toBe(false);
+    expect(missing.detail).toMatch(/no kernel module given/);
+    const bad = await initBackend('fake-kernels', { kernels: 'file:///nonexistent/kernels.js' });
+    expect(bad.ok).toBe(false);
+    expect(bad.detail).toMatch(/cannot import/);
+    const r = await initBackend('fake-kernels', { kernels: spec });
+    expect(r.ok, r.detail).toBe(true);
+    expect(r.detail).toMatch(/test kernel module, fake-kernels/);
+    expect(tf.getBackend()).toBe('fake-kernels');
+    process.env.GMR_KERNELS = spec;
+    try {
+      expect((await initBackend('fake-kernels')).ok).toBe(true);
+    } finally {
+      delete process.env.GMR_KERNELS;
+    }
+    await tf.setBackend('cpu');
+  });
+
   it('availableBackends lists cpu and wasm and restores the active backend', async () => {
     expect((await initBackend('wasm')).ok).toBe(true);
     const names = await availableBackends();

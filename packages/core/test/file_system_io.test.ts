@@ -472,7 +472,8 @@ describe('kill -9 during saves', () => {
         killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs);
       }
     });
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    // generous: a loaded 2-core machine can take many seconds just to start tsx
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const [code, signal] = await new Promise<[number | null, string | null]>((res) =>
       child.on('close', (c, sig) => res([c, sig])),
     );

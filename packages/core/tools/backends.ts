@@ -17,11 +17,16 @@
  *   GMR_WEBGPU_ADAPTER=gles|swiftshader forces one of the two (default: try gles, then swiftshader).
  *   navigator.gpu is defined before '@tensorflow/tfjs-backend-webgpu' is imported (it registers only then).
  * - webgl: needs a browser (WebGL2 context); not available in Node.
+ * - any other name (e.g. 'native', 'cuda'): a backend that a kernel package registers on import. Core imports no
+ *   kernel package itself: the modules named by `options.kernels` or the GMR_KERNELS environment variable
+ *   (comma-separated specifiers or file URLs; the root scripts set it for --backend native|cuda) are imported
+ *   first, then the backend is checked like the others. A module may export describeBackend(name) for the detail.
  *
  * Every backend is checked on init with a small conv2d against the cpu backend (max abs diff 1e-4).
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
+import { pseudoRandom } from './numeric.js';
 
 export { tf };
 
@@ -64,16 +69,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: un
   }
 }
 
-/** Deterministic test data in [-1, 1). */
-function pseudoRandom(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const CHECK_X_SHAPE: [number, number, number, number] = [2, 7, 6, 3];
 const CHECK_W_SHAPE: [number, number, number, number] = [3, 3, 3, 4];
@@ -422,13 +417,54 @@ async function initWebGL(): Promise<BackendStatus> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// backends registered by kernel packages
+
+const kernelModules = new Map<string, Promise<{ describe?: (name: string) => string; error?: string }>>();
+
+/** Imports a kernel package (once); never throws. */
+function importKernels(spec: string): Promise<{ describe?: (name: string) => string; error?: string }> {
+  let p = kernelModules.get(spec);
+  if (!p) {
+    p = import(spec).then(
+      (m: { describeBackend?: (name: string) => string }) => ({ describe: m.describeBackend }),
+      (e: unknown) => ({ error: `cannot import ${spec}: ${errText(e)}` }),
+    );
+    kernelModules.set(spec, p);
+  }
+  return p;
+}
+
+/** Kernel modules to import for a backend core does not know: options.kernels, else GMR_KERNELS. */
+export function kernelModuleSpecs(kernels?: string | string[]): string[] {
+  const raw = kernels ?? process.env.GMR_KERNELS ?? '';
+  return (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+async function initRegistered(name: string, kernels?: string | string[]): Promise<BackendStatus> {
+  const specs = kernelModuleSpecs(kernels);
+  const errors: string[] = [];
+  let describe: ((n: string) => string) | undefined;
+  for (const spec of specs) {
+    const m = await importKernels(spec);
+    if (m.error) errors.push(m.error);
+    describe ??= m.describe;
+  }
+  if (tf.findBackendFactory(name) == null) {
+    const why = describe ? describe(name) : errors.length ? errors.join('; ') : '';
+    const hint = specs.length ? `not registered by ${specs.join(', ')}` : 'no kernel module given (--kernels-module MODULE or GMR_KERNELS)';
+    return { ok: false, name, detail: `unknown backend '${name}' (known: ${BACKEND_NAMES.join(', ')}; ${hint})${why ? `: ${why}` : ''}` };
+  }
+  return activateAndCheck(name, describe ? describe(name) : `backend ${name}`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // public API
 
 /**
  * Makes `name` the active tfjs backend and checks it with a small conv2d against cpu.
  * Never throws: {ok: false, detail: reason} when the backend cannot be used here.
  */
-export async function initBackend(name: BackendName): Promise<BackendStatus> {
+export async function initBackend(name: BackendName | (string & {}), options: { kernels?: string | string[] } = {}): Promise<BackendStatus> {
   try {
     switch (name) {
       case 'cpu':
@@ -440,7 +476,7 @@ export async function initBackend(name: BackendName): Promise<BackendStatus> {
       case 'webgl':
         return await initWebGL();
       default:
-        return { ok: false, name: String(name), detail: `unknown backend '${String(name)}' (known: ${BACKEND_NAMES.join(', ')})` };
+        return await initRegistered(String(name), options.kernels);
     }
   } catch (e) {
     return { ok: false, name: String(name), detail: `unexpected error: ${errText(e)}` };

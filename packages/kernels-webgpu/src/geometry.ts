@@ -1,9 +1,13 @@
-/** Shapes and coverage shared by the GMRConv2D kernels. */
+/** Shapes and coverage shared by the GMRConv1D/2D/3D kernels. */
 import type { GMRConvAttrs } from '@gmr-conv/core';
 
 export const PADDING_MODE_CODE: Record<string, number> = { zeros: 0, reflect: 1, replicate: 2, circular: 3 };
 
-/** Everything a program needs about one 2D GMR convolution (x layout given by attrs.dataFormat). */
+/**
+ * Everything a program needs about one GMR convolution (x layout given by attrs.dataFormat). Spatial axes are
+ * (depth, height, width); a 2D conv has depth 1 (inD = outD = kd = sd = dd = 1, no depth padding), a 1D conv also
+ * height 1, so the 2D programs run 1D convs unchanged.
+ */
 export interface Conv2DGeometry {
   batch: number;
   inH: number;
@@ -28,36 +32,70 @@ export interface Conv2DGeometry {
   padRight: number;
   channelsFirst: boolean;
   paddingMode: number;
+  /** Spatial rank of the op (1, 2 or 3). */
+  rank: number;
+  inD: number;
+  outD: number;
+  kd: number;
+  sd: number;
+  dd: number;
+  padFront: number;
+  padBack: number;
 }
 
 /** Why this call is not covered by the fused kernels (null when it is). */
 export function unsupportedReason(a: GMRConvAttrs): string | null {
-  if (a.rank !== 2 || a.kernelSize.length !== 2) return `rank ${a.rank}`;
+  if (![1, 2, 3].includes(a.rank) || a.kernelSize.length !== a.rank) return `rank ${a.rank}`;
   if (a.transposed) return 'transposed';
   if (!(a.paddingMode in PADDING_MODE_CODE)) return `paddingMode ${a.paddingMode}`;
   return null;
 }
 
-export function geometry(a: GMRConvAttrs, xShape: number[], weightShape: number[], numRings: number, outHW?: [number, number]): Conv2DGeometry {
+/** Left-pads a per-axis list to the three axes (depth, height, width). */
+function toThree<T>(v: T[], fill: T): [T, T, T] {
+  return [...new Array<T>(3 - v.length).fill(fill), ...v] as [T, T, T];
+}
+
+/** Spatial sizes of a tensor in the layout of attrs. */
+export function spatialOf(a: GMRConvAttrs, shape: number[]): number[] {
+  return a.dataFormat === 'channelsFirst' ? shape.slice(2) : shape.slice(1, shape.length - 1);
+}
+
+/** The geometry of a call; outSpatial (the output's spatial sizes) is computed from the attrs when absent. */
+export function geometry(a: GMRConvAttrs, xShape: number[], weightShape: number[], numRings: number, outSpatial?: number[]): Conv2DGeometry {
   const cf = a.dataFormat === 'channelsFirst';
-  const [batch, d1, d2, d3] = xShape as [number, number, number, number];
-  const inH = cf ? d2 : d1;
-  const inW = cf ? d3 : d2;
-  const cin = cf ? d1 : d3;
-  const [kh, kw] = a.kernelSize as [number, number];
-  const [sh, sw] = a.strides as [number, number];
-  const [dh, dw] = a.dilations as [number, number];
-  const [[padTop, padBottom], [padLeft, padRight]] = a.pads as [[number, number], [number, number]];
-  const outH = outHW ? outHW[0] : Math.floor((inH + padTop + padBottom - dh * (kh - 1) - 1) / sh) + 1;
-  const outW = outHW ? outHW[1] : Math.floor((inW + padLeft + padRight - dw * (kw - 1) - 1) / sw) + 1;
+  const batch = xShape[0]!;
+  const cin = cf ? xShape[1]! : xShape[xShape.length - 1]!;
+  const [inD, inH, inW] = toThree(spatialOf(a, xShape), 1);
+  const [kd, kh, kw] = toThree(a.kernelSize, 1);
+  const [sd, sh, sw] = toThree(a.strides, 1);
+  const [dd, dh, dw] = toThree(a.dilations, 1);
+  const [[padFront, padBack], [padTop, padBottom], [padLeft, padRight]] = toThree(a.pads as Array<[number, number]>, [0, 0] as [number, number]);
+  const outLen = (len: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((len + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+  const [outD, outH, outW] = outSpatial
+    ? toThree(outSpatial, 1)
+    : [outLen(inD, kd, sd, dd, padFront, padBack), outLen(inH, kh, sh, dh, padTop, padBottom), outLen(inW, kw, sw, dw, padLeft, padRight)];
   const cout = weightShape[0]!;
   const cinG = weightShape[1]!;
   const groups = a.groups;
   return {
     batch, inH, inW, cin, outH, outW, cout, cinG, coutG: cout / groups, groups, numRings, kh, kw, sh, sw, dh, dw,
     padTop, padBottom, padLeft, padRight, channelsFirst: cf, paddingMode: PADDING_MODE_CODE[a.paddingMode]!,
+    rank: a.rank, inD, outD, kd, sd, dd, padFront, padBack,
   };
 }
+
+/**
+ * The geometry seen by the programs that do not look at spatial neighbours (tap table, channel mixing, mixing
+ * gradient): depth folded into height (inH·inD rows, kd·kh kernel rows). The same object for 1D and 2D.
+ */
+export function planar(g: Conv2DGeometry): Conv2DGeometry {
+  if (g.rank < 3) return g;
+  return { ...g, inH: g.inD * g.inH, outH: g.outD * g.outH, kh: g.kd * g.kh, inD: 1, outD: 1, kd: 1, sd: 1, dd: 1, padFront: 0, padBack: 0 };
+}
+
+/** Output positions per image (outD·outH·outW). */
+export const positions = (g: Conv2DGeometry) => g.outD * g.outH * g.outW;
 
 /** Uniform declarations for the geometry (all i32), in the order of geometryUniformData. */
 export const GEOMETRY_UNIFORMS =
@@ -69,6 +107,13 @@ export function geometryUniformData(g: Conv2DGeometry): Array<{ type: string; da
     g.batch, g.inH, g.inW, g.cin, g.outH, g.outW, g.cout, g.cinG, g.coutG,
     g.numRings, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padBottom, g.padLeft, g.padRight,
   ].map((v) => ({ type: 'int32', data: [v] }));
+}
+
+/** Uniforms of the 3D programs: the 2D ones, then the depth axis. */
+export const GEOMETRY_3D_UNIFORMS = GEOMETRY_UNIFORMS + ' inD : i32, outD : i32, kd : i32, sd : i32, dd : i32, padFront : i32, padBack : i32,';
+
+export function geometry3DUniformData(g: Conv2DGeometry): Array<{ type: string; data: number[] }> {
+  return [...geometryUniformData(g), ...[g.inD, g.outD, g.kd, g.sd, g.dd, g.padFront, g.padBack].map((v) => ({ type: 'int32', data: [v] }))];
 }
 
 /** WGSL: maps a padded coordinate p (may be < 0 or ≥ size) to the input coordinate it reads, or -1 (zero). */

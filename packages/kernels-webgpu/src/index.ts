@@ -1,18 +1,27 @@
 /**
  * @gmr-conv/kernels-webgpu: importing this module registers WGSL kernels for backend 'webgpu' under core's
- * kernel names (GMRConv2D and its backward pieces), replacing core's composed default where it was registered.
+ * kernel names (GMRConv1D, GMRConv2D, GMRConv3D and their backward pieces), replacing core's composed default where
+ * it was registered.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gmrConv2DConfig } from './kernels/GMRConv2D.js';
-import { gmrConv2DBackpropInputConfig } from './kernels/GMRConv2DBackpropInput.js';
-import { gmrConv2DBackpropFilterConfig } from './kernels/GMRConv2DBackpropFilter.js';
+import { gmrConv1DConfig, gmrConv2DConfig, gmrConv3DConfig } from './kernels/GMRConv2D.js';
+import { gmrConv1DBackpropInputConfig, gmrConv2DBackpropInputConfig, gmrConv3DBackpropInputConfig } from './kernels/GMRConv2DBackpropInput.js';
+import { gmrConv1DBackpropFilterConfig, gmrConv2DBackpropFilterConfig, gmrConv3DBackpropFilterConfig } from './kernels/GMRConv2DBackpropFilter.js';
 
 export { kernelCallCounts, resetKernelCallCounts, type KernelCallCounts } from './shared.js';
-export { gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig };
+export {
+  gmrConv1DConfig, gmrConv1DBackpropInputConfig, gmrConv1DBackpropFilterConfig,
+  gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig,
+  gmrConv3DConfig, gmrConv3DBackpropInputConfig, gmrConv3DBackpropFilterConfig,
+};
 export { unsupportedReason } from './geometry.js';
 
 /** The kernel configs this package registers (all for backend 'webgpu'). */
-export const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig];
+export const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  gmrConv1DConfig, gmrConv1DBackpropInputConfig, gmrConv1DBackpropFilterConfig,
+  gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig,
+  gmrConv3DConfig, gmrConv3DBackpropInputConfig, gmrConv3DBackpropFilterConfig,
+];
 
 /** Registers (or re-registers) this package's kernels for 'webgpu', replacing whatever was registered. */
 export function registerWebGPUKernels(): void {

@@ -1,10 +1,10 @@
 /**
  * What this package does not cover still works on webgpu through core's composed path, and matches cpu:
- * trainIndexMat (forward on this package's kernel, gradients incl. d(indexMat) composed), 1D, 3D and transposed ops
- * (their kernel names stay core's composed kernels).
+ * trainIndexMat (forward on this package's kernel, gradients incl. d(indexMat) composed), and the transposed op
+ * (its kernel name stays core's composed kernel).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, usesComposedKernel } from '@gmr-conv/core';
+import { gmrConv2d, gmrConv3d, gmrConvTranspose2d, usesComposedKernel } from '@gmr-conv/core';
 import { disposeBackends } from '../../core/tools/backends.js';
 import { SKIP, rand, relErr, tf } from './helpers.js';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
@@ -45,14 +45,25 @@ describe.skipIf(SKIP)('fallbacks on webgpu', () => {
     ref.forEach((r, i) => expect(relErr(got[i]!, r), `#${i}`).toBeLessThan(1e-4));
   });
 
-  it('1D, 3D and transposed ops stay on core composed kernels and match cpu', async () => {
+  it('3D trainIndexMat: forward fused, gradients (with d indexMat) through core', async () => {
+    const op: Op = ([x, w, ls, m]) =>
+      gmrConv3d(x!, { weight: w!, logSigmas: ls!, indexMat: m! }, { kernelSize: 3, padding: 1, trainIndexMat: true, checkFinite: false });
+    const shapes = [[1, 4, 5, 5, 2], [2, 2, 2], [2], [2, 27]];
+    const ref = await valueAndGrads('cpu', shapes, op);
+    resetKernelCallCounts();
+    const got = await valueAndGrads('webgpu', shapes, op);
+    const c = kernelCallCounts();
+    expect(c.forward).toBeGreaterThanOrEqual(1);
+    expect(c.backpropInput + c.backpropFilter).toBe(0);
+    ref.forEach((r, i) => expect(relErr(got[i]!, r), `#${i}`).toBeLessThan(1e-4));
+  });
+
+  it('the transposed op stays on core composed kernel and matches cpu', async () => {
     await tf.setBackend('webgpu');
     resetKernelCallCounts();
-    await compare([[2, 9, 2], [3, 2, 3], [3]], ([x, w, ls]) => gmrConv1d(x!, { weight: w!, logSigmas: ls! }, { kernelSize: 5, padding: 'same', checkFinite: false }));
-    await compare([[1, 4, 5, 5, 2], [2, 2, 2], [2]], ([x, w, ls]) => gmrConv3d(x!, { weight: w!, logSigmas: ls! }, { kernelSize: 3, padding: 1, checkFinite: false }));
     await compare([[1, 4, 4, 2], [2, 3, 2], [2]], ([x, w, ls]) =>
       gmrConvTranspose2d(x!, { weight: w!, logSigmas: ls! }, { kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, checkFinite: false }));
     expect(kernelCallCounts().forward).toBe(0);
-    for (const name of ['GMRConv1D', 'GMRConv3D', 'GMRConv2DTranspose']) expect(usesComposedKernel(name, 'webgpu')).toBe(true);
+    expect(usesComposedKernel('GMRConv2DTranspose', 'webgpu')).toBe(true);
   });
 });

@@ -93,10 +93,10 @@ async function main() {
     else if (a === '--json') jsonFile = path.resolve(process.env.INIT_CWD ?? process.cwd(), args[++i]);
     else if (a === '--runs') runs = Number(args[++i]);
     else if (a === '--warmup') warmup = Number(args[++i]);
-    else throw new Error(`bench: unknown argument '${a}' (use --backend cpu|wasm|webgpu|all, --json FILE, --runs N, --warmup N)`);
+    else throw new Error(`bench: unknown argument '${a}' (use --backend cpu|wasm|webgpu|native|cuda|all or a comma list, --json FILE, --runs N, --warmup N)`);
   }
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`bench: --runs must be an integer ≥ 1, got ${runs}`);
-  const backends = backendArg === 'all' ? ['cpu', 'wasm', 'webgpu'] : [backendArg];
+  const backends = backendArg === 'all' ? ['cpu', 'wasm', 'webgpu'] : backendArg.split(',');
   const here = path.dirname(fileURLToPath(import.meta.url));
   const toolsPath = path.resolve(here, '../../core/tools/backends.ts');
   const tools = (await import(toolsPath)) as BackendsModule;

@@ -39,6 +39,16 @@ export function listModelOracleFiles(paths: string[]): string[] {
 
 export async function setBackend(name: string): Promise<void> {
   if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  else if (name !== 'cpu' && tf.findBackendFactory(name) == null) {
+    // A backend that a kernel package registers (GMR_KERNELS: the root oracle script sets it for native|cuda).
+    const specs = (process.env.GMR_KERNELS ?? '').split(',').filter((s) => s.trim() !== '');
+    let why = '';
+    for (const spec of specs) {
+      const m = (await import(spec.trim())) as { describeBackend?: (n: string) => string };
+      why ||= m.describeBackend?.(name) ?? '';
+    }
+    if (tf.findBackendFactory(name) == null) throw new Error(why || `no backend '${name}' is registered (GMR_KERNELS: ${specs.join(', ') || 'not set'})`);
+  }
   if (!(await tf.setBackend(name))) throw new Error(`backend '${name}' did not initialise`);
   await tf.ready();
 }
@@ -75,7 +85,12 @@ if (isMain) {
     // pnpm runs package scripts in the package folder: resolve from where the user typed the command.
     else paths.push(path.resolve(process.env.INIT_CWD ?? process.cwd(), args[i]));
   }
-  await setBackend(backend);
+  try {
+    await setBackend(backend);
+  } catch (e) {
+    console.error(`oracle: backend '${backend}' is not available here: ${(e as Error).message}`);
+    process.exit(2);
+  }
   const { failed, results } = await runModelOracle(paths.length ? paths : [defaultModelOracleDir()]);
   process.exit(failed > 0 || results.length === 0 ? 1 : 0);
 }

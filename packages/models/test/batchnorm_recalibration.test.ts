@@ -13,7 +13,7 @@ function trainSteps(model: tfl.LayersModel, steps: number) {
   const opt = tf.train.adam(0.05);
   const x = tf.randomNormal([16, 28, 28, 1], 0.3, 1, 'float32', 11);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10);
-  for (let i = 0; i < steps; i++) tf.dispose(opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true));
+  for (let i = 0; i < steps; i++) tf.dispose(opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true) ?? []);
   tf.dispose([x, y]);
   opt.dispose();
 }

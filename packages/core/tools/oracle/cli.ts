@@ -9,10 +9,14 @@ import * as path from 'node:path';
 import { initBackend } from '../backends.js';
 import { defaultOracleDir, listVectorFiles, readVector } from './load.js';
 import { checkLayerCase, CaseResult } from './layer_case.js';
+import { gmrConv2d } from '../../src/index.js';
 
 export async function runOracle(targets: string[], backend: string, log: (s: string) => void = console.log): Promise<{ passed: number; failed: number; results: CaseResult[] }> {
   const init = await initBackend(backend as any);
   if (!init.ok) throw new Error(`oracle: backend '${backend}' is not available here: ${init.detail}`);
+  // With a kernel package's GMR kernels, core keeps one empty placeholder per backend for absent inputs (made on
+  // first use): one tiny call makes it now, so that the per-file leak check does not count it.
+  tf.tidy(() => gmrConv2d(tf.ones([1, 3, 3, 1]), { weight: tf.ones([1, 1, 2]) }, { kernelSize: 3 }));
   const files = listVectorFiles(targets.length ? targets : [defaultOracleDir()]);
   let passed = 0;
   let failed = 0;

@@ -42,17 +42,4 @@ export function toFloat64(a: OracleArray): Float64Array {
   return Float64Array.from(a.data);
 }
 
-/** max|a − b| / max|b| (the oracle's float32 relative error); max|a − b| when b is all zeros; Infinity on NaN or a size mismatch. */
-export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (Number.isNaN(d)) return Infinity;
-    maxDiff = Math.max(maxDiff, d);
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  if (maxRef === 0) return maxDiff;
-  return maxDiff / maxRef;
-}
+export { relError } from '../numeric.js';

@@ -1,0 +1,602 @@
+// N-API glue of the addon (host and CUDA builds): native buffers, the thread count and one entry point per
+// operation. Arguments are checked here (types, sizes); a failure throws a JavaScript error with the message.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "host_ops.h"
+#include "thread_pool.h"
+
+#ifdef GMR_CUDA
+#include "cuda_ops.h"
+#endif
+
+namespace {
+
+using namespace gmr;
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+#define CHECK_NAPI(call)                                            \
+  do {                                                              \
+    if ((call) != napi_ok) throw Error("N-API call failed: " #call); \
+  } while (0)
+
+// ---- native buffers ----------------------------------------------------------------------------
+
+struct NativeBuf {
+  void* ptr;
+  size_t bytes;
+  bool freed;
+};
+std::mutex bufMu;
+std::unordered_map<void*, NativeBuf*> liveBufs;
+long long liveCount = 0, liveBytes = 0, totalAllocs = 0;
+
+// Freed blocks are kept for reuse by the next allocation of the same size (a training step allocates the same
+// shapes every step), up to GMR_NATIVE_POOL_MB (default 512) of cached memory; this saves the page faults of
+// fresh large allocations. trimPool() returns the cache to the system.
+std::unordered_map<size_t, std::vector<void*>> freeBlocks;
+long long cachedBytes = 0;
+long long poolLimit() {
+  static long long limit = [] {
+    const char* env = std::getenv("GMR_NATIVE_POOL_MB");
+    return (env ? std::atoll(env) : 512LL) << 20;
+  }();
+  return limit;
+}
+
+void* takeBlockLocked(size_t bytes) {
+  auto it = freeBlocks.find(bytes);
+  if (it == freeBlocks.end() || it->second.empty()) return nullptr;
+  void* p = it->second.back();
+  it->second.pop_back();
+  cachedBytes -= (long long)bytes;
+  return p;
+}
+
+void releaseLocked(NativeBuf* b) {
+  if (cachedBytes + (long long)b->bytes <= poolLimit()) {
+    freeBlocks[b->bytes].push_back(b->ptr);
+    cachedBytes += (long long)b->bytes;
+  } else {
+    std::free(b->ptr);
+  }
+  b->freed = true;
+  liveCount--;
+  liveBytes -= (long long)b->bytes;
+}
+
+void trimPoolLocked() {
+  for (auto& kv : freeBlocks)
+    for (void* p : kv.second) std::free(p);
+  freeBlocks.clear();
+  cachedBytes = 0;
+}
+
+void finalizeBuf(napi_env, void*, void* hint) {
+  NativeBuf* b = static_cast<NativeBuf*>(hint);
+  {
+    std::lock_guard<std::mutex> lk(bufMu);
+    if (!b->freed) {
+      liveBufs.erase(b->ptr);
+      releaseLocked(b);
+    }
+  }
+  delete b;
+}
+
+// ---- argument helpers --------------------------------------------------------------------------
+
+struct Args {
+  napi_env env;
+  std::vector<napi_value> v;
+  Args(napi_env e, napi_callback_info info, size_t want) : env(e), v(want) {
+    size_t argc = want;
+    CHECK_NAPI(napi_get_cb_info(e, info, &argc, v.data(), nullptr, nullptr));
+    if (argc < want) throw Error("expected " + std::to_string(want) + " arguments, got " + std::to_string(argc));
+  }
+  bool isNull(size_t i) {
+    napi_valuetype t;
+    CHECK_NAPI(napi_typeof(env, v[i], &t));
+    return t == napi_null || t == napi_undefined;
+  }
+  double num(size_t i) {
+    double d;
+    if (napi_get_value_double(env, v[i], &d) != napi_ok) throw Error("argument " + std::to_string(i) + " must be a number");
+    return d;
+  }
+  int i32(size_t i) { return (int)num(i); }
+  bool flag(size_t i) {
+    bool b;
+    if (napi_get_value_bool(env, v[i], &b) != napi_ok) throw Error("argument " + std::to_string(i) + " must be a boolean");
+    return b;
+  }
+  template <typename T>
+  T* typed(size_t i, napi_typedarray_type want, size_t* len, const char* what) {
+    bool is = false;
+    CHECK_NAPI(napi_is_typedarray(env, v[i], &is));
+    if (!is) throw Error(std::string("argument ") + std::to_string(i) + " must be a " + what);
+    napi_typedarray_type type;
+    size_t length, offset;
+    void* data;
+    napi_value ab;
+    CHECK_NAPI(napi_get_typedarray_info(env, v[i], &type, &length, &data, &ab, &offset));
+    if (type != want) throw Error(std::string("argument ") + std::to_string(i) + " must be a " + what);
+    if (len) *len = length;
+    return static_cast<T*>(data);
+  }
+  float* f32(size_t i, size_t need) {
+    size_t len;
+    float* p = typed<float>(i, napi_float32_array, &len, "Float32Array");
+    if (len < need) throw Error("Float32Array argument " + std::to_string(i) + " has " + std::to_string(len) + " elements, needs " + std::to_string(need));
+    return p;
+  }
+  size_t f32len(size_t i) {
+    size_t len;
+    typed<float>(i, napi_float32_array, &len, "Float32Array");
+    return len;
+  }
+};
+
+napi_value number(napi_env env, double d) {
+  napi_value r;
+  napi_create_double(env, d, &r);
+  return r;
+}
+napi_value undefinedValue(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    napi_throw_error(env, "GMR_NATIVE_OOM", "@gmr-conv/kernels-cuda: out of memory");
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("@gmr-conv/kernels-cuda: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+#define ENTRY(name) napi_value name(napi_env env, napi_callback_info info)
+
+RingGeom geomFrom(Args& a, size_t i) {
+  size_t len;
+  int* g = a.typed<int>(i, napi_int32_array, &len, "Int32Array");
+  if (len < 17) throw Error("geometry must have 17 entries");
+  RingGeom r{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16]};
+  if (r.batch < 0 || r.inH <= 0 || r.inW <= 0 || r.cin <= 0 || r.outH < 0 || r.outW < 0 || r.groups <= 0 || r.cin % r.groups != 0 ||
+      r.numRings <= 0 || r.kh <= 0 || r.kw <= 0 || r.sh <= 0 || r.sw <= 0 || r.dh <= 0 || r.dw <= 0 || r.padMode < 0 || r.padMode > 3)
+    throw Error("invalid geometry");
+  return r;
+}
+
+std::vector<RingTap> tapsFrom(Args& a, size_t i, const RingGeom& g) {
+  size_t len = a.f32len(i);
+  const float* t = a.f32(i, len);
+  if (len % 4) throw Error("taps must be (ty, tx, ring, weight) quadruples");
+  std::vector<RingTap> taps(len / 4);
+  for (size_t k = 0; k < taps.size(); k++) {
+    taps[k] = RingTap{(int)t[4 * k], (int)t[4 * k + 1], (int)t[4 * k + 2], t[4 * k + 3]};
+    if (taps[k].ty < 0 || taps[k].ty >= g.kh || taps[k].tx < 0 || taps[k].tx >= g.kw || taps[k].ring < 0 || taps[k].ring >= g.numRings)
+      throw Error("tap out of range");
+  }
+  return taps;
+}
+
+size_t xSize(const RingGeom& g) { return (size_t)g.batch * g.inH * g.inW * g.cin; }
+size_t rSize(const RingGeom& g) { return (size_t)g.batch * g.outH * g.outW * g.cin * g.numRings; }
+size_t colSize(const RingGeom& g) { return (size_t)g.batch * g.outH * g.outW * g.kh * g.kw * g.cin; }
+
+// ---- entry points ------------------------------------------------------------------------------
+
+ENTRY(Alloc) {
+  return guarded(env, [&] {
+    Args a(env, info, 1);
+    double bytesD = a.num(0);
+    if (!(bytesD >= 0) || bytesD > 1e12) throw Error("bad allocation size");
+    size_t bytes = (size_t)bytesD;
+    size_t rounded = ((bytes + 63) / 64) * 64;
+    if (rounded == 0) rounded = 64;
+    if (rounded > (64u << 10)) rounded = ((rounded + 4095) / 4096) * 4096;
+    void* p;
+    {
+      std::lock_guard<std::mutex> lk(bufMu);
+      p = takeBlockLocked(rounded);
+    }
+    if (!p) p = std::aligned_alloc(64, rounded);
+    if (!p) {
+      std::lock_guard<std::mutex> lk(bufMu);
+      trimPoolLocked();
+      p = std::aligned_alloc(64, rounded);
+    }
+    if (!p) throw std::bad_alloc();
+    NativeBuf* b = new NativeBuf{p, rounded, false};
+    {
+      std::lock_guard<std::mutex> lk(bufMu);
+      liveBufs[p] = b;
+      liveCount++;
+      liveBytes += (long long)rounded;
+      totalAllocs++;
+    }
+    napi_value ab;
+    if (napi_create_external_arraybuffer(env, p, bytes, finalizeBuf, b, &ab) != napi_ok) {
+      std::lock_guard<std::mutex> lk(bufMu);
+      liveBufs.erase(p);
+      releaseLocked(b);
+      delete b;
+      throw Error("cannot create an external ArrayBuffer");
+    }
+    return ab;
+  });
+}
+
+ENTRY(Release) {
+  return guarded(env, [&] {
+    Args a(env, info, 1);
+    void* data;
+    size_t len;
+    if (napi_get_arraybuffer_info(env, a.v[0], &data, &len) != napi_ok) throw Error("release expects an ArrayBuffer");
+    NativeBuf* b = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(bufMu);
+      auto it = liveBufs.find(data);
+      if (it == liveBufs.end()) {
+        napi_value r;
+        napi_get_boolean(env, false, &r);
+        return r;
+      }
+      b = it->second;
+      liveBufs.erase(it);
+    }
+    // Detach first: every view of it then has length 0, so a stale view cannot touch freed memory.
+    napi_detach_arraybuffer(env, a.v[0]);
+    {
+      std::lock_guard<std::mutex> lk(bufMu);
+      releaseLocked(b);
+    }
+    napi_value r;
+    napi_get_boolean(env, true, &r);
+    return r;
+  });
+}
+
+ENTRY(LiveBuffers) {
+  return guarded(env, [&] {
+    napi_value o;
+    CHECK_NAPI(napi_create_object(env, &o));
+    std::lock_guard<std::mutex> lk(bufMu);
+    napi_set_named_property(env, o, "count", number(env, (double)liveCount));
+    napi_set_named_property(env, o, "bytes", number(env, (double)liveBytes));
+    napi_set_named_property(env, o, "allocations", number(env, (double)totalAllocs));
+    napi_set_named_property(env, o, "cachedBytes", number(env, (double)cachedBytes));
+    return o;
+  });
+}
+
+ENTRY(TrimPool) {
+  return guarded(env, [&] {
+    std::lock_guard<std::mutex> lk(bufMu);
+    trimPoolLocked();
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(SetThreads) {
+  return guarded(env, [&] {
+    Args a(env, info, 1);
+    setNumThreads(a.i32(0));
+    return number(env, numThreads());
+  });
+}
+
+ENTRY(Info) {
+  return guarded(env, [&] {
+    napi_value o, s;
+    CHECK_NAPI(napi_create_object(env, &o));
+#ifdef GMR_CUDA
+    napi_create_string_utf8(env, "cuda", NAPI_AUTO_LENGTH, &s);
+#else
+    napi_create_string_utf8(env, "host", NAPI_AUTO_LENGTH, &s);
+#endif
+    napi_set_named_property(env, o, "build", s);
+    napi_create_string_utf8(env, simdLevel(), NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(env, o, "simd", s);
+    napi_set_named_property(env, o, "threads", number(env, numThreads()));
+    return o;
+  });
+}
+
+ENTRY(Sgemm) {
+  return guarded(env, [&] {
+    // (transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc)
+    Args a(env, info, 16);
+    bool tA = a.flag(0), tB = a.flag(1);
+    int M = a.i32(2), N = a.i32(3), K = a.i32(4);
+    if (M < 0 || N < 0 || K < 0) throw Error("sgemm: negative size");
+    float alpha = (float)a.num(5), beta = (float)a.num(12);
+    size_t aOff = (size_t)a.num(7), bOff = (size_t)a.num(10), cOff = (size_t)a.num(14);
+    int lda = a.i32(8), ldb = a.i32(11), ldc = a.i32(15);
+    size_t aRows = tA ? K : M, aCols = tA ? M : K, bRows = tB ? N : K, bCols = tB ? K : N;
+    if ((aCols > 0 && lda < (int)aCols) || (bCols > 0 && ldb < (int)bCols) || (N > 0 && ldc < N)) throw Error("sgemm: leading dimension too small");
+    auto need = [](size_t off, size_t rows, size_t cols, int ld) { return rows == 0 || cols == 0 ? off : off + (rows - 1) * (size_t)ld + cols; };
+    const float* A = a.f32(6, need(aOff, aRows, aCols, lda)) + aOff;
+    const float* B = a.f32(9, need(bOff, bRows, bCols, ldb)) + bOff;
+    float* C = a.f32(13, need(cOff, M, N, ldc)) + cOff;
+#ifdef GMR_CUDA
+    if (cudaReady()) return cudaSgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), undefinedValue(env);
+#endif
+    sgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(RingSum) {
+  return guarded(env, [&] {
+    Args a(env, info, 4);  // (x, taps, geom, R)
+    RingGeom g = geomFrom(a, 2);
+    auto taps = tapsFrom(a, 1, g);
+#ifdef GMR_CUDA
+    if (cudaReady()) return cudaRingSum(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), a.f32(3, rSize(g))), undefinedValue(env);
+#endif
+    ringSum(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), a.f32(3, rSize(g)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(GmrForward) {
+  return guarded(env, [&] {
+    Args a(env, info, 6);  // (x, taps, geom, phiT, cout, y)
+    RingGeom g = geomFrom(a, 2);
+    auto taps = tapsFrom(a, 1, g);
+    const int cout = a.i32(4);
+    if (cout <= 0 || cout % g.groups) throw Error("gmrForward: cout must be a positive multiple of groups");
+    const size_t P = (size_t)g.batch * g.outH * g.outW;
+    gmrForwardFused(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), a.f32(3, (size_t)cout * g.numRings * (g.cin / g.groups)), cout, a.f32(5, P * cout));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(RingScatter) {
+  return guarded(env, [&] {
+    Args a(env, info, 4);  // (D, taps, geom, dx)
+    RingGeom g = geomFrom(a, 2);
+    auto taps = tapsFrom(a, 1, g);
+#ifdef GMR_CUDA
+    if (cudaReady()) return cudaRingScatter(g, taps.data(), (int)taps.size(), a.f32(0, rSize(g)), a.f32(3, xSize(g))), undefinedValue(env);
+#endif
+    ringScatter(g, taps.data(), (int)taps.size(), a.f32(0, rSize(g)), a.f32(3, xSize(g)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Im2col) {
+  return guarded(env, [&] {
+    Args a(env, info, 3);  // (x, geom, col)
+    RingGeom g = geomFrom(a, 1);
+    im2col(g, a.f32(0, xSize(g)), a.f32(2, colSize(g)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Col2im) {
+  return guarded(env, [&] {
+    Args a(env, info, 3);  // (col, geom, dx)
+    RingGeom g = geomFrom(a, 1);
+    col2im(g, a.f32(0, colSize(g)), a.f32(2, xSize(g)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Relu) {
+  return guarded(env, [&] {
+    Args a(env, info, 2);
+    size_t n = a.f32len(0);
+    relu(a.f32(0, n), a.f32(1, n), (long)n);
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(ReluGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 3);  // (dy, x, dx)
+    size_t n = a.f32len(0);
+    reluGrad(a.f32(0, n), a.f32(1, n), a.f32(2, n), (long)n);
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(BiasAct) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (y, bias | null, rows, cols, act)
+    long rows = (long)a.num(2), cols = (long)a.num(3);
+    int act = a.i32(4);
+    if (rows < 0 || cols < 0 || act < 0 || act > 1) throw Error("biasAct: bad arguments");
+    float* y = a.f32(0, (size_t)rows * cols);
+    const float* bias = a.isNull(1) ? nullptr : a.f32(1, (size_t)cols);
+    biasAct(y, bias, rows, cols, act);
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Binary) {
+  return guarded(env, [&] {
+    Args a(env, info, 4);  // (op, a, b, out): b's length divides out's (broadcast along the leading axes)
+    int op = a.i32(0);
+    if (op < 0 || op > 2) throw Error("binary: unknown op");
+    size_t n = a.f32len(3), an = a.f32len(1), bn = a.f32len(2);
+    if (an == 0 || bn == 0 || n % an || n % bn) throw Error("binary: shapes do not broadcast");
+    binary(op, a.f32(1, an), (long)an, a.f32(2, bn), (long)bn, a.f32(3, n), (long)n);
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Reduce) {
+  return guarded(env, [&] {
+    Args a(env, info, 6);  // (x, outer, red, inner, out, mean)
+    long outer = (long)a.num(1), red = (long)a.num(2), inner = (long)a.num(3);
+    if (outer < 0 || red < 0 || inner < 0) throw Error("reduce: negative size");
+    reduceMiddle(a.f32(0, (size_t)outer * red * inner), outer, red, inner, a.f32(4, (size_t)outer * inner), a.flag(5));
+    return undefinedValue(env);
+  });
+}
+
+std::vector<int> intList(Args& a, size_t i, size_t minLen, size_t maxLen) {
+  size_t len;
+  int* p = a.typed<int>(i, napi_int32_array, &len, "Int32Array");
+  if (len < minLen || len > maxLen) throw Error("Int32Array argument " + std::to_string(i) + " has a bad length");
+  return std::vector<int>(p, p + len);
+}
+
+ENTRY(BinaryStrided) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (op, a, aStrides, b, bStrides, out, shape)
+    int op = a.i32(0);
+    if (op < 0 || op > 4) throw Error("binaryStrided: unknown op");
+    auto shape = intList(a, 6, 1, 8);
+    int rank = (int)shape.size();
+    auto as = intList(a, 2, rank, rank), bs = intList(a, 4, rank, rank);
+    size_t n = 1, aNeed = 1, bNeed = 1;
+    for (int d = 0; d < rank; d++) {
+      if (shape[d] <= 0) throw Error("binaryStrided: empty shape");
+      if (as[d] < 0 || bs[d] < 0) throw Error("binaryStrided: negative stride");
+      n *= shape[d];
+      aNeed += (size_t)as[d] * (shape[d] - 1);
+      bNeed += (size_t)bs[d] * (shape[d] - 1);
+    }
+    binaryStrided(op, a.f32(1, aNeed), as.data(), a.f32(3, bNeed), bs.data(), a.f32(5, n), shape.data(), rank);
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Tile) {
+  return guarded(env, [&] {
+    Args a(env, info, 4);  // (x, shape, reps, out)
+    auto shape = intList(a, 1, 1, 8);
+    int rank = (int)shape.size();
+    auto reps = intList(a, 2, rank, rank);
+    size_t n = 1, on = 1;
+    for (int d = 0; d < rank; d++) {
+      if (shape[d] <= 0 || reps[d] <= 0) throw Error("tile: empty shape");
+      n *= shape[d];
+      on *= (size_t)shape[d] * reps[d];
+    }
+    tile(a.f32(0, n), shape.data(), reps.data(), rank, a.f32(3, on));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(AvgPool) {
+  return guarded(env, [&] {
+    Args a(env, info, 3);  // (x, geom, y)
+    RingGeom g = geomFrom(a, 1);
+    avgPool(g, a.f32(0, xSize(g)), a.f32(2, (size_t)g.batch * g.outH * g.outW * g.cin));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(AvgPoolGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 3);  // (dy, geom, dx)
+    RingGeom g = geomFrom(a, 1);
+    avgPoolGrad(g, a.f32(0, (size_t)g.batch * g.outH * g.outW * g.cin), a.f32(2, xSize(g)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(BatchNorm) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (x, mean, var, offset | null, scale | null, eps, y): parameters of length C = their length
+    size_t n = a.f32len(0), C = a.f32len(1);
+    if (C == 0 || n % C) throw Error("batchNorm: parameter length must divide the input size");
+    const float* off = a.isNull(3) ? nullptr : a.f32(3, C);
+    const float* sc = a.isNull(4) ? nullptr : a.f32(4, C);
+    batchNorm(a.f32(0, n), (long)n, (long)C, a.f32(1, C), a.f32(2, C), off, sc, (float)a.num(5), a.f32(6, n));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Transpose) {
+  return guarded(env, [&] {
+    Args a(env, info, 4);  // (x, shape, perm, out)
+    auto shape = intList(a, 1, 1, 8);
+    int rank = (int)shape.size();
+    auto perm = intList(a, 2, rank, rank);
+    size_t n = 1;
+    std::vector<bool> seen(rank, false);
+    for (int d = 0; d < rank; d++) {
+      if (shape[d] <= 0 || perm[d] < 0 || perm[d] >= rank || seen[perm[d]]) throw Error("transpose: bad shape or permutation");
+      seen[perm[d]] = true;
+      n *= shape[d];
+    }
+    transpose(a.f32(0, n), shape.data(), perm.data(), rank, a.f32(3, n));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(Step) {
+  return guarded(env, [&] {
+    Args a(env, info, 3);  // (x, alpha, y)
+    size_t n = a.f32len(0);
+    step(a.f32(0, n), (float)a.num(1), a.f32(2, n), (long)n);
+    return undefinedValue(env);
+  });
+}
+
+#ifdef GMR_CUDA
+ENTRY(DeviceInfo) {
+  return guarded(env, [&] {
+    CudaDeviceInfo d = cudaDeviceInfo();
+    napi_value o, s;
+    CHECK_NAPI(napi_create_object(env, &o));
+    napi_get_boolean(env, d.ok, &s);
+    napi_set_named_property(env, o, "ok", s);
+    napi_set_named_property(env, o, "count", number(env, d.count));
+    napi_create_string_utf8(env, d.name.c_str(), NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(env, o, "name", s);
+    napi_create_string_utf8(env, d.error.c_str(), NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(env, o, "error", s);
+    return o;
+  });
+}
+#endif
+
+napi_value Init(napi_env env, napi_value exports) {
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {
+      {"alloc", Alloc}, {"release", Release}, {"liveBuffers", LiveBuffers}, {"trimPool", TrimPool}, {"setThreads", SetThreads}, {"info", Info},
+      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
+      {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
+      {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
+      {"batchNorm", BatchNorm}, {"step", Step}, {"transpose", Transpose},
+#ifdef GMR_CUDA
+      {"deviceInfo", DeviceInfo},
+#endif
+  };
+  for (const Fn& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,526 @@
+// Host implementations of the GMR ring operations and the element-wise helpers (the pool's threads; the hot
+// loops are built for AVX2 and for baseline x86-64 and picked at load time by the ifunc resolver).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "host_ops.h"
+#include "thread_pool.h"
+
+#if defined(__x86_64__) && !defined(GMR_NO_CLONES)
+#define GMR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define GMR_CLONES
+#endif
+
+namespace gmr {
+namespace {
+
+GMR_CLONES void axpy(float* __restrict d, const float* __restrict s, float w, int n) {
+  for (int i = 0; i < n; i++) d[i] += w * s[i];
+}
+
+struct Maps {
+  std::vector<int> rows, cols;  // [outH·kh], [outW·kw]
+  Maps(const RingGeom& g) : rows((size_t)g.outH * g.kh), cols((size_t)g.outW * g.kw) {
+    for (int o = 0; o < g.outH; o++)
+      for (int t = 0; t < g.kh; t++) rows[(size_t)o * g.kh + t] = inputRow(g, o, t);
+    for (int o = 0; o < g.outW; o++)
+      for (int t = 0; t < g.kw; t++) cols[(size_t)o * g.kw + t] = inputCol(g, o, t);
+  }
+};
+
+}  // namespace
+
+namespace {
+// Sums of up to 64 channels over the taps of one ring, kept in registers: acc = Σ_t w_t · src_t[0..width).
+void ringBlockGeneric(const float* const* src, const float* w, int nt, long off, int width, float* out) {
+  float acc[64];
+  for (int c = 0; c < width; c++) acc[c] = 0.f;
+  for (int t = 0; t < nt; t++) {
+    if (!src[t]) continue;
+    const float* s = src[t] + off;
+    const float wt = w[t];
+    for (int c = 0; c < width; c++) acc[c] += wt * s[c];
+  }
+  for (int c = 0; c < width; c++) out[c] = acc[c];
+}
+
+__attribute__((target("avx2,fma"))) void ringBlockAvx2(const float* const* src, const float* w, int nt, long off, int width, float* out) {
+  if (width != 64) return ringBlockGeneric(src, w, nt, off, width, out);
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  __m256 a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps(), a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
+  for (int t = 0; t < nt; t++) {
+    if (!src[t]) continue;
+    const float* s = src[t] + off;
+    const __m256 wt = _mm256_set1_ps(w[t]);
+    a0 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 0), a0);
+    a1 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 8), a1);
+    a2 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 16), a2);
+    a3 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 24), a3);
+    a4 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 32), a4);
+    a5 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 40), a5);
+    a6 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 48), a6);
+    a7 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 56), a7);
+  }
+  _mm256_storeu_ps(out + 0, a0), _mm256_storeu_ps(out + 8, a1), _mm256_storeu_ps(out + 16, a2), _mm256_storeu_ps(out + 24, a3);
+  _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5), _mm256_storeu_ps(out + 48, a6), _mm256_storeu_ps(out + 56, a7);
+}
+
+using RingBlock = void (*)(const float* const*, const float*, int, long, int, float*);
+RingBlock pickRingBlock() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? ringBlockAvx2 : ringBlockGeneric;
+}
+}  // namespace
+
+namespace {
+// Taps grouped by ring (a tap of several rings appears once per ring) and the per-axis coordinate maps.
+struct RingPlan {
+  Maps m;
+  std::vector<RingTap> sorted;
+  std::vector<int> ringStart;
+  std::vector<float> w;
+  RingPlan(const RingGeom& g, const RingTap* taps, int nTaps) : m(g), sorted(taps, taps + nTaps), ringStart(g.numRings + 1, 0), w(nTaps) {
+    std::stable_sort(sorted.begin(), sorted.end(), [](const RingTap& a, const RingTap& b) { return a.ring < b.ring; });
+    for (const RingTap& t : sorted) ringStart[t.ring + 1]++;
+    for (int r = 0; r < g.numRings; r++) ringStart[r + 1] += ringStart[r];
+    for (int t = 0; t < nTaps; t++) w[t] = sorted[t].w;
+  }
+};
+
+// Ring sums of positions [pb, pe) into R (row p − pb), on the calling thread.
+void ringSumRange(const RingGeom& g, const RingPlan& plan, const float* x, float* R, long pb, long pe) {
+  static const RingBlock block = pickRingBlock();
+  const int cinG = g.cin / g.groups, n = g.numRings, nTaps = (int)plan.sorted.size();
+  const long rowLen = (long)g.cin * n;
+  std::vector<const float*> src(nTaps);
+  for (long p = pb; p < pe; p++) {
+    const int ox = (int)(p % g.outW);
+    const int oy = (int)((p / g.outW) % g.outH);
+    const int b = (int)(p / ((long)g.outW * g.outH));
+    for (int t = 0; t < nTaps; t++) {
+      const int iy = plan.m.rows[(size_t)oy * g.kh + plan.sorted[t].ty];
+      const int ix = plan.m.cols[(size_t)ox * g.kw + plan.sorted[t].tx];
+      src[t] = (iy < 0 || ix < 0) ? nullptr : x + (((long)b * g.inH + iy) * g.inW + ix) * g.cin;
+    }
+    float* out = R + (p - pb) * rowLen;
+    for (int grp = 0; grp < g.groups; grp++)
+      for (int r = 0; r < n; r++) {
+        const int t0 = plan.ringStart[r], nt = plan.ringStart[r + 1] - t0;
+        for (int c0 = 0; c0 < cinG; c0 += 64)
+          block(src.data() + t0, plan.w.data() + t0, nt, (long)grp * cinG + c0, std::min(64, cinG - c0), out + ((long)grp * n + r) * cinG + c0);
+      }
+  }
+}
+}  // namespace
+
+void ringSum(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, float* R) {
+  const RingPlan plan(g, taps, nTaps);
+  const long P = (long)g.batch * g.outH * g.outW;
+  const long rowLen = (long)g.cin * g.numRings;
+  parallelFor(P, [&](long pb, long pe) { ringSumRange(g, plan, x, R + pb * rowLen, pb, pe); }, 16);
+}
+
+void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* phiT, int cout, float* y) {
+  const RingPlan plan(g, taps, nTaps);
+  const long P = (long)g.batch * g.outH * g.outW;
+  const int cinG = g.cin / g.groups, coutG = cout / g.groups, k = g.numRings * cinG;
+  const long rowLen = (long)g.cin * g.numRings;
+  constexpr long BLOCK = 96;  // positions per block: R block of 96 × Cin·n floats stays in L2
+  const long blocks = (P + BLOCK - 1) / BLOCK;
+  parallelFor(blocks, [&](long bb, long be) {
+    std::vector<float> rb((size_t)(BLOCK * rowLen));
+    for (long blk = bb; blk < be; blk++) {
+      const long p0 = blk * BLOCK, p1 = std::min(P, p0 + BLOCK);
+      ringSumRange(g, plan, x, rb.data(), p0, p1);
+      for (int grp = 0; grp < g.groups; grp++)
+        sgemmOn(false, false, true, (int)(p1 - p0), coutG, k, 1.f, rb.data() + (long)grp * k, (int)rowLen, phiT + (long)grp * coutG * k, k, 0.f,
+                y + p0 * cout + (long)grp * coutG, cout);
+    }
+  });
+}
+
+// The transpose of ringSum in gather form: for every input pixel, the (output position, tap) pairs that read it
+// (inverse row and column lists, which cover every padding mode), accumulated in registers and written once.
+void ringScatter(const RingGeom& g, const RingTap* taps, int nTaps, const float* D, float* dx) {
+  static const RingBlock block = pickRingBlock();
+  const Maps m(g);
+  const int cinG = g.cin / g.groups, n = g.numRings;
+  const long rowLen = (long)g.cin * n;
+  // Inverse lists per axis: input coordinate → (output coordinate, kernel offset) pairs (CSR).
+  auto invert = [](const std::vector<int>& map, int outN, int k, int inN, std::vector<int>& start, std::vector<int>& pairs) {
+    start.assign(inN + 1, 0);
+    for (int o = 0; o < outN; o++)
+      for (int t = 0; t < k; t++) {
+        const int i = map[(size_t)o * k + t];
+        if (i >= 0) start[i + 1]++;
+      }
+    for (int i = 0; i < inN; i++) start[i + 1] += start[i];
+    pairs.assign((size_t)start[inN] * 2, 0);
+    std::vector<int> fill(start.begin(), start.end() - 1);
+    for (int o = 0; o < outN; o++)
+      for (int t = 0; t < k; t++) {
+        const int i = map[(size_t)o * k + t];
+        if (i < 0) continue;
+        const int at = fill[i]++;
+        pairs[2 * at] = o, pairs[2 * at + 1] = t;
+      }
+  };
+  std::vector<int> rStart, rPairs, cStart, cPairs;
+  invert(m.rows, g.outH, g.kh, g.inH, rStart, rPairs);
+  invert(m.cols, g.outW, g.kw, g.inW, cStart, cPairs);
+  // Ring entries of each kernel tap (CSR over ty·kw + tx).
+  std::vector<int> tStart((size_t)g.kh * g.kw + 1, 0);
+  for (int t = 0; t < nTaps; t++) tStart[(size_t)taps[t].ty * g.kw + taps[t].tx + 1]++;
+  for (size_t i = 0; i + 1 < tStart.size(); i++) tStart[i + 1] += tStart[i];
+  std::vector<int> tRing(nTaps);
+  std::vector<float> tW(nTaps);
+  {
+    std::vector<int> fill(tStart.begin(), tStart.end() - 1);
+    for (int t = 0; t < nTaps; t++) {
+      const int at = fill[(size_t)taps[t].ty * g.kw + taps[t].tx]++;
+      tRing[at] = taps[t].ring, tW[at] = taps[t].w;
+    }
+  }
+  parallelFor((long)g.batch * g.inH, [&](long tb, long te) {
+    std::vector<const float*> src;
+    std::vector<float> w;
+    for (long task = tb; task < te; task++) {
+      const int b = (int)(task / g.inH), iy = (int)(task % g.inH);
+      for (int ix = 0; ix < g.inW; ix++) {
+        src.clear();
+        w.clear();
+        for (int a = rStart[iy]; a < rStart[iy + 1]; a++) {
+          const int oy = rPairs[2 * a], ty = rPairs[2 * a + 1];
+          for (int c = cStart[ix]; c < cStart[ix + 1]; c++) {
+            const int ox = cPairs[2 * c], tx = cPairs[2 * c + 1];
+            const size_t tap = (size_t)ty * g.kw + tx;
+            const float* row = D + (((long)b * g.outH + oy) * g.outW + ox) * rowLen;
+            for (int e = tStart[tap]; e < tStart[tap + 1]; e++) {
+              src.push_back(row + (long)tRing[e] * cinG);
+              w.push_back(tW[e]);
+            }
+          }
+        }
+        float* out = dx + (((long)b * g.inH + iy) * g.inW + ix) * g.cin;
+        for (int grp = 0; grp < g.groups; grp++)
+          for (int c0 = 0; c0 < cinG; c0 += 64)
+            block(src.data(), w.data(), (int)src.size(), (long)grp * n * cinG + c0, std::min(64, cinG - c0), out + (long)grp * cinG + c0);
+      }
+    }
+  });
+}
+
+void im2col(const RingGeom& g, const float* x, float* col) {
+  const Maps m(g);
+  const long rowLen = (long)g.kh * g.kw * g.cin;
+  const long P = (long)g.batch * g.outH * g.outW;
+  parallelFor(P, [&](long pb, long pe) {
+    for (long p = pb; p < pe; p++) {
+      const int ox = (int)(p % g.outW);
+      const int oy = (int)((p / g.outW) % g.outH);
+      const int b = (int)(p / ((long)g.outW * g.outH));
+      float* out = col + p * rowLen;
+      for (int ty = 0; ty < g.kh; ty++) {
+        const int iy = m.rows[(size_t)oy * g.kh + ty];
+        for (int tx = 0; tx < g.kw; tx++) {
+          const int ix = m.cols[(size_t)ox * g.kw + tx];
+          float* d = out + ((long)ty * g.kw + tx) * g.cin;
+          if (iy < 0 || ix < 0) std::memset(d, 0, (size_t)g.cin * sizeof(float));
+          else std::memcpy(d, x + (((long)b * g.inH + iy) * g.inW + ix) * g.cin, (size_t)g.cin * sizeof(float));
+        }
+      }
+    }
+  }, 16);
+}
+
+void col2im(const RingGeom& g, const float* col, float* dx) {
+  const Maps m(g);
+  const long rowLen = (long)g.kh * g.kw * g.cin;
+  const int threads = numThreads();
+  const int chunks = g.batch >= threads ? 1 : std::min(g.cin, (threads + g.batch - 1) / g.batch);
+  parallelFor((long)g.batch * chunks, [&](long tb, long te) {
+    for (long task = tb; task < te; task++) {
+      const int b = (int)(task / chunks), ch = (int)(task % chunks);
+      const int c0 = (int)((long)g.cin * ch / chunks), c1 = (int)((long)g.cin * (ch + 1) / chunks);
+      float* img = dx + (long)b * g.inH * g.inW * g.cin;
+      for (long q = 0; q < (long)g.inH * g.inW; q++) std::memset(img + q * g.cin + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+      for (int oy = 0; oy < g.outH; oy++)
+        for (int ox = 0; ox < g.outW; ox++) {
+          const float* row = col + (((long)b * g.outH + oy) * g.outW + ox) * rowLen;
+          for (int ty = 0; ty < g.kh; ty++) {
+            const int iy = m.rows[(size_t)oy * g.kh + ty];
+            if (iy < 0) continue;
+            for (int tx = 0; tx < g.kw; tx++) {
+              const int ix = m.cols[(size_t)ox * g.kw + tx];
+              if (ix < 0) continue;
+              axpy(img + ((long)iy * g.inW + ix) * g.cin + c0, row + ((long)ty * g.kw + tx) * g.cin + c0, 1.f, c1 - c0);
+            }
+          }
+        }
+    }
+  });
+}
+
+namespace {
+GMR_CLONES void reluRange(const float* __restrict x, float* __restrict y, long b, long e) {
+  for (long i = b; i < e; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+GMR_CLONES void reluGradRange(const float* __restrict dy, const float* __restrict x, float* __restrict dx, long b, long e) {
+  for (long i = b; i < e; i++) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+}
+GMR_CLONES void biasActRows(float* __restrict y, const float* __restrict bias, long cols, long rb, long re, int act) {
+  for (long r = rb; r < re; r++) {
+    float* v = y + r * cols;
+    if (bias) for (long c = 0; c < cols; c++) v[c] += bias[c];
+    if (act == 1) for (long c = 0; c < cols; c++) v[c] = v[c] > 0.f ? v[c] : 0.f;
+  }
+}
+GMR_CLONES void binaryRange(int op, const float* __restrict a, long an, const float* __restrict b, long bn, float* __restrict out, long s, long e) {
+  // General periodic broadcast: a repeats with period an, b with period bn.
+  for (long i = s; i < e; i++) {
+    const float u = a[i % an], v = b[i % bn];
+    out[i] = op == 0 ? u + v : op == 1 ? u - v : u * v;
+  }
+}
+GMR_CLONES void binarySame(int op, const float* __restrict a, const float* __restrict b, float* __restrict out, long s, long e) {
+  if (op == 0) for (long i = s; i < e; i++) out[i] = a[i] + b[i];
+  else if (op == 1) for (long i = s; i < e; i++) out[i] = a[i] - b[i];
+  else for (long i = s; i < e; i++) out[i] = a[i] * b[i];
+}
+GMR_CLONES void binaryRowVec(int op, const float* __restrict a, const float* __restrict v, long cols, float* __restrict out, long rb, long re) {
+  for (long r = rb; r < re; r++) {
+    const float* x = a + r * cols;
+    float* o = out + r * cols;
+    if (op == 0) for (long c = 0; c < cols; c++) o[c] = x[c] + v[c];
+    else if (op == 1) for (long c = 0; c < cols; c++) o[c] = x[c] - v[c];
+    else for (long c = 0; c < cols; c++) o[c] = x[c] * v[c];
+  }
+}
+constexpr long EW_GRAIN = 1 << 15;
+}  // namespace
+
+namespace {
+GMR_CLONES void accumulateRows(const float* __restrict x, long rows, long inner, double* __restrict acc) {
+  for (long r = 0; r < rows; r++) {
+    const float* v = x + r * inner;
+    for (long i = 0; i < inner; i++) acc[i] += v[i];
+  }
+}
+GMR_CLONES double sumContiguous(const float* __restrict x, long n) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  long i = 0;
+  for (; i + 4 <= n; i += 4) a0 += x[i], a1 += x[i + 1], a2 += x[i + 2], a3 += x[i + 3];
+  for (; i < n; i++) a0 += x[i];
+  return (a0 + a1) + (a2 + a3);
+}
+}  // namespace
+
+void reduceMiddle(const float* x, long outer, long red, long inner, float* out, bool mean) {
+  const double scale = mean && red > 0 ? 1.0 / (double)red : 1.0;
+  if (inner == 1) {
+    parallelFor(outer, [&](long b, long e) {
+      for (long o = b; o < e; o++) out[o] = (float)(sumContiguous(x + o * red, red) * scale);
+    }, std::max(1L, EW_GRAIN / std::max(1L, red)));
+    return;
+  }
+  // Tasks: (outer index, chunk of the reduced axis); partial sums per task, added in order afterwards.
+  const int threads = numThreads();
+  const long chunks = outer >= threads ? 1 : std::max(1L, std::min(red, (long)((threads + outer - 1) / outer)));
+  std::vector<double> partial((size_t)(outer * chunks * inner), 0.0);
+  parallelFor(outer * chunks, [&](long tb, long te) {
+    for (long t = tb; t < te; t++) {
+      const long o = t / chunks, c = t % chunks;
+      const long r0 = red * c / chunks, r1 = red * (c + 1) / chunks;
+      accumulateRows(x + (o * red + r0) * inner, r1 - r0, inner, partial.data() + (size_t)t * inner);
+    }
+  });
+  for (long o = 0; o < outer; o++)
+    for (long i = 0; i < inner; i++) {
+      double s = 0;
+      for (long c = 0; c < chunks; c++) s += partial[(size_t)((o * chunks + c) * inner + i)];
+      out[o * inner + i] = (float)(s * scale);
+    }
+}
+
+void relu(const float* x, float* y, long n) {
+  parallelFor(n, [&](long b, long e) { reluRange(x, y, b, e); }, EW_GRAIN);
+}
+void reluGrad(const float* dy, const float* x, float* dx, long n) {
+  parallelFor(n, [&](long b, long e) { reluGradRange(dy, x, dx, b, e); }, EW_GRAIN);
+}
+void biasAct(float* y, const float* bias, long rows, long cols, int act) {
+  parallelFor(rows, [&](long b, long e) { biasActRows(y, bias, cols, b, e, act); }, std::max(1L, EW_GRAIN / std::max(1L, cols)));
+}
+void binary(int op, const float* a, long an, const float* b, long bn, float* out, long n) {
+  if (an == n && bn == n) {
+    parallelFor(n, [&](long s, long e) { binarySame(op, a, b, out, s, e); }, EW_GRAIN);
+  } else if (an == n && bn > 1 && n % bn == 0) {
+    const long rows = n / bn;
+    parallelFor(rows, [&](long s, long e) { binaryRowVec(op, a, b, bn, out, s, e); }, std::max(1L, EW_GRAIN / bn));
+  } else {
+    parallelFor(n, [&](long s, long e) { binaryRange(op, a, an, b, bn, out, s, e); }, EW_GRAIN);
+  }
+}
+
+
+namespace {
+template <int OP>
+GMR_CLONES void stridedRow(const float* __restrict a, int sa, const float* __restrict b, int sb, float* __restrict o, long n) {
+  auto f = [](float u, float v) { return OP == 0 ? u + v : OP == 1 ? u - v : OP == 2 ? u * v : OP == 3 ? u / v : (u - v) * (u - v); };
+  if (sa == 1 && sb == 1) for (long i = 0; i < n; i++) o[i] = f(a[i], b[i]);
+  else if (sa == 1 && sb == 0) { const float v = b[0]; for (long i = 0; i < n; i++) o[i] = f(a[i], v); }
+  else if (sa == 0 && sb == 1) { const float u = a[0]; for (long i = 0; i < n; i++) o[i] = f(u, b[i]); }
+  else for (long i = 0; i < n; i++) o[i] = f(a[i * sa], b[i * sb]);
+}
+using RowFn = void (*)(const float*, int, const float*, int, float*, long);
+const RowFn rowFns[5] = {stridedRow<0>, stridedRow<1>, stridedRow<2>, stridedRow<3>, stridedRow<4>};
+}  // namespace
+
+void binaryStrided(int op, const float* a, const int* aStrides, const float* b, const int* bStrides, float* out, const int* shape, int rank) {
+  const long inner = shape[rank - 1];
+  long rows = 1;
+  for (int i = 0; i < rank - 1; i++) rows *= shape[i];
+  RowFn fn = rowFns[op];
+  parallelFor(rows, [&](long rb, long re) {
+    for (long r = rb; r < re; r++) {
+      long rem = r, ao = 0, bo = 0;
+      for (int d = rank - 2; d >= 0; d--) {
+        const long c = rem % shape[d];
+        rem /= shape[d];
+        ao += c * aStrides[d];
+        bo += c * bStrides[d];
+      }
+      fn(a + ao, aStrides[rank - 1], b + bo, bStrides[rank - 1], out + r * inner, inner);
+    }
+  }, std::max(1L, EW_GRAIN / std::max(1L, inner)));
+}
+
+void tile(const float* x, const int* shape, const int* reps, int rank, float* out) {
+  const long inner = shape[rank - 1], outInner = inner * reps[rank - 1];
+  long rows = 1;
+  std::vector<long> outShape(rank), xStride(rank);
+  for (int d = 0; d < rank; d++) outShape[d] = (long)shape[d] * reps[d];
+  xStride[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; d--) xStride[d] = xStride[d + 1] * shape[d + 1];
+  for (int d = 0; d < rank - 1; d++) rows *= outShape[d];
+  parallelFor(rows, [&](long rb, long re) {
+    for (long r = rb; r < re; r++) {
+      long rem = r, xo = 0;
+      for (int d = rank - 2; d >= 0; d--) {
+        const long c = rem % outShape[d];
+        rem /= outShape[d];
+        xo += (c % shape[d]) * xStride[d];
+      }
+      float* o = out + r * outInner;
+      for (int k = 0; k < reps[rank - 1]; k++) std::memcpy(o + k * inner, x + xo, (size_t)inner * sizeof(float));
+    }
+  }, std::max(1L, EW_GRAIN / std::max(1L, outInner)));
+}
+
+void avgPool(const RingGeom& g, const float* x, float* y) {
+  const long C = g.cin;
+  parallelFor((long)g.batch * g.outH, [&](long tb, long te) {
+    std::vector<float> acc((size_t)C);
+    for (long t = tb; t < te; t++) {
+      const int b = (int)(t / g.outH), oy = (int)(t % g.outH);
+      const int y0 = oy * g.sh - g.padTop;
+      const int ya = std::max(0, y0), yb = std::min(g.inH, y0 + g.kh);
+      for (int ox = 0; ox < g.outW; ox++) {
+        const int x0 = ox * g.sw - g.padLeft;
+        const int xa = std::max(0, x0), xb = std::min(g.inW, x0 + g.kw);
+        std::fill(acc.begin(), acc.end(), 0.f);
+        int cnt = 0;
+        for (int iy = ya; iy < yb; iy++)
+          for (int ix = xa; ix < xb; ix++, cnt++) axpy(acc.data(), x + (((long)b * g.inH + iy) * g.inW + ix) * C, 1.f, (int)C);
+        float* o = y + (((long)b * g.outH + oy) * g.outW + ox) * C;
+        const float inv = cnt > 0 ? 1.f / (float)cnt : 0.f;
+        for (long c = 0; c < C; c++) o[c] = cnt > 0 ? acc[c] * inv : 0.f;
+      }
+    }
+  });
+}
+
+void avgPoolGrad(const RingGeom& g, const float* dy, float* dx) {
+  const long C = g.cin;
+  const float mult = 1.f / (float)(g.kh * g.kw);
+  parallelFor((long)g.batch * g.inH, [&](long tb, long te) {
+    for (long t = tb; t < te; t++) {
+      const int b = (int)(t / g.inH), iy = (int)(t % g.inH);
+      for (int ix = 0; ix < g.inW; ix++) {
+        float* o = dx + (((long)b * g.inH + iy) * g.inW + ix) * C;
+        std::memset(o, 0, (size_t)C * sizeof(float));
+        for (int ty = 0; ty < g.kh; ty++) {
+          const int num = iy + g.padTop - ty;
+          if (num < 0 || num % g.sh) continue;
+          const int oy = num / g.sh;
+          if (oy >= g.outH) continue;
+          for (int tx = 0; tx < g.kw; tx++) {
+            const int nx = ix + g.padLeft - tx;
+            if (nx < 0 || nx % g.sw) continue;
+            const int ox = nx / g.sw;
+            if (ox >= g.outW) continue;
+            axpy(o, dy + (((long)b * g.outH + oy) * g.outW + ox) * C, 1.f, (int)C);
+          }
+        }
+        for (long c = 0; c < C; c++) o[c] *= mult;
+      }
+    }
+  }, 1);
+}
+
+namespace {
+GMR_CLONES void bnRows(const float* __restrict x, long C, const float* __restrict m, const float* __restrict inv, const float* __restrict off, float* __restrict y, long rb, long re) {
+  for (long r = rb; r < re; r++) {
+    const float* v = x + r * C;
+    float* o = y + r * C;
+    for (long c = 0; c < C; c++) o[c] = off[c] + (v[c] - m[c]) * inv[c];
+  }
+}
+GMR_CLONES void stepRange(const float* __restrict x, float alpha, float* __restrict y, long b, long e) {
+  for (long i = b; i < e; i++) y[i] = x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : alpha);
+}
+}  // namespace
+
+void batchNorm(const float* x, long n, long C, const float* mean, const float* var, const float* offset, const float* scale, float eps, float* y) {
+  std::vector<float> inv((size_t)C), off((size_t)C);
+  for (long c = 0; c < C; c++) {
+    inv[c] = (float)((scale ? (double)scale[c] : 1.0) / std::sqrt((double)var[c] + (double)eps));
+    off[c] = offset ? offset[c] : 0.f;
+  }
+  const long rows = C > 0 ? n / C : 0;
+  parallelFor(rows, [&](long b, long e) { bnRows(x, C, mean, inv.data(), off.data(), y, b, e); }, std::max(1L, EW_GRAIN / std::max(1L, C)));
+}
+
+void step(const float* x, float alpha, float* y, long n) {
+  parallelFor(n, [&](long b, long e) { stepRange(x, alpha, y, b, e); }, EW_GRAIN);
+}
+
+void transpose(const float* x, const int* shape, const int* perm, int rank, float* out) {
+  std::vector<long> xStride(rank), outShape(rank), srcStride(rank);
+  xStride[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; d--) xStride[d] = xStride[d + 1] * shape[d + 1];
+  for (int d = 0; d < rank; d++) outShape[d] = shape[perm[d]], srcStride[d] = xStride[perm[d]];
+  const long inner = outShape[rank - 1], is = srcStride[rank - 1];
+  long rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= outShape[d];
+  parallelFor(rows, [&](long rb, long re) {
+    for (long r = rb; r < re; r++) {
+      long rem = r, xo = 0;
+      for (int d = rank - 2; d >= 0; d--) {
+        xo += (rem % outShape[d]) * srcStride[d];
+        rem /= outShape[d];
+      }
+      float* o = out + r * inner;
+      const float* src = x + xo;
+      if (is == 1) std::memcpy(o, src, (size_t)inner * sizeof(float));
+      else for (long i = 0; i < inner; i++) o[i] = src[i * is];
+    }
+  }, std::max(1L, EW_GRAIN / std::max(1L, inner)));
+}
+
+}  // namespace gmr

@@ -1,0 +1,337 @@
+// Host SGEMM, row-major: C = alpha·op(A)·op(B) + beta·C. Packed panels (Goto-style blocking), a 6×16 register
+// tile, an AVX2/FMA micro-kernel chosen at run time (cpuid) with a portable one otherwise, and the pool's threads
+// over blocks of rows (or of columns when there are few rows).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "host_ops.h"
+#include "thread_pool.h"
+
+namespace gmr {
+namespace {
+
+constexpr int MR = 6, NR = 16, KC = 256, MC = 120, NC = 2048;
+
+struct Buf {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      p = (float*)std::aligned_alloc(64, ((want * sizeof(float) + 63) / 64) * 64);
+      n = want;
+    }
+    return p;
+  }
+  ~Buf() { std::free(p); }
+};
+
+thread_local Buf tlsA;
+thread_local Buf tlsB;
+Buf sharedB;
+
+// Packs rows [i0, i0+mc) × k [k0, k0+kc) of op(A) into MR-row panels (zero padded).
+void packA(const float* A, int lda, bool transA, int i0, int mc, int k0, int kc, float* dst) {
+  for (int ip = 0; ip < mc; ip += MR) {
+    int rows = std::min(MR, mc - ip);
+    for (int k = 0; k < kc; k++) {
+      float* d = dst + (size_t)ip * kc + (size_t)k * MR;
+      for (int r = 0; r < rows; r++) {
+        int i = i0 + ip + r, kk = k0 + k;
+        d[r] = transA ? A[(size_t)kk * lda + i] : A[(size_t)i * lda + kk];
+      }
+      for (int r = rows; r < MR; r++) d[r] = 0.f;
+    }
+  }
+}
+
+// Packs k [k0, k0+kc) × columns [j0+jp, ...) of op(B) for NR-column panel jp (zero padded).
+void packBPanel(const float* B, int ldb, bool transB, int k0, int kc, int j0, int nc, int jp, float* dst) {
+  int cols = std::min(NR, nc - jp);
+  float* base = dst + (size_t)jp * kc;
+  if (!transB && cols == NR) {
+    for (int k = 0; k < kc; k++) std::memcpy(base + (size_t)k * NR, B + (size_t)(k0 + k) * ldb + j0 + jp, NR * sizeof(float));
+    return;
+  }
+  for (int k = 0; k < kc; k++) {
+    float* d = base + (size_t)k * NR;
+    for (int c = 0; c < cols; c++) {
+      int j = j0 + jp + c, kk = k0 + k;
+      d[c] = transB ? B[(size_t)j * ldb + kk] : B[(size_t)kk * ldb + j];
+    }
+    for (int c = cols; c < NR; c++) d[c] = 0.f;
+  }
+}
+
+// C[rows×cols] += alpha · Ap·Bp (one MR×NR tile), portable version.
+void microGeneric(int kc, const float* Ap, const float* Bp, float* C, int ldc, int rows, int cols, float alpha) {
+  float acc[MR][NR] = {};
+  for (int k = 0; k < kc; k++) {
+    const float* a = Ap + k * MR;
+    const float* b = Bp + k * NR;
+    for (int r = 0; r < MR; r++)
+      for (int c = 0; c < NR; c++) acc[r][c] += a[r] * b[c];
+  }
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) C[(size_t)r * ldc + c] += alpha * acc[r][c];
+}
+
+__attribute__((target("avx2,fma"))) void microAvx2(int kc, const float* Ap, const float* Bp, float* C, int ldc, int rows, int cols, float alpha) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(Bp + k * NR);
+    const __m256 b1 = _mm256_load_ps(Bp + k * NR + 8);
+    const float* a = Ap + k * MR;
+    __m256 av = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(av, b0, c40), c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(av, b0, c50), c51 = _mm256_fmadd_ps(av, b1, c51);
+  }
+  const __m256 al = _mm256_set1_ps(alpha);
+  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (cols == NR) {
+    for (int r = 0; r < rows; r++) {
+      float* c = C + (size_t)r * ldc;
+      _mm256_storeu_ps(c, _mm256_fmadd_ps(al, acc[r][0], _mm256_loadu_ps(c)));
+      _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(al, acc[r][1], _mm256_loadu_ps(c + 8)));
+    }
+    return;
+  }
+  alignas(32) float tmp[NR];
+  for (int r = 0; r < rows; r++) {
+    _mm256_store_ps(tmp, acc[r][0]);
+    _mm256_store_ps(tmp + 8, acc[r][1]);
+    float* c = C + (size_t)r * ldc;
+    for (int j = 0; j < cols; j++) c[j] += alpha * tmp[j];
+  }
+}
+
+// The same tile reading A in place (row-major, not transposed): no packing of A. Rows past `rows` repeat the last
+// valid row (their results are discarded).
+__attribute__((target("avx2,fma"))) void microAvx2Direct(int kc, const float* A, int lda, const float* Bp, float* C, int ldc, int rows, int cols, float alpha) {
+  const float* a0p = A;
+  const float* a1p = A + (size_t)std::min(1, rows - 1) * lda;
+  const float* a2p = A + (size_t)std::min(2, rows - 1) * lda;
+  const float* a3p = A + (size_t)std::min(3, rows - 1) * lda;
+  const float* a4p = A + (size_t)std::min(4, rows - 1) * lda;
+  const float* a5p = A + (size_t)std::min(5, rows - 1) * lda;
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(Bp + k * NR);
+    const __m256 b1 = _mm256_load_ps(Bp + k * NR + 8);
+    __m256 av = _mm256_broadcast_ss(a0p + k);
+    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a1p + k);
+    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a2p + k);
+    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a3p + k);
+    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a4p + k);
+    c40 = _mm256_fmadd_ps(av, b0, c40), c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a5p + k);
+    c50 = _mm256_fmadd_ps(av, b0, c50), c51 = _mm256_fmadd_ps(av, b1, c51);
+  }
+  const __m256 al = _mm256_set1_ps(alpha);
+  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (cols == NR) {
+    for (int r = 0; r < rows; r++) {
+      float* c = C + (size_t)r * ldc;
+      _mm256_storeu_ps(c, _mm256_fmadd_ps(al, acc[r][0], _mm256_loadu_ps(c)));
+      _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(al, acc[r][1], _mm256_loadu_ps(c + 8)));
+    }
+    return;
+  }
+  alignas(32) float tmp[NR];
+  for (int r = 0; r < rows; r++) {
+    _mm256_store_ps(tmp, acc[r][0]);
+    _mm256_store_ps(tmp + 8, acc[r][1]);
+    float* c = C + (size_t)r * ldc;
+    for (int j = 0; j < cols; j++) c[j] += alpha * tmp[j];
+  }
+}
+
+using Micro = void (*)(int, const float*, const float*, float*, int, int, int, float);
+
+Micro pickMicro() {
+  if (const char* env = std::getenv("GMR_NATIVE_SIMD"))
+    if (std::strcmp(env, "generic") == 0) return microGeneric;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return microAvx2;
+  return microGeneric;
+}
+
+Micro micro() {
+  static Micro m = pickMicro();
+  return m;
+}
+
+template <int N>
+void skinnyRows(const float* A, int lda, const float* bt, float alpha, float beta, float* C, int ldc, long rb, long re) {
+  for (long i = rb; i < re; i++) {
+    const float* a = A + (size_t)i * lda;
+    float* c = C + (size_t)i * ldc;
+    float acc[N];
+    for (int j = 0; j < N; j++) acc[j] = 0.f;
+    for (int k = 0; k < N; k++)
+      for (int j = 0; j < N; j++) acc[j] += a[k] * bt[k * N + j];
+    for (int j = 0; j < N; j++) c[j] = alpha * acc[j] + (beta == 0.f ? 0.f : beta * c[j]);
+  }
+}
+
+// Skinny products (few columns and a short inner dimension, or a tiny M×N result) waste most of a 6×16 tile and the
+// packing: plain loops instead.
+bool skinny(int M, int N, int K) { return (N <= 8 && K <= 32) || (long)M * N <= 64; }
+
+void sgemmSkinny(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  auto a = [&](long i, long k) { return transA ? A[k * lda + i] : A[i * lda + k]; };
+  auto b = [&](long k, long j) { return transB ? B[j * ldb + k] : B[k * ldb + j]; };
+  if ((long)M * N <= 64) {
+    // acc[M×N] over chunks of k (one per thread), then summed in order.
+    const int threads = (double)M * N * K > 1e5 ? numThreads() : 1;
+    std::vector<double> part((size_t)threads * M * N, 0.0);
+    parallelFor(threads, [&](long tb, long te) {
+      for (long t = tb; t < te; t++) {
+        double* acc = part.data() + (size_t)t * M * N;
+        const long k0 = (long)K * t / threads, k1 = (long)K * (t + 1) / threads;
+        for (long k = k0; k < k1; k++)
+          for (int i = 0; i < M; i++) {
+            const double av = a(i, k);
+            for (int j = 0; j < N; j++) acc[i * N + j] += av * b(k, j);
+          }
+      }
+    });
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        double s = 0;
+        for (int t = 0; t < threads; t++) s += part[(size_t)t * M * N + i * N + j];
+        float* c = C + (size_t)i * ldc + j;
+        *c = (float)(alpha * s) + (beta == 0.f ? 0.f : beta * *c);
+      }
+    return;
+  }
+  // Few columns, short k: one output row at a time (square n×n right factors, as Φ = θ·P, fully unrolled).
+  const bool parallel = (double)M * N * K > 64.0 * 64 * 64;
+  if (!transA && K == N && K >= 2 && K <= 6) {
+    float bt[36];
+    for (int k = 0; k < K; k++)
+      for (int j = 0; j < N; j++) bt[k * N + j] = b(k, j);
+    auto run = [&](auto kn) {
+      constexpr int n = decltype(kn)::value;
+      auto rowsN = [&](long rb, long re) { skinnyRows<n>(A, lda, bt, alpha, beta, C, ldc, rb, re); };
+      if (parallel) parallelFor(M, rowsN, 1024); else rowsN(0, M);
+    };
+    switch (K) {
+      case 2: run(std::integral_constant<int, 2>()); break;
+      case 3: run(std::integral_constant<int, 3>()); break;
+      case 4: run(std::integral_constant<int, 4>()); break;
+      case 5: run(std::integral_constant<int, 5>()); break;
+      default: run(std::integral_constant<int, 6>()); break;
+    }
+    return;
+  }
+  auto rows = [&](long rb, long re) {
+    float bt[8 * 32];
+    for (int k = 0; k < K; k++)
+      for (int j = 0; j < N; j++) bt[k * N + j] = b(k, j);
+    for (long i = rb; i < re; i++) {
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int k = 0; k < K; k++) {
+        const float av = a(i, k);
+        for (int j = 0; j < N; j++) acc[j] += av * bt[k * N + j];
+      }
+      float* c = C + (size_t)i * ldc;
+      for (int j = 0; j < N; j++) c[j] = alpha * acc[j] + (beta == 0.f ? 0.f : beta * c[j]);
+    }
+  };
+  if (parallel) parallelFor(M, rows, 256); else rows(0, M);
+}
+
+}  // namespace
+
+const char* simdLevel() { return micro() == microAvx2 ? "avx2+fma" : "generic"; }
+
+void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  sgemmOn(true, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (threads && K > 0 && alpha != 0.f && skinny(M, N, K)) return sgemmSkinny(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  const bool parallel = threads && (double)M * N * K > 64.0 * 64 * 64;
+  // C ← beta·C first, so that every k-block accumulates.
+  if (beta != 1.f) {
+    auto scale = [&](long b, long e) {
+      for (long i = b; i < e; i++) {
+        float* c = C + (size_t)i * ldc;
+        if (beta == 0.f) std::memset(c, 0, (size_t)N * sizeof(float));
+        else for (int j = 0; j < N; j++) c[j] *= beta;
+      }
+    };
+    if (parallel) parallelFor(M, scale, 64); else scale(0, M);
+  }
+  if (K <= 0 || alpha == 0.f) return;
+  Micro mk = micro();
+  // Not transposed: the AVX2 tile reads A in place (GMR_NATIVE_PACK_A=1 packs it anyway).
+  static const bool packAlways = std::getenv("GMR_NATIVE_PACK_A") != nullptr;
+  const bool direct = !transA && mk == microAvx2 && !packAlways;
+  const int icBlocks = (M + MC - 1) / MC;
+  for (int j0 = 0; j0 < N; j0 += NC) {
+    const int nc = std::min(NC, N - j0);
+    const int nPanels = (nc + NR - 1) / NR;
+    for (int k0 = 0; k0 < K; k0 += KC) {
+      const int kc = std::min(KC, K - k0);
+      float* Bp = (parallel ? sharedB : tlsB).get((size_t)nPanels * NR * kc);
+      auto packB = [&](long b, long e) {
+        for (long p = b; p < e; p++) packBPanel(B, ldb, transB, k0, kc, j0, nc, (int)p * NR, Bp);
+      };
+      if (parallel) parallelFor(nPanels, packB, 8); else packB(0, nPanels);
+      // Tasks: row blocks × column groups (more column groups when there are few row blocks).
+      const int threads = parallel ? numThreads() : 1;
+      const int jGroups = std::min(nPanels, std::max(1, (2 * threads + icBlocks - 1) / icBlocks));
+      auto task = [&](long tb, long te) {
+        for (long t = tb; t < te; t++) {
+          const int ib = (int)(t / jGroups), jg = (int)(t % jGroups);
+          const int i0 = ib * MC, mc = std::min(MC, M - i0);
+          const int pb = nPanels * jg / jGroups, pe = nPanels * (jg + 1) / jGroups;
+          if (direct) {
+            for (int p = pb; p < pe; p++) {
+              const int jc = p * NR, cols = std::min(NR, nc - jc);
+              for (int ip = 0; ip < mc; ip += MR)
+                microAvx2Direct(kc, A + (size_t)(i0 + ip) * lda + k0, lda, Bp + (size_t)jc * kc, C + (size_t)(i0 + ip) * ldc + j0 + jc, ldc, std::min(MR, mc - ip), cols, alpha);
+            }
+            continue;
+          }
+          float* Ap = tlsA.get((size_t)((mc + MR - 1) / MR) * MR * kc);
+          packA(A, lda, transA, i0, mc, k0, kc, Ap);
+          for (int p = pb; p < pe; p++) {
+            const int jc = p * NR, cols = std::min(NR, nc - jc);
+            for (int ip = 0; ip < mc; ip += MR)
+              mk(kc, Ap + (size_t)ip * kc, Bp + (size_t)jc * kc, C + (size_t)(i0 + ip) * ldc + j0 + jc, ldc, std::min(MR, mc - ip), cols, alpha);
+          }
+        }
+      };
+      const long tasks = (long)icBlocks * jGroups;
+      if (parallel) parallelFor(tasks, task); else task(0, tasks);
+    }
+  }
+}
+
+}  // namespace gmr

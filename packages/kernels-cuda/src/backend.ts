@@ -1,0 +1,144 @@
+/**
+ * NativeBackend: the tfjs cpu backend's storage and kernels, with tensor data that native kernels allocate in
+ * native memory (an external ArrayBuffer per tensor, freed as soon as the last tensor using it is disposed).
+ * Every cpu kernel reads and writes these Float32Array views unchanged (the fallback), and native kernels read
+ * cpu-made JS arrays unchanged, so no op needs a copy on the way in or out.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { engine as tf_engine } from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { NativeAddon } from './addon.js';
+
+type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
+type DataId = object;
+type Storage = { get(id: DataId): { values?: BackendValues; dtype: tf.DataType; refCount: number }; has(id: DataId): boolean };
+
+export class NativeBackend extends MathBackendCPU {
+  /** Native buffers → number of data entries holding a view of them. */
+  private readonly users = new Map<ArrayBuffer, number>();
+  /**
+   * GMR ring sums R of a forward call made under a gradient tape, kept for the filter gradient of the same call
+   * (keyed by x's data id; freed when used or when x is disposed).
+   */
+  private readonly ringCache = new Map<DataId, { key: string; r: Float32Array }>();
+
+  /** True while tf.grads / an optimizer records a tape (a backward pass will follow). */
+  recordingGradients(): boolean {
+    return ((tf_engine().state as { gradientDepth?: number }).gradientDepth ?? 0) > 0;
+  }
+
+  keepRingSums(x: DataId, key: string, r: Float32Array): void {
+    this.dropRingSums(x);
+    this.ringCache.set(x, { key, r });
+  }
+
+  /** The kept ring sums of x for `key` (the caller frees them with freeScratch), or null. */
+  takeRingSums(x: DataId, key: string): Float32Array | null {
+    const e = this.ringCache.get(x);
+    if (!e || e.key !== key) return null;
+    this.ringCache.delete(x);
+    return e.r;
+  }
+
+  private dropRingSums(x: DataId): void {
+    const e = this.ringCache.get(x);
+    if (e) {
+      this.ringCache.delete(x);
+      this.freeScratch(e.r);
+    }
+  }
+
+  constructor(
+    readonly addon: NativeAddon,
+    readonly kind: 'native' | 'cuda',
+  ) {
+    super();
+    // The cpu backend warns once that tfjs-node exists; that advice does not apply here.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  private get storage(): Storage {
+    return (this as unknown as { data: Storage }).data;
+  }
+
+  private track(values: unknown): void {
+    const buf = (values as Float32Array | undefined)?.buffer;
+    if (buf instanceof ArrayBuffer && this.users.has(buf)) this.users.set(buf, this.users.get(buf)! + 1);
+  }
+
+  private untrack(values: unknown): void {
+    const buf = (values as Float32Array | undefined)?.buffer;
+    if (!(buf instanceof ArrayBuffer)) return;
+    const n = this.users.get(buf);
+    if (n === undefined) return;
+    if (n > 1) this.users.set(buf, n - 1);
+    else {
+      this.users.delete(buf);
+      this.addon.release(buf);
+    }
+  }
+
+  /** A Float32Array of `size` elements in native memory (not yet owned by a tensor: pass it to makeTensorInfo / makeOutput). */
+  allocFloat32(size: number): Float32Array {
+    const buf = this.addon.alloc(size * 4);
+    this.users.set(buf, 0);
+    return new Float32Array(buf, 0, size);
+  }
+
+  /** Frees a buffer from allocFloat32 that no tensor took (scratch space). */
+  freeScratch(a: Float32Array): void {
+    const buf = a.buffer as ArrayBuffer;
+    if (this.users.get(buf) === 0) {
+      this.users.delete(buf);
+      this.addon.release(buf);
+    }
+  }
+
+  /** A float32 tensor info over a native array from allocFloat32. */
+  makeNativeOutput(values: Float32Array, shape: number[]): tf.TensorInfo {
+    return this.makeTensorInfo(shape, 'float32', values);
+  }
+
+  /** float32 values of a tensor (a view, no copy, when it is already float32). */
+  f32(t: tf.TensorInfo): Float32Array {
+    const v = this.storage.get(t.dataId).values;
+    if (v instanceof Float32Array) return v;
+    return Float32Array.from(v as Int32Array);
+  }
+
+  /** Native buffers that hold tensor data now. */
+  nativeBufferCount(): number {
+    return this.users.size;
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: tf.DataType): DataId {
+    const id = super.write(values as never, shape, dtype);
+    this.track(values);
+    return id;
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    super.move(dataId as never, values as never, shape, dtype, refCount);
+    this.track(values);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const s = this.storage;
+    const values = s.has(dataId) ? s.get(dataId).values : undefined;
+    const released = super.disposeData(dataId as never, force);
+    if (values !== undefined && !s.has(dataId)) this.untrack(values);
+    if (!s.has(dataId) && this.ringCache.size) this.dropRingSums(dataId);
+    return released;
+  }
+
+  /** Reads return a copy of native data, so that what a caller keeps stays valid after the tensor is disposed. */
+  override readSync(dataId: DataId): BackendValues {
+    const v = super.readSync(dataId as never) as BackendValues;
+    if (ArrayBuffer.isView(v) && this.users.has(v.buffer as ArrayBuffer)) return (v as Float32Array).slice();
+    return v;
+  }
+
+  override dispose(): void {
+    super.dispose();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * @gmr-conv/kernels-cuda: importing this module registers the TensorFlow.js backends
+ *   'native': the host build of the addon (threads, AVX2 when the CPU has it), whenever build/gmr_host.node loads;
+ *   'cuda':   the CUDA build (build/gmr_cuda.node), only when it loads and a CUDA device answers.
+ * Neither becomes the default backend (priority 0): call tf.setBackend('native').
+ * Each backend runs the kernels of NATIVE_KERNELS natively and every other tfjs kernel with the cpu backend's
+ * implementation on the same storage. nativeStatus() says why a backend is missing.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, type NativeAddon } from './addon.js';
+import { NativeBackend } from './backend.js';
+import { gmrKernelConfigs } from './kernels/gmr_conv2d.js';
+import { hotKernelConfigs } from './kernels/hot_ops.js';
+
+export { NativeBackend } from './backend.js';
+export { loadAddon, addonFile, type NativeAddon, type BuildKind } from './addon.js';
+export { kernelCallCounts, resetKernelCallCounts } from './counters.js';
+export { ringTaps, unsupportedReason } from './kernels/gmr_conv2d.js';
+
+export type NativeBackendName = 'native' | 'cuda';
+
+export interface NativeStatus {
+  ok: boolean;
+  /** What runs (build, SIMD level, threads, device) or why the backend is not registered. */
+  detail: string;
+}
+
+const status: Record<NativeBackendName, NativeStatus> = {
+  native: { ok: false, detail: 'not registered' },
+  cuda: { ok: false, detail: 'not registered' },
+};
+const addons: Partial<Record<NativeBackendName, NativeAddon>> = {};
+
+/** The kernel configs of one native backend: every cpu kernel (the fallback), then the native ones over them. */
+function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
+  const native = [...gmrKernelConfigs(name), ...hotKernelConfigs(name)];
+  const nativeNames = new Set(native.map((c) => c.kernelName));
+  const fallback = tf
+    .getKernelsForBackend('cpu')
+    .filter((c) => !nativeNames.has(c.kernelName))
+    .map((c) => ({ ...c, backendName: name }));
+  return [...fallback, ...native];
+}
+
+/** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
+export const NATIVE_KERNELS: readonly string[] = [...gmrKernelConfigs('native'), ...hotKernelConfigs('native')].map((c) => c.kernelName);
+
+function registerAs(name: NativeBackendName, addon: NativeAddon): void {
+  addons[name] = addon;
+  if (tf.findBackendFactory(name) == null) tf.registerBackend(name, () => new NativeBackend(addon, name), 0);
+  for (const c of kernelConfigs(name)) {
+    if (tf.getKernel(c.kernelName, name)) tf.unregisterKernel(c.kernelName, name);
+    tf.registerKernel(c);
+  }
+}
+
+/** Registers 'native' and, when a device answers, 'cuda'. Safe to call again (after tf.removeBackend, say). */
+export function registerNativeBackends(): Record<NativeBackendName, NativeStatus> {
+  const host = loadAddon('host');
+  if (host.addon) {
+    registerAs('native', host.addon);
+    const i = host.addon.info();
+    status.native = { ok: true, detail: `host build (${i.simd}, ${i.threads} threads)` };
+  } else status.native = { ok: false, detail: host.error! };
+
+  const cuda = loadAddon('cuda');
+  if (!cuda.addon) status.cuda = { ok: false, detail: cuda.error! };
+  else {
+    const d = cuda.addon.deviceInfo?.() ?? { ok: false, count: 0, name: '', error: 'the CUDA build has no deviceInfo' };
+    if (!d.ok) status.cuda = { ok: false, detail: `CUDA build loaded but no CUDA device answers: ${d.error}` };
+    else {
+      registerAs('cuda', cuda.addon);
+      status.cuda = { ok: true, detail: `CUDA build on ${d.name} (${d.count} device${d.count === 1 ? '' : 's'})` };
+    }
+  }
+  return nativeStatus();
+}
+
+/** Whether 'native' and 'cuda' are registered, and what runs or why not. */
+export function nativeStatus(): Record<NativeBackendName, NativeStatus> {
+  return { native: { ...status.native }, cuda: { ...status.cuda } };
+}
+
+/** Native buffers alive in the addon of `name` (count, bytes, allocations so far): the leak check. */
+export function liveNativeBuffers(name: NativeBackendName = 'native'): { count: number; bytes: number; allocations: number; cachedBytes: number } {
+  const a = addons[name];
+  if (!a) throw new Error(`@gmr-conv/kernels-cuda: backend '${name}' is not registered (${status[name].detail})`);
+  return a.liveBuffers();
+}
+
+/** Sets the host threads of `name`'s addon (default 2, or GMR_NATIVE_THREADS); returns the count in use. */
+export function setNumThreads(n: number, name: NativeBackendName = 'native'): number {
+  const a = addons[name];
+  if (!a) throw new Error(`@gmr-conv/kernels-cuda: backend '${name}' is not registered (${status[name].detail})`);
+  return a.setThreads(n);
+}
+
+/** A one-line description for backend setup tools (core's tools/backends.ts). */
+export function describeBackend(name: string): string {
+  return name === 'native' || name === 'cuda' ? `@gmr-conv/kernels-cuda ${name}: ${status[name].detail}` : `unknown backend ${name}`;
+}
+
+registerNativeBackends();

@@ -1,0 +1,93 @@
+/** The native versions of the hot ops (and their gradients) against the tfjs cpu backend, and their fallbacks. */
+import { describe, expect, it } from 'vitest';
+import { kernelCallCounts, resetKernelCallCounts, NATIVE_KERNELS } from '../src/index.js';
+import { on, rand, relErr, tf } from './helpers.js';
+
+const t = (shape: number[], seed: number) => tf.tensor(rand(shape.reduce((p, q) => p * q, 1), seed), shape);
+
+interface OpCase {
+  name: string;
+  /** Kernels that must have run natively. */
+  native: string[];
+  f: () => tf.Tensor | tf.Tensor[];
+  tol?: number;
+}
+
+const grads = (f: (...a: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) => {
+  const y = f(...xs);
+  const r = t(y.shape, 99);
+  return [y, ...tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), r)))(xs)];
+};
+
+const cases: OpCase[] = [
+  { name: 'matMul', native: ['BatchMatMul'], f: () => grads((a, b) => tf.matMul(a, b), [t([37, 19], 1), t([19, 23], 2)]) },
+  { name: 'matMul transposed', native: ['BatchMatMul'], f: () => tf.matMul(t([19, 37], 1), t([23, 19], 2), true, true) },
+  { name: 'batched matMul, broadcast b', native: ['BatchMatMul'], f: () => tf.matMul(t([3, 2, 7, 5], 1), t([5, 6], 2)) },
+  { name: 'skinny matMuls (few columns, tiny result)', native: ['BatchMatMul'], f: () => [tf.matMul(t([500, 4], 1), t([4, 3], 2)), tf.matMul(t([2000, 3], 3), t([2000, 3], 4), true, false), tf.matMul(t([300, 5], 5), t([3, 5], 6), false, true)] },
+  { name: 'batched matMul', native: ['BatchMatMul'], f: () => tf.matMul(t([4, 7, 5], 1), t([4, 5, 6], 2)) },
+  {
+    name: 'fused matMul bias relu',
+    native: ['_FusedMatMul'],
+    f: () => tf.fused.matMul({ a: t([9, 8], 1), b: t([8, 5], 2), bias: t([5], 3), activation: 'relu' }),
+  },
+  { name: 'conv2d 1×1', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'), [t([2, 5, 6, 7], 1), t([1, 1, 7, 4], 2)]) },
+  { name: 'conv2d 1×1 stride 2', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'), [t([2, 7, 6, 3], 1), t([1, 1, 3, 4], 2)]) },
+  { name: 'conv2d 3×3 same', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [t([2, 7, 6, 3], 1), t([3, 3, 3, 5], 2)]) },
+  { name: 'conv2d 3×3 stride 2 same', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [t([2, 9, 8, 3], 1), t([3, 3, 3, 4], 2)]) },
+  { name: 'conv2d 5×3 dilated valid', native: ['Conv2D'], f: () => tf.conv2d(t([1, 12, 10, 2], 1) as tf.Tensor4D, t([5, 3, 2, 3], 2) as tf.Tensor4D, 1, 'valid', 'NHWC', [2, 2]) },
+  {
+    name: 'fused conv2d bias relu',
+    native: ['FusedConv2D'],
+    f: () => tf.fused.conv2d({ x: t([2, 6, 6, 3], 1) as tf.Tensor4D, filter: t([3, 3, 3, 4], 2) as tf.Tensor4D, strides: 1, pad: 'same', bias: t([4], 3), activation: 'relu' }),
+  },
+  { name: 'relu and its gradient', native: ['Relu', 'Step', 'Multiply'], f: () => grads((x) => tf.relu(x), [t([3, 5, 7], 1)]) },
+  { name: 'add / sub / mul / div broadcast', native: ['Add', 'Sub', 'Multiply', 'RealDiv'], f: () => grads((a, b) => tf.div(tf.mul(tf.sub(tf.add(a, b), b), a), tf.add(tf.abs(b), 1)), [t([2, 3, 4, 5], 1), t([1, 3, 1, 5], 2)]) },
+  { name: 'scalar and row broadcasts', native: ['Add', 'Sub', 'Multiply'], f: () => [tf.add(tf.scalar(3), t([4, 6], 1)), tf.sub(t([4, 6], 1), t([6], 2)), tf.mul(t([4, 1], 3), t([1, 6], 4))] },
+  { name: 'squared difference', native: ['SquaredDifference'], f: () => tf.squaredDifference(t([4, 3, 6], 1), t([6], 2)) },
+  { name: 'square and its gradient', native: ['Square', 'Multiply'], f: () => grads((x) => tf.square(x), [t([5, 7], 1)]) },
+  { name: 'addN', native: ['AddN'], f: () => tf.addN([t([3, 4], 1), t([3, 4], 2), t([3, 4], 3)]) },
+  { name: 'sum / mean over axes', native: ['Sum', 'Mean'], f: () => [tf.sum(t([4, 5, 6, 7], 1), [0, 1, 2]), tf.mean(t([4, 5, 6, 7], 2), [1, 2], true), tf.sum(t([4, 5, 6], 3), -1), tf.mean(t([300, 7], 4))] },
+  { name: 'sum over non-adjacent axes falls back', native: [], f: () => tf.sum(t([4, 5, 6], 1), [0, 2]) },
+  { name: 'tile', native: ['Tile'], f: () => [tf.tile(t([2, 3, 4], 1), [3, 1, 2]), tf.tile(t([5], 2), [4])] },
+  { name: 'transpose', native: ['Transpose'], f: () => [tf.transpose(t([2, 3, 4, 5], 1), [0, 3, 1, 2]), tf.transpose(t([6, 7], 2))] },
+  { name: 'avgPool 2×2 and gradient', native: ['AvgPool', 'AvgPoolGrad'], f: () => grads((x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [t([2, 8, 6, 3], 1)]) },
+  { name: 'avgPool 3×3 s2 same and gradient', native: ['AvgPool', 'AvgPoolGrad'], f: () => grads((x) => tf.avgPool(x as tf.Tensor4D, 3, 2, 'same'), [t([2, 7, 8, 3], 1)]) },
+  {
+    name: 'batch norm and its gradient',
+    native: ['FusedBatchNorm'],
+    f: () => grads((x, m, v, o, s) => tf.batchNorm(x, m, tf.abs(v), o, s, 1e-3), [t([2, 3, 4, 5], 1), t([5], 2), t([5], 3), t([5], 4), t([5], 5)]),
+  },
+  {
+    name: 'softmax cross-entropy and its gradient',
+    native: [],
+    f: () => grads((l) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 0, 3], 'int32'), 4), l), [t([3, 4], 1)]),
+  },
+];
+
+describe('native hot ops vs cpu', () => {
+  it('lists its native kernels', () => {
+    expect(NATIVE_KERNELS).toContain('GMRConv2D');
+    expect(NATIVE_KERNELS).toContain('BatchMatMul');
+    expect(NATIVE_KERNELS).toContain('FusedBatchNorm');
+  });
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const ref = await on('cpu', c.f);
+      resetKernelCallCounts();
+      const got = await on('native', c.f);
+      const counts = kernelCallCounts();
+      for (const k of c.native) expect(counts[k] ?? 0, `${k} ran natively`).toBeGreaterThan(0);
+      expect(got.length).toBe(ref.length);
+      for (let i = 0; i < ref.length; i++) expect(relErr(got[i]!, ref[i]!), `output ${i}`).toBeLessThan(c.tol ?? 1e-5);
+    });
+  }
+
+  it('int32 inputs use the cpu kernels', async () => {
+    const f = () => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32'));
+    resetKernelCallCounts();
+    const got = await on('native', f);
+    expect(Array.from(got[0]!)).toEqual([5, 7, 9]);
+    expect(kernelCallCounts()['Add:fallback']).toBe(1);
+  });
+});

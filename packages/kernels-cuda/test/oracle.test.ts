@@ -1,0 +1,42 @@
+/**
+ * Core's oracle vectors (../shared/oracle/vectors) through core's checker on 'native' (layer, 45° and behaviour
+ * files), and the models package's whole-model files: every vector passes and the native kernels really ran.
+ */
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { runOracle } from '../../core/tools/oracle/cli.js';
+import { defaultOracleDir, listVectorFiles, readVector } from '../../core/tools/oracle/load.js';
+import { runModelOracle, listModelOracleFiles } from '../../models/scripts/oracle.js';
+import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
+import { tf } from './helpers.js';
+
+const dir = defaultOracleDir();
+const checkable = fs.existsSync(dir)
+  ? listVectorFiles([dir]).filter((f) => ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind))
+  : [];
+
+describe('oracle vectors on the native backend', () => {
+  it.skipIf(checkable.length === 0)('every layer, 45° and behaviour vector passes', async () => {
+    resetKernelCallCounts();
+    const lines: string[] = [];
+    const { passed, failed, results } = await runOracle([dir], 'native', (s) => lines.push(s));
+    const failures = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.messages.join('; ')}`);
+    expect(failures).toEqual([]);
+    expect(failed).toBe(0);
+    expect(passed).toBe(checkable.length);
+    const counts = kernelCallCounts();
+    console.log(`[kernels-cuda oracle] ${lines[lines.length - 1]}; GMR kernel calls fwd ${counts.gmrForward} bi ${counts.gmrBackpropInput} bf ${counts.gmrBackpropFilter}`);
+    expect(counts.gmrForward).toBeGreaterThan(0);
+    expect(counts.gmrBackpropInput).toBeGreaterThan(0);
+    expect(counts.gmrBackpropFilter).toBeGreaterThan(0);
+  }, 170_000);
+
+  const modelFiles = fs.existsSync(dir) ? listModelOracleFiles([dir]) : [];
+  it.skipIf(modelFiles.length === 0)('every whole-model vector passes (GMR-ResNet-18 small)', async () => {
+    await tf.setBackend('native');
+    const { failed, results } = await runModelOracle([dir], () => undefined);
+    expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.messages.join('; ')}`)).toEqual([]);
+    expect(failed).toBe(0);
+    expect(results.length).toBe(modelFiles.length);
+  }, 170_000);
+});
