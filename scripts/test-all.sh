@@ -104,8 +104,9 @@ fi
 echo "    GMR_REQUIRE_WEBGPU=$GMR_REQUIRE_WEBGPU EGL_PLATFORM=$EGL_PLATFORM VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-} XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/gmr-test-all.XXXXXX.log")
-# --continue: every package's tests run even when one fails.
-pnpm test --continue </dev/null 2>&1 | tee "$LOG"
+# --continue: every package's tests run even when one fails. --concurrency=2: two packages' suites at a time on
+# a 2-core machine (more at once starve the timing-sensitive ones: child processes killed mid-save, browsers).
+pnpm test --continue --concurrency=2 </dev/null 2>&1 | tee "$LOG"
 TEST_RC=${PIPESTATUS[0]}
 took "$T"
 
