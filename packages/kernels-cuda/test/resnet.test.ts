@@ -9,8 +9,23 @@ import { gmrResNet18 } from '@gmr-conv/models';
 import { kernelCallCounts, liveNativeBuffers, resetKernelCallCounts } from '../src/index.js';
 import { rand, relErr, tf } from './helpers.js';
 
+/** tfjs initialisers draw their seeds from Math.random: a seeded one makes every run check the same weights. */
+function seededModel() {
+  const original = Math.random;
+  let state = 0x5eed;
+  Math.random = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  try {
+    return gmrResNet18({ numClasses: 10, gmrConvSize: [9, 9, 5, 5], inputSize: [16, 16] });
+  } finally {
+    Math.random = original;
+  }
+}
+
 function setup(weights?: Float32Array[]) {
-  const model = gmrResNet18({ numClasses: 10, gmrConvSize: [9, 9, 5, 5], inputSize: [16, 16] });
+  const model = seededModel();
   const start = model.getWeights().map((w, i) => (weights ? weights[i]! : (w.dataSync() as Float32Array).slice()));
   if (weights) {
     const init = model.getWeights().map((w, i) => tf.tensor(weights[i]!, w.shape));
