@@ -56,15 +56,22 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
   const map = new Map(classes.map((c, i) => [c, i]));
   const keep: number[] = [];
   set.labels.forEach((l, i) => map.has(l) && keep.push(i));
-  const size = set.height * set.width * set.channels;
-  const images = set.images instanceof Uint8Array ? new Uint8Array(keep.length * size) : new Float32Array(keep.length * size);
-  const labels = new Int32Array(keep.length);
-  keep.forEach((i, k) => {
-    images.set(set.images.subarray(i * size, (i + 1) * size), k * size);
-    labels[k] = map.get(set.labels[i])!;
-  });
   const classNames = classes.map((c) => set.classNames?.[c] ?? String(c));
-  return { ...set, images, labels, count: keep.length, classNames };
+  return { ...pick(set, keep, (l) => map.get(l)!), classNames };
+}
+
+/** The images at `indices`, in that order, each label passed through `relabel`. */
+function pick(set: ImageSet, indices: ArrayLike<number>, relabel: (label: number) => number = (l) => l): ImageSet {
+  const n = indices.length;
+  const size = set.height * set.width * set.channels;
+  const images = set.images instanceof Uint8Array ? new Uint8Array(n * size) : new Float32Array(n * size);
+  const labels = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = indices[k];
+    images.set(set.images.subarray(i * size, (i + 1) * size), k * size);
+    labels[k] = relabel(set.labels[i]);
+  }
+  return { ...set, images, labels, count: n };
 }
 
 function describe(e: unknown): string {
@@ -84,15 +91,7 @@ export async function loadSplit(spec: DataSpec, split: 'train' | 'test'): Promis
 
 /** The set in a seeded random order. */
 function shuffled(set: ImageSet, seed: number): ImageSet {
-  const order = permutation(set.count, new Rng(seed));
-  const size = set.height * set.width * set.channels;
-  const images = set.images instanceof Uint8Array ? new Uint8Array(set.images.length) : new Float32Array(set.images.length);
-  const labels = new Int32Array(set.count);
-  order.forEach((i, k) => {
-    images.set(set.images.subarray(i * size, (i + 1) * size), k * size);
-    labels[k] = set.labels[i];
-  });
-  return { ...set, images, labels };
+  return pick(set, permutation(set.count, new Rng(seed)));
 }
 
 const DIGITS = new Set(['mnist', 'mnist-rot']);

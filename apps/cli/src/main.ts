@@ -73,65 +73,31 @@ function machine(): Record<string, unknown> {
   return { cpus: c.length, cpuModel: c[0]?.model ?? '?', loadavg1: Number(loadavg()[0].toFixed(2)), node: process.version, platform: `${process.platform}-${process.arch}` };
 }
 
-interface TrainOpts {
-  model: ModelKind;
+/** The parsed flags of `gmr train`: TrainConfig's fields, a few with defaults still to resolve, and the invocation's own. */
+type TrainOpts = Omit<TrainConfig, 'widths' | 'lr' | 'weightDecay' | 'warmupEpochs' | 'out'> & {
   widths?: [number, number, number];
-  pooling: Pooling;
-  dataset: string;
-  dataDir?: string;
-  classes?: number[];
-  limit?: number;
-  testLimit: number;
-  epochs: number;
-  batchSize: number;
-  optimizer: OptimizerName;
   lr?: number;
-  minLr: number;
-  momentum: number;
-  nesterov: boolean;
   weightDecay?: number;
   warmup: number;
-  labelSmoothing: number;
-  clipNorm: number;
-  augment: Augmentation;
-  bnRecalibration: number;
-  seed: number;
   out?: string;
   name?: string;
   resume?: string;
-  stopAfter?: number;
   backend: string;
   json: boolean;
   progress: boolean;
-}
+  config?: string;
+};
 
 function trainConfig(o: TrainOpts): TrainConfig {
-  const out = resolve(o.out ?? join('runs', o.name ?? `${o.model}-seed${o.seed}`));
+  // resume, backend, json, progress and config belong to the invocation, not to the run's saved configuration
+  const { widths, lr, weightDecay, warmup, out, name, resume, backend, json, progress, config, ...same } = o;
   return {
-    model: o.model,
-    widths: o.widths ?? DEFAULT_WIDTHS[o.model],
-    pooling: o.pooling,
-    dataset: o.dataset,
-    dataDir: o.dataDir,
-    classes: o.classes,
-    limit: o.limit,
-    testLimit: o.testLimit,
-    epochs: o.epochs,
-    batchSize: o.batchSize,
-    optimizer: o.optimizer,
-    lr: o.lr ?? (o.optimizer === 'sgd' ? 0.05 : 3e-3),
-    minLr: o.minLr,
-    momentum: o.momentum,
-    nesterov: o.nesterov,
-    weightDecay: o.weightDecay ?? (o.optimizer === 'adamw' ? 1e-2 : o.optimizer === 'sgd' ? 1e-3 : 0),
-    warmupEpochs: o.warmup,
-    labelSmoothing: o.labelSmoothing,
-    clipNorm: o.clipNorm,
-    augment: o.augment,
-    bnRecalibration: o.bnRecalibration,
-    seed: o.seed,
-    out,
-    stopAfter: o.stopAfter,
+    ...same,
+    widths: widths ?? DEFAULT_WIDTHS[o.model],
+    lr: lr ?? (o.optimizer === 'sgd' ? 0.05 : 3e-3),
+    weightDecay: weightDecay ?? (o.optimizer === 'adamw' ? 1e-2 : o.optimizer === 'sgd' ? 1e-3 : 0),
+    warmupEpochs: warmup,
+    out: resolve(out ?? join('runs', name ?? `${o.model}-seed${o.seed}`)),
   };
 }
 

@@ -1,5 +1,5 @@
 /** Shapes and coverage shared by the GMRConv1D/2D/3D kernels. */
-import type { GMRConvAttrs } from '@gmr-conv/core';
+import { convOutLength, type GMRConvAttrs } from '@gmr-conv/core';
 
 export const PADDING_MODE_CODE: Record<string, number> = { zeros: 0, reflect: 1, replicate: 2, circular: 3 };
 
@@ -71,10 +71,9 @@ export function geometry(a: GMRConvAttrs, xShape: number[], weightShape: number[
   const [sd, sh, sw] = toThree(a.strides, 1);
   const [dd, dh, dw] = toThree(a.dilations, 1);
   const [[padFront, padBack], [padTop, padBottom], [padLeft, padRight]] = toThree(a.pads as Array<[number, number]>, [0, 0] as [number, number]);
-  const outLen = (len: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((len + p0 + p1 - d * (k - 1) - 1) / s) + 1;
   const [outD, outH, outW] = outSpatial
     ? toThree(outSpatial, 1)
-    : [outLen(inD, kd, sd, dd, padFront, padBack), outLen(inH, kh, sh, dh, padTop, padBottom), outLen(inW, kw, sw, dw, padLeft, padRight)];
+    : [convOutLength(inD, kd, sd, dd, padFront, padBack), convOutLength(inH, kh, sh, dh, padTop, padBottom), convOutLength(inW, kw, sw, dw, padLeft, padRight)];
   const cout = weightShape[0]!;
   const cinG = weightShape[1]!;
   const groups = a.groups;

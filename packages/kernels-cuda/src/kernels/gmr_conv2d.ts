@@ -8,7 +8,7 @@
  * Calls outside 2D non-transposed convolutions go to core's composed path (on this backend).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GMR_CONV_2D, backpropFilterName, backpropInputName, gaussianMatrix, gmrConvComposed, type GMRConvAttrs } from '@gmr-conv/core';
+import { GMR_CONV_2D, backpropFilterName, backpropInputName, convOutLength, gaussianMatrix, gmrConvComposed, type GMRConvAttrs } from '@gmr-conv/core';
 import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
 
@@ -47,8 +47,8 @@ export function geometry(a: GMRConvAttrs, xShape: number[], cout: number, n: num
   const [sh, sw] = a.strides as [number, number];
   const [dh, dw] = a.dilations as [number, number];
   const [[pt, pb], [pl, pr]] = a.pads as [[number, number], [number, number]];
-  const outH = outHW ? outHW[0] : Math.floor((inH + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
-  const outW = outHW ? outHW[1] : Math.floor((inW + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  const outH = outHW ? outHW[0] : convOutLength(inH, kh, sh, dh, pt, pb);
+  const outW = outHW ? outHW[1] : convOutLength(inW, kw, sw, dw, pl, pr);
   const packed = Int32Array.from([batch, inH, inW, cin, outH, outW, a.groups, n, kh, kw, sh, sw, dh, dw, pt, pl, PAD_MODES[a.paddingMode]!]);
   return { batch, inH, inW, cin, outH, outW, cout, groups: a.groups, n, kh, kw, packed };
 }

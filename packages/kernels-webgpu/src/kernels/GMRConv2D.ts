@@ -87,9 +87,6 @@ export function gmrConvWebGPU(args: { inputs: tf.NamedTensorInfoMap; backend: un
   }
 }
 
-/** @deprecated name kept for compatibility: the kernel function serves every rank. */
-export const gmrConv2DWebGPU = gmrConvWebGPU;
-
 const forwardConfig = (kernelName: string): tf.KernelConfig => ({ kernelName, backendName: 'webgpu', kernelFunc: gmrConvWebGPU as unknown as tf.KernelFunc });
 export const gmrConv1DConfig = forwardConfig(GMR_CONV_1D);
 export const gmrConv2DConfig = forwardConfig(GMR_CONV_2D);

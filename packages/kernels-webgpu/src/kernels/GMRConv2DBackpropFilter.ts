@@ -47,9 +47,6 @@ export function gmrConvBackpropFilterWebGPU(args: { inputs: tf.NamedTensorInfoMa
   return dPhi;
 }
 
-/** @deprecated name kept for compatibility: the kernel function serves every rank. */
-export const gmrConv2DBackpropFilterWebGPU = gmrConvBackpropFilterWebGPU;
-
 const config = (name: string): tf.KernelConfig => ({
   kernelName: backpropFilterName(name),
   backendName: 'webgpu',

@@ -63,9 +63,6 @@ export function gmrConvBackpropInputWebGPU(args: { inputs: tf.NamedTensorInfoMap
   return dx;
 }
 
-/** @deprecated name kept for compatibility: the kernel function serves every rank. */
-export const gmrConv2DBackpropInputWebGPU = gmrConvBackpropInputWebGPU;
-
 const config = (name: string): tf.KernelConfig => ({
   kernelName: backpropInputName(name),
   backendName: 'webgpu',

@@ -12,6 +12,7 @@ import { runBenchGrid, type GridOptions } from '../../scripts/bench_grid.js';
 import { checkLayerCase, type CaseResult } from '../../../core/tools/oracle/layer_case.js';
 import { checkEquivariance45CaseAsync } from '../../../core/tools/oracle/equivariance45_case.js';
 import { checkReferenceBehaviour } from '../../../core/tools/oracle/behaviour_case.js';
+import { timeIt } from '../../../core/tools/measure.js';
 
 export interface InitResult {
   ok: boolean;
@@ -90,25 +91,6 @@ async function oracle(files: string[]): Promise<{ results: Array<CaseResult & { 
     results.push({ ...r, file });
   }
   return { results, counts: kernels.kernelCallCounts() };
-}
-
-/** One warm-up, then the median of `runs` timed calls (waits for the data), as core's tools/timing.ts. */
-async function timeIt(fn: () => tf.Tensor | tf.Tensor[], runs: number): Promise<number> {
-  const settle = async (r: tf.Tensor | tf.Tensor[]) => {
-    const list = Array.isArray(r) ? r : [r];
-    await Promise.all(list.map((t) => t.data()));
-    tf.dispose(list);
-  };
-  await settle(fn());
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await settle(fn());
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const m = times.length >> 1;
-  return times.length % 2 ? times[m]! : (times[m - 1]! + times[m]!) / 2;
 }
 
 /** The benchmark grid on webgpu; each record is also logged (the Node side prints the page's console). */
