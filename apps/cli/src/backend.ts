@@ -1,8 +1,10 @@
 /**
- * Backend setup for the CLI (after core's tools/backends.ts, which is not published): native, wasm or cpu, checked
- * with a small conv2d. 'auto' takes the first that works of native (the host build of @gmr-conv/kernels-cuda:
- * C++ kernels on every core, the fastest here), wasm (SIMD, one thread in Node) and cpu. 'cuda' is that package's
- * CUDA build, registered only when it was built and a device answers.
+ * Backend setup for the CLI: native, cuda, wasm, cpu or webgpu, each checked with a small conv2d. 'auto' takes the
+ * first that works of native (the host build of @gmr-conv/kernels-cuda: C++ kernels on every core, the fastest
+ * here), wasm (SIMD, one thread in Node) and cpu. 'cuda' is that package's CUDA build, registered only when it was
+ * built and a device answers. 'webgpu' is tfjs's webgpu backend on Dawn (core/node's registerNodeWebGPU: a GPU's
+ * Vulkan driver, else a software adapter) with @gmr-conv/kernels-webgpu's fused GMR kernels; never chosen by 'auto'
+ * (on a machine without a GPU its software adapters are slower than native).
  *
  * tfjs-backend-wasm has no Conv2DBackpropFilter kernel, so plain Conv2D layers cannot train on it: core's
  * optimizeWasmBackend supplies one (a single forward conv2d over transposed tensors) and a fast Tile.
@@ -21,6 +23,7 @@ export interface BackendInfo {
 }
 
 let wasmImport: Promise<unknown> | null = null;
+let webgpuDetail: string | null = null;
 let nativeImport: Promise<typeof import('@gmr-conv/kernels-cuda')> | null = null;
 
 /** Imports the native backends' package (registers 'native', and 'cuda' when a device answers); a reason when it cannot. */
@@ -45,7 +48,14 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
       const why = await nativeBackend(name);
       if (why) return why;
     }
-    if (name === 'webgpu') return 'webgpu needs a WebGPU adapter; the CLI supports cpu and wasm in Node (use core\'s tools for webgpu)';
+    if (name === 'webgpu') {
+      const { registerNodeWebGPU } = await import('@gmr-conv/core/node');
+      const r = await registerNodeWebGPU();
+      if (!r.ok) return `webgpu: ${r.detail}`;
+      // The fused WGSL GMR kernels (core's composed ops otherwise).
+      await import('@gmr-conv/kernels-webgpu');
+      webgpuDetail = `tfjs webgpu backend on ${r.detail}, @gmr-conv/kernels-webgpu's GMR kernels`;
+    }
     const warn = console.warn;
     console.warn = () => {};
     let ok: boolean;
@@ -67,6 +77,7 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
     if (name === 'wasm') optimizeWasmBackend();
     let detail = `tfjs ${name} backend`;
     if (name === 'native' || name === 'cuda') detail = (await nativeImport!).describeBackend(name);
+    if (name === 'webgpu') detail = webgpuDetail!;
     if (name === 'wasm') {
       try {
         detail += ` (simd ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, 1 thread in Node)`;

@@ -28,7 +28,7 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = performance.now();
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
-    opt.apply(grads, i);
+    await opt.apply(grads, i);
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
     const t1 = performance.now();

@@ -53,8 +53,10 @@ export interface NamedArray {
 }
 
 /** Every weight (trainable and BN statistics), in model order. */
-export function readWeights(model: tf.LayersModel): NamedArray[] {
-  return model.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+export async function readWeights(model: tf.LayersModel): Promise<NamedArray[]> {
+  const out: NamedArray[] = [];
+  for (const w of model.weights) out.push({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array });
+  return out;
 }
 
 export function writeWeights(model: tf.LayersModel, weights: Map<string, Float32Array>, source: string): void {

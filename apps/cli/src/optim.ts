@@ -59,12 +59,13 @@ export class Optimizer {
   }
 
   /** Applies one update for step s (0-based); returns the gradient norm before clipping. */
-  apply(grads: tf.NamedTensorMap, s: number): number {
+  async apply(grads: tf.NamedTensorMap, s: number): Promise<number> {
     const c = this.config;
     const lr = learningRate(c, s);
     const gs = this.names.map((n) => grads[this.vars[this.names.indexOf(n)].name]);
     const norm = tf.tidy(() => tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))));
-    const normValue = norm.dataSync()[0];
+    // data(), not dataSync(): the webgpu backend cannot read synchronously in Node.
+    const normValue = (await norm.data())[0];
     norm.dispose();
     const scale = c.clipNorm > 0 && normValue > c.clipNorm ? c.clipNorm / (normValue + 1e-6) : 1;
     const t = s + 1;
@@ -101,9 +102,9 @@ export class Optimizer {
     return normValue;
   }
 
-  state(): NamedArray[] {
+  async state(): Promise<NamedArray[]> {
     const out: NamedArray[] = [];
-    for (const [name, slots] of this.slots) slots.forEach((v, k) => out.push({ name: `${name}#${k}`, shape: v.shape, data: v.dataSync() as Float32Array }));
+    for (const [name, slots] of this.slots) for (const [k, v] of slots.entries()) out.push({ name: `${name}#${k}`, shape: v.shape, data: (await v.data()) as Float32Array });
     return out;
   }
 

@@ -238,8 +238,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
           return tf.losses.softmaxCrossEntropy(y, logits, undefined, c.labelSmoothing) as tf.Scalar;
         }, vars);
       });
-      opt.apply(grads, step);
-      const loss = value.dataSync()[0];
+      await opt.apply(grads, step);
+      const loss = (await value.data())[0];
       tf.dispose([value, ...Object.values(grads)]);
       if (!Number.isFinite(loss)) throw new CliError(`training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a smaller --lr or --clip-norm`, 3);
       step++;
@@ -265,8 +265,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     saveCheckpoint(
       ckPath,
       { model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
-      readWeights(model),
-      opt.state(),
+      await readWeights(model),
+      await opt.state(),
     );
     appendFileSync(logPath, JSON.stringify({ event: 'epoch', model: c.model, ...rec, checkpoint: ckPath }) + '\n');
     hooks.log(

@@ -12,6 +12,7 @@ export * from './ops/kernel_registry.js';
 export * from './ops/gmr_conv_ops.js';
 export * from './layers/gmr_conv_layer.js';
 export * from './layers/gmr_conv_layers.js';
+export * from './layers/gmr_harmonic_conv.js';
 export * from './layers/initializers.js';
 export * from './layers/ring_pooling.js';
 export * from './equivariance/signed_permutation.js';

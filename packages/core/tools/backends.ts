@@ -25,7 +25,7 @@
  * Every backend is checked on init with a small conv2d against the cpu backend (max abs diff 1e-4).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
+import { registerNodeWebGPU, releaseNodeWebGPU, SWIFTSHADER_ICD, type DawnAdapterKind } from '../src/node/webgpu_dawn.js';
 import { pseudoRandom } from './numeric.js';
 
 export { tf };
@@ -42,7 +42,7 @@ export interface BackendStatus {
 /** Max abs difference allowed between a backend's check conv2d and the cpu backend's. */
 export const CHECK_TOLERANCE = 1e-4;
 
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+export { SWIFTSHADER_ICD };
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -211,193 +211,15 @@ async function initWasm(): Promise<BackendStatus> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// webgpu
+// webgpu (Dawn setup: @gmr-conv/core/node)
 
-type AdapterKind = 'gles' | 'swiftshader';
-
-interface MinimalAdapter {
-  readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string };
-  readonly features?: { has(name: string): boolean };
-  requestDevice(desc?: unknown): Promise<{ destroy(): void }>;
-}
-interface MinimalGPU {
-  requestAdapter(options?: Record<string, unknown>): Promise<MinimalAdapter | null>;
-}
-interface WebGPUModule {
-  create(options: string[]): MinimalGPU;
-  globals: object;
-}
-
-interface WebGPUSetup {
-  ok: boolean;
-  kind?: AdapterKind;
-  adapter?: string;
-  detail: string;
-}
-
-let webgpuSetup: Promise<WebGPUSetup> | null = null;
-let webgpuGpu: MinimalGPU | null = null;
-let webgpuBackendImported: Promise<string | null> | null = null;
-
-function describeAdapter(a: MinimalAdapter): string {
-  const i = a.info ?? {};
-  const parts = [i.vendor, i.architecture, i.device, i.description].filter((s): s is string => !!s && s.length > 0);
-  return parts.length ? [...new Set(parts)].join(' / ') : 'unnamed adapter';
-}
-
-function navigatorObject(): Record<string, unknown> {
-  const g = globalThis as unknown as { navigator?: Record<string, unknown> };
-  if (g.navigator == null) {
-    Object.defineProperty(globalThis, 'navigator', {
-      value: {},
-      configurable: true,
-      writable: true,
-      enumerable: true,
-    });
-  }
-  return g.navigator!;
-}
-
-/** Finds a software adapter and defines navigator.gpu with it. Cached. */
-async function setupNavigatorGpu(): Promise<WebGPUSetup> {
-  let mod: WebGPUModule;
-  try {
-    mod = (await import('webgpu')) as unknown as WebGPUModule;
-  } catch (e) {
-    return { ok: false, detail: `cannot load npm 'webgpu' (Dawn): ${errText(e)}` };
-  }
-  Object.assign(globalThis, mod.globals);
-
-  const forced = (process.env.GMR_WEBGPU_ADAPTER ?? '').toLowerCase();
-  const order: AdapterKind[] =
-    forced === 'gles' ? ['gles'] : forced === 'swiftshader' || forced === 'vulkan' ? ['swiftshader'] : ['gles', 'swiftshader'];
-  const tried: string[] = [];
-
-  for (const kind of order) {
-    let gpu: MinimalGPU;
-    let options: Record<string, unknown> = {};
-    try {
-      if (kind === 'gles') {
-        // Mesa's EGL reads these when Dawn opens the display (process.env writes reach getenv()).
-        process.env.EGL_PLATFORM ??= 'surfaceless';
-        if (!existsSync('/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0') && !existsSync('/usr/lib/aarch64-linux-gnu/libEGL_mesa.so.0')) {
-          tried.push('gles: Mesa EGL missing (Debian libegl-dev libegl-mesa0 libgl1-mesa-dri)');
-          continue;
-        }
-        gpu = mod.create(['backend=opengles']);
-        options = { featureLevel: 'compatibility' };
-      } else {
-        if (!process.env.VK_ICD_FILENAMES) {
-          if (!existsSync(SWIFTSHADER_ICD)) {
-            tried.push(`swiftshader: ${SWIFTSHADER_ICD} missing (Debian chromium libvulkan1)`);
-            continue;
-          }
-          process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-        }
-        gpu = mod.create(['backend=vulkan']);
-      }
-      const adapter = await gpu.requestAdapter(options);
-      if (!adapter) {
-        tried.push(`${kind}: requestAdapter returned null`);
-        continue;
-      }
-      // A device must really come up (Dawn rejects some drivers only here).
-      const device = await adapter.requestDevice();
-      device.destroy();
-
-      const original = gpu.requestAdapter.bind(gpu);
-      const wrapped: MinimalGPU['requestAdapter'] = (o?: Record<string, unknown>) =>
-        original({ ...(o ?? {}), ...options });
-      const gpuObject = gpu as unknown as Record<string, unknown>;
-      try {
-        gpuObject.requestAdapter = wrapped;
-      } catch {
-        /* fall through to the proxy below */
-      }
-      const exposed: MinimalGPU =
-        gpuObject.requestAdapter === wrapped
-          ? gpu
-          : (new Proxy(gpu as object, {
-              get: (t, p) => (p === 'requestAdapter' ? wrapped : Reflect.get(t, p)),
-            }) as MinimalGPU);
-      Object.defineProperty(navigatorObject(), 'gpu', {
-        value: exposed,
-        configurable: true,
-        writable: true,
-        enumerable: true,
-      });
-      webgpuGpu = exposed;
-      return {
-        ok: true,
-        kind,
-        adapter: describeAdapter(adapter),
-        detail: `${kind === 'gles' ? 'Dawn GLES (compatibility)' : 'Dawn Vulkan'}: ${describeAdapter(adapter)}`,
-      };
-    } catch (e) {
-      tried.push(`${kind}: ${errText(e)}`);
-    }
-  }
-  return { ok: false, detail: `no WebGPU adapter: ${tried.join('; ')}` };
-}
-
-interface WebGPUBackendModule {
-  WebGPUBackend: new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend;
-}
-
-/** Same factory as tfjs-backend-webgpu's base.ts; used to re-register after disposeBackends(). */
-function registerWebGPUFactory(m: WebGPUBackendModule): void {
-  tf.registerBackend(
-    'webgpu',
-    async () => {
-      const gpu = webgpuGpu;
-      if (!gpu) throw new Error('navigator.gpu is not set up');
-      const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as
-        | (MinimalAdapter & { limits: Record<string, number> })
-        | null;
-      if (!adapter) throw new Error('requestAdapter returned null');
-      const requiredFeatures: string[] = [];
-      if (adapter.features?.has('timestamp-query')) requiredFeatures.push('timestamp-query');
-      const l = adapter.limits;
-      const device = await adapter.requestDevice({
-        requiredFeatures,
-        requiredLimits: {
-          maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-          maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-          maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-          maxBufferSize: l.maxBufferSize,
-          maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-          maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-        },
-      });
-      return new m.WebGPUBackend(device, adapter.info);
-    },
-    3,
-  );
-}
+let webgpuKind: DawnAdapterKind | null = null;
 
 async function initWebGPU(): Promise<BackendStatus> {
-  webgpuSetup ??= setupNavigatorGpu();
-  const setup = await webgpuSetup;
-  if (!setup.ok) return { ok: false, name: 'webgpu', detail: setup.detail };
-
-  webgpuBackendImported ??= import('@tensorflow/tfjs-backend-webgpu').then(
-    () => null,
-    (e: unknown) => errText(e),
-  );
-  const importError = await webgpuBackendImported;
-  if (importError !== null) {
-    return { ok: false, name: 'webgpu', detail: `cannot import @tensorflow/tfjs-backend-webgpu: ${importError}` };
-  }
-  if (tf.findBackendFactory('webgpu') == null) {
-    // Imported before navigator.gpu existed, or removed by disposeBackends(): register it ourselves.
-    try {
-      const m = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as WebGPUBackendModule;
-      registerWebGPUFactory(m);
-    } catch (e) {
-      return { ok: false, name: 'webgpu', detail: `cannot register the webgpu backend: ${errText(e)}` };
-    }
-  }
-  return activateAndCheck('webgpu', `tfjs webgpu backend on ${setup.detail}`);
+  const r = await registerNodeWebGPU();
+  if (!r.ok) return { ok: false, name: 'webgpu', detail: r.detail };
+  webgpuKind = r.kind ?? null;
+  return activateAndCheck('webgpu', `tfjs webgpu backend on ${r.detail}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,10 +331,8 @@ export async function availableBackends(): Promise<string[]> {
 }
 
 /** Which WebGPU adapter initBackend('webgpu') found (after a successful call), e.g. 'gles'. */
-export async function webgpuAdapterKind(): Promise<AdapterKind | null> {
-  if (!webgpuSetup) return null;
-  const s = await webgpuSetup;
-  return s.ok ? (s.kind ?? null) : null;
+export async function webgpuAdapterKind(): Promise<DawnAdapterKind | null> {
+  return webgpuKind;
 }
 
 /**
@@ -520,33 +340,6 @@ export async function webgpuAdapterKind(): Promise<AdapterKind | null> {
  * if webgpu was. Safe to call more than once; initBackend('webgpu') works again afterwards.
  */
 export function disposeBackends(): void {
-  try {
-    const engine = tf.engine() as unknown as { registry: Record<string, unknown>; backendName: string | null };
-    const backend = engine.registry['webgpu'] as { device?: { destroy(): void } } | undefined;
-    if (backend) {
-      if (engine.backendName === 'webgpu' && tf.findBackendFactory('cpu') != null) {
-        void tf.setBackend('cpu');
-      }
-      tf.removeBackend('webgpu');
-      try {
-        backend.device?.destroy();
-      } catch {
-        /* already destroyed */
-      }
-    } else if (tf.findBackendFactory('webgpu') != null) {
-      tf.removeBackend('webgpu');
-    }
-  } catch {
-    /* nothing to release */
-  }
-  const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
-  if (nav && 'gpu' in nav) {
-    try {
-      delete nav.gpu;
-    } catch {
-      /* non-configurable: leave it */
-    }
-  }
-  webgpuGpu = null;
-  webgpuSetup = null;
+  releaseNodeWebGPU();
+  webgpuKind = null;
 }

@@ -12,6 +12,7 @@ import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { gmrKernelConfigs } from './kernels/gmr_conv2d.js';
 import { hotKernelConfigs } from './kernels/hot_ops.js';
+import { layoutKernelConfigs } from './kernels/layout_ops.js';
 
 export { NativeBackend } from './backend.js';
 export { loadAddon, addonFile, type NativeAddon, type BuildKind } from './addon.js';
@@ -34,7 +35,7 @@ const addons: Partial<Record<NativeBackendName, NativeAddon>> = {};
 
 /** The kernel configs of one native backend: every cpu kernel (the fallback), then the native ones over them. */
 function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
-  const native = [...gmrKernelConfigs(name), ...hotKernelConfigs(name)];
+  const native = [...gmrKernelConfigs(name), ...hotKernelConfigs(name), ...layoutKernelConfigs(name)];
   const nativeNames = new Set(native.map((c) => c.kernelName));
   const fallback = tf
     .getKernelsForBackend('cpu')
@@ -44,7 +45,7 @@ function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
 }
 
 /** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
-export const NATIVE_KERNELS: readonly string[] = [...gmrKernelConfigs('native'), ...hotKernelConfigs('native')].map((c) => c.kernelName);
+export const NATIVE_KERNELS: readonly string[] = [...gmrKernelConfigs('native'), ...hotKernelConfigs('native'), ...layoutKernelConfigs('native')].map((c) => c.kernelName);
 
 function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   addons[name] = addon;

@@ -3,7 +3,7 @@
  * (x, θ, log σ, bias) through core's gmrConv2d op, which dispatches to this package's kernels on 'native'.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gmrConv2d, usesComposedKernel, GMR_CONV_2D, initialLogSigmas, type GMRConvOptions } from '@gmr-conv/core';
+import { gmrConv2d, usesComposedKernel, GMR_CONV_2D, initialLogSigmas, GMRHarmonicConv2D, type GMRConvOptions } from '@gmr-conv/core';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
@@ -94,6 +94,27 @@ describe('native GMRConv2D vs core composed on cpu', () => {
       }
     });
   }
+
+  it("GMRHarmonicConv2D (rings weighted by cos φ / sin φ) runs natively and matches cpu, gradients included", async () => {
+    const layer = new GMRHarmonicConv2D({ filters: 3, kernelSize: 7, padding: 'same', biasInitializer: 'randomNormal', magnitudeEpsilon: 1e-3 });
+    layer.build([2, 10, 9, 4]);
+    const weights = layer.getWeights().map((w) => w.dataSync().slice());
+    const f = () => {
+      layer.setWeights(weights.map((v, i) => tf.tensor(v, layer.weights[i]!.shape as number[])));
+      const x = tf.tensor(rand(2 * 10 * 9 * 4, 21), [2, 10, 9, 4]);
+      const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+      const r = tf.tensor(rand(2 * 10 * 9 * 3, 22), [2, 10, 9, 3]);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar, vars);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, r)))(x);
+      return [layer.apply(x) as tf.Tensor, dx, ...vars.map((v) => grads[v.name]!)];
+    };
+    const ref = await on('cpu', f);
+    resetKernelCallCounts();
+    const got = await on('native', f);
+    expect(kernelCallCounts().gmrBackpropFilter ?? 0).toBeGreaterThanOrEqual(2);
+    ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
+    layer.disposeCaches();
+  });
 
   it('falls back to core for a 1D layer and still matches', async () => {
     const f = () => {

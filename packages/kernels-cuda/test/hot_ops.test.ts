@@ -57,6 +57,11 @@ const cases: OpCase[] = [
     native: ['FusedBatchNorm'],
     f: () => grads((x, m, v, o, s) => tf.batchNorm(x, m, tf.abs(v), o, s, 1e-3), [t([2, 3, 4, 5], 1), t([5], 2), t([5], 3), t([5], 4), t([5], 5)]),
   },
+  { name: 'slice of the channel axis and its gradient (Pad)', native: ['Slice', 'PadV2'], f: () => grads((x) => tf.slice(x, [0, 1, 0, 3], [-1, 4, -1, 5]), [t([3, 6, 5, 11], 1)]) },
+  { name: 'slices: leading axis, whole, scalar-like, 1-D, negative size', native: ['Slice'], f: () => [tf.slice(t([6, 4, 3], 1), [2], [3]), tf.slice(t([2, 3], 2), [0, 0], [2, 3]), tf.slice(t([2, 3, 4], 3), [1, 2, 3], [1, 1, 1]), tf.slice(t([9], 4), 3, 4), tf.slice(t([3, 4, 5], 5), [1, 1, 1], [-1, -1, 2])] },
+  { name: 'concat on channels and its gradient (SplitV)', native: ['SplitV'], f: () => grads((a, b) => tf.concat([a, b, a], 3), [t([2, 4, 3, 5], 1), t([2, 4, 3, 2], 2)]) },
+  { name: 'pad with a constant, every axis', native: ['PadV2'], f: () => [tf.pad(t([2, 3, 4], 1), [[1, 0], [0, 2], [3, 1]], 0.5), tf.pad(t([5], 2), [[2, 3]])] },
+  { name: 'split into sizes on an inner axis', native: ['SplitV'], f: () => [...tf.split(t([2, 5, 9], 1), [2, 3, 4], 2), ...tf.split(t([6, 4], 2), 3, 0)] },
   {
     name: 'softmax cross-entropy and its gradient',
     native: [],
@@ -82,6 +87,13 @@ describe('native hot ops vs cpu', () => {
       for (let i = 0; i < ref.length; i++) expect(relErr(got[i]!, ref[i]!), `output ${i}`).toBeLessThan(c.tol ?? 1e-5);
     });
   }
+
+  it('an int32 slice uses the cpu kernel', async () => {
+    resetKernelCallCounts();
+    const got = await on('native', () => tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), [0, 1], [2, 2]));
+    expect(Array.from(got[0]!)).toEqual([2, 3, 5, 6]);
+    expect(kernelCallCounts()['Slice:fallback']).toBe(1);
+  });
 
   it('int32 inputs use the cpu kernels', async () => {
     const f = () => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32'));

@@ -34,7 +34,8 @@ describe('native memory', () => {
     await tf.setBackend('native');
     const a = tf.tensor2d(rand(8 * 4, 3), [8, 4]);
     const y = tf.relu(a); // native
-    const s = tf.slice(y, [2, 0], [3, 4]); // cpu kernel: a view of y's buffer
+    // StridedSlice runs the cpu kernel, which returns a subarray view of y's buffer for a leading-axis slice.
+    const s = tf.stridedSlice(y, [2, 0], [5, 4], [1, 1]);
     const before = liveNativeBuffers().count;
     const expected = Array.from(s.dataSync());
     y.dispose();

@@ -18,6 +18,7 @@ import type { DataFormat } from '../ops/attrs.js';
 import { checkPositiveInt, checkNonNegativeInt, invalid, toTuple } from '../utils/errors.js';
 import { resolveSerializable, serializeObject } from './identifiers.js';
 import { GMRKaimingNormal, GMRReferenceUniform, InitScheme } from './initializers.js';
+import { bool, recordingGradients } from './layer_utils.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
@@ -117,9 +118,9 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   protected readonly kernelConstraint?: Constraint;
   protected readonly biasConstraint?: Constraint;
   private readonly activationId: string | null;
-  private kernelVar: LayerVariable | null = null;
-  private biasVar: LayerVariable | null = null;
-  private logSigmasVar: LayerVariable | null = null;
+  protected kernelVar: LayerVariable | null = null;
+  protected biasVar: LayerVariable | null = null;
+  protected logSigmasVar: LayerVariable | null = null;
   private indexMatVar: LayerVariable | null = null;
   private fixedIndexMat: tf.Tensor2D | null = null;
   private cache: { key: string; basis: tf.Tensor2D } | null = null;
@@ -273,11 +274,11 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     clipped.dispose();
   }
 
-  private sigmaClip() {
+  protected sigmaClip() {
     return { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax };
   }
 
-  private assertBuilt(what: string) {
+  protected assertBuilt(what: string) {
     if (!this.kernelVar) throw new Error(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
   }
 
@@ -299,27 +300,31 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     return this.cache.basis;
   }
 
+  /** The op options this layer's settings stand for. */
+  protected opOptions(): GMRConvOptions {
+    return {
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      paddingMode: this.paddingMode,
+      dilations: this.dilationRate,
+      groups: this.groups,
+      dataFormat: this.dataFormat,
+      clipSigma: this.clipSigma,
+      sigmaMin: this.sigmaMin,
+      sigmaMax: this.sigmaMax,
+      path: this.path,
+      twoStageBasis: this.twoStageBasis,
+      trainIndexMat: this.trainIndexMat,
+      outputPadding: this.outputPadding,
+    };
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean; [k: string]: unknown }): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      const opts: GMRConvOptions = {
-        kernelSize: this.kernelSize,
-        strides: this.strides,
-        padding: this.padding,
-        paddingMode: this.paddingMode,
-        dilations: this.dilationRate,
-        groups: this.groups,
-        dataFormat: this.dataFormat,
-        clipSigma: this.clipSigma,
-        sigmaMin: this.sigmaMin,
-        sigmaMax: this.sigmaMax,
-        path: this.path,
-        twoStageBasis: this.twoStageBasis,
-        trainIndexMat: this.trainIndexMat,
-        outputPadding: this.outputPadding,
-      };
-      const recording = ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 0) > 0;
-      const useCache = this.inferenceCache && !kwargs?.training && !recording;
+      const opts = this.opOptions();
+      const useCache = this.inferenceCache && !kwargs?.training && !recordingGradients();
       const weights = useCache
         ? { weight: this.kernelVar!.read(), logSigmas: null, indexMat: this.cachedBasis(), bias: this.biasVar?.read() ?? null }
         : { weight: this.kernelVar!.read(), logSigmas: this.logSigmasVar?.read() ?? null, indexMat: this.indexMat(), bias: this.biasVar?.read() ?? null };
@@ -380,12 +385,6 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     };
     return { ...super.getConfig(), ...config };
   }
-}
-
-function bool(where: string, param: string, v: unknown, dflt: boolean): boolean {
-  if (v == null) return dflt;
-  if (typeof v !== 'boolean') invalid(where, param, v, 'a boolean');
-  return v as boolean;
 }
 
 /** Clips every trainable ring mask of a model (the reference's clip_module_index_mat, which it never calls). */

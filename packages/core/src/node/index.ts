@@ -1,5 +1,5 @@
 /**
- * Node-only entry (`@gmr-conv/core/node`): model files on disk.
+ * Node-only entry (`@gmr-conv/core/node`): model files on disk, and WebGPU through Dawn (registerNodeWebGPU).
  *
  * Importing this module registers the `file://` save/load routers (once), so
  * `model.save('file:///tmp/m')` and `tf.loadLayersModel('file:///tmp/m/model.json')` work
@@ -16,5 +16,6 @@ export {
   PREVIOUS_PREFIX,
 } from './file_system_io.js';
 export { FILE_SCHEME, fileSystemRouter, registerFileSystemRouters } from './register.js';
+export { registerNodeWebGPU, releaseNodeWebGPU, SWIFTSHADER_ICD, type NodeWebGPUStatus, type DawnAdapterKind } from './webgpu_dawn.js';
 
 registerFileSystemRouters();

@@ -8,17 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
-
-type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
-
-/** The cpu backend's kernel for `name` (the fallback of every native kernel). */
-function cpuKernel(name: string, args: Args): tf.TensorInfo | tf.TensorInfo[] {
-  count(`${name}:fallback`);
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`@gmr-conv/kernels-cuda: no cpu kernel ${name} to fall back to`);
-  return k.kernelFunc(args as never);
-}
+import { cpuKernel, kernelConfig, size, type Args } from './fallback.js';
 
 const allF32 = (...ts: (tf.TensorInfo | undefined)[]) => ts.every((t) => t == null || t.dtype === 'float32');
 
@@ -376,7 +366,7 @@ function addN(args: Args): tf.TensorInfo | tf.TensorInfo[] {
 }
 
 export function hotKernelConfigs(backendName: string): tf.KernelConfig[] {
-  const k = (kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig => ({ kernelName, backendName, kernelFunc: f as unknown as tf.KernelFunc });
+  const k = (kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]) => kernelConfig(backendName, kernelName, f);
   return [
     k('BatchMatMul', batchMatMul),
     k('_FusedMatMul', fusedMatMul),
