@@ -21,7 +21,7 @@ export interface CheckpointHeader {
   format: 'gmr-checkpoint';
   version: 1;
   /** what model the weights belong to */
-  model: { kind: string; widths: number[]; numClasses: number; pooling?: string };
+  model: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[] };
   /** the training configuration (opaque to this module) */
   config: Record<string, unknown>;
   epochsDone: number;

@@ -54,6 +54,11 @@ const widths = (v: string): [number, number, number] => {
   if (w.length !== 3 || w.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`widths must be three positive integers like 32,64,128, got '${v}'`);
   return w as [number, number, number];
 };
+const harmonicChannels = (v: string): [number, number, number] => {
+  const h = v.split(',').map(Number);
+  if (h.length !== 3 || h.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError(`harmonic channels must be three integers ≥ 0 like 0,16,32, got '${v}'`);
+  return h as [number, number, number];
+};
 const datasetName = (v: string): string => {
   for (const p of v.split('+')) if (!(DATASETS as readonly string[]).includes(p)) throw new InvalidArgumentError(`unknown dataset '${p}' (choose ${DATASETS.join(', ')}, or several joined with '+')`);
   if (new Set(v.split('+')).size !== v.split('+').length) throw new InvalidArgumentError(`'${v}' names a dataset twice`);
@@ -106,6 +111,7 @@ function addTrainOptions(c: Command): Command {
     .addOption(new Option('--model <name>', 'model').choices(MODELS).default('gmr-cnn'))
     .option('--widths <a,b,c>', 'channels of the three convs (default gmr-cnn 24,48,96; plain-cnn 16,32,64)', widths)
     .addOption(new Option('--pooling <kind>', "before the classifier: 'average' (global average pooling) or 'rings' (a mean per ring around the centre, per channel; still invariant to 90° rotations and flips)").choices(POOLINGS).default('average'))
+    .option('--harmonic-channels <a,b,c>', "gmr-cnn: how many of each conv's channels are order-1 harmonic magnitudes (core's GMRHarmonicConv2D, an extension of the paper: they see relative orientations; still invariant), e.g. 0,24,48", harmonicChannels)
     .addOption(
       new Option(
         '--dataset <name>',
@@ -136,7 +142,7 @@ function addTrainOptions(c: Command): Command {
     .option('--name <name>', 'run name (folder runs/<name>)')
     .option('--resume <checkpoint>', 'continue the run saved in this checkpoint (its configuration is used)')
     .addOption(new Option('--stop-after <epochs>', 'stop after this many epochs of this invocation').argParser(int('--stop-after', 1)).hideHelp())
-    .option('--backend <name>', 'tfjs backend: auto (native, else wasm, else cpu), native, cuda, wasm, cpu', 'auto')
+    .option('--backend <name>', 'tfjs backend: auto (native, else wasm, else cpu), native, cuda, wasm, cpu, webgpu (Dawn, with the fused GMR kernels)', 'auto')
     .option('--json', 'print a JSON summary on stdout', false)
     .option('--no-progress', 'no progress bar')
     .option('--config <file>', 'JSON file of options keyed by flag name ({"epochs": 3, "batch-size": 64}); flags win');
@@ -150,8 +156,9 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
     // --model / --widths given with --resume must match the checkpoint (the run keeps its own configuration)
     if (explicit.model || explicit.widths) {
       const m = ck.header.model;
-      const { assertSameModel } = await heavy();
-      assertSameModel(ck, { kind: explicit.model ? o.model : (m.kind as ModelKind), widths: explicit.widths && o.widths ? o.widths : (m.widths as [number, number, number]), numClasses: m.numClasses, pooling: (m.pooling as Pooling | undefined) ?? 'average' }, o.resume);
+      const { assertSameModel, specFromHeader } = await heavy();
+      const held = specFromHeader(m);
+      assertSameModel(ck, { ...held, kind: explicit.model ? o.model : held.kind, widths: explicit.widths && o.widths ? o.widths : held.widths }, o.resume);
     }
     if (o.out === undefined && o.name === undefined) config = { ...config, out: saved.out };
   }
@@ -168,13 +175,13 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
 
 /** Loads a model from a checkpoint (checking it against --model/--widths when given). */
 async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; widths?: [number, number, number] }): Promise<{ model: tfTypes.LayersModel; spec: ModelSpec; config: TrainConfig }> {
-  const { buildModel, writeWeights } = await heavy();
+  const { buildModel, specFromHeader, writeWeights } = await heavy();
   const ck = loadCheckpoint(path);
   const m = ck.header.model;
   if (expect?.model && expect.model !== m.kind) throw new CliError(`${path} is a checkpoint of ${m.kind}, not of ${expect.model}`);
   if (expect?.widths && JSON.stringify(expect.widths) !== JSON.stringify(m.widths))
     throw new CliError(`${path} holds widths ${JSON.stringify(m.widths)}, not ${JSON.stringify(expect.widths)}`);
-  const spec: ModelSpec = { kind: m.kind as ModelKind, widths: m.widths as [number, number, number], numClasses: m.numClasses, pooling: (m.pooling as Pooling | undefined) ?? 'average' };
+  const spec: ModelSpec = specFromHeader(m);
   const model = buildModel(spec, 0);
   writeWeights(model, ck.weights, path);
   return { model, spec, config: ck.header.config as unknown as TrainConfig };
@@ -230,6 +237,7 @@ interface MainJobOpts {
   gmrLimit?: number;
   gmrEpochs?: number;
   gmrWidths: [number, number, number];
+  gmrHarmonicChannels?: [number, number, number];
   pooling: Pooling;
   plainLimit?: number;
   plainEpochs: number;
@@ -267,7 +275,7 @@ async function runMainJob(o: MainJobOpts): Promise<void> {
   const budget = MAIN_JOB_GMR_BUDGET[b.name] ?? MAIN_JOB_GMR_BUDGET.wasm;
   const gmrLimit = o.gmrLimit ?? budget.limit;
   const gmrEpochs = o.gmrEpochs ?? budget.epochs;
-  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, limit: gmrLimit, epochs: gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
+  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, harmonicChannels: o.gmrHarmonicChannels, limit: gmrLimit, epochs: gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
   const plainCfg: TrainConfig = { ...common, model: 'plain-cnn', widths: [16, 32, 64], pooling: o.pooling, limit: o.plainLimit, epochs: o.plainEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'none', out: join(out, `plain-cnn-${stamp}`) };
   const hooks = { progress: o.progress && !!process.stderr.isTTY, log };
   const results: ModelEval[] = [];
@@ -398,7 +406,7 @@ export function program(): Command {
     .option('--test-limit <n>', 'use only the first n test images', int('--test-limit', 1))
     .option('--data-dir <folder>', 'read the test split from this IDX folder')
     .option('--out <folder>', 'report folder (default: eval/ next to the first checkpoint)')
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: EvalOpts) => {
       if (!o.rotations && !o.flips) o.rotations = o.flips = true;
@@ -410,12 +418,13 @@ export function program(): Command {
     .option('--gmr-limit <n>', 'training images for the GMR-CNN (default: 60000 on native/cuda, 30000 on wasm/cpu)', int('--gmr-limit', 1))
     .option('--gmr-epochs <n>', 'epochs for the GMR-CNN (default: 2 on native/cuda, 1 on wasm/cpu)', int('--gmr-epochs', 1))
     .option('--gmr-widths <a,b,c>', 'GMR-CNN widths', widths, [24, 48, 96] as [number, number, number])
+    .option('--gmr-harmonic-channels <a,b,c>', "GMR-CNN: harmonic-magnitude channels per conv (see gmr train --help)", harmonicChannels)
     .addOption(new Option('--pooling <kind>', 'pooling before both classifiers: average or rings').choices(POOLINGS).default('average'))
     .option('--plain-limit <n>', 'training images for the plain CNN', int('--plain-limit', 1), 4000)
     .option('--plain-epochs <n>', 'epochs for the plain CNN', int('--plain-epochs', 1), 1)
     .option('--test-limit <n>', 'test images for the evaluation', int('--test-limit', 1), 1000)
     .option('--seed <n>', 'seed', int('--seed', 0), 1)
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .option('--no-progress', 'no progress bar')
     .option('--config <file>', 'JSON file of options keyed by flag name ({"gmr-epochs": 2}); flags win')
@@ -427,7 +436,7 @@ export function program(): Command {
     .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 32)
     .option('--runs <n>', 'timed runs', int('--runs', 1), 5)
     .option('--warmup <n>', 'untimed runs first', int('--warmup', 0), 1)
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: BenchOpts) => runBench(o));
   p.command('export')
@@ -436,7 +445,7 @@ export function program(): Command {
     .requiredOption('--out <folder>', 'model folder')
     .option('--plain', 'export GMR convs as plain Conv2D layers holding their synthesised kernels', false)
     .option('--force', 'replace a model already in --out', false)
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runExport(o));
   p.command('convert')
@@ -444,13 +453,13 @@ export function program(): Command {
     .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
     .requiredOption('--out <folder>', 'model folder')
     .option('--force', 'replace a model already in --out', false)
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runConvert(o));
   p.command('oracle')
     .description('check whole-model oracle files from the official PyTorch code (default: ../shared/oracle/vectors or $GMR_ORACLE_DIR)')
     .argument('[paths...]', 'oracle files or folders')
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm or cpu', 'auto')
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (paths: string[], o: { backend: string; json: boolean }) => runOracleCommand(paths, o));
   return p;

@@ -15,6 +15,32 @@ export interface ModelSpec {
   numClasses: number;
   /** global average pooling (default) or core's RingPooling2D before the classifier */
   pooling?: Pooling;
+  /** gmr-cnn: harmonic-magnitude channels per conv (core's GMRHarmonicConv2D), default none */
+  harmonicChannels?: [number, number, number];
+}
+
+const NO_HARMONICS: [number, number, number] = [0, 0, 0];
+
+/** The model a checkpoint header describes (fields added later get their defaults). */
+export function specFromHeader(m: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[] }): ModelSpec {
+  return {
+    kind: m.kind as ModelKind,
+    widths: m.widths as [number, number, number],
+    numClasses: m.numClasses,
+    pooling: (m.pooling as Pooling | undefined) ?? 'average',
+    harmonicChannels: (m.harmonicChannels as [number, number, number] | undefined) ?? NO_HARMONICS,
+  };
+}
+
+/** A one-line description of a model spec (for messages). */
+export function describeSpec(s: ModelSpec): string {
+  const h = s.harmonicChannels ?? NO_HARMONICS;
+  return `${s.kind} with widths ${JSON.stringify(s.widths)} (${s.numClasses} classes, ${s.pooling ?? 'average'} pooling${h.some((v) => v > 0) ? `, harmonic channels ${JSON.stringify(h)}` : ''})`;
+}
+
+/** Same architecture (defaults filled in on both sides). */
+export function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
+  return describeSpec(specFromHeader(a)) === describeSpec(specFromHeader(b));
 }
 
 /** mulberry32 */
@@ -37,7 +63,7 @@ export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
   const original = Math.random;
   Math.random = seededRandom(seed ^ 0x1417);
   try {
-    const opts = { widths: spec.widths, numClasses: spec.numClasses, pooling: spec.pooling ?? 'average' };
+    const opts = { widths: spec.widths, numClasses: spec.numClasses, pooling: spec.pooling ?? 'average', harmonicChannels: spec.harmonicChannels ?? NO_HARMONICS };
     return spec.kind === 'gmr-cnn' ? gmrCNN(opts) : plainCNN(opts);
   } catch (e) {
     throw new CliError(`cannot build ${spec.kind} with widths ${JSON.stringify(spec.widths)}: ${(e as Error).message}`);

@@ -13,7 +13,7 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js
 import { augmentation, datasetClassCount, loadSplit, pixelScale, subset, type Augmentation } from './data.js';
 import { CliError } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
-import { buildModel, readWeights, writeWeights, type ModelKind, type ModelSpec, type Pooling } from './model.js';
+import { buildModel, describeSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 
 /** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
@@ -22,6 +22,8 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
   widths: [number, number, number];
   /** 'average' (default) or 'rings' */
   pooling?: Pooling;
+  /** gmr-cnn: harmonic-magnitude channels per conv (default none) */
+  harmonicChannels?: [number, number, number];
   dataset: string;
   dataDir?: string;
   /** keep only these classes, relabelled 0..k-1 (binary when two) */
@@ -136,18 +138,13 @@ export function numClassesOf(c: Pick<TrainConfig, 'classes' | 'dataset'>): numbe
 }
 
 export function modelSpecOf(c: TrainConfig): ModelSpec {
-  return { kind: c.model, widths: c.widths, numClasses: numClassesOf(c), pooling: c.pooling ?? 'average' };
+  return specFromHeader({ kind: c.model, widths: c.widths, numClasses: numClassesOf(c), pooling: c.pooling, harmonicChannels: c.harmonicChannels });
 }
 
 /** Checks a checkpoint's model against the one asked for. */
 export function assertSameModel(ck: Checkpoint, spec: ModelSpec, path: string): void {
-  const m = ck.header.model;
-  const pooling = (p: string | undefined) => p ?? 'average';
-  if (m.kind !== spec.kind || JSON.stringify(m.widths) !== JSON.stringify(spec.widths) || m.numClasses !== spec.numClasses || pooling(m.pooling) !== pooling(spec.pooling)) {
-    throw new CliError(
-      `${path} holds a ${m.kind} with widths ${JSON.stringify(m.widths)} (${m.numClasses} classes, ${pooling(m.pooling)} pooling), not the requested ${spec.kind} with widths ${JSON.stringify(spec.widths)} (${spec.numClasses} classes, ${pooling(spec.pooling)} pooling)`,
-    );
-  }
+  const held = specFromHeader(ck.header.model);
+  if (!sameSpec(held, spec)) throw new CliError(`${path} holds a ${describeSpec(held)}, not the requested ${describeSpec(spec)}`);
 }
 
 export async function train(config: TrainConfig, hooks: TrainHooks, resume?: string): Promise<TrainResult> {
@@ -264,7 +261,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(rec);
     saveCheckpoint(
       ckPath,
-      { model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      { model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling, harmonicChannels: spec.harmonicChannels }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
       await readWeights(model),
       await opt.state(),
     );

@@ -112,3 +112,16 @@ describe('cli constants', () => {
     expect(parseAngles('paper')).toEqual([...ROTATION_ANGLES]);
   });
 });
+
+describe('model specs from checkpoint headers', () => {
+  it('fill defaults for older headers and tell architectures apart by harmonic channels', async () => {
+    const { specFromHeader, sameSpec, describeSpec } = await import('../src/model.js');
+    const old = specFromHeader({ kind: 'gmr-cnn', widths: [4, 8, 8], numClasses: 10 });
+    expect(old).toEqual({ kind: 'gmr-cnn', widths: [4, 8, 8], numClasses: 10, pooling: 'average', harmonicChannels: [0, 0, 0] });
+    expect(sameSpec(old, { kind: 'gmr-cnn', widths: [4, 8, 8], numClasses: 10 })).toBe(true);
+    const h = { ...old, harmonicChannels: [0, 4, 4] as [number, number, number] };
+    expect(sameSpec(old, h)).toBe(false);
+    expect(describeSpec(h)).toBe('gmr-cnn with widths [4,8,8] (10 classes, average pooling, harmonic channels [0,4,4])');
+    expect(sameSpec(old, { ...old, pooling: 'rings' })).toBe(false);
+  });
+});

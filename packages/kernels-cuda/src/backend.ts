@@ -17,10 +17,11 @@ export class NativeBackend extends MathBackendCPU {
   /** Native buffers → number of data entries holding a view of them. */
   private readonly users = new Map<ArrayBuffer, number>();
   /**
-   * GMR ring sums R of a forward call made under a gradient tape, kept for the filter gradient of the same call
-   * (keyed by x's data id; freed when used or when x is disposed).
+   * GMR ring sums R of the forward calls made under a gradient tape, kept for the filter gradients of the same calls
+   * (keyed by x's data id, then by the call's geometry and masks: a harmonic layer runs two or three GMR ops on one x;
+   * freed when used or when x is disposed).
    */
-  private readonly ringCache = new Map<DataId, { key: string; r: Float32Array }>();
+  private readonly ringCache = new Map<DataId, Map<string, Float32Array>>();
 
   /** True while tf.grads / an optimizer records a tape (a backward pass will follow). */
   recordingGradients(): boolean {
@@ -28,24 +29,28 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   keepRingSums(x: DataId, key: string, r: Float32Array): void {
-    this.dropRingSums(x);
-    this.ringCache.set(x, { key, r });
+    let byKey = this.ringCache.get(x);
+    if (!byKey) this.ringCache.set(x, (byKey = new Map()));
+    const old = byKey.get(key);
+    if (old) this.freeScratch(old);
+    byKey.set(key, r);
   }
 
   /** The kept ring sums of x for `key` (the caller frees them with freeScratch), or null. */
   takeRingSums(x: DataId, key: string): Float32Array | null {
-    const e = this.ringCache.get(x);
-    if (!e || e.key !== key) return null;
-    this.ringCache.delete(x);
-    return e.r;
+    const byKey = this.ringCache.get(x);
+    const r = byKey?.get(key);
+    if (!byKey || !r) return null;
+    byKey.delete(key);
+    if (byKey.size === 0) this.ringCache.delete(x);
+    return r;
   }
 
   private dropRingSums(x: DataId): void {
-    const e = this.ringCache.get(x);
-    if (e) {
-      this.ringCache.delete(x);
-      this.freeScratch(e.r);
-    }
+    const byKey = this.ringCache.get(x);
+    if (!byKey) return;
+    this.ringCache.delete(x);
+    for (const r of byKey.values()) this.freeScratch(r);
   }
 
   constructor(

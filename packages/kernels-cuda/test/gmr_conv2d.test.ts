@@ -112,6 +112,15 @@ describe('native GMRConv2D vs core composed on cpu', () => {
     resetKernelCallCounts();
     const got = await on('native', f);
     expect(kernelCallCounts().gmrBackpropFilter ?? 0).toBeGreaterThanOrEqual(2);
+    // One training step: the cos and the sin op run on the same x, and both filter gradients reuse their ring sums.
+    await tf.setBackend('native');
+    const x = tf.tensor(rand(2 * 10 * 9 * 4, 21), [2, 10, 9, 4]);
+    const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    resetKernelCallCounts();
+    const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as tf.Tensor) as tf.Scalar, vars);
+    expect(kernelCallCounts().gmrBackpropFilter).toBe(2);
+    expect(kernelCallCounts().gmrRingSumsReused).toBe(2);
+    tf.dispose([x, value, ...Object.values(grads)]);
     ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
     layer.disposeCaches();
   });

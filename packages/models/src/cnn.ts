@@ -6,7 +6,7 @@
  * GMR model's logits are D4-invariant to float rounding at 28×28.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { RingPooling2D } from '@gmr-conv/core';
+import { GMRHarmonicConv2D, RingPooling2D } from '@gmr-conv/core';
 import { apply, avgPool, batchNorm, checkInt, gmrConv, kaimingNormalFanOut, linear, relu, type GMROptions } from './building_blocks.js';
 
 export interface CNNOptions {
@@ -25,6 +25,14 @@ export interface CNNOptions {
    * exactly invariant to 90° rotations and flips, but it keeps where a feature is, radially). Default 'average'.
    */
   pooling?: 'average' | 'rings';
+  /**
+   * GMR-CNN only: how many of each conv's channels are order-`harmonicOrder` harmonic magnitudes (core's
+   * GMRHarmonicConv2D, an extension of the paper) instead of isotropic GMR responses; default [0, 0, 0] (the
+   * paper's GMR-CNN). They are concatenated after the GMR channels (layers `conv{i}_harmonic`, `conv{i}_concat`).
+   */
+  harmonicChannels?: [number, number, number];
+  /** Angular order m of the harmonic channels (default 1). */
+  harmonicOrder?: number;
   name?: string;
 }
 
@@ -38,12 +46,19 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
   const numClasses = checkInt(where, 'numClasses', o.numClasses ?? 10);
   const inChannels = checkInt(where, 'inChannels', o.inChannels ?? 1);
   const size = o.inputSize ?? [28, 28];
+  const harmonic = o.harmonicChannels ?? [0, 0, 0];
+  if (!Array.isArray(harmonic) || harmonic.length !== 3) throw new Error(`${where}: harmonicChannels must be 3 channel counts, got ${JSON.stringify(harmonic)}`);
+  harmonic.forEach((h, i) => {
+    checkInt(where, `harmonicChannels[${i}]`, h, 0);
+    if (h > widths[i]) throw new Error(`${where}: harmonicChannels[${i}] must be at most widths[${i}] (${widths[i]}), got ${h}`);
+  });
+  if (kind === 'plain' && harmonic.some((h) => h > 0)) throw new Error(`${where}: harmonicChannels are GMR channels; a plain CNN takes none, got ${JSON.stringify(harmonic)}`);
   const input = tfl.input({ shape: [size[0], size[1], inChannels], name: 'input' });
   let x: tfl.SymbolicTensor = input;
   for (let i = 0; i < 3; i++) {
     const name = `conv${i + 1}`;
     const k = ks[i];
-    if (kind === 'gmr') x = gmrConv(x, name, widths[i], k, o.gmr ?? {});
+    if (kind === 'gmr') x = gmrStage(x, name, widths[i], harmonic[i], k, o);
     else {
       if (k % 2 === 1) {
         x = apply(tfl.layers.conv2d({ name, filters: widths[i], kernelSize: k, padding: 'same', useBias: false, kernelInitializer: kaimingNormalFanOut(widths[i], k * k) }), x);
@@ -60,6 +75,18 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
   x = apply(pooling === 'rings' ? new RingPooling2D({ name: 'ringpool' }) : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
   const logits = linear(x, 'fc', numClasses, x.shape[1] as number);
   return tfl.model({ inputs: input, outputs: logits, name: o.name ?? (kind === 'gmr' ? 'gmr_cnn' : 'plain_cnn') });
+}
+
+/** One GMR-CNN conv: `width − h` isotropic GMR channels, then `h` harmonic magnitudes (when h > 0). */
+function gmrStage(x: tfl.SymbolicTensor, name: string, width: number, h: number, k: number, o: CNNOptions): tfl.SymbolicTensor {
+  if (h === 0) return gmrConv(x, name, width, k, o.gmr ?? {});
+  const { trainIndexMat: _unused, ...gmr } = o.gmr ?? {};
+  const harmonic = apply(
+    new GMRHarmonicConv2D({ name: `${name}_harmonic`, filters: h, kernelSize: k, padding: Math.floor(k / 2), useBias: false, initScheme: 'kaimingNormalFanOut', order: o.harmonicOrder ?? 1, ...gmr }),
+    x,
+  );
+  if (h === width) return harmonic;
+  return apply(tfl.layers.concatenate({ name: `${name}_concat`, axis: -1 }), [gmrConv(x, name, width - h, k, o.gmr ?? {}), harmonic]);
 }
 
 /** The GMR-CNN (GMR convs without bias, θ Kaiming-normal fan_out). */

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, GMRConvBase, type GMRConvLayerArgs, type InitScheme } from '@gmr-conv/core';
+import { GMRConv2D, GMRConvBase, GMRHarmonicConv2D, type GMRConvLayerArgs, type InitScheme } from '@gmr-conv/core';
 import type { GMROptions, SymbolicTensor } from './building_blocks.js';
 
 type Layer = tfl.layers.Layer;
@@ -181,13 +181,14 @@ export function convertToGMR(model: tfl.LayersModel, options: ConvertToGMROption
 /**
  * A new model in which every GMRConv2D is a plain Conv2D holding its synthesised kernel
  * (θ · smoothed ring basis), with the same outputs to float rounding. PyTorch-style numeric
- * padding becomes ZeroPadding2D → 'valid' conv. Grouped, transposed and non-zero-padded GMR
+ * padding becomes ZeroPadding2D → 'valid' conv. Grouped, transposed, harmonic and non-zero-padded GMR
  * convs have no tfjs Conv2D equivalent and are reported as errors; GMRConv1D/3D are kept as they are.
  */
 export function exportToPlainConv(model: tfl.LayersModel, options: { name?: string } = {}): tfl.LayersModel {
   const where = 'exportToPlainConv';
   const replace: Replace = (layer) => {
     if (!(layer instanceof GMRConvBase)) return null;
+    if (layer instanceof GMRHarmonicConv2D) throw new Error(`${where}: layer '${layer.name}' is a GMRHarmonicConv2D (the magnitude of two convolutions); it has no plain Conv2D equivalent`);
     if (layer.transposed) throw new Error(`${where}: layer '${layer.name}' is a transposed GMR conv; only GMRConv2D is exported`);
     if (layer.rank !== 2) return null;
     if (layer.groups !== 1) throw new Error(`${where}: layer '${layer.name}' has groups ${layer.groups}; tfjs Conv2D has no groups`);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GMRConv2D, modelInvarianceCheck } from '@gmr-conv/core';
+import { GMRConv2D, GMRHarmonicConv2D, modelInvarianceCheck } from '@gmr-conv/core';
 import { gmrCNN, plainCNN, saveToMemory, loadFromMemory } from '../src/index.js';
 import { countTrainable, maxAbsDiff, seeded, tf, useBackend, warmUpBatchNorm } from './helpers/backend.js';
 
@@ -60,6 +60,30 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     const loaded = await loadFromMemory(await saveToMemory(g));
     expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
     expect(() => plainCNN({ pooling: 'max' as 'rings' })).toThrow(/pooling must be 'average' or 'rings', got "max"/);
+    tf.dispose(x);
+    g.dispose();
+    loaded.dispose();
+  });
+  it('harmonicChannels: harmonic magnitudes next to GMR channels; logits still D4-invariant; round-trips; bad counts refused', async () => {
+    const g = seeded(5, () => gmrCNN({ widths: [4, 8, 8], harmonicChannels: [2, 8, 3] }));
+    expect((g.getLayer('conv1') as GMRConv2D).filters).toBe(2);
+    expect((g.getLayer('conv1_harmonic') as GMRHarmonicConv2D).filters).toBe(2);
+    expect(g.getLayer('conv1_concat').outputShape).toEqual([null, 28, 28, 4]);
+    expect(() => g.getLayer('conv2')).toThrow(); // all 8 channels harmonic: no GMR part, no concat
+    expect(g.getLayer('conv2_harmonic').outputShape).toEqual([null, 14, 14, 8]);
+    // θ of the GMR and harmonic parts share the layout [O, I, n] (+ one log σ per layer)
+    const bn = 2 * (4 + 8 + 8);
+    expect(countTrainable(g)).toBe(2 * 1 * 5 + 5 + 2 * 1 * 5 + 5 + (8 * 4 * 5 + 5) + (5 * 8 * 3 + 3) + (3 * 8 * 3 + 3) + bn + 8 * 10 + 10);
+    warmUpBatchNorm(g, [8, 28, 28, 1]);
+    const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 9);
+    const d4 = modelInvarianceCheck((t) => g.predict(t) as tf.Tensor, x);
+    for (const v of Object.values(d4)) expect(v).toBeLessThan(1e-4);
+    const y0 = tf.tidy(() => (g.predict(x) as tf.Tensor).dataSync());
+    const loaded = await loadFromMemory(await saveToMemory(g));
+    expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(() => gmrCNN({ widths: [4, 8, 8], harmonicChannels: [5, 0, 0] })).toThrow(/harmonicChannels\[0\] must be at most widths\[0\] \(4\), got 5/);
+    expect(() => gmrCNN({ harmonicChannels: [1, -1, 0] })).toThrow(/harmonicChannels\[1\] must be an integer ≥ 0, got -1/);
+    expect(() => plainCNN({ harmonicChannels: [1, 0, 0] })).toThrow(/a plain CNN takes none/);
     tf.dispose(x);
     g.dispose();
     loaded.dispose();

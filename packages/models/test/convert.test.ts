@@ -138,5 +138,8 @@ describe('exportToPlainConv', () => {
     const m = tfl.model({ inputs: input, outputs: y });
     expect(() => exportToPlainConv(m)).toThrow(/layer 'grouped' has groups 2/);
     m.dispose();
+    const h = gmrCNN({ widths: [4, 8, 8], harmonicChannels: [0, 2, 0] });
+    expect(() => exportToPlainConv(h)).toThrow(/layer 'conv2_harmonic' is a GMRHarmonicConv2D/);
+    h.dispose();
   });
 });
