@@ -23,7 +23,6 @@ export interface BackendInfo {
 }
 
 let wasmImport: Promise<unknown> | null = null;
-let webgpuDetail: string | null = null;
 let nativeImport: Promise<typeof import('@gmr-conv/kernels-cuda')> | null = null;
 
 /** Imports the native backends' package (registers 'native', and 'cuda' when a device answers); a reason when it cannot. */
@@ -39,6 +38,7 @@ async function nativeBackend(name: 'native' | 'cuda'): Promise<string | null> {
 }
 
 async function tryBackend(name: string): Promise<BackendInfo | string> {
+  let webgpuDetail = '';
   try {
     if (name === 'wasm') {
       wasmImport ??= import('@tensorflow/tfjs-backend-wasm');
@@ -77,7 +77,7 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
     if (name === 'wasm') optimizeWasmBackend();
     let detail = `tfjs ${name} backend`;
     if (name === 'native' || name === 'cuda') detail = (await nativeImport!).describeBackend(name);
-    if (name === 'webgpu') detail = webgpuDetail!;
+    if (name === 'webgpu') detail = webgpuDetail;
     if (name === 'wasm') {
       try {
         detail += ` (simd ${String(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))}, 1 thread in Node)`;
