@@ -457,7 +457,7 @@ export function program(): Command {
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runConvert(o));
   p.command('oracle')
-    .description('check whole-model oracle files from the official PyTorch code (default: ../shared/oracle/vectors or $GMR_ORACLE_DIR)')
+    .description('check whole-model oracle files from the official PyTorch code (default: fixtures/oracle/vectors in the repository, or $GMR_ORACLE_DIR)')
     .argument('[paths...]', 'oracle files or folders')
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)

@@ -10,7 +10,7 @@ import { checkModelOracle, type ModelOracleFile, type ModelOracleResult } from '
 import { CliError } from './errors.js';
 
 export function defaultOracleDir(): string {
-  return process.env.GMR_ORACLE_DIR ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/oracle/vectors');
+  return process.env.GMR_ORACLE_DIR ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../fixtures/oracle/vectors');
 }
 
 export function modelOracleFiles(paths: string[]): string[] {

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfjs from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyD4, composeD4, D4_ELEMENTS, D4Element, invertD4, isD4Rotation } from '../src/equivariance/d4.js';
 import { applyCubeSymmetry, composeCubeSymmetries, CUBE_ROTATIONS, CUBE_SYMMETRIES, invertCubeSymmetry } from '../src/equivariance/cube.js';
@@ -21,12 +20,9 @@ import { checkExactEquivariance, LayerLike, LayerSpec } from '../src/equivarianc
 import { gmrConv2d, gmrConv3d } from '../src/ops/gmr_conv_ops.js';
 import { defaultNumRings } from '../src/rings/ring_masks.js';
 import { checkEquivariance45Case, checkEquivariance45CaseAsync } from '../tools/oracle/equivariance45_case.js';
+import { defaultOracleDir } from '../tools/oracle/load.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../..');
-const oracleDir = process.env.GMR_ORACLE_DIR ?? path.resolve(repoRoot, '../shared/oracle/vectors');
-const eqFile = path.join(oracleDir, 'public_equivariance45.json');
-const haveOracle = fs.existsSync(eqFile);
+const eqFile = path.join(defaultOracleDir(), 'public_equivariance45.json');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -248,8 +244,9 @@ describe('rotateBilinear', () => {
 
 // ----------------------------------------------------------------------------- oracle (45°)
 
-describe.skipIf(!haveOracle)('oracle public_equivariance45.json', () => {
-  const json = haveOracle ? JSON.parse(fs.readFileSync(eqFile, 'utf8')) : null;
+describe('oracle public_equivariance45.json', () => {
+  // The in-repo fixture: a missing file fails here rather than skipping.
+  const json = JSON.parse(fs.readFileSync(eqFile, 'utf8'));
   const toT = (a: any) => tf.tensor(Float32Array.from(a.data), a.shape);
   const theta = json?.method?.theta_deg ?? 45;
 
@@ -551,11 +548,9 @@ describe('no tensor leaks', () => {
       await layerEquivarianceErrorAsync(f, x, 'flipV');
       modelInvarianceCheck(model, x);
       await modelInvarianceCheckAsync(model, x, { elements: ['rot90'] });
-      if (haveOracle) {
-        const j = JSON.parse(fs.readFileSync(eqFile, 'utf8'));
-        checkEquivariance45Case(j, {});
-        await checkEquivariance45CaseAsync(j, {});
-      }
+      const j = JSON.parse(fs.readFileSync(eqFile, 'utf8'));
+      checkEquivariance45Case(j, {});
+      await checkEquivariance45CaseAsync(j, {});
     };
     await round(); // warm-up: ring-mask caches keep their tensors
     const before = tf.memory().numTensors;

@@ -1,5 +1,5 @@
 /**
- * Runs `pnpm oracle`'s checker on every vector in ../shared/oracle/vectors, on
+ * Runs `pnpm oracle`'s checker on every vector in fixtures/oracle/vectors, on
  * cpu and wasm (and webgpu where an adapter exists; required when GMR_REQUIRE_WEBGPU=1).
  */
 import '@tensorflow/tfjs';

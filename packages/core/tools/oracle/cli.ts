@@ -1,6 +1,6 @@
 /**
  * `pnpm oracle [files or folders] [--backend NAME]`: checks oracle vectors
- * (shared/oracle/README.md) and prints one line per file with its largest
+ * (fixtures/oracle/README.md) and prints one line per file with its largest
  * errors, then `N passed, N failed`; exits non-zero on any failure.
  */
 import { Command } from 'commander';
@@ -58,7 +58,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const program = new Command()
     .name('oracle')
     .description('Check GMR-Conv oracle vectors against this implementation')
-    .argument('[targets...]', 'vector files or folders (default: ../shared/oracle/vectors)')
+    .argument('[targets...]', 'vector files or folders (default: fixtures/oracle/vectors)')
     .option('--backend <name>', 'tfjs backend: cpu, wasm, webgpu', 'cpu')
     .action(async (targets: string[], opts: { backend: string }) => {
       try {

@@ -1,4 +1,4 @@
-/** Reading oracle vectors (schema: shared/oracle/README.md). */
+/** Reading oracle vectors (schema: fixtures/oracle/README.md). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +10,15 @@ export interface OracleArray {
   layout?: string;
 }
 
-/** Default vector folder: $GMR_ORACLE_DIR, else ../shared/oracle/vectors beside the repository. */
+/**
+ * Default vector folder: $GMR_ORACLE_DIR, else the repository's own copy, fixtures/oracle/vectors (so a bare
+ * clone's tests need nothing beside the repository; new vectors arriving elsewhere are copied in there).
+ */
 export function defaultOracleDir(): string {
   if (process.env.GMR_ORACLE_DIR) return process.env.GMR_ORACLE_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
   const repoRoot = path.resolve(here, '../../../..');
-  return path.resolve(repoRoot, '../shared/oracle/vectors');
+  return path.resolve(repoRoot, 'fixtures/oracle/vectors');
 }
 
 /** Expands files and folders to the sorted list of .json files. */
