@@ -3,22 +3,36 @@ import { CliError } from './errors.js';
 
 export const PAPER_ANGLES: readonly number[] = Object.freeze(Array.from({ length: 37 }, (_, i) => 10 * i));
 
-/** Parses "0,45,90" or "0:360:10" into angles in [0, 360]. */
+/** The most angles one evaluation may ask for: every tenth of a degree (each angle is a pass over the test set). */
+export const MAX_ANGLES = 3601;
+
+const FORMS = "use 'paper', a list like 0,45,90 or a range like 0:360:10";
+
+/** Parses "0,45,90" or "0:360:10" into angles in [0, 360]; the count is checked before any list is made. */
 export function parseAngles(text: string | undefined): number[] {
   if (text === undefined || text === 'paper') return [...PAPER_ANGLES];
+  if (text.trim() === '') throw new CliError(`--angles '${text}': no angles given (${FORMS})`);
   let angles: number[];
-  const range = /^(-?[\d.]+):(-?[\d.]+):([\d.]+)$/.exec(text.trim());
+  const range = /^([^:]*):([^:]*):([^:]*)$/.exec(text.trim());
   if (range) {
-    const [a, b, s] = range.slice(1).map(Number);
-    if (!(s > 0)) throw new CliError(`--angles ${text}: the step must be positive`);
-    angles = [];
-    for (let x = a; x <= b + 1e-9; x += s) angles.push(Math.round(x * 1e6) / 1e6);
-  } else angles = text.split(',').map((s) => Number(s.trim()));
-  for (const a of angles) {
-    if (!Number.isFinite(a)) throw new CliError(`--angles ${text}: '${a}' is not a number (use e.g. 0,45,90 or 0:360:10)`);
-    if (a < 0 || a > 360) throw new CliError(`--angles ${text}: angle ${a}° is out of range (angles must be in 0..360 degrees)`);
+    const [a, b, s] = range.slice(1).map((x) => (x.trim() === '' ? NaN : Number(x)));
+    for (const [what, v, raw] of [['start', a, range[1]], ['end', b, range[2]], ['step', s, range[3]]] as const)
+      if (!Number.isFinite(v)) throw new CliError(`--angles ${text}: the ${what} '${raw}' is not a number (${FORMS})`);
+    if (!(s > 0)) throw new CliError(`--angles ${text}: the step must be positive, got ${s}`);
+    if (b < a) throw new CliError(`--angles ${text}: the end ${b} is below the start ${a}`);
+    const count = Math.floor((b - a) / s + 1e-9) + 1;
+    if (count > MAX_ANGLES) throw new CliError(`--angles ${text}: ${count} angles, more than the limit of ${MAX_ANGLES} (a step of 0.1° over 0..360); use a larger step`);
+    angles = Array.from({ length: count }, (_, i) => Math.round((a + i * s) * 1e6) / 1e6);
+  } else {
+    const parts = text.split(',');
+    if (parts.length > MAX_ANGLES) throw new CliError(`--angles: ${parts.length} angles, more than the limit of ${MAX_ANGLES}`);
+    angles = parts.map((p) => {
+      if (p.trim() === '') throw new CliError(`--angles ${text}: an empty entry in the list (${FORMS})`);
+      const v = Number(p.trim());
+      if (!Number.isFinite(v)) throw new CliError(`--angles ${text}: '${p.trim()}' is not a number (${FORMS})`);
+      return v;
+    });
   }
-  if (angles.length === 0) throw new CliError(`--angles ${text}: no angles`);
+  for (const a of angles) if (a < 0 || a > 360) throw new CliError(`--angles ${text}: angle ${a}° is out of range (angles must be in 0..360 degrees)`);
   return angles;
 }
-

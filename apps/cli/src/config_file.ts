@@ -69,6 +69,8 @@ export function applyConfigFile(cmd: Command, file: string): Record<string, unkn
     if (NOT_IN_FILE.has(attr)) continue;
     byKey.set(attr, opt);
     if (opt.long) byKey.set(opt.long.replace(/^--(no-)?/, ''), opt);
+    // the flag's own name too: "no-progress": true (or "noProgress") as on the command line
+    if (opt.long) for (const k of [opt.long.slice(2), camel(opt.long.slice(2))]) byKey.set(k, opt);
   }
   const applied: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {

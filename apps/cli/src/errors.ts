@@ -8,3 +8,28 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** File-system failures a user can act on, in words (the errno code is kept in the message for searching). */
+const FS_CODES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * A CliError naming the file and the cause for a file-system error (ENOSPC, EROFS, ENOTDIR, …); any other error
+ * comes back unchanged. Errors from a write on an open descriptor carry no path, hence `file`.
+ */
+export function fileError(e: unknown, file?: string): unknown {
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  const why = err && typeof err.code === 'string' ? FS_CODES[err.code] : undefined;
+  if (!why) return e;
+  const where = file ?? err.path;
+  return new CliError(`${where ?? 'a file'}: ${why} (${err.code})${err.dest && err.dest !== where ? `, moving it to ${err.dest}` : ''}`, 4);
+}

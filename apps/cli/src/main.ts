@@ -7,11 +7,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { applyConfigFile } from './config_file.js';
-import { CliError } from './errors.js';
+import { CliError, fileError } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
 import type { ModelKind, ModelSpec, Pooling } from './model.js';
@@ -25,6 +25,7 @@ export const DATASETS = ['mnist', 'fashion-mnist', 'mnist-rot'] as const;
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const AUGMENTATIONS = ['none', 'paper'] as const;
 export const POOLINGS = ['average', 'rings'] as const;
+const ALLOW_NON_FINITE = ['--allow-non-finite', 'load a checkpoint even when its weights hold NaN or ±Infinity (refused by default)'] as const;
 
 /** The tfjs-dependent modules, loaded when a command runs. */
 async function heavy() {
@@ -91,11 +92,12 @@ type TrainOpts = Omit<TrainConfig, 'widths' | 'lr' | 'weightDecay' | 'warmupEpoc
   json: boolean;
   progress: boolean;
   config?: string;
+  allowNonFinite: boolean;
 };
 
 function trainConfig(o: TrainOpts): TrainConfig {
   // resume, backend, json, progress and config belong to the invocation, not to the run's saved configuration
-  const { widths, lr, weightDecay, warmup, out, name, resume, backend, json, progress, config, ...same } = o;
+  const { widths, lr, weightDecay, warmup, out, name, resume, backend, json, progress, config, allowNonFinite, ...same } = o;
   return {
     ...same,
     widths: widths ?? DEFAULT_WIDTHS[o.model],
@@ -145,14 +147,38 @@ function addTrainOptions(c: Command): Command {
     .option('--backend <name>', 'tfjs backend: auto (native, else wasm, else cpu), native, cuda, wasm, cpu, webgpu (Dawn, with the fused GMR kernels)', 'auto')
     .option('--json', 'print a JSON summary on stdout', false)
     .option('--no-progress', 'no progress bar')
-    .option('--config <file>', 'JSON file of options keyed by flag name ({"epochs": 3, "batch-size": 64}); flags win');
+    .option('--config <file>', 'JSON file of options keyed by flag name ({"epochs": 3, "batch-size": 64}); flags win')
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false);
 }
 
-async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolean }): Promise<void> {
-  let config = trainConfig(o);
+/** Options of `gmr train` that belong to one invocation, not to the run (a resumed run may change them). */
+const INVOCATION_OPTIONS = new Set(['resume', 'backend', 'json', 'progress', 'config', 'allowNonFinite', 'stopAfter', 'out', 'name', 'model', 'widths']);
+
+/**
+ * `--resume` continues a run in the folder that holds its checkpoint, with the configuration it started with:
+ * another --out, or a training flag with another value (--epochs 5 for a 3-epoch run), is refused, not ignored.
+ */
+function checkResumeFlags(o: TrainOpts, config: TrainConfig, saved: TrainConfig, given: string[]): void {
+  const folder = dirname(resolve(o.resume!));
+  if ((o.out !== undefined || o.name !== undefined) && config.out !== folder)
+    throw new CliError(`--resume continues the run in the folder that holds its checkpoint (${folder}), not in ${config.out}: copy the run folder there and resume the copy, or leave out --out/--name`);
+  const asked = config as unknown as Record<string, unknown>;
+  const held = saved as unknown as Record<string, unknown>;
+  for (const attr of given) {
+    if (INVOCATION_OPTIONS.has(attr)) continue;
+    const key = attr === 'warmup' ? 'warmupEpochs' : attr;
+    if (JSON.stringify(asked[key]) === JSON.stringify(held[key])) continue;
+    const flag = `--${attr.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new CliError(`${flag} ${JSON.stringify(asked[key])} differs from the resumed run's ${JSON.stringify(held[key])}: a resumed run keeps the configuration it started with (its schedule and data order depend on it); start a new run with another --out for other settings`);
+  }
+}
+
+async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolean; given: string[] }): Promise<void> {
+  const config = trainConfig(o);
   if (o.resume !== undefined) {
-    const ck = loadCheckpoint(o.resume);
+    const ck = loadCheckpoint(o.resume, { allowNonFinite: o.allowNonFinite });
     const saved = ck.header.config as unknown as TrainConfig;
+    checkResumeFlags(o, config, saved, explicit.given);
     // --model / --widths given with --resume must match the checkpoint (the run keeps its own configuration)
     if (explicit.model || explicit.widths) {
       const m = ck.header.model;
@@ -160,13 +186,12 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
       const held = specFromHeader(m);
       assertSameModel(ck, { ...held, kind: explicit.model ? o.model : held.kind, widths: explicit.widths && o.widths ? o.widths : held.widths }, o.resume);
     }
-    if (o.out === undefined && o.name === undefined) config = { ...config, out: saved.out };
   }
   const { setupBackend, train } = await heavy();
   const b = await setupBackend(o.backend);
   const log = (l: string) => (o.json ? process.stderr.write(l + '\n') : console.log(l));
   log(`backend: ${b.detail}`);
-  const r = await train(config, { progress: o.progress && !!process.stderr.isTTY, log }, o.resume);
+  const r = await train(config, { progress: o.progress && !!process.stderr.isTTY, log }, o.resume, { allowNonFinite: o.allowNonFinite });
   const last = r.history[r.history.length - 1];
   if (o.json) console.log(JSON.stringify({ checkpoint: r.checkpoint, finished: r.finished, seconds: r.seconds, backend: b.name, history: r.history }));
   else log(`${r.finished ? 'done' : 'stopped'}: ${r.history.length} epoch(s), test accuracy ${last ? (100 * last.accuracy).toFixed(2) + ' %' : '-'}, ${r.seconds.toFixed(1)} s; checkpoint ${r.checkpoint}`);
@@ -174,9 +199,9 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
 }
 
 /** Loads a model from a checkpoint (checking it against --model/--widths when given). */
-async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; widths?: [number, number, number] }): Promise<{ model: tfTypes.LayersModel; spec: ModelSpec; config: TrainConfig }> {
+async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; widths?: [number, number, number]; allowNonFinite?: boolean }): Promise<{ model: tfTypes.LayersModel; spec: ModelSpec; config: TrainConfig }> {
   const { buildModel, specFromHeader, writeWeights } = await heavy();
-  const ck = loadCheckpoint(path);
+  const ck = loadCheckpoint(path, { allowNonFinite: expect?.allowNonFinite });
   const m = ck.header.model;
   if (expect?.model && expect.model !== m.kind) throw new CliError(`${path} is a checkpoint of ${m.kind}, not of ${expect.model}`);
   if (expect?.widths && JSON.stringify(expect.widths) !== JSON.stringify(m.widths))
@@ -199,6 +224,7 @@ interface EvalOpts {
   out?: string;
   backend: string;
   json: boolean;
+  allowNonFinite: boolean;
 }
 
 async function runEval(o: EvalOpts): Promise<void> {
@@ -209,7 +235,7 @@ async function runEval(o: EvalOpts): Promise<void> {
   const evals: ModelEval[] = [];
   let dataset = 'mnist';
   for (const path of o.checkpoint) {
-    const { model, spec, config } = await modelFromCheckpoint(path, { model: o.model, widths: o.widths });
+    const { model, spec, config } = await modelFromCheckpoint(path, { model: o.model, widths: o.widths, allowNonFinite: o.allowNonFinite });
     dataset = config.dataset ?? 'mnist';
     const test = subset(await loadSplit({ dataset, dataDir: o.dataDir ?? config.dataDir, classes: config.classes }, 'test'), o.testLimit);
     const t = performance.now();
@@ -348,8 +374,9 @@ async function runExport(o: ExportOpts): Promise<void> {
   if (!existsSync(o.checkpoint)) throw new CliError(`checkpoint not found: ${o.checkpoint}`);
   const { setupBackend } = await heavy();
   await setupBackend(o.backend);
-  const { model, spec } = await modelFromCheckpoint(o.checkpoint);
+  const { model, spec } = await modelFromCheckpoint(o.checkpoint, { allowNonFinite: o.allowNonFinite });
   const { exportModel } = await import('./export.js');
+  allowNonFinite: boolean;
   const r = await exportModel(model, o.out, o.plain, o.force);
   if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
   else
@@ -375,7 +402,7 @@ async function runConvert(o: ExportOpts): Promise<void> {
   if (!existsSync(o.checkpoint)) throw new CliError(`checkpoint not found: ${o.checkpoint}`);
   const { setupBackend } = await heavy();
   await setupBackend(o.backend);
-  const { model, spec } = await modelFromCheckpoint(o.checkpoint);
+  const { model, spec } = await modelFromCheckpoint(o.checkpoint, { allowNonFinite: o.allowNonFinite });
   const { convertModel } = await import('./export.js');
   const r = await convertModel(model, o.out, o.force);
   if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
@@ -393,7 +420,11 @@ export function program(): Command {
       if (file !== undefined) applyConfigFile(cmd, file);
     });
   addTrainOptions(p.command('train').description('train gmr-cnn or plain-cnn; a checkpoint after every epoch, --resume to continue')).action(async (o: TrainOpts, cmd: Command) =>
-    runTrain(o, { model: cmd.getOptionValueSource('model') === 'cli', widths: cmd.getOptionValueSource('widths') === 'cli' }),
+    runTrain(o, {
+      model: cmd.getOptionValueSource('model') === 'cli',
+      widths: cmd.getOptionValueSource('widths') === 'cli',
+      given: cmd.options.map((x) => x.attributeName()).filter((k) => ['cli', 'config'].includes(cmd.getOptionValueSource(k) ?? '')),
+    }),
   );
   p.command('eval')
     .description("evaluate checkpoints under the paper's protocol (37 angles 0..360 step 10, bilinear, zero fill; flips) and write a report")
@@ -414,6 +445,7 @@ export function program(): Command {
     });
   p.command('main-job')
     .description('train the GMR-CNN and its plain CNN twin on upright MNIST, evaluate both at the 37 angles and under flips, write the report under runs/')
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
     .option('--out <folder>', 'runs folder', 'runs')
     .option('--gmr-limit <n>', 'training images for the GMR-CNN (default: 60000 on native/cuda, 30000 on wasm/cpu)', int('--gmr-limit', 1))
     .option('--gmr-epochs <n>', 'epochs for the GMR-CNN (default: 2 on native/cuda, 1 on wasm/cpu)', int('--gmr-epochs', 1))
@@ -454,6 +486,7 @@ export function program(): Command {
     .requiredOption('--out <folder>', 'model folder')
     .option('--force', 'replace a model already in --out', false)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runConvert(o));
   p.command('oracle')
@@ -462,6 +495,7 @@ export function program(): Command {
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (paths: string[], o: { backend: string; json: boolean }) => runOracleCommand(paths, o));
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
   return p;
 }
 
@@ -469,8 +503,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: 'user' });
     return 0;
-  } catch (e) {
+  } catch (thrown) {
+    // a full disk, a read-only or a wrong path: named with the file instead of "unexpected error"
+    const e = fileError(thrown);
     if (e instanceof CommanderError) {
+  // a stray word (a forgotten flag name, a second path) is refused rather than ignored
+  for (const c of p.commands) c.allowExcessArguments(false);
       // commander already printed its message (unknown option, missing value, help)
       return e.exitCode === 0 ? 0 : 2;
     }

@@ -2,12 +2,19 @@
  * The evaluation report: a text table (stdout), report.json, accuracy-vs-angle plots drawn by Vega-Lite
  * (SVG through vega's renderer, PNG through resvg) and an HTML page that puts them together.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { writeFileAtomic } from './checkpoint.js';
+import { fileError } from './errors.js';
 import type { ModelEval } from './evaluate.js';
+
+/** Every report file is written whole or not at all (a full disk leaves no 0-byte SVG), and a failure names it. */
+function writeFile(path: string, data: string | Uint8Array): void {
+  writeFileAtomic(path, [typeof data === 'string' ? new TextEncoder().encode(data) : data]);
+}
 
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : `${(100 * v).toFixed(2)} %`);
 
@@ -114,12 +121,16 @@ export interface ReportFiles {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export async function writeReport(dir: string, evals: ModelEval[], meta: Record<string, unknown>): Promise<ReportFiles> {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fileError(e, dir);
+  }
   const rows = tableRows(evals);
   const table = formatTable(rows);
   const files: ReportFiles = { json: join(dir, 'report.json'), table: join(dir, 'table.md'), svg: [], png: [], html: join(dir, 'report.html') };
-  writeFileSync(files.json, JSON.stringify({ ...meta, results: evals }, null, 2) + '\n');
-  writeFileSync(files.table, table + '\n');
+  writeFile(files.json, JSON.stringify({ ...meta, results: evals }, null, 2) + '\n');
+  writeFile(files.table, table + '\n');
   const plots: { name: string; svg: string }[] = [];
   if (evals.some((e) => e.rotations)) {
     plots.push({ name: 'accuracy-vs-angle', svg: await renderSvg(lineSpec(evals)) });
@@ -128,8 +139,8 @@ export async function writeReport(dir: string, evals: ModelEval[], meta: Record<
   for (const p of plots) {
     const svgPath = join(dir, `${p.name}.svg`);
     const pngPath = join(dir, `${p.name}.png`);
-    writeFileSync(svgPath, p.svg);
-    writeFileSync(pngPath, svgToPng(p.svg));
+    writeFile(svgPath, p.svg);
+    writeFile(pngPath, svgToPng(p.svg));
     files.svg.push(svgPath);
     files.png.push(pngPath);
   }
@@ -156,7 +167,7 @@ ${perAngle}
 <h2>Run</h2><pre>${esc(JSON.stringify(meta, null, 2))}</pre>
 </body></html>
 `;
-  writeFileSync(files.html, html);
+  writeFile(files.html, html);
   return files;
 }
 

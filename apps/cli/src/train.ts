@@ -3,18 +3,21 @@
  * every epoch, JSONL log, progress bar. A run resumed from the checkpoint of epoch e continues exactly as the
  * uninterrupted run would (same weights, optimiser state, BN statistics, step counter and data order).
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
 import { recalibrateBatchNorm } from '@gmr-conv/models';
 import { tf } from './backend.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { loadCheckpoint, removeStaleTemps, saveCheckpoint, type Checkpoint, type LoadOptions } from './checkpoint.js';
+import { checkBatchMemory, checkImageSet, checkSameShape } from './data_checks.js';
 import { augmentation, datasetClassCount, loadSplit, pixelScale, subset, type Augmentation } from './data.js';
-import { CliError } from './errors.js';
+import { CliError, fileError } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
 import { buildModel, describeSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
+import { appendLog, readLog, reconcileLog } from './run_log.js';
 
 /** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
 export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
@@ -67,6 +70,11 @@ export interface TrainHooks {
   progress: boolean;
   /** print per-epoch lines */
   log: (line: string) => void;
+}
+
+/** The folder a resumed run writes to: the one holding its checkpoint (a moved or copied run resumes in place). */
+export function resumeFolder(checkpoint: string): string {
+  return dirname(resolve(checkpoint));
 }
 
 /** Images used to recalibrate batch norm after every epoch unless the run says otherwise. */
@@ -147,23 +155,31 @@ export function assertSameModel(ck: Checkpoint, spec: ModelSpec, path: string): 
   if (!sameSpec(held, spec)) throw new CliError(`${path} holds a ${describeSpec(held)}, not the requested ${describeSpec(spec)}`);
 }
 
-export async function train(config: TrainConfig, hooks: TrainHooks, resume?: string): Promise<TrainResult> {
+export async function train(config: TrainConfig, hooks: TrainHooks, resume?: string, load: LoadOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
   let c = config;
   let ck: Checkpoint | undefined;
   if (resume !== undefined) {
-    ck = loadCheckpoint(resume);
-    // The run continues with the configuration it was started with (out and stopAfter may change).
-    c = { ...(ck.header.config as unknown as TrainConfig), out: config.out, stopAfter: config.stopAfter };
+    ck = loadCheckpoint(resume, load);
+    // The run continues with the configuration it was started with, in the folder that holds the checkpoint
+    // (never the folder stored in it: that may now be another run's); only stopAfter may change.
+    c = { ...(ck.header.config as unknown as TrainConfig), out: resumeFolder(resume), stopAfter: config.stopAfter };
   }
   const spec = modelSpecOf(c);
-  mkdirSync(c.out, { recursive: true });
   const ckPath = checkpointPath(c.out);
   const logPath = join(c.out, 'log.jsonl');
   if (!ck && existsSync(ckPath)) throw new CliError(`${ckPath} already exists: pass --resume ${ckPath} to continue that run, or choose another --out`);
+  if (!ck && readLog(logPath).lines.length > 0) throw new CliError(`${logPath} already holds the log of an earlier run (that never saved a checkpoint): move it away or choose another --out`);
+  const runId = ck ? (ck.header.runId ?? '') : randomUUID();
+  if (ck && !runId) throw new CliError(`${resume}: the checkpoint has no run id; it was not written by gmr train`);
 
+  // everything is checked before the run folder is made, so a refusal leaves nothing behind
   const trainSet = subset(await loadSplit(c, 'train'), c.limit);
   const testSet = subset(await loadSplit(c, 'test'), c.testLimit);
+  checkImageSet(trainSet, 'training', spec.numClasses);
+  checkImageSet(testSet, 'test', spec.numClasses);
+  checkSameShape(trainSet, testSet);
+  checkBatchMemory(c.batchSize, trainSet, spec.widths);
   const model = buildModel(spec, c.seed);
   const trainable = model.trainableWeights;
   const vars = trainable.map((w) => (w as unknown as { val: tf.Variable }).val);
@@ -197,9 +213,18 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     epochStart = ck.header.epochsDone;
     step = ck.header.step;
     history.push(...(ck.header.history as EpochRecord[]));
-    hooks.log(`resuming ${resume} after epoch ${epochStart}/${c.epochs} (step ${step})`);
+    removeStaleTemps(ckPath);
+    const recovered = reconcileLog(logPath, runId, history, { model: c.model, checkpoint: ckPath });
+    hooks.log(`resuming ${resume} after epoch ${epochStart}/${c.epochs} (step ${step}) in ${c.out}${recovered.length ? `; log lines of epoch(s) ${recovered.join(', ')} written again from the checkpoint` : ''}`);
   } else {
-    writeFileSync(join(c.out, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+    try {
+      mkdirSync(c.out, { recursive: true });
+      writeFileSync(join(c.out, 'config.json'), JSON.stringify({ ...c, run: runId }, null, 2) + '\n');
+    } catch (e) {
+      model.dispose();
+      opt.dispose();
+      throw fileError(e, join(c.out, 'config.json'));
+    }
   }
   const transform = augmentation(c.augment, trainSet.height);
   const numClasses = spec.numClasses;
@@ -261,11 +286,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(rec);
     saveCheckpoint(
       ckPath,
-      { model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling, harmonicChannels: spec.harmonicChannels }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      { runId, model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling, harmonicChannels: spec.harmonicChannels }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
       await readWeights(model),
       await opt.state(),
     );
-    appendFileSync(logPath, JSON.stringify({ event: 'epoch', model: c.model, ...rec, checkpoint: ckPath }) + '\n');
+    appendLog(logPath, { event: 'epoch', run: runId, model: c.model, ...rec, checkpoint: ckPath });
     hooks.log(
       `epoch ${rec.epoch}/${c.epochs}: loss ${rec.loss.toFixed(4)}, test acc ${(100 * rec.accuracy).toFixed(2)} % (balanced ${(100 * rec.balancedAccuracy).toFixed(2)} %, macro-F1 ${(100 * rec.macroF1).toFixed(2)} %, ${numClasses === 2 ? 'ROC-AUC' : 'ROC-AUC one-vs-rest'} ${rec.rocAuc.toFixed(4)}, n=${testSet.count}), ${rec.imagesPerSecond.toFixed(0)} img/s, ${seconds.toFixed(1)} s; checkpoint ${ckPath}`,
     );
@@ -273,6 +298,6 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   }
   opt.dispose();
   const done = history.length >= c.epochs;
-  if (done) appendFileSync(logPath, JSON.stringify({ event: 'done', model: c.model, epochs: c.epochs, final: history[history.length - 1] }) + '\n');
+  if (done && (epochsThisRun > 0 || !readLog(logPath).lines.some((l) => l.event === 'done'))) appendLog(logPath, { event: 'done', run: runId, model: c.model, epochs: c.epochs, final: history[history.length - 1] });
   return { model, spec, history, checkpoint: ckPath, seconds: (performance.now() - t0) / 1000, finished: done };
 }

@@ -78,7 +78,7 @@ describe('bad input', () => {
     writeFileSync(cut, new Uint8Array(full.subarray(0, full.length - 100)));
     const t = gmr(['train', '--resume', cut]);
     expect(t.status).toBe(2);
-    expect(t.stderr).toMatch(/not a valid gmr checkpoint \(truncated data/);
+    expect(t.stderr).toMatch(/not a valid gmr checkpoint \(checksum mismatch: the file is damaged or truncated/);
     const m = gmr(['eval', '--checkpoint', join(root, 'missing.gmrckpt')]);
     expect(m.status).toBe(2);
     expect(m.stderr).toMatch(/checkpoint not found/);
