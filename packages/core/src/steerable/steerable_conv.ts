@@ -1,0 +1,346 @@
+/**
+ * GMRSteerableConv2D: a GMR convolution between feature fields of rotation order 0, 1 and 2 (issue 11).
+ *
+ * A GMR kernel is isotropic, so a GMR network only ever compares radial profiles and cannot relate the orientations
+ * of two features. Here each filter is a GMR radial profile (the same rings, Gaussian smoothing and learned log σ
+ * as GMRConv2D) times a circular harmonic e^{inφ}, n = m_out − m_in, mapping order-m_in fields to order-m_out
+ * fields (Harmonic Networks' filters, Worrall et al. 2017, with GMR's radial profiles). One real weight per
+ * (output field, input field, ring): real, so mirrors are respected as well as rotations.
+ *
+ * Guarantee: for odd kernels, stride 1 and 'same' padding, layer(g·x) = g·layer(x) exactly (to float rounding)
+ * for the 8 elements g of D4 (90° rotations and flips about the image centre), with g acting on fields as
+ * `applyD4ToFields` does (order m turns by i^{±m}, mirrors conjugate). Through average pooling this holds when
+ * every pooled size is even. At other angles it is approximate (the filters are sampled on the pixel grid).
+ *
+ * Computation: the binary-ring form (steerable_basis.ts), one `gmrConv2d` call with the angle-weighted masks and
+ * `logSigmas: null`, the Gaussian smoothing being folded into the mixing weights; so every backend with GMR kernels
+ * (cpu/wasm composed, native, webgpu) runs it with gradients through θ and log σ. path 'dense' synthesises the dense
+ * kernel [k, k, Cin, Cout] from the same weights and runs tf.conv2d.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
+import { DEFAULT_SIGMA_SCALE, gaussianMatrix, initialLogSigmas, initialSigma, REFERENCE_SQRT_2PI } from '../mixture/gaussian_mixture.js';
+import { synthesizeKernel } from '../kernel/synthesis.js';
+import { gmrConv2d } from '../ops/gmr_conv_ops.js';
+import { convOutLength, samePads } from '../ops/padding.js';
+import { invalid, toTuple } from '../utils/errors.js';
+import { bool } from '../layers/layer_utils.js';
+import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
+import { checkFields, Fields, fieldLayout } from './fields.js';
+import { mixingWeights, steerableBasis, SteerableBasis, steerableLinks } from './steerable_basis.js';
+
+type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
+type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
+type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
+
+export const STEERABLE_PATHS = ['rings', 'dense'] as const;
+export type SteerablePath = (typeof STEERABLE_PATHS)[number];
+
+export interface GMRSteerableConv2DArgs extends LayerArgs {
+  /** Output fields [n0, n1, n2] (counts of order 0, 1, 2); output channels n0 + 2·n1 + 2·n2. Required. */
+  fields: Fields;
+  /** Input fields; default [C, 0, 0] (every input channel an order-0 map). Must match the input channel count. */
+  inputFields?: Fields | null;
+  /** Odd, at least 3 (a number or [k, k]). */
+  kernelSize: number | [number, number];
+  /** 'same' (default) or 'valid', tfjs semantics. */
+  padding?: 'same' | 'valid';
+  strides?: number | [number, number];
+  /** Only 'channelsLast'. */
+  dataFormat?: 'channelsLast';
+  /** A bias on the order-0 outputs only (a bias on a complex field is not equivariant). Default true. */
+  useBias?: boolean;
+  /** θ [outFields, inFields, numRings]; default: He-like normal scaled by the basis energy (see build). */
+  kernelInitializer?: string | Initializer | tf.serialization.ConfigDict;
+  biasInitializer?: string | Initializer | tf.serialization.ConfigDict;
+  kernelRegularizer?: string | Regularizer | tf.serialization.ConfigDict;
+  /** Rings (default k//2 + 1, plus one when forceCircular is false), as GMRConv2D. */
+  numRings?: number | null;
+  forceCircular?: boolean;
+  /** false: binary rings (no smoothing, no σ). Default true. */
+  gaussianMixtureRing?: boolean;
+  trainGaussianSigma?: boolean;
+  sigmaScale?: number;
+  clipSigma?: boolean;
+  sigmaMin?: number;
+  sigmaMax?: number;
+  /** 'rings' (default): one GMR op on angle-weighted ring masks; 'dense': synthesised kernel and tf.conv2d. */
+  path?: SteerablePath;
+}
+
+/** Per-output-field θ standard deviations: a fixed-scale initializer (not serialised: a default is rebuilt). */
+class FieldScaledNormal {
+  constructor(private readonly stddevs: number[]) {}
+  apply(shape: number[]): tf.Tensor {
+    return tf.tidy(() => tf.mul(tf.randomNormal(shape), tf.tensor3d(this.stddevs, [shape[0]!, 1, 1])));
+  }
+}
+
+/** P(σ⁰) in float64, the Gaussian matrix of gaussian_mixture.ts at the initial σ (for the init scale only). */
+function initialGaussian(sigma: number, n: number): number[][] {
+  return Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => Math.exp(-0.5 * ((i - j) / sigma) ** 2) / (sigma * REFERENCE_SQRT_2PI)));
+}
+
+export class GMRSteerableConv2D extends tfl.layers.Layer {
+  static className = 'GMRSteerableConv2D';
+  readonly fields: Fields;
+  inputFields: Fields | null;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: 'same' | 'valid';
+  readonly useBias: boolean;
+  readonly numRings: number;
+  readonly forceCircular: boolean;
+  readonly gaussianMixtureRing: boolean;
+  readonly trainGaussianSigma: boolean;
+  readonly sigmaScale: number;
+  readonly clipSigma: boolean;
+  readonly sigmaMin: number;
+  readonly sigmaMax: number;
+  readonly path: SteerablePath;
+  readonly geometry: RingGeometry;
+  private kernelInitializer?: Initializer;
+  private biasInitializer?: Initializer;
+  private readonly kernelRegularizer?: Regularizer;
+  private readonly userKernelInitializer: boolean;
+  private kernelVar: LayerVariable | null = null;
+  private logSigmasVar: LayerVariable | null = null;
+  private biasVar: LayerVariable | null = null;
+  private basis: SteerableBasis | null = null;
+  private tensors: { masks: tf.Tensor2D; index: tf.Tensor; sign: tf.Tensor } | null = null;
+
+  constructor(args: GMRSteerableConv2DArgs) {
+    super(args);
+    const where = 'GMRSteerableConv2D';
+    if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with fields and kernelSize');
+    this.fields = checkFields(where, 'fields', args.fields);
+    this.inputFields = args.inputFields == null ? null : checkFields(where, 'inputFields', args.inputFields);
+    const ks = toTuple(where, 'kernelSize', args.kernelSize, 2);
+    if (ks[0] !== ks[1] || ks[0] < 3 || ks[0] % 2 === 0) invalid(where, 'kernelSize', args.kernelSize, 'an odd size of at least 3, the same on both axes (an even or non-square kernel has no centre tap to rotate about)');
+    this.kernelSize = [ks[0], ks[1]];
+    const st = toTuple(where, 'strides', args.strides ?? 1, 2);
+    this.strides = [st[0], st[1]];
+    this.padding = args.padding ?? 'same';
+    if (this.padding !== 'same' && this.padding !== 'valid') invalid(where, 'padding', args.padding, "'same' or 'valid'");
+    if (args.dataFormat != null && args.dataFormat !== 'channelsLast') {
+      invalid(where, 'dataFormat', args.dataFormat, "'channelsLast' (the field layout is defined on the last axis; transpose channelsFirst data first)");
+    }
+    this.path = args.path ?? 'rings';
+    if (!(STEERABLE_PATHS as readonly string[]).includes(this.path)) invalid(where, 'path', args.path, "'rings' or 'dense'");
+    this.useBias = bool(where, 'useBias', args.useBias, true);
+    this.forceCircular = bool(where, 'forceCircular', args.forceCircular, true);
+    this.gaussianMixtureRing = bool(where, 'gaussianMixtureRing', args.gaussianMixtureRing, true);
+    this.trainGaussianSigma = bool(where, 'trainGaussianSigma', args.trainGaussianSigma, true);
+    this.clipSigma = bool(where, 'clipSigma', args.clipSigma, true);
+    this.sigmaScale = args.sigmaScale ?? DEFAULT_SIGMA_SCALE;
+    if (!(this.sigmaScale > 0) || !Number.isFinite(this.sigmaScale)) invalid(where, 'sigmaScale', args.sigmaScale, 'a finite positive number');
+    if (args.numRings != null && (typeof args.numRings !== 'number' || !Number.isInteger(args.numRings) || args.numRings < 1)) {
+      invalid(where, 'numRings', args.numRings, 'a positive integer or null (default k//2 + 1)');
+    }
+    this.geometry = ringMasks(this.kernelSize, { forceCircular: this.forceCircular, numRings: args.numRings ?? null });
+    this.numRings = this.geometry.numRings;
+    if (this.gaussianMixtureRing && this.numRings < 2) invalid(where, 'numRings', this.numRings, 'at least 2 with gaussianMixtureRing (σ⁰ divides by numRings − 1); use gaussianMixtureRing: false for one ring');
+    this.sigmaMin = args.sigmaMin ?? 1e-2;
+    this.sigmaMax = args.sigmaMax ?? 2 * this.numRings;
+    if (!(this.sigmaMin > 0 && this.sigmaMax > this.sigmaMin)) invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
+    this.userKernelInitializer = args.kernelInitializer != null;
+    this.kernelInitializer = resolveSerializable<Initializer>(where, 'kernelInitializer', args.kernelInitializer, 'initializer');
+    this.biasInitializer = resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer');
+    this.kernelRegularizer = resolveSerializable<Regularizer>(where, 'kernelRegularizer', args.kernelRegularizer, 'regularizer');
+  }
+
+  /** Output channel count n0 + 2·n1 + 2·n2. */
+  get outputChannels(): number {
+    return fieldLayout(this.fields).channels;
+  }
+
+  override build(inputShape: (number | null)[] | (number | null)[][]): void {
+    const where = 'GMRSteerableConv2D';
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    if (shape.length !== 4) invalid(where, 'input shape', shape, 'rank 4 [batch, height, width, channels] (channelsLast)');
+    const c = shape[3];
+    if (c == null) invalid(where, 'input shape', shape, 'a known channel size');
+    if (this.inputFields == null) this.inputFields = [c as number, 0, 0];
+    const want = fieldLayout(this.inputFields).channels;
+    if (want !== c) invalid(where, 'inputFields', this.inputFields, `a field layout with as many channels as the input (${c}); n0 + 2·n1 + 2·n2 = ${want}`);
+    const nIn = this.inputFields.reduce((a, b) => a + b, 0);
+    const nOut = this.fields.reduce((a, b) => a + b, 0);
+    const n = this.numRings;
+    this.basis = steerableBasis(this.inputFields, this.fields, this.kernelSize, this.geometry.masks, n);
+    const addWeight = (this as unknown as { addWeight: (...a: unknown[]) => LayerVariable }).addWeight.bind(this);
+    if (!this.kernelInitializer) this.kernelInitializer = new FieldScaledNormal(this.heStddevs());
+    this.kernelVar = addWeight('kernel', [nOut, nIn, n], 'float32', this.kernelInitializer, this.kernelRegularizer, true);
+    if (this.gaussianMixtureRing) {
+      const init = initialLogSigmas(this.kernelSize[0], n, this.sigmaScale);
+      this.logSigmasVar = addWeight('log_sigmas', [n], 'float32', { apply: () => tf.tensor1d(init) }, undefined, this.trainGaussianSigma);
+    }
+    if (this.useBias && this.fields[0] > 0) {
+      this.biasVar = addWeight('bias', [this.fields[0]], 'float32', this.biasInitializer ?? { apply: (s: number[]) => tf.zeros(s) }, undefined, true);
+    }
+    this.built = true;
+  }
+
+  /**
+   * θ standard deviation per output field, so that the synthesised kernel has He-like variance: for every output
+   * channel, Σ over input channels and taps of Var K = 2 (i.e. ≈ 2 / (taps · input channels) per tap, as He init),
+   * with Var K[t] = Var θ · Σ_j (G_j∘ang)(t)² at the initial σ. The angular factors make the basis energy differ
+   * between links (cos² averages ½), so the scale is computed from the actual basis rather than from the tap count.
+   */
+  private heStddevs(): number[] {
+    const basis = this.basis!;
+    const n = this.numRings;
+    const taps = basis.taps;
+    const p = this.gaussianMixtureRing ? initialGaussian(Math.min(Math.max(initialSigma(this.kernelSize[0], n, this.sigmaScale), this.sigmaMin), this.sigmaMax), n) : null;
+    // energy[c] = Σ_j Σ_t (Σ_r P[j, r]·(M_r∘ang_c)(t))²
+    const energy = new Array<number>(5).fill(0);
+    const rowsOf = (c: number) => Array.from(basis.rowComponent.keys()).filter((row) => basis.rowComponent[row] === c);
+    for (let c = 0; c < 5; c++) {
+      const rows = rowsOf(c);
+      for (let j = 0; j < n; j++) {
+        for (let t = 0; t < taps; t++) {
+          let v = 0;
+          for (const row of rows) {
+            const r = basis.rowRing[row]!;
+            v += (p ? p[j]![r]! : j === r ? 1 : 0) * basis.masks[row * taps + t]!;
+          }
+          energy[c] += v * v;
+        }
+      }
+    }
+    const nOut = this.fields.reduce((a, b) => a + b, 0);
+    const perOut = new Array<number>(nOut).fill(0);
+    const outFieldOfRe = new Map<number, number>();
+    for (const l of steerableLinks(this.inputFields!, this.fields)) {
+      // The Re channel of each output field (its Im channel sees the same energies, cos and sin swapped).
+      if (!outFieldOfRe.has(l.outField)) outFieldOfRe.set(l.outField, l.cout);
+      if (outFieldOfRe.get(l.outField) === l.cout) perOut[l.outField] += energy[l.component]!;
+    }
+    return perOut.map((e) => (e > 0 ? Math.sqrt(2 / e) : 0));
+  }
+
+  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    const out = [1, 2].map((axis, i) => {
+      const len = shape[axis];
+      if (len == null) return null;
+      const k = this.kernelSize[i]!;
+      const s = this.strides[i]!;
+      const [a, b] = this.padding === 'same' ? samePads(len, k, s, 1) : [0, 0];
+      return convOutLength(len, k, s, 1, a, b);
+    });
+    return [shape[0]!, out[0]!, out[1]!, this.outputChannels];
+  }
+
+  private fixedTensors() {
+    if (!this.tensors || this.tensors.masks.isDisposed) {
+      const b = this.basis!;
+      this.tensors = {
+        masks: tf.keep(tf.tensor2d(b.masks, [b.rows, b.taps])),
+        index: tf.keep(tf.tensor1d(b.gatherIndex, 'int32')),
+        sign: tf.keep(tf.tensor1d(b.sign)),
+      };
+    }
+    return this.tensors;
+  }
+
+  private assertBuilt(what: string) {
+    if (!this.kernelVar) throw new Error(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
+  }
+
+  /** The op's mixing weights [Cout, Cin, rows] (θ smoothed by P(σ) and placed with signs). */
+  mixingWeights(): tf.Tensor3D {
+    this.assertBuilt('mixingWeights');
+    return tf.tidy(() => {
+      const ls = this.logSigmasVar?.read() ?? null;
+      const p = ls ? gaussianMatrix(ls, { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax }) : null;
+      return mixingWeights(this.kernelVar!.read(), p, this.fixedTensors(), this.basis!);
+    });
+  }
+
+  /** The angle-weighted ring masks the op runs on, [rows, k·k]. */
+  angularMasks(): tf.Tensor2D {
+    this.assertBuilt('angularMasks');
+    return this.fixedTensors().masks;
+  }
+
+  /** The dense kernel [k, k, Cin, Cout] this layer cross-correlates with. */
+  synthesizedKernel(): tf.Tensor4D {
+    this.assertBuilt('synthesizedKernel');
+    return tf.tidy(() => synthesizeKernel(this.mixingWeights(), this.fixedTensors().masks, this.kernelSize) as tf.Tensor4D);
+  }
+
+  /** Bias over all output channels (zeros after the order-0 block), or null. */
+  private fullBias(): tf.Tensor | null {
+    if (!this.biasVar) return null;
+    const extra = this.outputChannels - this.fields[0];
+    const b = this.biasVar.read();
+    return extra > 0 ? tf.pad(b, [[0, extra]]) : b;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: { training?: boolean; [k: string]: unknown }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (x.rank !== 4 || x.shape[3] !== this.basis!.cin) {
+        invalid('GMRSteerableConv2D', 'input', x, `a [batch, height, width, ${this.basis!.cin}] tensor (inputFields [${this.inputFields!.join(', ')}])`);
+      }
+      const w = this.mixingWeights();
+      const bias = this.fullBias();
+      if (this.path === 'dense') {
+        const kernel = synthesizeKernel(w, this.fixedTensors().masks, this.kernelSize) as tf.Tensor4D;
+        const y = tf.conv2d(x as tf.Tensor4D, kernel, this.strides, this.padding);
+        return bias ? tf.add(y, bias) : y;
+      }
+      return gmrConv2d(x, { weight: w, logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
+        kernelSize: this.kernelSize,
+        strides: this.strides,
+        padding: this.padding,
+        path: 'two-stage',
+        twoStageBasis: 'binary',
+      });
+    });
+  }
+
+  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+    const r = super.dispose();
+    if (r.refCountAfterDispose === 0) this.disposeCaches();
+    return r;
+  }
+
+  /** Frees the fixed mask and index tensors (rebuilt on the next call); dispose() does this too. */
+  disposeCaches(): void {
+    if (this.tensors) tf.dispose([this.tensors.masks, this.tensors.index, this.tensors.sign]);
+    this.tensors = null;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      fields: this.fields,
+      inputFields: this.inputFields,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      dataFormat: 'channelsLast',
+      useBias: this.useBias,
+      kernelInitializer: this.userKernelInitializer ? serializeObject(this.kernelInitializer) : null,
+      biasInitializer: serializeObject(this.biasInitializer && 'getClassName' in this.biasInitializer ? this.biasInitializer : null),
+      kernelRegularizer: serializeObject(this.kernelRegularizer),
+      numRings: this.numRings,
+      forceCircular: this.forceCircular,
+      gaussianMixtureRing: this.gaussianMixtureRing,
+      trainGaussianSigma: this.trainGaussianSigma,
+      sigmaScale: this.sigmaScale,
+      clipSigma: this.clipSigma,
+      sigmaMin: this.sigmaMin,
+      sigmaMax: this.sigmaMax,
+      path: this.path,
+    };
+  }
+}
+
+tf.serialization.registerClass(GMRSteerableConv2D);
+
+/** Factory in the style of tf.layers.conv2d. */
+export const gmrSteerableConv2d = (args: GMRSteerableConv2DArgs) => new GMRSteerableConv2D(args);
