@@ -6,6 +6,8 @@ export * from './unet.js';
 export * from './convert.js';
 export * from './serialization.js';
 export * from './weights/state_dict.js';
+export * from './weights/pytorch_layout.js';
 export * from './weights/pytorch_import.js';
+export * from './weights/pytorch_export.js';
 export * from './oracle/model_oracle.js';
 export * from './training/batchnorm_recalibration.js';

@@ -1,185 +1,165 @@
 /**
- * PyTorch weights into our models, by parameter name. Each of our layers is
- * named after the PyTorch module it stands for, so `layer2.0.conv1.1.weight`
- * belongs to the layer named `layer2.0.conv1.1`. Layouts:
+ * PyTorch weights into our models, by key (see pytorch_layout.ts for which key fills which variable).
  *
- * | layer             | PyTorch                         | tfjs                          |
- * |-------------------|---------------------------------|-------------------------------|
- * | GMR conv          | weight θ [O, I/g, n], log_sigmas [n], bias [O] | kernel, log_sigmas, bias (same layouts) |
- * | Conv1D/2D/3D      | weight [O, I, …k]               | kernel [...k, I, O]           |
- * | Dense             | weight [O, I] (or a 1×1 conv's [O, I, 1, 1]) | kernel [I, O]    |
- * | BatchNormalization| weight, bias, running_mean, running_var | gamma, beta, moving_mean, moving_variance |
- *
- * Ignored: `*.mus`, `*.num_batches_tracked`; GMR ring masks (`*.weight_index_mat`,
- * `*.default_weight_index_mat`) are checked against ours (or loaded when the
- * layer trains its masks). Anything missing, extra or of the wrong shape is
- * reported together in one error, and nothing is written unless all is well.
+ * Accepts what PyTorch users save: a model's own `state_dict()`, or one flattened out of a checkpoint
+ * (`state_dict.` / `model.` prefixes) or out of a DDP- or torch.compile-wrapped model (`module.` / `_orig_mod.`);
+ * those wrapper prefixes are stripped when every key carries them. Buffers we have no variable for are
+ * checked (ring masks) or set aside (`mus`, `num_batches_tracked`: the latter kept in the model's metadata so
+ * export writes it back). Anything missing, unexpected, mis-shaped or of the wrong dtype is reported together,
+ * and nothing is written unless all is well.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConvBase } from '@gmr-conv/core';
 import type { StateDict, StateTensor } from './state_dict.js';
+import { PYTORCH_METADATA_KEY, isSequentialCNN, pytorchMetadata, pytorchSlots, type ParamSlot, type PyTorchLayout, type Slots } from './pytorch_layout.js';
 
-type Var = { read(): tf.Tensor; write(v: tf.Tensor): unknown; shape: number[]; originalName?: string; name: string };
+/** Prefixes that wrappers add to every key: DDP / DataParallel, torch.compile, and flattened checkpoints. */
+export const WRAPPER_PREFIXES = ['module.', '_orig_mod.', 'state_dict.', 'model.'] as const;
 
-interface Slot {
-  key: string;
-  layer: string;
-  variable: Var;
-  /** The PyTorch shape expected for this key. */
-  torchShape: number[];
-  /** Axis permutation from the PyTorch layout to ours (null: same layout). */
-  perm: number[] | null;
+export interface LoadOptions {
+  /**
+   * As PyTorch's `load_state_dict(strict=)`: true (default) refuses a state dict with missing or unexpected keys;
+   * false loads what fits and lists the rest in the report. Shape and dtype mismatches are refused either way.
+   */
+  strict?: boolean;
+  /** Compare the state dict's ring masks with ours (default true). */
+  checkMasks?: boolean;
+  /** Key layout (default 'auto': the GMR-CNN / plain CNN as nn.Sequential, every other model by module names). */
+  layout?: PyTorchLayout;
 }
 
-interface MaskCheck {
-  key: string;
-  layer: GMRConvBase;
-}
-
-const IGNORED_SUFFIXES = ['.mus', '.num_batches_tracked'];
-const MASK_SUFFIXES = ['.weight_index_mat', '.default_weight_index_mat'];
-
-function weightByName(layer: tfl.layers.Layer, short: string): Var | undefined {
-  return (layer.weights as unknown as Var[]).find((w) => (w.originalName ?? w.name).split('/').pop() === short);
-}
-
-function className(layer: tfl.layers.Layer): string {
-  return layer.getClassName();
-}
-
-/** The PyTorch keys our model holds, with the variable each one fills. */
-export function pytorchSlots(model: tfl.LayersModel): { slots: Slot[]; masks: MaskCheck[] } {
-  const slots: Slot[] = [];
-  const masks: MaskCheck[] = [];
-  const add = (layer: tfl.layers.Layer, torchName: string, short: string, perm: number[] | null) => {
-    const v = weightByName(layer, short);
-    if (!v) return;
-    const torchShape = perm ? perm.map((_, i) => v.shape[perm.indexOf(i)]) : [...v.shape];
-    slots.push({ key: `${layer.name}.${torchName}`, layer: layer.name, variable: v, torchShape, perm });
-  };
-  for (const layer of model.layers) {
-    if (layer.weights.length === 0) continue;
-    const cls = className(layer);
-    if (layer instanceof GMRConvBase) {
-      add(layer, 'weight', 'kernel', null);
-      add(layer, 'log_sigmas', 'log_sigmas', null);
-      add(layer, 'bias', 'bias', null);
-      if (layer.trainIndexMat) {
-        const v = weightByName(layer, 'index_mat')!;
-        slots.push({ key: `${layer.name}.weight_index_mat`, layer: layer.name, variable: v, torchShape: [1, 1, ...v.shape], perm: null });
-      }
-      masks.push({ key: `${layer.name}.default_weight_index_mat`, layer });
-      if (!layer.trainIndexMat) masks.push({ key: `${layer.name}.weight_index_mat`, layer });
-    } else if (cls === 'Conv1D' || cls === 'Conv2D' || cls === 'Conv3D') {
-      const rank = weightByName(layer, 'kernel')!.shape.length;
-      // ours [...k, I, O] = torch [O, I, ...k] permuted by [2, …, rank-1, 1, 0]
-      const perm = [...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1, 0];
-      add(layer, 'weight', 'kernel', perm);
-      add(layer, 'bias', 'bias', null);
-    } else if (cls === 'Dense') {
-      add(layer, 'weight', 'kernel', [1, 0]);
-      add(layer, 'bias', 'bias', null);
-    } else if (cls === 'BatchNormalization' || cls === 'GMRModelsBatchNormalization5D') {
-      add(layer, 'weight', 'gamma', null);
-      add(layer, 'bias', 'beta', null);
-      add(layer, 'running_mean', 'moving_mean', null);
-      add(layer, 'running_var', 'moving_variance', null);
-    } else {
-      throw new Error(`loadPyTorchStateDict: layer '${layer.name}' (${cls}) has weights but no PyTorch mapping; supported: GMR convs, Conv1D/2D/3D, Dense, BatchNormalization`);
-    }
-  }
-  return { slots, masks };
+export interface LoadReport {
+  /** The key layout that was read. */
+  layout: 'modules' | 'sequential';
+  /** Wrapper prefixes stripped from every key, outermost first. */
+  stripped: string[];
+  loaded: string[];
+  /** Buffers with no variable here (mus, num_batches_tracked). */
+  ignored: string[];
+  masksChecked: string[];
+  /** Keys the model needs that the state dict lacks (only with strict: false; strict throws). */
+  missing: string[];
+  /** Keys of the state dict that no layer takes (only with strict: false; strict throws). */
+  unexpected: string[];
 }
 
 const fmt = (s: number[]) => `[${s.join(', ')}]`;
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+/** A shape without the trailing 1s past the second axis: [O, I, 1, 1] and [O, I] name the same pointwise weights. */
+const squeezed = (s: number[]) => {
+  let n = s.length;
+  while (n > 2 && s[n - 1] === 1) n--;
+  return s.slice(0, n);
+};
 
-/** A 1×1 conv weight [O, I, 1, …] where a Dense [O, I] is expected. */
-function squeezable(got: number[], want: number[]): boolean {
-  return want.length === 2 && got.length > 2 && got[0] === want[0] && got[1] === want[1] && got.slice(2).every((d) => d === 1);
+/** Strips wrapper prefixes shared by every key, as long as none of the model's own keys starts with them. */
+export function stripWrapperPrefixes(sd: StateDict, expected: Set<string>): { sd: StateDict; stripped: string[] } {
+  const stripped: string[] = [];
+  let cur = sd;
+  for (;;) {
+    const keys = [...cur.keys()];
+    const p = WRAPPER_PREFIXES.find((w) => keys.length > 0 && keys.every((k) => k.startsWith(w)) && ![...expected].some((k) => k.startsWith(w)));
+    if (!p) return { sd: cur, stripped };
+    stripped.push(p);
+    cur = new Map(keys.map((k) => [k.slice(p.length), cur.get(k)!]));
+  }
 }
 
-export interface LoadOptions {
-  /** Report keys of the state dict that no layer takes (default true). */
-  strict?: boolean;
-  /** Compare the state dict's ring masks with ours (default true). */
-  checkMasks?: boolean;
+function allKeys(s: Slots): Set<string> {
+  return new Set([...s.params.map((p) => p.key), ...s.buffers.map((b) => b.key), ...s.masks.map((m) => m.key)]);
 }
 
-export interface LoadReport {
-  loaded: string[];
-  ignored: string[];
-  masksChecked: string[];
+/** For 'auto' on a CNN: the layout (sequential indices or our layer names) that more of the state dict's keys fit. */
+function chooseSlots(model: tfl.LayersModel, sd: StateDict, layout: PyTorchLayout): Slots {
+  const first = pytorchSlots(model, layout);
+  if (layout !== 'auto' || !isSequentialCNN(model)) return first;
+  const other = pytorchSlots(model, 'modules');
+  const score = (s: Slots) => {
+    const keys = allKeys(s);
+    const { sd: bare } = stripWrapperPrefixes(sd, keys);
+    return [...bare.keys()].filter((k) => keys.has(k)).length;
+  };
+  return score(other) > score(first) ? other : first;
+}
+
+function checkMask(key: string, layer: GMRConvBase, t: StateTensor): string | null {
+  const ours = layer.geometry.masks;
+  const n = layer.numRings;
+  const taps = ours.length / n;
+  const inner = t.shape.filter((d, i) => !(d === 1 && i < t.shape.length - 2));
+  if (!sameShape(inner, [n, taps])) return `ring masks '${key}' have shape ${fmt(t.shape)}, layer '${layer.name}' has [${n}, ${taps}] (numRings ${n}, kernel ${fmt(layer.kernelSize)})`;
+  let worst = 0;
+  for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - t.data[i]));
+  if (worst > 1e-6) return `ring masks '${key}' differ from layer '${layer.name}' (max |Δ| ${worst}): build the layer with the reference's numRings / forceCircular`;
+  return null;
 }
 
 /**
- * Loads a PyTorch state dict (see stateDictFromJSON, readSafetensors) into a
- * model built by this package (or any model whose layers carry PyTorch module names).
- * Values are rounded to float32.
+ * Loads a PyTorch state dict (see readSafetensors, stateDictFromJSON) into a model built by this package (or
+ * any model whose layers carry PyTorch module names). Values are rounded to float32.
  */
-export function loadPyTorchStateDict(model: tfl.LayersModel, sd: StateDict, options: LoadOptions = {}): LoadReport {
+export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDict, options: LoadOptions = {}): LoadReport {
   const strict = options.strict ?? true;
   const checkMasks = options.checkMasks ?? true;
-  const { slots, masks } = pytorchSlots(model);
+  const layout = options.layout ?? 'auto';
+  if (layout !== 'auto' && layout !== 'modules' && layout !== 'sequential') {
+    throw new Error(`loadPyTorchStateDict: layout must be 'auto', 'modules' or 'sequential', got ${JSON.stringify(layout)}`);
+  }
+  const slots = chooseSlots(model, stateDict, layout);
+  const { sd, stripped } = stripWrapperPrefixes(stateDict, allKeys(slots));
   const problems: string[] = [];
   const used = new Set<string>();
   const missing: string[] = [];
-  const plan: { slot: Slot; t: StateTensor }[] = [];
-  for (const slot of slots) {
+  const plan: { slot: ParamSlot; t: StateTensor }[] = [];
+  for (const slot of slots.params) {
     const t = sd.get(slot.key);
     if (!t) {
       missing.push(`${slot.key} ${fmt(slot.torchShape)}`);
       continue;
     }
     used.add(slot.key);
-    if (!sameShape(t.shape, slot.torchShape) && !squeezable(t.shape, slot.torchShape)) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64') {
+      problems.push(`dtype mismatch for '${slot.key}': state dict has ${t.dtype}, layer '${slot.layer}' needs float32 or float64`);
+      continue;
+    }
+    if (!sameShape(t.shape, slot.torchShape) && !sameShape(squeezed(t.shape), squeezed(slot.torchShape))) {
       problems.push(`shape mismatch for '${slot.key}': state dict has ${fmt(t.shape)}, layer '${slot.layer}' needs ${fmt(slot.torchShape)}`);
       continue;
     }
     plan.push({ slot, t });
   }
   const masksChecked: string[] = [];
-  for (const m of masks) {
+  for (const m of slots.masks) {
     const t = sd.get(m.key);
-    if (!t) continue; // masks are buffers the state dict may leave out
+    if (!t) continue; // masks are buffers a state dict may leave out (we compute them)
     used.add(m.key);
     if (!checkMasks) continue;
-    const ours = m.layer.geometry.masks;
-    const n = m.layer.numRings;
-    const taps = ours.length / n;
-    const inner = t.shape.filter((d, i) => !(d === 1 && i < t.shape.length - 2));
-    if (!sameShape(inner, [n, taps])) {
-      problems.push(`ring masks '${m.key}' have shape ${fmt(t.shape)}, layer '${m.layer.name}' has [${n}, ${taps}] (numRings ${n}, kernel ${fmt(m.layer.kernelSize)})`);
-      continue;
-    }
-    let worst = 0;
-    for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - t.data[i]));
-    if (worst > 1e-6) {
-      problems.push(`ring masks '${m.key}' differ from layer '${m.layer.name}' (max |Δ| ${worst}): build the layer with the reference's numRings / forceCircular`);
-    }
-    masksChecked.push(m.key);
+    const problem = checkMask(m.key, m.layer, t);
+    if (problem) problems.push(problem);
+    else masksChecked.push(m.key);
   }
   const ignored: string[] = [];
-  const extra: string[] = [];
-  for (const [key, t] of sd) {
-    if (used.has(key)) continue;
-    if (IGNORED_SUFFIXES.some((s) => key.endsWith(s)) || MASK_SUFFIXES.some((s) => key.endsWith(s))) {
-      // masks of a layer we have were handled above; masks of unknown layers are extra
-      const owner = key.slice(0, key.lastIndexOf('.'));
-      if (model.layers.some((l) => l.name === owner) || IGNORED_SUFFIXES.some((s) => key.endsWith(s))) {
-        ignored.push(key);
-        continue;
-      }
-    }
-    extra.push(`${key} ${fmt(t.shape)}`);
+  const numBatchesTracked: Record<string, number> = {};
+  for (const b of slots.buffers) {
+    const t = sd.get(b.key);
+    if (!t) continue;
+    used.add(b.key);
+    ignored.push(b.key);
+    if (b.kind === 'num_batches_tracked' && t.data.length === 1) numBatchesTracked[b.key] = Number(t.data[0]);
   }
-  if (missing.length) problems.push(`missing from the state dict (${missing.length}): ${missing.join(', ')}`);
-  if (strict && extra.length) problems.push(`in the state dict but not in model '${model.name}' (${extra.length}): ${extra.join(', ')}`);
-  if (problems.length) throw new Error(`loadPyTorchStateDict(${model.name}): ${problems.join('; ')}`);
+  const unexpected = [...sd.keys()].filter((k) => !used.has(k));
+  if (strict && missing.length) problems.push(`missing from the state dict (${missing.length}): ${missing.join(', ')}`);
+  if (strict && unexpected.length) {
+    problems.push(`in the state dict but not in model '${model.name}' (${unexpected.length}): ${unexpected.map((k) => `${k} ${fmt(sd.get(k)!.shape)}`).join(', ')}`);
+  }
+  if (problems.length) {
+    const how = stripped.length ? ` (keys read without the prefix ${stripped.join('')})` : '';
+    throw new Error(`loadPyTorchStateDict(${model.name}, ${slots.layout} layout)${how}: ${problems.join('; ')}`);
+  }
   const tensors = plan.map(({ slot, t }) =>
     tf.tidy(() => {
-      const x = tf.tensor(Float32Array.from(t.data as ArrayLike<number>), squeezable(t.shape, slot.torchShape) ? slot.torchShape : t.shape, 'float32');
+      const x = tf.tensor(Float32Array.from(t.data as ArrayLike<number>), slot.permInShape, 'float32');
       return slot.perm ? tf.transpose(x, slot.perm) : x;
     }),
   );
@@ -190,25 +170,9 @@ export function loadPyTorchStateDict(model: tfl.LayersModel, sd: StateDict, opti
   }
   // GMR layers cache their smoothed basis for inference; log_sigmas changed.
   for (const l of model.layers) if (l instanceof GMRConvBase) l.disposeCaches();
-  return { loaded: plan.map((p) => p.slot.key), ignored, masksChecked };
-}
-
-/** The model's weights as a PyTorch state dict (float32, PyTorch names and layouts); ring masks included for GMR layers. */
-export function exportPyTorchStateDict(model: tfl.LayersModel): StateDict {
-  const { slots, masks } = pytorchSlots(model);
-  const sd: StateDict = new Map();
-  for (const slot of slots) {
-    const data = tf.tidy(() => {
-      const v = slot.variable.read();
-      if (!slot.perm) return v.dataSync() as Float32Array;
-      const inv = slot.perm.map((_, i) => slot.perm!.indexOf(i));
-      return tf.transpose(v, inv).dataSync() as Float32Array;
-    });
-    sd.set(slot.key, { shape: slot.torchShape, dtype: 'float32', data: Float32Array.from(data) });
+  if (Object.keys(numBatchesTracked).length) {
+    const meta = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined) ?? {};
+    model.setUserDefinedMetadata({ ...meta, [PYTORCH_METADATA_KEY]: { ...pytorchMetadata(model), numBatchesTracked } });
   }
-  for (const m of masks) {
-    const n = m.layer.numRings;
-    sd.set(m.key, { shape: [1, 1, n, m.layer.geometry.masks.length / n], dtype: 'float32', data: Float32Array.from(m.layer.geometry.masks) });
-  }
-  return sd;
+  return { layout: slots.layout, stripped, loaded: plan.map((p) => p.slot.key), ignored, masksChecked, missing, unexpected };
 }

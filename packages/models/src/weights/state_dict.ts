@@ -34,12 +34,14 @@ function normalizeDType(where: string, name: string, d: unknown): StateDType {
 }
 
 /**
- * A state dict from parsed JSON: either `{state_dict: {...}}` (the oracle's model
- * files) or the name → {shape, dtype, data} object itself. `data` may be flat or nested.
+ * A state dict from parsed JSON: `{state_dict: {...}}` (the oracle's model files), `{model: {...}}`,
+ * or the name → {shape, dtype, data} object itself. `data` may be flat or nested.
  */
 export function stateDictFromJSON(json: unknown, where = 'stateDictFromJSON'): StateDict {
   if (json == null || typeof json !== 'object') throw new Error(`${where}: expected an object, got ${json === null ? 'null' : typeof json}`);
-  const obj = ('state_dict' in (json as object) ? (json as { state_dict: unknown }).state_dict : json) as Record<string, unknown>;
+  // checkpoints wrap the state dict: {state_dict: …} (Lightning, the oracle) or {model: …} (many training scripts)
+  const wrapped = json as Record<string, unknown>;
+  const obj = ('state_dict' in wrapped ? wrapped.state_dict : wrapped.model != null && typeof wrapped.model === 'object' && !('data' in wrapped.model) ? wrapped.model : json) as Record<string, unknown>;
   if (obj == null || typeof obj !== 'object') throw new Error(`${where}: state_dict must be an object`);
   const sd: StateDict = new Map();
   for (const [name, entry] of Object.entries(obj)) {
@@ -90,6 +92,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safete
   const dataStart = 8 + n;
   const dataLen = u8.byteLength - dataStart;
   const sd: StateDict = new Map();
+  const spans: { name: string; start: number; end: number }[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const e = info as { dtype?: string; shape?: number[]; data_offsets?: number[] };
@@ -105,7 +108,9 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safete
       throw new Error(`${where}: tensor '${name}' (${e.dtype} [${e.shape}]) needs ${count * t.bytes} bytes, data_offsets give ${off[1] - off[0]}`);
     }
     if (off[1] > dataLen) throw new Error(`${where}: tensor '${name}' ends at byte ${off[1]} of a ${dataLen}-byte data section (file truncated?)`);
-    const raw = u8.slice(dataStart + off[0], dataStart + off[1]); // copy: aligned, independent of the file buffer
+    spans.push({ name, start: off[0], end: off[1] });
+    // a copy (aligned, independent of the file buffer); not u8.slice, which on a Node Buffer is a view into a shared pool
+    const raw = new Uint8Array(u8.subarray(dataStart + off[0], dataStart + off[1]));
     const dv = new DataView(raw.buffer);
     let data: StateTensor['data'];
     if (t.dtype === 'float32') {
@@ -119,6 +124,13 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safete
       for (let i = 0; i < count; i++) data[i] = Number(dv.getBigInt64(8 * i, true));
     }
     sd.set(name, { shape: [...e.shape], dtype: t.dtype, data });
+  }
+  // two tensors sharing bytes means a corrupt (or crafted) header: writers lay tensors out one after another
+  spans.sort((a, b) => a.start - b.start || a.end - b.end);
+  for (let i = 1; i < spans.length; i++) {
+    const a = spans[i - 1];
+    const b = spans[i];
+    if (b.start < a.end && b.end > b.start) throw new Error(`${where}: tensors '${a.name}' (bytes ${a.start}..${a.end}) and '${b.name}' (bytes ${b.start}..${b.end}) overlap in the data section`);
   }
   return sd;
 }
