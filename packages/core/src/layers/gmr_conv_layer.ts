@@ -188,6 +188,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     if (inChannels == null) invalid(where, 'input shape', shape, 'a known channel size');
     const cin = inChannels as number;
     if (cin % this.groups !== 0) invalid(where, 'groups', this.groups, `a divisor of the input channels (${cin})`);
+    this.checkKernelFits(where, shape);
     const taps = this.kernelSize.reduce((a, b) => a * b, 1);
     const n = this.numRings;
     const shapeTheta = this.transposed ? [cin, this.filters / this.groups, n] : [this.filters, cin / this.groups, n];
@@ -234,6 +235,25 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
       return convOutLength(len, k, s, d, a, b);
     });
     return this.dataFormat === 'channelsLast' ? [shape[0], ...out, this.filters] : [shape[0], this.filters, ...out];
+  }
+
+  /**
+   * A kernel larger than its padded input gives no output; refused here, when the input size is first known,
+   * because the basis of a large kernel (rings × k² taps) takes long to make and the op would only refuse it then.
+   */
+  private checkKernelFits(where: string, shape: (number | null)[]): void {
+    if (this.transposed) return;
+    const spatial = this.dataFormat === 'channelsLast' ? shape.slice(1, this.rank + 1) : shape.slice(2);
+    const out = this.computeOutputShape(shape);
+    const outSpatial = this.dataFormat === 'channelsLast' ? out.slice(1, this.rank + 1) : out.slice(2);
+    outSpatial.forEach((o, i) => {
+      const len = spatial[i];
+      if (o == null || len == null || o >= 1) return;
+      const [a, b] = this.padding === 'same' ? [0, 0] : this.padPair(i, len);
+      const d = this.dilationRate[i];
+      const most = Math.floor((len + a + b - 1) / d) + 1;
+      invalid(where, 'kernelSize', this.kernelSize, `at most ${most} on spatial axis ${i} for an input of size ${len} with padding ${JSON.stringify(this.padding)} and dilation ${d} (the output would be ${o})`);
+    });
   }
 
   private padPair(i: number, _len: number): [number, number] {

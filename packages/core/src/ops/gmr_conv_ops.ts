@@ -128,28 +128,7 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   }
   if (cout % groups !== 0) invalid(where, 'groups', groups, `a divisor of the output channels (${cout})`);
 
-  let indexMat: tf.Tensor;
-  if (w.indexMat != null) {
-    indexMat = checkTensor(where, 'weights.indexMat', w.indexMat);
-  } else {
-    indexMat = indexMatFor(kernelSize, o.forceCircular ?? true, o.numRings ?? (n !== undefined ? n : null));
-  }
-  const taps = kernelSize.reduce((a, b) => a * b, 1);
-  if (indexMat.rank !== 2 || indexMat.shape[0] !== n || indexMat.shape[1] !== taps) {
-    invalid(where, 'weights.indexMat', indexMat, `shape [${n}, ${taps}] (numRings from weights.weight, prod(kernelSize))`);
-  }
-  const logSigmas = w.logSigmas == null ? null : checkTensor(where, 'weights.logSigmas', w.logSigmas);
-  if (logSigmas && (logSigmas.rank !== 1 || logSigmas.shape[0] !== n)) invalid(where, 'weights.logSigmas', logSigmas, `shape [${n}]`);
-  const bias = w.bias == null ? null : checkTensor(where, 'weights.bias', w.bias);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) invalid(where, 'weights.bias', bias, `shape [${cout}]`);
-
-  const backendName = tf.getBackend();
-  if (o.checkFinite ?? (backendName === 'cpu' || backendName === 'wasm')) {
-    checkFiniteValues(where, 'weights.weight', weight);
-    if (logSigmas) checkFiniteValues(where, 'weights.logSigmas', logSigmas);
-    if (bias) checkFiniteValues(where, 'weights.bias', bias);
-  }
-
+  // sizes first: a kernel larger than its (padded) input is refused before the ring masks (O(k²·rings)) are made
   let pads: PadPairs;
   let outputPadding = kernelSize.map(() => 0);
   let outSpatial: number[];
@@ -190,6 +169,28 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   if (outSpatial.some((s) => s < 1)) {
     invalid(where, 'x', xt, `a spatial size large enough for kernelSize [${kernelSize}] with dilations [${dilations}] and padding ${JSON.stringify(pads)} (the output would be [${outSpatial.join(', ')}])`);
   }
+  let indexMat: tf.Tensor;
+  if (w.indexMat != null) {
+    indexMat = checkTensor(where, 'weights.indexMat', w.indexMat);
+  } else {
+    indexMat = indexMatFor(kernelSize, o.forceCircular ?? true, o.numRings ?? (n !== undefined ? n : null));
+  }
+  const taps = kernelSize.reduce((a, b) => a * b, 1);
+  if (indexMat.rank !== 2 || indexMat.shape[0] !== n || indexMat.shape[1] !== taps) {
+    invalid(where, 'weights.indexMat', indexMat, `shape [${n}, ${taps}] (numRings from weights.weight, prod(kernelSize))`);
+  }
+  const logSigmas = w.logSigmas == null ? null : checkTensor(where, 'weights.logSigmas', w.logSigmas);
+  if (logSigmas && (logSigmas.rank !== 1 || logSigmas.shape[0] !== n)) invalid(where, 'weights.logSigmas', logSigmas, `shape [${n}]`);
+  const bias = w.bias == null ? null : checkTensor(where, 'weights.bias', w.bias);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) invalid(where, 'weights.bias', bias, `shape [${cout}]`);
+
+  const backendName = tf.getBackend();
+  if (o.checkFinite ?? (backendName === 'cpu' || backendName === 'wasm')) {
+    checkFiniteValues(where, 'weights.weight', weight);
+    if (logSigmas) checkFiniteValues(where, 'weights.logSigmas', logSigmas);
+    if (bias) checkFiniteValues(where, 'weights.bias', bias);
+  }
+
   if (padding === 'same' && !transposed && strides.some((s) => s > 1)) {
     // tfjs semantics; the asymmetric padding it may imply is reported by checkExactEquivariance.
     void samePads;

@@ -59,6 +59,9 @@ export function tapDistances(kernelSize: number[]): Float64Array {
   return out;
 }
 
+/** The most mask entries (numRings × taps, float32) made at once: 256 MB; a 1001×1001 kernel would need 2 GB. */
+export const MAX_MASK_ENTRIES = 2 ** 26;
+
 /**
  * Builds the ring masks of a 1D, 2D or 3D kernel.
  * The radius that bounds the circular rings comes from the "height" axis as in the
@@ -77,11 +80,21 @@ export function ringMasks(kernelSize: number | number[], options: RingOptions = 
       ? defaultNumRings(ks[0], forceCircular)
       : checkPositiveInt(where, 'numRings', options.numRings);
   const heightAxis = ks.length === 3 ? 1 : 0;
+  const total = ks.reduce((a, b) => a * b, 1);
+  if (numRings * total > MAX_MASK_ENTRIES) {
+    invalid(where, 'kernelSize', kernelSize, `small enough that numRings × taps ≤ ${MAX_MASK_ENTRIES} (the masks' size; here ${numRings} × ${total})`);
+  }
   const D = tapDistances(ks);
-  const total = D.length;
   let maxD = 0;
   for (const d of D) maxD = Math.max(maxD, d);
   const maxDist = forceCircular ? Math.floor(ks[heightAxis] / 2) + 0.5 : maxD;
+  // θ can only tell apart as many rings as the kernel has distinct tap distances (3 for a 3×3: 0, 1, √2); more rings
+  // are empty parameters, so the count is bounded by that (never below the default count)
+  const radii = new Set(Array.from(D, (d) => (!forceCircular || d < maxDist ? Math.round(d * 1e9) : -1)).filter((d) => d >= 0)).size;
+  const mostRings = Math.max(radii, defaultNumRings(ks[0], forceCircular));
+  if (numRings > mostRings) {
+    invalid(where, 'numRings', numRings, `at most ${mostRings} for kernelSize [${ks.join(', ')}] (the distinct distances of its taps from the centre${forceCircular ? ' inside the circle' : ''})`);
+  }
   const numLevels = forceCircular ? numRings + 1 : numRings;
   if (!forceCircular && numLevels < 2 && total > 1) {
     throw new GMRValueError(`${where}: \`numRings\` must be at least 2 when forceCircular is false, got ${numRings}.`);
