@@ -21,8 +21,8 @@ import {
   writeSafetensors,
   type StateDict,
 } from '../src/index.js';
-import { seeded, tf, useBackend, warmUpBatchNorm } from './helpers/backend.js';
-import { pytorchSkipReason, readTensorFile, relError, runJob, tmpDir, toNCHW, writeTensorFile } from './helpers/pytorch.js';
+import { seeded, tf, useBackend } from './helpers/backend.js';
+import { logits, perturb, pytorchSkipReason, readTensorFile, relError, runJob, tmpDir, toNCHW, writeTensorFile } from './helpers/pytorch.js';
 
 const skip = pytorchSkipReason();
 if (skip) console.warn(`pytorch_interop: skipped: ${skip}`);
@@ -84,25 +84,6 @@ const CASES: Case[] = [
     input: [2, 6, 6, 6, 2],
   },
 ];
-
-/** Logits in PyTorch's layout (NCHW for a conv's feature map). */
-function logits(model: tfl.LayersModel, x: tf.Tensor): Float32Array {
-  return tf.tidy(() => {
-    const y = model.predict(x) as tf.Tensor;
-    return (y.rank > 2 ? toNCHW(y) : y).dataSync() as Float32Array;
-  });
-}
-
-/** Moves every σ off its init (so σ really crosses over) and warms BN statistics up. */
-function perturb(model: tfl.LayersModel, inputShape: number[], seed: number): void {
-  warmUpBatchNorm(model, inputShape, 3);
-  for (const w of model.weights) {
-    if (!w.name.endsWith('log_sigmas') || !w.trainable) continue;
-    const v = tf.tidy(() => tf.add(w.read(), tf.randomNormal(w.shape, 0, 0.05, 'float32', seed)));
-    w.write(v);
-    v.dispose();
-  }
-}
 
 const file = (dir: string, c: Case, what: string) => join(dir, `${c.name.replace(/[^A-Za-z0-9]+/g, '_')}.${what}.safetensors`);
 const load = (path: string): StateDict => readSafetensors(readFileSync(path), path);

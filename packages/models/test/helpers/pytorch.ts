@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors, writeSafetensors } from '../../src/index.js';
-import { tf } from './backend.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { tf, warmUpBatchNorm } from './backend.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const PYTHON = process.env.GMR_PYTHON ?? '/usr/bin/python3';
@@ -79,4 +80,23 @@ export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(b[i]));
   }
   return den === 0 ? num : num / den;
+}
+
+/** Logits in PyTorch's layout (NCHW for a conv's feature map). */
+export function logits(model: tfl.LayersModel, x: tf.Tensor): Float32Array {
+  return tf.tidy(() => {
+    const y = model.predict(x) as tf.Tensor;
+    return (y.rank > 2 ? toNCHW(y) : y).dataSync() as Float32Array;
+  });
+}
+
+/** Moves every trainable σ off its init (so σ really crosses over) and warms BN statistics up. */
+export function perturb(model: tfl.LayersModel, inputShape: number[], seed: number): void {
+  warmUpBatchNorm(model, inputShape, 3);
+  for (const w of model.weights) {
+    if (!w.name.endsWith('log_sigmas') || !w.trainable) continue;
+    const v = tf.tidy(() => tf.add(w.read(), tf.randomNormal(w.shape, 0, 0.05, 'float32', seed)));
+    w.write(v);
+    v.dispose();
+  }
 }
