@@ -25,6 +25,38 @@ export function angularComponents(kernelSize: [number, number]): Float32Array[] 
   return [new Float32Array(first.cos.length).fill(1), first.cos, first.sin, second.cos, second.sin];
 }
 
+/**
+ * Per-ring factors for cos 2φ and sin 2φ that give both the same second moment on that ring's taps.
+ * Sampled on the pixel grid, cos 2φ lives on the axis taps and sin 2φ on the diagonal ones, which a ring holds in
+ * unequal numbers and at unequal radii (ring 1 of a 3×3 neighbourhood: Σ cos 2φ·(x² − y²) = 4 but
+ * Σ sin 2φ·2xy = 8), so at 45°, where the two swap roles, an order-2 filter is off by that ratio even on smooth
+ * input. Scaling cos 2φ by √(m_s/m_c) and sin 2φ by √(m_c/m_s) balances them; neither mixes with the other under
+ * the 8 grid symmetries, so D4 equivariance stays exact.
+ */
+export function secondOrderBalance(kernelSize: [number, number], ringMasksFlat: Float32Array, numRings: number): { cos: number[]; sin: number[] } {
+  const [kh, kw] = kernelSize;
+  const taps = kh * kw;
+  const { cos, sin } = angularFactors(kernelSize, 2);
+  const out = { cos: new Array<number>(numRings).fill(1), sin: new Array<number>(numRings).fill(1) };
+  for (let r = 0; r < numRings; r++) {
+    let mc = 0;
+    let ms = 0;
+    for (let t = 0; t < taps; t++) {
+      const w = ringMasksFlat[r * taps + t]!;
+      if (w === 0) continue;
+      const dy = Math.floor(t / kw) - (kh - 1) / 2;
+      const dx = (t % kw) - (kw - 1) / 2;
+      mc += w * cos[t]! * (dx * dx - dy * dy);
+      ms += w * sin[t]! * 2 * dx * dy;
+    }
+    if (mc > 0 && ms > 0) {
+      out.cos[r] = Math.sqrt(ms / mc);
+      out.sin[r] = Math.sqrt(mc / ms);
+    }
+  }
+  return out;
+}
+
 /** One (input channel → output channel) link: which component, which sign, which Φ slot (o, i). */
 export interface SteerableLink {
   cin: number;
@@ -82,6 +114,7 @@ export interface SteerableBasis {
 export function steerableBasis(inputFields: Fields, fields: Fields, kernelSize: [number, number], ringMasksFlat: Float32Array, numRings: number): SteerableBasis {
   const taps = kernelSize[0] * kernelSize[1];
   const ang = angularComponents(kernelSize);
+  const balance = secondOrderBalance(kernelSize, ringMasksFlat, numRings);
   const links = steerableLinks(inputFields, fields);
   const used = new Set(links.map((l) => l.component));
   const rowOf = new Map<string, number>();
@@ -94,7 +127,8 @@ export function steerableBasis(inputFields: Fields, fields: Fields, kernelSize: 
       const row = new Array<number>(taps);
       let any = false;
       for (let t = 0; t < taps; t++) {
-        row[t] = ringMasksFlat[r * taps + t]! * ang[c]![t]!;
+        const factor = c === 3 ? balance.cos[r]! : c === 4 ? balance.sin[r]! : 1;
+        row[t] = ringMasksFlat[r * taps + t]! * ang[c]![t]! * factor;
         if (row[t] !== 0) any = true;
       }
       if (!any) continue;
