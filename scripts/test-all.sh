@@ -7,6 +7,7 @@
 #   3. pnpm install --frozen-lockfile
 #   4. pnpm build   (turbo run build)
 #   5. pnpm test    (turbo run test) with GMR_REQUIRE_WEBGPU=1 and the WebGPU environment exported
+#   6. scripts/consumer-test.sh: the packed public packages npm-installed into a temporary project and used there
 # Ends with the line "N passed, N failed" summing the vitest results of every package, and exits non-zero on any
 # failure (a failed step, a failed test, a test task that failed without a vitest summary, or no test at all).
 # Runs as root without sudo and without stdin.
@@ -111,6 +112,15 @@ TEST_RC=${PIPESTATUS[0]}
 took "$T"
 
 # ------------------------------------------------------------------------------------------------
+# 6. consumer test: the packed packages npm-installed outside the workspace (scripts/consumer-test.sh); its
+# "consumer: N passed, N failed" joins the totals below, and a run that prints none counts as one failure.
+step "consumer test"
+T=$(now)
+CONSUMER=$(bash scripts/consumer-test.sh </dev/null 2>&1 | tee /dev/stderr | grep '^consumer: ' | tail -1)
+read -r _ CONSUMER_PASSED _ CONSUMER_FAILED _ <<<"$(tr -d ',' <<<"${CONSUMER:-consumer: 0 passed, 1 failed}")"
+took "$T"
+
+# ------------------------------------------------------------------------------------------------
 # summary: vitest's "Tests  N failed | N passed | N skipped (N)" lines, per turbo task prefix "<pkg>:test: "
 SUMMARY=$(sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r//g' "$LOG" | awk '
   {
@@ -173,6 +183,9 @@ read -r _ PASSED FAILED SKIPPED <<<"$(echo "$SUMMARY" | grep '^TOTALS')"
 PASSED=${PASSED:-0}
 FAILED=${FAILED:-0}
 SKIPPED=${SKIPPED:-0}
+echo "    consumer test: $CONSUMER_PASSED passed, $CONSUMER_FAILED failed"
+PASSED=$((PASSED + CONSUMER_PASSED))
+FAILED=$((FAILED + CONSUMER_FAILED))
 
 RC=0
 if [ "$TEST_RC" -ne 0 ]; then

@@ -4,6 +4,9 @@
  *   build/gmr_host.node   always: g++ (or $CXX), C++17, threads; AVX2 paths chosen at run time
  *   build/gmr_cuda.node   with --cuda or GMR_BUILD_CUDA=1: nvcc (sm_90 + PTX, static cudart) + the same host code
  * A missing nvcc is reported and skipped (exit 0) unless GMR_REQUIRE_CUDA=1. Re-running rebuilds only what changed.
+ * --out DIR puts the .node files in DIR instead of build/; --portable links libstdc++ and libgcc statically (and
+ * keeps their symbols private), so the binary needs only glibc: that is how scripts/prebuild.mjs makes the
+ * prebuilt binary shipped in the npm tarball.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -12,11 +15,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'native');
-const out = path.join(root, 'build');
-const obj = path.join(out, 'obj');
-mkdirSync(obj, { recursive: true });
-
 const args = process.argv.slice(2);
+const outArg = args.indexOf('--out');
+const out = outArg >= 0 && args[outArg + 1] ? path.resolve(args[outArg + 1]) : path.join(root, 'build');
+const obj = path.join(root, 'build', 'obj');
+mkdirSync(obj, { recursive: true });
+mkdirSync(out, { recursive: true });
+const portable = args.includes('--portable') ? ['-static-libstdc++', '-static-libgcc', '-Wl,--exclude-libs,ALL'] : [];
 const wantCuda = args.includes('--cuda') || process.env.GMR_BUILD_CUDA === '1';
 const cxx = process.env.CXX || 'g++';
 
@@ -64,7 +69,7 @@ async function buildHost() {
   const t0 = Date.now();
   const objects = await compileAll('host', []);
   const target = path.join(out, 'gmr_host.node');
-  if (stale(target, objects)) await run(cxx, ['-shared', '-pthread', '-o', target, ...objects]);
+  if (stale(target, objects)) await run(cxx, ['-shared', '-pthread', ...portable, '-o', target, ...objects]);
   console.log(`kernels-cuda: host addon ${path.relative(root, target)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 

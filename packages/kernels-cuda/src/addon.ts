@@ -1,5 +1,11 @@
-/** Loading the two builds of the addon (build/gmr_host.node, build/gmr_cuda.node); never throws. */
-import { existsSync } from 'node:fs';
+/**
+ * Loading the two builds of the addon; never throws. Where each comes from, first found wins:
+ *   host: $GMR_NATIVE_DIR/gmr_host.node; build/gmr_host.node (a source build: `pnpm build` in the workspace, or the
+ *         install script where no prebuilt binary fits); the prebuilt prebuilds/<platform>-<arch>/*.node that
+ *         node-gyp-build picks for this platform, arch and libc (N-API, so any Node from 18 on).
+ *   cuda: $GMR_NATIVE_DIR/gmr_cuda.node or build/gmr_cuda.node only (opt-in source build, GMR_BUILD_CUDA=1).
+ */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,10 +58,41 @@ export interface LoadResult {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** build/ next to dist/ (or src/ when run from sources); GMR_NATIVE_DIR overrides (e.g. a bundled copy). */
+const packageRoot = path.resolve(here, '..');
+const req = createRequire(import.meta.url);
+/** Installed from the npm tarball (under node_modules) rather than the workspace: decides which advice to give. */
+const installed = packageRoot.split(path.sep).includes('node_modules');
+
+/** The source-build file: build/ next to dist/ (or src/ when run from sources); GMR_NATIVE_DIR overrides. */
 export function addonFile(kind: BuildKind): string {
-  const dir = process.env.GMR_NATIVE_DIR ?? path.resolve(here, '..', 'build');
+  const dir = process.env.GMR_NATIVE_DIR ?? path.join(packageRoot, 'build');
   return path.join(dir, `gmr_${kind}.node`);
+}
+
+/** node-gyp-build's pick among prebuilds/ for this platform, arch, libc and runtime; the reason when none fits. */
+function prebuiltFile(): { file: string | null; why: string } {
+  try {
+    const ngb = req('node-gyp-build') as { resolve(dir: string): string };
+    return { file: ngb.resolve(packageRoot), why: '' };
+  } catch (e) {
+    return { file: null, why: (e as Error).message.split('\n')[0] };
+  }
+}
+
+/** The install script's one line (build/install-status.json), when it ran and found no binary. */
+function installNote(): string | null {
+  try {
+    const s = JSON.parse(readFileSync(path.join(packageRoot, 'build', 'install-status.json'), 'utf8')) as { ok: boolean; line: string };
+    return s.ok ? null : s.line;
+  } catch {
+    return null;
+  }
+}
+
+/** Why the host build is absent, naming what is missing and the one command that fixes it. */
+function missingHost(prebuiltWhy: string): string {
+  if (!installed) return `build/gmr_host.node is not built (run: pnpm --filter @gmr-conv/kernels-cuda build)`;
+  return `${installNote() ?? `no native binary: ${prebuiltWhy}, and no source build`} (with g++ and Node's headers: npm rebuild @gmr-conv/kernels-cuda)`;
 }
 
 const cache = new Map<BuildKind, LoadResult>();
@@ -63,14 +100,23 @@ const cache = new Map<BuildKind, LoadResult>();
 export function loadAddon(kind: BuildKind): LoadResult {
   const hit = cache.get(kind);
   if (hit) return hit;
-  const file = addonFile(kind);
+  let file = addonFile(kind);
   let result: LoadResult;
+  let missing: string | null = null;
   if (!existsSync(file)) {
-    const how = kind === 'host' ? 'pnpm --filter @gmr-conv/kernels-cuda build' : 'pnpm --filter @gmr-conv/kernels-cuda build:cuda (needs nvcc)';
-    result = { addon: null, error: `${path.basename(file)} is not built (run: ${how})`, file };
-  } else {
+    if (kind === 'cuda') {
+      const how = installed ? 'GMR_BUILD_CUDA=1 npm rebuild @gmr-conv/kernels-cuda' : 'pnpm --filter @gmr-conv/kernels-cuda build:cuda';
+      missing = `gmr_cuda.node is not built (opt-in, needs nvcc: ${how})`;
+    } else if (process.env.GMR_NATIVE_DIR) missing = `${file} not found (GMR_NATIVE_DIR is set)`;
+    else {
+      const pre = prebuiltFile();
+      if (pre.file) file = pre.file;
+      else missing = missingHost(pre.why);
+    }
+  }
+  if (missing) result = { addon: null, error: missing, file };
+  else {
     try {
-      const req = createRequire(import.meta.url);
       result = { addon: req(file) as NativeAddon, error: null, file };
     } catch (e) {
       result = { addon: null, error: `cannot load ${path.basename(file)}: ${(e as Error).message.split('\n')[0]}`, file };

@@ -6,6 +6,7 @@
  * Each backend runs the kernels of NATIVE_KERNELS natively and every other tfjs kernel with the cpu backend's
  * implementation on the same storage. nativeStatus() says why a backend is missing.
  */
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
@@ -62,7 +63,9 @@ export function registerNativeBackends(): Record<NativeBackendName, NativeStatus
   if (host.addon) {
     registerAs('native', host.addon);
     const i = host.addon.info();
-    status.native = { ok: true, detail: `host build (${i.simd}, ${i.threads} threads)` };
+    // Say which binary loaded: a prebuilt one and a source build behave the same but are fixed differently.
+    const from = host.file.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuilt' : 'built from source';
+    status.native = { ok: true, detail: `host build (${i.simd}, ${i.threads} threads), ${from}` };
   } else status.native = { ok: false, detail: host.error! };
 
   const cuda = loadAddon('cuda');

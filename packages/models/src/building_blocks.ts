@@ -73,7 +73,9 @@ export function avgPool(x: SymbolicTensor, size: number, name: string): Symbolic
 }
 
 /** Kaiming normal, fan_out mode, ReLU gain, untruncated (PyTorch's kaiming_normal_; tfjs's heNormal truncates and uses fan_in). */
-export function kaimingNormalFanOut(filters: number, kernelArea: number) {
+// The return type is spelled out: inferred, it is written to the .d.ts as a deep import of tfjs-layers' dist that a
+// published consumer cannot resolve.
+export function kaimingNormalFanOut(filters: number, kernelArea: number): ReturnType<typeof tfl.initializers.randomNormal> {
   return tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (filters * kernelArea)) });
 }
 
