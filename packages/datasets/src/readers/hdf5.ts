@@ -3,8 +3,10 @@
  * PatchCamelyon ships as camelyonpatch_level_2_split_{train,valid,test}_{x,y}.h5 with datasets 'x'
  * [N, 96, 96, 3] uint8 and 'y' [N, 1, 1, 1] uint8.
  */
+import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import { fail } from '../errors.js';
+import { checkLabelRange } from './labels.js';
 import type { ImageSet, NdArray } from '../types.js';
 
 type H5 = typeof import('h5wasm');
@@ -20,6 +22,40 @@ async function h5wasm(): Promise<H5> {
     })();
   }
   return h5;
+}
+
+/** The most telling line of an HDF5 error stack: its innermost entry's reason ("#010: … in H5C__load_entry(): incorrect metadata checksum") and major class. */
+function diagnosis(lines: string[]): string {
+  const entries = lines.filter((l) => /^\s*#\d+:/.test(l));
+  const major = lines.filter((l) => /major:/.test(l)).map((l) => l.replace(/^.*major:\s*/, '').trim());
+  const reason = entries.length ? entries[entries.length - 1].replace(/^.*\(\):\s*/, '').trim() : '';
+  return [major[major.length - 1], reason].filter(Boolean).join(': ');
+}
+
+/**
+ * Runs `fn` with the library's error stack collected rather than printed; a throw becomes one line naming the file.
+ * The Node build of the library writes its 40-line HDF5-DIAG stack straight to file descriptor 2 through
+ * fs.writeSync (its host file system layer), so that call is diverted while `fn` runs (synchronously: nothing else
+ * can write to stderr meanwhile).
+ */
+function quietly<T>(file: string, what: string, fn: () => T): T {
+  let text = '';
+  const write = fs.writeSync;
+  fs.writeSync = ((fd: number, buffer: string | ArrayBufferView, ...rest: unknown[]) => {
+    if (fd !== 2) return (write as (...a: unknown[]) => number)(fd, buffer, ...rest);
+    const [offset, length] = typeof buffer === 'string' ? [0, undefined] : (rest as [number?, number?]);
+    const part = typeof buffer === 'string' ? buffer : new TextDecoder().decode(new Uint8Array(buffer.buffer, buffer.byteOffset + (offset ?? 0), length ?? buffer.byteLength - (offset ?? 0)));
+    text += part;
+    return typeof buffer === 'string' ? Buffer.byteLength(buffer) : (length ?? buffer.byteLength - (offset ?? 0));
+  }) as typeof fs.writeSync;
+  try {
+    return fn();
+  } catch (e) {
+    const why = diagnosis(text.split('\n')) || (e as Error).message;
+    return fail(file, `${what} (HDF5: ${why})`);
+  } finally {
+    fs.writeSync = write;
+  }
 }
 
 /** The h5wasm module, initialised (for writing fixtures or reading other layouts). */
@@ -85,24 +121,14 @@ function superblockEof(sb: Uint8Array): number | null {
 export async function readHdf5Dataset(file: string, name: string): Promise<NdArray> {
   await checkSignature(file);
   const lib = await h5wasm();
-  let f: InstanceType<H5['File']>;
-  try {
-    f = new lib.File(file, 'r');
-  } catch (e) {
-    fail(file, `not an HDF5 file or corrupt (${(e as Error).message})`);
-  }
+  const f = quietly(file, 'not an HDF5 file or corrupt', () => new lib.File(file, 'r'));
   try {
     if (!f || f.file_id < 0n) fail(file, 'not an HDF5 file or corrupt (h5wasm could not open it)');
-    const keys = f.keys();
-    const ds = f.get(name);
+    const keys = quietly(file, 'corrupt or truncated HDF5 file', () => f.keys());
+    const ds = quietly(file, `dataset '${name}' cannot be opened: corrupt or truncated`, () => f.get(name));
     if (!ds || !(ds instanceof lib.Dataset)) fail(file, `no dataset '${name}' (found: ${keys.join(', ') || 'nothing'})`);
     const shape = (ds.shape ?? []) as number[];
-    let value: unknown;
-    try {
-      value = ds.value;
-    } catch (e) {
-      fail(file, `dataset '${name}' cannot be read: corrupt or truncated (${(e as Error).message})`);
-    }
+    const value: unknown = quietly(file, `dataset '${name}' cannot be read: corrupt or truncated`, () => ds.value);
     const n = shape.reduce((a, b) => a * b, 1);
     if (!ArrayBuffer.isView(value) || (value as unknown as ArrayLike<number>).length !== n) {
       fail(file, `dataset '${name}' is not a numeric array of shape [${shape.join(', ')}] (dtype ${JSON.stringify(ds.dtype)})`);
@@ -128,5 +154,6 @@ export async function readPcam(xFile: string, yFile: string): Promise<ImageSet> 
   if (per !== 1) fail(yFile, `dataset 'y' must hold one label per image; shape [${y.shape.join(', ')}]`);
   const labels = new Int32Array(count);
   for (let i = 0; i < count; i++) labels[i] = Number(y.data[i]);
+  checkLabelRange(yFile, labels, 2, 'PatchCamelyon classes 0 (normal) and 1 (metastatic)');
   return { images: x.data, labels, count, height, width, channels, classNames: ['normal', 'metastatic'] };
 }

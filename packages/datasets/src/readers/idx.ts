@@ -4,6 +4,7 @@
  */
 import { fail } from '../errors.js';
 import { maybeGunzip, readBytes } from '../io.js';
+import { checkLabelRange } from './labels.js';
 import type { ImageSet, NdArray } from '../types.js';
 
 const IDX_TYPES: Record<number, { dtype: string; size: number }> = {
@@ -87,7 +88,9 @@ export function idxToImageSet(images: NdArray, labels: NdArray, imagesFile = '<i
   if (labels.shape[0] !== count) {
     fail(labelsFile, `mismatched counts: ${labels.shape[0]} labels for ${count} images in ${imagesFile}`);
   }
-  return { images: images.data as Uint8Array, labels: Int32Array.from(labels.data as Uint8Array), count, height, width, channels: 1, classNames };
+  const lab = Int32Array.from(labels.data as Uint8Array);
+  if (classNames) checkLabelRange(labelsFile, lab, classNames.length);
+  return { images: images.data as Uint8Array, labels: lab, count, height, width, channels: 1, classNames };
 }
 
 /** Encodes an array as an IDX file (for writing test fixtures and for exporting regenerated splits). */

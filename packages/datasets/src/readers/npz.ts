@@ -131,6 +131,60 @@ function fortranToC(data: NdArray['data'], shape: number[]): NdArray['data'] {
   return out;
 }
 
+/** CRC-32 (the zip / IEEE 802.3 polynomial 0xEDB88320, reflected), one table lookup per byte. */
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+export function crc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** name → CRC-32 from the zip's central directory (zip64 archives, as numpy writes for large arrays, included). */
+function centralCrcs(bytes: Uint8Array, file: string): Map<string, number> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let eocd = -1;
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) fail(file, 'corrupt zip archive: no end-of-central-directory record');
+  let count = view.getUint16(eocd + 10, true);
+  let offset = view.getUint32(eocd + 16, true);
+  if ((offset === 0xffffffff || count === 0xffff) && eocd >= 20 && view.getUint32(eocd - 20, true) === 0x07064b50) {
+    const z = Number(view.getBigUint64(eocd - 12, true));
+    if (z + 56 > bytes.length || view.getUint32(z, true) !== 0x06064b50) fail(file, 'corrupt zip64 archive: bad zip64 end-of-central-directory record');
+    count = Number(view.getBigUint64(z + 32, true));
+    offset = Number(view.getBigUint64(z + 48, true));
+  }
+  const crcs = new Map<string, number>();
+  let p = offset;
+  for (let k = 0; k < count; k++) {
+    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50) fail(file, `corrupt zip archive: central directory entry ${k} is damaged`);
+    const nameLen = view.getUint16(p + 28, true);
+    const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    crcs.set(name, view.getUint32(p + 16, true));
+    p += 46 + nameLen + view.getUint16(p + 30, true) + view.getUint16(p + 32, true);
+  }
+  return crcs;
+}
+
+/** The unzipper does not check CRCs: a flipped bit in a stored (uncompressed) member would load silently. */
+function checkZipCrcs(bytes: Uint8Array, entries: Record<string, Uint8Array>, file: string): void {
+  const crcs = centralCrcs(bytes, file);
+  for (const [name, data] of Object.entries(entries)) {
+    const want = crcs.get(name);
+    if (want === undefined) fail(file, `corrupt zip archive: member '${name}' is missing from the central directory`);
+    const got = crc32(data);
+    if (got !== want) fail(file, `member '${name}' is damaged: CRC-32 ${got.toString(16).padStart(8, '0')}, the archive says ${want.toString(16).padStart(8, '0')}`);
+  }
+}
+
 /** Parses a .npz archive into its arrays by name (the `.npy` suffix dropped). */
 export function parseNpz(bytes: Uint8Array, file = '<npz>'): Record<string, NdArray> {
   if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) fail(file, 'wrong magic number: .npz files are zip archives starting with "PK"');
@@ -140,6 +194,7 @@ export function parseNpz(bytes: Uint8Array, file = '<npz>'): Record<string, NdAr
   } catch (e) {
     fail(file, `corrupt or truncated zip archive (${(e as Error).message})`);
   }
+  checkZipCrcs(bytes, entries, file);
   const out: Record<string, NdArray> = {};
   for (const [name, data] of Object.entries(entries)) {
     if (!name.endsWith('.npy')) continue;
