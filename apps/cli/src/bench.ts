@@ -1,7 +1,23 @@
-/** gmr bench: median time of one training step and of one inference batch for the CLI's models. */
+/** gmr bench: median time of one training step and of one inference batch for the CLI's models; --profile adds the
+ * per-kernel self time of each (where a step goes, kernel by kernel, on whichever backend runs). */
 import { tf } from './backend.js';
 import { buildModel, type ModelKind } from './model.js';
 import { Optimizer } from './optim.js';
+
+/** One kernel's share of a step: calls and self time (its own time, less the kernels it ran inside) per step. */
+export interface KernelTime {
+  kernel: string;
+  calls: number;
+  selfMs: number;
+}
+
+/** Where one step went: wall time, the part inside kernels, and the kernels by self time (largest first). */
+export interface StepProfile {
+  stepMs: number;
+  kernelMs: number;
+  outsideMs: number;
+  kernels: KernelTime[];
+}
 
 export interface BenchResult {
   model: ModelKind;
@@ -12,11 +28,67 @@ export interface BenchResult {
   inferenceMs: number;
   trainImagesPerSecond: number;
   inferenceImagesPerSecond: number;
+  profile?: { train: StepProfile; inference: StepProfile };
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-export async function bench(kind: ModelKind, widths: [number, number, number], batch: number, runs: number, warmup: number): Promise<BenchResult> {
+/**
+ * Times every kernel of the active backend by wrapping its kernel function (registered again on uninstall). Kernels
+ * run synchronously and nest (a gradient kernel calling others), so a stack of child times gives each its self time.
+ */
+export class KernelProfiler {
+  private readonly originals: tf.KernelConfig[] = [];
+  private readonly self = new Map<string, { ms: number; calls: number }>();
+  private readonly stack: number[] = [];
+
+  install(): void {
+    for (const k of tf.getKernelsForBackend(tf.getBackend())) {
+      const f = k.kernelFunc;
+      this.originals.push(k);
+      tf.unregisterKernel(k.kernelName, k.backendName);
+      tf.registerKernel({
+        ...k,
+        kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => {
+          const t0 = performance.now();
+          this.stack.push(0);
+          try {
+            return f(args);
+          } finally {
+            const dt = performance.now() - t0;
+            const inner = this.stack.pop()!;
+            const e = this.self.get(k.kernelName) ?? { ms: 0, calls: 0 };
+            e.ms += dt - inner;
+            e.calls++;
+            this.self.set(k.kernelName, e);
+            if (this.stack.length) this.stack[this.stack.length - 1] += dt;
+          }
+        }) as tf.KernelFunc,
+      });
+    }
+  }
+
+  uninstall(): void {
+    for (const k of this.originals) {
+      tf.unregisterKernel(k.kernelName, k.backendName);
+      tf.registerKernel(k);
+    }
+    this.originals.length = 0;
+  }
+
+  /** The totals so far as a per-step profile of `steps` steps lasting `totalMs`; then starts again from zero. */
+  take(steps: number, totalMs: number): StepProfile {
+    const kernels = [...this.self.entries()]
+      .map(([kernel, e]) => ({ kernel, calls: e.calls / steps, selfMs: e.ms / steps }))
+      .sort((a, b) => b.selfMs - a.selfMs);
+    this.self.clear();
+    const stepMs = totalMs / steps;
+    const kernelMs = kernels.reduce((s, r) => s + r.selfMs, 0);
+    return { stepMs, kernelMs, outsideMs: Math.max(0, stepMs - kernelMs), kernels };
+  }
+}
+
+export async function bench(kind: ModelKind, widths: [number, number, number], batch: number, runs: number, warmup: number, profile = false): Promise<BenchResult> {
   const model = buildModel({ kind, widths, numClasses: 10 }, 1);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   const names = model.trainableWeights.map((w) => w.originalName);
@@ -25,16 +97,22 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
   const train: number[] = [];
   const infer: number[] = [];
-  for (let i = 0; i < warmup + runs; i++) {
-    const t0 = performance.now();
+  const trainStep = async (i: number) => {
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
     await opt.apply(grads, i);
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
-    const t1 = performance.now();
+  };
+  const inference = async () => {
     const out = model.predict(x) as tf.Tensor;
     await out.data();
     out.dispose();
+  };
+  for (let i = 0; i < warmup + runs; i++) {
+    const t0 = performance.now();
+    await trainStep(i);
+    const t1 = performance.now();
+    await inference();
     const t2 = performance.now();
     if (i >= warmup) {
       train.push(t1 - t0);
@@ -53,8 +131,36 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
   };
   r.trainImagesPerSecond = (1000 * batch) / r.trainStepMs;
   r.inferenceImagesPerSecond = (1000 * batch) / r.inferenceMs;
+  if (profile) {
+    // Separate runs after the timed ones, so that the wrappers' small cost stays out of the medians above.
+    const p = new KernelProfiler();
+    p.install();
+    try {
+      let t0 = performance.now();
+      for (let i = 0; i < runs; i++) await trainStep(warmup + runs + i);
+      const trainProfile = p.take(runs, performance.now() - t0);
+      t0 = performance.now();
+      for (let i = 0; i < runs; i++) await inference();
+      r.profile = { train: trainProfile, inference: p.take(runs, performance.now() - t0) };
+    } finally {
+      p.uninstall();
+    }
+  }
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();
   return r;
+}
+
+/** A profile as table rows: the top kernels by self time, then the time outside any kernel (JS, tape, reads). */
+export function profileRows(p: StepProfile, top = 20): string[][] {
+  const pct = (ms: number) => `${((100 * ms) / p.stepMs).toFixed(1)} %`;
+  const rows = p.kernels.slice(0, top).map((k) => [k.kernel, k.calls.toFixed(k.calls % 1 ? 1 : 0), k.selfMs.toFixed(2), pct(k.selfMs)]);
+  const rest = p.kernels.slice(top);
+  if (rest.length) {
+    const ms = rest.reduce((s, k) => s + k.selfMs, 0);
+    rows.push([`(${rest.length} other kernels)`, rest.reduce((s, k) => s + k.calls, 0).toFixed(0), ms.toFixed(2), pct(ms)]);
+  }
+  rows.push(['(outside kernels)', '', p.outsideMs.toFixed(2), pct(p.outsideMs)]);
+  return [['kernel', 'calls/step', 'self ms/step', 'share'], ...rows];
 }

@@ -339,6 +339,7 @@ interface BenchOpts {
   warmup: number;
   backend: string;
   json: boolean;
+  profile: boolean;
 }
 
 async function runBench(o: BenchOpts): Promise<void> {
@@ -346,7 +347,7 @@ async function runBench(o: BenchOpts): Promise<void> {
   const { bench } = await import('./bench.js');
   const b = await setupBackend(o.backend);
   const results = [];
-  for (const m of o.model) results.push(await bench(m, o.widths ?? DEFAULT_WIDTHS[m], o.batchSize, o.runs, o.warmup));
+  for (const m of o.model) results.push(await bench(m, o.widths ?? DEFAULT_WIDTHS[m], o.batchSize, o.runs, o.warmup, o.profile));
   if (o.json) {
     console.log(JSON.stringify({ backend: b.name, machine: machine(), results }));
     return;
@@ -359,6 +360,13 @@ async function runBench(o: BenchOpts): Promise<void> {
       ...results.map((r) => [r.model, r.widths.join('/'), String(r.params), String(r.batch), r.trainStepMs.toFixed(0), r.trainImagesPerSecond.toFixed(0), r.inferenceMs.toFixed(0), r.inferenceImagesPerSecond.toFixed(0)]),
     ]),
   );
+  if (!o.profile) return;
+  const { profileRows } = await import('./bench.js');
+  for (const r of results)
+    for (const [phase, p] of Object.entries(r.profile!)) {
+      console.log(`\n${r.model} ${phase}: ${p.stepMs.toFixed(1)} ms per step (profiled runs), ${p.kernelMs.toFixed(1)} ms in kernels; self time per kernel`);
+      console.log(formatTable(profileRows(p)));
+    }
 }
 
 interface ExportOpts {
@@ -470,6 +478,7 @@ export function program(): Command {
     .option('--warmup <n>', 'untimed runs first', int('--warmup', 0), 1)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
+    .option('--profile', 'then as many runs again with every kernel timed: self time per kernel (in the JSON as profile)', false)
     .action(async (o: BenchOpts) => runBench(o));
   p.command('export')
     .description('write a checkpoint as a tfjs model folder (model.json + weights.bin); --plain replaces GMR convs by Conv2D')

@@ -3,6 +3,9 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -34,9 +37,38 @@ struct Error : std::runtime_error {
 
 // ---- native buffers ----------------------------------------------------------------------------
 
-struct NativeBuf {
-  void* ptr;
+// Where a block's memory comes from. Not glibc's aligned_alloc: a block from it leaves a hole that the next
+// aligned request of the same size cannot reuse (memalign asks for size + alignment + slack), and Node's own small
+// allocations made between ours (Buffer bookkeeping, freed only after a GC) keep holes from merging, so a training
+// loop grew by every byte it allocated (issue 16: ~10 MB per step with the pool off). Large blocks are mmap'd (given
+// back to the system when freed); small ones are malloc(bytes + 64) aligned by hand, so the same size always makes
+// the same request and reuses the same hole.
+constexpr size_t MMAP_MIN = 256u << 10;
+
+struct Block {
+  void* ptr;   // 64-byte aligned data
+  void* base;  // what to free (malloc'd) or unmap (mmap'd)
   size_t bytes;
+};
+
+Block blockAlloc(size_t bytes) {
+  if (bytes >= MMAP_MIN) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? Block{nullptr, nullptr, bytes} : Block{p, p, bytes};
+  }
+  void* base = std::malloc(bytes + 64);
+  if (!base) return Block{nullptr, nullptr, bytes};
+  void* p = (void*)(((uintptr_t)base + 64) & ~(uintptr_t)63);
+  return Block{p, base, bytes};
+}
+
+void blockFree(const Block& b) {
+  if (b.bytes >= MMAP_MIN) munmap(b.base, b.bytes);
+  else std::free(b.base);
+}
+
+struct NativeBuf {
+  Block block;
   bool freed;
 };
 std::mutex bufMu;
@@ -46,7 +78,7 @@ long long liveCount = 0, liveBytes = 0, totalAllocs = 0;
 // Freed blocks are kept for reuse by the next allocation of the same size (a training step allocates the same
 // shapes every step), up to GMR_NATIVE_POOL_MB (default 512) of cached memory; this saves the page faults of
 // fresh large allocations. trimPool() returns the cache to the system.
-std::unordered_map<size_t, std::vector<void*>> freeBlocks;
+std::unordered_map<size_t, std::vector<Block>> freeBlocks;
 long long cachedBytes = 0;
 long long poolLimit() {
   static long long limit = [] {
@@ -56,30 +88,30 @@ long long poolLimit() {
   return limit;
 }
 
-void* takeBlockLocked(size_t bytes) {
+bool takeBlockLocked(size_t bytes, Block* out) {
   auto it = freeBlocks.find(bytes);
-  if (it == freeBlocks.end() || it->second.empty()) return nullptr;
-  void* p = it->second.back();
+  if (it == freeBlocks.end() || it->second.empty()) return false;
+  *out = it->second.back();
   it->second.pop_back();
   cachedBytes -= (long long)bytes;
-  return p;
+  return true;
 }
 
 void releaseLocked(NativeBuf* b) {
-  if (cachedBytes + (long long)b->bytes <= poolLimit()) {
-    freeBlocks[b->bytes].push_back(b->ptr);
-    cachedBytes += (long long)b->bytes;
+  if (cachedBytes + (long long)b->block.bytes <= poolLimit()) {
+    freeBlocks[b->block.bytes].push_back(b->block);
+    cachedBytes += (long long)b->block.bytes;
   } else {
-    std::free(b->ptr);
+    blockFree(b->block);
   }
   b->freed = true;
   liveCount--;
-  liveBytes -= (long long)b->bytes;
+  liveBytes -= (long long)b->block.bytes;
 }
 
 void trimPoolLocked() {
   for (auto& kv : freeBlocks)
-    for (void* p : kv.second) std::free(p);
+    for (const Block& blk : kv.second) blockFree(blk);
   freeBlocks.clear();
   cachedBytes = 0;
 }
@@ -89,7 +121,7 @@ void finalizeBuf(napi_env, void*, void* hint) {
   {
     std::lock_guard<std::mutex> lk(bufMu);
     if (!b->freed) {
-      liveBufs.erase(b->ptr);
+      liveBufs.erase(b->block.ptr);
       releaseLocked(b);
     }
   }
@@ -213,19 +245,21 @@ ENTRY(Alloc) {
     size_t rounded = ((bytes + 63) / 64) * 64;
     if (rounded == 0) rounded = 64;
     if (rounded > (64u << 10)) rounded = ((rounded + 4095) / 4096) * 4096;
-    void* p;
+    Block blk{nullptr, nullptr, rounded};
+    bool pooled;
     {
       std::lock_guard<std::mutex> lk(bufMu);
-      p = takeBlockLocked(rounded);
+      pooled = takeBlockLocked(rounded, &blk);
     }
-    if (!p) p = std::aligned_alloc(64, rounded);
-    if (!p) {
+    if (!pooled) blk = blockAlloc(rounded);
+    if (!blk.ptr) {
       std::lock_guard<std::mutex> lk(bufMu);
       trimPoolLocked();
-      p = std::aligned_alloc(64, rounded);
+      blk = blockAlloc(rounded);
     }
-    if (!p) throw std::bad_alloc();
-    NativeBuf* b = new NativeBuf{p, rounded, false};
+    if (!blk.ptr) throw std::bad_alloc();
+    void* p = blk.ptr;
+    NativeBuf* b = new NativeBuf{blk, false};
     {
       std::lock_guard<std::mutex> lk(bufMu);
       liveBufs[p] = b;
@@ -263,12 +297,13 @@ ENTRY(Release) {
       b = it->second;
       liveBufs.erase(it);
     }
-    // Detach first: every view of it then has length 0, so a stale view cannot touch freed memory.
-    napi_detach_arraybuffer(env, a.v[0]);
+    // Released (marked freed) before the detach, which may run the finalizer and delete b; the detach leaves every
+    // view of it with length 0, so a stale view cannot touch the freed memory (nothing runs in between on this thread).
     {
       std::lock_guard<std::mutex> lk(bufMu);
       releaseLocked(b);
     }
+    napi_detach_arraybuffer(env, a.v[0]);
     napi_value r;
     napi_get_boolean(env, true, &r);
     return r;

@@ -22,6 +22,16 @@ export class NativeBackend extends MathBackendCPU {
    * freed when used or when x is disposed).
    */
   private readonly ringCache = new Map<DataId, Map<string, Float32Array>>();
+  /**
+   * Freed native buffers kept as they are (ArrayBuffer and all) for the next allocation of the same byte length. Each
+   * new external ArrayBuffer costs Node a Buffer record whose finalizer runs only from the event loop (setImmediate),
+   * so a training loop that never yields to it grew by those records every step (issue 16); reusing the buffers makes
+   * a step allocate nothing new once warm, and skips the addon call. Up to GMR_NATIVE_POOL_MB (default 512) of them.
+   */
+  private readonly spare = new Map<number, ArrayBuffer[]>();
+  private spareBytes = 0;
+  private spareCount = 0;
+  private readonly spareLimit = Number(process.env.GMR_NATIVE_POOL_MB ?? 512) * 2 ** 20;
 
   /** True while tf.grads / an optimizer records a tape (a backward pass will follow). */
   recordingGradients(): boolean {
@@ -77,15 +87,29 @@ export class NativeBackend extends MathBackendCPU {
     const n = this.users.get(buf);
     if (n === undefined) return;
     if (n > 1) this.users.set(buf, n - 1);
-    else {
-      this.users.delete(buf);
-      this.addon.release(buf);
-    }
+    else this.giveBack(buf);
+  }
+
+  /** A buffer no tensor uses any more: kept for reuse (spare) while the budget allows, else freed natively. */
+  private giveBack(buf: ArrayBuffer): void {
+    this.users.delete(buf);
+    const bytes = buf.byteLength;
+    if (bytes > 0 && this.spareBytes + bytes <= this.spareLimit) {
+      let list = this.spare.get(bytes);
+      if (!list) this.spare.set(bytes, (list = []));
+      list.push(buf);
+      this.spareBytes += bytes;
+      this.spareCount++;
+    } else this.addon.release(buf);
   }
 
   /** A Float32Array of `size` elements in native memory (not yet owned by a tensor: pass it to makeTensorInfo / makeOutput). */
   allocFloat32(size: number): Float32Array {
-    const buf = this.addon.alloc(size * 4);
+    let buf = this.spare.get(size * 4)?.pop();
+    if (buf) {
+      this.spareBytes -= buf.byteLength;
+      this.spareCount--;
+    } else buf = this.addon.alloc(size * 4);
     this.users.set(buf, 0);
     return new Float32Array(buf, 0, size);
   }
@@ -93,10 +117,20 @@ export class NativeBackend extends MathBackendCPU {
   /** Frees a buffer from allocFloat32 that no tensor took (scratch space). */
   freeScratch(a: Float32Array): void {
     const buf = a.buffer as ArrayBuffer;
-    if (this.users.get(buf) === 0) {
-      this.users.delete(buf);
-      this.addon.release(buf);
-    }
+    if (this.users.get(buf) === 0) this.giveBack(buf);
+  }
+
+  /** Spare buffers kept for reuse (counted by the addon as live): liveNativeBuffers reports them as cached. */
+  spareBuffers(): { count: number; bytes: number } {
+    return { count: this.spareCount, bytes: this.spareBytes };
+  }
+
+  /** Frees the spare buffers natively (then the addon's trimPool returns its cache to the system). */
+  releaseSpares(): void {
+    for (const list of this.spare.values()) for (const buf of list) this.addon.release(buf);
+    this.spare.clear();
+    this.spareBytes = 0;
+    this.spareCount = 0;
   }
 
   /** A float32 tensor info over a native array from allocFloat32. */
@@ -145,5 +179,6 @@ export class NativeBackend extends MathBackendCPU {
 
   override dispose(): void {
     super.dispose();
+    this.releaseSpares();
   }
 }

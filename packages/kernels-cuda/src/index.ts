@@ -90,7 +90,11 @@ export function nativeStatus(): Record<NativeBackendName, NativeStatus> {
 export function liveNativeBuffers(name: NativeBackendName = 'native'): { count: number; bytes: number; allocations: number; cachedBytes: number } {
   const a = addons[name];
   if (!a) throw new Error(`@gmr-conv/kernels-cuda: backend '${name}' is not registered (${status[name].detail})`);
-  return a.liveBuffers();
+  const live = a.liveBuffers();
+  // The backend's spare buffers (kept for reuse) are live to the addon but hold no data: count them as cached.
+  const b = tf.engine().registry[name] as NativeBackend | undefined;
+  const spare = b?.spareBuffers?.() ?? { count: 0, bytes: 0 };
+  return { ...live, count: live.count - spare.count, bytes: live.bytes - spare.bytes, cachedBytes: live.cachedBytes + spare.bytes };
 }
 
 /** Sets the host threads of `name`'s addon (default 2, or GMR_NATIVE_THREADS); returns the count in use. */
