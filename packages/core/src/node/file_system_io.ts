@@ -12,6 +12,7 @@
  * One writer per folder at a time: saves within one process are queued, saves from several
  * processes into the same folder are not coordinated.
  */
+import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -288,6 +289,7 @@ export class NodeFileSystem implements tf.io.IOHandler {
     if (artifacts.signature != null) modelJSON.signature = artifacts.signature;
     if (artifacts.modelInitializer != null) modelJSON.modelInitializer = artifacts.modelInitializer;
     if (artifacts.initializerSignature != null) modelJSON.initializerSignature = artifacts.initializerSignature;
+    modelJSON.integrity = { sha256: integrityDigest(artifacts.modelTopology, specs, chunks), covers: INTEGRITY_COVERS };
     const jsonBytes = new TextEncoder().encode(JSON.stringify(modelJSON));
 
     await queued(dir, () => this.commit(dir, chunks, jsonBytes));
@@ -448,7 +450,34 @@ async function readModel(jsonPath: string, dir: string, redirect: Map<string, st
   if (!Array.isArray(modelJSON.weightsManifest)) {
     throw new GMRModelFileError(jsonPath, 'has no weightsManifest array: not a tfjs model.json');
   }
-  return tf.io.getModelArtifactsForJSON(modelJSON, (manifest) => readWeights(manifest, jsonPath, dir, redirect));
+  return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
+    const [specs, data] = await readWeights(manifest, jsonPath, dir, redirect);
+    checkIntegrity(jsonPath, modelJSON, specs, new Uint8Array(data));
+    return [specs, data];
+  });
+}
+
+const INTEGRITY_COVERS = 'modelTopology, the weight specs and the weight bytes';
+
+/**
+ * SHA-256 over the topology, the weight specs (as JSON) and the weight bytes: written by save() into model.json
+ * as `integrity`, checked by load(), so a flipped bit in weights.bin or an edited topology is refused instead of
+ * predicting silently wrong values. Files without it (written elsewhere) load as before.
+ */
+function integrityDigest(topology: unknown, specs: unknown, chunks: Uint8Array[]): string {
+  const h = createHash('sha256').update(JSON.stringify(topology)).update(JSON.stringify(specs));
+  for (const c of chunks) h.update(c);
+  return h.digest('hex');
+}
+
+function checkIntegrity(jsonPath: string, modelJSON: tf.io.ModelJSON, specs: Spec[], data: Uint8Array): void {
+  const integrity = (modelJSON as unknown as { integrity?: { sha256?: unknown } }).integrity;
+  if (integrity == null) return;
+  if (typeof integrity.sha256 !== 'string') throw new GMRModelFileError(jsonPath, `has an integrity field without a sha256 string: ${JSON.stringify(integrity)}`);
+  const actual = integrityDigest(modelJSON.modelTopology, specs, [data]);
+  if (actual !== integrity.sha256) {
+    throw new GMRModelFileError(jsonPath, `checksum mismatch: the SHA-256 of ${INTEGRITY_COVERS} is ${actual.slice(0, 16)}…, model.json says ${integrity.sha256.slice(0, 16)}…; the model is damaged`);
+  }
 }
 
 async function readWeights(
