@@ -2,13 +2,15 @@
  * gmr export: a trained checkpoint as a tfjs LayersModel folder (model.json + weights.bin, written atomically by
  * @gmr-conv/core/node). With --plain, every GMR conv becomes a Conv2D holding its synthesised kernel
  * (@gmr-conv/models' exportToPlainConv), so the model runs wherever tfjs runs, without @gmr-conv/core.
+ * With --format safetensors, the PyTorch state dict instead (exportSafetensors).
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileSystem } from '@gmr-conv/core/node';
 import { exportToPlainConv } from '@gmr-conv/models';
 import { tf } from './backend.js';
 import { CliError } from './errors.js';
+import { describeSpec, type ModelSpec } from './model.js';
 
 export interface ExportResult {
   out: string;
@@ -35,6 +37,42 @@ export async function exportModel(model: tf.LayersModel, out: string, plain: boo
   tf.dispose([x, d]);
   await target.save(fileSystem(dir));
   return { out: dir, plain, layers: target.layers.map((l) => l.getClassName()), maxAbsLogitDiff };
+}
+
+/**
+ * gmr export --format safetensors: the checkpoint's weights as the PyTorch state dict of the documented
+ * nn.Sequential form of the CNN (@gmr-conv/models' exportPyTorchStateDict), in `<out>/model.safetensors`, with
+ * `<out>/pytorch.json` naming the PyTorch module and its arguments (packages/models/python/gmr_interop.py builds
+ * it: `build(json.load(open('pytorch.json')))`, then `load_state_dict`).
+ */
+export async function exportSafetensors(model: tf.LayersModel, spec: ModelSpec, out: string, overwrite: boolean): Promise<{ out: string; file: string; tensors: number; pytorch: Record<string, unknown> }> {
+  const { exportPyTorchStateDict, isSequentialCNN, writeSafetensors } = await import('@gmr-conv/models');
+  const dir = resolve(out);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite) throw new CliError(`${dir} is not empty: pass --force to replace the files there`);
+  if (!isSequentialCNN(model)) {
+    throw new CliError(`--format safetensors: ${describeSpec(spec)} has no PyTorch counterpart (harmonic channels and ring pooling are GMR.js extensions); export it with --format tfjs`);
+  }
+  let sd;
+  try {
+    sd = exportPyTorchStateDict(model);
+  } catch (e) {
+    throw new CliError(`cannot export to a PyTorch state dict: ${(e as Error).message}`);
+  }
+  const convs = ['conv1', 'conv2', 'conv3'].map((n) => model.getLayer(n).getConfig().kernelSize as number | number[]);
+  const pytorch = {
+    arch: spec.kind === 'gmr-cnn' ? 'gmr_cnn' : 'plain_cnn',
+    widths: spec.widths,
+    kernel_sizes: convs.map((k) => (Array.isArray(k) ? k[0] : k)),
+    num_classes: spec.numClasses,
+    in_channels: 1,
+  };
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'model.safetensors');
+  // written beside, then renamed: a reader never sees half a file
+  writeFileSync(`${file}.tmp`, writeSafetensors(sd, { format: 'pt', source: 'gmr export', pytorch: JSON.stringify(pytorch) }));
+  renameSync(`${file}.tmp`, file);
+  writeFileSync(join(dir, 'pytorch.json'), `${JSON.stringify(pytorch, null, 2)}\n`);
+  return { out: dir, file, tensors: sd.size, pytorch };
 }
 
 /**

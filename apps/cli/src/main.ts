@@ -3,6 +3,7 @@
  *   gmr train      train gmr-cnn or plain-cnn on MNIST (checkpoint every epoch, --resume)
  *   gmr eval       the paper's rotation (37 angles) and flip protocol on checkpoints, with a report
  *   gmr main-job   train both models on upright MNIST, evaluate both, print the comparison and write the report
+ *   gmr import     PyTorch weights (safetensors) as a tfjs model folder; gmr export --format safetensors the reverse
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -373,6 +374,7 @@ interface ExportOpts {
   checkpoint: string;
   out: string;
   plain: boolean;
+  format?: 'tfjs' | 'safetensors';
   force: boolean;
   backend: string;
   json: boolean;
@@ -384,6 +386,14 @@ async function runExport(o: ExportOpts): Promise<void> {
   await setupBackend(o.backend);
   const { model, spec } = await modelFromCheckpoint(o.checkpoint, { allowNonFinite: o.allowNonFinite });
   const { exportModel } = await import('./export.js');
+  if (o.format === 'safetensors') {
+    if (o.plain) throw new CliError('--plain and --format safetensors do not go together: the PyTorch state dict holds the GMR layers themselves');
+    const { exportSafetensors } = await import('./export.js');
+    const r = await exportSafetensors(model, spec, o.out, o.force);
+    if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
+    else console.log(`exported ${spec.kind} as a PyTorch state dict (${r.tensors} tensors) to ${r.file}; module: ${JSON.stringify(r.pytorch)} (pytorch.json)`);
+    return;
+  }
   allowNonFinite: boolean;
   const r = await exportModel(model, o.out, o.plain, o.force);
   if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
@@ -404,6 +414,30 @@ async function runOracleCommand(paths: string[], o: { backend: string; json: boo
   if (o.json) console.log(JSON.stringify({ backend: b.name, passed: r.passed, failed: r.failed, results: r.results }));
   else console.log(`${r.passed} passed, ${r.failed} failed`);
   if (r.failed > 0) throw new CliError(`${r.failed} oracle file(s) failed`, 1);
+}
+
+interface ImportOpts {
+  weights: string;
+  model: string;
+  out: string;
+  strict: boolean;
+  force: boolean;
+  backend: string;
+  json: boolean;
+}
+
+async function runImport(o: ImportOpts): Promise<void> {
+  const { setupBackend } = await heavy();
+  await setupBackend(o.backend);
+  const { importWeights } = await import('./import.js');
+  const r = await importWeights(o.weights, o.model as Parameters<typeof importWeights>[1], o.out, { strict: o.strict, overwrite: o.force });
+  if (o.json) console.log(JSON.stringify(r));
+  else {
+    const { loaded, ignored, masksChecked, missing, unexpected, stripped, layout } = r.report;
+    console.log(`imported ${o.model} to ${r.out}/model.json: ${loaded.length} tensors loaded, ${masksChecked.length} ring masks checked, ${ignored.length} buffers set aside (${layout} keys${stripped.length ? `, prefix ${stripped.join('')} stripped` : ''})`);
+    if (missing.length) console.log(`missing (left at their initial values): ${missing.join(', ')}`);
+    if (unexpected.length) console.log(`ignored, not in the model: ${unexpected.join(', ')}`);
+  }
 }
 
 async function runConvert(o: ExportOpts): Promise<void> {
@@ -485,11 +519,22 @@ export function program(): Command {
     .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
     .requiredOption('--out <folder>', 'model folder')
     .option('--plain', 'export GMR convs as plain Conv2D layers holding their synthesised kernels', false)
+    .addOption(new Option('--format <kind>', 'tfjs (model.json + weights.bin) or safetensors (the PyTorch state dict, model.safetensors + pytorch.json)').choices(['tfjs', 'safetensors']).default('tfjs'))
     .option('--force', 'replace a model already in --out', false)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runExport(o));
   p.command('convert')
+  p.command('import')
+    .description('PyTorch weights (a safetensors state dict, DDP module. keys welcome) as a tfjs model folder; sizes are read from the weights')
+    .requiredOption('--weights <file>', '.safetensors (or state-dict .json); convert a .pt with packages/models/python/gmr_interop.py to-safetensors')
+    .addOption(new Option('--model <name>', 'the model family the weights belong to').choices(['gmr-cnn', 'plain-cnn', 'gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'resnet18']).makeOptionMandatory())
+    .requiredOption('--out <folder>', 'model folder')
+    .option('--no-strict', 'load what fits and list missing / unexpected keys (default: refuse them, as load_state_dict)')
+    .option('--force', 'replace a model already in --out', false)
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .action(async (o: ImportOpts) => runImport(o));
     .description('convert the plain convs of a checkpoint (plain-cnn) to GMR convs and save a tfjs model folder')
     .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
     .requiredOption('--out <folder>', 'model folder')

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportPyTorchStateDict, gmrResNet18, loadPyTorchStateDict, readSafetensors, writeSafetensors } from '../src/index.js';
+import { exportPyTorchStateDict, gmrResNet18, loadPyTorchStateDict, readSafetensors, writeSafetensors, type StateDict } from '../src/index.js';
 import { seeded, tf, useBackend } from './helpers/backend.js';
 import { DDP_SCRIPT, INTEROP_SCRIPT, logits, perturb, pytorchSkipReason, relError, runPython, tmpDir } from './helpers/pytorch.js';
 
@@ -20,7 +20,7 @@ describe.skipIf(skip !== null)('torch.distributed DDP (2 processes, gloo) with G
   let dir = '';
   let ours: ReturnType<typeof make>;
   let probeX: tf.Tensor;
-  let probe: Map<string, { data: ArrayLike<number> }>;
+  let probe: StateDict;
   let summary: { world_size: number; steps: number; losses_rank0: number[]; same_parameters_on_every_rank: boolean };
 
   beforeAll(async () => {
@@ -33,7 +33,7 @@ describe.skipIf(skip !== null)('torch.distributed DDP (2 processes, gloo) with G
     summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8'));
     probe = readSafetensors(readFileSync(join(dir, 'run', 'probe.safetensors')));
     const x = probe.get('x')!;
-    probeX = tf.tidy(() => tf.transpose(tf.tensor(Float32Array.from(x.data), (x as { shape: number[] }).shape), [0, 2, 3, 1]));
+    probeX = tf.tidy(() => tf.transpose(tf.tensor(Float32Array.from(x.data), x.shape), [0, 2, 3, 1]));
   });
 
   afterAll(() => {

@@ -73,8 +73,9 @@ const ST_DTYPES: Record<string, { dtype: StateDType; bytes: number }> = {
 };
 
 /** Parses a `.safetensors` file (F32, F64 and I64 tensors). `where` names the file in errors. */
-export function readSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): StateDict {
-  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 'safetensors'): StateDict {
+  // any view (a Node Buffer is one into a shared pool): read through its own offset and length
+  const u8 = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
   if (u8.byteLength < 8) throw new Error(`${where}: ${u8.byteLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
   const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const headerLen = view.getBigUint64(0, true);

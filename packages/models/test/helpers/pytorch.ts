@@ -95,7 +95,7 @@ export function perturb(model: tfl.LayersModel, inputShape: number[], seed: numb
   warmUpBatchNorm(model, inputShape, 3);
   for (const w of model.weights) {
     if (!w.name.endsWith('log_sigmas') || !w.trainable) continue;
-    const v = tf.tidy(() => tf.add(w.read(), tf.randomNormal(w.shape, 0, 0.05, 'float32', seed)));
+    const v = tf.tidy(() => tf.add(w.read(), tf.randomNormal(w.shape as number[], 0, 0.05, 'float32', seed)));
     w.write(v);
     v.dispose();
   }
