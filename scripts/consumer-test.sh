@@ -101,6 +101,41 @@ if HELP=$(npx --no-install gmr --help 2>&1) && grep -q 'train' <<<"$HELP"; then 
   fail "gmr --help"
 fi
 
+# 4b. each README's first TypeScript example, as written, in this fresh project: compiled with tsc, then run with
+# Node where it is Node code (core, models, kernels-cuda); kernels-webgpu's is browser code (navigator.gpu), so it is
+# only type-checked. datasets' first example trains a `model` it does not define and the CLI's is a shell session
+# in the workspace: neither is checked here.
+RUN_README="core models kernels-cuda"
+TYPECHECK_README="kernels-webgpu"
+mkdir -p readme
+for name in $RUN_README $TYPECHECK_README; do
+  node -e '
+    const md = require("fs").readFileSync(process.argv[1], "utf8");
+    const m = /```ts\n([\s\S]*?)```/.exec(md);
+    if (!m) process.exit(1);
+    process.stdout.write(m[1] + "export {};\n");' "$ROOT/packages/$name/README.md" >"readme/$name.ts" || fail "README of $name has no \`\`\`ts example"
+done
+printf '{ "compilerOptions": { "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true, "skipLibCheck": true, "outDir": "readme-out", "types": ["node"] }, "include": ["readme/*.ts"] }\n' >tsconfig.readme.json
+RTSC=$(npx --no-install tsc -p tsconfig.readme.json 2>&1)
+for name in $RUN_README $TYPECHECK_README; do
+  [ -f "readme/$name.ts" ] || continue
+  ERR=$(grep "^readme/$name\.ts" <<<"$RTSC")
+  if [ -n "$ERR" ]; then
+    echo "$ERR" | head -5
+    fail "packages/$name/README.md first example: does not compile"
+  elif [[ " $TYPECHECK_README " == *" $name "* ]]; then
+    pass "packages/$name/README.md first example type-checks (browser code: not run in Node)"
+  else
+    T=$(date +%s)
+    if OUT=$(cd readme && timeout 300 node "../readme-out/$name.js" 2>&1); then
+      pass "packages/$name/README.md first example runs as written ($(($(date +%s) - T)) s)"
+    else
+      echo "$OUT" | tail -5
+      fail "packages/$name/README.md first example: exits with an error"
+    fi
+  fi
+done
+
 # 5. kernels-cuda without the prebuilt binary: a source build, then no compiler at all
 KC=node_modules/@gmr-conv/kernels-cuda
 STATUS='import("@gmr-conv/kernels-cuda").then((m) => console.log(JSON.stringify(m.nativeStatus().native)))'
