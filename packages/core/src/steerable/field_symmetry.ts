@@ -43,32 +43,53 @@ export function fieldTurn(element: D4Element, order: number): [[number, number],
   ];
 }
 
-/** g·x for a channelsLast field tensor [B, H, W, channels]: pixels moved by applyD4, each field turned. */
-export function applyD4ToFields(x: tf.Tensor, element: D4Element, fields: Fields): tf.Tensor {
+/** Mixes the channels of a [..., channels] field tensor: order 0 kept, each order-m pair multiplied by turn(m). */
+function mixFields(x: tf.Tensor, fields: Fields, turn: (order: number) => [[number, number], [number, number]]): tf.Tensor {
   const layout = fieldLayout(fields);
-  if (x.rank !== 4 || x.shape[3] !== layout.channels) {
-    invalid('applyD4ToFields', 'x', x, `a [batch, height, width, ${layout.channels}] tensor for fields [${fields.join(', ')}]`);
-  }
-  return tf.tidy(() => {
-    const moved = applyD4(x, element);
-    const c = layout.channels;
-    // One channel-mixing matrix: the block structure keeps it a signed permutation.
-    const mix = new Float32Array(c * c);
-    for (let i = 0; i < layout.fields[0]; i++) mix[i * c + i] = 1;
-    for (let m = 1; m <= MAX_FIELD_ORDER; m++) {
-      const t = fieldTurn(element, m);
-      for (let i = 0; i < layout.fields[m]; i++) {
-        const re = layout.re[m] + i;
-        const im = layout.im[m] + i;
-        // out[:, col] = Σ_row in[:, row]·mix[row, col]
-        mix[re * c + re] = t[0][0];
-        mix[im * c + re] = t[0][1];
-        mix[re * c + im] = t[1][0];
-        mix[im * c + im] = t[1][1];
-      }
+  const c = layout.channels;
+  // One channel-mixing matrix; out[:, col] = Σ_row in[:, row]·mix[row, col].
+  const mix = new Float32Array(c * c);
+  for (let i = 0; i < layout.fields[0]; i++) mix[i * c + i] = 1;
+  for (let m = 1; m <= MAX_FIELD_ORDER; m++) {
+    const t = turn(m);
+    for (let i = 0; i < layout.fields[m]; i++) {
+      const re = layout.re[m] + i;
+      const im = layout.im[m] + i;
+      mix[re * c + re] = t[0][0];
+      mix[im * c + re] = t[0][1];
+      mix[re * c + im] = t[1][0];
+      mix[im * c + im] = t[1][1];
     }
-    const [b, h, w] = moved.shape;
-    const flat = tf.matMul(tf.reshape(moved, [b * h * w, c]), tf.tensor2d(mix, [c, c]));
-    return tf.reshape(flat, moved.shape);
-  });
+  }
+  return tf.reshape(tf.matMul(tf.reshape(x, [-1, c]), tf.tensor2d(mix, [c, c])), x.shape);
+}
+
+function checkFieldTensor(where: string, x: tf.Tensor, fields: Fields): void {
+  const channels = fieldLayout(fields).channels;
+  if (x.rank !== 4 || x.shape[3] !== channels) invalid(where, 'x', x, `a [batch, height, width, ${channels}] tensor for fields [${fields.join(', ')}]`);
+}
+
+/** g·x for a channelsLast field tensor [B, H, W, channels]: pixels moved by applyD4, each field turned (exactly: the turns are 0/±1). */
+export function applyD4ToFields(x: tf.Tensor, element: D4Element, fields: Fields): tf.Tensor {
+  checkFieldTensor('applyD4ToFields', x, fields);
+  return tf.tidy(() => mixFields(applyD4(x, element), fields, (m) => fieldTurn(element, m)));
+}
+
+/**
+ * Multiplies each order-m field by e^{imα} (α in radians, in the filters' convention φ = atan2(row, column)), pixels
+ * unmoved. With rotateBilinear by +θ degrees (counter-clockwise on screen) the matching turn is α = −θ·π/180: that is
+ * how steerable_stack.test.ts measures the 45° error.
+ */
+export function turnFields(x: tf.Tensor, fields: Fields, alpha: number): tf.Tensor {
+  checkFieldTensor('turnFields', x, fields);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) invalid('turnFields', 'alpha', alpha, 'a finite angle in radians');
+  return tf.tidy(() =>
+    mixFields(x, fields, (m) => {
+      const [c, s] = [Math.cos(m * alpha), Math.sin(m * alpha)];
+      return [
+        [c, -s],
+        [s, c],
+      ];
+    }),
+  );
 }
