@@ -378,6 +378,7 @@ interface ExportOpts {
   force: boolean;
   backend: string;
   json: boolean;
+  allowNonFinite: boolean;
 }
 
 async function runExport(o: ExportOpts): Promise<void> {
@@ -385,7 +386,6 @@ async function runExport(o: ExportOpts): Promise<void> {
   const { setupBackend } = await heavy();
   await setupBackend(o.backend);
   const { model, spec } = await modelFromCheckpoint(o.checkpoint, { allowNonFinite: o.allowNonFinite });
-  const { exportModel } = await import('./export.js');
   if (o.format === 'safetensors') {
     if (o.plain) throw new CliError('--plain and --format safetensors do not go together: the PyTorch state dict holds the GMR layers themselves');
     const { exportSafetensors } = await import('./export.js');
@@ -394,7 +394,7 @@ async function runExport(o: ExportOpts): Promise<void> {
     else console.log(`exported ${spec.kind} as a PyTorch state dict (${r.tensors} tensors) to ${r.file}; module: ${JSON.stringify(r.pytorch)} (pytorch.json)`);
     return;
   }
-  allowNonFinite: boolean;
+  const { exportModel } = await import('./export.js');
   const r = await exportModel(model, o.out, o.plain, o.force);
   if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
   else
@@ -479,6 +479,7 @@ export function program(): Command {
     .option('--test-limit <n>', 'use only the first n test images', int('--test-limit', 1))
     .option('--data-dir <folder>', 'read the test split from this IDX folder')
     .option('--out <folder>', 'report folder (default: eval/ next to the first checkpoint)')
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: EvalOpts) => {
@@ -487,7 +488,6 @@ export function program(): Command {
     });
   p.command('main-job')
     .description('train the GMR-CNN and its plain CNN twin on upright MNIST, evaluate both at the 37 angles and under flips, write the report under runs/')
-    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
     .option('--out <folder>', 'runs folder', 'runs')
     .option('--gmr-limit <n>', 'training images for the GMR-CNN (default: 60000 on native/cuda, 30000 on wasm/cpu)', int('--gmr-limit', 1))
     .option('--gmr-epochs <n>', 'epochs for the GMR-CNN (default: 2 on native/cuda, 1 on wasm/cpu)', int('--gmr-epochs', 1))
@@ -521,10 +521,10 @@ export function program(): Command {
     .option('--plain', 'export GMR convs as plain Conv2D layers holding their synthesised kernels', false)
     .addOption(new Option('--format <kind>', 'tfjs (model.json + weights.bin) or safetensors (the PyTorch state dict, model.safetensors + pytorch.json)').choices(['tfjs', 'safetensors']).default('tfjs'))
     .option('--force', 'replace a model already in --out', false)
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runExport(o));
-  p.command('convert')
   p.command('import')
     .description('PyTorch weights (a safetensors state dict, DDP module. keys welcome) as a tfjs model folder; sizes are read from the weights')
     .requiredOption('--weights <file>', '.safetensors (or state-dict .json); convert a .pt with packages/models/python/gmr_interop.py to-safetensors')
@@ -535,12 +535,13 @@ export function program(): Command {
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ImportOpts) => runImport(o));
+  p.command('convert')
     .description('convert the plain convs of a checkpoint (plain-cnn) to GMR convs and save a tfjs model folder')
     .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
     .requiredOption('--out <folder>', 'model folder')
     .option('--force', 'replace a model already in --out', false)
-    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (o: ExportOpts) => runConvert(o));
   p.command('oracle')
@@ -549,7 +550,8 @@ export function program(): Command {
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .action(async (paths: string[], o: { backend: string; json: boolean }) => runOracleCommand(paths, o));
-    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
+  // a stray word (a forgotten flag name, a second path) is refused rather than ignored
+  for (const c of p.commands) c.allowExcessArguments(false);
   return p;
 }
 
@@ -561,8 +563,6 @@ export async function main(argv: string[]): Promise<number> {
     // a full disk, a read-only or a wrong path: named with the file instead of "unexpected error"
     const e = fileError(thrown);
     if (e instanceof CommanderError) {
-  // a stray word (a forgotten flag name, a second path) is refused rather than ignored
-  for (const c of p.commands) c.allowExcessArguments(false);
       // commander already printed its message (unknown option, missing value, help)
       return e.exitCode === 0 ? 0 : 2;
     }

@@ -46,7 +46,7 @@ describe('gmr export --format safetensors / gmr import', () => {
     const t = gmr(['export', '--checkpoint', ckpt, '--out', join(root, 'tfjs')]);
     expect(t.status, t.stderr).toBe(0);
     // same layers, same order, same float32 values: the weight files are byte for byte the same
-    expect(Buffer.compare(readFileSync(join(root, 'imported', 'weights.bin')), readFileSync(join(root, 'tfjs', 'weights.bin')))).toBe(0);
+    expect(readFileSync(join(root, 'imported', 'weights.bin')).equals(readFileSync(join(root, 'tfjs', 'weights.bin')))).toBe(true);
   });
 
   it.skipIf(!torchHere)('the official PyTorch module loads the export with a strict load_state_dict', () => {
