@@ -64,6 +64,23 @@ else
 fi
 took "$T"
 
+# PyTorch interop (packages/models, apps/cli): Debian's torch, numpy and scipy run the official GMR-Conv modules
+# from ../shared/reference/pytorch; the tests skip, saying why, where either is missing.
+if ! /usr/bin/python3 -c 'import torch, numpy, scipy' >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "    not root: cannot apt-get install python3-torch python3-numpy python3-scipy; PyTorch interop tests will skip" >&2
+  else
+    echo "    installing: python3-torch python3-numpy python3-scipy"
+    { apt-get install -y -q --no-install-recommends python3-torch python3-numpy python3-scipy </dev/null ||
+      { apt-get update -q && apt-get install -y -q --no-install-recommends python3-torch python3-numpy python3-scipy </dev/null; }; } ||
+      echo "    apt-get install python3-torch failed; PyTorch interop tests will skip" >&2
+  fi
+fi
+if [ -d "$ROOT/../shared/reference/pytorch/GMR_Conv" ]; then
+  export GMR_PYTORCH_SRC=../shared/reference/pytorch # relative to the repository root (the tests resolve it there)
+  echo "    GMR_PYTORCH_SRC=$GMR_PYTORCH_SRC"
+fi
+
 # ------------------------------------------------------------------------------------------------
 # 2. pnpm
 step "pnpm $PNPM_VERSION"
