@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "conv_host.h"
 #include "host_ops.h"
 #include "thread_pool.h"
 
@@ -437,6 +438,53 @@ ENTRY(Col2im) {
   });
 }
 
+// Plain convolutions: geometry as im2col's (17 entries), cout the filter's last dimension.
+size_t ySize(const RingGeom& g, int cout) { return (size_t)g.batch * g.outH * g.outW * cout; }
+size_t wSize(const RingGeom& g, int cout) { return (size_t)g.kh * g.kw * g.cin * cout; }
+int coutArg(Args& a, size_t i) {
+  const int c = a.i32(i);
+  if (c <= 0) throw Error("conv: cout must be positive");
+  return c;
+}
+void plainConvOnly(const RingGeom& g) {
+  if (g.groups != 1 || g.numRings != 1 || g.padMode != PAD_ZEROS) throw Error("conv: plain convolutions take groups 1, one ring and zero padding");
+}
+
+ENTRY(ConvForward) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (x, w, geom, cout, bias | null, act, y)
+    RingGeom g = geomFrom(a, 2);
+    plainConvOnly(g);
+    const int cout = coutArg(a, 3), act = a.i32(5);
+    if (act < 0 || act > 1) throw Error("conv: act must be 0 (none) or 1 (relu)");
+    const float* bias = a.isNull(4) ? nullptr : a.f32(4, (size_t)cout);
+    convForward(g, a.f32(0, xSize(g)), a.f32(1, wSize(g, cout)), cout, bias, act, a.f32(6, ySize(g, cout)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(ConvBackpropInput) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (dy, w, geom, cout, dx)
+    RingGeom g = geomFrom(a, 2);
+    plainConvOnly(g);
+    const int cout = coutArg(a, 3);
+    convBackpropInput(g, a.f32(0, ySize(g, cout)), a.f32(1, wSize(g, cout)), cout, a.f32(4, xSize(g)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(ConvBackpropFilter) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (x, dy, geom, cout, dw)
+    RingGeom g = geomFrom(a, 2);
+    plainConvOnly(g);
+    const int cout = coutArg(a, 3);
+    convBackpropFilter(g, a.f32(0, xSize(g)), a.f32(1, ySize(g, cout)), cout, a.f32(4, wSize(g, cout)));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(Relu) {
   return guarded(env, [&] {
     Args a(env, info, 2);
@@ -617,6 +665,7 @@ napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {
       {"alloc", Alloc}, {"release", Release}, {"liveBuffers", LiveBuffers}, {"trimPool", TrimPool}, {"setThreads", SetThreads}, {"info", Info},
       {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
+      {"convForward", ConvForward}, {"convBackpropInput", ConvBackpropInput}, {"convBackpropFilter", ConvBackpropFilter},
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
       {"batchNorm", BatchNorm}, {"step", Step}, {"transpose", Transpose},

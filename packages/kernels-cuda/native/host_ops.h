@@ -13,6 +13,13 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
 // The same on the calling thread only (threads = false), for use inside a parallel task.
 void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
+// GEMM with B packed once (for many products against the same B, as a convolution's blocks of rows):
+// packBFull writes op(B) [K × N] into packedBSize(K, N) floats; gemmPackedB then sets C [M × N] = A [M × K] · B on the
+// calling thread (A row-major, read in place by the AVX2/AVX-512 kernels).
+int packedBSize(int K, int N);
+void packBFull(int K, int N, const float* B, int ldb, bool transB, float* Bp);
+void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, float* C, int ldc);
+
 // Forward without keeping R: ring sums of a block of positions (in cache), then its mixing product, block by block.
 // phiT [Cout, n·Cin/groups] (per output channel: ring-major, then input channel of its group); y [B·Ho·Wo, Cout].
 void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* phiT, int cout, float* y);

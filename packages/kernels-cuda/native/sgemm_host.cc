@@ -168,6 +168,47 @@ __attribute__((target("avx2,fma"))) void microAvx2Direct(int kc, const float* A,
   }
 }
 
+// AVX-512: 12 rows × 16 columns (one zmm per row), A read in place and broadcast into each FMA from memory. Twelve
+// independent accumulators cover the FMA latency of two ports; the packed-B layout (NR = 16) is the AVX2 one.
+constexpr int MR512 = 12;
+__attribute__((target("avx512f"))) void microAvx512Direct(int kc, const float* A, int lda, const float* Bp, float* C, int ldc, int rows, int cols, float alpha) {
+  const float* a[MR512];
+  for (int r = 0; r < MR512; r++) a[r] = A + (size_t)std::min(r, rows - 1) * lda;
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+  __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
+  __m512 c8 = _mm512_setzero_ps(), c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+  const float *a6 = a[6], *a7 = a[7], *a8 = a[8], *a9 = a[9], *a10 = a[10], *a11 = a[11];
+  for (int k = 0; k < kc; k++) {
+    const __m512 b = _mm512_load_ps(Bp + k * NR);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[k]), b, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[k]), b, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[k]), b, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[k]), b, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[k]), b, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[k]), b, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[k]), b, c6);
+    c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[k]), b, c7);
+    c8 = _mm512_fmadd_ps(_mm512_set1_ps(a8[k]), b, c8);
+    c9 = _mm512_fmadd_ps(_mm512_set1_ps(a9[k]), b, c9);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(a10[k]), b, c10);
+    c11 = _mm512_fmadd_ps(_mm512_set1_ps(a11[k]), b, c11);
+  }
+  const __m512 acc[MR512] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  const __m512 al = _mm512_set1_ps(alpha);
+  const __mmask16 m = cols >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+  for (int r = 0; r < rows; r++) {
+    float* c = C + (size_t)r * ldc;
+    _mm512_mask_storeu_ps(c, m, _mm512_fmadd_ps(al, acc[r], _mm512_maskz_loadu_ps(m, c)));
+  }
+}
+
+using Direct = void (*)(int, const float*, int, const float*, float*, int, int, int, float);
+struct DirectKernel {
+  Direct fn;  // null: pack A
+  int mr;
+};
+
 using Micro = void (*)(int, const float*, const float*, float*, int, int, int, float);
 
 Micro pickMicro() {
@@ -181,6 +222,19 @@ Micro pickMicro() {
 Micro micro() {
   static Micro m = pickMicro();
   return m;
+}
+
+// The kernel that reads A in place: AVX-512 where the CPU has it (GMR_NATIVE_SIMD=avx2 keeps AVX2), else AVX2.
+DirectKernel pickDirect() {
+  if (micro() != microAvx2) return {nullptr, MR};
+  const char* env = std::getenv("GMR_NATIVE_SIMD");
+  if (!(env && std::strcmp(env, "avx2") == 0) && __builtin_cpu_supports("avx512f")) return {microAvx512Direct, MR512};
+  return {microAvx2Direct, MR};
+}
+
+DirectKernel direct() {
+  static DirectKernel d = pickDirect();
+  return d;
 }
 
 template <int N>
@@ -266,7 +320,40 @@ void sgemmSkinny(bool transA, bool transB, int M, int N, int K, float alpha, con
 
 }  // namespace
 
-const char* simdLevel() { return micro() == microAvx2 ? "avx2+fma" : "generic"; }
+const char* simdLevel() { return direct().fn == microAvx512Direct ? "avx512f" : micro() == microAvx2 ? "avx2+fma" : "generic"; }
+
+int packedBSize(int K, int N) { return ((N + NR - 1) / NR) * NR * K; }
+
+// Layout of packBPanel for every k-block: block k0 starts at k0·Npad, its panel p at p·NR·kc.
+void packBFull(int K, int N, const float* B, int ldb, bool transB, float* Bp) {
+  const int nPanels = (N + NR - 1) / NR;
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    for (int p = 0; p < nPanels; p++) packBPanel(B, ldb, transB, k0, kc, 0, N, p * NR, Bp + (size_t)k0 * nPanels * NR);
+  }
+}
+
+void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, float* C, int ldc) {
+  for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+  if (K <= 0) return;
+  const DirectKernel dk = direct();
+  const int nPanels = (N + NR - 1) / NR;
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    const float* Bk = Bp + (size_t)k0 * nPanels * NR;
+    if (dk.fn) {
+      for (int i0 = 0; i0 < M; i0 += dk.mr)
+        for (int p = 0; p < nPanels; p++)
+          dk.fn(kc, A + (size_t)i0 * lda + k0, lda, Bk + (size_t)p * NR * kc, C + (size_t)i0 * ldc + p * NR, ldc, std::min(dk.mr, M - i0), std::min(NR, N - p * NR), 1.f);
+      continue;
+    }
+    float* Ap = tlsA.get((size_t)((M + MR - 1) / MR) * MR * kc);
+    packA(A, lda, false, 0, M, k0, kc, Ap);
+    for (int i0 = 0; i0 < M; i0 += MR)
+      for (int p = 0; p < nPanels; p++)
+        micro()(kc, Ap + (size_t)i0 * kc, Bk + (size_t)p * NR * kc, C + (size_t)i0 * ldc + p * NR, ldc, std::min(MR, M - i0), std::min(NR, N - p * NR), 1.f);
+  }
+}
 
 void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   sgemmOn(true, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -291,7 +378,8 @@ void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float 
   Micro mk = micro();
   // Not transposed: the AVX2 tile reads A in place (GMR_NATIVE_PACK_A=1 packs it anyway).
   static const bool packAlways = std::getenv("GMR_NATIVE_PACK_A") != nullptr;
-  const bool direct = !transA && mk == microAvx2 && !packAlways;
+  const DirectKernel dk = direct();
+  const bool inPlace = !transA && dk.fn && !packAlways;
   const int icBlocks = (M + MC - 1) / MC;
   for (int j0 = 0; j0 < N; j0 += NC) {
     const int nc = std::min(NC, N - j0);
@@ -311,11 +399,11 @@ void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float 
           const int ib = (int)(t / jGroups), jg = (int)(t % jGroups);
           const int i0 = ib * MC, mc = std::min(MC, M - i0);
           const int pb = nPanels * jg / jGroups, pe = nPanels * (jg + 1) / jGroups;
-          if (direct) {
+          if (inPlace) {
             for (int p = pb; p < pe; p++) {
               const int jc = p * NR, cols = std::min(NR, nc - jc);
-              for (int ip = 0; ip < mc; ip += MR)
-                microAvx2Direct(kc, A + (size_t)(i0 + ip) * lda + k0, lda, Bp + (size_t)jc * kc, C + (size_t)(i0 + ip) * ldc + j0 + jc, ldc, std::min(MR, mc - ip), cols, alpha);
+              for (int ip = 0; ip < mc; ip += dk.mr)
+                dk.fn(kc, A + (size_t)(i0 + ip) * lda + k0, lda, Bp + (size_t)jc * kc, C + (size_t)(i0 + ip) * ldc + j0 + jc, ldc, std::min(dk.mr, mc - ip), cols, alpha);
             }
             continue;
           }

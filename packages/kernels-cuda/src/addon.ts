@@ -32,6 +32,10 @@ export interface NativeAddon {
   ringScatter(d: Float32Array, taps: Float32Array, geom: Int32Array, dx: Float32Array): void;
   im2col(x: Float32Array, geom: Int32Array, col: Float32Array): void;
   col2im(col: Float32Array, geom: Int32Array, dx: Float32Array): void;
+  /** Plain conv (im2col geometry, w [kh, kw, Cin, cout]): y = conv(x, w) (+ bias, ReLU when act 1), implicit GEMM. */
+  convForward(x: Float32Array, w: Float32Array, geom: Int32Array, cout: number, bias: Float32Array | null, act: 0 | 1, y: Float32Array): void;
+  convBackpropInput(dy: Float32Array, w: Float32Array, geom: Int32Array, cout: number, dx: Float32Array): void;
+  convBackpropFilter(x: Float32Array, dy: Float32Array, geom: Int32Array, cout: number, dw: Float32Array): void;
   relu(x: Float32Array, y: Float32Array): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: 0 | 1): void;

@@ -34,6 +34,17 @@ const cases: OpCase[] = [
   { name: 'conv2d 1×1 stride 2', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'), [t([2, 7, 6, 3], 1), t([1, 1, 3, 4], 2)]) },
   { name: 'conv2d 3×3 same', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [t([2, 7, 6, 3], 1), t([3, 3, 3, 5], 2)]) },
   { name: 'conv2d 3×3 stride 2 same', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [t([2, 9, 8, 3], 1), t([3, 3, 3, 4], 2)]) },
+  // The implicit-GEMM paths: gathered input gradient (Cin ≥ 8), scattered per image (Cin < 8, batch ≥ threads),
+  // dot products (Cin < 8, one image), several k-blocks (K > 256), N not a multiple of 16, strides, explicit pads.
+  { name: 'conv2d 9×9 same, 1 → 16 channels (a first layer)', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [t([3, 11, 10, 1], 1), t([9, 9, 1, 16], 2)]), tol: 2e-5 },
+  { name: 'conv2d 5×5 stride 2, explicit pads, 12 → 20', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, [[0, 0], [1, 2], [2, 1], [0, 0]]), [t([2, 13, 12, 12], 1), t([5, 5, 12, 20], 2)]), tol: 2e-5 },
+  { name: 'conv2d 5×5 same, 40 → 24 (K = 1000: several k-blocks)', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [t([1, 6, 5, 40], 1), t([5, 5, 40, 24], 2)]), tol: 2e-5 },
+  { name: 'conv2d 3×3 valid, one image, 3 → 5 and 16 → 8', native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], f: () => [...grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'), [t([1, 7, 9, 3], 1), t([3, 3, 3, 5], 2)]), ...grads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [1, 2], 'same'), [t([1, 8, 9, 16], 3), t([3, 3, 16, 8], 4)])] },
+  {
+    name: 'fused conv2d 5×5 bias relu, 8 → 30',
+    native: ['FusedConv2D'],
+    f: () => tf.fused.conv2d({ x: t([2, 9, 9, 8], 1) as tf.Tensor4D, filter: t([5, 5, 8, 30], 2) as tf.Tensor4D, strides: 1, pad: 'same', bias: t([30], 3), activation: 'relu' }),
+  },
   { name: 'conv2d 5×3 dilated valid', native: ['Conv2D'], f: () => tf.conv2d(t([1, 12, 10, 2], 1) as tf.Tensor4D, t([5, 3, 2, 3], 2) as tf.Tensor4D, 1, 'valid', 'NHWC', [2, 2]) },
   {
     name: 'fused conv2d bias relu',

@@ -98,13 +98,10 @@ function convForward(args: Args, name: string): tf.TensorInfo | null {
   const xv = backend.f32(x!), wv = backend.f32(filter!);
   if (isPointwise(c)) {
     backend.addon.sgemm(false, false, P, c.outChannels, K, 1, xv, 0, K, wv, 0, c.outChannels, 0, out, 0, c.outChannels);
+    if (bias || act) backend.addon.biasAct(out, bias ? backend.f32(bias) : null, P, c.outChannels, act as 0 | 1);
   } else {
-    const col = backend.allocFloat32(P * K);
-    backend.addon.im2col(xv, convGeom(c), col);
-    backend.addon.sgemm(false, false, P, c.outChannels, K, 1, col, 0, K, wv, 0, c.outChannels, 0, out, 0, c.outChannels);
-    backend.freeScratch(col);
+    backend.addon.convForward(xv, wv, convGeom(c), c.outChannels, bias ? backend.f32(bias) : null, act as 0 | 1, out);
   }
-  if (bias || act) backend.addon.biasAct(out, bias ? backend.f32(bias) : null, P, c.outChannels, act as 0 | 1);
   return backend.makeNativeOutput(out, [c.batchSize, c.outHeight, c.outWidth, c.outChannels]);
 }
 
@@ -129,10 +126,7 @@ function conv2DBackpropInput(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   if (isPointwise(c)) {
     backend.addon.sgemm(false, true, P, K, c.outChannels, 1, dyv, 0, c.outChannels, wv, 0, c.outChannels, 0, dx, 0, K);
   } else {
-    const col = backend.allocFloat32(P * K);
-    backend.addon.sgemm(false, true, P, K, c.outChannels, 1, dyv, 0, c.outChannels, wv, 0, c.outChannels, 0, col, 0, K);
-    backend.addon.col2im(col, convGeom(c), dx);
-    backend.freeScratch(col);
+    backend.addon.convBackpropInput(dyv, wv, convGeom(c), c.outChannels, dx);
   }
   return backend.makeNativeOutput(dx, at.inputShape);
 }
@@ -151,10 +145,7 @@ function conv2DBackpropFilter(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   if (isPointwise(c)) {
     backend.addon.sgemm(true, false, K, c.outChannels, P, 1, xv, 0, K, dyv, 0, c.outChannels, 0, dw, 0, c.outChannels);
   } else {
-    const col = backend.allocFloat32(P * K);
-    backend.addon.im2col(xv, convGeom(c), col);
-    backend.addon.sgemm(true, false, K, c.outChannels, P, 1, col, 0, K, dyv, 0, c.outChannels, 0, dw, 0, c.outChannels);
-    backend.freeScratch(col);
+    backend.addon.convBackpropFilter(xv, dyv, convGeom(c), c.outChannels, dw);
   }
   return backend.makeNativeOutput(dw, at.filterShape);
 }

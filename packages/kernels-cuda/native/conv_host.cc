@@ -1,0 +1,295 @@
+// Plain 2D convolutions on the host (NHWC x, HWIO filters as tfjs stores them), forward and both gradients, as
+// implicit GEMMs: the im2col rows of a block of positions are built in a thread's own buffer (sized for L2) and
+// multiplied at once by a filter matrix packed once per call (gemmPackedB), so no whole im2col matrix is ever
+// written to memory and read back. The input gradient is gathered (each input pixel collects the output positions
+// that read it, any stride and padding), so threads never write the same pixel and no col2im pass is needed.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "conv_host.h"
+#include "host_ops.h"
+#include "thread_pool.h"
+
+#if defined(__x86_64__) && !defined(GMR_NO_CLONES)
+#define GMR_CONV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GMR_CONV_CLONES
+#endif
+
+namespace gmr {
+namespace {
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using Floats = std::unique_ptr<float[], AlignedFree>;
+
+// 64-byte aligned (the AVX-512 kernels load packed B rows aligned).
+Floats alignedFloats(size_t n) {
+  float* p = (float*)std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
+  if (!p) throw std::bad_alloc();
+  return Floats(p);
+}
+
+// Rows per block: the block's im2col rows stay within about 384 KB (L2 holds them next to the packed filter),
+// a multiple of 12 (the AVX-512 tile), at least 12 and at most 240.
+long blockRows(long K) {
+  long mb = (384L << 10) / (4 * std::max(1L, K));
+  mb = std::max(12L, std::min(240L, mb));
+  return mb - mb % 12;
+}
+
+// Copies n floats: runs here are short (a tap's channels, a kernel row's), where memcpy's call costs more than the
+// copy; an inline loop the compiler vectorises.
+inline void copyChannels(float* __restrict d, const float* __restrict s, int n) {
+  if (n > 256) {
+    std::memcpy(d, s, (size_t)n * sizeof(float));
+    return;
+  }
+  for (int i = 0; i < n; i++) d[i] = s[i];
+}
+
+struct AxisMaps {
+  std::vector<int> rows, cols;  // input coordinate read by (output coordinate, kernel offset), −1: padding
+  explicit AxisMaps(const RingGeom& g) : rows((size_t)g.outH * g.kh), cols((size_t)g.outW * g.kw) {
+    for (int o = 0; o < g.outH; o++)
+      for (int t = 0; t < g.kh; t++) rows[(size_t)o * g.kh + t] = inputRow(g, o, t);
+    for (int o = 0; o < g.outW; o++)
+      for (int t = 0; t < g.kw; t++) cols[(size_t)o * g.kw + t] = inputCol(g, o, t);
+  }
+};
+
+// im2col rows of output positions [p0, p1): row (p − p0) = x at every tap (ty, tx), channels innermost.
+void im2colRows(const RingGeom& g, const AxisMaps& m, const float* x, long p0, long p1, float* col) {
+  const int cin = g.cin;
+  const long K = (long)g.kh * g.kw * cin;
+  for (long p = p0; p < p1; p++) {
+    const int ox = (int)(p % g.outW);
+    const int oy = (int)((p / g.outW) % g.outH);
+    const long b = p / ((long)g.outW * g.outH);
+    float* row = col + (p - p0) * K;
+    const int* cx = m.cols.data() + (size_t)ox * g.kw;
+    // The taps of a kernel row read one contiguous run of x where they are all inside (dilation 1): one copy.
+    const bool run = g.dw == 1 && cx[0] >= 0 && cx[g.kw - 1] == cx[0] + g.kw - 1;
+    for (int ty = 0; ty < g.kh; ty++) {
+      const int iy = m.rows[(size_t)oy * g.kh + ty];
+      float* d = row + (long)ty * g.kw * cin;
+      if (iy < 0) {
+        std::memset(d, 0, (size_t)g.kw * cin * sizeof(float));
+        continue;
+      }
+      const float* src = x + (b * g.inH + iy) * g.inW * cin;
+      if (run) {
+        copyChannels(d, src + (long)cx[0] * cin, g.kw * cin);
+        continue;
+      }
+      for (int tx = 0; tx < g.kw; tx++, d += cin) {
+        if (cx[tx] < 0) std::memset(d, 0, (size_t)cin * sizeof(float));
+        else copyChannels(d, src + (long)cx[tx] * cin, cin);
+      }
+    }
+  }
+}
+
+// y[r, c] = act(y[r, c] + bias[c]) on one block (the caller's thread).
+void addBiasAct(float* y, const float* bias, long rows, int cols, int act) {
+  for (long r = 0; r < rows; r++) {
+    float* v = y + r * cols;
+    if (bias) for (int c = 0; c < cols; c++) v[c] += bias[c];
+    if (act == 1) for (int c = 0; c < cols; c++) v[c] = v[c] > 0.f ? v[c] : 0.f;
+  }
+}
+
+// Below this many output columns a 16-wide GEMM tile is mostly padding: dot products instead.
+constexpr int SMALL_N = 8;
+
+// C [M × N] = A [M × K] · B [K × N] for N < SMALL_N: per row, N dot products of length K in 16 lanes.
+GMR_CONV_CLONES void smallNProduct(long M, int N, int K, const float* __restrict A, const float* __restrict B, float* __restrict C) {
+  std::vector<float> bt((size_t)N * K);  // B transposed: each dot product reads two contiguous rows
+  for (int k = 0; k < K; k++)
+    for (int n = 0; n < N; n++) bt[(size_t)n * K + k] = B[(size_t)k * N + n];
+  for (long i = 0; i < M; i++) {
+    const float* a = A + i * K;
+    for (int n = 0; n < N; n++) {
+      const float* bn = bt.data() + (size_t)n * K;
+      float acc[16] = {};
+      int k = 0;
+      for (; k + 16 <= K; k += 16)
+        for (int l = 0; l < 16; l++) acc[l] += a[k + l] * bn[k + l];
+      float s = 0.f;
+      for (; k < K; k++) s += a[k] * bn[k];
+      for (int l = 0; l < 16; l++) s += acc[l];
+      C[i * N + n] = s;
+    }
+  }
+}
+
+}  // namespace
+
+void convForward(const RingGeom& g, const float* x, const float* w, int cout, const float* bias, int act, float* y) {
+  const long P = (long)g.batch * g.outH * g.outW;
+  const int K = g.kh * g.kw * g.cin;
+  if (P == 0 || cout == 0) return;
+  Floats wp = alignedFloats((size_t)packedBSize(K, cout));
+  packBFull(K, cout, w, cout, false, wp.get());
+  const AxisMaps m(g);
+  const long mb = blockRows(K);
+  const long blocks = (P + mb - 1) / mb;
+  parallelFor(blocks, [&](long bb, long be) {
+    Floats col = alignedFloats((size_t)mb * K);
+    for (long blk = bb; blk < be; blk++) {
+      const long p0 = blk * mb, p1 = std::min(P, p0 + mb);
+      im2colRows(g, m, x, p0, p1, col.get());
+      float* yb = y + p0 * cout;
+      gemmPackedB((int)(p1 - p0), cout, K, col.get(), K, wp.get(), yb, cout);
+      if (bias || act) addBiasAct(yb, bias, p1 - p0, cout, act);
+    }
+  });
+}
+
+// The input gradient for few input channels (a first layer): gathered rows would be k²·Cout long for Cin outputs,
+// so instead col = dy · wᵀ (k²·Cin columns) block by block, scattered into dx; one task per image, so that no two
+// threads add into the same pixel.
+void convBackpropInputScatter(const RingGeom& g, const float* dy, const float* w, int cout, float* dx) {
+  const int K = g.kh * g.kw * g.cin;
+  const long perImage = (long)g.outH * g.outW;
+  Floats wp = alignedFloats((size_t)packedBSize(cout, K));
+  packBFull(cout, K, w, cout, true, wp.get());
+  const AxisMaps m(g);
+  const long mb = blockRows(K);
+  parallelFor(g.batch, [&](long bb, long be) {
+    Floats col = alignedFloats((size_t)mb * K);
+    for (long b = bb; b < be; b++) {
+      float* img = dx + b * g.inH * g.inW * g.cin;
+      std::memset(img, 0, (size_t)g.inH * g.inW * g.cin * sizeof(float));
+      for (long p0 = 0; p0 < perImage; p0 += mb) {
+        const long p1 = std::min(perImage, p0 + mb);
+        gemmPackedB((int)(p1 - p0), K, cout, dy + (b * perImage + p0) * cout, cout, wp.get(), col.get(), K);
+        for (long p = p0; p < p1; p++) {
+          const int ox = (int)(p % g.outW), oy = (int)(p / g.outW);
+          const float* row = col.get() + (p - p0) * K;
+          for (int ty = 0; ty < g.kh; ty++) {
+            const int iy = m.rows[(size_t)oy * g.kh + ty];
+            if (iy < 0) continue;
+            for (int tx = 0; tx < g.kw; tx++) {
+              const int ix = m.cols[(size_t)ox * g.kw + tx];
+              if (ix < 0) continue;
+              float* d = img + ((long)iy * g.inW + ix) * g.cin;
+              const float* s = row + ((long)ty * g.kw + tx) * g.cin;
+              for (int c = 0; c < g.cin; c++) d[c] += s[c];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void convBackpropInput(const RingGeom& g, const float* dy, const float* w, int cout, float* dx) {
+  const long Pin = (long)g.batch * g.inH * g.inW;
+  const int cin = g.cin, taps = g.kh * g.kw;
+  const int K = taps * cout;
+  if (Pin == 0) return;
+  if (cin < SMALL_N && g.batch >= numThreads()) return convBackpropInputScatter(g, dy, w, cout, dx);
+  // Wt [(ty, tx', co), ci] = w[ty, kw − 1 − tx', ci, co]: the filter of the transposed convolution, its columns
+  // flipped so that, at stride 1, the taps of a kernel row read dy in increasing order (one contiguous run).
+  Floats wt = alignedFloats((size_t)K * cin);
+  for (int ty = 0; ty < g.kh; ty++)
+    for (int txf = 0; txf < g.kw; txf++) {
+      const size_t t = (size_t)ty * g.kw + txf, src = (size_t)ty * g.kw + (g.kw - 1 - txf);
+      for (int ci = 0; ci < cin; ci++)
+        for (int co = 0; co < cout; co++) wt[(t * cout + co) * cin + ci] = w[(src * cin + ci) * cout + co];
+    }
+  Floats wp;
+  if (cin >= SMALL_N) {
+    wp = alignedFloats((size_t)packedBSize(K, cin));
+    packBFull(K, cin, wt.get(), cin, false, wp.get());
+  }
+  // Output coordinate that reads input coordinate i through kernel offset t (−1: none), per axis.
+  auto invert = [](int inN, int k, int outN, int stride, int dil, int pad) {
+    std::vector<int> inv((size_t)inN * k, -1);
+    for (int i = 0; i < inN; i++)
+      for (int t = 0; t < k; t++) {
+        const int num = i + pad - t * dil;
+        if (num >= 0 && num % stride == 0 && num / stride < outN) inv[(size_t)i * k + t] = num / stride;
+      }
+    return inv;
+  };
+  const std::vector<int> oyOf = invert(g.inH, g.kh, g.outH, g.sh, g.dh, g.padTop);
+  const std::vector<int> oxOf = invert(g.inW, g.kw, g.outW, g.sw, g.dw, g.padLeft);
+  const long mb = blockRows(K);
+  const long blocks = (Pin + mb - 1) / mb;
+  parallelFor(blocks, [&](long bb, long be) {
+    Floats col = alignedFloats((size_t)mb * K);
+    for (long blk = bb; blk < be; blk++) {
+      const long q0 = blk * mb, q1 = std::min(Pin, q0 + mb);
+      for (long q = q0; q < q1; q++) {
+        const int ix = (int)(q % g.inW);
+        const int iy = (int)((q / g.inW) % g.inH);
+        const long b = q / ((long)g.inW * g.inH);
+        float* row = col.get() + (q - q0) * K;
+        const int* cx = oxOf.data() + (size_t)ix * g.kw;  // by tx; tap tx' reads cx[kw − 1 − tx']
+        const bool run = g.sw == 1 && g.dw == 1 && cx[g.kw - 1] >= 0 && cx[0] == cx[g.kw - 1] + g.kw - 1;
+        for (int ty = 0; ty < g.kh; ty++) {
+          const int oy = oyOf[(size_t)iy * g.kh + ty];
+          float* d = row + (long)ty * g.kw * cout;
+          if (oy < 0) {
+            std::memset(d, 0, (size_t)g.kw * cout * sizeof(float));
+            continue;
+          }
+          const float* src = dy + (b * g.outH + oy) * g.outW * cout;
+          if (run) {
+            copyChannels(d, src + (long)cx[g.kw - 1] * cout, g.kw * cout);
+            continue;
+          }
+          for (int txf = 0; txf < g.kw; txf++, d += cout) {
+            const int ox = cx[g.kw - 1 - txf];
+            if (ox < 0) std::memset(d, 0, (size_t)cout * sizeof(float));
+            else copyChannels(d, src + (long)ox * cout, cout);
+          }
+        }
+      }
+      if (cin >= SMALL_N) gemmPackedB((int)(q1 - q0), cin, K, col.get(), K, wp.get(), dx + q0 * cin, cin);
+      else smallNProduct(q1 - q0, cin, K, col.get(), wt.get(), dx + q0 * cin);
+    }
+  });
+}
+
+void convBackpropFilter(const RingGeom& g, const float* x, const float* dy, int cout, float* dw) {
+  const long P = (long)g.batch * g.outH * g.outW;
+  const int K = g.kh * g.kw * g.cin;
+  const size_t KN = (size_t)K * cout;
+  if (P == 0) {
+    std::memset(dw, 0, KN * sizeof(float));
+    return;
+  }
+  const AxisMaps m(g);
+  const long mb = std::min(256L, blockRows(K));  // one k-block of the product (its inner dimension is the rows)
+  const long blocks = (P + mb - 1) / mb;
+  // Each task sums its blocks into its own partial dW; the partials are added in task order (deterministic).
+  const long tasks = std::min(blocks, 4L * numThreads());
+  std::vector<float> partial((size_t)tasks * KN, 0.f);
+  parallelFor(tasks, [&](long tb, long te) {
+    Floats col = alignedFloats((size_t)mb * K);
+    for (long t = tb; t < te; t++) {
+      float* acc = partial.data() + (size_t)t * KN;
+      for (long blk = blocks * t / tasks; blk < blocks * (t + 1) / tasks; blk++) {
+        const long p0 = blk * mb, p1 = std::min(P, p0 + mb);
+        im2colRows(g, m, x, p0, p1, col.get());
+        sgemmOn(false, true, false, K, cout, (int)(p1 - p0), 1.f, col.get(), K, dy + p0 * cout, cout, 1.f, acc, cout);
+      }
+    }
+  });
+  parallelFor((long)KN, [&](long b, long e) {
+    for (long i = b; i < e; i++) {
+      float s = 0.f;
+      for (long t = 0; t < tasks; t++) s += partial[(size_t)t * KN + i];
+      dw[i] = s;
+    }
+  }, 1 << 14);
+}
+
+}  // namespace gmr
