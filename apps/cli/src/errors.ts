@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 /** An error whose message is meant for the user: printed without a stack trace, exit code `code`. */
 export class CliError extends Error {
   constructor(
@@ -32,4 +35,23 @@ export function fileError(e: unknown, file?: string): unknown {
   if (!why) return e;
   const where = file ?? err.path;
   return new CliError(`${where ?? 'a file'}: ${why} (${err.code})${err.dest && err.dest !== where ? `, moving it to ${err.dest}` : ''}`, 4);
+}
+
+/**
+ * mkdir -p whose failure names the folder and the real cause: a recursive mkdir on a read-only file system reports
+ * ENOENT, so the first missing folder is made on its own to learn the true code (EROFS, EACCES, ENOTDIR, …).
+ */
+export function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    let first = dir;
+    while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+    try {
+      mkdirSync(first);
+    } catch (inner) {
+      throw fileError(inner, dir);
+    }
+    throw fileError(e, dir);
+  }
 }

@@ -2,13 +2,13 @@
  * The evaluation report: a text table (stdout), report.json, accuracy-vs-angle plots drawn by Vega-Lite
  * (SVG through vega's renderer, PNG through resvg) and an HTML page that puts them together.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { writeFileAtomic } from './checkpoint.js';
-import { fileError } from './errors.js';
+import { makeFolder } from './errors.js';
 import type { ModelEval } from './evaluate.js';
 
 /** Every report file is written whole or not at all (a full disk leaves no 0-byte SVG), and a failure names it. */
@@ -121,11 +121,7 @@ export interface ReportFiles {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export async function writeReport(dir: string, evals: ModelEval[], meta: Record<string, unknown>): Promise<ReportFiles> {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw fileError(e, dir);
-  }
+  makeFolder(dir);
   const rows = tableRows(evals);
   const table = formatTable(rows);
   const files: ReportFiles = { json: join(dir, 'report.json'), table: join(dir, 'table.md'), svg: [], png: [], html: join(dir, 'report.html') };

@@ -4,7 +4,7 @@
  * uninterrupted run would (same weights, optimiser state, BN statistics, step counter and data order).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
@@ -13,7 +13,7 @@ import { tf } from './backend.js';
 import { loadCheckpoint, removeStaleTemps, saveCheckpoint, type Checkpoint, type LoadOptions } from './checkpoint.js';
 import { checkBatchMemory, checkImageSet, checkSameShape } from './data_checks.js';
 import { augmentation, datasetClassCount, loadSplit, pixelScale, subset, type Augmentation } from './data.js';
-import { CliError, fileError } from './errors.js';
+import { CliError, fileError, makeFolder } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
 import { buildModel, describeSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
@@ -218,7 +218,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     hooks.log(`resuming ${resume} after epoch ${epochStart}/${c.epochs} (step ${step}) in ${c.out}${recovered.length ? `; log lines of epoch(s) ${recovered.join(', ')} written again from the checkpoint` : ''}`);
   } else {
     try {
-      mkdirSync(c.out, { recursive: true });
+      makeFolder(c.out);
       writeFileSync(join(c.out, 'config.json'), JSON.stringify({ ...c, run: runId }, null, 2) + '\n');
     } catch (e) {
       model.dispose();

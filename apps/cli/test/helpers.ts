@@ -20,6 +20,13 @@ export function gmr(args: string[], timeoutMs = 120_000): RunResult {
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs `gmr args…` with a fault injected (test/fault_preload.mjs, GMR_FAULT=fault); a kill shows as signal SIGKILL. */
+export function gmrFault(fault: string, args: string[], timeoutMs = 120_000): RunResult {
+  const preload = join(appDir, 'test', 'fault_preload.mjs');
+  const r = spawnSync(process.execPath, ['--import', preload, ...nodeArgs, ...args], { cwd: appDir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, GMR_DEBUG: '', GMR_FAULT: fault } });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
 /** Starts `gmr args…` as a child process (the real node process, so a kill reaches training itself). */
 export function gmrSpawn(args: string[]): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, ...args], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
