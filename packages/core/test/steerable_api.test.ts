@@ -16,7 +16,7 @@ function smallModel(): tfjs.Sequential {
       new GMRSteerableConv2D({ fields: gatedFields(f1), kernelSize: 3, inputShape: [8, 8, 1] }),
       new FieldBatchNorm({ fields: gatedFields(f1), momentum: 0.9 }),
       new FieldNonlinearity({ fields: f1, mode: 'gate' }),
-      new GMRSteerableConv2D({ fields: f2, inputFields: f1, kernelSize: 5, padding: 'valid', path: 'dense', gaussianMixtureRing: false }),
+      new GMRSteerableConv2D({ fields: f2, inputFields: f1, kernelSize: 5, padding: 'valid', path: 'rings', gaussianMixtureRing: false }),
       new FieldNonlinearity({ fields: f2, epsilon: 1e-5 }),
       new FieldInvariants({ fields: f2, products: 'none' }),
       tfjs.layers.globalAveragePooling2d({}),
@@ -40,7 +40,7 @@ describe('steerable layers: config, save/load, memory', () => {
     expect(relMax(loaded.predict(x) as tf.Tensor, y)).toBe(0);
     const conv = loaded.layers[3] as GMRSteerableConv2D;
     expect(conv).toBeInstanceOf(GMRSteerableConv2D);
-    expect([conv.fields, conv.inputFields, conv.kernelSize, conv.padding, conv.path, conv.gaussianMixtureRing]).toEqual([[2, 1, 1], [2, 2, 1], [5, 5], 'valid', 'dense', false]);
+    expect([conv.fields, conv.inputFields, conv.kernelSize, conv.padding, conv.path, conv.gaussianMixtureRing]).toEqual([[2, 1, 1], [2, 2, 1], [5, 5], 'valid', 'rings', false]);
     expect((loaded.layers[2] as FieldNonlinearity).mode).toBe('gate');
     expect((loaded.layers[1] as FieldBatchNorm).momentum).toBe(0.9);
     expect((loaded.layers[5] as FieldInvariants).products).toBe('none');

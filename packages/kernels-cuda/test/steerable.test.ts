@@ -1,15 +1,15 @@
-/** GMRSteerableConv2D (core) on 'native': the same output and gradients as on cpu, through this package's GMR kernels. */
+/** GMRSteerableConv2D (core) on 'native': the same output and gradients as on cpu, through both of its paths. */
 import { describe, expect, it } from 'vitest';
 import { fieldChannels, GMRSteerableConv2D, type Fields } from '@gmr-conv/core';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
 describe('GMRSteerableConv2D on native', () => {
-  it('matches cpu: output and the gradients for x, θ, log σ and bias (angle-weighted ring masks)', async () => {
+  for (const path of ['rings', 'dense'] as const) it(`matches cpu: output and the gradients for x, θ, log σ and bias (path '${path}')`, async () => {
     const inputFields: Fields = [2, 1, 1];
     const fields: Fields = [2, 2, 1];
     const [cin, cout] = [fieldChannels(inputFields), fieldChannels(fields)];
-    const layer = new GMRSteerableConv2D({ fields, inputFields, kernelSize: 7, biasInitializer: 'randomNormal' });
+    const layer = new GMRSteerableConv2D({ fields, inputFields, kernelSize: 7, biasInitializer: 'randomNormal', path });
     layer.build([2, 10, 9, cin]);
     const weights = layer.getWeights().map((w) => w.dataSync().slice());
     const f = () => {
@@ -24,7 +24,8 @@ describe('GMRSteerableConv2D on native', () => {
     const ref = await on('cpu', f);
     resetKernelCallCounts();
     const got = await on('native', f);
-    expect(kernelCallCounts().gmrBackpropFilter ?? 0, 'the native filter gradient ran').toBeGreaterThanOrEqual(1);
+    // 'rings' runs this package's GMR kernels on the angle-weighted masks; 'dense' its Conv2D kernels.
+    if (path === 'rings') expect(kernelCallCounts().gmrBackpropFilter ?? 0, 'the native filter gradient ran').toBeGreaterThanOrEqual(1);
     ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
     layer.disposeCaches();
   });

@@ -8,8 +8,12 @@
  * Every real (input channel, output channel) pair therefore uses exactly one angular component
  * ang ∈ {1, cos φ, sin φ, cos 2φ, sin 2φ} with a sign ±1, and since G∘ang = (P·M)∘ang = P·(M∘ang), the whole
  * layer is one GMR convolution whose "rings" are the angle-weighted masks M_r∘ang_c and whose mixing weights are
- * ±Φ with Φ[o, i, r] = Σ_j θ[o, i, j]·P[j, r]. This file builds the fixed parts: the masks and the index/sign
- * tables that place Φ into the op's weight layout [Cout, Cin, rows].
+ * ±Φ with Φ[o, i, r] = Σ_j θ[o, i, j]·P[j, r]. This file builds the fixed parts: the masks and the tables that place
+ * Φ into the op's weight layout [Cout, Cin, rows]: one-hot matrices that spread Φ to channels (the field of each
+ * channel) and pick each row's ring, and the ±1/0 sign of each (channel pair, row). Products with one-hot matrices
+ * rather than gathers: a gather's gradient (UnsortedSegmentSum) costs segments × entries on the cpu kernels (2.4 s per
+ * training step for a 16 → [8, 8, 8] layer with one flat gather, still ~0.2 s with per-axis ones), a matMul's is a
+ * matMul; and a product with 0/1 entries is exact.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { angularFactors } from '../layers/gmr_harmonic_conv.js';
@@ -99,9 +103,10 @@ export interface SteerableBasis {
   /** Component and ring of each row. */
   rowComponent: Int32Array;
   rowRing: Int32Array;
-  /** Index into the flattened Φ [outFields·inFields·numRings] + one zero slot, per weight entry [Cout, Cin, rows]. */
-  gatherIndex: Int32Array;
-  /** ±1 (0 where the index is the zero slot), same shape as gatherIndex. */
+  /** The field of each output channel [Cout] and of each input channel [Cin]. */
+  outFieldOfChannel: Int32Array;
+  inFieldOfChannel: Int32Array;
+  /** ±1/0 per (output channel, input channel, row) [Cout·Cin·rows]: the sign of the pair's link, 0 where it uses another component. */
   sign: Float32Array;
   cin: number;
   cout: number;
@@ -141,35 +146,59 @@ export function steerableBasis(inputFields: Fields, fields: Fields, kernelSize: 
   const rows = rowComponent.length;
   const cin = fieldLayout(inputFields).channels;
   const cout = fieldLayout(fields).channels;
-  const nIn = inputFields[0] + inputFields[1] + inputFields[2];
-  const nOut = fields[0] + fields[1] + fields[2];
-  const zeroSlot = nOut * nIn * numRings;
-  const gatherIndex = new Int32Array(cout * cin * rows).fill(zeroSlot);
+  const outFieldOfChannel = new Int32Array(cout);
+  const inFieldOfChannel = new Int32Array(cin);
+  for (const f of fieldEntries(fields)) for (const c of [f.re, f.im]) if (c >= 0) outFieldOfChannel[c] = f.index;
+  for (const f of fieldEntries(inputFields)) for (const c of [f.re, f.im]) if (c >= 0) inFieldOfChannel[c] = f.index;
   const sign = new Float32Array(cout * cin * rows);
-  for (const l of links) {
-    for (let r = 0; r < numRings; r++) {
-      const row = rowOf.get(`${l.component}:${r}`);
-      if (row === undefined) continue;
-      const at = (l.cout * cin + l.cin) * rows + row;
-      gatherIndex[at] = (l.outField * nIn + l.inField) * numRings + r;
-      sign[at] = l.sign;
-    }
-  }
-  return { masks: Float32Array.from(rowsData), rows, taps, rowComponent: Int32Array.from(rowComponent), rowRing: Int32Array.from(rowRing), gatherIndex, sign, cin, cout };
+  for (const l of links) for (let row = 0; row < rows; row++) if (rowComponent[row] === l.component) sign[(l.cout * cin + l.cin) * rows + row] = l.sign;
+  return { masks: Float32Array.from(rowsData), rows, taps, rowComponent: Int32Array.from(rowComponent), rowRing: Int32Array.from(rowRing), outFieldOfChannel, inFieldOfChannel, sign, cin, cout };
+}
+
+/** The basis tables as tensors (the layer keeps them). */
+export interface SteerableTables {
+  /** One-hot [Cout, outFields]: output channel → its field. */
+  outFields: tf.Tensor2D;
+  /** One-hot [inFields, Cin]: input field → its channels. */
+  inFields: tf.Tensor2D;
+  /** One-hot [numRings, rows]: each mask row's ring. */
+  rings: tf.Tensor2D;
+  sign: tf.Tensor3D;
+}
+
+function oneHot(rows: number, cols: number, hot: (r: number, c: number) => boolean): tf.Tensor2D {
+  const v = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (hot(r, c)) v[r * cols + c] = 1;
+  return tf.tensor2d(v, [rows, cols]);
+}
+
+export function steerableTables(basis: SteerableBasis, numRings: number): SteerableTables {
+  const nOut = Math.max(...basis.outFieldOfChannel) + 1;
+  const nIn = Math.max(...basis.inFieldOfChannel) + 1;
+  return {
+    outFields: oneHot(basis.cout, nOut, (c, f) => basis.outFieldOfChannel[c] === f),
+    inFields: oneHot(nIn, basis.cin, (f, c) => basis.inFieldOfChannel[c] === f),
+    rings: oneHot(numRings, basis.rows, (r, row) => basis.rowRing[row] === r),
+    sign: tf.tensor3d(basis.sign, [basis.cout, basis.cin, basis.rows]),
+  };
 }
 
 /**
  * The op's mixing weights [Cout, Cin, rows] = ±Φ placed by the basis tables, differentiable in θ and P.
  * theta: [outFields, inFields, numRings]; gaussian: P [numRings, numRings] or null (binary rings: Φ = θ).
- * `tables` holds the basis' gatherIndex/sign as tensors (kept by the layer).
  */
-export function mixingWeights(theta: tf.Tensor, gaussian: tf.Tensor2D | null, tables: { index: tf.Tensor; sign: tf.Tensor }, basis: SteerableBasis): tf.Tensor3D {
+export function mixingWeights(theta: tf.Tensor, gaussian: tf.Tensor2D | null, tables: SteerableTables): tf.Tensor3D {
   return tf.tidy(() => {
     const [nOut, nIn, n] = theta.shape as [number, number, number];
+    const [cout, cin] = [tables.outFields.shape[0], tables.inFields.shape[1]];
+    const rows = tables.rings.shape[1];
     const flatTheta = tf.reshape(theta, [nOut * nIn, n]);
-    const phi = gaussian ? tf.matMul(flatTheta, gaussian) : flatTheta; // Φ[k] = Σ_j θ_j·P[j, k]
-    const withZero = tf.concat([tf.reshape(phi, [-1]), tf.zeros([1])]);
-    const w = tf.mul(tf.gather(withZero, tables.index), tables.sign);
-    return tf.reshape(w, [basis.cout, basis.cin, basis.rows]) as tf.Tensor3D;
+    const phi = gaussian ? tf.matMul(flatTheta, gaussian) : flatTheta; // Φ[k] = Σ_j θ_j·P[j, k], [nOut·nIn, n]
+    // Per output channel, per input channel: Φ of their fields, then the ring of each row.
+    const byOut = tf.matMul(tables.outFields, tf.reshape(phi, [nOut, nIn * n])); // [Cout, nIn·n]
+    const ringMajor = tf.reshape(tf.transpose(tf.reshape(byOut, [cout, nIn, n]), [0, 2, 1]), [cout * n, nIn]);
+    const byIn = tf.transpose(tf.reshape(tf.matMul(ringMajor, tables.inFields), [cout, n, cin]), [0, 2, 1]); // [Cout, Cin, n]
+    const byRow = tf.reshape(tf.matMul(tf.reshape(byIn, [cout * cin, n]), tables.rings), [cout, cin, rows]);
+    return tf.mul(byRow, tables.sign) as tf.Tensor3D;
   });
 }

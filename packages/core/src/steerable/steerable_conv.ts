@@ -12,10 +12,11 @@
  * `applyD4ToFields` does (order m turns by i^{±m}, mirrors conjugate). Through average pooling this holds when
  * every pooled size is even. At other angles it is approximate (the filters are sampled on the pixel grid).
  *
- * Computation: the binary-ring form (steerable_basis.ts), one `gmrConv2d` call with the angle-weighted masks and
- * `logSigmas: null`, the Gaussian smoothing being folded into the mixing weights; so every backend with GMR kernels
- * (cpu/wasm composed, native, webgpu) runs it with gradients through θ and log σ. path 'dense' synthesises the dense
- * kernel [k, k, Cin, Cout] from the same weights and runs tf.conv2d.
+ * Computation: the binary-ring form (steerable_basis.ts): mixing weights over the angle-weighted ring masks, the
+ * Gaussian smoothing folded into the weights. path 'rings' passes them to one `gmrConv2d` call with `logSigmas: null`,
+ * so every backend with GMR kernels (cpu/wasm composed, native, webgpu) runs it with gradients through θ and log σ;
+ * path 'dense' (default, faster on native) synthesises the dense kernel [k, k, Cin, Cout] from the same weights and
+ * runs tf.conv2d.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -29,7 +30,7 @@ import { invalid, toTuple } from '../utils/errors.js';
 import { bool } from '../layers/layer_utils.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, Fields, fieldLayout } from './fields.js';
-import { mixingWeights, steerableBasis, SteerableBasis, steerableLinks } from './steerable_basis.js';
+import { mixingWeights, steerableBasis, SteerableBasis, steerableLinks, steerableTables, SteerableTables } from './steerable_basis.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
@@ -67,9 +68,10 @@ export interface GMRSteerableConv2DArgs extends LayerArgs {
   sigmaMin?: number;
   sigmaMax?: number;
   /**
-   * 'rings' (default): one GMR op on angle-weighted ring masks; 'dense': synthesised kernel and tf.conv2d.
-   * 'rings' is the faster on `native`: 16 → [8, 8, 8], k = 7, 28×28, batch 32, forward 84 vs 192 ms, forward+backward
-   * 2,922 vs 3,676 ms (median of 5, 2 cores at load average 8.7; scripts/bench_steerable.ts).
+   * 'dense' (default): the dense kernel [k, k, Cin, Cout] synthesised from the weights, then tf.conv2d; 'rings': one
+   * GMR op on the angle-weighted ring masks. 'dense' is the faster on `native`: 16 → [8, 8, 8], k = 7, 28×28,
+   * batch 32, forward 63 vs 75–80 ms, forward+backward 183–190 vs 216–232 ms (medians of 7, two runs, 2 cores at
+   * load average 14 from other jobs; scripts/bench_steerable.ts). Both compute the same function (tested).
    */
   path?: SteerablePath;
 }
@@ -113,7 +115,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   private logSigmasVar: LayerVariable | null = null;
   private biasVar: LayerVariable | null = null;
   private basis: SteerableBasis | null = null;
-  private tensors: { masks: tf.Tensor2D; index: tf.Tensor; sign: tf.Tensor } | null = null;
+  private tensors: { masks: tf.Tensor2D; tables: SteerableTables } | null = null;
 
   constructor(args: GMRSteerableConv2DArgs) {
     super(args);
@@ -131,7 +133,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     if (args.dataFormat != null && args.dataFormat !== 'channelsLast') {
       invalid(where, 'dataFormat', args.dataFormat, "'channelsLast' (the field layout is defined on the last axis; transpose channelsFirst data first)");
     }
-    this.path = args.path ?? 'rings';
+    this.path = args.path ?? 'dense';
     if (!(STEERABLE_PATHS as readonly string[]).includes(this.path)) invalid(where, 'path', args.path, "'rings' or 'dense'");
     this.useBias = bool(where, 'useBias', args.useBias, true);
     this.forceCircular = bool(where, 'forceCircular', args.forceCircular, true);
@@ -240,13 +242,15 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   private fixedTensors() {
     if (!this.tensors || this.tensors.masks.isDisposed) {
       const b = this.basis!;
-      this.tensors = {
-        masks: tf.keep(tf.tensor2d(b.masks, [b.rows, b.taps])),
-        index: tf.keep(tf.tensor1d(b.gatherIndex, 'int32')),
-        sign: tf.keep(tf.tensor1d(b.sign)),
-      };
+      const tables = steerableTables(b, this.numRings);
+      this.fixedList(tables).forEach((t) => tf.keep(t));
+      this.tensors = { masks: tf.keep(tf.tensor2d(b.masks, [b.rows, b.taps])), tables };
     }
     return this.tensors;
+  }
+
+  private fixedList(t: SteerableTables): tf.Tensor[] {
+    return [t.outFields, t.inFields, t.rings, t.sign];
   }
 
   private assertBuilt(what: string) {
@@ -259,7 +263,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     return tf.tidy(() => {
       const ls = this.logSigmasVar?.read() ?? null;
       const p = ls ? gaussianMatrix(ls, { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax }) : null;
-      return mixingWeights(this.kernelVar!.read(), p, this.fixedTensors(), this.basis!);
+      return mixingWeights(this.kernelVar!.read(), p, this.fixedTensors().tables);
     });
   }
 
@@ -314,7 +318,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
 
   /** Frees the fixed mask and index tensors (rebuilt on the next call); dispose() does this too. */
   disposeCaches(): void {
-    if (this.tensors) tf.dispose([this.tensors.masks, this.tensors.index, this.tensors.sign]);
+    if (this.tensors) tf.dispose([this.tensors.masks, ...this.fixedList(this.tensors.tables)]);
     this.tensors = null;
   }
 
