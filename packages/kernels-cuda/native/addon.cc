@@ -613,6 +613,18 @@ ENTRY(BatchNorm) {
   });
 }
 
+ENTRY(BatchNormGrad) {
+  return guarded(env, [&] {
+    // (x, dy, mean, var, scale | null, eps, dx, dmean, dvar, dscale, doffset): per-channel arrays of length C = mean's
+    Args a(env, info, 11);
+    size_t n = a.f32len(0), C = a.f32len(2);
+    if (C == 0 || n % C) throw Error("batchNormGrad: parameter length must divide the input size");
+    const float* sc = a.isNull(4) ? nullptr : a.f32(4, C);
+    batchNormGrad(a.f32(0, n), a.f32(1, n), (long)n, (long)C, a.f32(2, C), a.f32(3, C), sc, (float)a.num(5), a.f32(6, n), a.f32(7, C), a.f32(8, C), a.f32(9, C), a.f32(10, C));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(Transpose) {
   return guarded(env, [&] {
     Args a(env, info, 4);  // (x, shape, perm, out)
@@ -668,7 +680,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"convForward", ConvForward}, {"convBackpropInput", ConvBackpropInput}, {"convBackpropFilter", ConvBackpropFilter},
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
-      {"batchNorm", BatchNorm}, {"step", Step}, {"transpose", Transpose},
+      {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
 #ifdef GMR_CUDA
       {"deviceInfo", DeviceInfo},
 #endif

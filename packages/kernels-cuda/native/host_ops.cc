@@ -496,6 +496,46 @@ void batchNorm(const float* x, long n, long C, const float* mean, const float* v
   parallelFor(rows, [&](long b, long e) { bnRows(x, C, mean, inv.data(), off.data(), y, b, e); }, std::max(1L, EW_GRAIN / std::max(1L, C)));
 }
 
+namespace {
+// Σ dy and Σ dy·(x − mean) per channel over rows [rb, re), into s1, s2 (added to).
+GMR_CLONES void bnGradSums(const float* __restrict x, const float* __restrict dy, long C, const float* __restrict m, double* __restrict s1, double* __restrict s2, long rb, long re) {
+  for (long r = rb; r < re; r++) {
+    const float* v = x + r * C;
+    const float* d = dy + r * C;
+    for (long c = 0; c < C; c++) {
+      s1[c] += d[c];
+      s2[c] += (double)d[c] * (v[c] - m[c]);
+    }
+  }
+}
+GMR_CLONES void scaleRows(const float* __restrict dy, long C, const float* __restrict k, float* __restrict dx, long rb, long re) {
+  for (long r = rb; r < re; r++)
+    for (long c = 0; c < C; c++) dx[r * C + c] = dy[r * C + c] * k[c];
+}
+}  // namespace
+
+void batchNormGrad(const float* x, const float* dy, long n, long C, const float* mean, const float* var, const float* scale, float eps, float* dx, float* dmean,
+                   float* dvar, float* dscale, float* doffset) {
+  const long rows = C > 0 ? n / C : 0;
+  const long tasks = std::max(1L, std::min(rows / 64, 4L * numThreads()));
+  std::vector<double> part((size_t)(2 * tasks * C), 0.0);
+  parallelFor(tasks, [&](long tb, long te) {
+    for (long t = tb; t < te; t++) bnGradSums(x, dy, C, mean, part.data() + 2 * t * C, part.data() + (2 * t + 1) * C, rows * t / tasks, rows * (t + 1) / tasks);
+  });
+  std::vector<float> k((size_t)C);
+  for (long c = 0; c < C; c++) {
+    double s1 = 0, s2 = 0;
+    for (long t = 0; t < tasks; t++) s1 += part[(size_t)(2 * t * C + c)], s2 += part[(size_t)((2 * t + 1) * C + c)];
+    const double inv = 1.0 / std::sqrt((double)var[c] + (double)eps), sc = scale ? (double)scale[c] : 1.0;
+    k[c] = (float)(sc * inv);
+    dmean[c] = (float)(-sc * inv * s1);
+    dvar[c] = (float)(-0.5 * sc * inv * inv * inv * s2);
+    dscale[c] = (float)(inv * s2);
+    doffset[c] = (float)s1;
+  }
+  parallelFor(rows, [&](long b, long e) { scaleRows(dy, C, k.data(), dx, b, e); }, std::max(1L, EW_GRAIN / std::max(1L, C)));
+}
+
 void step(const float* x, float alpha, float* y, long n) {
   parallelFor(n, [&](long b, long e) { stepRange(x, alpha, y, b, e); }, EW_GRAIN);
 }

@@ -55,6 +55,10 @@ void avgPool(const RingGeom& g, const float* x, float* y);
 void avgPoolGrad(const RingGeom& g, const float* dy, float* dx);
 // y = offset + (x − mean)·scale / sqrt(var + eps), every parameter of length C (the last axis).
 void batchNorm(const float* x, long n, long C, const float* mean, const float* var, const float* offset, const float* scale, float eps, float* y);
+// Its gradients for dy (every parameter of length C; scale may be null = 1): dx [n], and per channel dmean, dvar,
+// dscale, doffset, from one pass of per-channel sums (Σ dy, Σ dy·(x − mean), in double) and one pass writing dx.
+void batchNormGrad(const float* x, const float* dy, long n, long C, const float* mean, const float* var, const float* scale, float eps, float* dx, float* dmean,
+                   float* dvar, float* dscale, float* doffset);
 // out = x with its axes permuted (out axis d is x axis perm[d]), rank ≤ 8.
 void transpose(const float* x, const int* shape, const int* perm, int rank, float* out);
 // y = x > 0 ? 1 : (x is NaN ? NaN : alpha).

@@ -48,6 +48,11 @@ export interface NativeAddon {
   avgPool(x: Float32Array, geom: Int32Array, y: Float32Array): void;
   avgPoolGrad(dy: Float32Array, geom: Int32Array, dx: Float32Array): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, eps: number, y: Float32Array): void;
+  /** The gradients of batchNorm for dy: dx, and per channel dmean, dvar, dscale, doffset (scale null = 1). */
+  batchNormGrad(
+    x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
+    dx: Float32Array, dmean: Float32Array, dvar: Float32Array, dscale: Float32Array, doffset: Float32Array,
+  ): void;
   step(x: Float32Array, alpha: number, y: Float32Array): void;
   deviceInfo?(): { ok: boolean; count: number; name: string; error: string };
 }

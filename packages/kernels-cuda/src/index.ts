@@ -13,6 +13,7 @@ import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { gmrKernelConfigs } from './kernels/gmr_conv2d.js';
 import { hotKernelConfigs } from './kernels/hot_ops.js';
+import { registerNativeGradients } from './kernels/batch_norm.js';
 import { layoutKernelConfigs } from './kernels/layout_ops.js';
 
 export { NativeBackend } from './backend.js';
@@ -50,7 +51,10 @@ export const NATIVE_KERNELS: readonly string[] = [...gmrKernelConfigs('native'),
 
 function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   addons[name] = addon;
-  if (tf.findBackendFactory(name) == null) tf.registerBackend(name, () => new NativeBackend(addon, name), 0);
+  // The native gradients (batch norm, Mean) replace tfjs's registered ones; registered again when the backend is made,
+  // in case @tensorflow/tfjs registered its gradients after this module was imported.
+  const make = () => (registerNativeGradients(), new NativeBackend(addon, name));
+  if (tf.findBackendFactory(name) == null) tf.registerBackend(name, make, 0);
   for (const c of kernelConfigs(name)) {
     if (tf.getKernel(c.kernelName, name)) tf.unregisterKernel(c.kernelName, name);
     tf.registerKernel(c);

@@ -68,6 +68,22 @@ const cases: OpCase[] = [
     native: ['FusedBatchNorm'],
     f: () => grads((x, m, v, o, s) => tf.batchNorm(x, m, tf.abs(v), o, s, 1e-3), [t([2, 3, 4, 5], 1), t([5], 2), t([5], 3), t([5], 4), t([5], 5)]),
   },
+  {
+    // tf.moments + tf.batchNorm as tfjs-layers trains: the native FusedBatchNorm gradient and Mean's broadcast gradient
+    name: 'training batch norm (moments, scale and offset) and its gradients',
+    native: ['FusedBatchNorm', 'NativeBatchNormGrad', 'Mean', 'Tile'],
+    f: () =>
+      grads(
+        (x, o, s) => {
+          const { mean, variance } = tf.moments(x, [0, 1, 2]);
+          return tf.batchNorm(x, mean, variance, o, s, 1e-3);
+        },
+        [t([3, 5, 4, 6], 1), t([6], 2), t([6], 3)],
+      ),
+    tol: 2e-5,
+  },
+  { name: 'batch norm of a 2-D input and its gradient', native: ['NativeBatchNormGrad'], f: () => grads((x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s), [t([7, 5], 1), t([5], 2), t([5], 3), t([5], 4), t([5], 5)]) },
+  { name: 'mean over all axes and its gradient', native: ['Mean', 'Tile'], f: () => grads((x) => tf.mean(tf.square(x), [1, 2], true), [t([2, 3, 4, 5], 1)]) },
   { name: 'slice of the channel axis and its gradient (Pad)', native: ['Slice', 'PadV2'], f: () => grads((x) => tf.slice(x, [0, 1, 0, 3], [-1, 4, -1, 5]), [t([3, 6, 5, 11], 1)]) },
   { name: 'slices: leading axis, whole, scalar-like, 1-D, negative size', native: ['Slice'], f: () => [tf.slice(t([6, 4, 3], 1), [2], [3]), tf.slice(t([2, 3], 2), [0, 0], [2, 3]), tf.slice(t([2, 3, 4], 3), [1, 2, 3], [1, 1, 1]), tf.slice(t([9], 4), 3, 4), tf.slice(t([3, 4, 5], 5), [1, 1, 1], [-1, -1, 2])] },
   { name: 'concat on channels and its gradient (SplitV)', native: ['Concat', 'SplitV'], f: () => grads((a, b) => tf.concat([a, b, a], 3), [t([2, 4, 3, 5], 1), t([2, 4, 3, 2], 2)]) },

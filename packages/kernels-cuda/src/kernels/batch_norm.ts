@@ -1,0 +1,99 @@
+/**
+ * Batch norm in training on 'native'. tfjs-layers normalises a training batch with tf.moments (Mean, Sub, Square,
+ * Mean) and tf.batchNorm (FusedBatchNorm), and differentiates them with tfjs-core's registered gradients, which
+ * build every result from full-size element-wise ops: FusedBatchNorm's alone runs about ten passes over the
+ * activations (x − mean, dy·scale, a tiled 1/√var, and a product and a sum per parameter), and each Mean's gradient
+ * fills a tensor of ones to multiply it by dy. On the native backends those two gradients are replaced here:
+ *   FusedBatchNorm → one native kernel (NativeBatchNormGrad): per-channel sums Σdy and Σdy·(x − mean) in one pass,
+ *     dx in a second, and dmean, dvariance, dscale, doffset from the sums;
+ *   Mean → dy / n broadcast to x's shape (one Tile) instead of dy · ones / n.
+ * The gradient functions are registered globally (tfjs has one gradient per kernel name), so on every other backend,
+ * and for inputs the native kernel does not cover (per-channel parameters of another shape, int32), they call the
+ * stock gradient unchanged.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NativeBackend } from '../backend.js';
+import { count } from '../counters.js';
+import { kernelConfig, size, type Args } from './fallback.js';
+
+export const BATCH_NORM_GRAD = 'NativeBatchNormGrad';
+
+type Saved = (tf.Tensor | undefined)[];
+
+function batchNormGrad(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as NativeBackend;
+  const { x, dy, mean, variance, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { varianceEpsilon } = args.attrs as { varianceEpsilon: number };
+  count(BATCH_NORM_GRAD);
+  const C = size(mean!.shape);
+  const dx = backend.allocFloat32(size(x!.shape));
+  const [dmean, dvar, dscale, doffset] = [0, 1, 2, 3].map(() => backend.allocFloat32(C)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const f = (t: tf.TensorInfo | undefined) => backend.f32(t!);
+  backend.addon.batchNormGrad(f(x), f(dy), f(mean), f(variance), scale ? f(scale) : null, varianceEpsilon, dx, dmean, dvar, dscale, doffset);
+  return [backend.makeNativeOutput(dx, x!.shape), ...[dmean, dvar, dscale, doffset].map((v) => backend.makeNativeOutput(v, mean!.shape))];
+}
+
+const onNative = () => {
+  const b = tf.getBackend();
+  return b === 'native' || b === 'cuda';
+};
+
+/** The native kernel covers float32 x with rank-1 mean, variance (and scale) of x's last dimension. */
+function covered(x: tf.Tensor, dy: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, scale: tf.Tensor | undefined): boolean {
+  const C = x.shape[x.rank - 1];
+  const perChannel = (t: tf.Tensor) => t.rank === 1 && t.shape[0] === C && t.dtype === 'float32';
+  return x.dtype === 'float32' && dy.dtype === 'float32' && x.rank >= 1 && perChannel(mean) && perChannel(variance) && (scale == null || perChannel(scale));
+}
+
+function overrideFusedBatchNormGrad(): void {
+  const stock = tf.getGradient('FusedBatchNorm');
+  if (!stock || (stock as { native?: boolean }).native) return;
+  const config: tf.GradConfig & { native: boolean } = {
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: stock.inputsToSave,
+    native: true,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved as Saved;
+      const d = dy as tf.Tensor;
+      if (!onNative() || !covered(x!, d, mean!, variance!, scale)) return stock.gradFunc(dy, saved, attrs);
+      const inputs: tf.NamedTensorMap = { x: x!, dy: d, mean: mean!, variance: variance! };
+      if (scale) inputs.scale = scale;
+      const [dx, dmean, dvar, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: (attrs as { varianceEpsilon: number }).varianceEpsilon }) as tf.Tensor[];
+      return { x: () => dx!, mean: () => dmean!, variance: () => dvar!, scale: () => dscale!, offset: () => doffset! };
+    },
+  };
+  tf.registerGradient(config);
+}
+
+function overrideMeanGrad(): void {
+  const stock = tf.getGradient('Mean');
+  if (!stock || (stock as { native?: boolean }).native) return;
+  const config: tf.GradConfig & { native: boolean } = {
+    kernelName: 'Mean',
+    inputsToSave: stock.inputsToSave,
+    native: true,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const d = dy as tf.Tensor;
+      if (!onNative() || d.dtype !== 'float32') return stock.gradFunc(dy, saved, attrs);
+      const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
+      const expanded = x!.shape.map((s, i) => (axes.includes(i) ? 1 : s));
+      const n = axes.reduce((p, a) => p * x!.shape[a]!, 1);
+      return { x: () => tf.broadcastTo(tf.div(tf.reshape(d, expanded), n), x!.shape) };
+    },
+  };
+  tf.registerGradient(config);
+}
+
+/** Registers the two gradients (once; safe to call again). */
+export function registerNativeGradients(): void {
+  overrideFusedBatchNormGrad();
+  overrideMeanGrad();
+}
+
+export function batchNormKernelConfigs(backendName: string): tf.KernelConfig[] {
+  return [kernelConfig(backendName, BATCH_NORM_GRAD, batchNormGrad)];
+}
+
+// At import, with the kernels (index.ts imports this module through hot_ops.ts before registering the backends).
+registerNativeGradients();
