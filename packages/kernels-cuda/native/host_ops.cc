@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -70,9 +71,39 @@ __attribute__((target("avx2,fma"))) void ringBlockAvx2(const float* const* src, 
   _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5), _mm256_storeu_ps(out + 48, a6), _mm256_storeu_ps(out + 56, a7);
 }
 
+// AVX-512, any width up to 64: V vectors of 16 channels (the last one masked), so the small channel counts of real
+// networks (1, 24, 48 per group) keep their sums in registers too (the AVX2 version takes only full blocks of 64).
+template <int V>
+__attribute__((target("avx512f"))) void ringBlockAvx512V(const float* const* src, const float* w, int nt, long off, int width, float* out) {
+  __m512 acc[V];
+  __mmask16 m[V];
+  for (int v = 0; v < V; v++) {
+    acc[v] = _mm512_setzero_ps();
+    const int left = width - 16 * v;
+    m[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+  }
+  for (int t = 0; t < nt; t++) {
+    if (!src[t]) continue;
+    const float* s = src[t] + off;
+    const __m512 wt = _mm512_set1_ps(w[t]);
+    for (int v = 0; v < V; v++) acc[v] = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(m[v], s + 16 * v), acc[v]);
+  }
+  for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(out + 16 * v, m[v], acc[v]);
+}
+
+__attribute__((target("avx512f"))) void ringBlockAvx512(const float* const* src, const float* w, int nt, long off, int width, float* out) {
+  if (width <= 16) return ringBlockAvx512V<1>(src, w, nt, off, width, out);
+  if (width <= 32) return ringBlockAvx512V<2>(src, w, nt, off, width, out);
+  if (width <= 48) return ringBlockAvx512V<3>(src, w, nt, off, width, out);
+  return ringBlockAvx512V<4>(src, w, nt, off, width, out);
+}
+
 using RingBlock = void (*)(const float* const*, const float*, int, long, int, float*);
 RingBlock pickRingBlock() {
   __builtin_cpu_init();
+  const char* env = std::getenv("GMR_NATIVE_SIMD");
+  const bool avx2Only = env && (std::strcmp(env, "avx2") == 0 || std::strcmp(env, "generic") == 0);
+  if (!avx2Only && __builtin_cpu_supports("avx512f")) return ringBlockAvx512;
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? ringBlockAvx2 : ringBlockGeneric;
 }
 }  // namespace

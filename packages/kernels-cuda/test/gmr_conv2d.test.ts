@@ -31,6 +31,9 @@ const cases: Case[] = [
   { name: 'k5 replicate s2', cin: 2, cout: 3, h: 6, w: 6, gaussian: true, bias: false, opts: { kernelSize: 5, padding: 2, paddingMode: 'replicate', strides: 2 } },
   { name: 'k3 circular CF bias', cin: 2, cout: 2, h: 6, w: 6, gaussian: false, bias: true, opts: { kernelSize: 3, padding: 1, paddingMode: 'circular', dataFormat: CF } },
   { name: 'k3 s2 overlapping user masks groups2', cin: 4, cout: 2, h: 7, w: 6, gaussian: true, bias: true, randomMasks: true, opts: { kernelSize: 3, strides: 2, padding: 'same', groups: 2 } },
+  // Channel counts of real networks: the ring sums' vector blocks (16 lanes, the last masked; 64 channels at a time).
+  { name: 'k5 same 24→8 (masked lanes)', cin: 24, cout: 8, h: 7, w: 6, gaussian: true, bias: false, opts: { kernelSize: 5, padding: 'same' } },
+  { name: 'k3 same 72→4 groups 1 (two channel blocks)', cin: 72, cout: 4, h: 5, w: 6, gaussian: false, bias: true, opts: { kernelSize: 3, padding: 'same' } },
   { name: 'k4 even non-circular same batch1', batch: 1, cin: 2, cout: 2, h: 7, w: 7, gaussian: true, bias: true, opts: { kernelSize: 4, forceCircular: false, padding: 'same' } },
 ];
 
