@@ -123,8 +123,57 @@ struct RingPlan {
   }
 };
 
+#if defined(__x86_64__) && !defined(GMR_NO_CLONES)
+#define GMR_CLONES512 __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GMR_CLONES512
+#endif
+
+// acc[16] += w · src[0..16)
+GMR_CLONES512 void fma16(float* __restrict acc, const float* __restrict src, float w) {
+  for (int i = 0; i < 16; i++) acc[i] += w * src[i];
+}
+
+// One input channel (a first layer, where the channel-vector form has one lane): 16 output positions of a row at a
+// time, vectorised along the row. For each kernel row, the input row it reads is copied once through the padding
+// mode into `pad` (so every tap of that row reads 16 consecutive values), then each tap adds into its ring's lanes.
+// Stride 1 along the row; any dilation and padding mode. R rows are [n] (one channel).
+void ringSumRangeC1(const RingGeom& g, const RingPlan& plan, const float* x, float* R, long pb, long pe) {
+  const int n = g.numRings, span = (g.kw - 1) * g.dw;
+  std::vector<std::vector<int>> byRow(g.kh);  // taps (indices into plan.sorted) of each kernel row
+  for (int t = 0; t < (int)plan.sorted.size(); t++) byRow[plan.sorted[t].ty].push_back(t);
+  std::vector<float> pad((size_t)g.outW + span + 16), acc((size_t)n * 16);
+  for (long p = pb; p < pe;) {
+    const int ox0 = (int)(p % g.outW);
+    const int oy = (int)((p / g.outW) % g.outH);
+    const long b = p / ((long)g.outW * g.outH);
+    const int len = (int)std::min<long>(g.outW - ox0, pe - p);  // this row's part of the range
+    for (int c0 = 0; c0 < len; c0 += 16) {
+      const int m = std::min(16, len - c0);
+      std::fill(acc.begin(), acc.end(), 0.f);
+      for (int ty = 0; ty < g.kh; ty++) {
+        if (byRow[ty].empty()) continue;
+        const int iy = plan.m.rows[(size_t)oy * g.kh + ty];
+        if (iy < 0) continue;
+        const float* xr = x + (b * g.inH + iy) * g.inW;
+        const int first = ox0 + c0 - g.padLeft;  // input column of the first lane at tap column 0
+        for (int j = 0; j < 16 + span; j++) {
+          const int ix = mapCoord(first + j, g.inW, g.padMode);
+          pad[j] = ix < 0 ? 0.f : xr[ix];
+        }
+        for (int t : byRow[ty]) fma16(acc.data() + (size_t)plan.sorted[t].ring * 16, pad.data() + plan.sorted[t].tx * g.dw, plan.w[t]);
+      }
+      float* out = R + (p + c0 - pb) * n;
+      for (int i = 0; i < m; i++)
+        for (int r = 0; r < n; r++) out[(long)i * n + r] = acc[(size_t)r * 16 + i];
+    }
+    p += len;
+  }
+}
+
 // Ring sums of positions [pb, pe) into R (row p − pb), on the calling thread.
 void ringSumRange(const RingGeom& g, const RingPlan& plan, const float* x, float* R, long pb, long pe) {
+  if (g.cin == 1 && g.sw == 1) return ringSumRangeC1(g, plan, x, R, pb, pe);
   static const RingBlock block = pickRingBlock();
   const int cinG = g.cin / g.groups, n = g.numRings, nTaps = (int)plan.sorted.size();
   const long rowLen = (long)g.cin * n;

@@ -34,6 +34,10 @@ const cases: Case[] = [
   // Channel counts of real networks: the ring sums' vector blocks (16 lanes, the last masked; 64 channels at a time).
   { name: 'k5 same 24→8 (masked lanes)', cin: 24, cout: 8, h: 7, w: 6, gaussian: true, bias: false, opts: { kernelSize: 5, padding: 'same' } },
   { name: 'k3 same 72→4 groups 1 (two channel blocks)', cin: 72, cout: 4, h: 5, w: 6, gaussian: false, bias: true, opts: { kernelSize: 3, padding: 'same' } },
+  // One input channel (a first layer): the ring sums vectorised along the row (stride 1 along it), every padding mode.
+  { name: 'k9 same 1→6 (one input channel)', cin: 1, cout: 6, h: 11, w: 21, gaussian: true, bias: true, opts: { kernelSize: 9, padding: 'same' } },
+  { name: 'k5 d2 strides [2, 1] reflect 1→3', cin: 1, cout: 3, h: 10, w: 9, gaussian: true, bias: false, opts: { kernelSize: 5, dilations: 2, strides: [2, 1], padding: 4, paddingMode: 'reflect' } },
+  { name: 'k3 circular 1→2 channels first', cin: 1, cout: 2, h: 6, w: 19, gaussian: false, bias: false, opts: { kernelSize: 3, padding: 1, paddingMode: 'circular', dataFormat: CF } },
   { name: 'k4 even non-circular same batch1', batch: 1, cin: 2, cout: 2, h: 7, w: 7, gaussian: true, bias: true, opts: { kernelSize: 4, forceCircular: false, padding: 'same' } },
 ];
 
