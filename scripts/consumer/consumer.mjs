@@ -36,6 +36,14 @@ await check('native backend registers', async () => {
   return s.native.detail;
 });
 
+await check('cuda is opt-in and says how to get it', async () => {
+  const s = nativeStatus().cuda;
+  // Registered only by a GMR_BUILD_CUDA=1 install on a machine with a GPU; otherwise the detail names the way there.
+  if (s.ok) return s.detail;
+  assert(/GMR_BUILD_CUDA=1 npm rebuild @gmr-conv\/kernels-cuda/.test(s.detail), `nativeStatus().cuda: ${s.detail}`);
+  return s.detail;
+});
+
 // A small GMR-CNN on a fixed batch: a few Adam steps must lower the loss, with the native GMR kernels doing the work.
 let model = null;
 const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 1);
