@@ -224,6 +224,40 @@ void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const fl
   });
 }
 
+namespace {
+// ringScatter for one input channel, zero padding and stride 1 along the row: 16 input pixels of a row at a time.
+// For each output row that reads input row iy (the inverse row list), the ring values D of that output row are laid
+// out per ring as a zero-padded line, so that a tap (ty, tx) adds 16 consecutive values of its ring's line.
+void ringScatterC1(const RingGeom& g, const RingTap* taps, int nTaps, const float* D, const std::vector<int>& rStart, const std::vector<int>& rPairs, float* dx) {
+  const int n = g.numRings, span = (g.kw - 1) * g.dw;
+  const int wPad = (g.inW + 15) / 16 * 16;
+  const int L = wPad + g.padLeft + span;  // lane ix of tap tx reads line[ix + padLeft + span − tx·dw] = D[ox = that − span]
+  std::vector<std::vector<int>> byRow(g.kh);
+  for (int t = 0; t < nTaps; t++) byRow[taps[t].ty].push_back(t);
+  parallelFor((long)g.batch * g.inH, [&](long tb, long te) {
+    std::vector<float> line((size_t)n * L), acc((size_t)wPad);
+    for (long task = tb; task < te; task++) {
+      const long b = task / g.inH;
+      const int iy = (int)(task % g.inH);
+      std::fill(acc.begin(), acc.end(), 0.f);
+      for (int a = rStart[iy]; a < rStart[iy + 1]; a++) {
+        const int oy = rPairs[2 * a], ty = rPairs[2 * a + 1];
+        if (byRow[ty].empty()) continue;
+        const float* drow = D + (b * g.outH + oy) * g.outW * (long)n;
+        std::fill(line.begin(), line.end(), 0.f);
+        for (int ox = 0; ox < g.outW && ox + span < L; ox++)
+          for (int r = 0; r < n; r++) line[(size_t)r * L + ox + span] = drow[(long)ox * n + r];
+        for (int t : byRow[ty]) {
+          const float* src = line.data() + (size_t)taps[t].ring * L + g.padLeft + span - taps[t].tx * g.dw;
+          for (int ix0 = 0; ix0 < wPad; ix0 += 16) fma16(acc.data() + ix0, src + ix0, taps[t].w);
+        }
+      }
+      std::memcpy(dx + (b * g.inH + iy) * g.inW, acc.data(), (size_t)g.inW * sizeof(float));
+    }
+  });
+}
+}  // namespace
+
 // The transpose of ringSum in gather form: for every input pixel, the (output position, tap) pairs that read it
 // (inverse row and column lists, which cover every padding mode), accumulated in registers and written once.
 void ringScatter(const RingGeom& g, const RingTap* taps, int nTaps, const float* D, float* dx) {
@@ -252,6 +286,7 @@ void ringScatter(const RingGeom& g, const RingTap* taps, int nTaps, const float*
   };
   std::vector<int> rStart, rPairs, cStart, cPairs;
   invert(m.rows, g.outH, g.kh, g.inH, rStart, rPairs);
+  if (g.cin == 1 && g.sw == 1 && g.padMode == PAD_ZEROS) return ringScatterC1(g, taps, nTaps, D, rStart, rPairs, dx);
   invert(m.cols, g.outW, g.kw, g.inW, cStart, cPairs);
   // Ring entries of each kernel tap (CSR over ty·kw + tx).
   std::vector<int> tStart((size_t)g.kh * g.kw + 1, 0);
