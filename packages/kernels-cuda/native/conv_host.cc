@@ -294,27 +294,33 @@ void convBackpropFilter(const RingGeom& g, const float* x, const float* dy, int 
   const PaddedInput xp(g, x);
   const long mb = std::min(256L, blockRows(K));  // one k-block of the product (its inner dimension is the rows)
   const long blocks = (P + mb - 1) / mb;
-  // Each task sums its blocks into its own partial dW; the partials are added in task order (deterministic).
+  // Each task sums its blocks into its own partial dWᵀ [Cout, K] = dyᵀ·col (dy's block transposed into a small
+  // buffer, so that the product runs the in-place AVX-512 tile with col as the packed right factor); the partials
+  // are added in task order (deterministic) and transposed into dw.
   const long tasks = std::min(blocks, 4L * numThreads());
   std::vector<float> partial((size_t)tasks * KN, 0.f);
   parallelFor(tasks, [&](long tb, long te) {
     Floats col = alignedFloats((size_t)mb * K);
+    std::vector<float> dyT((size_t)cout * mb);
     for (long t = tb; t < te; t++) {
       float* acc = partial.data() + (size_t)t * KN;
       for (long blk = blocks * t / tasks; blk < blocks * (t + 1) / tasks; blk++) {
-        const long p0 = blk * mb, p1 = std::min(P, p0 + mb);
+        const long p0 = blk * mb, p1 = std::min(P, p0 + mb), rows = p1 - p0;
         im2colRows(g, xp, p0, p1, col.get());
-        sgemmOn(false, true, false, K, cout, (int)(p1 - p0), 1.f, col.get(), K, dy + p0 * cout, cout, 1.f, acc, cout);
+        for (long r = 0; r < rows; r++)
+          for (int c = 0; c < cout; c++) dyT[(size_t)c * rows + r] = dy[(p0 + r) * cout + c];
+        sgemmOn(false, false, false, cout, K, (int)rows, 1.f, dyT.data(), (int)rows, col.get(), K, 1.f, acc, K);
       }
     }
   });
-  parallelFor((long)KN, [&](long b, long e) {
-    for (long i = b; i < e; i++) {
-      float s = 0.f;
-      for (long t = 0; t < tasks; t++) s += partial[(size_t)t * KN + i];
-      dw[i] = s;
-    }
-  }, 1 << 14);
+  parallelFor(K, [&](long b, long e) {
+    for (long k = b; k < e; k++)
+      for (int c = 0; c < cout; c++) {
+        float s = 0.f;
+        for (long t = 0; t < tasks; t++) s += partial[(size_t)t * KN + (size_t)c * K + k];
+        dw[k * cout + c] = s;
+      }
+  }, 64);
 }
 
 }  // namespace gmr
