@@ -46,7 +46,7 @@ describe('gmr export --format safetensors / gmr import', () => {
     const t = gmr(['export', '--checkpoint', ckpt, '--out', join(root, 'tfjs')]);
     expect(t.status, t.stderr).toBe(0);
     // same layers, same order, same float32 values: the weight files are byte for byte the same
-    expect(readFileSync(join(root, 'imported', 'weights.bin')).equals(readFileSync(join(root, 'tfjs', 'weights.bin')))).toBe(true);
+    expect(Buffer.compare(new Uint8Array(readFileSync(join(root, 'imported', 'weights.bin'))), new Uint8Array(readFileSync(join(root, 'tfjs', 'weights.bin'))))).toBe(0);
   });
 
   it.skipIf(!torchHere)('the official PyTorch module loads the export with a strict load_state_dict', () => {
@@ -57,7 +57,7 @@ describe('gmr export --format safetensors / gmr import', () => {
     const header = Buffer.from(JSON.stringify({ x: { dtype: 'F32', shape: [1, 1, 28, 28], data_offsets: [0, 28 * 28 * 4] } }));
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(header.length));
-    writeFileSync(join(root, 'x.safetensors'), Buffer.concat([len, header, Buffer.alloc(28 * 28 * 4)]));
+    writeFileSync(join(root, 'x.safetensors'), new Uint8Array(Buffer.concat([new Uint8Array(len), new Uint8Array(header), new Uint8Array(28 * 28 * 4)])));
     const r = spawnSync(python, [join(repoRoot, 'packages/models/python/gmr_interop.py'), 'run-job', job], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     // per GMR conv: weight, log_sigmas, mus, two ring masks; per BN: four and num_batches_tracked; fc: two
@@ -71,7 +71,7 @@ describe('gmr export --format safetensors / gmr import', () => {
     expect(a.status).toBe(2);
     expect(a.stderr).toMatch(/is a PyTorch pickle.*gmr_interop\.py to-safetensors/);
     const bad = join(root, 'bad.safetensors');
-    writeFileSync(bad, Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123, 125]));
+    writeFileSync(bad, new Uint8Array([200, 0, 0, 0, 0, 0, 0, 0, 123, 125]));
     const b = gmr(['import', '--weights', bad, '--model', 'gmr-cnn', '--out', join(root, 'x2')]);
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/header length 200 exceeds the 2 bytes after it/);

@@ -36,7 +36,7 @@ describe('exported model integrity', () => {
     const { dir, model } = await saved();
     model.dispose();
     const bin = path.join(dir, 'weights.bin');
-    const bytes = fs.readFileSync(bin);
+    const bytes = new Uint8Array(fs.readFileSync(bin));
     bytes[5] ^= 0x10;
     fs.writeFileSync(bin, bytes);
     await expect(tf.loadLayersModel(fileSystem(dir))).rejects.toThrow(/model\.json.*checksum mismatch: the SHA-256 of modelTopology, the weight specs and the weight bytes/);
