@@ -4,7 +4,9 @@
 // median of `runs` steps; prints each run with the 1-minute load average before it, then the ratios ours / PyTorch
 // of the medians over rounds. PyTorch: /usr/bin/python3 (Debian's python3-torch) or $GMR_PYTHON; the official modules
 // from $GMR_PYTORCH_SRC, default ../shared/reference/pytorch next to the repository.
-//   node bench/cnn_vs_pytorch.mjs [gmr-cnn|plain-cnn|both] [rounds=2] [runs=15]
+// Threads: 2 each (GMR_NATIVE_THREADS and torch.set_num_threads), or `threads`; on a loaded machine PyTorch's
+// OpenMP threads spin-wait for each other and lose several times over, so 1 thread each is the fairer comparison there.
+//   node bench/cnn_vs_pytorch.mjs [gmr-cnn|plain-cnn|both] [rounds=2] [runs=15] [threads=2]
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
@@ -15,10 +17,11 @@ const repo = path.resolve(here, '..', '..', '..');
 const which = process.argv[2] ?? 'both';
 const rounds = Number(process.argv[3] ?? 2);
 const runs = String(process.argv[4] ?? 15);
+const threads = String(process.argv[5] ?? 2);
 const widths = { 'gmr-cnn': '24,48,96', 'plain-cnn': '16,32,64' };
 const models = which === 'both' ? Object.keys(widths) : [which];
 const python = process.env.GMR_PYTHON ?? '/usr/bin/python3';
-const env = { ...process.env, GMR_PYTORCH_SRC: process.env.GMR_PYTORCH_SRC ?? path.resolve(repo, '..', 'shared', 'reference', 'pytorch') };
+const env = { ...process.env, GMR_NATIVE_THREADS: threads, GMR_PYTORCH_SRC: process.env.GMR_PYTORCH_SRC ?? path.resolve(repo, '..', 'shared', 'reference', 'pytorch') };
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -33,11 +36,11 @@ for (const m of models) {
     const l1 = loadavg()[0];
     const o = run(process.execPath, [path.join(repo, 'apps', 'cli', 'bin', 'gmr.js'), 'bench', '--model', m, '--widths', widths[m], '--batch-size', '32', '--runs', runs, '--warmup', '3', '--backend', 'native', '--json']).results[0];
     const l2 = loadavg()[0];
-    const t = run(python, [path.join(here, 'pytorch_cnn.py'), '--model', m, '--widths', widths[m], '--runs', runs, '--warmup', '3', '--threads', '2']);
+    const t = run(python, [path.join(here, 'pytorch_cnn.py'), '--model', m, '--widths', widths[m], '--runs', runs, '--warmup', '3', '--threads', threads]);
     ours.push(o);
     torch.push(t);
     console.log(`${m} round ${i + 1}: native train ${o.trainStepMs.toFixed(1)} ms, inference ${o.inferenceMs.toFixed(1)} ms (load ${l1.toFixed(2)}) | PyTorch ${t.torch} train ${t.trainStepMs.toFixed(1)} ms, inference ${t.inferenceMs.toFixed(1)} ms (load ${l2.toFixed(2)})`);
   }
   const r = (k) => median(ours.map((o) => o[k])) / median(torch.map((t) => t[k]));
-  console.log(`${m}: ours / PyTorch = ${r('trainStepMs').toFixed(2)}× training step, ${r('inferenceMs').toFixed(2)}× inference (medians over ${rounds} rounds of ${runs} runs)`);
+  console.log(`${m}, ${threads} thread(s): ours / PyTorch = ${r('trainStepMs').toFixed(2)}× training step, ${r('inferenceMs').toFixed(2)}× inference (medians over ${rounds} rounds of ${runs} runs)`);
 }

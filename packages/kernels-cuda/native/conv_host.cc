@@ -213,11 +213,73 @@ void convBackpropInputScatter(const RingGeom& g, const float* dy, const float* w
   });
 }
 
+// 16 floats as one value (a zmm register, two ymm or four xmm ones, whichever clone runs).
+typedef float V16 __attribute__((vector_size(64)));
+__attribute__((always_inline)) inline V16 load16(const float* p) {
+  V16 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// One input row of convBackpropInputC1, 16 pixels at a time summed in registers: four independent sums (over
+// channels mod 4), since one chain would wait on the FMA's latency every step.
+GMR_CONV_CLONES void c1InputRow(const RingGeom& g, const float* __restrict lines, const float* __restrict w, int cout, long b, int iy, int L, float* __restrict out) {
+  const int span = (g.kw - 1) * g.dw;
+  for (int ix0 = 0; ix0 < g.inW; ix0 += 16) {
+    V16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int ty = 0; ty < g.kh; ty++) {
+      const int num = iy + g.padTop - ty * g.dh;
+      if (num < 0 || num % g.sh || num / g.sh >= g.outH) continue;
+      const float* line = lines + (b * g.outH + num / g.sh) * (long)cout * L + ix0 + g.padLeft + span;
+      for (int tx = 0; tx < g.kw; tx++) {
+        const float* wt = w + ((size_t)ty * g.kw + tx) * cout;
+        const float* base = line - tx * g.dw;
+        int c = 0;
+        for (; c + 4 <= cout; c += 4) {
+          a0 += wt[c] * load16(base + (size_t)c * L);
+          a1 += wt[c + 1] * load16(base + (size_t)(c + 1) * L);
+          a2 += wt[c + 2] * load16(base + (size_t)(c + 2) * L);
+          a3 += wt[c + 3] * load16(base + (size_t)(c + 3) * L);
+        }
+        for (; c < cout; c++) a0 += wt[c] * load16(base + (size_t)c * L);
+      }
+    }
+    const V16 sum = (a0 + a1) + (a2 + a3);
+    const int m = std::min(16, g.inW - ix0);
+    for (int i = 0; i < m; i++) out[ix0 + i] = sum[i];
+  }
+}
+
+// The input gradient of a one-channel input at stride 1 along the row (a first layer): a row of input pixels at a
+// time, vectorised along it. Each output row of dy is first laid out per output channel as a zero-padded line, so
+// that tap (ty, tx) of channel co adds consecutive values of its line times w[ty, tx, 0, co].
+void convBackpropInputC1(const RingGeom& g, const float* dy, const float* w, int cout, float* dx) {
+  const int span = (g.kw - 1) * g.dw, wPad = (g.inW + 15) / 16 * 16;
+  const int L = wPad + g.padLeft + span;  // lane ix of tap tx reads line[ix + padLeft + span − tx·dw] = dy[ox = that − span]
+  std::vector<float> lines((size_t)g.batch * g.outH * cout * L, 0.f);
+  parallelFor((long)g.batch * g.outH, [&](long tb, long te) {
+    for (long t = tb; t < te; t++) {
+      const float* drow = dy + t * g.outW * (long)cout;
+      float* line = lines.data() + t * (long)cout * L;
+      for (int ox = 0; ox < g.outW && ox + span < L; ox++)
+        for (int c = 0; c < cout; c++) line[(size_t)c * L + ox + span] = drow[(long)ox * cout + c];
+    }
+  }, 8);
+  parallelFor((long)g.batch * g.inH, [&](long tb, long te) {
+    for (long task = tb; task < te; task++) {
+      const long b = task / g.inH;
+      const int iy = (int)(task % g.inH);
+      c1InputRow(g, lines.data(), w, cout, b, iy, L, dx + (b * g.inH + iy) * g.inW);
+    }
+  });
+}
+
 void convBackpropInput(const RingGeom& g, const float* dy, const float* w, int cout, float* dx) {
   const long Pin = (long)g.batch * g.inH * g.inW;
   const int cin = g.cin, taps = g.kh * g.kw;
   const int K = taps * cout;
   if (Pin == 0) return;
+  if (cin == 1 && g.sw == 1) return convBackpropInputC1(g, dy, w, cout, dx);
   if (cin < SMALL_N && g.batch >= numThreads()) return convBackpropInputScatter(g, dy, w, cout, dx);
   // Wt [(ty, tx', co), ci] = w[ty, kw − 1 − tx', ci, co]: the filter of the transposed convolution, its columns
   // flipped so that, at stride 1, the taps of a kernel row read dy in increasing order (one contiguous run).
