@@ -213,7 +213,9 @@ void convBackpropInputScatter(const RingGeom& g, const float* dy, const float* w
   });
 }
 
-// 16 floats as one value (a zmm register, two ymm or four xmm ones, whichever clone runs).
+// 16 floats as one value (a zmm register, two ymm or four xmm ones, whichever clone runs; only ever inlined, so
+// GCC's note on the AVX-512 calling convention does not apply).
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float V16 __attribute__((vector_size(64)));
 __attribute__((always_inline)) inline V16 load16(const float* p) {
   V16 v;
