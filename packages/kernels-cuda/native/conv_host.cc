@@ -64,16 +64,6 @@ inline void copyChannels(float* __restrict d, const float* __restrict s, int n) 
   }
 }
 
-struct AxisMaps {
-  std::vector<int> rows, cols;  // input coordinate read by (output coordinate, kernel offset), −1: padding
-  explicit AxisMaps(const RingGeom& g) : rows((size_t)g.outH * g.kh), cols((size_t)g.outW * g.kw) {
-    for (int o = 0; o < g.outH; o++)
-      for (int t = 0; t < g.kh; t++) rows[(size_t)o * g.kh + t] = inputRow(g, o, t);
-    for (int o = 0; o < g.outW; o++)
-      for (int t = 0; t < g.kw; t++) cols[(size_t)o * g.kw + t] = inputCol(g, o, t);
-  }
-};
-
 // x with its zero padding written out (each image [Hp, Wp, Cin]): every tap of every output position then reads
 // inside it, so an im2col row is kh runs of kw·Cin consecutive floats (dilation 1 along the row) with no border tests.
 struct PaddedInput {
@@ -175,44 +165,6 @@ void convForward(const RingGeom& g, const float* x, const float* w, int cout, co
   });
 }
 
-// The input gradient for few input channels (a first layer): gathered rows would be k²·Cout long for Cin outputs,
-// so instead col = dy · wᵀ (k²·Cin columns) block by block, scattered into dx; one task per image, so that no two
-// threads add into the same pixel.
-void convBackpropInputScatter(const RingGeom& g, const float* dy, const float* w, int cout, float* dx) {
-  const int K = g.kh * g.kw * g.cin;
-  const long perImage = (long)g.outH * g.outW;
-  Floats wp = alignedFloats((size_t)packedBSize(cout, K));
-  packBFull(cout, K, w, cout, true, wp.get());
-  const AxisMaps m(g);
-  const long mb = blockRows(K);
-  parallelFor(g.batch, [&](long bb, long be) {
-    Floats col = alignedFloats((size_t)mb * K);
-    for (long b = bb; b < be; b++) {
-      float* img = dx + b * g.inH * g.inW * g.cin;
-      std::memset(img, 0, (size_t)g.inH * g.inW * g.cin * sizeof(float));
-      for (long p0 = 0; p0 < perImage; p0 += mb) {
-        const long p1 = std::min(perImage, p0 + mb);
-        gemmPackedB((int)(p1 - p0), K, cout, dy + (b * perImage + p0) * cout, cout, wp.get(), col.get(), K);
-        for (long p = p0; p < p1; p++) {
-          const int ox = (int)(p % g.outW), oy = (int)(p / g.outW);
-          const float* row = col.get() + (p - p0) * K;
-          for (int ty = 0; ty < g.kh; ty++) {
-            const int iy = m.rows[(size_t)oy * g.kh + ty];
-            if (iy < 0) continue;
-            for (int tx = 0; tx < g.kw; tx++) {
-              const int ix = m.cols[(size_t)ox * g.kw + tx];
-              if (ix < 0) continue;
-              float* d = img + ((long)iy * g.inW + ix) * g.cin;
-              const float* s = row + ((long)ty * g.kw + tx) * g.cin;
-              for (int c = 0; c < g.cin; c++) d[c] += s[c];
-            }
-          }
-        }
-      }
-    }
-  });
-}
-
 // 16 floats as one value (a zmm register, two ymm or four xmm ones, whichever clone runs; only ever inlined, so
 // GCC's note on the AVX-512 calling convention does not apply).
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -282,7 +234,6 @@ void convBackpropInput(const RingGeom& g, const float* dy, const float* w, int c
   const int K = taps * cout;
   if (Pin == 0) return;
   if (cin == 1 && g.sw == 1) return convBackpropInputC1(g, dy, w, cout, dx);
-  if (cin < SMALL_N && g.batch >= numThreads()) return convBackpropInputScatter(g, dy, w, cout, dx);
   // Wt [(ty, tx', co), ci] = w[ty, kw − 1 − tx', ci, co]: the filter of the transposed convolution, its columns
   // flipped so that, at stride 1, the taps of a kernel row read dy in increasing order (one contiguous run).
   Floats wt = alignedFloats((size_t)K * cin);

@@ -45,50 +45,44 @@ function covered(x: tf.Tensor, dy: tf.Tensor, mean: tf.Tensor, variance: tf.Tens
   return x.dtype === 'float32' && dy.dtype === 'float32' && x.rank >= 1 && perChannel(mean) && perChannel(variance) && (scale == null || perChannel(scale));
 }
 
-function overrideFusedBatchNormGrad(): void {
-  const stock = tf.getGradient('FusedBatchNorm');
+/**
+ * Registers `native` as the gradient of `kernelName` where it applies (it returns null elsewhere), tfjs's own gradient
+ * otherwise; once (the config is marked).
+ */
+function overrideGradient(kernelName: string, native: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor> | null): void {
+  const stock = tf.getGradient(kernelName);
   if (!stock || (stock as { native?: boolean }).native) return;
   const config: tf.GradConfig & { native: boolean } = {
-    kernelName: 'FusedBatchNorm',
+    kernelName,
     inputsToSave: stock.inputsToSave,
     native: true,
-    gradFunc: (dy, saved, attrs) => {
-      const [x, mean, variance, scale] = saved as Saved;
-      const d = dy as tf.Tensor;
-      if (!onNative() || !covered(x!, d, mean!, variance!, scale)) return stock.gradFunc(dy, saved, attrs);
-      const inputs: tf.NamedTensorMap = { x: x!, dy: d, mean: mean!, variance: variance! };
-      if (scale) inputs.scale = scale;
-      const [dx, dmean, dvar, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: (attrs as { varianceEpsilon: number }).varianceEpsilon }) as tf.Tensor[];
-      return { x: () => dx!, mean: () => dmean!, variance: () => dvar!, scale: () => dscale!, offset: () => doffset! };
-    },
+    gradFunc: (dy, saved, attrs) => (onNative() ? native(dy as tf.Tensor, saved, attrs) : null) ?? stock.gradFunc(dy, saved, attrs),
   };
   tf.registerGradient(config);
 }
 
-function overrideMeanGrad(): void {
-  const stock = tf.getGradient('Mean');
-  if (!stock || (stock as { native?: boolean }).native) return;
-  const config: tf.GradConfig & { native: boolean } = {
-    kernelName: 'Mean',
-    inputsToSave: stock.inputsToSave,
-    native: true,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as tf.Tensor[];
-      const d = dy as tf.Tensor;
-      if (!onNative() || d.dtype !== 'float32') return stock.gradFunc(dy, saved, attrs);
-      const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
-      const expanded = x!.shape.map((s, i) => (axes.includes(i) ? 1 : s));
-      const n = axes.reduce((p, a) => p * x!.shape[a]!, 1);
-      return { x: () => tf.broadcastTo(tf.div(tf.reshape(d, expanded), n), x!.shape) };
-    },
-  };
-  tf.registerGradient(config);
+function fusedBatchNormGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> | null {
+  const [x, mean, variance, scale] = saved as Saved;
+  if (!covered(x!, dy, mean!, variance!, scale)) return null;
+  const inputs: tf.NamedTensorMap = { x: x!, dy, mean: mean!, variance: variance! };
+  if (scale) inputs.scale = scale;
+  const [dx, dmean, dvar, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: (attrs as { varianceEpsilon: number }).varianceEpsilon }) as tf.Tensor[];
+  return { x: () => dx!, mean: () => dmean!, variance: () => dvar!, scale: () => dscale!, offset: () => doffset! };
+}
+
+function meanGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> | null {
+  const [x] = saved;
+  if (dy.dtype !== 'float32') return null;
+  const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
+  const expanded = x!.shape.map((s, i) => (axes.includes(i) ? 1 : s));
+  const n = axes.reduce((p, a) => p * x!.shape[a]!, 1);
+  return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy, expanded), n), x!.shape) };
 }
 
 /** Registers the two gradients (once; safe to call again). */
 export function registerNativeGradients(): void {
-  overrideFusedBatchNormGrad();
-  overrideMeanGrad();
+  overrideGradient('FusedBatchNorm', fusedBatchNormGrad);
+  overrideGradient('Mean', meanGrad);
 }
 
 export function batchNormKernelConfigs(backendName: string): tf.KernelConfig[] {
