@@ -27,7 +27,7 @@ export interface CheckpointHeader {
   /** the run this checkpoint belongs to (also on every line of its log.jsonl) */
   runId?: string;
   /** what model the weights belong to */
-  model: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[] };
+  model: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[]; fields?: number[][]; inputBlur?: number };
   /** the training configuration (opaque to this module) */
   config: Record<string, unknown>;
   epochsDone: number;

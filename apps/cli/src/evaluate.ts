@@ -9,6 +9,8 @@ export interface ModelEval {
   checkpoint?: string;
   testImages: number;
   upright: number;
+  /** images of the upright accuracy when it was measured on another (larger) set than the angles */
+  uprightImages?: number;
   rotations?: { angles: number[]; accuracy: number[]; mean: number; std: number };
   flips?: { none: number; vertical: number; horizontal: number; flippedMean: number; mean: number };
   seconds: number;
@@ -17,7 +19,7 @@ export interface ModelEval {
 export async function evaluateModel(
   model: tf.LayersModel,
   set: ImageSet,
-  opts: { label: string; model: string; checkpoint?: string; angles?: number[]; rotations: boolean; flips: boolean; batchSize?: number },
+  opts: { label: string; model: string; checkpoint?: string; angles?: number[]; rotations: boolean; flips: boolean; batchSize?: number; uprightSet?: ImageSet },
 ): Promise<ModelEval> {
   const t0 = performance.now();
   const predict = (x: tf.Tensor4D) => model.predict(x) as tf.Tensor;
@@ -34,6 +36,10 @@ export async function evaluateModel(
     const at = (k: string) => f.accuracy[f.flips.indexOf(k as (typeof f.flips)[number])];
     out.flips = { none: at('none'), vertical: at('vertical'), horizontal: at('horizontal'), flippedMean: f.flippedMean, mean: f.mean };
     out.upright = at('none');
+  }
+  if (opts.uprightSet) {
+    out.upright = (await evaluateRotations(opts.uprightSet, predict, { angles: [0], batchSize })).accuracy[0]!;
+    out.uprightImages = opts.uprightSet.count;
   }
   if (Number.isNaN(out.upright)) out.upright = (await evaluateRotations(set, predict, { angles: [0], batchSize })).accuracy[0];
   out.seconds = (performance.now() - t0) / 1000;

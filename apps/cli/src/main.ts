@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { applyConfigFile } from './config_file.js';
-import { CliError, fileError } from './errors.js';
+import { CliError, fileError, makeFolder } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
 import type { ModelKind, ModelSpec, Pooling } from './model.js';
@@ -21,7 +21,19 @@ import type { TrainConfig } from './train.js';
 import type * as tfTypes from '@tensorflow/tfjs';
 
 // Constants repeated here so that argument errors need no tfjs import (checked against the modules in the tests).
-export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
+/** The steerable network's default fields and input blur (the main job's recipe; = model.ts STEERABLE_DEFAULTS). */
+export const STEERABLE_FIELDS: [number, number, number][] = [
+  [8, 8, 8],
+  [16, 16, 16],
+  [32, 16, 16],
+];
+export const STEERABLE_INPUT_BLUR = 0;
+/** The steerable network's peak learning rate in the main job (Adam). */
+const STEERABLE_LR = 3e-3;
+const STEERABLE_FIELDS_TEXT = STEERABLE_FIELDS.map((f) => f.join(':')).join(',');
+/** Channels of each steerable conv: n0 + 2·n1 + 2·n2. */
+const channelsOfFields = (fields: [number, number, number][]) => fields.map((f) => f[0] + 2 * f[1] + 2 * f[2]) as [number, number, number];
+export const MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable'] as const;
 export const DATASETS = ['mnist', 'fashion-mnist', 'mnist-rot'] as const;
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const AUGMENTATIONS = ['none', 'paper'] as const;
@@ -61,6 +73,13 @@ const harmonicChannels = (v: string): [number, number, number] => {
   if (h.length !== 3 || h.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError(`harmonic channels must be three integers ≥ 0 like 0,16,32, got '${v}'`);
   return h as [number, number, number];
 };
+/** --fields n0:n1:n2,n0:n1:n2,n0:n1:n2: the steerable network's output fields (orders 0, 1, 2) of each conv. */
+export const fieldList = (v: string): [number, number, number][] => {
+  const layers = v.split(',').map((l) => l.split(':').map((x) => Number(x.trim())));
+  if (layers.length < 1 || layers.some((f) => f.length !== 3 || f.some((x) => !Number.isInteger(x) || x < 0) || f.every((x) => x === 0)))
+    throw new InvalidArgumentError(`--fields must list each conv's fields of orders 0, 1, 2 as n0:n1:n2, comma-separated, integers ≥ 0 and not all zero, like 8:8:8,16:16:16,32:16:16; got '${v}'`);
+  return layers as [number, number, number][];
+};
 const datasetName = (v: string): string => {
   for (const p of v.split('+')) if (!(DATASETS as readonly string[]).includes(p)) throw new InvalidArgumentError(`unknown dataset '${p}' (choose ${DATASETS.join(', ')}, or several joined with '+')`);
   if (new Set(v.split('+')).size !== v.split('+').length) throw new InvalidArgumentError(`'${v}' names a dataset twice`);
@@ -73,7 +92,7 @@ const classList = (v: string): number[] => {
   }
   return c;
 };
-const DEFAULT_WIDTHS: Record<ModelKind, [number, number, number]> = { 'gmr-cnn': [24, 48, 96], 'plain-cnn': [16, 32, 64] };
+const DEFAULT_WIDTHS: Record<ModelKind, [number, number, number]> = { 'gmr-cnn': [24, 48, 96], 'plain-cnn': [16, 32, 64], 'gmr-steerable': [0, 0, 0] };
 
 function machine(): Record<string, unknown> {
   const c = cpus();
@@ -99,9 +118,14 @@ type TrainOpts = Omit<TrainConfig, 'widths' | 'lr' | 'weightDecay' | 'warmupEpoc
 function trainConfig(o: TrainOpts): TrainConfig {
   // resume, backend, json, progress and config belong to the invocation, not to the run's saved configuration
   const { widths, lr, weightDecay, warmup, out, name, resume, backend, json, progress, config, allowNonFinite, ...same } = o;
+  if (o.model !== 'gmr-steerable' && (o.fields !== undefined || o.inputBlur !== undefined)) throw new CliError(`--fields and --input-blur belong to --model gmr-steerable, not ${o.model}`);
+  if (o.model === 'gmr-steerable' && widths !== undefined) throw new CliError('--model gmr-steerable takes --fields n0:n1:n2,… (fields of orders 0, 1, 2 per conv), not --widths');
+  if (o.model === 'gmr-steerable' && o.harmonicChannels !== undefined) throw new CliError('--harmonic-channels belongs to --model gmr-cnn; the steerable network has order-1 and order-2 fields of its own (--fields)');
+  const steerable = o.model === 'gmr-steerable' ? { fields: o.fields ?? STEERABLE_FIELDS, inputBlur: o.inputBlur ?? STEERABLE_INPUT_BLUR, pooling: 'rings' as const } : {};
   return {
     ...same,
-    widths: widths ?? DEFAULT_WIDTHS[o.model],
+    ...steerable,
+    widths: o.model === 'gmr-steerable' ? channelsOfFields(o.fields ?? STEERABLE_FIELDS) : (widths ?? DEFAULT_WIDTHS[o.model]),
     lr: lr ?? (o.optimizer === 'sgd' ? 0.05 : 3e-3),
     weightDecay: weightDecay ?? (o.optimizer === 'adamw' ? 1e-2 : o.optimizer === 'sgd' ? 1e-3 : 0),
     warmupEpochs: warmup,
@@ -114,6 +138,8 @@ function addTrainOptions(c: Command): Command {
     .addOption(new Option('--model <name>', 'model').choices(MODELS).default('gmr-cnn'))
     .option('--widths <a,b,c>', 'channels of the three convs (default gmr-cnn 24,48,96; plain-cnn 16,32,64)', widths)
     .addOption(new Option('--pooling <kind>', "before the classifier: 'average' (global average pooling) or 'rings' (a mean per ring around the centre, per channel; still invariant to 90° rotations and flips)").choices(POOLINGS).default('average'))
+    .option('--fields <n0:n1:n2,...>', `gmr-steerable: output fields of orders 0, 1, 2 of each steerable conv (default ${STEERABLE_FIELDS_TEXT}); the network always ends in ring pooling`, fieldList)
+    .option('--input-blur <sigma>', `gmr-steerable: σ in pixels of a fixed Gaussian blur of the input (default ${STEERABLE_INPUT_BLUR}; 0 = none)`, num('--input-blur', 0, 10))
     .option('--harmonic-channels <a,b,c>', "gmr-cnn: how many of each conv's channels are order-1 harmonic magnitudes (core's GMRHarmonicConv2D, an extension of the paper: they see relative orientations; still invariant), e.g. 0,24,48", harmonicChannels)
     .addOption(
       new Option(
@@ -251,24 +277,34 @@ async function runEval(o: EvalOpts): Promise<void> {
   else console.log(`${table}\n\nreport: ${files.html}`);
 }
 
-/** The GMR-CNN's training budget in the main job, per backend (measured to end within 10 minutes on 2 cores). */
-const MAIN_JOB_GMR_BUDGET: Record<string, { limit: number; epochs: number }> = {
-  native: { limit: 60000, epochs: 2 },
-  cuda: { limit: 60000, epochs: 2 },
-  wasm: { limit: 30000, epochs: 1 },
-  cpu: { limit: 30000, epochs: 1 },
+/**
+ * The main job's training budget per backend: the same images and epochs for all three models (a fair comparison),
+ * sized so that the whole job ends within 10 minutes on a 2-core machine (measured figures in apps/cli/README.md).
+ */
+const MAIN_JOB_BUDGET: Record<string, { limit: number; epochs: number }> = {
+  native: { limit: 60000, epochs: 1 },
+  cuda: { limit: 60000, epochs: 1 },
+  wasm: { limit: 15000, epochs: 1 },
+  cpu: { limit: 15000, epochs: 1 },
+  webgpu: { limit: 15000, epochs: 1 },
 };
+
+export const MAIN_JOB_MODELS = ['plain-cnn', 'gmr-cnn', 'gmr-steerable'] as const;
+const MAIN_JOB_LABELS: Record<(typeof MAIN_JOB_MODELS)[number], string> = { 'plain-cnn': 'plain CNN', 'gmr-cnn': 'GMR-CNN', 'gmr-steerable': 'steerable GMR-CNN' };
 
 interface MainJobOpts {
   out: string;
-  gmrLimit?: number;
-  gmrEpochs?: number;
+  models: (typeof MAIN_JOB_MODELS)[number][];
+  limit?: number;
+  epochs?: number;
   gmrWidths: [number, number, number];
   gmrHarmonicChannels?: [number, number, number];
+  plainWidths: [number, number, number];
+  steerableFields?: [number, number, number][];
+  steerableInputBlur?: number;
   pooling: Pooling;
-  plainLimit?: number;
-  plainEpochs: number;
   testLimit: number;
+  uprightLimit?: number;
   seed: number;
   backend: string;
   json: boolean;
@@ -278,13 +314,15 @@ interface MainJobOpts {
 async function runMainJob(o: MainJobOpts): Promise<void> {
   const t0 = performance.now();
   const out = resolve(o.out);
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const { setupBackend, loadSplit, subset, evaluateModel, writeReport, formatTable, tableRows, train } = await heavy();
   const b = await setupBackend(o.backend);
   const log = (l: string) => (o.json ? process.stderr.write(l + '\n') : console.log(l));
   const start = machine();
-  log(`main job: GMR-CNN vs plain CNN on upright MNIST (embedded), ${b.detail}; ${start.cpus} cpus, load ${start.loadavg1}`);
+  log(`main job: ${o.models.map((m) => MAIN_JOB_LABELS[m]).join(' vs ')} on upright MNIST (embedded), ${b.detail}; ${start.cpus} cpus, load ${start.loadavg1}`);
+  // the same budget for every model, following the backend, so that the job ends within 10 minutes on 2 cores
+  const budget = MAIN_JOB_BUDGET[b.name] ?? MAIN_JOB_BUDGET.wasm;
   const common = {
     dataset: 'mnist',
     testLimit: o.testLimit,
@@ -297,36 +335,69 @@ async function runMainJob(o: MainJobOpts): Promise<void> {
     labelSmoothing: 0,
     clipNorm: 5,
     seed: o.seed,
+    limit: o.limit ?? budget.limit,
+    epochs: o.epochs ?? budget.epochs,
+    warmupEpochs: 0.05,
   };
-  // the GMR-CNN's budget follows the backend, so that the job ends within 10 minutes on a 2-core machine
-  const budget = MAIN_JOB_GMR_BUDGET[b.name] ?? MAIN_JOB_GMR_BUDGET.wasm;
-  const gmrLimit = o.gmrLimit ?? budget.limit;
-  const gmrEpochs = o.gmrEpochs ?? budget.epochs;
-  const gmrCfg: TrainConfig = { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, harmonicChannels: o.gmrHarmonicChannels, limit: gmrLimit, epochs: gmrEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) };
-  const plainCfg: TrainConfig = { ...common, model: 'plain-cnn', widths: [16, 32, 64], pooling: o.pooling, limit: o.plainLimit, epochs: o.plainEpochs, lr: 2e-3, warmupEpochs: 0.05, augment: 'none', out: join(out, `plain-cnn-${stamp}`) };
+  const configs: Record<string, TrainConfig> = {
+    'plain-cnn': { ...common, model: 'plain-cnn', widths: o.plainWidths, pooling: o.pooling, lr: 2e-3, augment: 'none', out: join(out, `plain-cnn-${stamp}`) },
+    'gmr-cnn': { ...common, model: 'gmr-cnn', widths: o.gmrWidths, pooling: o.pooling, harmonicChannels: o.gmrHarmonicChannels, lr: 2e-3, augment: 'paper', out: join(out, `gmr-cnn-${stamp}`) },
+    'gmr-steerable': {
+      ...common,
+      model: 'gmr-steerable',
+      fields: o.steerableFields ?? STEERABLE_FIELDS,
+      inputBlur: o.steerableInputBlur ?? STEERABLE_INPUT_BLUR,
+      widths: channelsOfFields(o.steerableFields ?? STEERABLE_FIELDS),
+      pooling: 'rings',
+      lr: STEERABLE_LR,
+      augment: 'none',
+      out: join(out, `gmr-steerable-${stamp}`),
+    },
+  };
   const hooks = { progress: o.progress && !!process.stderr.isTTY, log };
   const results: ModelEval[] = [];
   const timings: Record<string, number> = {};
-  const test = subset(await loadSplit({ dataset: 'mnist' }, 'test'), o.testLimit);
-  for (const [label, cfg] of [
-    ['GMR-CNN', gmrCfg],
-    ['plain CNN', plainCfg],
-  ] as const) {
-    log(`training ${label} (${cfg.widths.join('/')} channels, ${cfg.limit ?? 60000} images × ${cfg.epochs} epoch(s), augmentation ${cfg.augment})`);
+  // upright accuracy on the whole test split; the 37 angles and the flips on its first testLimit images
+  const fullTest = await loadSplit({ dataset: 'mnist' }, 'test');
+  const uprightSet = o.uprightLimit ? subset(fullTest, o.uprightLimit) : fullTest;
+  const test = subset(fullTest, o.testLimit);
+  for (const kind of o.models) {
+    const label = MAIN_JOB_LABELS[kind];
+    const cfg = configs[kind]!;
+    const shape = kind === 'gmr-steerable' ? `fields ${cfg.fields!.map((f) => f.join(':')).join(',')}` : `${cfg.widths.join('/')} channels`;
+    log(`training ${label} (${shape}, ${cfg.limit} images × ${cfg.epochs} epoch(s), augmentation ${cfg.augment})`);
     const r = await train(cfg, hooks);
     timings[`${label} training s`] = Number(r.seconds.toFixed(1));
-    log(`evaluating ${label} at ${37} angles and 3 flips on ${test.count} test images`);
-    const e = await evaluateModel(r.model, test, { label, model: cfg.model, checkpoint: r.checkpoint, rotations: true, flips: true });
+    log(`evaluating ${label}: upright on ${uprightSet.count} test images, 37 angles and 3 flips on ${test.count}`);
+    const e = await evaluateModel(r.model, test, { label, model: cfg.model, checkpoint: r.checkpoint, rotations: true, flips: true, uprightSet });
     timings[`${label} evaluation s`] = Number(e.seconds.toFixed(1));
     results.push(e);
     r.model.dispose();
   }
   const total = (performance.now() - t0) / 1000;
-  const meta = { command: 'gmr main-job', generated: new Date().toISOString(), backend: b.detail, dataset: 'MNIST (embedded, upright training)', seed: o.seed, totalSeconds: Number(total.toFixed(1)), timings, machineAtStart: start, machineAtEnd: machine(), configs: { gmr: gmrCfg, plain: plainCfg } };
+  const meta = { command: 'gmr main-job', generated: new Date().toISOString(), backend: b.detail, dataset: 'MNIST (embedded, upright training)', seed: o.seed, totalSeconds: Number(total.toFixed(1)), timings, machineAtStart: start, machineAtEnd: machine(), configs };
   const reportDir = join(out, `report-${stamp}`);
   const files = await writeReport(reportDir, results, meta);
-  writeFileSync(join(out, 'latest-report.txt'), files.html + '\n');
-  appendFileSync(join(out, 'main-job.jsonl'), JSON.stringify({ ...meta, results: results.map((r) => ({ label: r.label, upright: r.upright, mean: r.rotations?.mean, std: r.rotations?.std, flips: r.flips })) }) + '\n');
+  writeFileAtomic(join(out, 'latest-report.txt'), [new TextEncoder().encode(files.html + '\n')]);
+  const line = {
+    ...meta,
+    results: results.map((r) => ({
+      label: r.label,
+      model: r.model,
+      upright: r.upright,
+      uprightImages: r.uprightImages ?? r.testImages,
+      mean: r.rotations?.mean,
+      std: r.rotations?.std,
+      min: r.rotations ? Math.min(...r.rotations.accuracy) : undefined,
+      flips: r.flips ? { vertical: r.flips.vertical, horizontal: r.flips.horizontal } : undefined,
+      testImages: r.testImages,
+    })),
+  };
+  try {
+    appendFileSync(join(out, 'main-job.jsonl'), JSON.stringify(line) + '\n');
+  } catch (e) {
+    throw fileError(e, join(out, 'main-job.jsonl'));
+  }
   const table = formatTable(tableRows(results));
   if (o.json) console.log(JSON.stringify({ results, files, totalSeconds: total, timings }));
   else console.log(`\n${table}\n\ntotal ${total.toFixed(1)} s (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})\nreport: ${files.html}`);
@@ -487,21 +558,24 @@ export function program(): Command {
       await runEval(o);
     });
   p.command('main-job')
-    .description('train the GMR-CNN and its plain CNN twin on upright MNIST, evaluate both at the 37 angles and under flips, write the report under runs/')
+    .description('train the plain CNN, the GMR-CNN and the steerable GMR-CNN on upright MNIST with the same budget, evaluate them upright, at the 37 angles and under flips, write the report under runs/')
     .option('--out <folder>', 'runs folder', 'runs')
-    .option('--gmr-limit <n>', 'training images for the GMR-CNN (default: 60000 on native/cuda, 30000 on wasm/cpu)', int('--gmr-limit', 1))
-    .option('--gmr-epochs <n>', 'epochs for the GMR-CNN (default: 2 on native/cuda, 1 on wasm/cpu)', int('--gmr-epochs', 1))
+    .addOption(new Option('--models <names...>', 'which of the three models to train, in this order').choices(MAIN_JOB_MODELS).default([...MAIN_JOB_MODELS]))
+    .option('--limit <n>', 'training images of every model (default: 60000 on native/cuda, 15000 on wasm/cpu/webgpu)', int('--limit', 1))
+    .option('--epochs <n>', 'epochs of every model (default 1)', int('--epochs', 1))
     .option('--gmr-widths <a,b,c>', 'GMR-CNN widths', widths, [24, 48, 96] as [number, number, number])
     .option('--gmr-harmonic-channels <a,b,c>', "GMR-CNN: harmonic-magnitude channels per conv (see gmr train --help)", harmonicChannels)
-    .addOption(new Option('--pooling <kind>', 'pooling before both classifiers: average or rings').choices(POOLINGS).default('average'))
-    .option('--plain-limit <n>', 'training images for the plain CNN', int('--plain-limit', 1), 4000)
-    .option('--plain-epochs <n>', 'epochs for the plain CNN', int('--plain-epochs', 1), 1)
-    .option('--test-limit <n>', 'test images for the evaluation', int('--test-limit', 1), 1000)
+    .option('--plain-widths <a,b,c>', 'plain CNN widths', widths, [16, 32, 64] as [number, number, number])
+    .option('--steerable-fields <n0:n1:n2,...>', `steerable GMR-CNN: fields of orders 0, 1, 2 per conv (default ${STEERABLE_FIELDS_TEXT})`, fieldList)
+    .option('--steerable-input-blur <sigma>', `steerable GMR-CNN: σ of the fixed input blur (default ${STEERABLE_INPUT_BLUR})`, num('--steerable-input-blur', 0, 10))
+    .addOption(new Option('--pooling <kind>', 'pooling before the classifiers of the GMR-CNN and the plain CNN: average or rings').choices(POOLINGS).default('average'))
+    .option('--test-limit <n>', 'test images for the 37 angles and the flips', int('--test-limit', 1), 2000)
+    .option('--upright-limit <n>', 'test images for the upright accuracy (default: all 10,000)', int('--upright-limit', 1))
     .option('--seed <n>', 'seed', int('--seed', 0), 1)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
     .option('--no-progress', 'no progress bar')
-    .option('--config <file>', 'JSON file of options keyed by flag name ({"gmr-epochs": 2}); flags win')
+    .option('--config <file>', 'JSON file of options keyed by flag name ({"epochs": 2}); flags win')
     .action(async (o: MainJobOpts) => runMainJob(o));
   p.command('bench')
     .description('median time of a training step and of an inference batch (28×28 digits)')

@@ -1,9 +1,9 @@
-/** Building the two models with a seeded initialisation, and moving weights in and out. */
-import { gmrCNN, plainCNN } from '@gmr-conv/models';
+/** Building the models with a seeded initialisation, and moving weights in and out. */
+import { DEFAULT_STEERABLE_FIELDS, gmrCNN, gmrSteerableCNN, plainCNN } from '@gmr-conv/models';
 import { tf } from './backend.js';
 import { CliError } from './errors.js';
 
-export const MODELS = ['gmr-cnn', 'plain-cnn'] as const;
+export const MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable'] as const;
 export type ModelKind = (typeof MODELS)[number];
 
 export const POOLINGS = ['average', 'rings'] as const;
@@ -17,12 +17,28 @@ export interface ModelSpec {
   pooling?: Pooling;
   /** gmr-cnn: harmonic-magnitude channels per conv (core's GMRHarmonicConv2D), default none */
   harmonicChannels?: [number, number, number];
+  /** gmr-steerable: output fields [order 0, order 1, order 2] of each steerable conv (default the models package's) */
+  fields?: [number, number, number][];
+  /** gmr-steerable: σ (pixels) of the fixed Gaussian blur of the input, 0 = none */
+  inputBlur?: number;
+}
+
+/** The steerable network's defaults (the main job's recipe; see apps/cli/README.md). */
+export const STEERABLE_DEFAULTS = { fields: DEFAULT_STEERABLE_FIELDS as [number, number, number][], inputBlur: 0 };
+
+/** Channels of each conv of a steerable network: n0 + 2·n1 + 2·n2. */
+export function steerableWidths(fields: readonly (readonly number[])[]): [number, number, number] {
+  return fields.map((f) => f[0]! + 2 * f[1]! + 2 * f[2]!) as [number, number, number];
 }
 
 const NO_HARMONICS: [number, number, number] = [0, 0, 0];
 
 /** The model a checkpoint header describes (fields added later get their defaults). */
-export function specFromHeader(m: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[] }): ModelSpec {
+export function specFromHeader(m: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[]; fields?: number[][]; inputBlur?: number }): ModelSpec {
+  if (m.kind === 'gmr-steerable') {
+    const fields = (m.fields as [number, number, number][] | undefined) ?? STEERABLE_DEFAULTS.fields;
+    return { kind: 'gmr-steerable', widths: steerableWidths(fields), numClasses: m.numClasses, pooling: 'rings', fields, inputBlur: m.inputBlur ?? STEERABLE_DEFAULTS.inputBlur };
+  }
   return {
     kind: m.kind as ModelKind,
     widths: m.widths as [number, number, number],
@@ -34,6 +50,10 @@ export function specFromHeader(m: { kind: string; widths: number[]; numClasses: 
 
 /** A one-line description of a model spec (for messages). */
 export function describeSpec(s: ModelSpec): string {
+  if (s.kind === 'gmr-steerable') {
+    const f = s.fields ?? STEERABLE_DEFAULTS.fields;
+    return `gmr-steerable with fields ${f.map((x) => x.join(':')).join(',')} (${s.numClasses} classes, input blur ${s.inputBlur ?? 0})`;
+  }
   const h = s.harmonicChannels ?? NO_HARMONICS;
   return `${s.kind} with widths ${JSON.stringify(s.widths)} (${s.numClasses} classes, ${s.pooling ?? 'average'} pooling${h.some((v) => v > 0) ? `, harmonic channels ${JSON.stringify(h)}` : ''})`;
 }
@@ -63,10 +83,11 @@ export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
   const original = Math.random;
   Math.random = seededRandom(seed ^ 0x1417);
   try {
+    if (spec.kind === 'gmr-steerable') return gmrSteerableCNN({ fields: spec.fields ?? STEERABLE_DEFAULTS.fields, inputBlur: spec.inputBlur ?? STEERABLE_DEFAULTS.inputBlur, numClasses: spec.numClasses });
     const opts = { widths: spec.widths, numClasses: spec.numClasses, pooling: spec.pooling ?? 'average', harmonicChannels: spec.harmonicChannels ?? NO_HARMONICS };
     return spec.kind === 'gmr-cnn' ? gmrCNN(opts) : plainCNN(opts);
   } catch (e) {
-    throw new CliError(`cannot build ${spec.kind} with widths ${JSON.stringify(spec.widths)}: ${(e as Error).message}`);
+    throw new CliError(`cannot build ${describeSpec(spec)}: ${(e as Error).message}`);
   } finally {
     Math.random = original;
   }

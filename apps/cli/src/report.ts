@@ -26,8 +26,8 @@ export function accAt(e: ModelEval, angle: number): number | undefined {
 /** Rows of the comparison table: one per measure, one column per model. */
 export function tableRows(evals: ModelEval[]): string[][] {
   const rows: string[][] = [['', ...evals.map((e) => e.label)]];
-  rows.push(['test images', ...evals.map((e) => String(e.testImages))]);
-  rows.push(['upright accuracy', ...evals.map((e) => pct(e.upright))]);
+  rows.push(['test images (angles, flips)', ...evals.map((e) => String(e.testImages))]);
+  rows.push(['upright accuracy', ...evals.map((e) => `${pct(e.upright)}${e.uprightImages !== undefined && e.uprightImages !== e.testImages ? ` (${e.uprightImages} images)` : ''}`)]);
   if (evals.some((e) => e.rotations)) {
     const n = evals.find((e) => e.rotations)!.rotations!.angles.length;
     rows.push([`mean over the ${n} angles (± std)`, ...evals.map((e) => (e.rotations ? `${pct(e.rotations.mean)} ± ${(100 * e.rotations.std).toFixed(2)}` : '-'))]);

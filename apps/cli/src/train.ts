@@ -27,6 +27,10 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
   pooling?: Pooling;
   /** gmr-cnn: harmonic-magnitude channels per conv (default none) */
   harmonicChannels?: [number, number, number];
+  /** gmr-steerable: output fields [order 0, 1, 2] of each conv (default: the models package's) */
+  fields?: [number, number, number][];
+  /** gmr-steerable: σ in pixels of the fixed input blur (default 0) */
+  inputBlur?: number;
   dataset: string;
   dataDir?: string;
   /** keep only these classes, relabelled 0..k-1 (binary when two) */
@@ -146,7 +150,7 @@ export function numClassesOf(c: Pick<TrainConfig, 'classes' | 'dataset'>): numbe
 }
 
 export function modelSpecOf(c: TrainConfig): ModelSpec {
-  return specFromHeader({ kind: c.model, widths: c.widths, numClasses: numClassesOf(c), pooling: c.pooling, harmonicChannels: c.harmonicChannels });
+  return specFromHeader({ kind: c.model, widths: c.widths, numClasses: numClassesOf(c), pooling: c.pooling, harmonicChannels: c.harmonicChannels, fields: c.fields, inputBlur: c.inputBlur });
 }
 
 /** Checks a checkpoint's model against the one asked for. */
@@ -286,7 +290,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(rec);
     saveCheckpoint(
       ckPath,
-      { runId, model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling, harmonicChannels: spec.harmonicChannels }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      { runId, model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling, harmonicChannels: spec.harmonicChannels, fields: spec.fields, inputBlur: spec.inputBlur }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
       await readWeights(model),
       await opt.state(),
     );

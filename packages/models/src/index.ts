@@ -1,6 +1,7 @@
 export * from './building_blocks.js';
 export * from './resnet.js';
 export * from './cnn.js';
+export * from './steerable_cnn.js';
 export * from './resnet3d.js';
 export * from './unet.js';
 export * from './convert.js';
