@@ -20,7 +20,16 @@ describe('steerable layers: gradients', () => {
     it(`match central differences for θ, log σ, bias, BN γ/β, norm-ReLU bias and the input (${path})`, () => {
       const inFields: Fields = [1, 1, 1];
       const fields: Fields = [2, 1, 1];
-      const conv = new GMRSteerableConv2D({ fields, inputFields: inFields, kernelSize: 5, path, biasInitializer: 'randomNormal' });
+      // Seeded: with random weights a pre-activation now and then lies within a step of a ReLU kink, where central
+      // differences average two slopes (about one run in five failed before the seeds).
+      const conv = new GMRSteerableConv2D({
+        fields,
+        inputFields: inFields,
+        kernelSize: 5,
+        path,
+        kernelInitializer: { className: 'RandomNormal', config: { stddev: 0.5, seed: 11 } },
+        biasInitializer: { className: 'RandomNormal', config: { seed: 12 } },
+      });
       const bn = new FieldBatchNorm({ fields });
       const nl = new FieldNonlinearity({ fields, biasInitializer: { className: 'RandomUniform', config: { minval: -0.1, maxval: -0.02, seed: 2 } } });
       const x = tf.tensor4d(randnArray(2 * 7 * 7 * fieldChannels(inFields), 1), [2, 7, 7, fieldChannels(inFields)]);

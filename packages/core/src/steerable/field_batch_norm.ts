@@ -15,7 +15,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { invalid } from '../utils/errors.js';
-import { checkFieldInput, checkFields, concatFields, Fields, splitFields, takeChannels } from './fields.js';
+import { checkFieldInput, checkFields, Fields, takeChannels } from './fields.js';
+import { channelsToFields, FieldMaps, fieldMaps, fieldsToChannels } from './field_maps.js';
 
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
 
@@ -48,6 +49,7 @@ export class FieldBatchNorm extends tfl.layers.Layer {
   private movingVariance: LayerVariable | null = null;
   private fieldGamma: LayerVariable | null = null;
   private movingSquareNorm: LayerVariable | null = null;
+  private mapsCache: FieldMaps | null = null;
 
   constructor(args: FieldBatchNormArgs) {
     super(args);
@@ -87,41 +89,45 @@ export class FieldBatchNorm extends tfl.layers.Layer {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       checkFieldInput('FieldBatchNorm', x.shape, this.fields);
       const training = kwargs?.training === true;
-      const blocks = splitFields(x, this.fields);
-      const [, n1, n2] = this.fields;
-      const out = { order0: null as tf.Tensor | null, re: [null, null, null] as [null, tf.Tensor | null, tf.Tensor | null], im: [null, null, null] as [null, tf.Tensor | null, tf.Tensor | null] };
-      if (blocks.order0) {
-        let mean: tf.Tensor;
-        let variance: tf.Tensor;
-        if (training) {
-          ({ mean, variance } = tf.moments(blocks.order0, [0, 1, 2]));
-          movingAverage(this.movingMean!, mean, this.momentum);
-          movingAverage(this.movingVariance!, variance, this.momentum);
-        } else {
-          mean = this.movingMean!.read();
-          variance = this.movingVariance!.read();
+      // One tf.batchNorm over all channels with per-channel vectors (see field_maps.ts for why not per block):
+      //   mean: the order-0 means, 0 on order m (no mean subtraction there);
+      //   variance: the order-0 variances, E|z|² of its field on both channels of an order-m field;
+      //   scale: γ per order-0 channel, the field's γ on its two channels; offset: β on order 0, 0 on order m.
+      const maps = this.maps;
+      const n0 = maps.order0Count;
+      const C = maps.channels;
+      let mean: tf.Tensor;
+      let stats: tf.Tensor; // per field: [order-0 variances | E|z|² of the order-m fields]
+      if (training) {
+        mean = n0 === 0 ? tf.zeros([C]) : n0 === C ? tf.mean(x, [0, 1, 2]) : tf.mul(tf.mean(x, [0, 1, 2]), tf.tensor1d(maps.order0));
+        // order 0: E(x − mean)²; order m: E re², E im², summed per field into E|z|²
+        const centred = n0 > 0 ? tf.sub(x, mean) : x;
+        stats = channelsToFields(tf.mean(tf.square(centred), [0, 1, 2]), maps);
+        if (n0 > 0) {
+          movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
+          movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
         }
-        out.order0 = tf.batchNorm(blocks.order0, mean, variance, this.beta0!.read(), this.gamma0!.read(), this.epsilon);
+        if (this.movingSquareNorm) movingAverage(this.movingSquareNorm, takeChannels(stats, n0, maps.fieldCount - n0)!, this.momentum);
+      } else {
+        mean = n0 === 0 ? tf.zeros([C]) : n0 === C ? this.movingMean!.read() : tf.pad(this.movingMean!.read(), [[0, C - n0]]);
+        stats = this.joinFields(this.movingVariance, this.movingSquareNorm);
       }
-      if (this.fieldGamma) {
-        const squares = [1, 2].map((m) => (blocks.re[m] ? tf.add(tf.square(blocks.re[m]!), tf.square(blocks.im[m]!)) : null));
-        let power: tf.Tensor;
-        if (training) {
-          power = tf.concat(squares.filter((s): s is tf.Tensor => s != null).map((s) => tf.mean(s, [0, 1, 2])));
-          movingAverage(this.movingSquareNorm!, power, this.momentum);
-        } else {
-          power = this.movingSquareNorm!.read();
-        }
-        const scale = tf.mul(this.fieldGamma.read(), tf.rsqrt(tf.add(power, this.epsilon)));
-        const scales = [null, takeChannels(scale, 0, n1), takeChannels(scale, n1, n2)];
-        for (const m of [1, 2] as const) {
-          if (!blocks.re[m]) continue;
-          out.re[m] = tf.mul(blocks.re[m]!, scales[m]!);
-          out.im[m] = tf.mul(blocks.im[m]!, scales[m]!);
-        }
-      }
-      return concatFields(out);
+      const variance = fieldsToChannels(stats, maps);
+      const scale = fieldsToChannels(this.joinFields(this.gamma0, this.fieldGamma), maps);
+      const offset = n0 === 0 ? undefined : n0 === C ? this.beta0!.read() : tf.pad(this.beta0!.read(), [[0, C - n0]]);
+      return tf.batchNorm(x, mean, variance, offset, scale, this.epsilon);
     });
+  }
+
+  /** A per-field vector [F] from an order-0 part [n0] and an order-m part [n1 + n2] (either may be absent). */
+  private joinFields(order0: LayerVariable | null, orderM: LayerVariable | null): tf.Tensor {
+    const parts = [order0, orderM].filter((v): v is LayerVariable => v != null).map((v) => v.read());
+    return parts.length === 1 ? parts[0]! : tf.concat(parts);
+  }
+
+  /** The layout's channel maps, built once (plain arrays). */
+  private get maps(): FieldMaps {
+    return (this.mapsCache ??= fieldMaps(this.fields));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
