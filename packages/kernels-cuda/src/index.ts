@@ -13,7 +13,7 @@ import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { gmrKernelConfigs } from './kernels/gmr_conv2d.js';
 import { hotKernelConfigs } from './kernels/hot_ops.js';
-import { registerNativeGradients } from './kernels/batch_norm.js';
+import { registerNativeGradients } from './kernels/native_gradients.js';
 import { layoutKernelConfigs } from './kernels/layout_ops.js';
 
 export { NativeBackend } from './backend.js';

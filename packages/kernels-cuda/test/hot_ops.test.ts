@@ -52,7 +52,7 @@ const cases: OpCase[] = [
     native: ['FusedConv2D'],
     f: () => tf.fused.conv2d({ x: t([2, 6, 6, 3], 1) as tf.Tensor4D, filter: t([3, 3, 3, 4], 2) as tf.Tensor4D, strides: 1, pad: 'same', bias: t([4], 3), activation: 'relu' }),
   },
-  { name: 'relu and its gradient', native: ['Relu', 'Step', 'Multiply'], f: () => grads((x) => tf.relu(x), [t([3, 5, 7], 1)]) },
+  { name: 'relu and its gradient', native: ['Relu', 'NativeReluGrad'], f: () => grads((x) => tf.relu(x), [t([3, 5, 7], 1)]) },
   { name: 'add / sub / mul / div broadcast', native: ['Add', 'Sub', 'Multiply', 'RealDiv'], f: () => grads((a, b) => tf.div(tf.mul(tf.sub(tf.add(a, b), b), a), tf.add(tf.abs(b), 1)), [t([2, 3, 4, 5], 1), t([1, 3, 1, 5], 2)]) },
   { name: 'scalar and row broadcasts', native: ['Add', 'Sub', 'Multiply'], f: () => [tf.add(tf.scalar(3), t([4, 6], 1)), tf.sub(t([4, 6], 1), t([6], 2)), tf.mul(t([4, 1], 3), t([1, 6], 4))] },
   { name: 'squared difference', native: ['SquaredDifference'], f: () => tf.squaredDifference(t([4, 3, 6], 1), t([6], 2)) },
@@ -116,6 +116,16 @@ describe('native hot ops vs cpu', () => {
       for (let i = 0; i < ref.length; i++) expect(relErr(got[i]!, ref[i]!), `output ${i}`).toBeLessThan(c.tol ?? 1e-5);
     });
   }
+
+  it("relu's gradient at NaN, zero and an infinite dy is tfjs's dy · step(x), value for value", async () => {
+    const f = () => tf.grads((x: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), d)))([tf.tensor1d([NaN, -1, 0, 2, -3, 4]), tf.tensor1d([1, 2, 3, 4, Infinity, Infinity])])[0]!;
+    const ref = await on('cpu', f);
+    resetKernelCallCounts();
+    const got = await on('native', f);
+    expect(kernelCallCounts()['NativeReluGrad']).toBe(1);
+    expect(Array.from(got[0]!)).toEqual(Array.from(ref[0]!));
+    expect(Array.from(got[0]!)).toEqual([NaN, 0, 0, 4, NaN, Infinity]);
+  });
 
   it('an int32 slice uses the cpu kernel', async () => {
     resetKernelCallCounts();

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
-import { batchNormKernelConfigs } from './batch_norm.js';
+import { nativeGradientKernelConfigs } from './native_gradients.js';
 import { cpuKernel, kernelConfig, size, type Args } from './fallback.js';
 
 const allF32 = (...ts: (tf.TensorInfo | undefined)[]) => ts.every((t) => t == null || t.dtype === 'float32');
@@ -382,6 +382,6 @@ export function hotKernelConfigs(backendName: string): tf.KernelConfig[] {
     k('Sum', reduce('Sum', false)),
     k('Mean', reduce('Mean', true)),
     k('AddN', addN),
-    ...batchNormKernelConfigs(backendName),
+    ...nativeGradientKernelConfigs(backendName),
   ];
 }

@@ -1,5 +1,7 @@
 /**
- * Batch norm in training on 'native'. tfjs-layers normalises a training batch with tf.moments (Mean, Sub, Square,
+ * Gradients replaced on 'native' (and 'cuda'), where tfjs-core's registered ones spend full-size element-wise passes:
+ *
+ * Batch norm in training. tfjs-layers normalises a training batch with tf.moments (Mean, Sub, Square,
  * Mean) and tf.batchNorm (FusedBatchNorm), and differentiates them with tfjs-core's registered gradients, which
  * build every result from full-size element-wise ops: FusedBatchNorm's alone runs about ten passes over the
  * activations (x − mean, dy·scale, a tiled 1/√var, and a product and a sum per parameter), and each Mean's gradient
@@ -7,6 +9,7 @@
  *   FusedBatchNorm → one native kernel (NativeBatchNormGrad): per-channel sums Σdy and Σdy·(x − mean) in one pass,
  *     dx in a second, and dmean, dvariance, dscale, doffset from the sums;
  *   Mean → dy / n broadcast to x's shape (one Tile) instead of dy · ones / n.
+ * ReLU: dy · step(x) in one native pass (NativeReluGrad) instead of Step, then Multiply.
  * The gradient functions are registered globally (tfjs has one gradient per kernel name), so on every other backend,
  * and for inputs the native kernel does not cover (per-channel parameters of another shape, int32), they call the
  * stock gradient unchanged.
@@ -17,6 +20,7 @@ import { count } from '../counters.js';
 import { kernelConfig, size, type Args } from './fallback.js';
 
 export const BATCH_NORM_GRAD = 'NativeBatchNormGrad';
+export const RELU_GRAD = 'NativeReluGrad';
 
 type Saved = (tf.Tensor | undefined)[];
 
@@ -31,6 +35,15 @@ function batchNormGrad(args: Args): tf.TensorInfo[] {
   const f = (t: tf.TensorInfo | undefined) => backend.f32(t!);
   backend.addon.batchNormGrad(f(x), f(dy), f(mean), f(variance), scale ? f(scale) : null, varianceEpsilon, dx, dmean, dvar, dscale, doffset);
   return [backend.makeNativeOutput(dx, x!.shape), ...[dmean, dvar, dscale, doffset].map((v) => backend.makeNativeOutput(v, mean!.shape))];
+}
+
+function reluGradKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { dy, x } = args.inputs as Record<string, tf.TensorInfo>;
+  count(RELU_GRAD);
+  const dx = backend.allocFloat32(size(x!.shape));
+  backend.addon.reluGrad(backend.f32(dy!), backend.f32(x!), dx);
+  return backend.makeNativeOutput(dx, x!.shape);
 }
 
 const onNative = () => {
@@ -79,14 +92,21 @@ function meanGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Re
   return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy, expanded), n), x!.shape) };
 }
 
-/** Registers the two gradients (once; safe to call again). */
+function reluGrad(dy: tf.Tensor, saved: tf.Tensor[]): Record<string, () => tf.Tensor> | null {
+  const [x] = saved;
+  if (dy.dtype !== 'float32' || x!.dtype !== 'float32' || dy.size !== x!.size) return null;
+  return { x: () => tf.engine().runKernel(RELU_GRAD, { dy, x: x! }) as tf.Tensor };
+}
+
+/** Registers the gradients (once; safe to call again). */
 export function registerNativeGradients(): void {
   overrideGradient('FusedBatchNorm', fusedBatchNormGrad);
   overrideGradient('Mean', meanGrad);
+  overrideGradient('Relu', reluGrad);
 }
 
-export function batchNormKernelConfigs(backendName: string): tf.KernelConfig[] {
-  return [kernelConfig(backendName, BATCH_NORM_GRAD, batchNormGrad)];
+export function nativeGradientKernelConfigs(backendName: string): tf.KernelConfig[] {
+  return [kernelConfig(backendName, BATCH_NORM_GRAD, batchNormGrad), kernelConfig(backendName, RELU_GRAD, reluGradKernel)];
 }
 
 // At import, with the kernels (index.ts imports this module through hot_ops.ts before registering the backends).
