@@ -1,7 +1,8 @@
 /**
- * Batch-norm recalibration ("precise BN"): replaces every BatchNormalization layer's moving mean and variance by
- * the population statistics of its input over a set of images, with the network in inference mode and the
- * layers in order (each layer sees inputs normalised by the already recalibrated layers before it).
+ * Batch-norm recalibration ("precise BN"): replaces every BatchNormalization layer's moving mean and variance, and
+ * every FieldBatchNorm's moving statistics, by the population statistics of its input over a set of images, with
+ * the network in inference mode and the layers in order (each layer sees inputs normalised by the already
+ * recalibrated layers before it).
  *
  * Why: during training a BN layer's moving averages follow batch statistics computed while the layers before it
  * normalise with *their* batch statistics and while the weights move. For GMR networks the ring features carry
@@ -11,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { FieldBatchNorm, fieldLayout } from '@gmr-conv/core';
 
 export interface RecalibrationOptions {
   /** images per forward pass (default 256) */
@@ -21,9 +23,55 @@ interface BNLayer extends tfl.layers.Layer {
   axis: number;
 }
 
+/** Per-channel Σy, Σy² and the count of values per channel of `layer`'s input over `images` (inference mode). */
+function inputMoments(model: tfl.LayersModel, layer: tfl.layers.Layer, axisOption: number, images: tf.Tensor, batchSize: number) {
+  const prefix = tfl.model({ inputs: model.inputs, outputs: layer.input as tfl.SymbolicTensor });
+  const rank = (layer.input as tfl.SymbolicTensor).shape.length;
+  const axis = axisOption < 0 ? rank + axisOption : axisOption;
+  const reduce = [...Array(rank).keys()].filter((a) => a !== axis);
+  // per-batch sums of y and y² (a few thousand images × pixels: float32 sums are accurate to ~1e-6 relative)
+  let sum: tf.Tensor | null = null;
+  let sumSq: tf.Tensor | null = null;
+  let count = 0;
+  for (let s = 0; s < images.shape[0]; s += batchSize) {
+    const n = Math.min(batchSize, images.shape[0] - s);
+    const next = tf.tidy(() => {
+      const y = prefix.apply(tf.slice(images, s, n), { training: false }) as tf.Tensor;
+      count += y.size / y.shape[axis];
+      const sy = tf.sum(y, reduce);
+      const sy2 = tf.sum(tf.square(y), reduce);
+      return [sum ? tf.add(sum, sy) : sy, sumSq ? tf.add(sumSq, sy2) : sy2];
+    });
+    tf.dispose([sum!, sumSq!].filter((t) => t != null));
+    [sum, sumSq] = next;
+  }
+  const out = { sum: sum!.dataSync() as Float32Array, sumSq: sumSq!.dataSync() as Float32Array, count };
+  tf.dispose([sum!, sumSq!]);
+  return out;
+}
+
+/** Mean and (biased) variance per channel from the sums, as BatchNormalization keeps them. */
+function meanVariance(m: { sum: Float32Array; sumSq: Float32Array; count: number }, channels: number[]): [number[], number[]] {
+  const mean = channels.map((c) => m.sum[c]! / m.count);
+  return [mean, channels.map((c, i) => Math.max(m.sumSq[c]! / m.count - mean[i]! ** 2, 0))];
+}
+
+/** Replaces the named weights of `layer` (by the last part of their names), keeping the others. */
+function setNamedWeights(layer: tfl.layers.Layer, values: Record<string, number[]>): void {
+  const current = layer.getWeights();
+  const next = layer.weights.map((w, i) => {
+    const v = values[w.originalName.split('/').pop()!];
+    return v ? tf.tensor(v, w.shape as number[]) : current[i]!;
+  });
+  layer.setWeights(next);
+  tf.dispose(next.filter((t, i) => t !== current[i]));
+}
+
 /**
  * Recalibrates the BN layers of `model` (a functional or sequential LayersModel) on `images` [N, ...input shape],
- * already scaled as the model expects. Returns the names of the recalibrated layers. Leaves no tensor behind.
+ * already scaled as the model expects: BatchNormalization and core's FieldBatchNorm (order-0 maps as
+ * BatchNormalization; fields of order m > 0: moving_square_norm = the population E|z|² = E(re² + im²) per field).
+ * Returns the names of the recalibrated layers. Leaves no tensor behind.
  */
 export function recalibrateBatchNorm(model: tfl.LayersModel, images: tf.Tensor, options: RecalibrationOptions = {}): string[] {
   const batchSize = options.batchSize ?? 256;
@@ -31,38 +79,24 @@ export function recalibrateBatchNorm(model: tfl.LayersModel, images: tf.Tensor, 
   if (images.shape[0] === 0) throw new Error('recalibrateBatchNorm: images must hold at least one image');
   const done: string[] = [];
   for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    const bn = layer as BNLayer;
-    const prefix = tfl.model({ inputs: model.inputs, outputs: bn.input as tfl.SymbolicTensor });
-    const rank = (bn.input as tfl.SymbolicTensor).shape.length;
-    const axis = bn.axis < 0 ? rank + bn.axis : bn.axis;
-    const reduce = [...Array(rank).keys()].filter((a) => a !== axis);
-    // per-batch sums of y and y² (a few thousand images × pixels: float32 sums are accurate to ~1e-6 relative)
-    let sum: tf.Tensor | null = null;
-    let sumSq: tf.Tensor | null = null;
-    let count = 0;
-    for (let s = 0; s < images.shape[0]; s += batchSize) {
-      const n = Math.min(batchSize, images.shape[0] - s);
-      const next = tf.tidy(() => {
-        const y = prefix.apply(tf.slice(images, s, n), { training: false }) as tf.Tensor;
-        count += y.size / y.shape[axis];
-        const sy = tf.sum(y, reduce);
-        const sy2 = tf.sum(tf.square(y), reduce);
-        return [sum ? tf.add(sum, sy) : sy, sumSq ? tf.add(sumSq, sy2) : sy2];
-      });
-      tf.dispose([sum!, sumSq!].filter((t) => t != null));
-      [sum, sumSq] = next;
-    }
-    const [mean, variance] = tf.tidy(() => {
-      const mean = tf.div(sum!, count);
-      return [mean, tf.relu(tf.sub(tf.div(sumSq!, count), tf.square(mean)))];
-    });
-    tf.dispose([sum!, sumSq!]);
-    const w = bn.getWeights();
-    // [gamma, beta, movingMean, movingVariance], or fewer when center/scale are off: the last two are the statistics
-    bn.setWeights([...w.slice(0, w.length - 2), mean, variance]);
-    tf.dispose([mean, variance]);
-    done.push(bn.name);
+    const kind = layer.getClassName();
+    if (kind === 'BatchNormalization') {
+      const bn = layer as BNLayer;
+      const m = inputMoments(model, bn, bn.axis, images, batchSize);
+      const [mean, variance] = meanVariance(m, [...m.sum.keys()]);
+      setNamedWeights(bn, { moving_mean: mean, moving_variance: variance });
+    } else if (kind === FieldBatchNorm.className) {
+      const m = inputMoments(model, layer, -1, images, batchSize);
+      const l = fieldLayout((layer as FieldBatchNorm).fields);
+      const [n0, n1, n2] = l.fields;
+      const [mean, variance] = meanVariance(m, Array.from({ length: n0 }, (_, c) => l.order0 + c));
+      const squareNorm: number[] = [];
+      for (const [order, n] of [[1, n1], [2, n2]] as const) {
+        for (let i = 0; i < n; i++) squareNorm.push((m.sumSq[l.re[order] + i]! + m.sumSq[l.im[order] + i]!) / m.count);
+      }
+      setNamedWeights(layer, { ...(n0 > 0 ? { moving_mean: mean, moving_variance: variance } : {}), ...(squareNorm.length ? { moving_square_norm: squareNorm } : {}) });
+    } else continue;
+    done.push(layer.name);
   }
   return done;
 }
