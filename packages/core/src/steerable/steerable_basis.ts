@@ -164,6 +164,10 @@ export interface SteerableTables {
   /** One-hot [numRings, rows]: each mask row's ring. */
   rings: tf.Tensor2D;
   sign: tf.Tensor3D;
+  /** The signs again, laid out [rows, Cin·Cout] for steerableDenseKernel. */
+  signRowsFirst: tf.Tensor2D;
+  /** The angle-weighted ring masks [rows, taps]. */
+  masks: tf.Tensor2D;
 }
 
 function oneHot(rows: number, cols: number, hot: (r: number, c: number) => boolean): tf.Tensor2D {
@@ -180,7 +184,17 @@ export function steerableTables(basis: SteerableBasis, numRings: number): Steera
     inFields: oneHot(nIn, basis.cin, (f, c) => basis.inFieldOfChannel[c] === f),
     rings: oneHot(numRings, basis.rows, (r, row) => basis.rowRing[row] === r),
     sign: tf.tensor3d(basis.sign, [basis.cout, basis.cin, basis.rows]),
+    signRowsFirst: tf.tensor2d(rowsFirst(basis), [basis.rows, basis.cin * basis.cout]),
+    masks: tf.tensor2d(basis.masks, [basis.rows, basis.taps]),
   };
+}
+
+/** basis.sign [Cout, Cin, rows] as [rows, Cin, Cout]. */
+function rowsFirst(basis: SteerableBasis): Float32Array {
+  const { cout, cin, rows } = basis;
+  const out = new Float32Array(basis.sign.length);
+  for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let r = 0; r < rows; r++) out[(r * cin + i) * cout + o] = basis.sign[(o * cin + i) * rows + r]!;
+  return out;
 }
 
 /**
@@ -200,5 +214,30 @@ export function mixingWeights(theta: tf.Tensor, gaussian: tf.Tensor2D | null, ta
     const byIn = tf.transpose(tf.reshape(tf.matMul(ringMajor, tables.inFields), [cout, n, cin]), [0, 2, 1]); // [Cout, Cin, n]
     const byRow = tf.reshape(tf.matMul(tf.reshape(byIn, [cout * cin, n]), tables.rings), [cout, cin, rows]);
     return tf.mul(byRow, tables.sign) as tf.Tensor3D;
+  });
+}
+
+/**
+ * The dense kernel [k, k, Cin, Cout] straight from θ, with no transposes: the same products as mixingWeights then
+ * synthesizeKernel, taken in an order that keeps Cout the fastest axis throughout, so the weight assembly is 6 ops
+ * (and 6 in its gradient) instead of 17. It runs on every training step of the 'dense' path, where the op count
+ * mattered more than the sizes (a few thousand numbers).
+ *   Φ = θ·P                                     [nOut·nIn, n]
+ *   E1[j, fi, cout] = Φ[fo(cout), fi, j]         (out-field one-hot, after one transpose of Φ to [n, nIn, nOut])
+ *   E2[j, cin, cout] = E1[j, fi(cin), cout]      (in-field one-hot, batched over j)
+ *   W[row, cin, cout] = sign·E2[ring(row), ...]  (ring one-hot, then the link signs)
+ *   kernel[t, cin, cout] = Σ_row masks[row, t]·W[row, cin, cout]
+ */
+export function steerableDenseKernel(theta: tf.Tensor, gaussian: tf.Tensor2D | null, tables: SteerableTables, kernelSize: [number, number]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [nOut, nIn, n] = theta.shape as [number, number, number];
+    const [cout, cin] = [tables.outFields.shape[0], tables.inFields.shape[1]];
+    const flatTheta = tf.reshape(theta, [nOut * nIn, n]);
+    const phi = gaussian ? tf.matMul(flatTheta, gaussian) : flatTheta;
+    const byRing = tf.transpose(tf.reshape(phi, [nOut, nIn, n]), [2, 1, 0]); // [n, nIn, nOut]
+    const e1 = tf.matMul(tf.reshape(byRing, [n * nIn, nOut]), tables.outFields, false, true); // [n·nIn, Cout]
+    const e2 = tf.matMul(tf.reshape(tables.inFields, [1, nIn, cin]), tf.reshape(e1, [n, nIn, cout]), true, false); // [n, Cin, Cout]
+    const w = tf.mul(tf.matMul(tables.rings, tf.reshape(e2, [n, cin * cout]), true, false), tables.signRowsFirst); // [rows, Cin·Cout]
+    return tf.reshape(tf.matMul(tables.masks, w, true, false), [kernelSize[0], kernelSize[1], cin, cout]) as tf.Tensor4D;
   });
 }

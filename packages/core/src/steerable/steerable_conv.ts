@@ -23,14 +23,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
 import { DEFAULT_SIGMA_SCALE, gaussianMatrix, initialLogSigmas, initialSigma, REFERENCE_SQRT_2PI } from '../mixture/gaussian_mixture.js';
-import { synthesizeKernel } from '../kernel/synthesis.js';
 import { gmrConv2d } from '../ops/gmr_conv_ops.js';
 import { convOutLength, samePads } from '../ops/padding.js';
 import { invalid, toTuple } from '../utils/errors.js';
 import { bool } from '../layers/layer_utils.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, Fields, fieldLayout } from './fields.js';
-import { mixingWeights, steerableBasis, SteerableBasis, steerableLinks, steerableTables, SteerableTables } from './steerable_basis.js';
+import { mixingWeights, steerableBasis, SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, SteerableTables } from './steerable_basis.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
@@ -244,13 +243,19 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
       const b = this.basis!;
       const tables = steerableTables(b, this.numRings);
       this.fixedList(tables).forEach((t) => tf.keep(t));
-      this.tensors = { masks: tf.keep(tf.tensor2d(b.masks, [b.rows, b.taps])), tables };
+      this.tensors = { masks: tables.masks, tables };
     }
     return this.tensors;
   }
 
   private fixedList(t: SteerableTables): tf.Tensor[] {
-    return [t.outFields, t.inFields, t.rings, t.sign];
+    return [t.outFields, t.inFields, t.rings, t.sign, t.signRowsFirst, t.masks];
+  }
+
+  /** P(σ) from the current log σ, or null for binary rings (call inside tf.tidy). */
+  private gaussian(): tf.Tensor2D | null {
+    const ls = this.logSigmasVar?.read() ?? null;
+    return ls ? gaussianMatrix(ls, { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax }) : null;
   }
 
   private assertBuilt(what: string) {
@@ -260,11 +265,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   /** The op's mixing weights [Cout, Cin, rows] (θ smoothed by P(σ) and placed with signs). */
   mixingWeights(): tf.Tensor3D {
     this.assertBuilt('mixingWeights');
-    return tf.tidy(() => {
-      const ls = this.logSigmasVar?.read() ?? null;
-      const p = ls ? gaussianMatrix(ls, { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax }) : null;
-      return mixingWeights(this.kernelVar!.read(), p, this.fixedTensors().tables);
-    });
+    return tf.tidy(() => mixingWeights(this.kernelVar!.read(), this.gaussian(), this.fixedTensors().tables));
   }
 
   /** The angle-weighted ring masks the op runs on, [rows, k·k]. */
@@ -276,7 +277,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   /** The dense kernel [k, k, Cin, Cout] this layer cross-correlates with. */
   synthesizedKernel(): tf.Tensor4D {
     this.assertBuilt('synthesizedKernel');
-    return tf.tidy(() => synthesizeKernel(this.mixingWeights(), this.fixedTensors().masks, this.kernelSize) as tf.Tensor4D);
+    return tf.tidy(() => steerableDenseKernel(this.kernelVar!.read(), this.gaussian(), this.fixedTensors().tables, this.kernelSize));
   }
 
   /** Bias over all output channels (zeros after the order-0 block), or null. */
@@ -293,14 +294,12 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
       if (x.rank !== 4 || x.shape[3] !== this.basis!.cin) {
         invalid('GMRSteerableConv2D', 'input', x, `a [batch, height, width, ${this.basis!.cin}] tensor (inputFields [${this.inputFields!.join(', ')}])`);
       }
-      const w = this.mixingWeights();
       const bias = this.fullBias();
       if (this.path === 'dense') {
-        const kernel = synthesizeKernel(w, this.fixedTensors().masks, this.kernelSize) as tf.Tensor4D;
-        const y = tf.conv2d(x as tf.Tensor4D, kernel, this.strides, this.padding);
+        const y = tf.conv2d(x as tf.Tensor4D, this.synthesizedKernel(), this.strides, this.padding);
         return bias ? tf.add(y, bias) : y;
       }
-      return gmrConv2d(x, { weight: w, logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
+      return gmrConv2d(x, { weight: this.mixingWeights(), logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
         kernelSize: this.kernelSize,
         strides: this.strides,
         padding: this.padding,
@@ -318,7 +317,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
 
   /** Frees the fixed mask and index tensors (rebuilt on the next call); dispose() does this too. */
   disposeCaches(): void {
-    if (this.tensors) tf.dispose([this.tensors.masks, ...this.fixedList(this.tensors.tables)]);
+    if (this.tensors) tf.dispose(this.fixedList(this.tensors.tables));
     this.tensors = null;
   }
 
