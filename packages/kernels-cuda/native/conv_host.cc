@@ -109,6 +109,17 @@ void im2colRows(const RingGeom& g, const PaddedInput& xp, long p0, long p1, floa
   }
 }
 
+// fn(r0, r1, col) over blocks of mb rows of [0, rows), on the pool's threads, each with its own buffer col [mb × K]
+// (64-byte aligned) for the block's im2col rows.
+template <typename F>
+void forRowBlocks(long rows, long mb, long K, F&& fn) {
+  const long blocks = (rows + mb - 1) / mb;
+  parallelFor(blocks, [&](long bb, long be) {
+    Floats col = alignedFloats((size_t)mb * K);
+    for (long blk = bb; blk < be; blk++) fn(blk * mb, std::min(rows, blk * mb + mb), col.get());
+  });
+}
+
 // y[r, c] = act(y[r, c] + bias[c]) on one block (the caller's thread).
 void addBiasAct(float* y, const float* bias, long rows, int cols, int act) {
   for (long r = 0; r < rows; r++) {
@@ -151,17 +162,11 @@ void convForward(const RingGeom& g, const float* x, const float* w, int cout, co
   Floats wp = alignedFloats((size_t)packedBSize(K, cout));
   packBFull(K, cout, w, cout, false, wp.get());
   const PaddedInput xp(g, x);
-  const long mb = blockRows(K);
-  const long blocks = (P + mb - 1) / mb;
-  parallelFor(blocks, [&](long bb, long be) {
-    Floats col = alignedFloats((size_t)mb * K);
-    for (long blk = bb; blk < be; blk++) {
-      const long p0 = blk * mb, p1 = std::min(P, p0 + mb);
-      im2colRows(g, xp, p0, p1, col.get());
-      float* yb = y + p0 * cout;
-      gemmPackedB((int)(p1 - p0), cout, K, col.get(), K, wp.get(), yb, cout);
-      if (bias || act) addBiasAct(yb, bias, p1 - p0, cout, act);
-    }
+  forRowBlocks(P, blockRows(K), K, [&](long p0, long p1, float* col) {
+    im2colRows(g, xp, p0, p1, col);
+    float* yb = y + p0 * cout;
+    gemmPackedB((int)(p1 - p0), cout, K, col, K, wp.get(), yb, cout);
+    if (bias || act) addBiasAct(yb, bias, p1 - p0, cout, act);
   });
 }
 
@@ -260,41 +265,35 @@ void convBackpropInput(const RingGeom& g, const float* dy, const float* w, int c
   };
   const std::vector<int> oyOf = invert(g.inH, g.kh, g.outH, g.sh, g.dh, g.padTop);
   const std::vector<int> oxOf = invert(g.inW, g.kw, g.outW, g.sw, g.dw, g.padLeft);
-  const long mb = blockRows(K);
-  const long blocks = (Pin + mb - 1) / mb;
-  parallelFor(blocks, [&](long bb, long be) {
-    Floats col = alignedFloats((size_t)mb * K);
-    for (long blk = bb; blk < be; blk++) {
-      const long q0 = blk * mb, q1 = std::min(Pin, q0 + mb);
-      for (long q = q0; q < q1; q++) {
-        const int ix = (int)(q % g.inW);
-        const int iy = (int)((q / g.inW) % g.inH);
-        const long b = q / ((long)g.inW * g.inH);
-        float* row = col.get() + (q - q0) * K;
-        const int* cx = oxOf.data() + (size_t)ix * g.kw;  // by tx; tap tx' reads cx[kw − 1 − tx']
-        const bool run = g.sw == 1 && g.dw == 1 && cx[g.kw - 1] >= 0 && cx[0] == cx[g.kw - 1] + g.kw - 1;
-        for (int ty = 0; ty < g.kh; ty++) {
-          const int oy = oyOf[(size_t)iy * g.kh + ty];
-          float* d = row + (long)ty * g.kw * cout;
-          if (oy < 0) {
-            std::memset(d, 0, (size_t)g.kw * cout * sizeof(float));
-            continue;
-          }
-          const float* src = dy + (b * g.outH + oy) * g.outW * cout;
-          if (run) {
-            copyChannels(d, src + (long)cx[g.kw - 1] * cout, g.kw * cout);
-            continue;
-          }
-          for (int txf = 0; txf < g.kw; txf++, d += cout) {
-            const int ox = cx[g.kw - 1 - txf];
-            if (ox < 0) std::memset(d, 0, (size_t)cout * sizeof(float));
-            else copyChannels(d, src + (long)ox * cout, cout);
-          }
+  forRowBlocks(Pin, blockRows(K), K, [&](long q0, long q1, float* col) {
+    for (long q = q0; q < q1; q++) {
+      const int ix = (int)(q % g.inW);
+      const int iy = (int)((q / g.inW) % g.inH);
+      const long b = q / ((long)g.inW * g.inH);
+      float* row = col + (q - q0) * K;
+      const int* cx = oxOf.data() + (size_t)ix * g.kw;  // by tx; tap tx' reads cx[kw − 1 − tx']
+      const bool run = g.sw == 1 && g.dw == 1 && cx[g.kw - 1] >= 0 && cx[0] == cx[g.kw - 1] + g.kw - 1;
+      for (int ty = 0; ty < g.kh; ty++) {
+        const int oy = oyOf[(size_t)iy * g.kh + ty];
+        float* d = row + (long)ty * g.kw * cout;
+        if (oy < 0) {
+          std::memset(d, 0, (size_t)g.kw * cout * sizeof(float));
+          continue;
+        }
+        const float* src = dy + (b * g.outH + oy) * g.outW * cout;
+        if (run) {
+          copyChannels(d, src + (long)cx[g.kw - 1] * cout, g.kw * cout);
+          continue;
+        }
+        for (int txf = 0; txf < g.kw; txf++, d += cout) {
+          const int ox = cx[g.kw - 1 - txf];
+          if (ox < 0) std::memset(d, 0, (size_t)cout * sizeof(float));
+          else copyChannels(d, src + (long)ox * cout, cout);
         }
       }
-      if (cin >= SMALL_N) gemmPackedB((int)(q1 - q0), cin, K, col.get(), K, wp.get(), dx + q0 * cin, cin);
-      else smallNProduct(q1 - q0, cin, K, col.get(), wt.get(), dx + q0 * cin);
     }
+    if (cin >= SMALL_N) gemmPackedB((int)(q1 - q0), cin, K, col, K, wp.get(), dx + q0 * cin, cin);
+    else smallNProduct(q1 - q0, cin, K, col, wt.get(), dx + q0 * cin);
   });
 }
 
