@@ -22,4 +22,27 @@ describe('gmr bench', () => {
     expect(cuda.status).toBe(2);
     expect(cuda.stderr).toMatch(/gmr: error: no usable backend: cuda: /);
   });
+
+  it('--profile: self time per kernel for a training step and an inference batch', () => {
+    const r = gmrBin(['bench', '--model', 'plain-cnn', '--widths', '4,8,8', '--batch-size', '4', '--runs', '2', '--warmup', '1', '--profile', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    type Profile = { stepMs: number; kernelMs: number; outsideMs: number; kernels: { kernel: string; calls: number; selfMs: number }[] };
+    const p = (JSON.parse(r.stdout) as { results: { profile: { train: Profile; inference: Profile } }[] }).results[0]!.profile;
+    const calls = (q: Profile, k: string) => q.kernels.find((e) => e.kernel === k)?.calls ?? 0;
+    // three convolutions per pass: forward in both, both gradients only in training
+    expect(calls(p.inference, 'FusedConv2D')).toBe(3);
+    expect(calls(p.train, 'Conv2DBackpropFilter')).toBe(3);
+    expect(calls(p.inference, 'Conv2DBackpropFilter')).toBe(0);
+    for (const q of [p.train, p.inference]) {
+      // self times never count a nested kernel twice: together they fit in the step
+      expect(q.kernelMs).toBeLessThanOrEqual(q.stepMs + 1e-6);
+      expect(q.kernels.every((e) => e.selfMs >= 0)).toBe(true);
+      expect(q.kernels.map((e) => e.selfMs)).toEqual([...q.kernels.map((e) => e.selfMs)].sort((a, b) => b - a));
+    }
+    const text = gmrBin(['bench', '--model', 'gmr-cnn', '--widths', '4,8,8', '--batch-size', '4', '--runs', '1', '--warmup', '0', '--profile']);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/gmr-cnn train: .* ms per step \(profiled runs\)/);
+    expect(text.stdout).toMatch(/\| GMRConv2D +\| 3 /);
+    expect(text.stdout).toMatch(/\(outside kernels\)/);
+  });
 });
