@@ -38,6 +38,58 @@ function movingAverage(variable: LayerVariable, value: tf.Tensor, momentum: numb
   });
 }
 
+/** An order-0 vector [n0] as a per-channel one [C] (zeros on the order-m channels, which follow the order-0 ones). */
+const padChannels = (v: tf.Tensor, C: number) => (v.size === C ? v : tf.pad(v, [[0, C - v.size]]));
+
+/**
+ * Training mode on the whole tensor, as one tf.batchNorm with per-channel vectors (see field_maps.ts for why not
+ * per block): mean = the order-0 means and 0 on order m (no mean subtraction there); variance = the order-0
+ * variances, and E|z|² of its field on both channels of an order-m field; scale = γ of the channel's field;
+ * offset = β on order 0, 0 on order m. `onStats(mean [C], stats [F])` receives the batch statistics (stats: the
+ * order-0 variances, then E|z|² per order-m field) for the moving averages.
+ *
+ * The gradient is written out, as for any batch norm (x̂ = (x − mean)/√(variance + ε), N values per channel):
+ *   ∂L/∂x = γ/√(variance + ε)·(dy − [order 0]·mean(dy) − x̂·Σ_{field} mean(dy·x̂)),  ∂L/∂γ_f = N·Σ_{c in f} mean(dy·x̂)_c,
+ *   ∂L/∂β = N·mean(dy)
+ * where the field sum is the channel itself on order 0 and Re + Im on order m (E|z|² couples them). Autodiff of
+ * the same forward ran about 100 kernels per layer, most of them the gradients of the small per-channel vectors.
+ */
+function fieldBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor | null, maps: FieldMaps, epsilon: number, onStats: (mean: tf.Tensor, stats: tf.Tensor) => void): tf.Tensor {
+  const C = maps.channels;
+  const n0 = maps.order0Count;
+  const order0 = () => tf.tensor1d(maps.order0);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, g] = args as [tf.Tensor, tf.Tensor];
+    const b = beta ? (args[2] as tf.Tensor) : null;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const mean = n0 === 0 ? tf.zeros([C]) : n0 === C ? tf.mean(xs, [0, 1, 2]) : tf.mul(tf.mean(xs, [0, 1, 2]), order0());
+    const centred = n0 > 0 ? tf.sub(xs, mean) : xs;
+    // order 0: E(x − mean)²; order m: E re², E im², summed per field into E|z|²
+    const stats = channelsToFields(tf.mean(tf.square(centred), [0, 1, 2]), maps);
+    onStats(mean, stats);
+    const variance = fieldsToChannels(stats, maps);
+    const scale = fieldsToChannels(g, maps);
+    const invStd = tf.div(1, tf.sqrt(tf.add(variance, epsilon)));
+    save([centred, invStd, scale]);
+    return {
+      value: tf.batchNorm(xs, mean, variance, b ? padChannels(b, C) : undefined, scale, epsilon),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xc, inv, sc] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const count = xc.size / C;
+        const xhat = tf.mul(xc, inv);
+        const meanDy = tf.mean(dy, [0, 1, 2]);
+        const corr = channelsToFields(tf.mean(tf.mul(dy, xhat), [0, 1, 2]), maps); // per field: Σ_{c in f} mean(dy·x̂)
+        const centredDy = n0 > 0 ? tf.sub(dy, tf.mul(meanDy, order0())) : dy;
+        const dx = tf.mul(tf.sub(centredDy, tf.mul(xhat, fieldsToChannels(corr, maps))), tf.mul(inv, sc));
+        const grads = [dx, tf.mul(corr, count)];
+        if (b) grads.push(tf.mul(takeChannels(meanDy, 0, n0)!, count));
+        return grads;
+      },
+    };
+  });
+  return beta ? op(x, gamma, beta) : op(x, gamma);
+}
+
 export class FieldBatchNorm extends tfl.layers.Layer {
   static className = 'FieldBatchNorm';
   readonly fields: Fields;
@@ -88,34 +140,23 @@ export class FieldBatchNorm extends tfl.layers.Layer {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       checkFieldInput('FieldBatchNorm', x.shape, this.fields);
-      const training = kwargs?.training === true;
-      // One tf.batchNorm over all channels with per-channel vectors (see field_maps.ts for why not per block):
-      //   mean: the order-0 means, 0 on order m (no mean subtraction there);
-      //   variance: the order-0 variances, E|z|² of its field on both channels of an order-m field;
-      //   scale: γ per order-0 channel, the field's γ on its two channels; offset: β on order 0, 0 on order m.
       const maps = this.maps;
       const n0 = maps.order0Count;
-      const C = maps.channels;
-      let mean: tf.Tensor;
-      let stats: tf.Tensor; // per field: [order-0 variances | E|z|² of the order-m fields]
-      if (training) {
-        mean = n0 === 0 ? tf.zeros([C]) : n0 === C ? tf.mean(x, [0, 1, 2]) : tf.mul(tf.mean(x, [0, 1, 2]), tf.tensor1d(maps.order0));
-        // order 0: E(x − mean)²; order m: E re², E im², summed per field into E|z|²
-        const centred = n0 > 0 ? tf.sub(x, mean) : x;
-        stats = channelsToFields(tf.mean(tf.square(centred), [0, 1, 2]), maps);
-        if (n0 > 0) {
-          movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
-          movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
-        }
-        if (this.movingSquareNorm) movingAverage(this.movingSquareNorm, takeChannels(stats, n0, maps.fieldCount - n0)!, this.momentum);
-      } else {
-        mean = n0 === 0 ? tf.zeros([C]) : n0 === C ? this.movingMean!.read() : tf.pad(this.movingMean!.read(), [[0, C - n0]]);
-        stats = this.joinFields(this.movingVariance, this.movingSquareNorm);
+      const gamma = this.joinFields(this.gamma0, this.fieldGamma);
+      if (kwargs?.training === true) {
+        return fieldBatchNormTraining(x, gamma, this.beta0?.read() ?? null, maps, this.epsilon, (mean, stats) => {
+          if (n0 > 0) {
+            movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
+            movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
+          }
+          if (this.movingSquareNorm) movingAverage(this.movingSquareNorm, takeChannels(stats, n0, maps.fieldCount - n0)!, this.momentum);
+        });
       }
-      const variance = fieldsToChannels(stats, maps);
-      const scale = fieldsToChannels(this.joinFields(this.gamma0, this.fieldGamma), maps);
-      const offset = n0 === 0 ? undefined : n0 === C ? this.beta0!.read() : tf.pad(this.beta0!.read(), [[0, C - n0]]);
-      return tf.batchNorm(x, mean, variance, offset, scale, this.epsilon);
+      const C = maps.channels;
+      const mean = n0 === 0 ? tf.zeros([C]) : padChannels(this.movingMean!.read(), C);
+      const variance = fieldsToChannels(this.joinFields(this.movingVariance, this.movingSquareNorm), maps);
+      const offset = n0 === 0 ? undefined : padChannels(this.beta0!.read(), C);
+      return tf.batchNorm(x, mean, variance, offset, fieldsToChannels(gamma, maps), this.epsilon);
     });
   }
 

@@ -3,11 +3,11 @@
  *
  * Why: slicing the channel axis into the blocks of fields.ts and concatenating them back costs a copy per block
  * forward and a full-size zero-padded copy (the slice's gradient) per block backward, in every layer. On `native`
- * that bookkeeping took most of a steerable network's training step (ten times its element-wise maths). With
+ * Slice, PadV2, SplitV and Concat took more of a steerable network's training step than its convolutions. With
  * these maps a per-field quantity is one matrix product away from per-channel form and back:
  *   per-field → per-channel:   v[1, F] · expand[F, C]
  *   per-channel → per-field:   s[1, C] · expandᵀ            (sums the Re and Im channels of a field)
- *   |z|² on every channel:     (x²)[N, C] · pairSum[C, C]    (pairSum = expandᵀ·expand on order m > 0, 0 on order 0)
+ *   |z|² of every field:       (x²)[N, C] · expandᵀ → [N, F] (an order-0 field: x²)
  * The maps are 0/1 matrices, so the products are exact sums; they are built once per layer as plain arrays and
  * turned into (small) tensors inside each call, which leaves no tensor for a layer to own.
  */
@@ -23,8 +23,6 @@ export interface FieldMaps {
   order0Count: number;
   /** [F, C]: 1 where channel c is a part of field f (an order-0 field's map; an order-m field's Re and Im). */
   expand: Float32Array;
-  /** [C, C]: 1 where channels c and c' are parts of the same field of order m > 0 (c = c' included); 0 on order 0. */
-  pairSum: Float32Array;
   /** [C]: 1 on order-0 channels, 0 on the Re/Im channels of order m > 0. */
   order0: Float32Array;
 }
@@ -34,7 +32,6 @@ export function fieldMaps(fields: Fields): FieldMaps {
   const entries = fieldEntries(fields);
   const F = entries.length;
   const expand = new Float32Array(F * C);
-  const pairSum = new Float32Array(C * C);
   const order0 = new Float32Array(C);
   for (const e of entries) {
     if (e.order === 0) {
@@ -42,12 +39,9 @@ export function fieldMaps(fields: Fields): FieldMaps {
       order0[e.re] = 1;
       continue;
     }
-    for (const c of [e.re, e.im]) {
-      expand[e.index * C + c] = 1;
-      for (const d of [e.re, e.im]) pairSum[c * C + d] = 1;
-    }
+    for (const c of [e.re, e.im]) expand[e.index * C + c] = 1;
   }
-  return { channels: C, fieldCount: F, order0Count: fields[0], expand, pairSum, order0 };
+  return { channels: C, fieldCount: F, order0Count: fields[0], expand, order0 };
 }
 
 /** A per-field vector [F] (or [1, F]) as a per-channel vector [C] (call inside tf.tidy). */
@@ -58,10 +52,4 @@ export function fieldsToChannels(v: tf.Tensor, maps: FieldMaps): tf.Tensor1D {
 /** A per-channel vector [C] summed per field [F] (Re + Im for order m > 0; call inside tf.tidy). */
 export function channelsToFields(v: tf.Tensor, maps: FieldMaps): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.reshape(v, [1, maps.channels]), tf.tensor2d(maps.expand, [maps.fieldCount, maps.channels]), false, true), [maps.fieldCount]);
-}
-
-/** [..., C] → [..., C]: every order-m channel (m > 0) replaced by the sum over its field's two channels, order 0 by 0. */
-export function sumPairs(v: tf.Tensor, maps: FieldMaps): tf.Tensor {
-  const C = maps.channels;
-  return tf.reshape(tf.matMul(tf.reshape(v, [-1, C]), tf.tensor2d(maps.pairSum, [C, C])), v.shape);
 }

@@ -19,7 +19,7 @@ import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js'
 import { invalid } from '../utils/errors.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFieldInput, checkFields, Fields, fieldLayout, takeChannels } from './fields.js';
-import { FieldMaps, fieldMaps, fieldsToChannels, sumPairs } from './field_maps.js';
+import { FieldMaps, fieldMaps } from './field_maps.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type LayerVariable = { read(): tf.Tensor };
@@ -43,39 +43,43 @@ export function gatedFields(fields: Fields): Fields {
   return [n0 + n1 + n2, n1, n2];
 }
 
-/** A norm-ReLU bias that keeps a channel closed: ReLU(√ε + CLOSED) = 0 for any ε a float32 |z| allows. */
-const CLOSED = -1e30;
-
 /**
- * ReLU on order-0 channels and z·ReLU(|z| + b)/|z| on order-m channels, for all channels at once, with the
- * gradient written out: autodiff of the same expression runs about twice as many full-size ops (the quotient's
- * gradient alone is four, and a full-size negation that `native` has no kernel for).
- *   |z|² per channel = (x²)·pairSum (so √ε on order-0 channels), t = |z| + b, f = ReLU(t)/|z| + step(x)·[order 0]
- *   y = x·ReLU(t)/|z| + ReLU(x)·[order 0] = x·f
- *   ∂L/∂b_c = Σ dy_c·x_c·step(t_c)/|z|
- *   ∂L/∂x_k = dy_k·f_k + x_k/|z|·Σ_{c in k's field} dy_c·x_c·(step(t_c) − ReLU(t_c)/|z|)/|z|
- * (order-0 channels: pairSum is 0 there, so ∂L/∂x = dy·step(x), ReLU's gradient).
+ * ReLU on order-0 channels and z·ReLU(|z| + b)/|z| on order-m channels, on the whole tensor, with the gradient
+ * written out: autodiff of the same expression runs about twice as many full-size ops (the quotient's gradient
+ * alone is four, and a full-size negation that `native` has no kernel for). The per-field part runs on [N, K]
+ * (K = n1 + n2 fields, less than half the channels) between two products with the 0/1 map E [K, C] (field → its
+ * Re and Im channels):
+ *   |z| = √((x²)·Eᵀ + ε), t = |z| + b, o = ReLU(t)/|z|        (per field)
+ *   y = x·(o·E) + ReLU(x)·[order 0]
+ *   ∂L/∂b = Σ a·step(t)/|z|  with  a = (dy·x)·Eᵀ               (Σ over the field's two channels)
+ *   ∂L/∂x = dy·(o·E + step(x)·[order 0]) + x·(a·(step(t) − o)/|z|²)·E
  */
 function normRelu(x: tf.Tensor, bias: tf.Tensor, maps: FieldMaps, epsilon: number): tf.Tensor {
+  const C = maps.channels;
+  const K = maps.fieldCount - maps.order0Count;
+  const rows = x.size / C;
+  const fieldToChannels = () => tf.tensor2d(maps.expand.subarray(maps.order0Count * C), [K, C]);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const norm = tf.sqrt(tf.add(sumPairs(tf.square(xs), maps), epsilon));
+    const e = fieldToChannels();
+    const norm = tf.sqrt(tf.fused.matMul({ a: tf.reshape(tf.square(xs), [rows, C]), b: e, transposeB: true, bias: tf.scalar(epsilon) }));
     const t = tf.add(norm, b);
     const open = tf.div(tf.relu(t), norm);
+    const factor = tf.reshape(tf.matMul(open, e), xs.shape); // 0 on order-0 channels
     // ReLU(x) rather than x·step(x) on order 0: the latter is −0 for x < 0
     const order0 = maps.order0Count > 0 ? tf.mul(tf.relu(xs), tf.tensor1d(maps.order0)) : null;
-    save(order0 ? [xs, norm, t, open, order0] : [xs, norm, t, open]);
+    save(order0 ? [xs, norm, t, open, factor, order0] : [xs, norm, t, open, factor]);
     return {
-      value: order0 ? tf.add(tf.mul(xs, open), order0) : tf.mul(xs, open),
+      value: order0 ? tf.add(tf.mul(xs, factor), order0) : tf.mul(xs, factor),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xv, n, tv, o, r0] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
-        const f = r0 ? tf.add(o, tf.step(r0)) : o; // ∂y_c/∂x_c at fixed |z|: step(x) on order 0 (r0 > 0 exactly there)
-        const u = tf.div(tf.mul(dy, xv), n);
+        const [xv, n, tv, o, fc, r0] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+        const e2 = fieldToChannels();
+        const u = tf.div(tf.matMul(tf.reshape(tf.mul(dy, xv), [rows, C]), e2, false, true), n); // a/|z| per field
         const passing = tf.step(tv);
-        const db = tf.sum(tf.mul(u, passing), [0, 1, 2]);
-        const perField = sumPairs(tf.mul(u, tf.sub(passing, o)), maps);
-        const dx = tf.add(tf.mul(dy, f), tf.mul(xv, tf.div(perField, n)));
-        return [dx, db];
+        const db = tf.sum(tf.mul(u, passing), 0);
+        const viaNorm = tf.reshape(tf.matMul(tf.div(tf.mul(u, tf.sub(passing, o)), n), e2), xv.shape);
+        const f = r0 ? tf.add(fc, tf.step(r0)) : fc; // ∂y_c/∂x_c at fixed |z|: step(x) on order 0 (r0 > 0 exactly there)
+        return [tf.add(tf.mul(dy, f), tf.mul(xv, viaNorm)), db];
       },
     };
   });
@@ -131,11 +135,7 @@ export class FieldNonlinearity extends tfl.layers.Layer {
       const maps = this.maps;
       if (maps.order0Count === maps.channels) return tf.relu(x); // order-0 maps only
       if (this.mode === 'gate') return this.gate(x, maps);
-      // Per-channel bias: the field's b on its Re and Im channels; on order-0 channels a bias so negative that
-      // ReLU(|z| + b) is 0 there (|z| = √ε on them, see normRelu), which leaves them to the order-0 ReLU.
-      const order0Bias = tf.fill([maps.order0Count], CLOSED);
-      const bias = fieldsToChannels(maps.order0Count > 0 ? tf.concat([order0Bias, this.biasVar!.read()]) : this.biasVar!.read(), maps);
-      return normRelu(x, bias, maps, this.epsilon);
+      return normRelu(x, this.biasVar!.read(), maps, this.epsilon);
     });
   }
 
