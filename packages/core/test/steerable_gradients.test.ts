@@ -8,7 +8,7 @@
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FieldBatchNorm, fieldChannels, FieldNonlinearity, GMRSteerableConv2D, type Fields } from '../src/index.js';
+import { FieldBatchNorm, fieldChannels, FieldInvariants, FieldNonlinearity, gatedFields, GMRSteerableConv2D, type Fields } from '../src/index.js';
 import { randnArray, rng } from './helpers/gmr_reference.js';
 
 beforeAll(async () => {
@@ -94,4 +94,41 @@ describe('steerable layers: gradients', () => {
       layers.forEach((l) => l.dispose());
     });
   }
+
+  it('match central differences for the input of the gate non-linearity and of the invariants (all products)', () => {
+    const fields: Fields = [2, 2, 2];
+    const cases: [string, Fields, FieldNonlinearity | FieldInvariants][] = [
+      ['gate', gatedFields(fields), new FieldNonlinearity({ fields, mode: 'gate' })],
+      ['invariants', fields, new FieldInvariants({ fields })],
+    ];
+    for (const [name, inFields, layer] of cases) {
+      const layerOf = (t: tf.Tensor) => layer.apply(t) as tf.Tensor;
+      const shape = [2, 4, 5, fieldChannels(inFields)];
+      const x = tf.tensor(randnArray(shape.reduce((a, b) => a * b), 5), shape);
+      const y0 = layerOf(x);
+      const R = randnArray(y0.size, 6);
+      const Rt = tf.tensor(R, y0.shape);
+      const lossOf = (t: tf.Tensor) => {
+        const d = tf.tidy(() => layerOf(t)).dataSync();
+        let sum = 0;
+        for (let i = 0; i < d.length; i++) sum += d[i]! * R[i]!;
+        return sum;
+      };
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layerOf(t), Rt)))(x).dataSync();
+      const base = x.dataSync() as Float32Array;
+      const scale = Array.from(g).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(scale, `${name}: gradient identically zero`).toBeGreaterThan(0);
+      const r = rng(7);
+      for (let k = 0; k < 6; k++) {
+        const i = Math.floor(r() * base.length);
+        const eps = 1e-3;
+        const plus = base.slice();
+        plus[i] += eps;
+        const minus = base.slice();
+        minus[i] -= eps;
+        const fd = (lossOf(tf.tensor(plus, shape)) - lossOf(tf.tensor(minus, shape))) / (2 * eps);
+        expect(Math.abs(fd - g[i]!), `${name}[${i}]: analytic ${g[i]} vs finite difference ${fd}`).toBeLessThanOrEqual(1e-2 * Math.max(Math.abs(g[i]!), 0.05 * scale));
+      }
+    }
+  });
 });

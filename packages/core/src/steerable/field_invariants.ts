@@ -36,19 +36,19 @@ export function fieldInvariantChannels(fields: Fields, products: FieldInvariantP
 /**
  * Every invariant as a sum of products of at most three channels, Σ_j S[j, o]·Π_i x[c_ij]: an order-0 map is
  * one factor, |z|² = a·a + b·b, Re(z·conj z′) = a·a′ + b·b′, Re(z2·conj(z1)²) = a2·a1·a1 − a2·b1·b1 + 2·b2·a1·b1.
- * So the layer is a few matrix products on the whole [N, C] tensor: factor i = x·select_i + ones_i (a 0/1 matrix
- * picks the i-th channel of each term; a term with fewer factors gets a constant 1), the factors multiplied, and
- * the terms summed into the outputs by combine (its coefficients ±1, 2). No slicing of the channel axis: the
+ * So the layer is two matrix products on the whole [N, C] tensor: x·select + ones gives every factor of every term
+ * (a 0/1 matrix picks the i-th channel of each term; a term with fewer factors gets a constant 1), the factors are
+ * multiplied, and combine sums the terms into the outputs (its coefficients ±1, 2). No slicing of the channel axis: the
  * slices and their zero-padded gradients cost more than the maths (see field_maps.ts).
  */
 interface InvariantProducts {
   degree: number;
   terms: number;
   outputs: number;
-  /** per factor: [C, terms] */
-  select: Float32Array[];
-  /** per factor: [terms], 1 where the term has no factor i */
-  ones: Float32Array[];
+  /** [C, degree·terms]: column i·terms + j picks the i-th channel of term j */
+  select: Float32Array;
+  /** [degree·terms]: 1 where term j has no factor i */
+  ones: Float32Array;
   /** [terms, outputs] */
   combine: Float32Array;
 }
@@ -74,13 +74,13 @@ function invariantProducts(fields: Fields, products: FieldInvariantProducts): In
   const degree = Math.max(...terms.map((t) => t.channels.length));
   const T = terms.length;
   const C = l.channels;
-  const select = Array.from({ length: degree }, () => new Float32Array(C * T));
-  const ones = Array.from({ length: degree }, () => new Float32Array(T));
+  const select = new Float32Array(C * degree * T);
+  const ones = new Float32Array(degree * T);
   const combine = new Float32Array(T * out);
   terms.forEach((t, j) => {
     for (let i = 0; i < degree; i++) {
-      if (i < t.channels.length) select[i]![t.channels[i]! * T + j] = 1;
-      else ones[i]![j] = 1;
+      if (i < t.channels.length) select[t.channels[i]! * degree * T + i * T + j] = 1;
+      else ones[i * T + j] = 1;
     }
     combine[j * out + t.out] = t.coef;
   });
@@ -124,13 +124,11 @@ export class FieldInvariants extends tfl.layers.Layer {
       const C = x.shape[3]!;
       const rows = x.size / C;
       const flat = tf.reshape(x, [rows, C]);
-      // factor i of every term: the selected channel, or 1 where the term has fewer factors
-      let product: tf.Tensor | null = null;
-      for (let i = 0; i < p.degree; i++) {
-        const factor = tf.add(tf.matMul(flat, tf.tensor2d(p.select[i]!, [C, p.terms])), tf.tensor1d(p.ones[i]!));
-        product = product ? tf.mul(product, factor) : factor;
-      }
-      const out = tf.matMul(product!, tf.tensor2d(p.combine, [p.terms, p.outputs]));
+      // every factor of every term in one product: the selected channel, or 1 where the term has fewer factors
+      const all = tf.fused.matMul({ a: flat, b: tf.tensor2d(p.select, [C, p.degree * p.terms]), bias: tf.tensor1d(p.ones) });
+      const factors = p.degree === 1 ? [all] : tf.split(all, p.degree, 1);
+      const product = factors.reduce((a, b) => tf.mul(a, b));
+      const out = tf.matMul(product, tf.tensor2d(p.combine, [p.terms, p.outputs]));
       return tf.reshape(out, [...x.shape.slice(0, 3), p.outputs]);
     });
   }
