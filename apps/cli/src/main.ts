@@ -419,7 +419,7 @@ async function runBench(o: BenchOpts): Promise<void> {
   const { bench } = await import('./bench.js');
   const b = await setupBackend(o.backend);
   const results = [];
-  for (const m of o.model) results.push(await bench(m, o.widths ?? DEFAULT_WIDTHS[m], o.batchSize, o.runs, o.warmup, o.profile));
+  for (const m of o.model) results.push(await bench(m, m === 'gmr-steerable' ? channelsOfFields(STEERABLE_FIELDS) : (o.widths ?? DEFAULT_WIDTHS[m]), o.batchSize, o.runs, o.warmup, o.profile));
   if (o.json) {
     console.log(JSON.stringify({ backend: b.name, machine: machine(), results }));
     return;

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { gmrBin } from './helpers.js';
 
 describe('gmr bench', () => {
-  it('times a training step and an inference batch for both models (through bin/gmr.js)', () => {
-    const r = gmrBin(['bench', '--widths', '4,8,8', '--batch-size', '4', '--runs', '1', '--warmup', '0', '--json']);
+  it('times a training step and an inference batch for the CNNs (through bin/gmr.js)', () => {
+    const r = gmrBin(['bench', '--model', 'gmr-cnn', 'plain-cnn', '--widths', '4,8,8', '--batch-size', '4', '--runs', '1', '--warmup', '0', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { backend: string; results: { model: string; trainStepMs: number; inferenceMs: number; params: number }[] };
     // auto = the native backend of @gmr-conv/kernels-cuda (built by pnpm build), else wasm
@@ -21,6 +21,16 @@ describe('gmr bench', () => {
     const cuda = gmrBin(['bench', '--backend', 'cuda']);
     expect(cuda.status).toBe(2);
     expect(cuda.stderr).toMatch(/gmr: error: no usable backend: cuda: /);
+  });
+
+  it('benches the steerable GMR-CNN at its default fields', () => {
+    const r = gmrBin(['bench', '--model', 'gmr-steerable', '--batch-size', '4', '--runs', '1', '--warmup', '0', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const x = (JSON.parse(r.stdout) as { results: { model: string; widths: number[]; trainStepMs: number; params: number }[] }).results[0]!;
+    expect(x.model).toBe('gmr-steerable');
+    // channels per conv: n0 + 2·n1 + 2·n2 of the default fields 8:8:8, 16:16:16, 32:16:16
+    expect(x.widths).toEqual([40, 80, 96]);
+    expect(x.trainStepMs).toBeGreaterThan(0);
   });
 
   it('--profile: self time per kernel for a training step and an inference batch', () => {
