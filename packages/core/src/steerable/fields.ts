@@ -99,16 +99,18 @@ export function takeChannels(x: tf.Tensor, offset: number, count: number): tf.Te
   return tf.slice(x, begin, size);
 }
 
-/** Slices a [..., channels] tensor into its blocks (call inside tf.tidy). */
+/**
+ * Splits a [..., channels] tensor into its blocks (call inside tf.tidy): one tf.split, whose gradient is one concat
+ * (five slices would take five full-size zero-padded copies and their sum).
+ */
 export function splitFields(x: tf.Tensor, fields: Fields): FieldBlocks {
-  const l = fieldLayout(fields);
-  const take = (offset: number, count: number) => takeChannels(x, offset, count);
-  const [n0, n1, n2] = l.fields;
-  return {
-    order0: take(l.order0, n0),
-    re: [null, take(l.re[1], n1), take(l.re[2], n2)],
-    im: [null, take(l.im[1], n1), take(l.im[2], n2)],
-  };
+  const [n0, n1, n2] = fieldLayout(fields).fields;
+  const sizes = [n0, n1, n1, n2, n2];
+  const present = sizes.filter((n) => n > 0);
+  const parts = present.length === 1 ? [x] : tf.split(x, present, x.rank - 1);
+  let next = 0;
+  const [order0, re1, im1, re2, im2] = sizes.map((n) => (n > 0 ? parts[next++]! : null));
+  return { order0: order0!, re: [null, re1!, re2!], im: [null, im1!, im2!] };
 }
 
 /** The inverse of splitFields: concatenates the non-empty blocks in layout order. */
