@@ -3,8 +3,8 @@
  * and 'gate', FieldInvariants) at the shapes of models' default gmrSteerableCNN, batch 32: what a training step
  * spends around its convolutions.
  *
- *   GMR_KERNELS=file://$PWD/packages/kernels-cuda/dist/index.js nice -n 10 npx tsx packages/core/scripts/bench_field_layers.ts native
- *   nice -n 10 npx tsx packages/core/scripts/bench_field_layers.ts cpu
+ *   cd packages/core && GMR_KERNELS=file://$PWD/../kernels-cuda/dist/index.js nice -n 10 npx tsx scripts/bench_field_layers.ts native 9
+ *   cd packages/core && nice -n 10 npx tsx scripts/bench_field_layers.ts cpu
  *
  * Prints the median of several runs per layer and shape, the kernels one forward + backward of it runs, and the
  * machine's load average next to each figure.
