@@ -15,6 +15,14 @@ beforeAll(async () => {
   await tfjs.setBackend('cpu');
 });
 
+/** Σ f(input)·R summed in float64 (the finite differences' loss). */
+const lossInFloat64 = (f: (input: tf.Tensor) => tf.Tensor, R: Float32Array) => (input: tf.Tensor) => {
+  const d = tf.tidy(() => f(input)).dataSync();
+  let s = 0;
+  for (let i = 0; i < d.length; i++) s += d[i]! * R[i]!;
+  return s;
+};
+
 describe('steerable layers: gradients', () => {
   for (const path of ['rings', 'dense'] as const) {
     it(`match central differences for θ, log σ, bias, BN γ/β, norm-ReLU bias and the input (${path})`, () => {
@@ -43,12 +51,7 @@ describe('steerable layers: gradients', () => {
       const y0 = forward(x);
       const R = randnArray(y0.size, 2);
       const Rt = tf.tensor(R, y0.shape);
-      const lossOf = (input: tf.Tensor) => {
-        const d = tf.tidy(() => forward(input)).dataSync();
-        let s = 0;
-        for (let i = 0; i < d.length; i++) s += d[i]! * R[i]!;
-        return s;
-      };
+      const lossOf = lossInFloat64(forward, R);
       const { grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(x), Rt)) as tf.Scalar);
       const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(forward(input), Rt)))(x);
       const layers = [conv, bn, nl];
@@ -108,12 +111,7 @@ describe('steerable layers: gradients', () => {
       const y0 = layerOf(x);
       const R = randnArray(y0.size, 6);
       const Rt = tf.tensor(R, y0.shape);
-      const lossOf = (t: tf.Tensor) => {
-        const d = tf.tidy(() => layerOf(t)).dataSync();
-        let sum = 0;
-        for (let i = 0; i < d.length; i++) sum += d[i]! * R[i]!;
-        return sum;
-      };
+      const lossOf = lossInFloat64(layerOf, R);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layerOf(t), Rt)))(x).dataSync();
       const base = x.dataSync() as Float32Array;
       const scale = Array.from(g).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
