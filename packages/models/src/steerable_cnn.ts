@@ -7,7 +7,7 @@
  * MNIST it plateaus near 90 % in the main job's budget. Here each conv maps fields of orders 0, 1, 2 to fields of
  * orders 0, 1, 2, so a later layer sees "a stroke at this angle next to a curve at that angle". The network is
  *
- *   [blur] → (steerable conv → field batch norm → field non-linearity → [2×2 average pool]) × L
+ *   [blur] → (steerable conv → field batch norm → gated non-linearity → [2×2 average pool]) × L
  *          → field invariants (order-0 maps, |z|, Re(z·conj z′), Re(z₂·conj z₁²)) → ring pooling → BN → dense
  *
  * Every stage commutes with the 8 rotations and flips of the pixel grid (the convs are odd, 'same'-padded and
@@ -50,7 +50,10 @@ export interface SteerableCNNOptions {
   products?: FieldInvariantProducts;
   /** How the invariant maps become the classifier's input: 'rings' (default, keeps radial layout) or 'average'. */
   pooling?: 'rings' | 'average';
-  /** Non-linearity of the order-1/2 fields (default 'norm-relu'). */
+  /**
+   * Non-linearity of the order-1/2 fields (default 'gate': each field scaled by the sigmoid of an order-0 channel
+   * of the same conv; measured better than 'norm-relu' on upright MNIST, see apps/cli/README.md).
+   */
   nonlinearity?: FieldNonlinearityMode;
   /** σ in pixels of a fixed Gaussian blur of the input (0 = none; default 0). */
   inputBlur?: number;
@@ -112,7 +115,7 @@ export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
   const blur = o.inputBlur ?? 0;
   if (typeof blur !== 'number' || !(blur >= 0) || !Number.isFinite(blur)) invalid(WHERE, 'inputBlur', blur, 'a finite σ ≥ 0 in pixels (0 = no blur)');
   const products = o.products ?? 'paired';
-  const mode = o.nonlinearity ?? 'norm-relu';
+  const mode = o.nonlinearity ?? 'gate';
   if (mode !== 'norm-relu' && mode !== 'gate') invalid(WHERE, 'nonlinearity', mode, "'norm-relu' or 'gate'");
   if (products !== 'paired' && products !== 'none') invalid(WHERE, 'products', products, "'paired' or 'none'");
 
