@@ -62,7 +62,7 @@ function normRelu(x: tf.Tensor, bias: tf.Tensor, maps: FieldMaps, epsilon: numbe
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const e = fieldToChannels();
-    const norm = tf.sqrt(tf.fused.matMul({ a: tf.reshape(tf.square(xs), [rows, C]), b: e, transposeB: true, bias: tf.scalar(epsilon) }));
+    const norm = tf.sqrt(tf.fused.matMul({ a: tf.reshape(tf.square(xs), [rows, C]), b: e, transposeB: true, bias: tf.fill([K], epsilon) }));
     const t = tf.add(norm, b);
     const open = tf.div(tf.relu(t), norm);
     const factor = tf.reshape(tf.matMul(open, e), xs.shape); // 0 on order-0 channels
