@@ -103,6 +103,28 @@ describe('field layers commute with D4', () => {
     expect(Array.from(g)).toEqual([0, expect.closeTo(0.3 * s, 6), expect.closeTo(0.4 * s, 6)]);
   });
 
+  it('gate with as many or unequal order-1 and order-2 fields: z·sigmoid(its own gate), order 0 ReLU, gates dropped', () => {
+    for (const fields of [[1, 2, 1], [2, 1, 3], [0, 2, 2], [1, 0, 2]] as Fields[]) {
+      const [n0, n1, n2] = fields;
+      const gin = gatedFields(fields);
+      const x = fieldInput(gin, 3, 9);
+      const y = (new FieldNonlinearity({ fields, mode: 'gate' }).apply(x) as tf.Tensor).arraySync() as number[][][][];
+      const v = (x.arraySync() as number[][][][])[1]![2]![0]!;
+      const o = y[1]![2]![0]!;
+      const k = n1 + n2;
+      const sig = (t: number) => 1 / (1 + Math.exp(-t));
+      const want: number[] = [];
+      for (let i = 0; i < n0; i++) want.push(Math.max(v[i]!, 0));
+      const z = n0 + k; // first Re channel of the input
+      for (const [m, n, off] of [[1, n1, 0], [2, n2, n1]] as const) {
+        const re = z + (m === 1 ? 0 : 2 * n1);
+        for (const part of [0, 1]) for (let i = 0; i < n; i++) want.push(v[re + part * n + i]! * sig(v[n0 + off + i]!));
+      }
+      expect(o.length, `${fields}`).toBe(fieldChannels(fields));
+      o.forEach((val, c) => expect(val, `${fields} channel ${c}`).toBeCloseTo(want[c]!, 5));
+    }
+  });
+
   it('FieldBatchNorm, in training (batch statistics) and in inference (moving statistics)', () => {
     const bn = new FieldBatchNorm({ fields: FIELDS, momentum: 0.5 });
     const x = fieldInput(FIELDS, 14, 3);

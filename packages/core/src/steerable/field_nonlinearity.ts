@@ -18,7 +18,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { invalid } from '../utils/errors.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
-import { checkFieldInput, checkFields, Fields, fieldLayout, takeChannels } from './fields.js';
+import { checkFieldInput, checkFields, Fields, fieldLayout } from './fields.js';
 import { FieldMaps, fieldMaps } from './field_maps.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
@@ -134,30 +134,39 @@ export class FieldNonlinearity extends tfl.layers.Layer {
       checkFieldInput('FieldNonlinearity', x.shape, this.inputFields);
       const maps = this.maps;
       if (maps.order0Count === maps.channels) return tf.relu(x); // order-0 maps only
-      if (this.mode === 'gate') return this.gate(x, maps);
+      if (this.mode === 'gate') return this.gate(x);
       return normRelu(x, this.biasVar!.read(), maps, this.epsilon);
     });
   }
 
   /**
-   * 'gate' on the whole tensor: the gates are one block (one slice), σ of them goes to the two channels of its
-   * field by a product with a 0/1 matrix, and another 0/1 matrix drops the gate channels from the output.
+   * 'gate' by blocks: one split into [order-0 maps | gates | Re/Im of the fields], the gates broadcast onto the Re
+   * and Im blocks of their order by a reshape to [..., orders, Re/Im, fields], and one concat. Here the blocks are
+   * the cheaper form: selecting the channels with 0/1 matrix products instead measured 10–20 % slower on `native`
+   * (its products are slow when an operand is this narrow); most of the time is the sigmoid either way.
    */
-  private gate(x: tf.Tensor, maps: FieldMaps): tf.Tensor {
+  private gate(x: tf.Tensor): tf.Tensor {
     const [n0, n1, n2] = this.fields;
-    const k = n1 + n2;
-    const cin = x.shape[3]!;
-    const C = maps.channels;
-    const rows = x.size / cin;
-    // [Cin, C]: input channel → output channel (gates map nowhere); [K, C]: gate k → the channels of field n0 + k
-    const select = new Float32Array(cin * C);
-    for (let c = 0; c < C; c++) select[(c < n0 ? c : c + k) * C + c] = 1;
-    const spread = maps.expand.subarray(n0 * C);
-    const kept = tf.reshape(tf.matMul(tf.reshape(x, [rows, cin]), tf.tensor2d(select, [cin, C])), [...x.shape.slice(0, 3), C]);
-    const gates = tf.sigmoid(takeChannels(x, n0, k)!);
-    const factor = tf.reshape(tf.matMul(tf.reshape(gates, [rows, k]), tf.tensor2d(spread, [k, C])), kept.shape);
-    const gated = tf.mul(kept, factor); // 0 on order-0 channels (no gate reaches them)
-    return n0 > 0 ? tf.add(tf.mul(tf.relu(kept), tf.tensor1d(maps.order0)), gated) : gated;
+    const lead = x.shape.slice(0, 3);
+    const sizes = [n0, n1 + n2, 2 * (n1 + n2)];
+    const parts = tf.split(x, sizes.filter((n) => n > 0), 3);
+    const [maps, gates, complex] = n0 > 0 ? parts : [null, ...parts];
+    const sigma = tf.sigmoid(gates!);
+    // [..., orders, 2 (Re, Im), fields of the order] × [..., orders, 1, fields]: one product when both orders hold
+    // as many fields (or one is empty), else one per order
+    const orders = [n1, n2].filter((n) => n > 0);
+    let gated: tf.Tensor;
+    if (orders.length === 1 || n1 === n2) {
+      const n = orders[0]!;
+      const shape = [...lead, orders.length, 2, n];
+      gated = tf.reshape(tf.mul(tf.reshape(complex!, shape), tf.reshape(sigma, [...lead, orders.length, 1, n])), [...lead, 2 * (n1 + n2)]);
+    } else {
+      const [z1, z2] = tf.split(complex!, [2 * n1, 2 * n2], 3);
+      const [s1, s2] = tf.split(sigma, [n1, n2], 3);
+      const turn = (z: tf.Tensor, g: tf.Tensor, n: number) => tf.reshape(tf.mul(tf.reshape(z, [...lead, 2, n]), tf.reshape(g, [...lead, 1, n])), [...lead, 2 * n]);
+      gated = tf.concat([turn(z1!, s1!, n1), turn(z2!, s2!, n2)], 3);
+    }
+    return maps ? tf.concat([tf.relu(maps), gated], 3) : gated;
   }
 
   /** The output layout's channel maps, built once (plain arrays). */
