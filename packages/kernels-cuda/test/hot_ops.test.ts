@@ -88,6 +88,7 @@ const cases: OpCase[] = [
   { name: 'slice of the channel axis and its gradient (Pad)', native: ['Slice', 'PadV2'], f: () => grads((x) => tf.slice(x, [0, 1, 0, 3], [-1, 4, -1, 5]), [t([3, 6, 5, 11], 1)]) },
   { name: 'slices: leading axis, whole, scalar-like, 1-D, negative size', native: ['Slice'], f: () => [tf.slice(t([6, 4, 3], 1), [2], [3]), tf.slice(t([2, 3], 2), [0, 0], [2, 3]), tf.slice(t([2, 3, 4], 3), [1, 2, 3], [1, 1, 1]), tf.slice(t([9], 4), 3, 4), tf.slice(t([3, 4, 5], 5), [1, 1, 1], [-1, -1, 2])] },
   { name: 'concat on channels and its gradient (SplitV)', native: ['Concat', 'SplitV'], f: () => grads((a, b) => tf.concat([a, b, a], 3), [t([2, 4, 3, 5], 1), t([2, 4, 3, 2], 2)]) },
+  { name: 'sigmoid and its gradient (large and small inputs)', native: ['Sigmoid'], f: () => [tf.sigmoid(tf.mul(t([4, 9, 3], 7), 30)), ...grads((x) => tf.sigmoid(x), [t([5, 6], 8)])] },
   { name: 'concat on the leading and a middle axis, an empty part; sqrt and its gradient', native: ['Concat', 'Sqrt'], f: () => [tf.concat([t([2, 3], 1), t([4, 3], 2)], 0), tf.concat([t([2, 3, 4], 3), t([2, 0, 4], 4), t([2, 5, 4], 5)], 1), ...grads((x) => tf.sqrt(tf.add(tf.square(x), 0.1)), [t([3, 7, 5], 6)])] },
   { name: 'pad with a constant, every axis', native: ['PadV2'], f: () => [tf.pad(t([2, 3, 4], 1), [[1, 0], [0, 2], [3, 1]], 0.5), tf.pad(t([5], 2), [[2, 3]])] },
   { name: 'split into sizes on an inner axis', native: ['SplitV'], f: () => [...tf.split(t([2, 5, 9], 1), [2, 3, 4], 2), ...tf.split(t([6, 4], 2), 3, 0)] },

@@ -76,8 +76,8 @@ const OPS = { 1: gmrConv1d, 2: gmrConv2d, 3: gmrConv3d } as const;
 
 const dataTokens = new WeakMap<object, number>();
 let nextToken = 0;
-/** A unique number per tensor data object (backends' dataIds are opaque objects). */
-function dataToken(dataId: object): number {
+/** A unique number per tensor data object (backends' dataIds are opaque objects; an assign gives a variable a new one). */
+export function dataToken(dataId: object): number {
   let t = dataTokens.get(dataId);
   if (t === undefined) dataTokens.set(dataId, (t = ++nextToken));
   return t;

@@ -26,7 +26,8 @@ import { DEFAULT_SIGMA_SCALE, gaussianMatrix, initialLogSigmas, initialSigma, RE
 import { gmrConv2d } from '../ops/gmr_conv_ops.js';
 import { convOutLength, samePads } from '../ops/padding.js';
 import { invalid, toTuple } from '../utils/errors.js';
-import { bool } from '../layers/layer_utils.js';
+import { bool, recordingGradients } from '../layers/layer_utils.js';
+import { dataToken } from '../layers/gmr_conv_layer.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, Fields, fieldLayout } from './fields.js';
 import { mixingWeights, steerableBasis, SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, SteerableTables } from './steerable_basis.js';
@@ -115,6 +116,8 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   private biasVar: LayerVariable | null = null;
   private basis: SteerableBasis | null = null;
   private tensors: { masks: tf.Tensor2D; tables: SteerableTables } | null = null;
+  /** Inference cache of the dense kernel, keyed by the identity of θ's and log σ's data (an assign changes it). */
+  private kernelCache: { key: string; kernel: tf.Tensor4D } | null = null;
 
   constructor(args: GMRSteerableConv2DArgs) {
     super(args);
@@ -280,6 +283,20 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     return tf.tidy(() => steerableDenseKernel(this.kernelVar!.read(), this.gaussian(), this.fixedTensors().tables, this.kernelSize));
   }
 
+  /**
+   * The dense kernel for inference: synthesised once and kept while θ and log σ are unchanged (an optimizer step,
+   * setWeights or a load assigns new data and so a new key). Synthesis is ~20 kernels; an evaluation over
+   * thousands of batches would otherwise rebuild the same kernel for each.
+   */
+  private inferenceKernel(): tf.Tensor4D {
+    const key = [this.kernelVar, this.logSigmasVar].map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-')).join('|');
+    if (!this.kernelCache || this.kernelCache.key !== key || this.kernelCache.kernel.isDisposed) {
+      this.kernelCache?.kernel.dispose();
+      this.kernelCache = { key, kernel: tf.keep(this.synthesizedKernel()) };
+    }
+    return this.kernelCache.kernel;
+  }
+
   /** Bias over all output channels (zeros after the order-0 block), or null. */
   private fullBias(): tf.Tensor | null {
     if (!this.biasVar) return null;
@@ -288,7 +305,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     return extra > 0 ? tf.pad(b, [[0, extra]]) : b;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: { training?: boolean; [k: string]: unknown }): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean; [k: string]: unknown }): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       if (x.rank !== 4 || x.shape[3] !== this.basis!.cin) {
@@ -296,7 +313,8 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
       }
       const bias = this.fullBias();
       if (this.path === 'dense') {
-        const y = tf.conv2d(x as tf.Tensor4D, this.synthesizedKernel(), this.strides, this.padding);
+        const cached = !kwargs?.training && !recordingGradients();
+        const y = tf.conv2d(x as tf.Tensor4D, cached ? this.inferenceKernel() : this.synthesizedKernel(), this.strides, this.padding);
         return bias ? tf.add(y, bias) : y;
       }
       return gmrConv2d(x, { weight: this.mixingWeights(), logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
@@ -319,6 +337,8 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   disposeCaches(): void {
     if (this.tensors) tf.dispose(this.fixedList(this.tensors.tables));
     this.tensors = null;
+    this.kernelCache?.kernel.dispose();
+    this.kernelCache = null;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
