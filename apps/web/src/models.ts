@@ -1,24 +1,24 @@
 /**
- * The two models (tfjs layers format under models/, written by `pnpm run weights`) and one prediction step:
+ * The three models (tfjs layers format under models/, written by `pnpm run weights`) and one prediction step:
  * rotate the 28×28 input with @gmr-conv/core's rotateBilinear (bilinear, zero fill: the paper's protocol), run
- * both models, softmax their logits.
+ * every model, softmax their logits.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tfl from '@tensorflow/tfjs-layers';
-// registers GMRConv2D & co. with tf.serialization, so model.json files naming them load
+// registers GMRConv2D, GMRSteerableConv2D, the field layers & co. with tf.serialization, so model.json files naming
+// them load
 import { rotateBilinear } from '@gmr-conv/core';
+import { FOLDERS, MODEL_NAMES, type ModelName } from './model_names.js';
 
-export const MODEL_NAMES = ['gmr', 'plain'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
-const FOLDERS: Record<ModelName, string> = { gmr: 'gmr-cnn', plain: 'plain-cnn' };
+export { FOLDERS, LABELS, MODEL_NAMES, type ModelName } from './model_names.js';
 
 export type Models = Record<ModelName, tfl.LayersModel>;
 
 export async function loadModels(): Promise<Models> {
   const load = (m: ModelName) => tfl.loadLayersModel(new URL(`models/${FOLDERS[m]}/model.json`, document.baseURI).href);
-  const [gmr, plain] = await Promise.all([load('gmr'), load('plain')]);
-  return { gmr, plain };
+  const loaded = await Promise.all(MODEL_NAMES.map(load));
+  return Object.fromEntries(MODEL_NAMES.map((m, i) => [m, loaded[i]])) as Models;
 }
 
 export interface ModelOutput {
@@ -28,11 +28,12 @@ export interface ModelOutput {
   ms: number;
 }
 
+export type Outputs = Record<ModelName, ModelOutput>;
+
 export interface Prediction {
   /** the rotated input, 28×28 in [0, 1] */
   input: Float32Array;
-  gmr: ModelOutput;
-  plain: ModelOutput;
+  outputs: Outputs;
 }
 
 function argmax(v: ArrayLike<number>): number {
@@ -41,7 +42,7 @@ function argmax(v: ArrayLike<number>): number {
   return best;
 }
 
-/** Rotates `pixels` (28×28, [0, 1]) by `angle` degrees and runs both models on the current backend. */
+/** Rotates `pixels` (28×28, [0, 1]) by `angle` degrees and runs every model on the current backend. */
 export async function predict(models: Models, pixels: Float32Array, angle: number): Promise<Prediction> {
   const x = tf.tidy(() => {
     const t = tf.tensor4d(pixels, [1, 28, 28, 1]);
@@ -49,7 +50,7 @@ export async function predict(models: Models, pixels: Float32Array, angle: numbe
   });
   try {
     const input = (await x.data()) as Float32Array;
-    const out = {} as Record<ModelName, ModelOutput>;
+    const out = {} as Outputs;
     for (const m of MODEL_NAMES) {
       const t0 = performance.now();
       const p = tf.tidy(() => tf.softmax(models[m].predict(x) as tf.Tensor2D));
@@ -57,7 +58,7 @@ export async function predict(models: Models, pixels: Float32Array, angle: numbe
       p.dispose();
       out[m] = { probs, top: argmax(probs), ms: performance.now() - t0 };
     }
-    return { input: Float32Array.from(input), ...out };
+    return { input: Float32Array.from(input), outputs: out };
   } finally {
     x.dispose();
   }

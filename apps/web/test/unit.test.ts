@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { toMnist } from '../src/draw.ts';
+import { CLI_MAIN, MODELS_STEERABLE, parseArgs, steerableRecipe } from '../scripts/recipes.mjs';
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -60,10 +61,11 @@ describe('shipped data', () => {
     for (const x of s.samples) expect(Buffer.from(x.pixels, 'base64')).toHaveLength(784);
   });
 
-  it('models: tfjs layers folders under 2 MB, the GMR-CNN with GMRConv2D layers, and the manifest that made them', () => {
+  it('models: tfjs layers folders under 2 MB, the GMR models with their GMR layers, and the manifest that made them', () => {
     const manifest = JSON.parse(readFileSync(join(WEB, 'public/models/manifest.json'), 'utf8'));
     expect(manifest.command).toBe('pnpm --filter @gmr-conv/web run weights');
-    for (const [name, conv] of [['gmr-cnn', 'GMRConv2D'], ['plain-cnn', 'Conv2D']] as const) {
+    expect(Object.keys(manifest.models)).toEqual(['gmr-cnn', 'plain-cnn', 'gmr-steerable']);
+    for (const [name, conv] of [['gmr-cnn', 'GMRConv2D'], ['plain-cnn', 'Conv2D'], ['gmr-steerable', 'GMRSteerableConv2D']] as const) {
       const dir = join(WEB, 'public/models', name);
       const model = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
       const layers = model.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name);
@@ -73,6 +75,52 @@ describe('shipped data', () => {
       expect(statSync(join(dir, 'weights.bin')).size).toBe(values * 4);
       expect(statSync(join(dir, 'weights.bin')).size).toBeLessThan(2 * 1024 * 1024);
       expect(manifest.models[name].train).toMatch(new RegExp(`^gmr train --model ${name} `));
+      expect(manifest.models[name].weights).toEqual({ values, bytes: statSync(join(dir, 'weights.bin')).size + statSync(join(dir, 'model.json')).size });
+      for (const a of ['0deg', '45deg', '90deg']) expect(manifest.models[name].testAccuracy[a]).toBeGreaterThan(0.1);
     }
+    // the steerable network's head: field invariants, then ring pooling
+    const steerable = JSON.parse(readFileSync(join(WEB, 'public/models/gmr-steerable/model.json'), 'utf8'));
+    expect(steerable.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toEqual(expect.arrayContaining(['FieldBatchNorm', 'FieldNonlinearity', 'FieldInvariants', 'GMRRingPooling2D']));
+  });
+
+  it("the steerable weights come from the main job's current recipe", () => {
+    const manifest = JSON.parse(readFileSync(join(WEB, 'public/models/manifest.json'), 'utf8'));
+    const train = manifest.models['gmr-steerable'].train;
+    expect(train, 'the main job\'s steerable recipe changed: rerun pnpm --filter @gmr-conv/web run weights --only gmr-steerable').toBe(`gmr train ${steerableRecipe()}`);
+  });
+});
+
+describe('scripts/recipes.mjs', () => {
+  const cli = readFileSync(CLI_MAIN, 'utf8');
+  const models = readFileSync(MODELS_STEERABLE, 'utf8');
+
+  it("reads the main job's steerable recipe from the CLI's source", () => {
+    const lr = /\bSTEERABLE_LR\s*=\s*([^;]+);/.exec(cli)![1];
+    const recipe = steerableRecipe(cli, models);
+    expect(recipe).toMatch(new RegExp(`^--model gmr-steerable --limit \\d+ --epochs \\d+ --batch-size 32 --lr ${lr.replace(/[.+-]/g, '\\$&')} --warmup 0\\.05 --clip-norm 5 --seed 1`));
+    // other defaults in the CLI than in the models package: written out
+    const changed = cli
+      .replace(/(STEERABLE_FIELDS\b[^=]*=\s*\[)\s*\[\s*\d+\s*,\s*\d+\s*,\s*\d+\s*\]/, '$1[4, 6, 2]')
+      .replace(/(STEERABLE_INPUT_BLUR\s*=\s*)[^;]+;/, (_, head) => `${head}0.6;`)
+      .replace(/(native:\s*\{\s*limit:\s*)\d+(\s*,\s*epochs:\s*)\d+/, (_, head, mid) => `${head}12345${mid}3`);
+    const r = steerableRecipe(changed, models);
+    expect(r).toContain('--limit 12345 --epochs 3 ');
+    expect(r).toMatch(/ --fields 4:6:2,\d+:\d+:\d+,\d+:\d+:\d+ --input-blur 0\.6$/);
+    // a constant renamed away is an error naming it, not a silent default
+    expect(() => steerableRecipe(cli.replace(/STEERABLE_LR/g, 'PEAK_LR'), models)).toThrow(/STEERABLE_LR not found in .*main\.ts/);
+  });
+
+  it('parses --only and the recipe overrides, and refuses what it cannot use', () => {
+    const recipes = { 'gmr-cnn': 'g', 'plain-cnn': 'p', 'gmr-steerable': 's' };
+    expect(parseArgs([], recipes)).toEqual({ recipes, only: ['gmr-cnn', 'plain-cnn', 'gmr-steerable'] });
+    expect(parseArgs(['--only', 'gmr-steerable'], recipes)).toEqual({ recipes, only: ['gmr-steerable'] });
+    expect(parseArgs(['--only=gmr-steerable,gmr-cnn', '--steerable-args', '--model gmr-steerable --limit 10'], recipes)).toEqual({
+      recipes: { ...recipes, 'gmr-steerable': '--model gmr-steerable --limit 10' },
+      only: ['gmr-cnn', 'gmr-steerable'],
+    });
+    expect(() => parseArgs(['--only', 'steerable'], recipes)).toThrow("--only: got 'steerable'; allowed: a comma-separated list of gmr-cnn, plain-cnn, gmr-steerable");
+    expect(() => parseArgs(['--only', 'plain-cnn', '--gmr-args', 'x'], recipes)).toThrow('--gmr-args is for gmr-cnn, which --only leaves out');
+    expect(() => parseArgs(['--steerable-args'], recipes)).toThrow('--steerable-args needs a value');
+    expect(() => parseArgs(['--epochs', '2'], recipes)).toThrow('unknown argument --epochs');
   });
 });
