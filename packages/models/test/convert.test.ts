@@ -58,7 +58,8 @@ describe('convertToGMR', () => {
       clipSigma: false,
       path: 'dense',
       initScheme: 'kaimingNormalFanOut',
-      filter: (l) => l.name !== 'c1',
+      // c2 only: c1 stays plain, and c3 is 1×1 (4 rings would be refused: a 1×1 kernel has 2 distinct tap distances at most)
+      filter: (l) => l.name === 'c2',
       copyWeights: false,
       name: 'converted',
     });
