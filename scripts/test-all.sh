@@ -133,7 +133,10 @@ took "$T"
 # "consumer: N passed, N failed" joins the totals below, and a run that prints none counts as one failure.
 step "consumer test"
 T=$(now)
-CONSUMER=$(bash scripts/consumer-test.sh </dev/null 2>&1 | tee /dev/stderr | grep '^consumer: ' | tail -1)
+# (captured, then printed: `tee /dev/stderr` would reopen a redirected log file and truncate it)
+CONSUMER_OUT=$(bash scripts/consumer-test.sh </dev/null 2>&1)
+echo "$CONSUMER_OUT"
+CONSUMER=$(grep '^consumer: ' <<<"$CONSUMER_OUT" | tail -1)
 read -r _ CONSUMER_PASSED _ CONSUMER_FAILED _ <<<"$(tr -d ',' <<<"${CONSUMER:-consumer: 0 passed, 1 failed}")"
 took "$T"
 
