@@ -38,8 +38,8 @@ describe('gmr train --model gmr-steerable', () => {
     ]);
     expect(a.header.model.inputBlur).toBe(0.5);
     const names = [...a.weights.keys()];
-    // the steerable convs, the field batch norms and the norm-ReLU biases are all in the checkpoint
-    for (const n of ['conv1', 'bn1', 'act1', 'conv2', 'bn2', 'act2', 'head_bn', 'fc']) expect(names.some((x) => x.startsWith(n))).toBe(true);
+    // the steerable convs (θ, log σ), the field batch norms (γ, β, moving statistics), the head are all in it
+    for (const n of ['conv1', 'bn1', 'conv2', 'bn2', 'head_bn', 'fc']) expect(names.some((x) => x.startsWith(n))).toBe(true);
     expect([...b.weights.keys()]).toEqual(names);
     for (const [name, w] of a.weights) expect(Array.from(b.weights.get(name)!)).toEqual(Array.from(w));
   });

@@ -45,26 +45,25 @@ function inputMoments(model: tfl.LayersModel, layer: tfl.layers.Layer, axisOptio
     tf.dispose([sum!, sumSq!].filter((t) => t != null));
     [sum, sumSq] = next;
   }
-  const out = { sum: sum!.dataSync() as Float32Array, sumSq: sumSq!.dataSync() as Float32Array, count };
-  tf.dispose([sum!, sumSq!]);
-  return out;
+  // kept on the backend (no host read: the webgpu backend in Node cannot read synchronously)
+  return { sum: sum!, sumSq: sumSq!, count };
 }
 
-/** Mean and (biased) variance per channel from the sums, as BatchNormalization keeps them. */
-function meanVariance(m: { sum: Float32Array; sumSq: Float32Array; count: number }, channels: number[]): [number[], number[]] {
-  const mean = channels.map((c) => m.sum[c]! / m.count);
-  return [mean, channels.map((c, i) => Math.max(m.sumSq[c]! / m.count - mean[i]! ** 2, 0))];
-}
-
-/** Replaces the named weights of `layer` (by the last part of their names), keeping the others. */
-function setNamedWeights(layer: tfl.layers.Layer, values: Record<string, number[]>): void {
-  const current = layer.getWeights();
-  const next = layer.weights.map((w, i) => {
-    const v = values[w.originalName.split('/').pop()!];
-    return v ? tf.tensor(v, w.shape as number[]) : current[i]!;
+/** Mean and (biased) variance of the given channels from the sums, as BatchNormalization keeps them. */
+function meanVariance(m: { sum: tf.Tensor; sumSq: tf.Tensor; count: number }, channels: number[]): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const idx = tf.tensor1d(channels, 'int32');
+    const mean = tf.div(tf.gather(m.sum, idx), m.count);
+    return [mean, tf.relu(tf.sub(tf.div(tf.gather(m.sumSq, idx), m.count), tf.square(mean)))];
   });
+}
+
+/** Replaces the named weights of `layer` (by the last part of their names), keeping the others; disposes `values`. */
+function setNamedWeights(layer: tfl.layers.Layer, values: Record<string, tf.Tensor>): void {
+  const current = layer.getWeights();
+  const next = layer.weights.map((w, i) => values[w.originalName.split('/').pop()!] ?? current[i]!);
   layer.setWeights(next);
-  tf.dispose(next.filter((t, i) => t !== current[i]));
+  tf.dispose(Object.values(values));
 }
 
 /**
@@ -83,18 +82,28 @@ export function recalibrateBatchNorm(model: tfl.LayersModel, images: tf.Tensor, 
     if (kind === 'BatchNormalization') {
       const bn = layer as BNLayer;
       const m = inputMoments(model, bn, bn.axis, images, batchSize);
-      const [mean, variance] = meanVariance(m, [...m.sum.keys()]);
+      const [mean, variance] = meanVariance(m, [...Array(m.sum.size).keys()]);
+      tf.dispose([m.sum, m.sumSq]);
       setNamedWeights(bn, { moving_mean: mean, moving_variance: variance });
     } else if (kind === FieldBatchNorm.className) {
       const m = inputMoments(model, layer, -1, images, batchSize);
       const l = fieldLayout((layer as FieldBatchNorm).fields);
       const [n0, n1, n2] = l.fields;
-      const [mean, variance] = meanVariance(m, Array.from({ length: n0 }, (_, c) => l.order0 + c));
-      const squareNorm: number[] = [];
+      const values: Record<string, tf.Tensor> = {};
+      if (n0 > 0) [values.moving_mean, values.moving_variance] = meanVariance(m, Array.from({ length: n0 }, (_, c) => l.order0 + c));
+      const re: number[] = [];
+      const im: number[] = [];
       for (const [order, n] of [[1, n1], [2, n2]] as const) {
-        for (let i = 0; i < n; i++) squareNorm.push((m.sumSq[l.re[order] + i]! + m.sumSq[l.im[order] + i]!) / m.count);
+        for (let i = 0; i < n; i++) {
+          re.push(l.re[order] + i);
+          im.push(l.im[order] + i);
+        }
       }
-      setNamedWeights(layer, { ...(n0 > 0 ? { moving_mean: mean, moving_variance: variance } : {}), ...(squareNorm.length ? { moving_square_norm: squareNorm } : {}) });
+      if (re.length > 0) {
+        values.moving_square_norm = tf.tidy(() => tf.div(tf.add(tf.gather(m.sumSq, tf.tensor1d(re, 'int32')), tf.gather(m.sumSq, tf.tensor1d(im, 'int32'))), m.count));
+      }
+      tf.dispose([m.sum, m.sumSq]);
+      setNamedWeights(layer, values);
     } else continue;
     done.push(layer.name);
   }
