@@ -137,30 +137,24 @@ function concat(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   return backend.makeNativeOutput(out, outShape);
 }
 
-function sqrt(args: Args): tf.TensorInfo | tf.TensorInfo[] {
-  const backend = args.backend as NativeBackend;
-  const { x } = args.inputs as { x: tf.TensorInfo };
-  if (x.dtype !== 'float32') return cpuKernel('Sqrt', args);
-  count('Sqrt');
-  const v = backend.f32(x);
-  const out = backend.allocFloat32(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = Math.sqrt(v[i]!);
-  return backend.makeNativeOutput(out, x.shape);
-}
-
-/** Sigmoid (a gated steerable layer's gates): a loop over native memory; the cpu kernel took ~30 ns a value here. */
-function sigmoid(args: Args): tf.TensorInfo | tf.TensorInfo[] {
-  const backend = args.backend as NativeBackend;
-  const { x } = args.inputs as { x: tf.TensorInfo };
-  if (x.dtype !== 'float32') return cpuKernel('Sigmoid', args);
-  count('Sigmoid');
-  const v = backend.f32(x);
-  const out = backend.allocFloat32(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = 1 / (1 + Math.exp(-v[i]!));
-  return backend.makeNativeOutput(out, x.shape);
+/**
+ * An element-wise float32 kernel as a loop over native memory (other dtypes go to the cpu kernel): Sqrt (a harmonic
+ * layer's magnitude) and Sigmoid (a gated steerable layer's gates; the cpu kernel took ~30 ns a value here).
+ */
+function elementwise(name: string, f: (v: number) => number) {
+  return (args: Args): tf.TensorInfo | tf.TensorInfo[] => {
+    const backend = args.backend as NativeBackend;
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype !== 'float32') return cpuKernel(name, args);
+    count(name);
+    const v = backend.f32(x);
+    const out = backend.allocFloat32(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = f(v[i]!);
+    return backend.makeNativeOutput(out, x.shape);
+  };
 }
 
 export function layoutKernelConfigs(backendName: string): tf.KernelConfig[] {
   const k = (kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]) => kernelConfig(backendName, kernelName, f);
-  return [k('Slice', slice), k('PadV2', pad), k('SplitV', splitV), k('Concat', concat), k('Sqrt', sqrt), k('Sigmoid', sigmoid)];
+  return [k('Slice', slice), k('PadV2', pad), k('SplitV', splitV), k('Concat', concat), k('Sqrt', elementwise('Sqrt', Math.sqrt)), k('Sigmoid', elementwise('Sigmoid', (v) => 1 / (1 + Math.exp(-v))))];
 }
