@@ -8,9 +8,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
+import type { RingGeometry } from '../rings/ring_masks.js';
 import { markSymmetricRings } from '../rings/symmetry.js';
-import { initialLogSigmas, DEFAULT_SIGMA_SCALE, smoothedBasis } from '../mixture/gaussian_mixture.js';
+import { initialLogSigmas, smoothedBasis } from '../mixture/gaussian_mixture.js';
 import { synthesizeKernel } from '../kernel/synthesis.js';
 import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, normalizeDataFormat, GMRConvOptions } from '../ops/gmr_conv_ops.js';
 import { checkPaddingMode, checkPaddingSpec, PaddingMode, PaddingSpec, convOutLength, samePads } from '../ops/padding.js';
@@ -19,6 +19,7 @@ import { checkPositiveInt, checkNonNegativeInt, invalid, toTuple } from '../util
 import { resolveSerializable, serializeObject } from './identifiers.js';
 import { GMRKaimingNormal, GMRReferenceUniform, InitScheme } from './initializers.js';
 import { bool, recordingGradients } from './layer_utils.js';
+import { resolveRingOptions, type GMRRingArgs } from './ring_options.js';
 import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE, usesComposedKernel } from '../ops/kernel_registry.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
@@ -27,7 +28,7 @@ type Constraint = { apply(w: tf.Tensor): tf.Tensor };
 type Activation = { apply(x: tf.Tensor, axis?: number): tf.Tensor };
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown; name: string };
 
-export interface GMRConvLayerArgs extends LayerArgs {
+export interface GMRConvLayerArgs extends LayerArgs, GMRRingArgs {
   /** Output channels. */
   filters: number;
   kernelSize: number | number[];
@@ -50,17 +51,6 @@ export interface GMRConvLayerArgs extends LayerArgs {
   biasConstraint?: string | Constraint | tf.serialization.ConfigDict;
   /** Reference init scheme used when no kernelInitializer is given: 'reference' (layer default) or 'kaimingNormalFanOut' (GMR-ResNet). */
   initScheme?: InitScheme;
-  /** Number of rings (default k//2 + 1, plus one when forceCircular is false). */
-  numRings?: number | null;
-  forceCircular?: boolean;
-  /** false gives binary SRE rings (no smoothing, no sigmas). */
-  gaussianMixtureRing?: boolean;
-  trainGaussianSigma?: boolean;
-  /** σ⁰ = band width / sigmaScale (2.355: FWHM = band width). */
-  sigmaScale?: number;
-  clipSigma?: boolean;
-  sigmaMin?: number;
-  sigmaMax?: number;
   /** Train the ring masks too (the reference's pre-2026 default; breaks equivariance). Use clipIndexMat() after each step. */
   trainIndexMat?: boolean;
   /** 'auto' picks the cheaper of the two-stage and dense paths per call. */
@@ -143,20 +133,18 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     this.groups = checkPositiveInt(where, 'groups', args.groups ?? 1);
     if (this.filters % this.groups !== 0) invalid(where, 'groups', args.groups, `a divisor of filters (${this.filters})`);
     this.useBias = bool(where, 'useBias', args.useBias, true);
-    this.forceCircular = bool(where, 'forceCircular', args.forceCircular, true);
-    this.gaussianMixtureRing = bool(where, 'gaussianMixtureRing', args.gaussianMixtureRing, true);
-    this.trainGaussianSigma = bool(where, 'trainGaussianSigma', args.trainGaussianSigma, true);
-    this.clipSigma = bool(where, 'clipSigma', args.clipSigma, true);
+    const rings = resolveRingOptions(where, this.kernelSize, args);
+    this.forceCircular = rings.forceCircular;
+    this.gaussianMixtureRing = rings.gaussianMixtureRing;
+    this.trainGaussianSigma = rings.trainGaussianSigma;
+    this.clipSigma = rings.clipSigma;
+    this.sigmaScale = rings.sigmaScale;
+    this.geometry = rings.geometry;
+    this.numRings = rings.numRings;
+    this.sigmaMin = rings.sigmaMin;
+    this.sigmaMax = rings.sigmaMax;
     this.trainIndexMat = bool(where, 'trainIndexMat', args.trainIndexMat, false);
     this.inferenceCache = bool(where, 'inferenceCache', args.inferenceCache, true);
-    this.sigmaScale = args.sigmaScale ?? DEFAULT_SIGMA_SCALE;
-    if (!(this.sigmaScale > 0) || !Number.isFinite(this.sigmaScale)) invalid(where, 'sigmaScale', args.sigmaScale, 'a finite positive number');
-    this.geometry = ringMasks(this.kernelSize, { forceCircular: this.forceCircular, numRings: args.numRings ?? null });
-    this.numRings = this.geometry.numRings;
-    if (this.gaussianMixtureRing && this.numRings < 2) invalid(where, 'numRings', this.numRings, 'at least 2 with gaussianMixtureRing (σ⁰ divides by numRings − 1); use gaussianMixtureRing: false for one ring');
-    this.sigmaMin = args.sigmaMin ?? 1e-2;
-    this.sigmaMax = args.sigmaMax ?? 2 * this.numRings;
-    if (!(this.sigmaMin > 0 && this.sigmaMax > this.sigmaMin)) invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
     this.path = args.path ?? 'auto';
     if (!['auto', 'two-stage', 'dense'].includes(this.path)) invalid(where, 'path', args.path, "'auto', 'two-stage' or 'dense'");
     this.twoStageBasis = args.twoStageBasis ?? 'binary';

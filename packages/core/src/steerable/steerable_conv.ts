@@ -21,12 +21,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
-import { DEFAULT_SIGMA_SCALE, gaussianMatrix, initialLogSigmas, initialSigma, REFERENCE_SQRT_2PI } from '../mixture/gaussian_mixture.js';
+import type { RingGeometry } from '../rings/ring_masks.js';
+import { gaussianMatrix, initialLogSigmas, initialSigma, REFERENCE_SQRT_2PI } from '../mixture/gaussian_mixture.js';
 import { gmrConv2d } from '../ops/gmr_conv_ops.js';
 import { convOutLength, samePads } from '../ops/padding.js';
 import { invalid, toTuple } from '../utils/errors.js';
 import { bool, recordingGradients } from '../layers/layer_utils.js';
+import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js';
 import { dataToken } from '../layers/gmr_conv_layer.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, Fields, fieldLayout } from './fields.js';
@@ -39,7 +40,7 @@ type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
 export const STEERABLE_PATHS = ['rings', 'dense'] as const;
 export type SteerablePath = (typeof STEERABLE_PATHS)[number];
 
-export interface GMRSteerableConv2DArgs extends LayerArgs {
+export interface GMRSteerableConv2DArgs extends LayerArgs, GMRRingArgs {
   /** Output fields [n0, n1, n2] (counts of order 0, 1, 2); output channels n0 + 2·n1 + 2·n2. Required. */
   fields: Fields;
   /** Input fields; default [C, 0, 0] (every input channel an order-0 map). Must match the input channel count. */
@@ -57,16 +58,6 @@ export interface GMRSteerableConv2DArgs extends LayerArgs {
   kernelInitializer?: string | Initializer | tf.serialization.ConfigDict;
   biasInitializer?: string | Initializer | tf.serialization.ConfigDict;
   kernelRegularizer?: string | Regularizer | tf.serialization.ConfigDict;
-  /** Rings (default k//2 + 1, plus one when forceCircular is false), as GMRConv2D. */
-  numRings?: number | null;
-  forceCircular?: boolean;
-  /** false: binary rings (no smoothing, no σ). Default true. */
-  gaussianMixtureRing?: boolean;
-  trainGaussianSigma?: boolean;
-  sigmaScale?: number;
-  clipSigma?: boolean;
-  sigmaMin?: number;
-  sigmaMax?: number;
   /**
    * 'dense' (default): the dense kernel [k, k, Cin, Cout] synthesised from the weights, then tf.conv2d; 'rings': one
    * GMR op on the angle-weighted ring masks. 'dense' is the faster on `native`: 16 → [8, 8, 8], k = 7, 28×28,
@@ -138,21 +129,19 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     this.path = args.path ?? 'dense';
     if (!(STEERABLE_PATHS as readonly string[]).includes(this.path)) invalid(where, 'path', args.path, "'rings' or 'dense'");
     this.useBias = bool(where, 'useBias', args.useBias, true);
-    this.forceCircular = bool(where, 'forceCircular', args.forceCircular, true);
-    this.gaussianMixtureRing = bool(where, 'gaussianMixtureRing', args.gaussianMixtureRing, true);
-    this.trainGaussianSigma = bool(where, 'trainGaussianSigma', args.trainGaussianSigma, true);
-    this.clipSigma = bool(where, 'clipSigma', args.clipSigma, true);
-    this.sigmaScale = args.sigmaScale ?? DEFAULT_SIGMA_SCALE;
-    if (!(this.sigmaScale > 0) || !Number.isFinite(this.sigmaScale)) invalid(where, 'sigmaScale', args.sigmaScale, 'a finite positive number');
     if (args.numRings != null && (typeof args.numRings !== 'number' || !Number.isInteger(args.numRings) || args.numRings < 1)) {
       invalid(where, 'numRings', args.numRings, 'a positive integer or null (default k//2 + 1)');
     }
-    this.geometry = ringMasks(this.kernelSize, { forceCircular: this.forceCircular, numRings: args.numRings ?? null });
-    this.numRings = this.geometry.numRings;
-    if (this.gaussianMixtureRing && this.numRings < 2) invalid(where, 'numRings', this.numRings, 'at least 2 with gaussianMixtureRing (σ⁰ divides by numRings − 1); use gaussianMixtureRing: false for one ring');
-    this.sigmaMin = args.sigmaMin ?? 1e-2;
-    this.sigmaMax = args.sigmaMax ?? 2 * this.numRings;
-    if (!(this.sigmaMin > 0 && this.sigmaMax > this.sigmaMin)) invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
+    const rings = resolveRingOptions(where, this.kernelSize, args);
+    this.forceCircular = rings.forceCircular;
+    this.gaussianMixtureRing = rings.gaussianMixtureRing;
+    this.trainGaussianSigma = rings.trainGaussianSigma;
+    this.clipSigma = rings.clipSigma;
+    this.sigmaScale = rings.sigmaScale;
+    this.geometry = rings.geometry;
+    this.numRings = rings.numRings;
+    this.sigmaMin = rings.sigmaMin;
+    this.sigmaMax = rings.sigmaMax;
     this.userKernelInitializer = args.kernelInitializer != null;
     this.kernelInitializer = resolveSerializable<Initializer>(where, 'kernelInitializer', args.kernelInitializer, 'initializer');
     this.biasInitializer = resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer');
