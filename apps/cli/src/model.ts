@@ -1,5 +1,6 @@
 /** Building the models with a seeded initialisation, and moving weights in and out. */
 import { DEFAULT_STEERABLE_FIELDS, gmrCNN, gmrSteerableCNN, plainCNN } from '@gmr-conv/models';
+import { fieldChannels } from '@gmr-conv/core';
 import { tf } from './backend.js';
 import { CliError } from './errors.js';
 
@@ -26,9 +27,9 @@ export interface ModelSpec {
 /** The steerable network's defaults (the main job's recipe; see apps/cli/README.md). */
 export const STEERABLE_DEFAULTS = { fields: DEFAULT_STEERABLE_FIELDS as [number, number, number][], inputBlur: 0 };
 
-/** Channels of each conv of a steerable network: n0 + 2·n1 + 2·n2. */
-export function steerableWidths(fields: readonly (readonly number[])[]): [number, number, number] {
-  return fields.map((f) => f[0]! + 2 * f[1]! + 2 * f[2]!) as [number, number, number];
+/** Channels of each conv of a steerable network (core's fieldChannels: n0 + 2·n1 + 2·n2). */
+export function steerableWidths(fields: [number, number, number][]): [number, number, number] {
+  return fields.map((f) => fieldChannels(f)) as [number, number, number];
 }
 
 const NO_HARMONICS: [number, number, number] = [0, 0, 0];

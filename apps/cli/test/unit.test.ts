@@ -108,6 +108,10 @@ describe('cli constants', () => {
     expect(cli.OPTIMIZERS).toEqual((await import('../src/optim.js')).OPTIMIZERS);
     expect(cli.AUGMENTATIONS).toEqual((await import('../src/data.js')).AUGMENTATIONS);
     expect(cli.POOLINGS).toEqual((await import('../src/model.js')).POOLINGS);
+    const model = await import('../src/model.js');
+    expect(cli.STEERABLE_FIELDS).toEqual(model.STEERABLE_DEFAULTS.fields);
+    expect(cli.STEERABLE_INPUT_BLUR).toBe(model.STEERABLE_DEFAULTS.inputBlur);
+    expect(model.steerableWidths(cli.STEERABLE_FIELDS)).toEqual([40, 80, 96]);
     const { ROTATION_ANGLES } = await import('@gmr-conv/datasets');
     expect(parseAngles('paper')).toEqual([...ROTATION_ANGLES]);
   });
