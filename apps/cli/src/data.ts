@@ -157,7 +157,7 @@ export const AUGMENTATIONS = ['none', 'paper'] as const;
 export type Augmentation = (typeof AUGMENTATIONS)[number];
 
 /**
- * 'paper': the GMR-Conv paper's resampling-robust recipe adapted to grey 28×28 digits (method.md §1.7), no
+ * 'paper': the GMR-Conv paper's resampling-robust recipe (its MoCo-style augmentation) adapted to grey 28×28 digits, no
  * rotations or flips: random resized crop (scale 0.8–1), Gaussian blur (3×3, σ ∈ [0.1, 1]) with p = 0.5, and a
  * translation of up to 2 pixels.
  */

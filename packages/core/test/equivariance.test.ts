@@ -396,7 +396,7 @@ describe('checkExactEquivariance', () => {
     expect(sameS2.exact).toBe(false);
     expect(sameS2.reasons[0]).toMatch(/layer 0 .*asymmetric padding \(0, 1\) \('same' with stride 2 on size 32\)/);
     expect(checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, strides: 2, padding: 'same' }], 33).exact).toBe(true);
-    // Oracle §6.14: stride 2 with H + 2p − d(k−1) even is not equivariant.
+    // The reference's behaviour too: stride 2 with H + 2p − d(k−1) even leaves a row unused on one side, so it is not equivariant.
     const grid = checkExactEquivariance([{ type: 'gmrConv', kernelSize: 5, strides: 2, padding: 2 }], 12);
     expect(grid.exact).toBe(false);
     expect(grid.reasons[0]).toMatch(/asymmetric grid: \(12 \+ 2 \+ 2 − 1·\(5−1\) − 1\) % 2 = 1/);

@@ -1,4 +1,4 @@
-/** Ring geometry and the Gaussian mixture against the numbers in shared/reference/method.md §1.2–1.3. */
+/** Ring geometry and the Gaussian mixture against numbers worked out by hand from the official PyTorch code. */
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -424,7 +424,7 @@ export function compose(transforms: Transform[]): Transform {
 }
 
 /**
- * The paper's "MoCo aug" training transform for a size×size input (method.md §1.7): RandomResizedCrop(size,
+ * The paper's "MoCo aug" training transform for a size×size input, as the official training code builds it: RandomResizedCrop(size,
  * scale (0.5, 1)), ColorJitter(0.4, 0.4, 0.4, 0.1) with p = 0.8, RandomGrayscale p = 0.2, GaussianBlur(3,
  * σ ∈ [0.1, 2]) with p = 0.2; then, where given, RandomAffine translation and normalisation.
  * `pathology: true` gives the NCT-CRC/PCam variant (jitter p = 0.5, blur σ ∈ [0.1, 1]).

@@ -5,7 +5,7 @@ import { countTrainable, maxAbsDiff, seeded, tf, useBackend, warmUpBatchNorm } f
 
 beforeAll(() => useBackend('wasm'));
 
-describe('parameter counts (reference §2.2)', () => {
+describe('parameter counts (those of the official PyTorch models)', () => {
   it('GMR-ResNet-18 [9,9,5,5], 10 classes: 3,996,685 trainable; tfjs countParams adds the BN moving stats', () => {
     const m = gmrResNet18({ numClasses: 10 });
     expect(countTrainable(m)).toBe(3_996_685);

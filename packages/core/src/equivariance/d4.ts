@@ -3,7 +3,8 @@
  * the two spatial axes of [B, H, W, C] (channelsLast) or [B, C, H, W]
  * (channelsFirst) tensors. GMR kernels are invariant under all of them, so a
  * GMR network built with odd kernels and symmetric grids commutes with them
- * exactly (method §1.5).
+ * exactly: rotating or flipping the input rotates or flips the output, with no
+ * interpolation error, because each of these maps only permutes pixels.
  *
  * Conventions (for an H×W image m, output index (i, j)):
  *   rot90          m[j, W−1−i]          = numpy.rot90(m, 1, axes=(-2,-1)), counter-clockwise,

@@ -2,7 +2,7 @@
  * Static check: is a stack of layers exactly equivariant under the symmetries
  * of the grid (D4 in 2D, the 48 cube symmetries in 3D, the flip in 1D)?
  *
- * Exactness needs (method §1.5, oracle §6.9 and §6.14):
+ * Exactness needs all of the following (a layer that misses one is reported):
  *  - symmetric kernels: GMR kernels with an odd size (an even GMR kernel is
  *    centred on tap k/2, not on the kernel centre), pooling windows, 1×1
  *    convs and pointwise layers; a plain k×k conv (k > 1) is not symmetric;
@@ -22,6 +22,7 @@
 import type { DataFormat } from '../ops/attrs.js';
 import { normalizeDataFormat } from '../ops/gmr_conv_ops.js';
 import { samePads } from '../ops/padding.js';
+import { invalid } from '../utils/errors.js';
 
 type Ints = number | number[];
 type Padding = 'same' | 'valid' | 'causal' | number | number[] | Array<[number, number]>;
@@ -496,14 +497,14 @@ export function checkExactEquivariance(
   const fmt = normalizeDataFormat('checkExactEquivariance', options.dataFormat);
   const list: Array<LayerSpec | LayerLike> = Array.isArray(layers) ? (layers as Array<LayerSpec | LayerLike>) : ((layers as ModelLike)?.layers ?? null);
   if (!Array.isArray(list)) {
-    throw new TypeError(`checkExactEquivariance: \`layers\` must be an array of layer specs or a tfjs LayersModel, got ${typeof layers}.`);
+    invalid('checkExactEquivariance', 'layers', typeof layers, 'an array of layer specs or a tfjs LayersModel');
   }
   let size: number[] | null = null;
   if (typeof inputSize === 'number') size = [inputSize, inputSize];
   else if (Array.isArray(inputSize)) size = inputSize.slice();
   else if (!Array.isArray(layers)) size = inputSizeOf(layers as ModelLike, fmt);
   if (!size || size.length === 0 || !size.every((x) => Number.isInteger(x) && x > 0)) {
-    throw new TypeError(`checkExactEquivariance: \`inputSize\` must be a positive integer or 1–3 positive integers (spatial size), got ${JSON.stringify(inputSize)}.`);
+    invalid('checkExactEquivariance', 'inputSize', inputSize, 'a positive integer or 1–3 positive integers (spatial size)');
   }
   const ctx: Ctx = { reasons: [], notes: [], fmt };
   const st = walkLayers(ctx, list, { size, flattenedAt: null, flattenedSize: null }, '');

@@ -1,6 +1,6 @@
 /**
- * Equivariance metrics, defined as in the oracle (README §2) so numbers are
- * comparable with the reference:
+ * Equivariance metrics, defined as the official PyTorch code defines them for
+ * its equivariance vectors, so numbers are comparable with the reference:
  *   y1 = f(g·x), y2 = g·f(x), compared on the pixels within `radius` of the
  *   grid centre ((H−1)/2, (W−1)/2), all batch entries and channels:
  *   relL2 = ‖y1−y2‖₂ / ‖y2‖₂, maxAbs = max|y1−y2|, maxAbsOverMaxRef = maxAbs / max|y2|.

@@ -1,7 +1,8 @@
 /**
- * Rotation by an arbitrary angle with bilinear interpolation, exactly the
- * oracle's `rotate_bilinear` (oracle README §2), so equivariance errors
- * measured here are comparable with the reference numbers.
+ * Rotation by an arbitrary angle with bilinear interpolation about the grid
+ * centre, zero outside the image: the same formula as the official PyTorch
+ * code's `rotate_bilinear`, which produced the oracle vectors, so equivariance
+ * errors measured here are comparable with the reference numbers.
  *
  * For output pixel (i, j), centres cy = (H−1)/2, cx = (W−1)/2, θ in radians:
  *   r = cy + cosθ·(i−cy) + sinθ·(j−cx)

@@ -1,5 +1,5 @@
 /**
- * Gaussian mixture smoothing (GMR §1.3): each ring's weight is diffused onto its
+ * Gaussian mixture smoothing, the "GM" of GMR-Conv: each ring's weight is diffused onto its
  * neighbouring rings by an (un-normalised) Gaussian in ring-index space,
  * P[j, i] = exp(-½((i - j)/σ_j)²) / (σ_j · 2.5066), and the smoothed basis is G = P·M.
  */

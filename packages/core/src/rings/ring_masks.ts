@@ -1,5 +1,5 @@
 /**
- * Ring geometry (SRE / GMR §1.2): the binary masks that split a k^d kernel into
+ * Ring geometry, shared by SRE-Conv and GMR-Conv: the binary masks that split a k^d kernel into
  * concentric rings around its centre tap. Reproduces the reference exactly,
  * including float64 `numpy.linspace` ties (k=9 puts offset (3,2) in ring 4).
  */

@@ -1,5 +1,5 @@
 /**
- * Checks a whole-model oracle file (oracle README §3, `meta.kind == "model"`):
+ * Checks a whole-model oracle file (`meta.kind == "model"`, a GMR-ResNet exported by the official PyTorch code):
  * builds the model from `constructor_kwargs`, loads `state_dict`, and compares
  * eval-mode logits (float32 relative error ≤ 1e-4 vs variants.float32.logits),
  * our D4 logit differences (≤ 1e-4) and the 45° figures.
