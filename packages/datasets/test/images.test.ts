@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, encodeJpeg, encodePng, encodeTiff, readImageFolder, sniffImageFormat } from '../src/index.js';
+import { DatasetError, decodeImage, encodeJpeg, encodePng, encodeTiff, readImageFiles, readImageFolder, readImageFolderSplits, sniffImageFormat } from '../src/index.js';
 import { tempDir } from './helpers/tmp.js';
 
 function rgbaPattern(w: number, h: number, seed: number): Uint8Array {
@@ -30,7 +30,9 @@ describe('image files and folders', () => {
     await mkdir(join(root, 'ok', 'dog'), { recursive: true });
     await writeFile(join(root, 'ok', 'cat', 'a.png'), encodePng(rgbaPattern(6, 4, 1), 6, 4));
     await writeFile(join(root, 'ok', 'cat', 'b.tif'), encodeTiff(rgbaPattern(6, 4, 2), 6, 4));
-    await writeFile(join(root, 'ok', 'cat', 'notes.txt'), 'ignored');
+    // written by file browsers by themselves: skipped, never an error
+    await writeFile(join(root, 'ok', 'cat', '.DS_Store'), 'skipped');
+    await writeFile(join(root, 'ok', 'dog', 'Thumbs.db'), 'skipped');
     await writeFile(join(root, 'ok', 'dog', 'c.jpg'), encodeJpeg(flat(6, 4, [200, 100, 50]), 6, 4, 100));
   });
 
@@ -87,5 +89,88 @@ describe('image files and folders', () => {
     const jpg = encodeJpeg(rgbaPattern(16, 16, 3), 16, 16);
     expect(() => decodeImage(jpg.subarray(0, 200), 'cut.jpg')).toThrow(/cut\.jpg: corrupt or truncated JPEG image/);
     await expect(readImageFolder(join(root, 'none'))).rejects.toThrow(/none: cannot list the image folder/);
+  });
+
+  /** A folder tree from {'a/b.png': [w, h]} (a PNG of that size) or {'a/b.txt': 'text'}. */
+  async function tree(name: string, files: Record<string, [number, number] | string>): Promise<string> {
+    const dir = join(root, name);
+    for (const [rel, what] of Object.entries(files)) {
+      const p = join(dir, rel);
+      await mkdir(join(p, '..'), { recursive: true });
+      await writeFile(p, typeof what === 'string' ? what : encodePng(rgbaPattern(what[0], what[1], rel.length), what[0], what[1]));
+    }
+    return dir;
+  }
+
+  /** The DatasetError of a rejected promise (fails the test when it resolves or throws something else). */
+  async function datasetError(p: Promise<unknown>): Promise<DatasetError> {
+    const e = await p.then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(DatasetError);
+    return e as DatasetError;
+  }
+
+  it('names an empty class folder', async () => {
+    const dir = await tree('empty-class', { 'a/1.png': [4, 4], 'b/readme.md': 'x' });
+    await mkdir(join(dir, 'c'), { recursive: true });
+    const e = await datasetError(readImageFolder(dir, { otherFiles: 'ignore' }));
+    expect(e.file).toBe(join(dir, 'b'));
+    expect(e.message).toMatch(/class folder 'b' holds no image files \(\.png \.jpg \.jpeg \.tif \.tiff\)/);
+    const only = await tree('empty-only', { 'a/1.png': [4, 4] });
+    await mkdir(join(only, 'z'), { recursive: true });
+    expect((await datasetError(readImageFolder(only))).file).toBe(join(only, 'z'));
+  });
+
+  it('names a non-image file in a class folder, unless told to ignore such files', async () => {
+    const dir = await tree('stray', { 'a/1.png': [4, 4], 'a/labels.csv': '1,2', 'b/2.png': [4, 4] });
+    const e = await datasetError(readImageFolder(dir));
+    expect(e.file).toBe(join(dir, 'a', 'labels.csv'));
+    expect(e.message).toMatch(/not an image file \(the readable extensions are \.png .*\); move it out of the class folder, or pass otherFiles: 'ignore'/);
+    const set = await readImageFolder(dir, { otherFiles: 'ignore' });
+    expect(Array.from(set.labels)).toEqual([0, 1]);
+    // a file with an image's extension that is not one is refused by its content
+    const fake = await tree('fake-ext', { 'a/1.png': [4, 4], 'a/2.png': 'text, not pixels' });
+    expect((await datasetError(readImageFolder(fake))).message).toMatch(/2\.png: not a PNG, JPEG or TIFF image/);
+    await expect(readImageFolder(dir, { otherFiles: 'skip' as 'ignore' })).rejects.toThrow(/otherFiles must be 'error' or 'ignore'; received 'skip'/);
+  });
+
+  it('names the odd image out of a folder of mixed sizes, and resizes them when given a size', async () => {
+    const dir = await tree('sizes', { 'a/1.png': [6, 4], 'a/2.png': [6, 4], 'b/3.png': [5, 5] });
+    const e = await datasetError(readImageFolder(dir));
+    expect(e.file).toBe(join(dir, 'b', '3.png'));
+    expect(e.message).toContain(`image is 5×5, the others are 6×4 (as ${join(dir, 'a', '1.png')}): images of mixed sizes need a size`);
+    const set = await readImageFolder(dir, { size: [3, 3] });
+    expect(set).toMatchObject({ count: 3, height: 3, width: 3 });
+  });
+
+  it('reads train/test splits with one class list and names class folders that differ', async () => {
+    const ok = await tree('split-ok', { 'train/a/1.png': [4, 4], 'train/b/2.png': [4, 4], 'train/b/3.png': [4, 4], 'test/a/4.png': [4, 4], 'test/b/5.png': [4, 4], 'val/a/6.png': [4, 4], 'val/b/7.png': [4, 4] });
+    const seen: number[] = [];
+    const s = await readImageFolderSplits(ok, { onProgress: (done, total) => seen.push(done / total) });
+    expect(Array.from(s.train.labels)).toEqual([0, 1, 1]);
+    expect(Array.from(s.test.labels)).toEqual([0, 1]);
+    expect(Array.from(s.val!.labels)).toEqual([0, 1]);
+    expect(s.test.classNames).toEqual(['a', 'b']);
+    expect(seen.filter((f) => f === 1)).toHaveLength(3);
+    const bad = await tree('split-bad', { 'train/a/1.png': [4, 4], 'train/b/2.png': [4, 4], 'test/a/3.png': [4, 4], 'test/c/4.png': [4, 4] });
+    const e = await datasetError(readImageFolderSplits(bad));
+    expect(e.file).toBe(join(bad, 'test'));
+    expect(e.message).toContain(`only in ${join(bad, 'train')}: b; only in ${join(bad, 'test')}: c`);
+    const noTest = await tree('split-none', { 'train/a/1.png': [4, 4] });
+    expect((await datasetError(readImageFolderSplits(noTest))).message).toMatch(/no test\/ folder/);
+    const sizes = await tree('split-sizes', { 'train/a/1.png': [4, 4], 'test/a/2.png': [5, 5] });
+    expect((await datasetError(readImageFolderSplits(sizes))).message).toMatch(/images are 5×5, the training images 4×4: pass a size/);
+    expect((await readImageFolderSplits(sizes, { size: [4, 4] })).test.height).toBe(4);
+  });
+
+  it('reads loose image files for prediction, resized', async () => {
+    const dir = await tree('loose', { 'x.png': [6, 4], 'y.png': [3, 3] });
+    const set = await readImageFiles([join(dir, 'x.png'), join(dir, 'y.png')], { size: [4, 6], channels: 1 });
+    expect(set).toMatchObject({ count: 2, height: 4, width: 6, channels: 1 });
+    const a = rgbaPattern(6, 4, 'x.png'.length);
+    expect(set.images[0]).toBe(Math.round(0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]));
+    await expect(readImageFiles([])).rejects.toThrow(/paths must be a list of one or more image files/);
   });
 });

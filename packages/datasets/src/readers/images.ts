@@ -123,22 +123,61 @@ export function resizeRgba(src: DecodedImage, height: number, width: number): De
   return { width, height, rgba: out };
 }
 
-export interface ImageFolderOptions {
+/** How image files are turned into an ImageSet. */
+export interface ImageReadOptions {
+  /** 1 (grey) or 3 (RGB, default). */
+  channels?: 1 | 3;
+  /** Resize every image to [height, width] (bilinear). Without it, every image must have the first one's size. */
+  size?: [number, number];
+  /** Called after every file read (done of total): a caller's progress bar; reading a large folder takes a while. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImageFolderOptions extends ImageReadOptions {
   /**
    * The class names, in label order. When given, a sub-folder not in this list is an error (a typo or a stray
    * folder would otherwise shift every label), and so is a listed class with no folder. When omitted, the
    * sub-folders sorted by name are the classes.
    */
   classes?: string[];
-  /** 1 (grey) or 3 (RGB, default). */
-  channels?: 1 | 3;
-  /** Resize every image to [height, width] (bilinear). Without it, every image must have the first one's size. */
-  size?: [number, number];
-  /** File extensions read (lower case, with the dot); other files are ignored. Default .png .jpg .jpeg .tif .tiff. */
+  /** File extensions read (lower case, with the dot). Default .png .jpg .jpeg .tif .tiff. */
   extensions?: string[];
+  /**
+   * What to do with a file of another extension in a class folder: 'error' (default; a stray CSV or a .webp would
+   * otherwise silently leave the class short) or 'ignore'. Hidden files (.DS_Store) and Thumbs.db / desktop.ini,
+   * which file browsers write by themselves, are always skipped.
+   */
+  otherFiles?: 'error' | 'ignore';
 }
 
 const DEFAULT_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.tif', '.tiff'];
+/** Files that file browsers leave in any folder; never data. */
+const SYSTEM_FILES = new Set(['thumbs.db', 'desktop.ini']);
+
+function checkReadOptions(where: string, options: ImageReadOptions): 1 | 3 {
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3) invalidArg(where, 'channels', channels, '1 or 3');
+  if (options.size && !(options.size.length === 2 && options.size.every((s) => Number.isInteger(s) && s > 0))) {
+    invalidArg(where, 'size', options.size, '[height, width] of positive integers');
+  }
+  return channels;
+}
+
+async function listFolder(dir: string) {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    fail(dir, `cannot list the image folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** The class sub-folders of an image folder, sorted by name. */
+export async function listClassFolders(root: string): Promise<string[]> {
+  return (await listFolder(root))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
 
 /**
  * Reads root/<class>/<image files> into a uint8 NHWC ImageSet, files sorted by name within a class.
@@ -146,19 +185,10 @@ const DEFAULT_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.tif', '.tiff'];
  */
 export async function readImageFolder(root: string, options: ImageFolderOptions = {}): Promise<ImageSet> {
   const where = 'readImageFolder';
-  const channels = options.channels ?? 3;
-  if (channels !== 1 && channels !== 3) invalidArg(where, 'channels', channels, '1 or 3');
-  if (options.size && !(options.size.length === 2 && options.size.every((s) => Number.isInteger(s) && s > 0))) {
-    invalidArg(where, 'size', options.size, '[height, width] of positive integers');
-  }
+  checkReadOptions(where, options);
+  if (options.otherFiles !== undefined && options.otherFiles !== 'error' && options.otherFiles !== 'ignore') invalidArg(where, 'otherFiles', options.otherFiles, "'error' or 'ignore'");
   const extensions = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase());
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (e) {
-    fail(root, `cannot list the image folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const folders = await listClassFolders(root);
   let classes: string[];
   if (options.classes) {
     classes = options.classes;
@@ -171,19 +201,55 @@ export async function readImageFolder(root: string, options: ImageFolderOptions 
   } else {
     classes = folders;
   }
-  if (classes.length === 0) fail(root, 'no class sub-folders');
+  if (classes.length === 0) fail(root, 'no class sub-folders (an image folder holds one sub-folder of images per class: root/<class>/<image>)');
   const files: Array<{ path: string; label: number }> = [];
   for (let label = 0; label < classes.length; label++) {
     const dir = join(root, classes[label]);
-    const names = (await readdir(dir)).filter((n) => extensions.some((e) => n.toLowerCase().endsWith(e))).sort();
-    for (const n of names) {
-      const p = join(dir, n);
-      if ((await stat(p)).isFile()) files.push({ path: p, label });
+    // sub-folders of a class folder are not read; a link to a file counts as the file
+    const names = (await listFolder(dir))
+      .filter((e) => !e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+    let found = 0;
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (lower.startsWith('.') || SYSTEM_FILES.has(lower)) continue;
+      if (!extensions.some((x) => lower.endsWith(x))) {
+        if (options.otherFiles === 'ignore') continue;
+        fail(join(dir, name), `not an image file (the readable extensions are ${extensions.join(' ')}); move it out of the class folder, or pass otherFiles: 'ignore'`);
+      }
+      const path = join(dir, name);
+      let isFile: boolean;
+      try {
+        isFile = (await stat(path)).isFile();
+      } catch (e) {
+        fail(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; a broken link?)`);
+      }
+      if (!isFile) continue;
+      files.push({ path, label });
+      found++;
     }
+    if (found === 0) fail(dir, `class folder '${classes[label]}' holds no image files (${extensions.join(' ')}); add images or remove the folder`);
   }
-  if (files.length === 0) fail(root, `no image files (${extensions.join(' ')}) in the class folders`);
+  const set = await readFiles(files, options);
+  return { ...set, classNames: [...classes] };
+}
+
+/** Reads image files (any mix of PNG, JPEG, TIFF) into one uint8 NHWC ImageSet, labels all 0: images to predict on. */
+export async function readImageFiles(paths: string[], options: ImageReadOptions = {}): Promise<ImageSet> {
+  checkReadOptions('readImageFiles', options);
+  if (paths.length === 0) invalidArg('readImageFiles', 'paths', paths, 'a list of one or more image files');
+  return readFiles(
+    paths.map((path) => ({ path, label: 0 })),
+    options,
+  );
+}
+
+async function readFiles(files: Array<{ path: string; label: number }>, options: ImageReadOptions): Promise<ImageSet> {
+  const channels = options.channels ?? 3;
   let height = options.size?.[0] ?? 0;
   let width = options.size?.[1] ?? 0;
+  let first = '';
   let images: Uint8Array | null = null;
   const labels = new Int32Array(files.length);
   for (let n = 0; n < files.length; n++) {
@@ -193,15 +259,59 @@ export async function readImageFolder(root: string, options: ImageFolderOptions 
       if (!options.size) {
         height = img.height;
         width = img.width;
+        first = path;
       }
       images = new Uint8Array(files.length * height * width * channels);
     }
     if (options.size) img = resizeRgba(img, height, width);
     else if (img.height !== height || img.width !== width) {
-      fail(path, `image is ${img.width}×${img.height}, the others are ${width}×${height} (pass size to resize)`);
+      fail(path, `image is ${img.width}×${img.height}, the others are ${width}×${height} (as ${first}): images of mixed sizes need a size to resize them to (option size: [height, width])`);
     }
     rgbaTo(img.rgba, height * width, channels, images, n * height * width * channels);
     labels[n] = label;
+    options.onProgress?.(n + 1, files.length);
   }
-  return { images: images as Uint8Array, labels, count: files.length, height, width, channels, classNames: [...classes] };
+  return { images: images as Uint8Array, labels, count: files.length, height, width, channels };
+}
+
+/** The splits of an image folder laid out root/train/<class>/…, root/test/<class>/… (and optionally root/val/<class>/…). */
+export interface ImageFolderSplits {
+  train: ImageSet;
+  test: ImageSet;
+  val?: ImageSet;
+}
+
+/** The split folder names: a validation folder may be called val or validation. */
+const VAL_FOLDERS = ['val', 'validation'];
+
+/**
+ * Reads root/train, root/test and root/val (when present) with the same class list, the train folder's. A test or
+ * val folder whose class folders differ from train's is an error naming both folders and the classes that differ:
+ * read on their own, each would number its classes in its own way and the labels would not match.
+ */
+export async function readImageFolderSplits(root: string, options: Omit<ImageFolderOptions, 'classes'> = {}): Promise<ImageFolderSplits> {
+  const present = await listClassFolders(root);
+  for (const need of ['train', 'test']) if (!present.includes(need)) fail(join(root, need), `no ${need}/ folder (a split image folder holds train/ and test/, each with one sub-folder per class)`);
+  const val = VAL_FOLDERS.find((v) => present.includes(v));
+  const trainDir = join(root, 'train');
+  const classes = await listClassFolders(trainDir);
+  for (const split of ['test', ...(val ? [val] : [])]) {
+    const dir = join(root, split);
+    const theirs = await listClassFolders(dir);
+    const onlyTrain = classes.filter((c) => !theirs.includes(c));
+    const onlyHere = theirs.filter((c) => !classes.includes(c));
+    if (onlyTrain.length || onlyHere.length) {
+      const parts = [onlyTrain.length ? `only in ${trainDir}: ${onlyTrain.join(', ')}` : '', onlyHere.length ? `only in ${dir}: ${onlyHere.join(', ')}` : ''].filter(Boolean);
+      fail(dir, `its class folders differ from the training folder's (${parts.join('; ')}): train and ${split} must hold the same classes`);
+    }
+  }
+  const train = await readImageFolder(trainDir, options);
+  const size = options.size ?? [train.height, train.width];
+  const read = async (split: string) => {
+    const set = await readImageFolder(join(root, split), { ...options, classes, size: options.size });
+    if (!options.size && (set.height !== size[0] || set.width !== size[1]))
+      fail(join(root, split), `images are ${set.width}×${set.height}, the training images ${size[1]}×${size[0]}: pass a size to resize both`);
+    return set;
+  };
+  return { train, test: await read('test'), ...(val ? { val: await read(val) } : {}) };
 }
