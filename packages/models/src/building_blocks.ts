@@ -4,7 +4,7 @@
  * so weight import is a lookup by name (see weights/pytorch_import.ts).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, type GMRConvLayerArgs } from '@gmr-conv/core';
+import { GMRConv2D, invalid, type GMRConvLayerArgs } from '@gmr-conv/core';
 
 export type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -111,7 +111,7 @@ export function linear(x: SymbolicTensor, name: string, units: number, fanIn: nu
 
 export function checkInt(where: string, param: string, v: unknown, min = 1): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new Error(`${where}: ${param} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    invalid(where, param, v, `an integer ≥ ${min}`);
   }
   return v;
 }
@@ -120,6 +120,6 @@ export function checkInt(where: string, param: string, v: unknown, min = 1): num
 export function perStage<T>(where: string, param: string, v: T | T[], n: number): T[] {
   if (!Array.isArray(v)) return Array.from({ length: n }, () => v);
   if (v.length === 1) return Array.from({ length: n }, () => v[0]);
-  if (v.length !== n) throw new Error(`${where}: ${param} must be one value or ${n} values (one per stage), got ${JSON.stringify(v)}`);
+  if (v.length !== n) invalid(where, param, v, `one value or ${n} values (one per stage)`);
   return v;
 }

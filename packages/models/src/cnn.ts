@@ -6,7 +6,7 @@
  * GMR model's logits are D4-invariant to float rounding at 28×28.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRHarmonicConv2D, RingPooling2D } from '@gmr-conv/core';
+import { GMRHarmonicConv2D, RingPooling2D, invalid } from '@gmr-conv/core';
 import { apply, avgPool, batchNorm, checkInt, gmrConv, kaimingNormalFanOut, linear, relu, type GMROptions } from './building_blocks.js';
 
 export interface CNNOptions {
@@ -39,20 +39,20 @@ export interface CNNOptions {
 function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersModel {
   const widths = o.widths ?? [16, 32, 64];
   const ks = o.kernelSizes ?? [9, 9, 5];
-  if (!Array.isArray(widths) || widths.length !== 3) throw new Error(`${where}: widths must be 3 channel counts, got ${JSON.stringify(widths)}`);
-  if (!Array.isArray(ks) || ks.length !== 3) throw new Error(`${where}: kernelSizes must be 3 sizes, got ${JSON.stringify(ks)}`);
+  if (!Array.isArray(widths) || widths.length !== 3) invalid(where, 'widths', widths, '3 channel counts');
+  if (!Array.isArray(ks) || ks.length !== 3) invalid(where, 'kernelSizes', ks, '3 kernel sizes');
   widths.forEach((w, i) => checkInt(where, `widths[${i}]`, w));
   ks.forEach((k, i) => checkInt(where, `kernelSizes[${i}]`, k));
   const numClasses = checkInt(where, 'numClasses', o.numClasses ?? 10);
   const inChannels = checkInt(where, 'inChannels', o.inChannels ?? 1);
   const size = o.inputSize ?? [28, 28];
   const harmonic = o.harmonicChannels ?? [0, 0, 0];
-  if (!Array.isArray(harmonic) || harmonic.length !== 3) throw new Error(`${where}: harmonicChannels must be 3 channel counts, got ${JSON.stringify(harmonic)}`);
+  if (!Array.isArray(harmonic) || harmonic.length !== 3) invalid(where, 'harmonicChannels', harmonic, '3 channel counts');
   harmonic.forEach((h, i) => {
     checkInt(where, `harmonicChannels[${i}]`, h, 0);
-    if (h > widths[i]) throw new Error(`${where}: harmonicChannels[${i}] must be at most widths[${i}] (${widths[i]}), got ${h}`);
+    if (h > widths[i]) invalid(where, `harmonicChannels[${i}]`, h, `at most widths[${i}] (${widths[i]})`);
   });
-  if (kind === 'plain' && harmonic.some((h) => h > 0)) throw new Error(`${where}: harmonicChannels are GMR channels; a plain CNN takes none, got ${JSON.stringify(harmonic)}`);
+  if (kind === 'plain' && harmonic.some((h) => h > 0)) invalid(where, 'harmonicChannels', harmonic, 'all 0 (harmonic channels are GMR channels; a plain CNN takes none)');
   const input = tfl.input({ shape: [size[0], size[1], inChannels], name: 'input' });
   let x: tfl.SymbolicTensor = input;
   for (let i = 0; i < 3; i++) {
@@ -71,7 +71,7 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
     if (i < 2) x = avgPool(x, 2, `pool${i + 1}`);
   }
   const pooling = o.pooling ?? 'average';
-  if (pooling !== 'average' && pooling !== 'rings') throw new Error(`${where}: pooling must be 'average' or 'rings', got ${JSON.stringify(pooling)}`);
+  if (pooling !== 'average' && pooling !== 'rings') invalid(where, 'pooling', pooling, "'average' or 'rings'");
   x = apply(pooling === 'rings' ? new RingPooling2D({ name: 'ringpool' }) : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
   const logits = linear(x, 'fc', numClasses, x.shape[1] as number);
   return tfl.model({ inputs: input, outputs: logits, name: o.name ?? (kind === 'gmr' ? 'gmr_cnn' : 'plain_cnn') });

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, GMRConvBase, GMRHarmonicConv2D, type GMRConvLayerArgs, type InitScheme } from '@gmr-conv/core';
+import { GMRConv2D, GMRConvBase, GMRHarmonicConv2D, GMRValueError, invalid, type GMRConvLayerArgs, type InitScheme } from '@gmr-conv/core';
 import type { GMROptions, SymbolicTensor } from './building_blocks.js';
 
 type Layer = tfl.layers.Layer;
@@ -20,7 +20,7 @@ type Replace = (layer: Layer) => ((xs: SymbolicTensor[], callArgs?: Record<strin
 /** A fresh layer of the same class and config (not yet built). */
 export function cloneLayer(layer: Layer): Layer {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
-  if (!entry) throw new Error(`cloneLayer: layer class '${layer.getClassName()}' (layer '${layer.name}') is not registered for serialization`);
+  if (!entry) invalid(`cloneLayer: layer '${layer.name}'`, 'className', layer.getClassName(), 'a layer class registered for serialization (tf.serialization.registerClass)');
   const [cls, fromConfig] = entry;
   return fromConfig(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>, layer.getConfig()) as unknown as Layer;
 }
@@ -36,7 +36,7 @@ function cloneWithWeights(layer: Layer, copyWeights: boolean) {
       try {
         fresh.setWeights(layer.getWeights());
       } catch (e) {
-        throw new Error(
+        throw new GMRValueError(
           `layer '${layer.name}' cannot keep its weights in the rebuilt model (${(e as Error).message}): its input shape changed, ` +
             `e.g. a strided 'valid' conv became AvgPool + stride-1 conv, which gives another output size (as in the reference); ` +
             `use padding 'same' upstream or copyWeights: false`,
@@ -95,7 +95,7 @@ export function rebuildModel(model: tfl.LayersModel, replace: Replace, options: 
   }
   const outputs = model.outputs.map((t) => {
     const y = map.get(t.id);
-    if (!y) throw new Error(`rebuildModel: output '${t.name}' of model '${model.name}' could not be rebuilt (is the graph connected to its inputs?)`);
+    if (!y) throw new GMRValueError(`rebuildModel: output '${t.name}' of model '${model.name}' could not be rebuilt (is the graph connected to its inputs?)`);
     return y;
   });
   return tfl.model({ inputs, outputs, name: options.name ?? model.name });
@@ -137,7 +137,7 @@ export function convertToGMR(model: tfl.LayersModel, options: ConvertToGMROption
     const strided = strides.some((s) => s > 1);
     const dataFormat = (c.dataFormat as 'channelsLast' | 'channelsFirst') ?? 'channelsLast';
     const padding = c.padding as 'same' | 'valid' | 'causal';
-    if (padding === 'causal') throw new Error(`${where}: layer '${layer.name}' has padding 'causal', which a 2D GMR conv does not take`);
+    if (padding === 'causal') invalid(`${where}: layer '${layer.name}'`, 'padding', padding, "'same' or 'valid' (a 2D GMR conv takes no 'causal')");
     const gmrLayer = new GMRConv2D({
       ...gmr,
       name: strided ? `${layer.name}.1` : layer.name,
@@ -188,11 +188,11 @@ export function exportToPlainConv(model: tfl.LayersModel, options: { name?: stri
   const where = 'exportToPlainConv';
   const replace: Replace = (layer) => {
     if (!(layer instanceof GMRConvBase)) return null;
-    if (layer instanceof GMRHarmonicConv2D) throw new Error(`${where}: layer '${layer.name}' is a GMRHarmonicConv2D (the magnitude of two convolutions); it has no plain Conv2D equivalent`);
-    if (layer.transposed) throw new Error(`${where}: layer '${layer.name}' is a transposed GMR conv; only GMRConv2D is exported`);
+    if (layer instanceof GMRHarmonicConv2D) invalid(`${where}: layer '${layer.name}'`, 'className', layer.getClassName(), 'GMRConv2D (a GMRHarmonicConv2D is the magnitude of two convolutions: it has no plain Conv2D equivalent)');
+    if (layer.transposed) invalid(`${where}: layer '${layer.name}'`, 'className', layer.getClassName(), 'GMRConv2D (a transposed GMR conv is not exported)');
     if (layer.rank !== 2) return null;
-    if (layer.groups !== 1) throw new Error(`${where}: layer '${layer.name}' has groups ${layer.groups}; tfjs Conv2D has no groups`);
-    if (layer.paddingMode !== 'zeros') throw new Error(`${where}: layer '${layer.name}' has paddingMode '${layer.paddingMode}'; only 'zeros' has a plain equivalent`);
+    if (layer.groups !== 1) invalid(`${where}: layer '${layer.name}'`, 'groups', layer.groups, '1 (tfjs Conv2D has no groups)');
+    if (layer.paddingMode !== 'zeros') invalid(`${where}: layer '${layer.name}'`, 'paddingMode', layer.paddingMode, "'zeros' (the only padding mode with a plain equivalent)");
     const cfg = layer.getConfig() as Record<string, unknown>;
     let padding: 'same' | 'valid' = 'valid';
     let pad: [[number, number], [number, number]] | null = null;

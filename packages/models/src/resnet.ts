@@ -26,6 +26,7 @@ import {
   type PointwiseAs,
   type SymbolicTensor,
 } from './building_blocks.js';
+import { invalid } from '@gmr-conv/core';
 
 export type BlockKind = 'basic' | 'bottleneck';
 
@@ -75,7 +76,7 @@ function resolve(where: string, o: GMRResNetOptions): ResolvedOptions {
   const rings = perStage<number | null>(where, 'numRings', o.numRings ?? null, 4);
   const strides = perStage(where, 'layerStride', o.layerStride ?? [1, 2, 2, 2], 4).map((s, i) => checkInt(where, `layerStride[${i}]`, s));
   const pointwiseAs = o.pointwiseAs ?? 'dense';
-  if (pointwiseAs !== 'dense' && pointwiseAs !== 'conv2d') throw new Error(`${where}: pointwiseAs must be 'dense' or 'conv2d', got ${JSON.stringify(pointwiseAs)}`);
+  if (pointwiseAs !== 'dense' && pointwiseAs !== 'conv2d') invalid(where, 'pointwiseAs', pointwiseAs, "'dense' or 'conv2d'");
   return {
     numClasses: checkInt(where, 'numClasses', o.numClasses ?? 1000),
     inChannels: checkInt(where, 'inChannels', o.inChannels ?? 3),
@@ -135,8 +136,8 @@ function gmrBlock(
 /** The generic GMR_ResNet(block, layers, …). */
 export function gmrResNet(kind: BlockKind, layers: number[], options: GMRResNetOptions = {}): tfl.LayersModel {
   const where = `gmrResNet(${kind})`;
-  if (kind !== 'basic' && kind !== 'bottleneck') throw new Error(`${where}: block must be 'basic' or 'bottleneck', got ${JSON.stringify(kind)}`);
-  if (!Array.isArray(layers) || layers.length !== 4) throw new Error(`${where}: layers must be 4 block counts, got ${JSON.stringify(layers)}`);
+  if (kind !== 'basic' && kind !== 'bottleneck') invalid(where, 'block', kind, "'basic' or 'bottleneck'");
+  if (!Array.isArray(layers) || layers.length !== 4) invalid(where, 'layers', layers, '4 block counts');
   layers.forEach((n, i) => checkInt(where, `layers[${i}]`, n));
   const o = resolve(where, options);
   const expansion = kind === 'basic' ? 1 : 4;

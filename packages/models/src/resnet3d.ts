@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv3D } from '@gmr-conv/core';
+import { GMRConv3D, invalid } from '@gmr-conv/core';
 import { apply, checkInt, perStage, pointwise, relu, type GMROptions, type PointwiseAs, type SymbolicTensor } from './building_blocks.js';
 
 /** Mean over the three spatial axes of a channels-last 5D tensor (tfjs-layers has no GlobalAveragePooling3D). */
@@ -90,7 +90,7 @@ function pointwise3d(x: SymbolicTensor, name: string, filters: number, as: Point
 
 export function gmrResNet3D(layers: number[], options: GMRResNet3DOptions = {}): tfl.LayersModel {
   const where = 'gmrResNet3D';
-  if (!Array.isArray(layers) || layers.length !== 4) throw new Error(`${where}: layers must be 4 block counts, got ${JSON.stringify(layers)}`);
+  if (!Array.isArray(layers) || layers.length !== 4) invalid(where, 'layers', layers, '4 block counts');
   const numClasses = checkInt(where, 'numClasses', options.numClasses ?? 400);
   const inChannels = checkInt(where, 'inChannels', options.inChannels ?? 3);
   const base = checkInt(where, 'inplanes', options.inplanes ?? 64);

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, GMRConv3D } from '@gmr-conv/core';
+import { GMRConv2D, GMRConv3D, invalid } from '@gmr-conv/core';
 import { apply, checkInt, pointwise, type GMROptions, type SymbolicTensor } from './building_blocks.js';
 
 type LayerArgs = { name?: string; [k: string]: unknown };
@@ -33,7 +33,7 @@ export class InstanceNormalization extends tfl.layers.Layer {
   }
   override build(inputShape: (number | null)[]): void {
     const c = inputShape[inputShape.length - 1];
-    if (c == null) throw new Error(`${this.name}: InstanceNormalization needs a known channel size, got input shape [${inputShape}]`);
+    if (c == null) invalid(`${this.name} (InstanceNormalization)`, 'inputShape', inputShape, 'a shape whose last (channel) axis is known');
     if (this.affine) {
       this.gamma = this.addWeight('gamma', [c], 'float32', tfl.initializers.ones()) as never;
       this.beta = this.addWeight('beta', [c], 'float32', tfl.initializers.zeros()) as never;
@@ -99,21 +99,21 @@ export interface GMRUNetOptions {
 export function gmrUNet(options: GMRUNetOptions = {}): tfl.LayersModel {
   const where = 'gmrUNet';
   const dims = options.spatialDims ?? 2;
-  if (dims !== 2 && dims !== 3) throw new Error(`${where}: spatialDims must be 2 or 3, got ${JSON.stringify(options.spatialDims)}`);
+  if (dims !== 2 && dims !== 3) invalid(where, 'spatialDims', options.spatialDims, '2 or 3');
   const f = options.features ?? [32, 32, 64, 128, 256, 32];
-  if (!Array.isArray(f) || f.length !== 6) throw new Error(`${where}: features must be 6 numbers, got ${JSON.stringify(f)}`);
+  if (!Array.isArray(f) || f.length !== 6) invalid(where, 'features', f, '6 channel counts');
   f.forEach((v, i) => checkInt(where, `features[${i}]`, v));
   const ks = options.kernelSizes ?? [9, 9, 5, 5, 3];
-  if (!Array.isArray(ks) || ks.length !== 5) throw new Error(`${where}: kernelSizes must be 5 numbers (one per level), got ${JSON.stringify(ks)}`);
+  if (!Array.isArray(ks) || ks.length !== 5) invalid(where, 'kernelSizes', ks, '5 kernel sizes (one per level)');
   ks.forEach((v, i) => checkInt(where, `kernelSizes[${i}]`, v));
   const inChannels = checkInt(where, 'inChannels', options.inChannels ?? 1);
   const outChannels = checkInt(where, 'outChannels', options.outChannels ?? 2);
   const upsample = options.upsample ?? 'deconv';
-  if (upsample !== 'deconv' && upsample !== 'nearest') throw new Error(`${where}: upsample must be 'deconv' or 'nearest', got ${JSON.stringify(upsample)}`);
+  if (upsample !== 'deconv' && upsample !== 'nearest') invalid(where, 'upsample', upsample, "'deconv' or 'nearest'");
   const slope = options.negativeSlope ?? 0.1;
   const gmr: GMROptions = { forceCircular: false, ...(options.gmr ?? {}) };
   const size = options.inputSize ?? Array.from({ length: dims }, () => null);
-  if (size.length !== dims) throw new Error(`${where}: inputSize must have ${dims} entries, got ${JSON.stringify(size)}`);
+  if (size.length !== dims) invalid(where, 'inputSize', size, `${dims} sizes (one per spatial axis; null for any)`);
   const Conv = dims === 2 ? GMRConv2D : GMRConv3D;
 
   const convBlock = (x: SymbolicTensor, name: string, filters: number, k: number) => {
@@ -171,8 +171,8 @@ function perClassDice(yTrue: tf.Tensor, p: tf.Tensor, smooth: number, includeBac
 }
 
 function checkDiceShapes(where: string, yTrue: tf.Tensor, yPred: tf.Tensor) {
-  if (yTrue.shape.join() !== yPred.shape.join()) throw new Error(`${where}: yTrue (one-hot) and yPred must have the same shape, got [${yTrue.shape}] and [${yPred.shape}]`);
-  if (yPred.rank < 3) throw new Error(`${where}: expected [batch, ...spatial, classes], got shape [${yPred.shape}]`);
+  if (yTrue.shape.join() !== yPred.shape.join()) invalid(where, 'yPred', yPred, `a tensor of yTrue's (one-hot) shape [${yTrue.shape.join(', ')}]`);
+  if (yPred.rank < 3) invalid(where, 'yPred', yPred, 'a tensor of shape [batch, ...spatial, classes]');
 }
 
 /** Soft Dice loss 1 − mean over batch and classes of (2|P∩G| + s) / (|P| + |G| + s); yTrue one-hot, channels-last. */

@@ -56,7 +56,7 @@ describe('recalibrateBatchNorm', () => {
     // training mode normalises each layer with this batch's statistics, which are now the moving ones
     expect(after).toBeLessThan(1e-3);
     expect(lagging).toBeGreaterThan(10 * after);
-    expect(() => recalibrateBatchNorm(p, images, { batchSize: 0 })).toThrow(/batchSize must be a positive integer, got 0/);
+    expect(() => recalibrateBatchNorm(p, images, { batchSize: 0 })).toThrow(/`batchSize` must be a positive integer, got 0/);
     images.dispose();
     p.dispose();
   });

@@ -59,7 +59,7 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     const y0 = tf.tidy(() => (g.predict(x) as tf.Tensor).dataSync());
     const loaded = await loadFromMemory(await saveToMemory(g));
     expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
-    expect(() => plainCNN({ pooling: 'max' as 'rings' })).toThrow(/pooling must be 'average' or 'rings', got "max"/);
+    expect(() => plainCNN({ pooling: 'max' as 'rings' })).toThrow(/`pooling` must be 'average' or 'rings', got "max"/);
     tf.dispose(x);
     g.dispose();
     loaded.dispose();
@@ -81,8 +81,8 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     const y0 = tf.tidy(() => (g.predict(x) as tf.Tensor).dataSync());
     const loaded = await loadFromMemory(await saveToMemory(g));
     expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
-    expect(() => gmrCNN({ widths: [4, 8, 8], harmonicChannels: [5, 0, 0] })).toThrow(/harmonicChannels\[0\] must be at most widths\[0\] \(4\), got 5/);
-    expect(() => gmrCNN({ harmonicChannels: [1, -1, 0] })).toThrow(/harmonicChannels\[1\] must be an integer ≥ 0, got -1/);
+    expect(() => gmrCNN({ widths: [4, 8, 8], harmonicChannels: [5, 0, 0] })).toThrow(/`harmonicChannels\[0\]` must be at most widths\[0\] \(4\), got 5/);
+    expect(() => gmrCNN({ harmonicChannels: [1, -1, 0] })).toThrow(/`harmonicChannels\[1\]` must be an integer ≥ 0, got -1/);
     expect(() => plainCNN({ harmonicChannels: [1, 0, 0] })).toThrow(/a plain CNN takes none/);
     tf.dispose(x);
     g.dispose();

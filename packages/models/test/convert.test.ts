@@ -137,10 +137,10 @@ describe('exportToPlainConv', () => {
     const input = tfl.input({ shape: [8, 8, 4] });
     const y = new GMRConv2D({ filters: 4, kernelSize: 3, groups: 2, name: 'grouped' }).apply(input) as tfl.SymbolicTensor;
     const m = tfl.model({ inputs: input, outputs: y });
-    expect(() => exportToPlainConv(m)).toThrow(/layer 'grouped' has groups 2/);
+    expect(() => exportToPlainConv(m)).toThrow(/layer 'grouped': `groups` must be 1 \(tfjs Conv2D has no groups\), got 2/);
     m.dispose();
     const h = gmrCNN({ widths: [4, 8, 8], harmonicChannels: [0, 2, 0] });
-    expect(() => exportToPlainConv(h)).toThrow(/layer 'conv2_harmonic' is a GMRHarmonicConv2D/);
+    expect(() => exportToPlainConv(h)).toThrow(/layer 'conv2_harmonic': `className` must be GMRConv2D \(a GMRHarmonicConv2D is the magnitude of two convolutions/);
     h.dispose();
   });
 });

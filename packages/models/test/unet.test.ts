@@ -18,7 +18,7 @@ describe('GMR-UNet', () => {
     expect((m.getLayer('down_4.convs.conv_1.conv') as GMRConv2D).kernelSize).toEqual([3, 3]);
     expect(m.layers.filter((l) => l.getClassName() === 'Conv2DTranspose').length).toBe(4);
     m.dispose();
-    expect(() => gmrUNet({ features: [1, 2, 3] })).toThrow(/features must be 6/);
+    expect(() => gmrUNet({ features: [1, 2, 3] })).toThrow(/`features` must be 6 channel counts, got \[1, 2, 3\]/);
   });
   it("2D with upsample 'nearest': outputs are D4-equivariant within 1e-4; the reference's deconv is not", () => {
     const eq = seeded(8, () => gmrUNet({ features: small, outChannels: 2, upsample: 'nearest' }));
@@ -105,6 +105,6 @@ describe('Dice loss and metric', () => {
     expect(diceCoefficient(yTrue, probs, { smooth: 0, includeBackground: false }).dataSync()[0]).toBeCloseTo(4 / 5, 6);
     expect(diceCoefficient(yTrue, yTrue).dataSync()[0]).toBeCloseTo(1, 6);
     expect(diceLoss(yTrue, tf.mul(yTrue, 100)).dataSync()[0]).toBeLessThan(1e-4); // logits → softmax ≈ one-hot
-    expect(() => diceLoss(yTrue, tf.zeros([1, 1, 4, 3]))).toThrow(/same shape/);
+    expect(() => diceLoss(yTrue, tf.zeros([1, 1, 4, 3]))).toThrow(/`yPred` must be a tensor of yTrue's \(one-hot\) shape/);
   });
 });

@@ -64,7 +64,7 @@ describe('safetensors', () => {
     const buf = new Uint8Array(8 + f16.length + 2);
     new DataView(buf.buffer).setUint32(0, f16.length, true);
     buf.set(f16, 8);
-    expect(() => readSafetensors(buf)).toThrow(/tensor 'h' has dtype "F16"; supported: F32, F64, I64/);
+    expect(() => readSafetensors(buf)).toThrow(/tensor 'h': `dtype` must be F32, F64 or I64, got "F16"/);
     const bad = good.slice();
     bad[9] = 0x7b; // break the JSON
     bad[8] = 0x7b;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { D4_ELEMENTS, D4_ORACLE_NAMES, modelInvarianceCheck, type D4Element } from '@gmr-conv/core';
+import { D4_ELEMENTS, D4_ORACLE_NAMES, invalid, modelInvarianceCheck, type D4Element } from '@gmr-conv/core';
 import { gmrResNet18, gmrResNet34, gmrResNet50, type GMRResNetOptions } from '../resnet.js';
 import { stateDictFromJSON } from '../weights/state_dict.js';
 import { loadPyTorchStateDict } from '../weights/pytorch_import.js';
@@ -70,7 +70,7 @@ export function optionsFromKwargs(kwargs: Record<string, unknown>): GMRResNetOpt
   for (const [k, v] of Object.entries(kwargs)) {
     if (k === 'sigma_no_weight_decay') continue; // optimizer grouping only
     const ours = map[k];
-    if (!ours) throw new Error(`constructor_kwargs: '${k}' is not supported (supported: ${Object.keys(map).join(', ')})`);
+    if (!ours) invalid('optionsFromKwargs', 'constructor_kwargs key', k, `one of ${Object.keys(map).join(', ')}`);
     o[ours] = v;
   }
   return o as GMRResNetOptions;
@@ -95,7 +95,7 @@ function relError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
 export function checkModelOracle(file: ModelOracleFile, tolerance = MODEL_ORACLE_TOLERANCE): ModelOracleResult {
   const messages: string[] = [];
   const ctor = CONSTRUCTORS[file.name];
-  if (!ctor) throw new Error(`model oracle '${file.name}': no constructor of that name (known: ${Object.keys(CONSTRUCTORS).join(', ')})`);
+  if (!ctor) invalid('checkModelOracle', 'name', file.name, `one of ${Object.keys(CONSTRUCTORS).join(', ')}`);
   const model = ctor(optionsFromKwargs(file.constructor_kwargs));
   try {
     loadPyTorchStateDict(model, stateDictFromJSON(file.state_dict, `${file.name} state_dict`));

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { FieldBatchNorm, fieldLayout } from '@gmr-conv/core';
+import { FieldBatchNorm, fieldLayout, invalid } from '@gmr-conv/core';
 
 export interface RecalibrationOptions {
   /** images per forward pass (default 256) */
@@ -74,8 +74,8 @@ function setNamedWeights(layer: tfl.layers.Layer, values: Record<string, tf.Tens
  */
 export function recalibrateBatchNorm(model: tfl.LayersModel, images: tf.Tensor, options: RecalibrationOptions = {}): string[] {
   const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`recalibrateBatchNorm: batchSize must be a positive integer, got ${batchSize}`);
-  if (images.shape[0] === 0) throw new Error('recalibrateBatchNorm: images must hold at least one image');
+  if (!Number.isInteger(batchSize) || batchSize < 1) invalid('recalibrateBatchNorm', 'batchSize', batchSize, 'a positive integer');
+  if (images.shape[0] === 0) invalid('recalibrateBatchNorm', 'images', images, 'a batch of at least one image');
   const done: string[] = [];
   for (const layer of model.layers) {
     const kind = layer.getClassName();

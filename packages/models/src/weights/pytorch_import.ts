@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConvBase } from '@gmr-conv/core';
+import { GMRConvBase, GMRValueError, invalid } from '@gmr-conv/core';
 import type { StateDict, StateTensor } from './state_dict.js';
 import { PYTORCH_METADATA_KEY, isSequentialCNN, pytorchMetadata, pytorchSlots, type ParamSlot, type PyTorchLayout, type Slots } from './pytorch_layout.js';
 
@@ -104,7 +104,7 @@ export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDic
   const checkMasks = options.checkMasks ?? true;
   const layout = options.layout ?? 'auto';
   if (layout !== 'auto' && layout !== 'modules' && layout !== 'sequential') {
-    throw new Error(`loadPyTorchStateDict: layout must be 'auto', 'modules' or 'sequential', got ${JSON.stringify(layout)}`);
+    invalid('loadPyTorchStateDict', 'layout', layout, "'auto', 'modules' or 'sequential'");
   }
   const slots = chooseSlots(model, stateDict, layout);
   const { sd, stripped } = stripWrapperPrefixes(stateDict, allKeys(slots));
@@ -155,7 +155,7 @@ export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDic
   }
   if (problems.length) {
     const how = stripped.length ? ` (keys read without the prefix ${stripped.join('')})` : '';
-    throw new Error(`loadPyTorchStateDict(${model.name}, ${slots.layout} layout)${how}: ${problems.join('; ')}`);
+    throw new GMRValueError(`loadPyTorchStateDict(${model.name}, ${slots.layout} layout)${how}: ${problems.join('; ')}`);
   }
   const tensors = plan.map(({ slot, t }) =>
     tf.tidy(() => {

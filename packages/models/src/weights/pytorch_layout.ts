@@ -18,7 +18,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConvBase } from '@gmr-conv/core';
+import { GMRConvBase, GMRValueError, invalid } from '@gmr-conv/core';
 import type { StateTensor } from './state_dict.js';
 
 export type Var = { read(): tf.Tensor; write(v: tf.Tensor): unknown; shape: number[]; originalName?: string; name: string };
@@ -104,7 +104,7 @@ function inputRank(layer: tfl.layers.Layer): number {
 export function pytorchSlots(model: tfl.LayersModel, layout: PyTorchLayout = 'auto'): Slots {
   const seqOK = isSequentialCNN(model);
   if (layout === 'sequential' && !seqOK) {
-    throw new Error(`pytorch layout 'sequential' is the GMR-CNN / plain CNN with average pooling and no harmonic channels; model '${model.name}' is not one (use layout 'modules')`);
+    invalid(`pytorchSlots(${model.name})`, 'layout', layout, "'auto' or 'modules' for this model ('sequential' is the GMR-CNN / plain CNN with average pooling and no harmonic channels)");
   }
   const resolved = layout === 'auto' ? (seqOK ? 'sequential' : 'modules') : layout;
   const prefix = (name: string) => (resolved === 'sequential' ? SEQUENTIAL_CNN[name] ?? name : name);
@@ -123,7 +123,7 @@ export function pytorchSlots(model: tfl.LayersModel, layout: PyTorchLayout = 'au
     const cls = layer.getClassName();
     const p = prefix(layer.name);
     if (layer instanceof GMRConvBase) {
-      if (cls === 'GMRHarmonicConv2D') throw new Error(`layer '${layer.name}' (GMRHarmonicConv2D) has no counterpart in the official PyTorch code; build the model without harmonic channels to exchange weights`);
+      if (cls === 'GMRHarmonicConv2D') throw new GMRValueError(`layer '${layer.name}' (GMRHarmonicConv2D) has no counterpart in the official PyTorch code; build the model without harmonic channels to exchange weights`);
       add(layer, 'weight', 'kernel', null);
       add(layer, 'bias', 'bias', null);
       if (layer.gaussianMixtureRing) {
@@ -158,7 +158,7 @@ export function pytorchSlots(model: tfl.LayersModel, layout: PyTorchLayout = 'au
       add(layer, 'weight', 'gamma', null);
       add(layer, 'bias', 'beta', null);
     } else {
-      throw new Error(
+      throw new GMRValueError(
         `layer '${layer.name}' (${cls}) has weights but no PyTorch mapping; supported: GMR convs, Conv1D/2D/3D(Transpose), Dense, BatchNormalization, InstanceNormalization`,
       );
     }

@@ -4,6 +4,7 @@
  * users have at hand: the oracle's JSON (`{state_dict: {name: {shape, dtype, data}}}`)
  * and `safetensors` (8-byte little-endian header length, JSON header, raw data).
  */
+import { GMRValueError, describeValue, invalid } from '@gmr-conv/core';
 
 export type StateDType = 'float32' | 'float64' | 'int64';
 
@@ -22,7 +23,7 @@ function flatten(v: unknown, out: number[]): void {
   if (Array.isArray(v)) for (const e of v) flatten(e, out);
   else if (typeof v === 'number') out.push(v);
   else if (typeof v === 'boolean') out.push(v ? 1 : 0);
-  else throw new Error(`expected numbers, got ${JSON.stringify(v)}`);
+  else throw new GMRValueError(`\`data\` must hold only numbers (nested lists allowed), got ${describeValue(v)}.`);
 }
 
 function normalizeDType(where: string, name: string, d: unknown): StateDType {
@@ -30,7 +31,7 @@ function normalizeDType(where: string, name: string, d: unknown): StateDType {
   if (s === 'float32' || s === 'f32' || s === 'float') return 'float32';
   if (s === 'float64' || s === 'f64' || s === 'double') return 'float64';
   if (s === 'int64' || s === 'i64' || s === 'long') return 'int64';
-  throw new Error(`${where}: tensor '${name}' has dtype ${JSON.stringify(d)}; supported: float32, float64, int64`);
+  return invalid(`${where}: tensor '${name}'`, 'dtype', d, 'float32, float64 or int64');
 }
 
 /**
@@ -38,28 +39,28 @@ function normalizeDType(where: string, name: string, d: unknown): StateDType {
  * or the name → {shape, dtype, data} object itself. `data` may be flat or nested.
  */
 export function stateDictFromJSON(json: unknown, where = 'stateDictFromJSON'): StateDict {
-  if (json == null || typeof json !== 'object') throw new Error(`${where}: expected an object, got ${json === null ? 'null' : typeof json}`);
+  if (json == null || typeof json !== 'object') invalid(where, 'json', json, 'an object (a state dict, or one wrapped as {state_dict: …} or {model: …})');
   // checkpoints wrap the state dict: {state_dict: …} (Lightning, the oracle) or {model: …} (many training scripts)
   const wrapped = json as Record<string, unknown>;
   const obj = ('state_dict' in wrapped ? wrapped.state_dict : wrapped.model != null && typeof wrapped.model === 'object' && !('data' in wrapped.model) ? wrapped.model : json) as Record<string, unknown>;
-  if (obj == null || typeof obj !== 'object') throw new Error(`${where}: state_dict must be an object`);
+  if (obj == null || typeof obj !== 'object') invalid(where, 'state_dict', obj, 'an object of name → {shape, dtype, data}');
   const sd: StateDict = new Map();
   for (const [name, entry] of Object.entries(obj)) {
     if (entry == null || typeof entry !== 'object' || !('data' in (entry as object))) {
-      throw new Error(`${where}: entry '${name}' must be {shape, dtype, data}, got ${JSON.stringify(entry)?.slice(0, 80)}`);
+      throw new GMRValueError(`${where}: entry '${name}' must be {shape, dtype, data}, got ${describeValue(entry).slice(0, 80)}.`);
     }
     const e = entry as { shape?: unknown; dtype?: unknown; data: unknown };
     const data: number[] = [];
     try {
       flatten(e.data, data);
     } catch (err) {
-      throw new Error(`${where}: entry '${name}': ${(err as Error).message.slice(0, 120)}`);
+      throw new GMRValueError(`${where}: entry '${name}': ${(err as Error).message.slice(0, 120)}`);
     }
     const shape = e.shape == null ? [data.length] : (e.shape as number[]);
     if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-      throw new Error(`${where}: entry '${name}' has shape ${JSON.stringify(e.shape)}; expected a list of non-negative integers`);
+      invalid(`${where}: entry '${name}'`, 'shape', e.shape, 'a list of non-negative integers');
     }
-    if (size(shape) !== data.length) throw new Error(`${where}: entry '${name}' has shape [${shape}] (${size(shape)} values) but ${data.length} values`);
+    if (size(shape) !== data.length) throw new GMRValueError(`${where}: entry '${name}': \`data\` must hold ${size(shape)} values (shape [${shape.join(', ')}]), got ${data.length} values.`);
     const dtype = normalizeDType(where, name, e.dtype);
     sd.set(name, { shape: [...shape], dtype, data: dtype === 'int64' ? data : dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data) });
   }
@@ -76,20 +77,20 @@ const ST_DTYPES: Record<string, { dtype: StateDType; bytes: number }> = {
 export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 'safetensors'): StateDict {
   // any view (a Node Buffer is one into a shared pool): read through its own offset and length
   const u8 = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
-  if (u8.byteLength < 8) throw new Error(`${where}: ${u8.byteLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
+  if (u8.byteLength < 8) throw new GMRValueError(`${where}: ${u8.byteLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
   const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const headerLen = view.getBigUint64(0, true);
   if (headerLen > BigInt(u8.byteLength - 8)) {
-    throw new Error(`${where}: header length ${headerLen} exceeds the ${u8.byteLength - 8} bytes after it (truncated or not a safetensors file)`);
+    throw new GMRValueError(`${where}: header length ${headerLen} exceeds the ${u8.byteLength - 8} bytes after it (truncated or not a safetensors file)`);
   }
   const n = Number(headerLen);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(u8.subarray(8, 8 + n))) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`${where}: the ${n}-byte header is not valid JSON (${(err as Error).message})`);
+    throw new GMRValueError(`${where}: the ${n}-byte header is not valid JSON (${(err as Error).message})`);
   }
-  if (header == null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${where}: the header must be a JSON object`);
+  if (header == null || typeof header !== 'object' || Array.isArray(header)) throw new GMRValueError(`${where}: the header must be a JSON object, got ${describeValue(header)}.`);
   const dataStart = 8 + n;
   const dataLen = u8.byteLength - dataStart;
   const sd: StateDict = new Map();
@@ -98,17 +99,17 @@ export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 's
     if (name === '__metadata__') continue;
     const e = info as { dtype?: string; shape?: number[]; data_offsets?: number[] };
     const t = ST_DTYPES[e?.dtype ?? ''];
-    if (!t) throw new Error(`${where}: tensor '${name}' has dtype ${JSON.stringify(e?.dtype)}; supported: F32, F64, I64`);
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${where}: tensor '${name}' has a bad shape ${JSON.stringify(e.shape)}`);
+    if (!t) invalid(`${where}: tensor '${name}'`, 'dtype', e?.dtype, 'F32, F64 or I64');
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) invalid(`${where}: tensor '${name}'`, 'shape', e.shape, 'a list of non-negative integers');
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isInteger(v) && v >= 0) || off[1] < off[0]) {
-      throw new Error(`${where}: tensor '${name}' has bad data_offsets ${JSON.stringify(off)}`);
+      invalid(`${where}: tensor '${name}'`, 'data_offsets', off, 'two byte offsets [begin, end] with 0 ≤ begin ≤ end');
     }
     const count = size(e.shape);
     if (off[1] - off[0] !== count * t.bytes) {
-      throw new Error(`${where}: tensor '${name}' (${e.dtype} [${e.shape}]) needs ${count * t.bytes} bytes, data_offsets give ${off[1] - off[0]}`);
+      throw new GMRValueError(`${where}: tensor '${name}' (${e.dtype} [${e.shape}]) needs ${count * t.bytes} bytes, data_offsets give ${off[1] - off[0]}`);
     }
-    if (off[1] > dataLen) throw new Error(`${where}: tensor '${name}' ends at byte ${off[1]} of a ${dataLen}-byte data section (file truncated?)`);
+    if (off[1] > dataLen) throw new GMRValueError(`${where}: tensor '${name}' ends at byte ${off[1]} of a ${dataLen}-byte data section (file truncated?)`);
     spans.push({ name, start: off[0], end: off[1] });
     // a copy (aligned, independent of the file buffer); not u8.slice, which on a Node Buffer is a view into a shared pool
     const raw = new Uint8Array(u8.subarray(dataStart + off[0], dataStart + off[1]));
@@ -131,7 +132,7 @@ export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 's
   for (let i = 1; i < spans.length; i++) {
     const a = spans[i - 1];
     const b = spans[i];
-    if (b.start < a.end && b.end > b.start) throw new Error(`${where}: tensors '${a.name}' (bytes ${a.start}..${a.end}) and '${b.name}' (bytes ${b.start}..${b.end}) overlap in the data section`);
+    if (b.start < a.end && b.end > b.start) throw new GMRValueError(`${where}: tensors '${a.name}' (bytes ${a.start}..${a.end}) and '${b.name}' (bytes ${b.start}..${b.end}) overlap in the data section`);
   }
   return sd;
 }
