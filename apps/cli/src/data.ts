@@ -61,7 +61,7 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
 }
 
 /** The images at `indices`, in that order, each label passed through `relabel`. */
-function pick(set: ImageSet, indices: ArrayLike<number>, relabel: (label: number) => number = (l) => l): ImageSet {
+export function pick(set: ImageSet, indices: ArrayLike<number>, relabel: (label: number) => number = (l) => l): ImageSet {
   const n = indices.length;
   const size = set.height * set.width * set.channels;
   const images = set.images instanceof Uint8Array ? new Uint8Array(n * size) : new Float32Array(n * size);
