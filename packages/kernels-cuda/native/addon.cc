@@ -17,6 +17,7 @@
 
 #include "conv_host.h"
 #include "host_ops.h"
+#include "optimizer_update.h"
 #include "thread_pool.h"
 
 #ifdef GMR_CUDA
@@ -681,6 +682,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
       {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
+      {"optimizerUpdate", optimizerUpdateEntry},
 #ifdef GMR_CUDA
       {"deviceInfo", DeviceInfo},
 #endif

@@ -38,6 +38,9 @@ export interface NativeAddon {
   convBackpropFilter(x: Float32Array, dy: Float32Array, geom: Int32Array, cout: number, dw: Float32Array): void;
   relu(x: Float32Array, y: Float32Array): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** core's steerable gate (field_gate.ts): x [rows, n0 + 3K] → y [rows, n0 + 2K], K = n1 + n2. */
+  fieldGate(x: Float32Array, n0: number, n1: number, n2: number, y: Float32Array): void;
+  fieldGateGrad(x: Float32Array, dy: Float32Array, n0: number, n1: number, n2: number, dx: Float32Array): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: 0 | 1): void;
   binary(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** x viewed as [outer, red, inner] → out [outer, inner], summed (or averaged) over the middle axis. */
@@ -54,6 +57,12 @@ export interface NativeAddon {
     dx: Float32Array, dmean: Float32Array, dvar: Float32Array, dscale: Float32Array, doffset: Float32Array,
   ): void;
   step(x: Float32Array, alpha: number, y: Float32Array): void;
+  /**
+   * One optimiser step over many variables (native/optimizer_update.cc): params [kind, lr, momentum, nesterov, wd,
+   * β₁, 1 − β₁, β₂, 1 − β₂, 1 − β₁ᵗ, 1 − β₂ᵗ, ε, lr·wd, clipNorm]; per variable inputs (w, g, state…) and outputs
+   * (w, state…); norm[0] = the global gradient norm before clipping.
+   */
+  optimizerUpdate(params: Float64Array, decay: Uint8Array, inputs: Float32Array[], outputs: Float32Array[], norm: Float32Array): void;
   deviceInfo?(): { ok: boolean; count: number; name: string; error: string };
 }
 

@@ -11,15 +11,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
-import { gmrKernelConfigs } from './kernels/gmr_conv2d.js';
-import { hotKernelConfigs } from './kernels/hot_ops.js';
-import { registerNativeGradients } from './kernels/native_gradients.js';
-import { layoutKernelConfigs } from './kernels/layout_ops.js';
+import { registerNativeGradients } from './register_all_gradients.js';
+import { nativeKernelConfigs } from './register_all_kernels.js';
 
 export { NativeBackend } from './backend.js';
 export { loadAddon, addonFile, type NativeAddon, type BuildKind } from './addon.js';
 export { kernelCallCounts, resetKernelCallCounts } from './counters.js';
 export { ringTaps, unsupportedReason } from './kernels/gmr_conv2d.js';
+export { NativeBatchNormGrad, NativeReluGrad } from './kernel_names.js';
+export { NativeOptimizerUpdate, optimizerSlots, type NativeOptimizerUpdateAttrs } from './kernels/NativeOptimizerUpdate.js';
 
 export type NativeBackendName = 'native' | 'cuda';
 
@@ -37,7 +37,7 @@ const addons: Partial<Record<NativeBackendName, NativeAddon>> = {};
 
 /** The kernel configs of one native backend: every cpu kernel (the fallback), then the native ones over them. */
 function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
-  const native = [...gmrKernelConfigs(name), ...hotKernelConfigs(name), ...layoutKernelConfigs(name)];
+  const native = nativeKernelConfigs.map((c) => ({ ...c, backendName: name }));
   const nativeNames = new Set(native.map((c) => c.kernelName));
   const fallback = tf
     .getKernelsForBackend('cpu')
@@ -47,7 +47,7 @@ function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
 }
 
 /** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
-export const NATIVE_KERNELS: readonly string[] = [...gmrKernelConfigs('native'), ...hotKernelConfigs('native'), ...layoutKernelConfigs('native')].map((c) => c.kernelName);
+export const NATIVE_KERNELS: readonly string[] = nativeKernelConfigs.map((c) => c.kernelName);
 
 function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   addons[name] = addon;
