@@ -1,8 +1,13 @@
+import { GMRValueError, invalid } from '@gmr-conv/core';
+
 /**
- * Errors of this package: every one names the file (or source) it concerns and what was wrong with it,
- * so a user with a corrupt download knows which file to fetch again.
+ * The errors of this package come in two kinds, both core's GMRValueError so `instanceof GMRValueError` catches
+ * every refusal of the GMR packages:
+ * - a bad argument (invalidArg): names the function, the parameter, the value received and what is allowed;
+ * - a bad file (DatasetError, below): names the file (or source) and what was wrong with it, so a user with a
+ *   corrupt download knows which file to fetch again.
  */
-export class DatasetError extends Error {
+export class DatasetError extends GMRValueError {
   /** The file (or other source) the error concerns. */
   readonly file: string;
   constructor(file: string, message: string) {
@@ -17,13 +22,7 @@ export function fail(file: string, message: string): never {
   throw new DatasetError(file, message);
 }
 
-/** Throws a RangeError naming the parameter, the value received and what is allowed. */
+/** Throws core's GMRValueError: "<where>: `<name>` must be <allowed>, got <value>." */
 export function invalidArg(where: string, name: string, value: unknown, allowed: string): never {
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
-  } catch {
-    shown = String(value);
-  }
-  throw new RangeError(`${where}: ${name} must be ${allowed}; received ${shown}`);
+  return invalid(where, name, value, allowed);
 }

@@ -84,7 +84,7 @@ export function makeDataset(data: ImageSet | ImageSource, options: PipelineOptio
         source.read(i, scratch, 0);
         const img = options.transform!({ data: scratch.slice(), height: H, width: W, channels: C }, new Rng(deriveSeed(seed, e, i)));
         if (img.height !== H || img.width !== W || img.channels !== C) {
-          throw new RangeError(`${where}: transform changed the image shape to [${img.height}, ${img.width}, ${img.channels}]; batches need [${H}, ${W}, ${C}]`);
+          invalidArg(where, 'transform', `a transform that returned ${img.height}×${img.width}×${img.channels} images`, `a transform that keeps the image shape ${H}×${W}×${C} (batches need one shape)`);
         }
         xs.set(img.data, k * size);
       }

@@ -1,3 +1,5 @@
+import { invalidArg } from './errors.js';
+
 /**
  * A small seeded PRNG (mulberry32): 32-bit state, period 2^32, fast and identical on every platform.
  * Everything random in this package draws from it, so a seed fixes every result.
@@ -5,7 +7,7 @@
 export class Rng {
   private state: number;
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number; received ${seed}`);
+    if (!Number.isFinite(seed)) invalidArg('Rng', 'seed', seed, 'a finite number');
     // Mix the seed (which may be a small integer or a fraction) into 32 bits.
     this.state = hash32(Math.floor(seed) ^ Math.floor((seed % 1) * 0x100000000)) >>> 0;
   }

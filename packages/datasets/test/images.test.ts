@@ -133,7 +133,7 @@ describe('image files and folders', () => {
     // a file with an image's extension that is not one is refused by its content
     const fake = await tree('fake-ext', { 'a/1.png': [4, 4], 'a/2.png': 'text, not pixels' });
     expect((await datasetError(readImageFolder(fake))).message).toMatch(/2\.png: not a PNG, JPEG or TIFF image/);
-    await expect(readImageFolder(dir, { otherFiles: 'skip' as 'ignore' })).rejects.toThrow(/otherFiles must be 'error' or 'ignore'; received 'skip'/);
+    await expect(readImageFolder(dir, { otherFiles: 'skip' as 'ignore' })).rejects.toThrow(/`otherFiles` must be 'error' or 'ignore', got "skip"/);
   });
 
   it('names the odd image out of a folder of mixed sizes, and resizes them when given a size', async () => {
@@ -171,6 +171,6 @@ describe('image files and folders', () => {
     expect(set).toMatchObject({ count: 2, height: 4, width: 6, channels: 1 });
     const a = rgbaPattern(6, 4, 'x.png'.length);
     expect(set.images[0]).toBe(Math.round(0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]));
-    await expect(readImageFiles([])).rejects.toThrow(/paths must be a list of one or more image files/);
+    await expect(readImageFiles([])).rejects.toThrow(/`paths` must be a list of one or more image files/);
   });
 });

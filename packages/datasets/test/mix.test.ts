@@ -31,9 +31,9 @@ describe('mixSets', () => {
 
   it('refuses other image shapes, different class names for shared labels, and bad options', () => {
     const other = { ...set([1, 2], [0]), width: 1, height: 2 };
-    expect(() => mixSets([set([1, 2], [0]), other], { names: ['mnist', 'odd'] })).toThrow(/sets\[1\] \(odd\) must be of the first set's shape 1×2×1; received '2×1×1 images'/);
-    expect(() => mixSets([set([1, 2], [0], ['a']), set([1, 2], [0], ['b'])])).toThrow(/class names must be the same as set0's \["a"\].*labels: 'disjoint'/);
-    expect(() => mixSets([])).toThrow(/sets must be a non-empty array/);
-    expect(() => mixSets([set([1, 2], [0])], { labels: 'both' as 'shared' })).toThrow(/options.labels must be 'shared' or 'disjoint'; received 'both'/);
+    expect(() => mixSets([set([1, 2], [0]), other], { names: ['mnist', 'odd'] })).toThrow(/`sets\[1\] \(odd\)` must be of the first set's shape 1×2×1, got "2×1×1 images"/);
+    expect(() => mixSets([set([1, 2], [0], ['a']), set([1, 2], [0], ['b'])])).toThrow(/class names` must be the same as set0's \["a"\].*labels: 'disjoint'/);
+    expect(() => mixSets([])).toThrow(/`sets` must be a non-empty array/);
+    expect(() => mixSets([set([1, 2], [0])], { labels: 'both' as 'shared' })).toThrow(/`options.labels` must be 'shared' or 'disjoint', got "both"/);
   });
 });

@@ -72,8 +72,8 @@ describe('tf.data pipelines', () => {
     expect(Array.from(splitIndices(10, 3, 1)[0])).toEqual(Array.from(a));
     const got = (await collect(makeDataset(indexSet(10), { indices: a, batchSize: 8 }))).flatMap((x) => x.ids);
     expect(got).toEqual(Array.from(a));
-    expect(() => makeDataset(indexSet(3), { indices: [5] })).toThrow(/makeDataset: indices must be indices in 0\.\.2; received 5/);
-    expect(() => makeDataset(indexSet(3), { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
+    expect(() => makeDataset(indexSet(3), { indices: [5] })).toThrow(/makeDataset: `indices` must be indices in 0\.\.2, got 5/);
+    expect(() => makeDataset(indexSet(3), { batchSize: 0 })).toThrow(/`batchSize` must be a positive integer/);
   });
 
   it('feeds model.fitDataset and evaluateDataset without growing the tensor count', async () => {

@@ -165,8 +165,8 @@ describe('regenerated MNIST-rot-style split', () => {
   });
 
   it('refuses sizes the source cannot fill', async () => {
-    await expect(regeneratedMnistRot({ sizes: { train: 30, validation: 20, test: 1 }, source })).rejects.toThrow(/regeneratedMnistRot: sizes must be train \+ validation ≤ 40/);
-    await expect(regeneratedMnistRot({ sizes: { train: 10, validation: 5, test: 40 }, source })).rejects.toThrow(/sizes\.test must be at most 37/);
+    await expect(regeneratedMnistRot({ sizes: { train: 30, validation: 20, test: 1 }, source })).rejects.toThrow(/regeneratedMnistRot: `sizes` must be train \+ validation ≤ 40/);
+    await expect(regeneratedMnistRot({ sizes: { train: 10, validation: 5, test: 40 }, source })).rejects.toThrow(/`sizes\.test` must be at most 37/);
   });
 
   it('from the embedded MNIST: 10,000 / 2,000 / 50,000 with every MNIST test image in test', async () => {

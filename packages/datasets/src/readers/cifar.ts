@@ -3,7 +3,7 @@
  * (1024 red, 1024 green, 1024 blue, each row-major 32×32). CIFAR-10 records have 1 label byte (3073 bytes);
  * CIFAR-100 records have a coarse then a fine label byte (3074 bytes).
  */
-import { fail } from '../errors.js';
+import { fail, invalidArg } from '../errors.js';
 import { maybeGunzip, readBytes } from '../io.js';
 import type { ImageSet } from '../types.js';
 
@@ -19,7 +19,7 @@ export interface CifarOptions {
 /** Parses one CIFAR binary batch into an NHWC uint8 ImageSet. */
 export function parseCifar(raw: Uint8Array, file = '<cifar>', options: CifarOptions = {}): ImageSet {
   const variant = options.variant ?? 10;
-  if (variant !== 10 && variant !== 100) throw new RangeError(`parseCifar: variant must be 10 or 100; received ${String(variant)}`);
+  if (variant !== 10 && variant !== 100) invalidArg('parseCifar', 'variant', variant, '10 or 100');
   const labelBytes = variant === 10 ? 1 : 2;
   const record = labelBytes + 3072;
   const bytes = maybeGunzip(raw, file);
@@ -63,12 +63,12 @@ export async function readCifar(files: string | string[], options: CifarOptions 
 
 /** Concatenates ImageSets of the same image shape. */
 export function concatImageSets(sets: ImageSet[]): ImageSet {
-  if (sets.length === 0) throw new RangeError('concatImageSets: sets must hold at least one ImageSet; received []');
+  if (sets.length === 0) invalidArg('concatImageSets', 'sets', sets, 'at least one ImageSet');
   if (sets.length === 1) return sets[0];
   const { height, width, channels } = sets[0];
   for (const s of sets) {
     if (s.height !== height || s.width !== width || s.channels !== channels || s.images.constructor !== sets[0].images.constructor) {
-      throw new RangeError(`concatImageSets: every set must have images of shape [${height}, ${width}, ${channels}] and the same dtype`);
+      invalidArg('concatImageSets', `sets[${sets.indexOf(s)}]`, `${s.height}×${s.width}×${s.channels} ${s.images.constructor.name} images`, `of the first set's shape ${height}×${width}×${channels} and dtype (${sets[0].images.constructor.name})`);
     }
   }
   const count = sets.reduce((a, s) => a + s.count, 0);

@@ -2,7 +2,7 @@
  * IDX files (MNIST, Fashion-MNIST): magic 00 00 <type> <ndims>, then ndims big-endian uint32 sizes, then the
  * data in big-endian order. Raw or gzip (detected by the magic number, so `.gz` names are optional).
  */
-import { fail } from '../errors.js';
+import { fail, invalidArg } from '../errors.js';
 import { maybeGunzip, readBytes } from '../io.js';
 import { checkLabelRange } from './labels.js';
 import type { ImageSet, NdArray } from '../types.js';
@@ -96,7 +96,7 @@ export function idxToImageSet(images: NdArray, labels: NdArray, imagesFile = '<i
 /** Encodes an array as an IDX file (for writing test fixtures and for exporting regenerated splits). */
 export function encodeIdx(shape: number[], data: Uint8Array): Uint8Array {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new RangeError(`encodeIdx: data has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
+  if (data.length !== n) invalidArg('encodeIdx', 'data.length', data.length, `${n}, the size of shape [${shape.join(', ')}]`);
   const out = new Uint8Array(4 + 4 * shape.length + n);
   const view = new DataView(out.buffer);
   out[2] = 0x08;
