@@ -1,0 +1,122 @@
+/** gmr make-example: a seeded orientation-less image-folder dataset (the generator), and the shared progress bar. */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Rng, readImageFolderSplits } from '@gmr-conv/datasets';
+import { EXAMPLE_CLASSES, makeExample, renderCell } from '../src/example.js';
+import { progressBar, progressWanted } from '../src/progress.js';
+
+const root = mkdtempSync(join(tmpdir(), 'gmr-example-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** sha256 of every file under a folder, keyed by relative path. */
+function digests(dir: string, rel = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const r = join(rel, e.name);
+    if (e.isDirectory()) Object.assign(out, digests(dir, r));
+    else out[r] = createHash('sha256').update(readFileSync(join(dir, r))).digest('hex');
+  }
+  return out;
+}
+
+describe('gmr make-example', () => {
+  it('writes train/ and test/ class folders of PNGs that the folder reader reads back, the same for a seed', async () => {
+    const a = join(root, 'a');
+    const r = makeExample(a, { seed: 3, trainPerClass: 3, testPerClass: 2, size: 24 });
+    expect(r.counts).toEqual({ train: 12, test: 8 });
+    for (const split of ['train', 'test']) expect(readdirSync(join(a, split)).sort()).toEqual([...EXAMPLE_CLASSES]);
+    const s = await readImageFolderSplits(a);
+    expect(s.train).toMatchObject({ count: 12, height: 24, width: 24, channels: 3, classNames: [...EXAMPLE_CLASSES] });
+    expect(Array.from(s.test.labels)).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+    expect(JSON.parse(readFileSync(join(a, 'example.json'), 'utf8'))).toMatchObject({ seed: 3, trainPerClass: 3, testPerClass: 2, size: 24 });
+    // the same seed gives the same bytes; another seed other images; a larger set begins with the smaller one
+    const b = join(root, 'b');
+    makeExample(b, { seed: 3, trainPerClass: 3, testPerClass: 2, size: 24 });
+    expect(digests(b)).toEqual(digests(a));
+    const c = join(root, 'c');
+    makeExample(c, { seed: 4, trainPerClass: 3, testPerClass: 2, size: 24 });
+    expect(digests(c)['train/round/00000.png']).not.toBe(digests(a)['train/round/00000.png']);
+    const d = join(root, 'd');
+    makeExample(d, { seed: 3, trainPerClass: 4, testPerClass: 2, size: 24 });
+    expect(digests(d)['train/spindle/00002.png']).toBe(digests(a)['train/spindle/00002.png']);
+    expect(existsSync(join(d, 'train', 'spindle', '00003.png'))).toBe(true);
+  });
+
+  it('draws what each class promises: two nuclei, granules, an elongated cell', () => {
+    const S = 48;
+    /** blue-dominant (nucleus) and yellow (granule) pixels, and the cell's extent along its long and short axes */
+    const measure = (kind: (typeof EXAMPLE_CLASSES)[number], seed: number) => {
+      const px = renderCell(kind, S, new Rng(seed));
+      let nucleus = 0;
+      let granule = 0;
+      const cell: [number, number][] = [];
+      for (let i = 0; i < S * S; i++) {
+        const [r, g, b] = [px[4 * i], px[4 * i + 1], px[4 * i + 2]];
+        if (b > 120 && b > g) nucleus++;
+        if (r > 110 && g > 150) granule++;
+        if (g > 60 || b > 60) cell.push([i % S, Math.floor(i / S)]);
+      }
+      // elongation from the second moments of the cell's pixels
+      const mx = cell.reduce((a, p) => a + p[0], 0) / cell.length;
+      const my = cell.reduce((a, p) => a + p[1], 0) / cell.length;
+      const [xx, yy, xy] = cell.reduce((a, [x, y]) => [a[0] + (x - mx) ** 2, a[1] + (y - my) ** 2, a[2] + (x - mx) * (y - my)], [0, 0, 0]);
+      const t = Math.sqrt(((xx - yy) / 2) ** 2 + xy ** 2);
+      const elongation = Math.sqrt(((xx + yy) / 2 + t) / ((xx + yy) / 2 - t));
+      return { nucleus, granule, elongation };
+    };
+    // nucleus sizes vary from cell to cell: two nuclei show as about twice the nucleus area over several cells
+    const area = (kind: 'round' | 'binucleate') => Array.from({ length: 8 }, (_, seed) => measure(kind, seed).nucleus).reduce((a, b) => a + b, 0);
+    expect(area('binucleate')).toBeGreaterThan(1.6 * area('round'));
+    for (let seed = 0; seed < 5; seed++) {
+      const round = measure('round', seed);
+      expect(round.granule).toBe(0);
+      expect(measure('granular', seed).granule).toBeGreaterThan(3);
+      expect(measure('spindle', seed).elongation).toBeGreaterThan(1.6);
+      expect(round.elongation).toBeLessThan(1.5);
+    }
+  });
+
+  it('refuses a folder that already holds a dataset and bad sizes, naming them', () => {
+    expect(() => makeExample(join(root, 'a'), { seed: 3, trainPerClass: 1, testPerClass: 1, size: 24 })).toThrow(/a\/train already holds files: choose an empty or new folder/);
+    expect(() => makeExample(join(root, 'e'), { size: 8 })).toThrow(/--size must be an integer in 16\.\.256 \(pixels\), got 8/);
+    expect(() => makeExample(join(root, 'e'), { trainPerClass: 0 })).toThrow(/--train-per-class must be an integer ≥ 1, got 0/);
+  });
+});
+
+describe('progress bars', () => {
+  /** A stream that records what is written; `tty` says whether it claims to be a terminal. */
+  function stream(tty: boolean) {
+    const chunks: string[] = [];
+    const s = new Writable({
+      write(c, _e, cb) {
+        chunks.push(String(c));
+        cb();
+      },
+    }) as unknown as NodeJS.WriteStream & { text: () => string };
+    Object.assign(s, { isTTY: tty, columns: 200, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, text: () => chunks.join('') });
+    return s;
+  }
+
+  it('draws count, rate and ETA on a terminal, and nothing off one or when turned off', () => {
+    const tty = stream(true);
+    const bar = progressBar('reading', 10, { unit: 'img', stream: tty, fields: { loss: '-' } });
+    bar.update(4, { loss: '0.5000' });
+    bar.update(10, { loss: '0.2500' });
+    bar.stop();
+    expect(tty.text()).toMatch(/reading .*100% \| 10\/10 img \| [\d.]+ img\/s \| ETA \S+ \| loss 0\.2500/);
+    for (const [s, enabled] of [
+      [stream(false), true],
+      [stream(true), false],
+    ] as const) {
+      expect(progressWanted(enabled, s)).toBe(false);
+      const quiet = progressBar('reading', 10, { unit: 'img', stream: s, enabled });
+      quiet.update(5);
+      quiet.stop();
+      expect(s.text()).toBe('');
+    }
+  });
+});
