@@ -7,20 +7,19 @@
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { gmrConv2d, gmrConvTranspose2d } from '../src/index.js';
 import {
-  GMRConvAttrs,
   GMR_CONV_2D,
+  GMR_CONV_2D_BACKPROP_FILTER,
+  GMR_CONV_2D_BACKPROP_INPUT,
   GMR_CONV_2D_TRANSPOSE,
-  backpropFilterName,
-  backpropInputName,
-  gmrConv2d,
   gmrConvComposed,
-  gmrConvTranspose2d,
-  padWithMode,
-  prepareGMRConv,
-  ringFilter,
   usesComposedKernel,
-} from '../src/index.js';
+  type GMRConvAttrs,
+} from '../src/kernel/index.js';
+import { prepareGMRConv } from '../src/ops/gmr_conv_ops.js';
+import { padWithMode } from '../src/kernel/composed/pad_ops.js';
+import { ringFilter } from '../src/kernel/composed/ring_filter.js';
 import { CaseSpec, TfParams, caseTensors, makeCase, randnArray, referenceOutput, relErr, runCase } from './helpers/gmr_reference.js';
 
 const BACKEND = 'cpu';
@@ -171,7 +170,7 @@ describe('(b) a foreign forward kernel', () => {
  * so this fake reads the expected input shape from `state.xShape`.
  */
 function registerFakeBackprop(state: { xShape: number[]; dxCalls: number; dPhiCalls: number }) {
-  replaceKernel(backpropInputName(GMR_CONV_2D), ({ inputs, attrs }) => {
+  replaceKernel(GMR_CONV_2D_BACKPROP_INPUT, ({ inputs, attrs }) => {
     state.dxCalls++;
     const a = attrs as unknown as GMRConvAttrs;
     const i = inputs as unknown as tf.NamedTensorMap;
@@ -184,7 +183,7 @@ function registerFakeBackprop(state: { xShape: number[]; dxCalls: number; dPhiCa
     const tAttrs: GMRConvAttrs = { ...a, transposed: true, outputPadding, hasBias: false };
     return gmrConvComposed({ x: i.dy, weight: i.weight, logSigmas: i.logSigmas && i.logSigmas.size > 0 ? i.logSigmas : null, indexMat: i.indexMat, bias: null }, tAttrs) as unknown as tf.TensorInfo;
   });
-  replaceKernel(backpropFilterName(GMR_CONV_2D), ({ inputs, attrs }) => {
+  replaceKernel(GMR_CONV_2D_BACKPROP_FILTER, ({ inputs, attrs }) => {
     state.dPhiCalls++;
     const a = attrs as unknown as GMRConvAttrs;
     const i = inputs as unknown as tf.NamedTensorMap;
@@ -270,7 +269,7 @@ describe('(c) foreign BackpropInput / BackpropFilter pieces', () => {
     const state = { xShape: makeCase(spec2d).xShape, dxCalls: 0, dPhiCalls: 0 };
     replaceKernel(GMR_CONV_2D, ({ inputs, attrs }) => gmrConvComposed(unpackNamed(inputs, attrs), attrs as unknown as GMRConvAttrs) as unknown as tf.TensorInfo);
     registerFakeBackprop(state);
-    tf.unregisterKernel(backpropFilterName(GMR_CONV_2D), BACKEND);
+    tf.unregisterKernel(GMR_CONV_2D_BACKPROP_FILTER, BACKEND);
     const got = forwardAndGrads(spec2d, 'dense');
     expect(state.dxCalls).toBe(0);
     for (const [n, g] of expected.grads) expect(relErr(got.grads.get(n)!, g), n).toBeLessThanOrEqual(1e-5);
@@ -278,7 +277,7 @@ describe('(c) foreign BackpropInput / BackpropFilter pieces', () => {
 
   it('the registry is restored after the tests above', () => {
     expect(usesComposedKernel(GMR_CONV_2D, BACKEND)).toBe(true);
-    expect(tf.getKernel(backpropInputName(GMR_CONV_2D), BACKEND)).toBeUndefined();
-    expect(tf.getKernel(backpropFilterName(GMR_CONV_2D), BACKEND)).toBeUndefined();
+    expect(tf.getKernel(GMR_CONV_2D_BACKPROP_INPUT, BACKEND)).toBeUndefined();
+    expect(tf.getKernel(GMR_CONV_2D_BACKPROP_FILTER, BACKEND)).toBeUndefined();
   });
 });

@@ -2,7 +2,8 @@
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ringMasks, defaultNumRings, initialSigma, gaussianMatrix, initialLogSigmas, smoothedBasis, linspace, ringsAreSymmetric } from '../src/index.js';
+import { ringMasks, defaultNumRings, initialSigma, gaussianMatrix, initialLogSigmas, smoothedBasis, ringsAreSymmetric } from '../src/index.js';
+import { linspace } from '../src/rings/ring_masks.js';
 
 beforeAll(async () => {
   await tfjs.setBackend('cpu');

@@ -21,7 +21,7 @@
  */
 import type { DataFormat } from '../ops/attrs.js';
 import { normalizeDataFormat } from '../ops/gmr_conv_ops.js';
-import { samePads } from '../ops/padding.js';
+import { gmrConvAxis, samePads } from '../kernel/conv_info.js';
 import { invalid } from '../utils/errors.js';
 
 type Ints = number | number[];
@@ -196,7 +196,7 @@ function windowOp(
         `${label}: axis ${axisName(n, a)} (size ${len}): ${parts.join(' and ')} — the windows are not placed symmetrically about the centre, so a rotated/flipped input is sampled on a shifted grid`,
       );
     }
-    return Math.floor(t / s[a]) + 1;
+    return gmrConvAxis(len, k[a], s[a], d[a], pads[a]).outLength;
   });
 }
 
@@ -205,22 +205,11 @@ function transposedOp(ctx: Ctx, label: string, size: number[], k: number[], s: n
   const n = size.length;
   checkIsotropic(ctx, label, n, { kernelSize: k, strides: s, dilation: d, outputPadding }, padding);
   return size.map((len, a) => {
-    const e = d[a] * (k[a] - 1) + 1;
-    const full = (len - 1) * s[a] + e;
-    let before: number;
-    let out: number;
-    if (padding === 'same') {
-      // tfjs: output L·s, crop split floor/ceil.
-      out = len * s[a];
-      before = Math.max(Math.floor((full - out) / 2), 0);
-    } else if (padding == null || padding === 'valid') {
-      before = 0;
-      out = full + outputPadding[a];
-    } else {
-      const p = resolvePads(label, padding, size, k, s, d)[a];
-      before = p[0];
-      out = full - p[0] - p[1] + outputPadding[a];
-    }
+    const full = (len - 1) * s[a] + d[a] * (k[a] - 1) + 1;
+    const spec = padding === 'same' ? 'same' : padding == null || padding === 'valid' ? 'valid' : resolvePads(label, padding, size, k, s, d)[a];
+    // The op's geometry (tfjs 'same': output L·s, crop split floor/ceil); `after` < 0 when the output outgrows the full one.
+    const { outLength: out, pads } = gmrConvAxis(len, k[a], s[a], d[a], spec, true, outputPadding[a]);
+    const before = pads[0];
     const after = full - before - out;
     if (before !== after) {
       ctx.reasons.push(

@@ -1,30 +1,22 @@
 /**
- * Kernel names owned by core, and the dispatch between a backend's own kernel
- * (registered by a kernel package) and core's composed implementation, which is
- * registered as the default for whichever backend runs the op first.
- *
- * Contract for kernel packages (forward ops, non-transposed):
- *   GMRConv{1D,2D,3D}, GMRConv2DTranspose: inputs {x, weight, logSigmas, indexMat, bias} (absent
- *     logSigmas / bias are empty tensors; attrs.hasLogSigmas / attrs.hasBias say so),
- *     attrs = GMRConvAttrs (attrs.ts), output y.
- *   Optional backward pieces for GMRConv{1D,2D,3D} (used when both are registered):
- *   <name>BackpropInput:  inputs {dy, weight, logSigmas?, indexMat} → dx (layout of x)
- *   <name>BackpropFilter: inputs {x, dy, indexMat} → dΦ [Cout, Cin/groups, n], the gradient of the
- *     mixing weights Φ = θ·P of the binary-ring form (ring sums with M, then mixing with Φ).
- *   Core turns dΦ into dθ and d(log σ) through P, and computes d(bias) itself.
+ * The dispatch between a backend's own GMR kernel (registered by a kernel package) and core's composed
+ * implementation, which is registered as the default for whichever backend runs the op first; and the gradient
+ * of every forward GMR kernel, which uses the backend's BackpropInput / BackpropFilter kernels when it has both
+ * (the contract is in kernel_names.ts) and differentiates the composed implementation otherwise.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gaussianMatrix } from '../mixture/gaussian_mixture.js';
-import type { GMRConvAttrs } from './attrs.js';
-import { gmrConvComposed, GMRConvTensors } from './gmr_conv_composed.js';
-
-export const GMR_CONV_1D = 'GMRConv1D';
-export const GMR_CONV_2D = 'GMRConv2D';
-export const GMR_CONV_3D = 'GMRConv3D';
-export const GMR_CONV_2D_TRANSPOSE = 'GMRConv2DTranspose';
-export const GMR_KERNEL_NAMES = [GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE] as const;
-export const backpropInputName = (name: string) => `${name}BackpropInput`;
-export const backpropFilterName = (name: string) => `${name}BackpropFilter`;
+import { gmrConvComposed } from './composed/gmr_conv_composed.js';
+import { nestedGrads } from './engine_internals.js';
+import { mixingWeights } from './mixing_weights.js';
+import {
+  forwardTensors,
+  gmrKernelConfig,
+  GMR_BACKPROP_KERNEL_NAMES,
+  GMR_KERNEL_NAMES,
+  type GMRConvAttrs,
+  type GMRConvTensors,
+  type GMRForwardKernelName,
+} from './kernel_names.js';
 
 const composedKernelFuncs = new Set<tf.KernelFunc>();
 
@@ -65,43 +57,28 @@ function namedInputs(t: GMRConvTensors): tf.NamedTensorMap {
   return { x: t.x, weight: t.weight, logSigmas: t.logSigmas ?? emptyInput(), indexMat: t.indexMat, bias: t.bias ?? emptyInput() };
 }
 
-/** Mixing weights of the binary-ring form: Φ = θ·P (θ itself for binary rings). */
-function mixingWeights(weight: tf.Tensor, logSigmas: tf.Tensor | null | undefined, a: GMRConvAttrs): tf.Tensor {
-  if (!logSigmas) return weight;
-  const [cout, cinG, n] = weight.shape;
-  return tf.reshape(tf.matMul(tf.reshape(weight, [cout * cinG, n]), gaussianMatrix(logSigmas, a)), [cout, cinG, n]);
-}
-
-/** tf.grads inside a gradient function: the engine has one active tape, so keep the outer one alive. */
-function nestedGrads(f: (...a: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: unknown[] | null } }).state;
-  if (state.gradientDepth === 0 && state.activeTape == null) return tf.grads(f)(xs, dy);
-  state.gradientDepth++;
-  try {
-    return tf.grads(f)(xs, dy);
-  } finally {
-    state.gradientDepth--;
-  }
-}
-
 function gradFuncFor(name: string): tf.GradFunc {
   return (dy, saved, attrs) => {
     const a = attrs as unknown as GMRConvAttrs;
     const t = unpackSaved(saved, a);
     const d = dy as tf.Tensor;
     const backendName = tf.getBackend();
-    const bi = tf.getKernel(backpropInputName(name), backendName);
-    const bf = tf.getKernel(backpropFilterName(name), backendName);
+    const backward = GMR_BACKPROP_KERNEL_NAMES[name];
+    const bi = backward && tf.getKernel(backward.input, backendName);
+    const bf = backward && tf.getKernel(backward.filter, backendName);
     let grads: tf.Tensor[];
-    if (bi && bf && !a.transposed && !a.trainIndexMat) {
+    let dxLater: (() => tf.Tensor) | null = null;
+    if (backward && bi && bf && !a.transposed && !a.trainIndexMat) {
       const engine = tf.engine();
       const dxIn: tf.NamedTensorMap = { dy: d, weight: t.weight, indexMat: t.indexMat };
       if (t.logSigmas) dxIn.logSigmas = t.logSigmas;
-      const dx = engine.runKernel(backpropInputName(name), dxIn, attrs as tf.NamedAttrMap) as tf.Tensor;
-      const dPhi = engine.runKernel(backpropFilterName(name), { x: t.x, dy: d, indexMat: t.indexMat }, attrs as tf.NamedAttrMap) as tf.Tensor;
+      // dx only when asked for: tfjs calls an input's gradient closure only when that input lies on the path from
+      // the differentiated variables, so a first layer (x = the images) never runs BackpropInput (issue 17).
+      dxLater = () => engine.runKernel(backward.input, dxIn, attrs as tf.NamedAttrMap) as tf.Tensor;
+      const dPhi = engine.runKernel(backward.filter, { x: t.x, dy: d, indexMat: t.indexMat }, attrs as tf.NamedAttrMap) as tf.Tensor;
       const params = t.logSigmas ? [t.weight, t.logSigmas] : [t.weight];
       const pg = t.logSigmas ? nestedGrads((...p: tf.Tensor[]) => mixingWeights(p[0], p[1], a), params, dPhi) : [dPhi];
-      grads = [dx, pg[0]];
+      grads = [d /* x's place; dxLater makes x's gradient */, pg[0]];
       if (t.logSigmas) grads.push(pg[1]);
       grads.push(tf.zerosLike(t.indexMat));
       if (t.bias) {
@@ -114,7 +91,7 @@ function gradFuncFor(name: string): tf.GradFunc {
     }
     const out: Record<string, () => tf.Tensor> = {};
     let i = 0;
-    out.x = () => grads[0];
+    out.x = dxLater ?? (() => grads[0]);
     out.weight = () => grads[1];
     i = 2;
     if (t.logSigmas) {
@@ -142,15 +119,11 @@ function registerGradients(): void {
 registerGradients();
 
 /** Registers core's composed implementation of `name` for a backend (no-op when one is registered). */
-export function registerComposedKernel(name: string, backendName: string): void {
+export function registerComposedKernel(name: GMRForwardKernelName, backendName: string): void {
   if (tf.getKernel(name, backendName)) return;
-  const kernelFunc: tf.KernelFunc = ({ inputs, attrs }) => {
-    const a = attrs as unknown as GMRConvAttrs;
-    const m = inputs as tf.NamedTensorMap;
-    return gmrConvComposed(unpackSaved([m.x, m.weight, m.logSigmas, m.indexMat, m.bias], a), a) as unknown as tf.TensorInfo;
-  };
-  composedKernelFuncs.add(kernelFunc);
-  tf.registerKernel({ kernelName: name, backendName, kernelFunc });
+  const config = gmrKernelConfig(name, backendName, ({ inputs, attrs }) => gmrConvComposed(forwardTensors(inputs, attrs), attrs));
+  composedKernelFuncs.add(config.kernelFunc);
+  tf.registerKernel(config);
 }
 
 /** True when the kernel registered for `name` on `backendName` is core's composed one (or none is). */
@@ -160,7 +133,7 @@ export function usesComposedKernel(name: string, backendName = tf.getBackend()):
 }
 
 /** Runs a GMR op: the backend's own kernel when a kernel package registered one, else the composed one. */
-export function runGMRKernel(name: string, t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
+export function runGMRKernel(name: GMRForwardKernelName, t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
   const backendName = tf.getBackend();
   if (!usesComposedKernel(name, backendName)) {
     return tf.engine().runKernel(name, namedInputs(t), a as unknown as tf.NamedAttrMap) as tf.Tensor;

@@ -13,14 +13,16 @@ import { markSymmetricRings } from '../rings/symmetry.js';
 import { initialLogSigmas, smoothedBasis } from '../mixture/gaussian_mixture.js';
 import { synthesizeKernel } from '../kernel/synthesis.js';
 import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, normalizeDataFormat, GMRConvOptions } from '../ops/gmr_conv_ops.js';
-import { checkPaddingMode, checkPaddingSpec, PaddingMode, PaddingSpec, convOutLength, samePads } from '../ops/padding.js';
+import { checkPaddingMode, checkPaddingSpec, type PaddingMode, type PaddingSpec } from '../ops/padding.js';
+import { gmrConvAxis, specPads } from '../kernel/conv_info.js';
 import type { DataFormat } from '../ops/attrs.js';
 import { checkPositiveInt, checkNonNegativeInt, invalid, toTuple } from '../utils/errors.js';
 import { resolveSerializable, serializeObject } from './identifiers.js';
 import { GMRKaimingNormal, GMRReferenceUniform, InitScheme } from './initializers.js';
 import { bool, recordingGradients } from './layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from './ring_options.js';
-import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE, usesComposedKernel } from '../ops/kernel_registry.js';
+import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE } from '../kernel/kernel_names.js';
+import { usesComposedKernel } from '../kernel/kernel_registry.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
@@ -209,19 +211,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
     const spatial = this.dataFormat === 'channelsLast' ? shape.slice(1, this.rank + 1) : shape.slice(2);
-    const out = spatial.map((len, i) => {
-      if (len == null) return null;
-      const k = this.kernelSize[i];
-      const s = this.strides[i];
-      const d = this.dilationRate[i];
-      if (this.transposed) {
-        if (this.padding === 'same') return len * s;
-        const [a, b] = this.padPair(i, len);
-        return (len - 1) * s - a - b + d * (k - 1) + this.outputPadding[i] + 1;
-      }
-      const [a, b] = this.padding === 'same' ? samePads(len, k, s, d) : this.padPair(i, len);
-      return convOutLength(len, k, s, d, a, b);
-    });
+    const out = spatial.map((len, i) => (len == null ? null : this.axisGeometry(i, len).outLength));
     return this.dataFormat === 'channelsLast' ? [shape[0], ...out, this.filters] : [shape[0], this.filters, ...out];
   }
 
@@ -237,19 +227,18 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     outSpatial.forEach((o, i) => {
       const len = spatial[i];
       if (o == null || len == null || o >= 1) return;
-      const [a, b] = this.padding === 'same' ? [0, 0] : this.padPair(i, len);
+      const [a, b] = this.padding === 'same' ? [0, 0] : specPads(this.padding, i);
       const d = this.dilationRate[i];
       const most = Math.floor((len + a + b - 1) / d) + 1;
       invalid(where, 'kernelSize', this.kernelSize, `at most ${most} on spatial axis ${i} for an input of size ${len} with padding ${JSON.stringify(this.padding)} and dilation ${d} (the output would be ${o})`);
     });
   }
 
-  private padPair(i: number, _len: number): [number, number] {
+  /** Geometry of spatial axis i for an input of length len (core's one computeGMRConvInfo, per axis). */
+  private axisGeometry(i: number, len: number) {
     const p = this.padding;
-    if (p === 'valid' || p === 'same') return [0, 0];
-    if (typeof p === 'number') return [p, p];
-    const e = (p as Array<number | [number, number]>)[i];
-    return typeof e === 'number' ? [e, e] : [e[0], e[1]];
+    const padding = p === 'same' || p === 'valid' ? p : specPads(p, i);
+    return gmrConvAxis(len, this.kernelSize[i], this.strides[i], this.dilationRate[i], padding, this.transposed, this.outputPadding[i]);
   }
 
   /** Ring masks in use: the trainable ones, or the fixed geometry. */

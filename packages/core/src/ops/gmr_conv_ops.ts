@@ -8,11 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ringMasks } from '../rings/ring_masks.js';
 import { isSymmetricRings, markSymmetricRings } from '../rings/symmetry.js';
 import { checkPositiveInt, GMRValueError, invalid, toTuple, warnOnce, checkNonNegativeInt } from '../utils/errors.js';
-import type { ComputePath, DataFormat, GMRConvAttrs } from './attrs.js';
-import { checkPaddingMode, checkPaddingSpec, convOutLength, PaddingMode, PaddingSpec, resolvePads, PadPairs, samePads } from './padding.js';
+import type { ComputePath, DataFormat } from './attrs.js';
+import { checkPaddingMode, checkPaddingSpec, type PaddingMode, type PaddingSpec } from './padding.js';
+import { computeGMRConvInfo } from '../kernel/conv_info.js';
 import { pathCost } from './path_choice.js';
-import { canFoldRings } from './ring_filter.js';
-import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE, runGMRKernel } from './kernel_registry.js';
+import { canFoldRings } from '../kernel/composed/ring_filter.js';
+import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE, type GMRConvAttrs, type GMRForwardKernelName } from '../kernel/kernel_names.js';
+import { runGMRKernel } from '../kernel/kernel_registry.js';
 
 export interface GMRConvWeights {
   /** Ring weights θ: [Cout, Cin/groups, n] ([Cin, Cout/groups, n] for the transposed op). */
@@ -129,35 +131,14 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   if (cout % groups !== 0) invalid(where, 'groups', groups, `a divisor of the output channels (${cout})`);
 
   // sizes first: a kernel larger than its (padded) input is refused before the ring masks (O(k²·rings)) are made
-  let pads: PadPairs;
-  let outputPadding = kernelSize.map(() => 0);
-  let outSpatial: number[];
+  const outputPaddingIn = transposed ? toTuple(where, 'outputPadding', o.outputPadding ?? 0, rank, checkNonNegativeInt) : kernelSize.map(() => 0);
   if (transposed) {
-    outputPadding = toTuple(where, 'outputPadding', o.outputPadding ?? 0, rank, checkNonNegativeInt);
-    outputPadding.forEach((p, i) => {
+    outputPaddingIn.forEach((p, i) => {
       if (p >= Math.max(strides[i], dilations[i])) invalid(where, 'outputPadding', o.outputPadding, 'smaller than the stride or the dilation on each axis');
     });
-    if (padding === 'same') {
-      // tfjs semantics: output = input · stride.
-      pads = spatial.map((len, i) => {
-        const full = (len - 1) * strides[i] + dilations[i] * (kernelSize[i] - 1) + 1;
-        const crop = full - len * strides[i];
-        if (crop < 0) return [0, 0] as [number, number];
-        const before = Math.floor(crop / 2);
-        return [before, crop - before] as [number, number];
-      });
-      pads.forEach(([a, b], i) => {
-        const full = (spatial[i] - 1) * strides[i] + dilations[i] * (kernelSize[i] - 1) + 1;
-        outputPadding[i] = Math.max(spatial[i] * strides[i] - (full - a - b), 0);
-      });
-    } else {
-      pads = resolvePads(where, padding, spatial, kernelSize, strides, dilations);
-    }
-    outSpatial = spatial.map((len, i) => (len - 1) * strides[i] - pads[i][0] - pads[i][1] + dilations[i] * (kernelSize[i] - 1) + outputPadding[i] + 1);
-  } else {
-    pads = resolvePads(where, padding, spatial, kernelSize, strides, dilations);
-    outSpatial = spatial.map((len, i) => convOutLength(len, kernelSize[i], strides[i], dilations[i], pads[i][0], pads[i][1]));
   }
+  const info = computeGMRConvInfo(xt.shape, weight.shape, { kernelSize, strides, dilations, padding, paddingMode, dataFormat, groups, transposed, outputPadding: outputPaddingIn });
+  const { pads, outputPadding, outSpatial } = info;
   if (paddingMode === 'reflect' || paddingMode === 'circular') {
     pads.forEach(([b, e], i) => {
       const limit = paddingMode === 'reflect' ? spatial[i] - 1 : spatial[i];
@@ -189,11 +170,6 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
     checkFiniteValues(where, 'weights.weight', weight);
     if (logSigmas) checkFiniteValues(where, 'weights.logSigmas', logSigmas);
     if (bias) checkFiniteValues(where, 'weights.bias', bias);
-  }
-
-  if (padding === 'same' && !transposed && strides.some((s) => s > 1)) {
-    // tfjs semantics; the asymmetric padding it may imply is reported by checkExactEquivariance.
-    void samePads;
   }
 
   const trainIndexMat = o.trainIndexMat ?? false;
@@ -236,7 +212,7 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   return { tensors: { x: xt, weight, logSigmas, indexMat, bias }, attrs };
 }
 
-function run(name: string, rank: number, transposed: boolean, x: tf.Tensor, w: GMRConvWeights, o: GMRConvOptions): tf.Tensor {
+function run(name: GMRForwardKernelName, rank: number, transposed: boolean, x: tf.Tensor, w: GMRConvWeights, o: GMRConvOptions): tf.Tensor {
   const { tensors, attrs } = prepareGMRConv(rank, transposed, x, w, o);
   return runGMRKernel(name, tensors, attrs);
 }

@@ -5,7 +5,7 @@
  * (a CNN twin, a ResNet-18) train on the backend their GMR twins train on.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dFilterGrad } from './conv_primitive.js';
+import { conv2dFilterGrad } from '../kernel/composed/conv_primitive.js';
 
 /**
  * Registers Conv2DBackpropFilter for `backendName` when that backend has none (default 'wasm').

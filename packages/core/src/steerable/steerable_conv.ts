@@ -24,7 +24,7 @@ import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js'
 import type { RingGeometry } from '../rings/ring_masks.js';
 import { gaussianMatrix, initialLogSigmas, initialSigma, REFERENCE_SQRT_2PI } from '../mixture/gaussian_mixture.js';
 import { gmrConv2d } from '../ops/gmr_conv_ops.js';
-import { convOutLength, samePads } from '../ops/padding.js';
+import { convOutLength, samePads } from '../kernel/conv_info.js';
 import { invalid, toTuple } from '../utils/errors.js';
 import { bool, recordingGradients } from '../layers/layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js';

@@ -7,7 +7,8 @@
  * 1D is 2D with height 1; 3D is a sum of 2D convolutions over the depth taps.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { padOrCropAxis, PadPairs, sliceAxis } from './padding.js';
+import { padOrCropAxis, sliceAxis } from './pad_ops.js';
+import type { PadPairs } from '../conv_info.js';
 
 export interface ConvAttrs {
   strides: number[];

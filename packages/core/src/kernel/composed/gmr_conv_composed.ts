@@ -4,21 +4,14 @@
  * every kernel package is tested against.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gaussianMatrix } from '../mixture/gaussian_mixture.js';
-import { synthesizeKernel } from '../kernel/synthesis.js';
+import { gaussianMatrix } from '../../mixture/gaussian_mixture.js';
+import { synthesizeKernel } from '../synthesis.js';
+import type { GMRConvAttrs, GMRConvTensors } from '../kernel_names.js';
+import type { PadPairs } from '../conv_info.js';
+import { mixingWeights } from '../mixing_weights.js';
 import { convNd, upsampleZeros } from './conv_primitive.js';
-import { matMulPlain } from './matmul_primitive.js';
-import { twoStage } from './two_stage.js';
-import { padOrCropAxis, padWithMode, PadPairs, sliceAxis } from './padding.js';
-import type { GMRConvAttrs } from './attrs.js';
-
-export interface GMRConvTensors {
-  x: tf.Tensor;
-  weight: tf.Tensor;
-  logSigmas?: tf.Tensor | null;
-  indexMat: tf.Tensor;
-  bias?: tf.Tensor | null;
-}
+import { flipRingFilters, twoStage } from './two_stage.js';
+import { padOrCropAxis, padWithMode, sliceAxis } from './pad_ops.js';
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 
@@ -30,19 +23,6 @@ export function toChannelsLast(x: tf.Tensor, dataFormat: string): tf.Tensor {
 export function fromChannelsLast(y: tf.Tensor, dataFormat: string): tf.Tensor {
   if (dataFormat !== 'channelsFirst') return y;
   return tf.transpose(y, [0, y.rank - 1, ...range(1, y.rank - 1)]);
-}
-
-export { ringFilter } from './ring_filter.js';
-
-/** Stage 2: 1×1 channel mixing (grouped as a batched matmul). z [M, Cin·n], mix [Cout, Cin/g, n] → [M, Cout]. */
-export function channelMixing(z: tf.Tensor, mix: tf.Tensor, groups: number): tf.Tensor2D {
-  const [cout, cinG, n] = mix.shape as [number, number, number];
-  const m = z.shape[0];
-  if (groups === 1) return matMulPlain<tf.Tensor2D>(z, tf.transpose(tf.reshape(mix, [cout, cinG * n])));
-  const zg = tf.transpose(tf.reshape(z, [m, groups, cinG * n]), [1, 0, 2]);
-  const wg = tf.transpose(tf.reshape(mix, [groups, cout / groups, cinG * n]), [0, 2, 1]);
-  const yg = matMulPlain<tf.Tensor3D>(zg, wg); // [g, M, Cout/g]
-  return tf.reshape(tf.transpose(yg, [1, 0, 2]), [m, cout]) as tf.Tensor2D;
 }
 
 /** Dense path: synthesise the k^d kernel, one convolution per group. */
@@ -68,19 +48,17 @@ export function transposedToForwardWeight(weight: tf.Tensor, groups: number): tf
   return tf.reshape(regrouped, [groups * coutG, cin / groups, n]);
 }
 
-/** Reverses the ring masks along every spatial axis (a no-op for odd sizes, whose rings are symmetric). */
-function flipMasks(masks: tf.Tensor, kernelSize: number[]): tf.Tensor2D {
-  const n = masks.shape[0];
-  const axes = range(1, kernelSize.length + 1);
-  return tf.reshape(tf.reverse(tf.reshape(masks, [n, ...kernelSize]), axes), [n, -1]) as tf.Tensor2D;
-}
-
 const asConstantOp = tf.customGrad(((m: tf.Tensor) => ({ value: tf.clone(m), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
 /** Identity whose gradient is zero (tfjs has no stopGradient op). */
 function asConstant(m: tf.Tensor): tf.Tensor {
   return asConstantOp(m) as tf.Tensor;
 }
 
+/**
+ * Core's composed GMR convolution of one kernel call (tensors as the kernel received them, attrs resolved):
+ * the default kernel of every GMR name, and what a kernel package falls back to for calls its own kernels do
+ * not cover.
+ */
 export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
   return tf.tidy(() => {
     const rank = a.kernelSize.length;
@@ -100,7 +78,7 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
         x = padOrCropAxis(x, 1 + i, full - a.pads[i][0], full - a.pads[i][1] + a.outputPadding[i]);
       });
       theta = transposedToForwardWeight(theta, a.groups);
-      masks = flipMasks(masks, a.kernelSize);
+      masks = flipRingFilters(masks, a.kernelSize);
       conv = { strides: ones, dilations: a.dilations, pads: a.pads.map(() => [0, 0]) };
     } else if (a.paddingMode !== 'zeros') {
       x = padWithMode(x, axes, a.pads, a.paddingMode);
@@ -119,9 +97,8 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
       if (P && a.twoStageBasis === 'smoothed') {
         filters = tf.matMul(P, masks) as tf.Tensor2D;
       } else if (P) {
-        // G = P·M, so x⋆G_i = Σ_l P[i,l]·(x⋆M_l): ring sums, then mixing with θ·P.
-        const [cout, cinG, n] = theta.shape;
-        mix = tf.reshape(tf.matMul(tf.reshape(theta, [cout * cinG, n]), P), [cout, cinG, n]);
+        // G = P·M, so x⋆G_i = Σ_l P[i,l]·(x⋆M_l): ring sums, then mixing with Φ = θ·P.
+        mix = mixingWeights(theta, t.logSigmas, a);
       }
       const filtersTrainable = a.trainIndexMat || (P != null && a.twoStageBasis === 'smoothed');
       y = twoStage(x, filters, mix, { ...conv, kernelSize: a.kernelSize, groups: a.groups, filtersTrainable, symmetric: a.symmetricRings });

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { convNd, rawConv2d } from './conv_primitive.js';
-import type { PadPairs } from './padding.js';
+import type { PadPairs } from '../conv_info.js';
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 

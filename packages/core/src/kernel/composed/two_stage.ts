@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { convNdFilterGrad, upsampleZeros, ConvAttrs } from './conv_primitive.js';
 import { matMulPlain } from './matmul_primitive.js';
-import { padOrCropAxis } from './padding.js';
+import { padOrCropAxis } from './pad_ops.js';
 import { ringFilter } from './ring_filter.js';
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -47,7 +47,8 @@ function mixBack(zdy: tf.Tensor, phi: tf.Tensor, groups: number): tf.Tensor2D {
   return tf.reshape(tf.transpose(out, [1, 0, 2]), [m, groups * cinG]) as tf.Tensor2D;
 }
 
-function flipFilters(filters: tf.Tensor, kernelSize: number[]): tf.Tensor2D {
+/** Reverses ring filters [n, prod(k)] along every spatial axis (a no-op for the symmetric rings of odd sizes). */
+export function flipRingFilters(filters: tf.Tensor, kernelSize: number[]): tf.Tensor2D {
   const n = filters.shape[0];
   return tf.reshape(tf.reverse(tf.reshape(filters, [n, ...kernelSize]), range(1, kernelSize.length + 1)), [n, -1]) as tf.Tensor2D;
 }
@@ -99,7 +100,7 @@ export function twoStage(x: tf.Tensor, filters: tf.Tensor2D, phi: tf.Tensor, a: 
       const convPads = backPads.map(([b, e]) => [Math.max(b, 0), Math.max(e, 0)] as [number, number]);
       backPads.forEach(([b, e], i) => (g = padOrCropAxis(g, 1 + i, Math.min(b, 0), Math.min(e, 0))));
       const ones = a.kernelSize.map(() => 1);
-      const back = ringFilter(g, flipFilters(fs, a.kernelSize), a.kernelSize, { strides: ones, dilations: a.dilations, pads: convPads }, a.symmetric);
+      const back = ringFilter(g, flipRingFilters(fs, a.kernelSize), a.kernelSize, { strides: ones, dilations: a.dilations, pads: convPads }, a.symmetric);
       const dx = tf.reshape(mixBack(back.z, ps, a.groups), xs.shape);
       let dFilters: tf.Tensor;
       if (a.filtersTrainable) {
