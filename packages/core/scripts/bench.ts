@@ -9,8 +9,8 @@
 import { Command } from 'commander';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, disposeBackends, tf } from '../tools/backends.js';
-import { timeIt, writeRecords } from '../tools/timing.js';
+import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
+import { timeIt, writeRecords } from '@gmr-conv/test-utils/timing';
 import { gmrConv2d, initialLogSigmas, defaultNumRings, convNd } from '../src/index.js';
 
 type Path = 'auto' | 'two-stage' | 'dense' | 'plain-conv';

@@ -10,8 +10,8 @@
  * machine's load average next to each figure.
  */
 import * as os from 'node:os';
-import { initBackend, disposeBackends, tf } from '../tools/backends.js';
-import { timeIt } from '../tools/timing.js';
+import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
+import { timeIt } from '@gmr-conv/test-utils/timing';
 import { FieldBatchNorm, fieldChannels, FieldInvariants, FieldNonlinearity, gatedFields, type Fields } from '../src/index.js';
 
 const backend = process.argv[2] ?? 'cpu';

@@ -9,8 +9,8 @@
  * Prints the median of several runs and the machine's load average next to each figure.
  */
 import * as os from 'node:os';
-import { initBackend, disposeBackends, tf } from '../tools/backends.js';
-import { timeIt } from '../tools/timing.js';
+import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
+import { timeIt } from '@gmr-conv/test-utils/timing';
 import { GMRSteerableConv2D } from '../src/index.js';
 
 const backend = process.argv[2] ?? 'cpu';

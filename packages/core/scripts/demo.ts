@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend, disposeBackends, tf } from '../tools/backends.js';
+import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
 import { GMRConv2D, layerEquivarianceErrorAsync, checkExactEquivariance, EquivarianceTransform } from '../src/index.js';
 
 const program = new Command()

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { availableBackends, disposeBackends, initBackend, tf } from '../tools/backends.js';
+import { availableBackends, disposeBackends, initBackend, tf } from '@gmr-conv/test-utils/backends';
 
 const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';
 
@@ -49,7 +49,7 @@ function missingKernels(backend: string): string[] {
 
 let cpuResult: { y: Float32Array; dx: Float32Array; dw: Float32Array };
 
-describe('tools/backends', () => {
+describe('test-utils backends', () => {
   afterAll(() => {
     disposeBackends();
   });

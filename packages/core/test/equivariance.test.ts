@@ -19,8 +19,8 @@ import {
 import { checkExactEquivariance, LayerLike, LayerSpec } from '../src/equivariance/exactness.js';
 import { gmrConv2d, gmrConv3d } from '../src/ops/gmr_conv_ops.js';
 import { defaultNumRings } from '../src/rings/ring_masks.js';
-import { checkEquivariance45Case, checkEquivariance45CaseAsync } from '../tools/oracle/equivariance45_case.js';
-import { defaultOracleDir } from '../tools/oracle/load.js';
+import { checkEquivariance45Case, checkEquivariance45CaseAsync } from '@gmr-conv/test-utils/oracle/equivariance45_case';
+import { defaultOracleDir } from '@gmr-conv/test-utils/oracle/load';
 
 const eqFile = path.join(defaultOracleDir(), 'public_equivariance45.json');
 

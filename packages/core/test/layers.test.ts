@@ -2,8 +2,8 @@ import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { GMRConv1D, GMRConv2D, GMRConv3D, GMRConv2DTranspose, GMRConvBase, gmrConv2d, GMRValueError, clipModelIndexMats } from '../src/index.js';
-import { denseConvReference } from '../tools/oracle/dense_reference.js';
-import { relError } from '../tools/oracle/load.js';
+import { denseConvReference } from '@gmr-conv/test-utils/oracle/dense_reference';
+import { relError } from '@gmr-conv/test-utils/oracle/load';
 
 beforeAll(async () => {
   await tfjs.setBackend('cpu');

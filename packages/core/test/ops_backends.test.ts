@@ -7,7 +7,7 @@
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeBackends, initBackend } from '../tools/backends.js';
+import { disposeBackends, initBackend } from '@gmr-conv/test-utils/backends';
 import { CaseSpec, PATH_VARIANTS, PathVariant, TfParams, caseName, caseTensors, makeCase, randnArray, relErr, runCase } from './helpers/gmr_reference.js';
 
 const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';

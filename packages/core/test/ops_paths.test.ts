@@ -1,7 +1,7 @@
 /**
  * Both computation paths ('two-stage' with the smoothed or the binary basis, and
  * 'dense') of every public op against the independent float64 dense reference
- * (tools/oracle/dense_reference.ts + a float64 kernel synthesis in test/helpers).
+ * (@gmr-conv/test-utils/oracle/dense_reference + a float64 kernel synthesis in test/helpers).
  */
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';

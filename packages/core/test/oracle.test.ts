@@ -5,9 +5,9 @@
 import '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import { runOracle } from '../tools/oracle/cli.js';
-import { defaultOracleDir, listVectorFiles, readVector } from '../tools/oracle/load.js';
-import { initBackend } from '../tools/backends.js';
+import { runOracle } from '@gmr-conv/test-utils/oracle/cli';
+import { defaultOracleDir, listVectorFiles, readVector } from '@gmr-conv/test-utils/oracle/load';
+import { initBackend } from '@gmr-conv/test-utils/backends';
 
 const dir = defaultOracleDir();
 const checkable = fs.existsSync(dir)

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { registerConv2DBackpropFilter, registerFastTile } from '../src/index.js';
-import { relError } from '../tools/oracle/load.js';
+import { relError } from '@gmr-conv/test-utils/oracle/load';
 
 async function filterGrad(backend: string, pad: 'same' | 'valid', strides: number, dataFormat: 'NHWC' | 'NCHW') {
   await tf.setBackend(backend);

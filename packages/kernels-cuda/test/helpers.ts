@@ -1,8 +1,8 @@
 /** Shared test setup: tfjs (cpu, the reference), this package's 'native' backend, data and error helpers. */
 import * as tf from '@tensorflow/tfjs';
 import { nativeStatus } from '../src/index.js';
-import { pseudoRandom, relError } from '../../core/tools/numeric.js';
-/** Deterministic data in [-1, 1); relative error (core's tools/numeric.ts). */
+import { pseudoRandom, relError } from '@gmr-conv/test-utils/numeric';
+/** Deterministic data in [-1, 1); relative error (@gmr-conv/test-utils/numeric). */
 export const rand = pseudoRandom;
 export const relErr = relError;
 

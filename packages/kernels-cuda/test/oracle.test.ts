@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import { runOracle } from '../../core/tools/oracle/cli.js';
-import { defaultOracleDir, listVectorFiles, readVector } from '../../core/tools/oracle/load.js';
-import { runModelOracle, listModelOracleFiles } from '../../models/scripts/oracle.js';
+import { runOracle } from '@gmr-conv/test-utils/oracle/cli';
+import { defaultOracleDir, listVectorFiles, readVector } from '@gmr-conv/test-utils/oracle/load';
+import { runModelOracle, listModelOracleFiles } from '@gmr-conv/test-utils/oracle/model';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { tf } from './helpers.js';
 

@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { gmrConv2d, initialLogSigmas, type GMRConvOptions } from '@gmr-conv/core';
 import { gmrResNet18, checkModelOracle, type ModelOracleFile } from '@gmr-conv/models';
 import { nativeStatus, kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
-import { listVectorFiles, readVector } from '../../core/tools/oracle/load.js';
-import { checkLayerCase, type CaseResult } from '../../core/tools/oracle/layer_case.js';
-import { checkReferenceBehaviour } from '../../core/tools/oracle/behaviour_case.js';
-import { checkEquivariance45CaseAsync } from '../../core/tools/oracle/equivariance45_case.js';
-import { pseudoRandom as rand, relError as relErr } from '../../core/tools/numeric.js';
+import { listVectorFiles, readVector } from '@gmr-conv/test-utils/oracle/load';
+import { checkLayerCase, type CaseResult } from '@gmr-conv/test-utils/oracle/layer_case';
+import { checkReferenceBehaviour } from '@gmr-conv/test-utils/oracle/behaviour_case';
+import { checkEquivariance45CaseAsync } from '@gmr-conv/test-utils/oracle/equivariance45_case';
+import { pseudoRandom as rand, relError as relErr } from '@gmr-conv/test-utils/numeric';
 
 const rows: Array<[string, string, string]> = [];
 let failures = 0;

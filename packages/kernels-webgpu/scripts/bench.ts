@@ -4,7 +4,7 @@
  *
  * Median milliseconds of forward and forward+backward (gradients w.r.t. x, θ, log σ and bias) of a GMR layer
  * C→C, k×k, 'same', channels-last, with this package's fused kernels ('fused') and with core's composed path on
- * the same adapter ('composed'), in Node (Dawn from npm `webgpu`, core's tools/backends.ts) and/or in headless
+ * the same adapter ('composed'), in Node (Dawn from npm `webgpu`, @gmr-conv/test-utils/backends) and/or in headless
  * Chromium (tools/browser/: the same grid in a bundled page). A benchmark prints figures; it asserts nothing.
  */
 import * as os from 'node:os';
@@ -23,8 +23,8 @@ function parseArgs(argv: string[]) {
 }
 
 async function benchNode(grid: Omit<GridOptions, 'adapter' | 'runtime'>): Promise<BenchRecord[]> {
-  const { initBackend, disposeBackends, tf } = await import('../../core/tools/backends.js');
-  const { timeIt } = await import('../../core/tools/timing.js');
+  const { initBackend, disposeBackends, tf } = await import('@gmr-conv/test-utils/backends');
+  const { timeIt } = await import('@gmr-conv/test-utils/timing');
   const st = await initBackend('webgpu');
   if (!st.ok) throw new Error(`webgpu not available in Node (${st.detail})`);
   try {
@@ -78,7 +78,7 @@ async function main() {
   const ratios = ratioLines(records);
   if (ratios.length) console.log(`\ncomposed ÷ fused (higher: fused faster)\n${ratios.join('\n')}`);
   if (typeof o.json === 'string') {
-    const { writeRecords } = await import('../../core/tools/timing.js');
+    const { writeRecords } = await import('@gmr-conv/test-utils/timing');
     writeRecords(o.json, records);
   }
 }

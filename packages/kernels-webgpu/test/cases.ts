@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gmrConv1d, gmrConv2d, gmrConv3d, initialLogSigmas, defaultNumRings, type GMRConvOptions } from '@gmr-conv/core';
-import { pseudoRandom, relError } from '../../core/tools/numeric.js';
-/** Deterministic data in [-1, 1); relative error (core's tools/numeric.ts). */
+import { pseudoRandom, relError } from '@gmr-conv/test-utils/numeric';
+/** Deterministic data in [-1, 1); relative error (@gmr-conv/test-utils/numeric). */
 export const rand = pseudoRandom;
 export const relErr = relError;
 

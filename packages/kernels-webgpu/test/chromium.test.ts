@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultOracleDir, listVectorFiles, readVector } from '../../core/tools/oracle/load.js';
+import { defaultOracleDir, listVectorFiles, readVector } from '@gmr-conv/test-utils/oracle/load';
 import { CASES_1D, CASES_2D, CASES_3D, type Case } from './cases.js';
 import { chromiumAvailable, chromiumPath, openChromiumPage, type ChromiumSession } from '../tools/browser/harness.js';
 import type { GmrPage } from '../tools/browser/page.js';

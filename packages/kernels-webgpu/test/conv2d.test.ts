@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usesComposedKernel, GMR_CONV_2D } from '@gmr-conv/core';
-import { disposeBackends } from '../../core/tools/backends.js';
+import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { REQUIRE_WEBGPU, SKIP, tf, webgpuStatus } from './helpers.js';
 import { CASES_2D as cases, caseErrors, runCase as run } from './cases.js';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usesComposedKernel, GMR_CONV_1D, GMR_CONV_3D } from '@gmr-conv/core';
-import { disposeBackends } from '../../core/tools/backends.js';
+import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { SKIP, tf, webgpuStatus } from './helpers.js';
 import { CASES_1D, CASES_3D, caseErrors, runCase } from './cases.js';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';

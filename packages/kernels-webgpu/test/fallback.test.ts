@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { gmrConv2d, gmrConv3d, gmrConvTranspose2d, usesComposedKernel } from '@gmr-conv/core';
-import { disposeBackends } from '../../core/tools/backends.js';
+import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { SKIP, rand, relErr, tf } from './helpers.js';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 

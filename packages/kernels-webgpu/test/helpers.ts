@@ -1,6 +1,6 @@
-/** Shared test setup: the webgpu backend on a software adapter (core's tools/backends.ts) and this package. */
+/** Shared test setup: the webgpu backend on a software adapter (@gmr-conv/test-utils/backends) and this package. */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../core/tools/backends.js';
+import { initBackend } from '@gmr-conv/test-utils/backends';
 
 export const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';
 

@@ -4,9 +4,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import { runOracle } from '../../core/tools/oracle/cli.js';
-import { defaultOracleDir, listVectorFiles, readVector } from '../../core/tools/oracle/load.js';
-import { disposeBackends } from '../../core/tools/backends.js';
+import { runOracle } from '@gmr-conv/test-utils/oracle/cli';
+import { defaultOracleDir, listVectorFiles, readVector } from '@gmr-conv/test-utils/oracle/load';
+import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { SKIP } from './helpers.js';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 

@@ -115,7 +115,7 @@ run() {
   echo "    Vulkan ICD: $icd"
   export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd
   [ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ] && export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-  # core's tools/backends.ts: 'vulkan' takes Dawn's Vulkan backend with VK_ICD_FILENAMES as set (no GLES, no SwiftShader)
+  # @gmr-conv/test-utils/backends: 'vulkan' takes Dawn's Vulkan backend with VK_ICD_FILENAMES as set (no GLES, no SwiftShader)
   export GMR_WEBGPU_ADAPTER=vulkan
   local dir=/tmp/gmr-device-bench
   rm -rf "$dir"

@@ -6,7 +6,7 @@
  * eval mode) for GMR-ResNet-18 [9,9,5,5]. Records: {backend, model: "gmr_resnet18",
  * batch, size, train_step_ms, inference_ms}. Reference on this 2-core machine (official
  * PyTorch code, 2 threads): 813 ms per training step, 137 ms per inference batch.
- * Backends are set up by core's tools/backends.ts (wasm: one thread in Node; webgpu: Dawn).
+ * Backends are set up by @gmr-conv/test-utils/backends (wasm: one thread in Node; webgpu: Dawn).
  */
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optimizeWasmBackend } from '@gmr-conv/core';
+import { median } from '@gmr-conv/test-utils/measure';
 import { gmrResNet18 } from '../src/index.js';
 
 const PYTORCH = { train_step_ms: 813, inference_ms: 137 };
@@ -26,16 +27,6 @@ interface BenchRecord {
   train_step_ms: number;
   inference_ms: number;
 }
-
-type BackendsModule = {
-  initBackend(name: string): Promise<{ ok: boolean; name: string; detail: string }>;
-  disposeBackends(): void;
-};
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function time(fn: () => Promise<void>, warmup: number, runs: number): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
@@ -97,9 +88,7 @@ async function main() {
   }
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`bench: --runs must be an integer ≥ 1, got ${runs}`);
   const backends = backendArg === 'all' ? ['cpu', 'wasm', 'webgpu'] : backendArg.split(',');
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const toolsPath = path.resolve(here, '../../core/tools/backends.ts');
-  const tools = (await import(toolsPath)) as BackendsModule;
+  const tools = await import('@gmr-conv/test-utils/backends');
   const records: BenchRecord[] = [];
   for (const b of backends) {
     const st = await tools.initBackend(b);

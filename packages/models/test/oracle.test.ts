@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultModelOracleDir, listModelOracleFiles, runModelOracle } from '../scripts/oracle.js';
+import { defaultModelOracleDir, listModelOracleFiles, runModelOracle } from '@gmr-conv/test-utils/oracle/model';
 import { useBackend } from './helpers/backend.js';
 
 const file = path.join(defaultModelOracleDir(), 'public_gmr_resnet18_small.json');

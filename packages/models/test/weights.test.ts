@@ -12,7 +12,7 @@ import {
   writeSafetensors,
   type StateDict,
 } from '../src/index.js';
-import { defaultModelOracleDir } from '../scripts/oracle.js';
+import { defaultModelOracleDir } from '@gmr-conv/test-utils/oracle/model';
 import { maxAbsDiff, tf, useBackend } from './helpers/backend.js';
 
 beforeAll(() => useBackend('wasm'));

@@ -3,15 +3,15 @@
  *  - seeded random numbers,
  *  - an independent float64 GMR reference (ring masks from src/rings, but the
  *    Gaussian matrix, the kernel synthesis, padding resolution, layouts and the
- *    convolution itself are computed here / in tools/oracle/dense_reference.ts),
+ *    convolution itself are computed here / in @gmr-conv/test-utils/oracle/dense_reference),
  *  - a GMR convolution made of plain tfjs ops (tf.conv2d / conv1d / conv3d /
  *    conv2dTranspose and their own tfjs gradients) for gradient comparisons,
  *  - error metrics.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ringMasks, gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d } from '../../src/index.js';
-import { denseConvReference, denseConvTransposeReference, sourceIndex } from '../../tools/oracle/dense_reference.js';
-import { relError } from '../../tools/oracle/load.js';
+import { denseConvReference, denseConvTransposeReference, sourceIndex } from '@gmr-conv/test-utils/oracle/dense_reference';
+import { relError } from '@gmr-conv/test-utils/oracle/load';
 
 // ---------------------------------------------------------------- random numbers
 

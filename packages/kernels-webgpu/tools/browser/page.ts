@@ -9,10 +9,10 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as kernels from '../../src/index.js';
 import { caseErrors, runCase, type Case } from '../../test/cases.js';
 import { runBenchGrid, type GridOptions } from '../../scripts/bench_grid.js';
-import { checkLayerCase, type CaseResult } from '../../../core/tools/oracle/layer_case.js';
-import { checkEquivariance45CaseAsync } from '../../../core/tools/oracle/equivariance45_case.js';
-import { checkReferenceBehaviour } from '../../../core/tools/oracle/behaviour_case.js';
-import { timeIt } from '../../../core/tools/measure.js';
+import { checkLayerCase, type CaseResult } from '@gmr-conv/test-utils/oracle/layer_case';
+import { checkEquivariance45CaseAsync } from '@gmr-conv/test-utils/oracle/equivariance45_case';
+import { checkReferenceBehaviour } from '@gmr-conv/test-utils/oracle/behaviour_case';
+import { timeIt } from '@gmr-conv/test-utils/measure';
 
 export interface InitResult {
   ok: boolean;
@@ -29,7 +29,7 @@ async function adapterName(): Promise<string> {
   return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unnamed adapter';
 }
 
-/** Activates webgpu and checks a small conv2d against cpu (as core's tools/backends.ts does in Node). */
+/** Activates webgpu and checks a small conv2d against cpu (as @gmr-conv/test-utils/backends does in Node). */
 async function init(): Promise<InitResult> {
   const adapter = await adapterName().catch((e: unknown) => `requestAdapter threw: ${String(e)}`);
   await tf.setBackend('cpu');

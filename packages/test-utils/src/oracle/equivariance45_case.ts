@@ -11,9 +11,7 @@
  * metrics |ours − oracle| / oracle ≤ metricTolerance (1e-3: float32 vs float64).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gmrConv2d, GMRConvOptions } from '../../src/ops/gmr_conv_ops.js';
-import { rotateBilinear } from '../../src/equivariance/rotate.js';
-import { equivarianceErrorFromValues } from '../../src/equivariance/metrics.js';
+import { gmrConv2d, rotateBilinear, equivarianceErrorFromValues, type GMRConvOptions } from '@gmr-conv/core';
 import { OracleArray, relError, toFloat32 } from './load.js';
 
 export interface Equivariance45Result {

@@ -10,8 +10,8 @@ import {
   GMRConv2DTranspose,
   GMRConv3D,
   GMRConvBase,
-  samePads,
-} from '../../src/index.js';
+} from '@gmr-conv/core';
+import { samePads } from '@gmr-conv/core/kernel';
 import { denseConvReference, denseConvTransposeReference } from './dense_reference.js';
 import { relError } from './load.js';
 import type { CaseResult } from './layer_case.js';

@@ -1,6 +1,6 @@
 /**
  * Wall-time measurement shared by the benchmark scripts and kernels-webgpu's Chromium page. Browser-safe (no Node
- * imports); tools/timing.ts re-exports it next to the Node-only record writer.
+ * imports); timing.ts re-exports it next to the Node-only record writer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -14,11 +14,11 @@ import {
   gmrConv2d,
   gmrConv3d,
   GMRConvOptions,
-  resolvePads,
   GMRConv1D,
   GMRConv2D,
   GMRConv3D,
-} from '../../src/index.js';
+} from '@gmr-conv/core';
+import { computeGMRConvInfo } from '@gmr-conv/core/kernel';
 import { denseConvReference } from './dense_reference.js';
 import { OracleArray, relError, toFloat32 } from './load.js';
 
@@ -186,7 +186,8 @@ function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType
     }
   const strides = Array.isArray(kw.stride) ? kw.stride : new Array(dims).fill(kw.stride ?? 1);
   const dilations = Array.isArray(kw.dilation) ? kw.dilation : new Array(dims).fill(kw.dilation ?? 1);
-  const pads = resolvePads('oracle', kw.padding ?? 0, spatial, ks, strides, dilations);
+  const geometry = { kernelSize: ks, strides, dilations, padding: kw.padding ?? 0, dataFormat: 'channelsFirst' as const, groups };
+  const { pads } = computeGMRConvInfo([2, cin, ...spatial], [cout, cin / groups, n], geometry);
   const expected = denseConvReference(xData, [2, cin, ...spatial], kernel, [cout, cin / groups, ...ks], bData, {
     strides,
     dilations,

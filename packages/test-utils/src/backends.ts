@@ -25,7 +25,7 @@
  * Every backend is checked on init with a small conv2d against the cpu backend (max abs diff 1e-4).
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerNodeWebGPU, releaseNodeWebGPU, SWIFTSHADER_ICD, type DawnAdapterKind } from '../src/node/webgpu_dawn.js';
+import { registerNodeWebGPU, releaseNodeWebGPU, SWIFTSHADER_ICD, type DawnAdapterKind } from '@gmr-conv/core/node';
 import { pseudoRandom } from './numeric.js';
 
 export { tf };

@@ -1,5 +1,5 @@
 /**
- * `pnpm oracle [files or folders] [--backend NAME]`: checks oracle vectors
+ * core's `pnpm oracle [files or folders] [--backend NAME]`: checks the layer, 45° and reference-behaviour oracle vectors
  * (fixtures/oracle/README.md) and prints one line per file with its largest
  * errors, then `N passed, N failed`; exits non-zero on any failure.
  */
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backends.js';
 import { defaultOracleDir, listVectorFiles, readVector } from './load.js';
 import { checkLayerCase, CaseResult } from './layer_case.js';
-import { gmrConv2d } from '../../src/index.js';
+import { gmrConv2d } from '@gmr-conv/core';
 
 export async function runOracle(targets: string[], backend: string, log: (s: string) => void = console.log): Promise<{ passed: number; failed: number; results: CaseResult[] }> {
   const init = await initBackend(backend as any);
@@ -54,7 +54,8 @@ export async function runOracle(targets: string[], backend: string, log: (s: str
   return { passed, failed, results };
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
+/** The `pnpm oracle` command of @gmr-conv/core (argv as process.argv). */
+export async function oracleMain(argv: string[]): Promise<void> {
   const program = new Command()
     .name('oracle')
     .description('Check GMR-Conv oracle vectors against this implementation')
@@ -71,5 +72,5 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
         process.exitCode = 2;
       }
     });
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 }
