@@ -8,6 +8,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { invalid } from '@gmr-conv/core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
@@ -90,10 +91,21 @@ export function nativeStatus(): Record<NativeBackendName, NativeStatus> {
   return { native: { ...status.native }, cuda: { ...status.cuda } };
 }
 
+/** The addon's thread-pool limit (native/thread_pool.cc). */
+const MAX_THREADS = 256;
+
+/** The addon behind backend `name`, or a GMRValueError naming the value, the registered backends and why `name` is not one. */
+function registeredAddon(fn: string, name: NativeBackendName): NativeAddon {
+  const a = addons[name];
+  if (a) return a;
+  const registered = (Object.keys(addons) as NativeBackendName[]).map((n) => `'${n}'`);
+  const why = Object.hasOwn(status, name) ? `'${name}' is not: ${status[name].detail}` : `'native' or 'cuda' when registered`;
+  return invalid(`@gmr-conv/kernels-cuda ${fn}`, 'name', name, `a registered native backend (${registered.length ? registered.join(', ') : 'none is'}; ${why})`);
+}
+
 /** Native buffers alive in the addon of `name` (count, bytes, allocations so far): the leak check. */
 export function liveNativeBuffers(name: NativeBackendName = 'native'): { count: number; bytes: number; allocations: number; cachedBytes: number } {
-  const a = addons[name];
-  if (!a) throw new Error(`@gmr-conv/kernels-cuda: backend '${name}' is not registered (${status[name].detail})`);
+  const a = registeredAddon('liveNativeBuffers', name);
   const live = a.liveBuffers();
   // The backend's spare buffers (kept for reuse) are live to the addon but hold no data: count them as cached.
   const b = tf.engine().registry[name] as NativeBackend | undefined;
@@ -103,8 +115,9 @@ export function liveNativeBuffers(name: NativeBackendName = 'native'): { count: 
 
 /** Sets the host threads of `name`'s addon (default 2, or GMR_NATIVE_THREADS); returns the count in use. */
 export function setNumThreads(n: number, name: NativeBackendName = 'native'): number {
-  const a = addons[name];
-  if (!a) throw new Error(`@gmr-conv/kernels-cuda: backend '${name}' is not registered (${status[name].detail})`);
+  // The pool would clamp silently; a count outside its range is a mistake worth saying.
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) invalid('@gmr-conv/kernels-cuda setNumThreads', 'n', n, `an integer from 1 to ${MAX_THREADS}`);
+  const a = registeredAddon('setNumThreads', name);
   return a.setThreads(n);
 }
 
