@@ -1,5 +1,5 @@
 /** Angle lists for the rotation protocol (no tfjs import, so argument errors are reported fast). */
-import { CliError } from './errors.js';
+import { invalidOption } from './errors.js';
 
 export const PAPER_ANGLES: readonly number[] = Object.freeze(Array.from({ length: 37 }, (_, i) => 10 * i));
 
@@ -11,28 +11,28 @@ const FORMS = "use 'paper', a list like 0,45,90 or a range like 0:360:10";
 /** Parses "0,45,90" or "0:360:10" into angles in [0, 360]; the count is checked before any list is made. */
 export function parseAngles(text: string | undefined): number[] {
   if (text === undefined || text === 'paper') return [...PAPER_ANGLES];
-  if (text.trim() === '') throw new CliError(`--angles '${text}': no angles given (${FORMS})`);
+  if (text.trim() === '') throw invalidOption('--angles', text, `one or more angles (${FORMS})`);
   let angles: number[];
   const range = /^([^:]*):([^:]*):([^:]*)$/.exec(text.trim());
   if (range) {
     const [a, b, s] = range.slice(1).map((x) => (x.trim() === '' ? NaN : Number(x)));
     for (const [what, v, raw] of [['start', a, range[1]], ['end', b, range[2]], ['step', s, range[3]]] as const)
-      if (!Number.isFinite(v)) throw new CliError(`--angles ${text}: the ${what} '${raw}' is not a number (${FORMS})`);
-    if (!(s > 0)) throw new CliError(`--angles ${text}: the step must be positive, got ${s}`);
-    if (b < a) throw new CliError(`--angles ${text}: the end ${b} is below the start ${a}`);
+      if (!Number.isFinite(v)) throw invalidOption(`--angles ${what}`, raw, `a number (${FORMS})`);
+    if (!(s > 0)) throw invalidOption('--angles step', s, 'positive');
+    if (b < a) throw invalidOption('--angles end', b, `at least the start, ${a}`);
     const count = Math.floor((b - a) / s + 1e-9) + 1;
-    if (count > MAX_ANGLES) throw new CliError(`--angles ${text}: ${count} angles, more than the limit of ${MAX_ANGLES} (a step of 0.1° over 0..360); use a larger step`);
+    if (count > MAX_ANGLES) throw invalidOption('--angles', text, `at most ${MAX_ANGLES} angles (a step of 0.1° over 0..360; this range gives ${count}): use a larger step`);
     angles = Array.from({ length: count }, (_, i) => Math.round((a + i * s) * 1e6) / 1e6);
   } else {
     const parts = text.split(',');
-    if (parts.length > MAX_ANGLES) throw new CliError(`--angles: ${parts.length} angles, more than the limit of ${MAX_ANGLES}`);
+    if (parts.length > MAX_ANGLES) throw invalidOption('--angles', `a list of ${parts.length} angles`, `at most ${MAX_ANGLES} angles`);
     angles = parts.map((p) => {
-      if (p.trim() === '') throw new CliError(`--angles ${text}: an empty entry in the list (${FORMS})`);
+      if (p.trim() === '') throw invalidOption('--angles', text, `a list without empty entries (${FORMS})`);
       const v = Number(p.trim());
-      if (!Number.isFinite(v)) throw new CliError(`--angles ${text}: '${p.trim()}' is not a number (${FORMS})`);
+      if (!Number.isFinite(v)) throw invalidOption('--angles entry', p.trim(), `a number (${FORMS})`);
       return v;
     });
   }
-  for (const a of angles) if (a < 0 || a > 360) throw new CliError(`--angles ${text}: angle ${a}° is out of range (angles must be in 0..360 degrees)`);
+  for (const a of angles) if (a < 0 || a > 360) throw invalidOption('--angles', a, 'angles in 0..360 degrees');
   return angles;
 }

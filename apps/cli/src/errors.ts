@@ -12,6 +12,25 @@ export class CliError extends Error {
   }
 }
 
+/** A value as core's describeValue shows it: strings quoted, numbers and the rest as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+}
+
+/**
+ * The message of a bad option value, worded as core's invalid() (the house style of every GMR package):
+ * "`--flag` must be <allowed>, got <value>." Built here, not by importing core, so argument errors are reported
+ * before tfjs loads.
+ */
+export function optionMessage(flag: string, value: unknown, allowed: string): string {
+  return `\`${flag}\` must be ${allowed}, got ${shown(value)}.`;
+}
+
+/** A CliError (exit code 2) for a bad option value, worded as core's invalid(). */
+export function invalidOption(flag: string, value: unknown, allowed: string): CliError {
+  return new CliError(optionMessage(flag, value, allowed));
+}
+
 /** File-system failures a user can act on, in words (the errno code is kept in the message for searching). */
 const FS_CODES: Record<string, string> = {
   ENOSPC: 'no space left on the device',

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
 import { loadCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { applyConfigFile } from './config_file.js';
-import { CliError, fileError, makeFolder } from './errors.js';
+import { CliError, fileError, makeFolder, optionMessage } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
 import type { ModelKind, ModelSpec, Pooling } from './model.js';
@@ -55,40 +55,41 @@ async function heavy() {
 
 const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(optionMessage(name, v, `an integer ≥ ${min}`));
   return n;
 };
 const num = (name: string, min = 0, max = Infinity) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got '${v}'`);
+  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(optionMessage(name, v, `a number in [${min}, ${max}]`));
   return n;
 };
+// the option's own name is printed by commander before the message (widths serve --widths, --gmr-widths, …)
 const widths = (v: string): [number, number, number] => {
   const w = v.split(',').map(Number);
-  if (w.length !== 3 || w.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`widths must be three positive integers like 32,64,128, got '${v}'`);
+  if (w.length !== 3 || w.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(optionMessage('widths', v, 'three positive integers like 32,64,128'));
   return w as [number, number, number];
 };
 const harmonicChannels = (v: string): [number, number, number] => {
   const h = v.split(',').map(Number);
-  if (h.length !== 3 || h.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError(`harmonic channels must be three integers ≥ 0 like 0,16,32, got '${v}'`);
+  if (h.length !== 3 || h.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError(optionMessage('harmonic channels', v, 'three integers ≥ 0 like 0,16,32'));
   return h as [number, number, number];
 };
 /** --fields n0:n1:n2,n0:n1:n2,n0:n1:n2: the steerable network's output fields (orders 0, 1, 2) of each conv. */
 export const fieldList = (v: string): [number, number, number][] => {
   const layers = v.split(',').map((l) => l.split(':').map((x) => Number(x.trim())));
   if (layers.length < 1 || layers.some((f) => f.length !== 3 || f.some((x) => !Number.isInteger(x) || x < 0) || f.every((x) => x === 0)))
-    throw new InvalidArgumentError(`--fields must list each conv's fields of orders 0, 1, 2 as n0:n1:n2, comma-separated, integers ≥ 0 and not all zero, like 8:8:8,16:16:16,32:16:16; got '${v}'`);
+    throw new InvalidArgumentError(optionMessage('fields', v, "each conv's fields of orders 0, 1, 2 as n0:n1:n2, comma-separated, integers ≥ 0 and not all zero, like 8:8:8,16:16:16,32:16:16"));
   return layers as [number, number, number][];
 };
 const datasetName = (v: string): string => {
-  for (const p of v.split('+')) if (!(DATASETS as readonly string[]).includes(p)) throw new InvalidArgumentError(`unknown dataset '${p}' (choose ${DATASETS.join(', ')}, or several joined with '+')`);
-  if (new Set(v.split('+')).size !== v.split('+').length) throw new InvalidArgumentError(`'${v}' names a dataset twice`);
+  for (const p of v.split('+')) if (!(DATASETS as readonly string[]).includes(p)) throw new InvalidArgumentError(optionMessage('--dataset', p, `one of ${DATASETS.join(', ')}, or several joined with '+'`));
+  if (new Set(v.split('+')).size !== v.split('+').length) throw new InvalidArgumentError(optionMessage('--dataset', v, 'datasets named once each'));
   return v;
 };
 const classList = (v: string): number[] => {
   const c = v.split(',').map((x) => Number(x.trim()));
   if (c.length < 2 || c.some((x) => !Number.isInteger(x) || x < 0) || new Set(c).size !== c.length) {
-    throw new InvalidArgumentError(`--classes must be two or more distinct integer labels like 6,9, got '${v}'`);
+    throw new InvalidArgumentError(optionMessage('--classes', v, 'two or more distinct integer labels like 6,9'));
   }
   return c;
 };

@@ -33,7 +33,7 @@ describe('bad input', () => {
     expect(a.stderr).toMatch(/unknown command 'trian'/);
     const b = gmr(['train', '--epochs', 'many']);
     expect(b.status).toBe(2);
-    expect(b.stderr).toMatch(/--epochs must be an integer/);
+    expect(b.stderr).toMatch(/`--epochs` must be an integer ≥ 1, got "many"\./);
     const c = gmr(['train', '--optimizer', 'rmsprop']);
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/Allowed choices are sgd, adam, adamw/);
@@ -87,10 +87,10 @@ describe('bad input', () => {
   it('out-of-range angle', () => {
     const r = gmr(['eval', '--checkpoint', gmrCkpt, '--angles', '0,90,400']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('angle 400° is out of range (angles must be in 0..360 degrees)');
+    expect(r.stderr).toContain('`--angles` must be angles in 0..360 degrees, got 400.');
     const n = gmr(['eval', '--checkpoint', gmrCkpt, '--angles', '-10']);
     expect(n.status).toBe(2);
-    expect(n.stderr).toMatch(/out of range/);
+    expect(n.stderr).toMatch(/`--angles` must be angles in 0\.\.360 degrees, got -10\./);
     noStack(r.stderr);
   });
 

@@ -35,7 +35,7 @@ describe('--config', () => {
   it('refuses unknown keys, bad values, wrong types and unreadable files with the key named', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ limt: 5 }, /unknown option "limt" for 'gmr train' \(known: .*limit/],
-      [{ limit: 0 }, /--limit must be an integer ≥ 1, got '0'/],
+      [{ limit: 0 }, /`--limit` must be an integer ≥ 1, got "0"/],
       [{ augment: 'rot' }, /"augment" must be one of none, paper, got 'rot'/],
       [{ nesterov: 'yes' }, /"nesterov" \(--nesterov\) is a switch: use true or false/],
       [{ widths: { a: 1 } }, /"widths" must be a number, a string, a boolean or a list/],
@@ -77,7 +77,7 @@ describe('--classes', () => {
     expect(JSON.parse(e.stdout).results[0].testImages).toBe(40);
     const bad = gmr(['train', '--classes', '6', '--out', join(root, 'x')]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--classes must be two or more distinct integer labels/);
+    expect(bad.stderr).toMatch(/`--classes` must be two or more distinct integer labels like 6,9, got "6"\./);
   });
 });
 

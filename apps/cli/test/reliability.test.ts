@@ -111,16 +111,16 @@ describe('flags', () => {
     const ck = join(root, 'B', 'checkpoint.gmrckpt');
     const empty = gmr(['eval', '--checkpoint', ck, '--angles', '']);
     expect(empty.status).toBe(2);
-    expect(empty.stderr).toMatch(/--angles '': no angles given/);
+    expect(empty.stderr).toMatch(/`--angles` must be one or more angles \(use 'paper', .*\), got ""\./);
     const neg = gmr(['eval', '--checkpoint', ck, '--angles', '0:360:-10']);
-    expect(neg.stderr).toMatch(/the step must be positive, got -10/);
+    expect(neg.stderr).toMatch(/`--angles step` must be positive, got -10\./);
     const many = gmr(['eval', '--checkpoint', ck, '--angles', '0:360:0.0001']);
     expect(many.status).toBe(2);
-    expect(many.stderr).toMatch(new RegExp(`3600001 angles, more than the limit of ${MAX_ANGLES}`));
+    expect(many.stderr).toMatch(new RegExp(`\`--angles\` must be at most ${MAX_ANGLES} angles \\(a step of 0\\.1° over 0\\.\\.360; this range gives 3600001\\)`));
     // the limit itself is allowed, and ranges keep their exact values
     expect(parseAngles('0:360:0.1')).toHaveLength(MAX_ANGLES);
     expect(parseAngles('0:360:10')).toEqual(Array.from({ length: 37 }, (_, i) => 10 * i));
-    expect(() => parseAngles('0,,90')).toThrow(/an empty entry/);
+    expect(() => parseAngles('0,,90')).toThrow(/`--angles` must be a list without empty entries .*, got "0,,90"\./);
   });
 
   it('--config takes the flag name "no-progress"; extra positional arguments are refused', () => {

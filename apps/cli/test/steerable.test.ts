@@ -69,6 +69,6 @@ describe('gmr train --model gmr-steerable', () => {
     expect(b.stderr).toMatch(/takes --fields/);
     const c = gmr(['train', '--model', 'gmr-steerable', '--fields', '2:2', '--limit', '32', '--out', join(root, 'x3')]);
     expect(c.status).not.toBe(0);
-    expect(c.stderr).toMatch(/--fields must list each conv's fields of orders 0, 1, 2 as n0:n1:n2/);
+    expect(c.stderr).toMatch(/option '--fields .*`fields` must be each conv's fields of orders 0, 1, 2 as n0:n1:n2, .*got "2:2"\./);
   });
 });

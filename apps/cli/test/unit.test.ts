@@ -76,7 +76,7 @@ describe('angles', () => {
     expect(parseAngles('0,45,90')).toEqual([0, 45, 90]);
     expect(parseAngles('0:360:90')).toEqual([0, 90, 180, 270, 360]);
     expect(() => parseAngles('0,361')).toThrow(CliError);
-    expect(() => parseAngles('abc')).toThrow(/not a number/);
+    expect(() => parseAngles('abc')).toThrow(/`--angles entry` must be a number \(use 'paper', .*\), got "abc"\./);
   });
 });
 
