@@ -4,19 +4,22 @@
  *   gmr eval       the paper's rotation (37 angles) and flip protocol on checkpoints, with a report
  *   gmr main-job   train both models on upright MNIST, evaluate both, print the comparison and write the report
  *   gmr import     PyTorch weights (safetensors) as a tfjs model folder; gmr export --format safetensors the reverse
+ *   gmr predict    class and top-k probabilities of image files (--rotations: over the 37 angles)
+ *   gmr make-example  a seeded orientation-less image-folder dataset (cells) to try --data folder: on
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
-import { loadCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { loadCheckpoint, writeFileAtomic, type CheckpointHeader } from './checkpoint.js';
 import { applyConfigFile } from './config_file.js';
 import { CliError, fileError, makeFolder, optionMessage } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
 import type { ModelKind, ModelSpec, Pooling } from './model.js';
 import type { OptimizerName } from './optim.js';
+import type { PredictCommandOptions } from './predict.js';
 import type { TrainConfig } from './train.js';
 import type * as tfTypes from '@tensorflow/tfjs';
 
@@ -227,7 +230,10 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
 }
 
 /** Loads a model from a checkpoint (checking it against --model/--widths when given). */
-async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; widths?: [number, number, number]; allowNonFinite?: boolean }): Promise<{ model: tfTypes.LayersModel; spec: ModelSpec; config: TrainConfig }> {
+async function modelFromCheckpoint(
+  path: string,
+  expect?: { model?: ModelKind; widths?: [number, number, number]; allowNonFinite?: boolean },
+): Promise<{ model: tfTypes.LayersModel; spec: ModelSpec; config: TrainConfig; header: CheckpointHeader }> {
   const { buildModel, specFromHeader, writeWeights } = await heavy();
   const ck = loadCheckpoint(path, { allowNonFinite: expect?.allowNonFinite });
   const m = ck.header.model;
@@ -237,11 +243,15 @@ async function modelFromCheckpoint(path: string, expect?: { model?: ModelKind; w
   const spec: ModelSpec = specFromHeader(m);
   const model = buildModel(spec, 0);
   writeWeights(model, ck.weights, path);
-  return { model, spec, config: ck.header.config as unknown as TrainConfig };
+  return { model, spec, config: ck.header.config as unknown as TrainConfig, header: ck.header };
 }
 
 interface EvalOpts {
-  checkpoint: string[];
+  checkpoint?: string[];
+  /** several checkpoints on one test set, one column each */
+  compare?: string[];
+  data?: string;
+  progress: boolean;
   model?: ModelKind;
   widths?: [number, number, number];
   rotations: boolean;
@@ -257,22 +267,41 @@ interface EvalOpts {
 
 async function runEval(o: EvalOpts): Promise<void> {
   const angles = parseAngles(o.angles);
-  for (const c of o.checkpoint) if (!existsSync(c)) throw new CliError(`checkpoint not found: ${c}`);
-  const { setupBackend, loadSplit, subset, evaluateModel, writeReport, formatTable, tableRows } = await heavy();
+  if (!!o.checkpoint === !!o.compare) throw new CliError('gmr eval takes --checkpoint FILE… (each on the data it was trained on, or --data) or --compare FILE… (all on one test set), one of the two');
+  const paths = (o.compare ?? o.checkpoint)!;
+  for (const c of paths) if (!existsSync(c)) throw new CliError(`checkpoint not found: ${c}`);
+  const { setupBackend, evaluateModel, writeReport, formatTable, tableRows, loadTestSet, classNamesOf, normalizationOf } = await heavy();
+  const { inputShapeOf } = await import('./predict.js');
+  const { checkComparable, compareLabels } = await import('./compare.js');
   const b = await setupBackend(o.backend);
-  const evals: ModelEval[] = [];
-  let dataset = 'mnist';
-  for (const path of o.checkpoint) {
-    const { model, spec, config } = await modelFromCheckpoint(path, { model: o.model, widths: o.widths, allowNonFinite: o.allowNonFinite });
-    dataset = config.dataset ?? 'mnist';
-    const test = subset(await loadSplit({ dataset, dataDir: o.dataDir ?? config.dataDir, classes: config.classes }, 'test'), o.testLimit);
-    const t = performance.now();
-    evals.push(await evaluateModel(model, test, { label: spec.kind, model: spec.kind, checkpoint: resolve(path), angles, rotations: o.rotations, flips: o.flips }));
-    if (!o.json) console.error(`evaluated ${path} on ${test.count} images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    model.dispose();
+  const progress = o.progress;
+  const loaded = [];
+  for (const path of paths) {
+    const m = await modelFromCheckpoint(path, { model: o.model, widths: o.widths, allowNonFinite: o.allowNonFinite });
+    loaded.push({ ...m, path, input: inputShapeOf(m.model), classes: classNamesOf(m.header) });
   }
-  const out = resolve(o.out ?? join(o.checkpoint[0], '..', 'eval'));
-  const files = await writeReport(out, evals, { command: 'gmr eval', generated: new Date().toISOString(), backend: b.detail, dataset, machine: machine() });
+  const evals: ModelEval[] = [];
+  let dataset = '';
+  try {
+    if (o.compare) checkComparable(loaded);
+    const labels = o.compare ? compareLabels(paths) : loaded.map((m) => m.spec.kind);
+    // --compare: one test set, that of --data or of the first checkpoint
+    const shared = o.compare ? await loadTestSet({ ...o, progress }, loaded[0].header.config, loaded[0].input, loaded[0].classes) : undefined;
+    for (const [i, m] of loaded.entries()) {
+      const { set: test, dataset: name } = shared ?? (await loadTestSet({ ...o, progress }, m.header.config, m.input, m.classes));
+      dataset = name;
+      const t = performance.now();
+      const details = o.compare ? { model: m.spec.kind, 'epochs trained': String(m.header.epochsDone), checkpoint: m.path } : undefined;
+      const e = await evaluateModel(m.model, test, { label: labels[i], model: m.spec.kind, checkpoint: resolve(m.path), angles, rotations: o.rotations, flips: o.flips, normalization: normalizationOf(m.header, m.path), progress });
+      evals.push(details ? { ...e, details } : e);
+      if (!o.json) console.error(`evaluated ${m.path} on ${test.count} images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    for (const m of loaded) m.model.dispose();
+  }
+  const out = resolve(o.out ?? join(paths[0], '..', o.compare ? 'compare' : 'eval'));
+  const title = o.compare ? `${paths.length} checkpoints compared on ${dataset}` : undefined;
+  const files = await writeReport(out, evals, { command: o.compare ? 'gmr eval --compare' : 'gmr eval', title, generated: new Date().toISOString(), backend: b.detail, dataset, machine: machine() });
   const table = formatTable(tableRows(evals));
   if (o.json) console.log(JSON.stringify({ results: evals, files }));
   else console.log(`${table}\n\nreport: ${files.html}`);
@@ -542,7 +571,9 @@ export function program(): Command {
   );
   p.command('eval')
     .description("evaluate checkpoints under the paper's protocol (37 angles 0..360 step 10, bilinear, zero fill; flips) and write a report")
-    .requiredOption('--checkpoint <files...>', 'checkpoint(s) written by gmr train')
+    .option('--checkpoint <files...>', 'checkpoint(s) written by gmr train, each evaluated on its own test data')
+    .option('--compare <files...>', 'two or more checkpoints evaluated on one test set (--data, else the first one\'s), one page: table and charts')
+    .option('--data <source>', 'test images from this source (as gmr train --data: folder:PATH, cifar10:PATH, npz:FILE, hdf5:X,Y, idx:DIR, mnist, …); its test split, or all its images when it has none')
     .addOption(new Option('--model <name>', 'refuse a checkpoint of another model').choices(MODELS))
     .option('--widths <a,b,c>', 'refuse a checkpoint with other widths', widths)
     .option('--rotations', 'rotation protocol', false)
@@ -550,13 +581,45 @@ export function program(): Command {
     .option('--angles <list>', "angles in degrees, 0..360: 'paper' (0:360:10), a list 0,45,90 or a range a:b:step")
     .option('--test-limit <n>', 'use only the first n test images', int('--test-limit', 1))
     .option('--data-dir <folder>', 'read the test split from this IDX folder')
-    .option('--out <folder>', 'report folder (default: eval/ next to the first checkpoint)')
+    .option('--out <folder>', 'report folder (default: eval/, or compare/ with --compare, next to the first checkpoint)')
     .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
     .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
     .option('--json', 'print JSON on stdout', false)
+    .option('--no-progress', 'no progress bar')
     .action(async (o: EvalOpts) => {
       if (!o.rotations && !o.flips) o.rotations = o.flips = true;
       await runEval(o);
+    });
+  p.command('predict')
+    .description('class and top-k probabilities of image files or folders of images (resized to the checkpoint\'s input, normalised as in training); --rotations: how each prediction holds over the 37 angles')
+    .argument('<images...>', 'image files (PNG, JPEG, TIFF) or folders searched for them')
+    .requiredOption('--checkpoint <file>', 'checkpoint written by gmr train')
+    .option('--top-k <k>', 'probabilities of the k most likely classes', int('--top-k', 1), 3)
+    .option('--rotations', 'also predict each image turned through the angles: the fraction of angles giving the upright class, and the worst angle', false)
+    .option('--angles <list>', "angles of --rotations in degrees: 'paper' (0:360:10), a list 0,45,90 or a range a:b:step")
+    .option(ALLOW_NON_FINITE[0], ALLOW_NON_FINITE[1], false)
+    .option('--backend <name>', 'auto (native, else wasm, else cpu), native, cuda, wasm, cpu or webgpu', 'auto')
+    .option('--json', 'print JSON on stdout', false)
+    .option('--no-progress', 'no progress bar')
+    .action(async (images: string[], o: PredictCommandOptions) => {
+      const angles = parseAngles(o.angles);
+      const { setupBackend } = await heavy();
+      await setupBackend(o.backend);
+      const { runPredict } = await import('./predict.js');
+      await runPredict(images, o, modelFromCheckpoint, angles);
+    });
+  p.command('make-example')
+    .description('write a seeded orientation-less image-folder dataset (fluorescent cells in 4 classes told apart by nuclei, granules and shape, at random angles) as OUT/train/<class>/*.png and OUT/test/<class>/*.png')
+    .argument('<out>', 'folder to write (new or empty)')
+    .option('--seed <n>', 'seed', int('--seed', 0), 1)
+    .option('--train-per-class <n>', 'training images per class', int('--train-per-class', 1), 150)
+    .option('--test-per-class <n>', 'test images per class', int('--test-per-class', 1), 100)
+    .option('--size <pixels>', 'image side (16..256)', int('--size', 16), 32)
+    .option('--json', 'print JSON on stdout', false)
+    .option('--no-progress', 'no progress bar')
+    .action(async (out: string, o: { seed: number; trainPerClass: number; testPerClass: number; size: number; json: boolean; progress: boolean }) => {
+      const { runMakeExample } = await import('./example.js');
+      await runMakeExample(out, o);
     });
   p.command('main-job')
     .description('train the plain CNN, the GMR-CNN and the steerable GMR-CNN on upright MNIST with the same budget, evaluate them upright, at the 37 angles and under flips, write the report under runs/')

@@ -26,6 +26,8 @@ export function accAt(e: ModelEval, angle: number): number | undefined {
 /** Rows of the comparison table: one per measure, one column per model. */
 export function tableRows(evals: ModelEval[]): string[][] {
   const rows: string[][] = [['', ...evals.map((e) => e.label)]];
+  const detailKeys = [...new Set(evals.flatMap((e) => Object.keys(e.details ?? {})))];
+  for (const k of detailKeys) rows.push([k, ...evals.map((e) => e.details?.[k] ?? '-')]);
   rows.push(['test images (angles, flips)', ...evals.map((e) => String(e.testImages))]);
   rows.push(['upright accuracy', ...evals.map((e) => `${pct(e.upright)}${e.uprightImages !== undefined && e.uprightImages !== e.testImages ? ` (${e.uprightImages} images)` : ''}`)]);
   if (evals.some((e) => e.rotations)) {
@@ -149,11 +151,12 @@ export async function writeReport(dir: string, evals: ModelEval[], meta: Record<
         .rotations!.angles.map((a) => `<tr><td>${a}°</td>${evals.map((e) => `<td>${pct(accAt(e, a))}</td>`).join('')}</tr>`)
         .join('')}</table>`
     : '';
+  const title = typeof meta.title === 'string' ? meta.title : 'Rotation and flip evaluation';
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>GMR-Conv rotation report</title>
+<html lang="en"><head><meta charset="utf-8"><title>GMR-Conv ${esc(title.toLowerCase())}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}figure{margin:1em 0}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>
 </head><body>
-<h1>Rotation and flip evaluation</h1>
+<h1>${esc(title)}</h1>
 <p>Protocol of the GMR-Conv paper (main.py <code>eval_rot</code> / <code>eval_flip</code>): every test image rotated by each angle with bilinear
 interpolation and zero fill (corners black), accuracy per angle, mean and std over the angles; flips: none / vertical / horizontal.
 Generated ${esc(String(meta.generated ?? new Date().toISOString()))}.</p>

@@ -18,7 +18,7 @@ function digests(dir: string, rel = ''): Record<string, string> {
   for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
     const r = join(rel, e.name);
     if (e.isDirectory()) Object.assign(out, digests(dir, r));
-    else out[r] = createHash('sha256').update(readFileSync(join(dir, r))).digest('hex');
+    else out[r] = createHash('sha256').update(new Uint8Array(readFileSync(join(dir, r)))).digest('hex');
   }
   return out;
 }
