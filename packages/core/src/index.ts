@@ -120,6 +120,7 @@ export {
   type FieldNonlinearityMode,
   type FieldNonlinearityArgs,
 } from './steerable/field_nonlinearity.js';
+export { FIELD_GATE, FIELD_GATE_GRAD, fieldGate, composedFieldGate, type FieldGateAttrs } from './steerable/field_gate.js';
 export { FieldBatchNorm, type FieldBatchNormArgs } from './steerable/field_batch_norm.js';
 export {
   FieldInvariants,

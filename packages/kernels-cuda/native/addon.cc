@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conv_host.h"
+#include "field_ops.h"
 #include "host_ops.h"
 #include "optimizer_update.h"
 #include "thread_pool.h"
@@ -644,6 +645,32 @@ ENTRY(Transpose) {
   });
 }
 
+ENTRY(FieldGate) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (x, n0, n1, n2, y): x [rows, n0 + 3K], y [rows, n0 + 2K], K = n1 + n2
+    const int n0 = a.i32(1), n1 = a.i32(2), n2 = a.i32(3);
+    const long cin = n0 + 3L * (n1 + n2), cout = n0 + 2L * (n1 + n2);
+    size_t n = a.f32len(0);
+    if (n0 < 0 || n1 < 0 || n2 < 0 || cout == 0 || n % cin) throw Error("fieldGate: x's size must be a multiple of n0 + 3·(n1 + n2)");
+    const long rows = (long)(n / cin);
+    fieldGate(a.f32(0, n), rows, n0, n1, n2, a.f32(4, (size_t)rows * cout));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(FieldGateGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 6);  // (x, dy, n0, n1, n2, dx)
+    const int n0 = a.i32(2), n1 = a.i32(3), n2 = a.i32(4);
+    const long cin = n0 + 3L * (n1 + n2), cout = n0 + 2L * (n1 + n2);
+    size_t n = a.f32len(0);
+    if (n0 < 0 || n1 < 0 || n2 < 0 || cout == 0 || n % cin) throw Error("fieldGateGrad: x's size must be a multiple of n0 + 3·(n1 + n2)");
+    const long rows = (long)(n / cin);
+    fieldGateGrad(a.f32(0, n), a.f32(1, (size_t)rows * cout), rows, n0, n1, n2, a.f32(5, n));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(Step) {
   return guarded(env, [&] {
     Args a(env, info, 3);  // (x, alpha, y)
@@ -683,6 +710,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
       {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
       {"optimizerUpdate", optimizerUpdateEntry},
+      {"fieldGate", FieldGate}, {"fieldGateGrad", FieldGateGrad},
 #ifdef GMR_CUDA
       {"deviceInfo", DeviceInfo},
 #endif

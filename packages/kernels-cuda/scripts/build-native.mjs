@@ -49,7 +49,7 @@ function run(cmd, argv) {
 
 const inc = nodeInclude();
 const common = ['-std=c++17', '-O3', '-fPIC', '-fvisibility=hidden', '-pthread', `-I${inc}`, `-I${src}`, '-DNAPI_VERSION=8', '-Wall', '-Wno-unused-function'];
-const hostSources = ['addon.cc', 'host_ops.cc', 'sgemm_host.cc', 'thread_pool.cc', 'conv_host.cc', 'optimizer_update.cc'];
+const hostSources = ['addon.cc', 'host_ops.cc', 'sgemm_host.cc', 'thread_pool.cc', 'conv_host.cc', 'field_ops.cc', 'optimizer_update.cc'];
 
 async function compileAll(variant, defines) {
   const objects = [];

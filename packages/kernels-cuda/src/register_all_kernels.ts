@@ -39,6 +39,8 @@ import { sumConfig } from './kernels/Sum.js';
 import { tileConfig } from './kernels/Tile.js';
 import { transposeConfig } from './kernels/Transpose.js';
 import { nativeOptimizerUpdateConfig } from './kernels/NativeOptimizerUpdate.js';
+import { fieldGateConfig } from './kernels/GMRFieldGate.js';
+import { fieldGateGradConfig } from './kernels/GMRFieldGateGrad.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   // GMRConv2D and its two backward kernels: kernels/gmr_conv2d.ts builds them per backend name until it moves onto
@@ -75,4 +77,6 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   tileConfig,
   transposeConfig,
   nativeOptimizerUpdateConfig,
+  fieldGateConfig,
+  fieldGateGradConfig,
 ];
