@@ -16,7 +16,7 @@ import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, normalizeDataForma
 import { checkPaddingMode, checkPaddingSpec, type PaddingMode, type PaddingSpec } from '../ops/padding.js';
 import { gmrConvAxis, specPads } from '../kernel/conv_info.js';
 import type { DataFormat } from '../ops/attrs.js';
-import { checkPositiveInt, checkNonNegativeInt, invalid, toTuple } from '../utils/errors.js';
+import { checkPositiveInt, checkNonNegativeInt, GMRValueError, invalid, toTuple } from '../utils/errors.js';
 import { resolveSerializable, serializeObject } from './identifiers.js';
 import { GMRKaimingNormal, GMRReferenceUniform, InitScheme } from './initializers.js';
 import { bool, recordingGradients } from './layer_utils.js';
@@ -75,7 +75,12 @@ export function dataToken(dataId: object): number {
   return t;
 }
 
-/** Shared implementation of GMRConv1D/2D/3D/2DTranspose. */
+/**
+ * The shared implementation of GMRConv1D/2D/3D/2DTranspose (use those; GMRConv2D's docstring states the
+ * equivariance guarantee, what breaks it and what the inference cache does). A layer holds θ
+ * [filters, in/groups, numRings] (transposed: [in, filters/groups, numRings]), log σ [numRings] and the bias, and
+ * calls core's GMR op, which dispatches to the registered kernel of the active backend.
+ */
 export abstract class GMRConvBase extends tfl.layers.Layer {
   readonly rank: number;
   readonly transposed: boolean;
@@ -277,7 +282,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   }
 
   protected assertBuilt(what: string) {
-    if (!this.kernelVar) throw new Error(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
+    if (!this.kernelVar) throw new GMRValueError(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
   }
 
   /** Inference basis cache key: the identity of the data behind every variable it depends on. */

@@ -64,6 +64,19 @@ export function angularFactors(kernelSize: [number, number], order: number): { c
   return { cos, sin };
 }
 
+/**
+ * A GMR convolution whose rings are weighted by a circular harmonic of order m (cos mφ and sin mφ about the
+ * kernel's centre), so it responds to orientation while its default output, the magnitude √(c² + s² + ε), does
+ * not. Same θ, σ, ring and conv options as GMRConv2D (not trainIndexMat), plus `order` and `outputMode`.
+ *
+ * Guarantee: under GMRConv2D's conditions (odd square kernel, same settings on both axes, symmetric window grid)
+ * the 'magnitude' output is exactly invariant, channel by channel, to the 8 D4 symmetries of the input (to float
+ * rounding); the 'components' output (c then s) turns as a vector of order m under 90° rotations and is mirrored
+ * under flips. At other angles both are approximate (the harmonic is sampled on the pixel grid).
+ *
+ * Inference: the angular masks are fixed and kept between calls (freed by dispose()); the smoothing and the two
+ * convolutions run on every call, so the `inferenceCache` option has no effect here.
+ */
 export class GMRHarmonicConv2D extends GMRConvBase {
   static className = 'GMRHarmonicConv2D';
   readonly order: number;

@@ -42,6 +42,14 @@ export function ringIndexOfPixels(height: number, width: number): { index: Int32
   return { index, numRings: remap.size, sizes: sizes.filter((s) => s > 0) };
 }
 
+/**
+ * Ring pooling (class name GMRRingPooling2D): each channel averaged over the rings of pixels at the same rounded
+ * distance from the map's centre, [batch, H, W, C] → [batch, rings × channels] (ring-major). Exactly invariant to
+ * the 8 D4 symmetries of a square input map (to float rounding): they move pixels only within their ring. On a
+ * non-square map only the flips and the 180° rotation are symmetries of the grid. Other angles change the output
+ * only through resampling. It has no weights; the ring-averaging matrix is made once per input size and kept
+ * (freed by dispose()).
+ */
 export class RingPooling2D extends tfl.layers.Layer {
   static className = 'GMRRingPooling2D';
   readonly dataFormat: DataFormat;

@@ -93,6 +93,13 @@ function fieldBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor 
   return beta ? op(x, gamma, beta) : op(x, gamma);
 }
 
+/**
+ * Batch normalisation of feature fields that commutes with the 8 D4 symmetries exactly (and with any rotation of
+ * the fields' phases): order-0 channels as tf.layers.batchNormalization; each field of order m > 0 scaled by
+ * γ/√(E|z|² + ε), with no mean subtracted and no β added (a rotated field has another mean). Statistics are taken
+ * over batch, height and width, which a permutation of the pixels leaves unchanged. training true: batch
+ * statistics, moving statistics updated as tfjs does; otherwise the moving statistics.
+ */
 export class FieldBatchNorm extends tfl.layers.Layer {
   static className = 'FieldBatchNorm';
   readonly fields: Fields;

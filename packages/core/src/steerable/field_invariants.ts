@@ -38,6 +38,13 @@ export function fieldInvariantChannels(fields: Fields, products: FieldInvariantP
   return n0 + n1 + n2 + pairs;
 }
 
+/**
+ * Order-0 channels from feature fields that no D4 symmetry (nor any rotation of the phases) changes: the order-0
+ * maps, |z|² of every field of order ≥ 1, and with products 'paired' the phase relations Re(z_i·conj z_{i+1})
+ * and Re(z2_i·conj(z1_i)²). Point-wise, so it commutes with moving pixels, and its outputs do not change when a
+ * field turns or is conjugated: a D4 symmetry of the input moves the output's pixels and nothing else, exactly.
+ * No weights, no cache.
+ */
 export class FieldInvariants extends tfl.layers.Layer {
   static className = 'FieldInvariants';
   readonly fields: Fields;

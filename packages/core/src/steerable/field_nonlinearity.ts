@@ -87,6 +87,13 @@ function normRelu(x: tf.Tensor, bias: tf.Tensor, maps: FieldMaps, epsilon: numbe
   return op(x, bias);
 }
 
+/**
+ * Point-wise non-linearities of feature fields that commute exactly with the 8 D4 symmetries (and with any rotation
+ * of the fields' phases): ReLU on order-0 channels; on each field z of order m > 0 either 'norm-relu'
+ * z·ReLU(|z| + b)/|z| with one learned bias b per field, or 'gate' z·sigmoid(s) with s an order-0 gate channel that
+ * the input carries (lay the input out as `gatedFields(fields)`). Both act on the magnitude and keep the phase, so
+ * turning or conjugating a field commutes with them. No cache.
+ */
 export class FieldNonlinearity extends tfl.layers.Layer {
   static className = 'FieldNonlinearity';
   readonly fields: Fields;
