@@ -2,25 +2,11 @@
 import { MNIST_CLASSES, ROTATION_ANGLES, evaluateFlips, evaluateRotations, type ImageSet } from '@gmr-conv/datasets';
 import { tf } from './backend.js';
 import { loadSplit, subset } from './data.js';
-import { loadDataSource, parseDataSource, type Normalization } from './data_source.js';
+import { loadDataSource, parseDataSource } from './data_source.js';
 import { CliError } from './errors.js';
 import { progressBar } from './progress.js';
 export { parseAngles } from './angles.js';
 
-export type { Normalization };
-
-/**
- * The normalisation a checkpoint stores (header field "normalization", or in its config), or undefined for runs
- * that trained on [0, 1] pixels. A malformed one is an error: predicting with the wrong input scale fails silently.
- */
-export function normalizationOf(header: { normalization?: unknown; config?: Record<string, unknown> }, source = 'the checkpoint'): Normalization | undefined {
-  const n = (header.normalization ?? header.config?.normalization) as Normalization | undefined;
-  if (n === undefined || n === null) return undefined;
-  const ok = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-  if (!ok(n.mean) || !ok(n.std) || n.mean.length !== n.std.length || n.std.some((x) => x <= 0))
-    throw new CliError(`${source}: "normalization" must be {mean: number[], std: positive number[]} of one length per channel, got ${JSON.stringify(n)}`);
-  return n;
-}
 
 /**
  * The class names a checkpoint predicts, in label order: the names it stores (header or config "classNames"),
@@ -82,15 +68,6 @@ export async function loadTestSet(
   return { set: subset(set, o.testLimit), dataset: text };
 }
 
-/**
- * The batch transform applied after a rotation or flip and before the model: normalisation after the zero-fill
- * rotation, so the filled corners are black pixels, as the training images' black is.
- */
-export function preprocessOf(n: Normalization | undefined): (x: tf.Tensor4D) => tf.Tensor4D {
-  if (!n) return (x) => x;
-  return (x) => tf.tidy(() => tf.div(tf.sub(x, tf.tensor1d(n.mean)), tf.tensor1d(n.std)) as tf.Tensor4D);
-}
-
 export interface ModelEval {
   label: string;
   model: string;
@@ -118,7 +95,6 @@ export async function evaluateModel(
     flips: boolean;
     batchSize?: number;
     uprightSet?: ImageSet;
-    normalization?: Normalization;
     /** a progress bar over every image pass (angles, flips) on a terminal */
     progress?: boolean;
   },
@@ -135,26 +111,25 @@ export async function evaluateModel(
     return model.predict(x) as tf.Tensor;
   };
   const batchSize = opts.batchSize ?? 500;
-  const preprocess = preprocessOf(opts.normalization);
   const out: ModelEval = { label: opts.label, model: opts.model, checkpoint: opts.checkpoint, testImages: set.count, upright: NaN, seconds: 0 };
   try {
     if (opts.rotations) {
-      const r = await evaluateRotations(set, predict, { angles, batchSize, preprocess });
+      const r = await evaluateRotations(set, predict, { angles, batchSize });
       out.rotations = r;
       const i0 = r.angles.indexOf(0);
       if (i0 >= 0) out.upright = r.accuracy[i0];
     }
     if (opts.flips) {
-      const f = await evaluateFlips(set, predict, { batchSize, preprocess });
+      const f = await evaluateFlips(set, predict, { batchSize });
       const at = (k: string) => f.accuracy[f.flips.indexOf(k as (typeof f.flips)[number])];
       out.flips = { none: at('none'), vertical: at('vertical'), horizontal: at('horizontal'), flippedMean: f.flippedMean, mean: f.mean };
       out.upright = at('none');
     }
     if (opts.uprightSet) {
-      out.upright = (await evaluateRotations(opts.uprightSet, predict, { angles: [0], batchSize, preprocess })).accuracy[0]!;
+      out.upright = (await evaluateRotations(opts.uprightSet, predict, { angles: [0], batchSize })).accuracy[0]!;
       out.uprightImages = opts.uprightSet.count;
     }
-    if (Number.isNaN(out.upright)) out.upright = (await evaluateRotations(set, predict, { angles: [0], batchSize, preprocess })).accuracy[0];
+    if (Number.isNaN(out.upright)) out.upright = (await evaluateRotations(set, predict, { angles: [0], batchSize })).accuracy[0];
   } finally {
     bar.stop();
   }

@@ -270,7 +270,7 @@ async function runEval(o: EvalOpts): Promise<void> {
   if (!!o.checkpoint === !!o.compare) throw new CliError('gmr eval takes --checkpoint FILE… (each on the data it was trained on, or --data) or --compare FILE… (all on one test set), one of the two');
   const paths = (o.compare ?? o.checkpoint)!;
   for (const c of paths) if (!existsSync(c)) throw new CliError(`checkpoint not found: ${c}`);
-  const { setupBackend, evaluateModel, writeReport, formatTable, tableRows, loadTestSet, classNamesOf, normalizationOf } = await heavy();
+  const { setupBackend, evaluateModel, writeReport, formatTable, tableRows, loadTestSet, classNamesOf } = await heavy();
   const { inputShapeOf } = await import('./predict.js');
   const { checkComparable, compareLabels } = await import('./compare.js');
   const b = await setupBackend(o.backend);
@@ -292,7 +292,7 @@ async function runEval(o: EvalOpts): Promise<void> {
       dataset = name;
       const t = performance.now();
       const details = o.compare ? { model: m.spec.kind, 'epochs trained': String(m.header.epochsDone), checkpoint: m.path } : undefined;
-      const e = await evaluateModel(m.model, test, { label: labels[i], model: m.spec.kind, checkpoint: resolve(m.path), angles, rotations: o.rotations, flips: o.flips, normalization: normalizationOf(m.header, m.path), progress });
+      const e = await evaluateModel(m.model, test, { label: labels[i], model: m.spec.kind, checkpoint: resolve(m.path), angles, rotations: o.rotations, flips: o.flips, progress });
       evals.push(details ? { ...e, details } : e);
       if (!o.json) console.error(`evaluated ${m.path} on ${test.count} images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { readImageFiles, rotateBatch, type ImageSet } from '@gmr-conv/datasets';
 import { tf } from './backend.js';
 import { CliError } from './errors.js';
-import { preprocessOf, type Normalization } from './evaluate.js';
 import { progressBar } from './progress.js';
 
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.tif', '.tiff'];
@@ -67,7 +66,6 @@ export interface PredictOptions {
   topK: number;
   /** angles of --rotations (none: upright only) */
   angles?: number[];
-  normalization?: Normalization;
   batchSize?: number;
   progress: boolean;
 }
@@ -80,12 +78,16 @@ export function inputShapeOf(model: tf.LayersModel): [number, number, number] {
   return [h, w, c];
 }
 
-/** Softmax probabilities [n × classes] of images [start, start + n) of `set`, each batch passed through `alter`. */
-async function probabilities(model: tf.LayersModel, set: ImageSet, start: number, n: number, pre: (x: tf.Tensor4D) => tf.Tensor4D, alter: (x: tf.Tensor4D) => tf.Tensor4D): Promise<Float32Array> {
+/**
+ * Softmax probabilities [n × classes] of images [start, start + n) of `set`, each batch passed through `alter` (a
+ * rotation). Pixels go in as [0, 1]: a run's normalisation is the model's own first layer, so it follows the
+ * rotation and the zero-filled corners are black as in training.
+ */
+async function probabilities(model: tf.LayersModel, set: ImageSet, start: number, n: number, alter: (x: tf.Tensor4D) => tf.Tensor4D): Promise<Float32Array> {
   const size = set.height * set.width * set.channels;
   const p = tf.tidy(() => {
     const x = tf.tensor4d(Float32Array.from(set.images.subarray(start * size, (start + n) * size), (v) => v / 255), [n, set.height, set.width, set.channels]);
-    return tf.softmax(model.predict(pre(alter(x))) as tf.Tensor);
+    return tf.softmax(model.predict(alter(x)) as tf.Tensor);
   });
   try {
     return (await p.data()) as Float32Array;
@@ -114,12 +116,11 @@ export async function predictFiles(model: tf.LayersModel, files: string[], o: Pr
   const k = o.classNames.length;
   const topK = Math.min(o.topK, k);
   const batch = o.batchSize ?? 128;
-  const pre = preprocessOf(o.normalization);
   const upright = new Float32Array(set.count * k);
   const bar = progressBar('predicting', set.count, { unit: 'img', enabled: o.progress });
   for (let s = 0; s < set.count; s += batch) {
     const n = Math.min(batch, set.count - s);
-    const p = await probabilities(model, set, s, n, pre, (x) => x);
+    const p = await probabilities(model, set, s, n, (x) => x);
     if (p.length !== n * k) throw new CliError(`the model gives ${p.length / n} outputs per image, the checkpoint names ${k} classes`);
     upright.set(p, s * k);
     bar.update(s + n);
@@ -145,7 +146,7 @@ export async function predictFiles(model: tf.LayersModel, files: string[], o: Pr
   for (const angle of o.angles) {
     for (let s = 0; s < set.count; s += batch) {
       const n = Math.min(batch, set.count - s);
-      const p = await probabilities(model, set, s, n, pre, (x) => rotateBatch(x, angle));
+      const p = await probabilities(model, set, s, n, (x) => rotateBatch(x, angle));
       for (let m = 0; m < n; m++) {
         const i = s + m;
         const predicted = argMax(p, m * k, k);
@@ -196,13 +197,13 @@ export type CheckpointLoader = (path: string, o: { allowNonFinite: boolean }) =>
 
 /** `gmr predict`: prints the table (or JSON) of predictions of every image named. */
 export async function runPredict(paths: string[], o: PredictCommandOptions, load: CheckpointLoader, angles: number[] | undefined): Promise<void> {
-  const { classNamesOf, normalizationOf } = await import('./evaluate.js');
+  const { classNamesOf } = await import('./evaluate.js');
   if (paths.length === 0) throw new CliError('gmr predict needs one or more image files or folders after the options');
   const files = expandImagePaths(paths);
   const { model, header } = await load(o.checkpoint, { allowNonFinite: o.allowNonFinite });
   try {
     const classNames = classNamesOf(header);
-    const preds = await predictFiles(model, files, { classNames, topK: o.topK, angles: o.rotations ? angles : undefined, normalization: normalizationOf(header, o.checkpoint), progress: o.progress });
+    const preds = await predictFiles(model, files, { classNames, topK: o.topK, angles: o.rotations ? angles : undefined, progress: o.progress });
     if (o.json) console.log(JSON.stringify({ checkpoint: o.checkpoint, classes: classNames, angles: o.rotations ? angles : undefined, predictions: preds }));
     else {
       const { formatTable } = await import('./report.js');
