@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CliError, fileError } from './errors.js';
+import type { HeaderModel } from './model.js';
 
 const MAGIC = 'GMRCKPT2';
 const OLD_MAGIC = 'GMRCKPT1';
@@ -26,8 +27,13 @@ export interface CheckpointHeader {
   version: 2;
   /** the run this checkpoint belongs to (also on every line of its log.jsonl) */
   runId?: string;
-  /** what model the weights belong to */
-  model: { kind: string; widths: number[]; numClasses: number; pooling?: string; harmonicChannels?: number[]; fields?: number[][]; inputBlur?: number };
+  /**
+   * what model the weights belong to; its `normalization` (runs of --data) is the model's own first layer
+   * (input_norm), so whoever loads the model feeds it pixels in [0, 1] and normalises nothing
+   */
+  model: HeaderModel;
+  /** the names of the classes by output index (runs of --data; absent in earlier checkpoints) */
+  classNames?: string[];
   /** the training configuration (opaque to this module) */
   config: Record<string, unknown>;
   epochsDone: number;
@@ -131,7 +137,7 @@ export function removeStaleTemps(path: string): string[] {
 
 export function saveCheckpoint(
   path: string,
-  header: Pick<CheckpointHeader, 'model' | 'config' | 'epochsDone' | 'step' | 'history' | 'runId'>,
+  header: Pick<CheckpointHeader, 'model' | 'config' | 'epochsDone' | 'step' | 'history' | 'runId' | 'classNames'>,
   weights: { name: string; shape: number[]; data: Float32Array }[],
   optimizer: { name: string; shape: number[]; data: Float32Array }[],
 ): void {

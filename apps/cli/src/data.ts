@@ -161,9 +161,9 @@ export type Augmentation = (typeof AUGMENTATIONS)[number];
  * rotations or flips: random resized crop (scale 0.8–1), Gaussian blur (3×3, σ ∈ [0.1, 1]) with p = 0.5, and a
  * translation of up to 2 pixels.
  */
-export function augmentation(kind: Augmentation, size: number): Transform | undefined {
+export function augmentation(kind: Augmentation, size: number, width = size): Transform | undefined {
   if (kind === 'none') return undefined;
-  const rrc = randomResizedCrop(size, size, [0.8, 1], [0.9, 1.1]);
+  const rrc = randomResizedCrop(size, width, [0.8, 1], [0.9, 1.1]);
   const blur: Transform = (img, rng) => (rng.next() < 0.5 ? gaussianBlur(img, 3, rng.uniform(0.1, 1)) : img);
   return compose([rrc, blur, randomTranslation(2 / size)]);
 }

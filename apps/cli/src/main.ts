@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
 import { loadCheckpoint, writeFileAtomic, type CheckpointHeader } from './checkpoint.js';
 import { applyConfigFile } from './config_file.js';
+import { addDataAndResNetOptions, dataAndResNetConfig } from './train_options.js';
 import { CliError, fileError, makeFolder, optionMessage } from './errors.js';
 import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
@@ -36,7 +37,9 @@ const STEERABLE_LR = 3e-3;
 const STEERABLE_FIELDS_TEXT = STEERABLE_FIELDS.map((f) => f.join(':')).join(',');
 /** Channels of each steerable conv: n0 + 2·n1 + 2·n2. */
 const channelsOfFields = (fields: [number, number, number][]) => fields.map((f) => f[0] + 2 * f[1] + 2 * f[2]) as [number, number, number];
-export const MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable'] as const;
+export const MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable', 'gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'resnet18'] as const;
+/** The models `gmr bench` times (28×28 digits). */
+export const BENCH_MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable'] as const;
 export const DATASETS = ['mnist', 'fashion-mnist', 'mnist-rot'] as const;
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const AUGMENTATIONS = ['none', 'paper'] as const;
@@ -96,7 +99,7 @@ const classList = (v: string): number[] => {
   }
   return c;
 };
-const DEFAULT_WIDTHS: Record<ModelKind, [number, number, number]> = { 'gmr-cnn': [24, 48, 96], 'plain-cnn': [16, 32, 64], 'gmr-steerable': [0, 0, 0] };
+const DEFAULT_WIDTHS: Record<(typeof BENCH_MODELS)[number], [number, number, number]> = { 'gmr-cnn': [24, 48, 96], 'plain-cnn': [16, 32, 64], 'gmr-steerable': [0, 0, 0] };
 
 function machine(): Record<string, unknown> {
   const c = cpus();
@@ -104,7 +107,8 @@ function machine(): Record<string, unknown> {
 }
 
 /** The parsed flags of `gmr train`: TrainConfig's fields, a few with defaults still to resolve, and the invocation's own. */
-type TrainOpts = Omit<TrainConfig, 'widths' | 'lr' | 'weightDecay' | 'warmupEpochs' | 'out'> & {
+type TrainOpts = Omit<TrainConfig, 'widths' | 'lr' | 'weightDecay' | 'warmupEpochs' | 'out' | 'dataset'> & {
+  dataset?: string;
   widths?: [number, number, number];
   lr?: number;
   weightDecay?: number;
@@ -129,7 +133,8 @@ function trainConfig(o: TrainOpts): TrainConfig {
   return {
     ...same,
     ...steerable,
-    widths: o.model === 'gmr-steerable' ? channelsOfFields(o.fields ?? STEERABLE_FIELDS) : (widths ?? DEFAULT_WIDTHS[o.model]),
+    widths: o.model === 'gmr-steerable' ? channelsOfFields(o.fields ?? STEERABLE_FIELDS) : (widths ?? DEFAULT_WIDTHS[o.model as keyof typeof DEFAULT_WIDTHS]),
+    ...(dataAndResNetConfig(o) as Partial<TrainConfig> & Pick<TrainConfig, 'dataset'>),
     lr: lr ?? (o.optimizer === 'sgd' ? 0.05 : 3e-3),
     weightDecay: weightDecay ?? (o.optimizer === 'adamw' ? 1e-2 : o.optimizer === 'sgd' ? 1e-3 : 0),
     warmupEpochs: warmup,
@@ -138,7 +143,7 @@ function trainConfig(o: TrainOpts): TrainConfig {
 }
 
 function addTrainOptions(c: Command): Command {
-  return c
+  return addDataAndResNetOptions(c)
     .addOption(new Option('--model <name>', 'model').choices(MODELS).default('gmr-cnn'))
     .option('--widths <a,b,c>', 'channels of the three convs (default gmr-cnn 24,48,96; plain-cnn 16,32,64)', widths)
     .addOption(new Option('--pooling <kind>', "before the classifier: 'average' (global average pooling) or 'rings' (a mean per ring around the centre, per channel; still invariant to 90° rotations and flips)").choices(POOLINGS).default('average'))
@@ -150,8 +155,7 @@ function addTrainOptions(c: Command): Command {
         '--dataset <name>',
         `dataset: ${DATASETS.join(' | ')}, or a mix joined with '+' (mnist+mnist-rot: upright and rotated digits; mnist+fashion-mnist: 20 classes). mnist is embedded; fashion-mnist needs --data-dir; mnist-rot = the regenerated MNIST-rot-style split (10k rotated train, 50k rotated test)`,
       )
-        .argParser(datasetName)
-        .default('mnist'),
+        .argParser(datasetName),
     )
     .option('--data-dir <folder>', 'read IDX files from this folder instead of the embedded MNIST')
     .option('--classes <list>', 'train on these class labels only, relabelled 0..k-1 (two classes: a binary task with ROC-AUC), e.g. 6,9', classList)
@@ -225,7 +229,7 @@ async function runTrain(o: TrainOpts, explicit: { model: boolean; widths: boolea
   const r = await train(config, { progress: o.progress && !!process.stderr.isTTY, log }, o.resume, { allowNonFinite: o.allowNonFinite });
   const last = r.history[r.history.length - 1];
   if (o.json) console.log(JSON.stringify({ checkpoint: r.checkpoint, finished: r.finished, seconds: r.seconds, backend: b.name, history: r.history }));
-  else log(`${r.finished ? 'done' : 'stopped'}: ${r.history.length} epoch(s), test accuracy ${last ? (100 * last.accuracy).toFixed(2) + ' %' : '-'}, ${r.seconds.toFixed(1)} s; checkpoint ${r.checkpoint}`);
+  else log(`${r.finished ? 'done' : 'stopped'}: ${r.history.length} epoch(s), ${last?.evaluatedOn ?? 'test'} accuracy ${last ? (100 * last.accuracy).toFixed(2) + ' %' : '-'}, ${r.seconds.toFixed(1)} s; checkpoint ${r.checkpoint}`);
   r.model.dispose();
 }
 
@@ -449,7 +453,7 @@ async function runBench(o: BenchOpts): Promise<void> {
   const { bench } = await import('./bench.js');
   const b = await setupBackend(o.backend);
   const results = [];
-  for (const m of o.model) results.push(await bench(m, m === 'gmr-steerable' ? channelsOfFields(STEERABLE_FIELDS) : (o.widths ?? DEFAULT_WIDTHS[m]), o.batchSize, o.runs, o.warmup, o.profile));
+  for (const m of o.model) results.push(await bench(m, m === 'gmr-steerable' ? channelsOfFields(STEERABLE_FIELDS) : (o.widths ?? DEFAULT_WIDTHS[m as keyof typeof DEFAULT_WIDTHS]), o.batchSize, o.runs, o.warmup, o.profile));
   if (o.json) {
     console.log(JSON.stringify({ backend: b.name, machine: machine(), results }));
     return;
@@ -643,7 +647,7 @@ export function program(): Command {
     .action(async (o: MainJobOpts) => runMainJob(o));
   p.command('bench')
     .description('median time of a training step and of an inference batch (28×28 digits)')
-    .addOption(new Option('--model <names...>', 'models').choices(MODELS).default([...MODELS]))
+    .addOption(new Option('--model <names...>', 'models').choices(BENCH_MODELS).default([...BENCH_MODELS]))
     .option('--widths <a,b,c>', 'channels of the three convs (default per model)', widths)
     .option('--batch-size <n>', 'batch size', int('--batch-size', 1), 32)
     .option('--runs <n>', 'timed runs', int('--runs', 1), 5)

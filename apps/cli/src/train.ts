@@ -12,10 +12,11 @@ import { recalibrateBatchNorm } from '@gmr-conv/models';
 import { tf } from './backend.js';
 import { loadCheckpoint, removeStaleTemps, saveCheckpoint, type Checkpoint, type LoadOptions } from './checkpoint.js';
 import { checkBatchMemory, checkImageSet, checkSameShape } from './data_checks.js';
-import { augmentation, datasetClassCount, loadSplit, pixelScale, subset, type Augmentation } from './data.js';
+import { augmentation, datasetClassCount, pick, pixelScale, subset, type Augmentation } from './data.js';
+import { channelStats, loadDataSource, parseDataSource } from './data_source.js';
 import { CliError, fileError, makeFolder } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
-import { buildModel, describeSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Pooling } from './model.js';
+import { buildModel, describeSpec, headerOfSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Normalization, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 import { appendLog, readLog, reconcileLog } from './run_log.js';
 
@@ -31,7 +32,23 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
   fields?: [number, number, number][];
   /** gmr-steerable: σ in pixels of the fixed input blur (default 0) */
   inputBlur?: number;
+  /** the embedded dataset (--dataset); runs started with --data keep the source text here too */
   dataset: string;
+  /** the --data source, paths made absolute (data_source.ts); absent in runs of earlier versions */
+  data?: string;
+  /** folder sources: resize every image to [height, width] */
+  size?: [number, number];
+  /** fraction of the training images held out for validation when the source has none (data_source.ts's default when absent) */
+  valFraction?: number;
+  /** put a per-channel normalisation of the input, from the training images, in front of the model */
+  normalize?: boolean;
+  /** ResNets: base width, GMR kernel size per stage, no stem pool; resnet18: stem kernel and stride, max pool */
+  inplanes?: number;
+  gmrConvSize?: number[];
+  skipFirstPool?: boolean;
+  stemKernel?: number;
+  stemStride?: number;
+  maxPool?: boolean;
   dataDir?: string;
   /** keep only these classes, relabelled 0..k-1 (binary when two) */
   classes?: number[];
@@ -53,6 +70,8 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
 
 export interface EpochRecord extends Metrics {
   epoch: number;
+  /** which images the metrics are measured on: the validation split, or the test split when there is none */
+  evaluatedOn?: 'validation' | 'test';
   step: number;
   loss: number;
   lr: number;
@@ -74,6 +93,8 @@ export interface TrainHooks {
   progress: boolean;
   /** print per-epoch lines */
   log: (line: string) => void;
+  /** called as image files are read (done of total) */
+  onReadProgress?: (done: number, total: number) => void;
 }
 
 /** The folder a resumed run writes to: the one holding its checkpoint (a moved or copied run resumes in place). */
@@ -144,13 +165,52 @@ export async function predictProbabilities(model: tf.LayersModel, set: ImageSet,
   return out ?? new Float32Array(0);
 }
 
-/** Number of classes a run trains on: the dataset's (20 for mnist+fashion-mnist), or the --classes it selected. */
+/** Number of classes a run on embedded data trains on: the dataset's (20 for mnist+fashion-mnist), or the --classes it selected. */
 export function numClassesOf(c: Pick<TrainConfig, 'classes' | 'dataset'>): number {
   return c.classes?.length ?? datasetClassCount(c.dataset);
 }
 
-export function modelSpecOf(c: TrainConfig): ModelSpec {
-  return specFromHeader({ kind: c.model, widths: c.widths, numClasses: numClassesOf(c), pooling: c.pooling, harmonicChannels: c.harmonicChannels, fields: c.fields, inputBlur: c.inputBlur });
+/** What the data decides about the model: classes, input shape, normalisation. */
+export interface DataShape {
+  numClasses: number;
+  inputShape: [number, number, number];
+  normalization?: Normalization;
+}
+
+export function modelSpecOf(c: TrainConfig, d?: DataShape): ModelSpec {
+  const { kind, widths, pooling, harmonicChannels, fields, inputBlur, inplanes, gmrConvSize, skipFirstPool, stemKernel, stemStride, maxPool } = { ...c, kind: c.model };
+  return specFromHeader({ kind, widths, numClasses: d?.numClasses ?? numClassesOf(c), pooling, harmonicChannels, fields, inputBlur, inplanes, gmrConvSize, skipFirstPool, stemKernel, stemStride, maxPool, inputShape: d?.inputShape, normalization: d?.normalization });
+}
+
+/** The images a run trains on and measures every epoch, with the class names. */
+export interface RunData {
+  train: ImageSet;
+  /** the per-epoch set: the validation split, or the test split when there is none */
+  evaluation: ImageSet;
+  evaluatedOn: 'validation' | 'test';
+  classNames: string[];
+}
+
+/** n images of a set drawn by a seeded permutation, kept in the set's order (a class folder is sorted by class). */
+function sample(set: ImageSet, n: number | undefined, seed: number): ImageSet {
+  if (n === undefined || n >= set.count) return set;
+  const idx = Array.from(permutation(set.count, new Rng(deriveSeed(seed, 0x11e17))).subarray(0, n)).sort((a, b) => a - b);
+  return pick(set, idx);
+}
+
+/**
+ * Reads a run's data (data_source.ts). --limit and --test-limit take the first images of the embedded data (already
+ * in random order; as every earlier run did) and a seeded sample of a file source.
+ */
+export async function loadRunData(c: TrainConfig, onProgress?: (done: number, total: number) => void): Promise<RunData> {
+  const source = parseDataSource(c.data ?? c.dataset);
+  const d = await loadDataSource(source, { size: c.size, valFraction: c.valFraction, seed: c.seed, classes: c.classes, dataDir: c.dataDir, onProgress });
+  const embedded = source.paths.length === 0;
+  const take = (set: ImageSet, n: number | undefined) => (embedded ? subset(set, n) : sample(set, n, c.seed));
+  const train = take(d.train, c.limit);
+  if (d.validation.count > 0) return { train, evaluation: take(d.validation, c.testLimit), evaluatedOn: 'validation', classNames: d.classNames };
+  if (d.test) return { train, evaluation: take(d.test, c.testLimit), evaluatedOn: 'test', classNames: d.classNames };
+  throw new CliError(`--data ${source.text} has no validation or test split and --val-fraction is 0: nothing to measure the epochs on; give --val-fraction a value in (0, 1)`);
 }
 
 /** Checks a checkpoint's model against the one asked for. */
@@ -169,7 +229,6 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     // (never the folder stored in it: that may now be another run's); only stopAfter may change.
     c = { ...(ck.header.config as unknown as TrainConfig), out: resumeFolder(resume), stopAfter: config.stopAfter };
   }
-  const spec = modelSpecOf(c);
   const ckPath = checkpointPath(c.out);
   const logPath = join(c.out, 'log.jsonl');
   if (!ck && existsSync(ckPath)) throw new CliError(`${ckPath} already exists: pass --resume ${ckPath} to continue that run, or choose another --out`);
@@ -178,11 +237,17 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   if (ck && !runId) throw new CliError(`${resume}: the checkpoint has no run id; it was not written by gmr train`);
 
   // everything is checked before the run folder is made, so a refusal leaves nothing behind
-  const trainSet = subset(await loadSplit(c, 'train'), c.limit);
-  const testSet = subset(await loadSplit(c, 'test'), c.testLimit);
-  checkImageSet(trainSet, 'training', spec.numClasses);
-  checkImageSet(testSet, 'test', spec.numClasses);
+  const data = await loadRunData(c, hooks.onReadProgress);
+  const trainSet = data.train;
+  const testSet = data.evaluation;
+  const numClassesOfData = c.data ? data.classNames.length : numClassesOf(c);
+  checkImageSet(trainSet, 'training', numClassesOfData);
+  checkImageSet(testSet, data.evaluatedOn, numClassesOfData);
   checkSameShape(trainSet, testSet);
+  // a resumed run keeps the normalisation it started with (read from its checkpoint, not computed again)
+  const heldNorm = ck?.header.model.normalization;
+  const normalization = heldNorm ?? (c.normalize ? channelStats(trainSet) : undefined);
+  const spec = modelSpecOf(c, { numClasses: numClassesOfData, inputShape: [trainSet.height, trainSet.width, trainSet.channels], normalization });
   checkBatchMemory(c.batchSize, trainSet, spec.widths);
   const model = buildModel(spec, c.seed);
   const trainable = model.trainableWeights;
@@ -230,7 +295,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
       throw fileError(e, join(c.out, 'config.json'));
     }
   }
-  const transform = augmentation(c.augment, trainSet.height);
+  const transform = augmentation(c.augment, trainSet.height, trainSet.width);
   const numClasses = spec.numClasses;
   let epochsThisRun = 0;
   for (let epoch = epochStart; epoch < c.epochs; epoch++) {
@@ -280,6 +345,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     const m = classificationMetrics(await predictProbabilities(model, testSet), testSet.labels, numClasses);
     const rec: EpochRecord = {
       epoch: epoch + 1,
+      evaluatedOn: data.evaluatedOn,
       step,
       loss: lossSum / Math.max(1, seen),
       lr: learningRate(opt.config, step - 1),
@@ -290,13 +356,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(rec);
     saveCheckpoint(
       ckPath,
-      { runId, model: { kind: spec.kind, widths: spec.widths, numClasses, pooling: spec.pooling, harmonicChannels: spec.harmonicChannels, fields: spec.fields, inputBlur: spec.inputBlur }, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      { runId, model: headerOfSpec(spec), classNames: data.classNames, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
       await readWeights(model),
       await opt.state(),
     );
     appendLog(logPath, { event: 'epoch', run: runId, model: c.model, ...rec, checkpoint: ckPath });
     hooks.log(
-      `epoch ${rec.epoch}/${c.epochs}: loss ${rec.loss.toFixed(4)}, test acc ${(100 * rec.accuracy).toFixed(2)} % (balanced ${(100 * rec.balancedAccuracy).toFixed(2)} %, macro-F1 ${(100 * rec.macroF1).toFixed(2)} %, ${numClasses === 2 ? 'ROC-AUC' : 'ROC-AUC one-vs-rest'} ${rec.rocAuc.toFixed(4)}, n=${testSet.count}), ${rec.imagesPerSecond.toFixed(0)} img/s, ${seconds.toFixed(1)} s; checkpoint ${ckPath}`,
+      `epoch ${rec.epoch}/${c.epochs}: loss ${rec.loss.toFixed(4)}, ${data.evaluatedOn} acc ${(100 * rec.accuracy).toFixed(2)} % (balanced ${(100 * rec.balancedAccuracy).toFixed(2)} %, macro-F1 ${(100 * rec.macroF1).toFixed(2)} %, ${numClasses === 2 ? 'ROC-AUC' : 'ROC-AUC one-vs-rest'} ${rec.rocAuc.toFixed(4)}, n=${testSet.count}), ${rec.imagesPerSecond.toFixed(0)} img/s, ${seconds.toFixed(1)} s; checkpoint ${ckPath}`,
     );
     epochsThisRun++;
   }
