@@ -18,7 +18,7 @@ import { nativeKernelConfigs } from './register_all_kernels.js';
 export { NativeBackend } from './backend.js';
 export { loadAddon, addonFile, type NativeAddon, type BuildKind } from './addon.js';
 export { kernelCallCounts, resetKernelCallCounts } from './counters.js';
-export { ringTaps, unsupportedReason } from './kernels/gmr_conv2d.js';
+export { ringTaps, unsupportedReason } from './kernels/gmr_conv_impl.js';
 export { NativeBatchNormGrad, NativeReluGrad } from './kernel_names.js';
 export { NativeOptimizerUpdate, optimizerSlots, type NativeOptimizerUpdateAttrs } from './kernels/NativeOptimizerUpdate.js';
 

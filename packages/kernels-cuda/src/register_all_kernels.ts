@@ -6,8 +6,10 @@
  * name a tfjs-core constant or one of kernel_names.ts), and append it to this list; test/kernel_files.test.ts checks
  * that the file name, the registered name and this list agree.
  */
-import { gmrKernelConfigs } from './kernels/gmr_conv2d.js';
 import type { NativeKernelConfig } from './kernels/native_util.js';
+import { gmrConv2DConfig } from './kernels/GMRConv2D.js';
+import { gmrConv2DBackpropInputConfig } from './kernels/GMRConv2DBackpropInput.js';
+import { gmrConv2DBackpropFilterConfig } from './kernels/GMRConv2DBackpropFilter.js';
 import { addConfig } from './kernels/Add.js';
 import { addNConfig } from './kernels/AddN.js';
 import { avgPoolConfig } from './kernels/AvgPool.js';
@@ -43,9 +45,9 @@ import { fieldGateConfig } from './kernels/GMRFieldGate.js';
 import { fieldGateGradConfig } from './kernels/GMRFieldGateGrad.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
-  // GMRConv2D and its two backward kernels: kernels/gmr_conv2d.ts builds them per backend name until it moves onto
-  // core's kernel seam and splits per kernel (issue 13); the backend name is set again at registration.
-  ...gmrKernelConfigs('native').map(({ kernelName, kernelFunc }) => ({ kernelName, kernelFunc })),
+  gmrConv2DConfig,
+  gmrConv2DBackpropInputConfig,
+  gmrConv2DBackpropFilterConfig,
   addConfig,
   addNConfig,
   avgPoolConfig,

@@ -3,7 +3,8 @@
  * (x, θ, log σ, bias) through core's gmrConv2d op, which dispatches to this package's kernels on 'native'.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gmrConv2d, usesComposedKernel, GMR_CONV_2D, initialLogSigmas, GMRHarmonicConv2D, type GMRConvOptions } from '@gmr-conv/core';
+import { gmrConv2d, initialLogSigmas, GMRHarmonicConv2D, type GMRConvOptions } from '@gmr-conv/core';
+import { usesComposedKernel, GMR_CONV_2D } from '@gmr-conv/core/kernel';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 

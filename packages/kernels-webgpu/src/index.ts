@@ -4,17 +4,23 @@
  * it was registered.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gmrConv1DConfig, gmrConv2DConfig, gmrConv3DConfig } from './kernels/GMRConv2D.js';
-import { gmrConv1DBackpropInputConfig, gmrConv2DBackpropInputConfig, gmrConv3DBackpropInputConfig } from './kernels/GMRConv2DBackpropInput.js';
-import { gmrConv1DBackpropFilterConfig, gmrConv2DBackpropFilterConfig, gmrConv3DBackpropFilterConfig } from './kernels/GMRConv2DBackpropFilter.js';
+import { gmrConv1DConfig } from './kernels/GMRConv1D.js';
+import { gmrConv2DConfig } from './kernels/GMRConv2D.js';
+import { gmrConv3DConfig } from './kernels/GMRConv3D.js';
+import { gmrConv1DBackpropInputConfig } from './kernels/GMRConv1DBackpropInput.js';
+import { gmrConv2DBackpropInputConfig } from './kernels/GMRConv2DBackpropInput.js';
+import { gmrConv3DBackpropInputConfig } from './kernels/GMRConv3DBackpropInput.js';
+import { gmrConv1DBackpropFilterConfig } from './kernels/GMRConv1DBackpropFilter.js';
+import { gmrConv2DBackpropFilterConfig } from './kernels/GMRConv2DBackpropFilter.js';
+import { gmrConv3DBackpropFilterConfig } from './kernels/GMRConv3DBackpropFilter.js';
 
-export { kernelCallCounts, resetKernelCallCounts, type KernelCallCounts } from './shared.js';
+export { kernelCallCounts, resetKernelCallCounts, type KernelCallCounts } from './kernel_call_counts.js';
 export {
   gmrConv1DConfig, gmrConv1DBackpropInputConfig, gmrConv1DBackpropFilterConfig,
   gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig,
   gmrConv3DConfig, gmrConv3DBackpropInputConfig, gmrConv3DBackpropFilterConfig,
 };
-export { unsupportedReason } from './geometry.js';
+export { unsupportedReason } from './kernels/GMRConv_impl.js';
 
 /** The kernel configs this package registers (all for backend 'webgpu'). */
 export const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [

@@ -3,7 +3,7 @@
  * core's gmrConv2d op (which dispatches to this package's kernels on webgpu), to 1e-4 relative.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usesComposedKernel, GMR_CONV_2D } from '@gmr-conv/core';
+import { usesComposedKernel, GMR_CONV_2D } from '@gmr-conv/core/kernel';
 import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { REQUIRE_WEBGPU, SKIP, tf, webgpuStatus } from './helpers.js';
 import { CASES_2D as cases, caseErrors, runCase as run } from './cases.js';

@@ -4,7 +4,7 @@
  * backward kernels ran.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usesComposedKernel, GMR_CONV_1D, GMR_CONV_3D } from '@gmr-conv/core';
+import { usesComposedKernel, GMR_CONV_1D, GMR_CONV_3D } from '@gmr-conv/core/kernel';
 import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { SKIP, tf, webgpuStatus } from './helpers.js';
 import { CASES_1D, CASES_3D, caseErrors, runCase } from './cases.js';

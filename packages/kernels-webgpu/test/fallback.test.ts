@@ -4,7 +4,8 @@
  * (its kernel name stays core's composed kernel).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { gmrConv2d, gmrConv3d, gmrConvTranspose2d, usesComposedKernel } from '@gmr-conv/core';
+import { gmrConv2d, gmrConv3d, gmrConvTranspose2d } from '@gmr-conv/core';
+import { usesComposedKernel } from '@gmr-conv/core/kernel';
 import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { SKIP, rand, relErr, tf } from './helpers.js';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';

@@ -1,41 +1,32 @@
 /**
  * GMRConv{1D,2D,3D}BackpropInput on webgpu: dy mixed back with Φ (groups = 1: tfjs matMul; else MixTransposeProgram),
  * then a ring-sum gather onto the input positions through the padding mode (RingScatterProgram, RingScatter3DProgram
- * for 3D). Inputs {dy, weight, logSigmas?, indexMat}.
+ * for 3D). Registered per name by GMRConv{1D,2D,3D}BackpropInput.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, backpropInputName, type GMRConvAttrs } from '@gmr-conv/core';
-import { geometry, geometry3DUniformData, geometryUniformData, planar, spatialOf, unsupportedReason } from '../geometry.js';
+import { invalid } from '@gmr-conv/core';
+import { computeGMRConvInfo, mixingWeights, type GMRKernelArgs } from '@gmr-conv/core/kernel';
+import { geometry3DUniformData, geometryUniformData, planar, programGeometry } from '../programs/program_geometry.js';
 import { MixTransposeProgram } from '../programs/mix_transpose_webgpu.js';
 import { RingScatterProgram } from '../programs/ring_scatter_webgpu.js';
 import { RingScatter3DProgram } from '../programs/ring_scatter_3d_webgpu.js';
-import { countCall, flat, mixingWeights } from '../shared.js';
-import { channelsLastRows, tapTable, type Runner } from './GMRConv2D.js';
+import { countCall } from '../kernel_call_counts.js';
+import { channelsLastRows, flat, tapTable, unsupportedReason, type Runner } from './GMRConv_impl.js';
 
-type Backend = {
-  runWebGPUProgram(p: unknown, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: unknown): tf.TensorInfo;
-  disposeData(id: tf.DataId): boolean;
-};
-
-/** Output height and width of a 2D conv from dy (kept for compatibility; spatialOf covers every rank). */
-export function outHW(a: GMRConvAttrs, dyShape: number[]): [number, number] {
-  return a.dataFormat === 'channelsFirst' ? [dyShape[2]!, dyShape[3]!] : [dyShape[1]!, dyShape[2]!];
-}
-
-export function gmrConvBackpropInputWebGPU(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const a = args.attrs as unknown as GMRConvAttrs;
-  const inputs = args.inputs as unknown as Record<string, tf.Tensor>;
+export function gmrConvBackpropInputWebGPU({
+  inputs,
+  backend: b,
+  attrs: a,
+}: GMRKernelArgs<'GMRConv1DBackpropInput' | 'GMRConv2DBackpropInput' | 'GMRConv3DBackpropInput'>): tf.TensorInfo {
   const why = unsupportedReason(a);
-  if (why !== null) throw new Error(`@gmr-conv/kernels-webgpu: GMR conv BackpropInput does not cover ${why}`);
+  if (why !== null) invalid('@gmr-conv/kernels-webgpu GMRConvBackpropInput', 'attrs', why, 'a non-transposed 1D, 2D or 3D convolution with a known padding mode');
   countCall('backpropInput');
-  const dy = inputs.dy!;
-  const weight = inputs.weight!;
-  const indexMat = inputs.indexMat!;
+  const { dy, weight, indexMat } = inputs;
   const logSigmas = a.hasLogSigmas && inputs.logSigmas && inputs.logSigmas.size > 0 ? inputs.logSigmas : null;
-  const backend = args.backend as Backend;
-  const g = geometry(a, a.inputShape, weight.shape, indexMat.shape[0]!, spatialOf(a, dy.shape));
+  const backend = b as Runner;
+  const g = programGeometry(computeGMRConvInfo(a.inputShape, weight.shape, a));
   const p = planar(g);
-  const { phi, owned } = mixingWeights(weight, logSigmas, a);
+  const phi = mixingWeights(weight, logSigmas, a);
   let keepUntilDone: tf.Tensor | null = null;
   let d: tf.TensorInfo;
   if (g.groups === 1) {
@@ -46,7 +37,7 @@ export function gmrConvBackpropInputWebGPU(args: { inputs: tf.NamedTensorInfoMap
   } else {
     d = backend.runWebGPUProgram(new MixTransposeProgram(p), [flat(dy), flat(phi)], 'float32', geometryUniformData(p));
   }
-  const table = tapTable(backend as unknown as Runner, indexMat, g);
+  const table = tapTable(backend, indexMat, g);
   const dx =
     g.rank === 3
       ? backend.runWebGPUProgram(new RingScatter3DProgram(g, a.inputShape), [flat(d), flat(indexMat), table], 'float32', geometry3DUniformData(g))
@@ -59,15 +50,6 @@ export function gmrConvBackpropInputWebGPU(args: { inputs: tf.NamedTensorInfoMap
   if (keepUntilDone) keepUntilDone.dispose();
   else backend.disposeData(d.dataId);
   backend.disposeData(table.dataId);
-  if (owned) phi.dispose();
+  if (phi !== weight) phi.dispose();
   return dx;
 }
-
-const config = (name: string): tf.KernelConfig => ({
-  kernelName: backpropInputName(name),
-  backendName: 'webgpu',
-  kernelFunc: gmrConvBackpropInputWebGPU as unknown as tf.KernelFunc,
-});
-export const gmrConv1DBackpropInputConfig = config(GMR_CONV_1D);
-export const gmrConv2DBackpropInputConfig = config(GMR_CONV_2D);
-export const gmrConv3DBackpropInputConfig = config(GMR_CONV_3D);

@@ -2,7 +2,7 @@
  * Backward of the channel mixing: D[b, o, ci, l] = Σ_{co ∈ group(ci)} Φ[co, ci, l] · dy[b, o, co].
  * Output flat, layout [B, Hout, Wout, Cin, n].
  */
-import type { Conv2DGeometry } from '../geometry.js';
+import type { Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 
 export class MixTransposeProgram extends FlatProgram {

@@ -1,7 +1,10 @@
-/** Shapes and coverage shared by the GMRConv1D/2D/3D kernels. */
-import { convOutLength, type GMRConvAttrs } from '@gmr-conv/core';
-
-export const PADDING_MODE_CODE: Record<string, number> = { zeros: 0, reflect: 1, replicate: 2, circular: 3 };
+/**
+ * The geometry of one GMR convolution as the WGSL programs read it: core's computeGMRConvInfo (the one geometry of
+ * the op and every kernel) laid out on three axes (depth, height, width) and passed as i32 uniforms, plus the WGSL
+ * coordinate mapping of each padding mode (by core's PADDING_MODE_CODES).
+ */
+import { invalid } from '@gmr-conv/core';
+import { PADDING_MODE_CODES, PADDING_MODES, type GMRConvInfo, type PaddingMode } from '@gmr-conv/core/kernel';
 
 /**
  * Everything a program needs about one GMR convolution (x layout given by attrs.dataFormat). Spatial axes are
@@ -43,44 +46,24 @@ export interface Conv2DGeometry {
   padBack: number;
 }
 
-/** Why this call is not covered by the fused kernels (null when it is). */
-export function unsupportedReason(a: GMRConvAttrs): string | null {
-  if (![1, 2, 3].includes(a.rank) || a.kernelSize.length !== a.rank) return `rank ${a.rank}`;
-  if (a.transposed) return 'transposed';
-  if (!(a.paddingMode in PADDING_MODE_CODE)) return `paddingMode ${a.paddingMode}`;
-  return null;
-}
-
 /** Left-pads a per-axis list to the three axes (depth, height, width). */
 function toThree<T>(v: T[], fill: T): [T, T, T] {
   return [...new Array<T>(3 - v.length).fill(fill), ...v] as [T, T, T];
 }
 
-/** Spatial sizes of a tensor in the layout of attrs. */
-export function spatialOf(a: GMRConvAttrs, shape: number[]): number[] {
-  return a.dataFormat === 'channelsFirst' ? shape.slice(2) : shape.slice(1, shape.length - 1);
-}
-
-/** The geometry of a call; outSpatial (the output's spatial sizes) is computed from the attrs when absent. */
-export function geometry(a: GMRConvAttrs, xShape: number[], weightShape: number[], numRings: number, outSpatial?: number[]): Conv2DGeometry {
-  const cf = a.dataFormat === 'channelsFirst';
-  const batch = xShape[0]!;
-  const cin = cf ? xShape[1]! : xShape[xShape.length - 1]!;
-  const [inD, inH, inW] = toThree(spatialOf(a, xShape), 1);
-  const [kd, kh, kw] = toThree(a.kernelSize, 1);
-  const [sd, sh, sw] = toThree(a.strides, 1);
-  const [dd, dh, dw] = toThree(a.dilations, 1);
-  const [[padFront, padBack], [padTop, padBottom], [padLeft, padRight]] = toThree(a.pads as Array<[number, number]>, [0, 0] as [number, number]);
-  const [outD, outH, outW] = outSpatial
-    ? toThree(outSpatial, 1)
-    : [convOutLength(inD, kd, sd, dd, padFront, padBack), convOutLength(inH, kh, sh, dh, padTop, padBottom), convOutLength(inW, kw, sw, dw, padLeft, padRight)];
-  const cout = weightShape[0]!;
-  const cinG = weightShape[1]!;
-  const groups = a.groups;
+/** The program geometry of a call, from core's computeGMRConvInfo. */
+export function programGeometry(info: GMRConvInfo): Conv2DGeometry {
+  const [inD, inH, inW] = toThree(info.inSpatial, 1);
+  const [outD, outH, outW] = toThree(info.outSpatial, 1);
+  const [kd, kh, kw] = toThree(info.kernelSize, 1);
+  const [sd, sh, sw] = toThree(info.strides, 1);
+  const [dd, dh, dw] = toThree(info.dilations, 1);
+  const [[padFront, padBack], [padTop, padBottom], [padLeft, padRight]] = toThree(info.pads, [0, 0] as [number, number]);
   return {
-    batch, inH, inW, cin, outH, outW, cout, cinG, coutG: cout / groups, groups, numRings, kh, kw, sh, sw, dh, dw,
-    padTop, padBottom, padLeft, padRight, channelsFirst: cf, paddingMode: PADDING_MODE_CODE[a.paddingMode]!,
-    rank: a.rank, inD, outD, kd, sd, dd, padFront, padBack,
+    batch: info.batch, inH, inW, cin: info.inChannels, outH, outW, cout: info.outChannels, cinG: info.inChannelsPerGroup,
+    coutG: info.outChannelsPerGroup, groups: info.groups, numRings: info.numRings, kh, kw, sh, sw, dh, dw,
+    padTop, padBottom, padLeft, padRight, channelsFirst: info.channelsFirst, paddingMode: info.paddingModeCode,
+    rank: info.rank, inD, outD, kd, sd, dd, padFront, padBack,
   };
 }
 
@@ -115,17 +98,18 @@ export function geometry3DUniformData(g: Conv2DGeometry): Array<{ type: string; 
   return [...geometryUniformData(g), ...[g.inD, g.outD, g.kd, g.sd, g.dd, g.padFront, g.padBack].map((v) => ({ type: 'int32', data: [v] }))];
 }
 
+/** WGSL body of mapCoord for each padding mode. */
+const MAP_COORD: Record<PaddingMode, string> = {
+  zeros: `if (p < 0 || p >= size) { return -1; } return p;`,
+  // no edge repeat, as torch
+  reflect: `var q = p; if (q < 0) { q = -q; } if (q >= size) { q = 2 * (size - 1) - q; } if (q < 0 || q >= size) { return -1; } return q;`,
+  replicate: `return clamp(p, 0, size - 1);`,
+  circular: `return ((p % size) + size) % size;`,
+};
+
 /** WGSL: maps a padded coordinate p (may be < 0 or ≥ size) to the input coordinate it reads, or -1 (zero). */
-export function mapCoordSnippet(paddingMode: number): string {
-  const body = [
-    // zeros
-    `if (p < 0 || p >= size) { return -1; } return p;`,
-    // reflect (no edge repeat, as torch)
-    `var q = p; if (q < 0) { q = -q; } if (q >= size) { q = 2 * (size - 1) - q; } if (q < 0 || q >= size) { return -1; } return q;`,
-    // replicate
-    `return clamp(p, 0, size - 1);`,
-    // circular
-    `return ((p % size) + size) % size;`,
-  ][paddingMode];
-  return `fn mapCoord(p : i32, size : i32) -> i32 { ${body} }`;
+export function mapCoordSnippet(paddingModeCode: number): string {
+  const mode = PADDING_MODES.find((m) => PADDING_MODE_CODES[m] === paddingModeCode);
+  if (mode === undefined) invalid('@gmr-conv/kernels-webgpu mapCoordSnippet', 'paddingModeCode', paddingModeCode, `one of ${Object.values(PADDING_MODE_CODES).join(', ')}`);
+  return `fn mapCoord(p : i32, size : i32) -> i32 { ${MAP_COORD[mode!]} }`;
 }

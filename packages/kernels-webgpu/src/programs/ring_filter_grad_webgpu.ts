@@ -2,7 +2,7 @@
  * Gradient of the mixing weights: dΦ[co, ci, l] = Σ_{b, o} dy[b, o, co] · R[b, o, g·Cin/g + ci, l], with R the ring
  * sums of x. One workgroup of 64 threads per entry of dΦ, reduced in workgroup memory.
  */
-import type { Conv2DGeometry } from '../geometry.js';
+import type { Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 
 const WG = 64;

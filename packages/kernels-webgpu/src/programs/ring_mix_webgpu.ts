@@ -2,7 +2,7 @@
  * Channel mixing of the ring sums with Φ = θ·P (+ bias): y[b, o, co] = bias[co] + Σ_{ci ∈ group(co), l} Φ[co, ci, l] · R[b, o, ci, l].
  * Writes y in the layout of attrs.dataFormat.
  */
-import type { Conv2DGeometry } from '../geometry.js';
+import type { Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 
 export class RingMixProgram extends FlatProgram {

@@ -4,7 +4,8 @@
  * (per axis: p = i, plus the padding positions that the padding mode maps to i) and the taps t whose output position
  * o = (p + pad − t·d) / s is whole and inside the output. D: [B, Dout, Hout, Wout, Cin, n]. Any masks.
  */
-import { GEOMETRY_3D_UNIFORMS, type Conv2DGeometry } from '../geometry.js';
+import { PADDING_MODE_CODES } from '@gmr-conv/core/kernel';
+import { GEOMETRY_3D_UNIFORMS, type Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 import { TAP_RING } from './tap_table_webgpu.js';
 
@@ -18,7 +19,7 @@ export class RingScatter3DProgram extends FlatProgram {
 
   getUserCode(): string {
     const cf = this.g.channelsFirst;
-    const zeros = this.g.paddingMode === 0;
+    const zeros = this.g.paddingMode === PADDING_MODE_CODES.zeros;
     return `
       ${this.helpers()}
       /** Padded coordinate of candidate c (c = -1: p = i itself; else the c-th padding position), or a sentinel. */

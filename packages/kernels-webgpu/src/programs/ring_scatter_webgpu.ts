@@ -4,7 +4,8 @@
  * maps to i), and the output positions o with o·s − pad + t·d = p. A gather (no atomics), in the layout of x.
  * Works for any masks (no symmetry assumed).
  */
-import type { Conv2DGeometry } from '../geometry.js';
+import { PADDING_MODE_CODES } from '@gmr-conv/core/kernel';
+import type { Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 import { TAP_RING } from './tap_table_webgpu.js';
 
@@ -117,8 +118,8 @@ ${this.symmetric ? SYM_GATHER : GENERAL_GATHER}
         if (index >= uniforms.size) { return; }
         ${this.decode('index', 'inH', 'inW', 'cin')}
         var acc = 0.0;
-        let ny = ${this.g.paddingMode === 0 ? '0' : 'uniforms.padTop + uniforms.padBottom'};
-        let nx = ${this.g.paddingMode === 0 ? '0' : 'uniforms.padLeft + uniforms.padRight'};
+        let ny = ${this.g.paddingMode === PADDING_MODE_CODES.zeros ? '0' : 'uniforms.padTop + uniforms.padBottom'};
+        let nx = ${this.g.paddingMode === PADDING_MODE_CODES.zeros ? '0' : 'uniforms.padLeft + uniforms.padRight'};
         for (var cy = -1; cy < ny; cy++) {
           let py = candidate(cy, row, uniforms.padTop, uniforms.padBottom, uniforms.inH);
           if (py == -2147483647) { continue; }

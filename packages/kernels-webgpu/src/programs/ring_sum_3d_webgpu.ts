@@ -4,7 +4,7 @@
  * (tap → ring from TapTableProgram; taps in several rings loop over the masks). Output flat, layout
  * [B, Dout, Hout, Wout, Cin, n] (the ring matrix [B·positions, Cin·n] of the mixing).
  */
-import { GEOMETRY_3D_UNIFORMS, type Conv2DGeometry } from '../geometry.js';
+import { GEOMETRY_3D_UNIFORMS, type Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 import { TAP_RING } from './tap_table_webgpu.js';
 

@@ -5,7 +5,7 @@
  * kernel) the four taps (±i, ±j) are folded: one table lookup and one multiply per four reads. Output flat,
  * layout [B, Hout, Wout, Cin, n].
  */
-import type { Conv2DGeometry } from '../geometry.js';
+import type { Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 import { TAP_RING } from './tap_table_webgpu.js';
 

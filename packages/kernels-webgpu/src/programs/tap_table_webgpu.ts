@@ -3,7 +3,7 @@
  * table[2t] = the ring l whose mask holds tap t (−1: no ring, −2: several rings, loop over all n), table[2t+1] = M[l, t].
  * Geometry masks are one-hot per tap (a binary partition of the taps into rings); trained or user masks may not be.
  */
-import type { Conv2DGeometry } from '../geometry.js';
+import type { Conv2DGeometry } from './program_geometry.js';
 import { FlatProgram } from './program_base.js';
 
 export class TapTableProgram extends FlatProgram {
