@@ -89,7 +89,18 @@ function gmrStage(x: tfl.SymbolicTensor, name: string, width: number, h: number,
   return apply(tfl.layers.concatenate({ name: `${name}_concat`, axis: -1 }), [gmrConv(x, name, width - h, k, o.gmr ?? {}), harmonic]);
 }
 
-/** The GMR-CNN (GMR convs without bias, θ Kaiming-normal fan_out). */
+/**
+ * The GMR-CNN for 28×28 digits: three GMR convs (kernel sizes [9, 9, 5], no bias, θ Kaiming-normal fan_out), each
+ * followed by BN and ReLU, 2×2 average pools after the first two, then global average pooling (or, with
+ * `pooling: 'rings'`, core's RingPooling2D) and a dense layer.
+ *
+ * Guarantee: its logits are exactly invariant (to float rounding) to the 8 D4 rotations and flips of a square
+ * input when the kernel sizes are odd and both pools see even sizes, i.e. a side divisible by 4 (28 → 14 → 7);
+ * `harmonicChannels` keep that (their magnitudes are invariant). On a side that is not (30 → 15) the second pool
+ * samples an asymmetric grid and the invariance is only approximate; `checkExactEquivariance(model)` names the
+ * layer. At other angles the invariance is approximate. At inference the GMR layers keep their smoothed ring basis
+ * between calls on core's composed kernels (their inference cache). Bad options throw GMRValueError.
+ */
 export const gmrCNN = (o: CNNOptions = {}) => build('gmrCNN', 'gmr', o);
-/** Its plain twin: the same shape with tf.layers.conv2d. */
+/** The GMR-CNN's plain twin: the same network with tf.layers.conv2d (k×k free weights): no symmetry guarantee. */
 export const plainCNN = (o: CNNOptions = {}) => build('plainCNN', 'plain', o);

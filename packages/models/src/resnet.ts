@@ -133,7 +133,17 @@ function gmrBlock(
   return relu(apply(tfl.layers.add({ name: `${p}.add` }), [out, identity]), `${p}.relu_out`);
 }
 
-/** The generic GMR_ResNet(block, layers, …). */
+/**
+ * The generic GMR-ResNet (the official code's GMR_ResNet(block, layers, …)): `kind` 'basic' or 'bottleneck'
+ * blocks, `layers` the four stages' block counts. Every spatial filter is a GMR conv, downsampling is average
+ * pooling before a stride-1 conv, shortcuts are 1×1 convs, the head global average pooling and a dense layer.
+ *
+ * Guarantee: with odd GMR kernel sizes (default [9, 9, 5, 5]) the logits are exactly invariant (to float rounding)
+ * to the 8 D4 rotations and flips of a square input when every average pool sees an even size: with the default
+ * strides, a side divisible by 16 (32 → 16 → 8 → 4 → 2). Other sizes (40 → … → 5) break it at the first pool on an
+ * odd size; `checkExactEquivariance(model)` names it. Other angles: approximate. The GMR layers' inference cache
+ * applies as in core. Layers carry the PyTorch module names, so `loadPyTorchStateDict` maps weights by name.
+ */
 export function gmrResNet(kind: BlockKind, layers: number[], options: GMRResNetOptions = {}): tfl.LayersModel {
   const where = `gmrResNet(${kind})`;
   if (kind !== 'basic' && kind !== 'bottleneck') invalid(where, 'block', kind, "'basic' or 'bottleneck'");
@@ -160,8 +170,11 @@ export function gmrResNet(kind: BlockKind, layers: number[], options: GMRResNetO
   return tfl.model({ inputs: input, outputs: logits, name });
 }
 
+/** GMR-ResNet-18 (basic blocks [2, 2, 2, 2]); the guarantee as gmrResNet. */
 export const gmrResNet18 = (o: GMRResNetOptions = {}) => gmrResNet('basic', [2, 2, 2, 2], { name: 'gmr_resnet18', ...o });
+/** GMR-ResNet-34 (basic blocks [3, 4, 6, 3]); the guarantee as gmrResNet. */
 export const gmrResNet34 = (o: GMRResNetOptions = {}) => gmrResNet('basic', [3, 4, 6, 3], { name: 'gmr_resnet34', ...o });
+/** GMR-ResNet-50 (bottleneck blocks [3, 4, 6, 3]); the guarantee as gmrResNet. */
 export const gmrResNet50 = (o: GMRResNetOptions = {}) => gmrResNet('bottleneck', [3, 4, 6, 3], { name: 'gmr_resnet50', ...o });
 
 export interface ResNetOptions {

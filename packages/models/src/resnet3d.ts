@@ -88,6 +88,13 @@ function pointwise3d(x: SymbolicTensor, name: string, filters: number, as: Point
   );
 }
 
+/**
+ * The generic GMR-ResNet3D for [batch, D, H, W, C] volumes (`layers`: the four stages' block counts). Its stem
+ * kernel is 3×7×7, so the symmetries it can keep are those that leave the depth axis in place: flips of D, H and W
+ * and the H↔W transpose (with the 90° rotations in the H×W plane they form 16 of the cube's 48). Under them the
+ * logits are invariant (tested to 1e-4 at 8×16×16) when H = W and every average pool sees even sizes; rotations
+ * that move the depth axis, and other angles, are approximate.
+ */
 export function gmrResNet3D(layers: number[], options: GMRResNet3DOptions = {}): tfl.LayersModel {
   const where = 'gmrResNet3D';
   if (!Array.isArray(layers) || layers.length !== 4) invalid(where, 'layers', layers, '4 block counts');
@@ -130,5 +137,7 @@ export function gmrResNet3D(layers: number[], options: GMRResNet3DOptions = {}):
   return tfl.model({ inputs: input, outputs: logits, name: options.name ?? 'gmr_r3d' });
 }
 
+/** GMR-R3D-9 (blocks [1, 1, 1, 1]); as gmrResNet3D. */
 export const gmrR3D9 = (o: GMRResNet3DOptions = {}) => gmrResNet3D([1, 1, 1, 1], { name: 'gmr_r3d_9', ...o });
+/** GMR-R3D-18 (blocks [2, 2, 2, 2]); as gmrResNet3D. */
 export const gmrR3D18 = (o: GMRResNet3DOptions = {}) => gmrResNet3D([2, 2, 2, 2], { name: 'gmr_r3d_18', ...o });

@@ -87,6 +87,14 @@ function gaussianBlur(x: tfl.SymbolicTensor, sigma: number, channels: number): t
   return y;
 }
 
+/**
+ * The steerable GMR-CNN (see the file header for the network). Guarantee: its logits are exactly invariant (to float
+ * rounding; tested ≤ 1e-5 relative) to the 8 D4 rotations and flips of a square input when the kernel sizes are odd
+ * and every pool sees an even size (28 → 14 → 7; an input size that would pool an odd size is refused); at other
+ * angles approximate. At
+ * inference each steerable conv keeps its dense kernel between calls (its inference cache, refreshed whenever a
+ * weight changes). Bad options throw GMRValueError naming the option and the value.
+ */
 export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
   const fields = o.fields ?? DEFAULT_STEERABLE_FIELDS;
   if (!Array.isArray(fields) || fields.length < 1) invalid(WHERE, 'fields', fields, 'a non-empty list of [n0, n1, n2] field counts, one per conv');
