@@ -1,7 +1,7 @@
 /**
- * GMR-CNN for 28×28 digits and its plain twin (reference landscape table):
+ * GMR-CNN for 28×28 digits and its plain twin, shaped as the official code's GMR-CNN:
  * conv(1→w1, k9)-BN-ReLU-avgpool2-conv(w1→w2, k9)-BN-ReLU-avgpool2-conv(w2→w3, k5)-BN-ReLU-GAP-dense(classes),
- * padding k//2 ('same' for odd k). Widths default to [16, 32, 64] as the table; widen them
+ * padding k//2 ('same' for odd k). Widths default to [16, 32, 64], the official code's; widen them
  * (e.g. [32, 64, 128]) if it underfits. 28 → 14 → 7: both pools see even sizes, so the
  * GMR model's logits are D4-invariant to float rounding at 28×28.
  */

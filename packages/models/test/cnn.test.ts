@@ -6,7 +6,7 @@ import { countTrainable, maxAbsDiff, seeded, tf, useBackend, warmUpBatchNorm } f
 beforeAll(() => useBackend('wasm'));
 
 describe('GMR-CNN and plain CNN (28×28 digits)', () => {
-  it('have the landscape table shape and parameter counts', () => {
+  it("have the official GMR-CNN's shape and parameter counts", () => {
     const g = gmrCNN();
     const p = plainCNN();
     for (const m of [g, p]) {
