@@ -3,6 +3,7 @@
 import { tf } from './backend.js';
 import { buildModel, type ModelKind } from './model.js';
 import { Optimizer } from './optim.js';
+import { BatchNormFolding } from '@gmr-conv/models';
 
 /** One kernel's share of a step: calls and self time (its own time, less the kernels it ran inside) per step. */
 export interface KernelTime {
@@ -103,8 +104,10 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
   };
+  // Inference as the CLI's users get it: batch norm folded into the convolutions (cached folded weights).
+  const folding = new BatchNormFolding(model);
   const inference = async () => {
-    const out = model.predict(x) as tf.Tensor;
+    const out = folding.predict(x);
     await out.data();
     out.dispose();
   };
@@ -147,6 +150,7 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
     }
   }
   tf.dispose([x, y]);
+  folding.dispose();
   opt.dispose();
   model.dispose();
   return r;

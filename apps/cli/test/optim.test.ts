@@ -116,8 +116,9 @@ describe('the fused native optimiser update', () => {
       for (const firstFused of [true, false]) {
         const first = await run(c, firstFused, 3);
         const rest = await run(c, true, 3, { state: first.state, start: 3, weights: first.weights });
-        rest.weights.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(whole.weights[i].buffer)), `weight ${i}`).toBe(true));
-        for (const [k, v] of rest.state) expect(Buffer.from(v.buffer).equals(Buffer.from(whole.state.get(k)!.buffer)), `state ${k}`).toBe(true);
+        // Exact equality of every float (Object.is: even +0 and −0 differ).
+        rest.weights.forEach((w, i) => expect(Array.from(w), `weight ${i}`).toEqual(Array.from(whole.weights[i])));
+        for (const [k, v] of rest.state) expect(Array.from(v), `state ${k}`).toEqual(Array.from(whole.state.get(k)!));
       }
     }
   });

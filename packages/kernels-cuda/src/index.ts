@@ -19,8 +19,8 @@ export { NativeBackend } from './backend.js';
 export { loadAddon, addonFile, type NativeAddon, type BuildKind } from './addon.js';
 export { kernelCallCounts, resetKernelCallCounts } from './counters.js';
 export { ringTaps, unsupportedReason } from './kernels/gmr_conv_impl.js';
-export { NativeBatchNormGrad, NativeReluGrad } from './kernel_names.js';
-export { NativeOptimizerUpdate, optimizerSlots, type NativeOptimizerUpdateAttrs } from './kernels/NativeOptimizerUpdate.js';
+export { NativeBatchNormGrad, NativeReluGrad, NativeOptimizerUpdate, type NativeOptimizerUpdateAttrs } from './kernel_names.js';
+export { optimizerSlots } from './kernels/NativeOptimizerUpdate.js';
 
 export type NativeBackendName = 'native' | 'cuda';
 

@@ -14,29 +14,9 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { invalid } from '@gmr-conv/core';
-import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
-
-export const NativeOptimizerUpdate = 'NativeOptimizerUpdate';
-
-export interface NativeOptimizerUpdateAttrs {
-  optimizer: 'sgd' | 'adam' | 'adamw';
-  /** Learning rate of this step. */
-  lr: number;
-  /** SGD only (0: plain SGD, no state). */
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** 1-based step count t of Adam's bias corrections 1 − βᵗ. */
-  step: number;
-  /** Global-norm clipping threshold (0: off). */
-  clipNorm: number;
-  /** Per variable: whether weight decay applies (the CLI never decays the GMR sigmas). */
-  decay: boolean[];
-}
+import { NativeOptimizerUpdate, type NativeOptimizerUpdateAttrs } from '../kernel_names.js';
+import { nativeKernel, type NativeKernelArgs } from './native_util.js';
 
 const WHERE = 'NativeOptimizerUpdate';
 const KINDS = { sgd: 0, adam: 1, adamw: 2 } as const;
@@ -46,10 +26,9 @@ export function optimizerSlots(a: Pick<NativeOptimizerUpdateAttrs, 'optimizer' |
   return a.optimizer === 'sgd' ? (a.momentum > 0 ? 1 : 0) : 2;
 }
 
-function optimizerUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
-  const backend = args.backend as NativeBackend;
-  const a = args.attrs as unknown as NativeOptimizerUpdateAttrs;
-  const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+function optimizerUpdate({ inputs: named, backend, attrs: a }: NativeKernelArgs<tf.NamedTensorInfoMap, NativeOptimizerUpdateAttrs>): tf.TensorInfo[] {
+  // An array of tensors, as tfjs passes AddN's.
+  const inputs = Object.values(named) as tf.TensorInfo[];
   if (!(a.optimizer in KINDS)) invalid(WHERE, 'optimizer', a.optimizer, "'sgd', 'adam' or 'adamw'");
   const decay = a.decay;
   if (!Array.isArray(decay)) invalid(WHERE, 'decay', decay, 'an array of booleans, one per variable');
@@ -94,5 +73,4 @@ function optimizerUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   return [...outs.map((o, i) => backend.makeNativeOutput(o, shapes[i]!)), backend.makeNativeOutput(norm, [])];
 }
 
-/** The kernel config without its backend name (registered for 'native' and 'cuda' by index.ts). */
-export const nativeOptimizerUpdateConfig = { kernelName: NativeOptimizerUpdate, kernelFunc: optimizerUpdate as unknown as tf.KernelFunc };
+export const nativeOptimizerUpdateConfig = nativeKernel(NativeOptimizerUpdate, optimizerUpdate);
