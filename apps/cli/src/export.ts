@@ -31,7 +31,9 @@ export async function exportModel(model: tf.LayersModel, out: string, plain: boo
     }
   }
   // check: the exported model's logits against the original's on a few deterministic inputs
-  const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 3);
+  // the model's own input shape (models trained on --data take other sizes and channels than 28×28×1)
+  const [, h, w, c] = model.inputs[0].shape;
+  const x = tf.randomUniform([4, h ?? 28, w ?? 28, c ?? 1], 0, 1, 'float32', 3);
   const d = tf.tidy(() => tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, target.predict(x) as tf.Tensor))));
   const maxAbsLogitDiff = (await d.data())[0];
   tf.dispose([x, d]);
@@ -49,6 +51,8 @@ export async function exportSafetensors(model: tf.LayersModel, spec: ModelSpec, 
   const { exportPyTorchStateDict, isSequentialCNN, writeSafetensors } = await import('@gmr-conv/models');
   const dir = resolve(out);
   if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite) throw new CliError(`${dir} is not empty: pass --force to replace the files there`);
+  if (spec.normalization)
+    throw new CliError(`--format safetensors: this ${spec.kind} normalises its input in its first layer (input_norm, from a run of --data), which the PyTorch module lacks; export it with --format tfjs, or train with --no-normalize`);
   if (!isSequentialCNN(model)) {
     throw new CliError(`--format safetensors: ${describeSpec(spec)} has no PyTorch counterpart (harmonic channels and ring pooling are GMR.js extensions); export it with --format tfjs`);
   }
@@ -64,7 +68,7 @@ export async function exportSafetensors(model: tf.LayersModel, spec: ModelSpec, 
     widths: spec.widths,
     kernel_sizes: convs.map((k) => (Array.isArray(k) ? k[0] : k)),
     num_classes: spec.numClasses,
-    in_channels: 1,
+    in_channels: spec.inputShape?.[2] ?? 1,
   };
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'model.safetensors');
