@@ -113,6 +113,7 @@ export {
 export { D4_FIELD_ACTION, fieldTurn, applyD4ToFields, turnFields } from './steerable/field_symmetry.js';
 export { steerableBasis, steerableDenseKernel, type SteerableBasis } from './steerable/steerable_basis.js';
 export { GMRSteerableConv2D, gmrSteerableConv2d, STEERABLE_PATHS, type SteerablePath, type GMRSteerableConv2DArgs } from './steerable/steerable_conv.js';
+export { setSteerablePath, steerablePathFor, type ResolvedSteerablePath } from './steerable/steerable_path.js';
 export {
   FieldNonlinearity,
   gatedFields,

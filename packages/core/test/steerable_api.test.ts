@@ -82,7 +82,7 @@ describe('steerable layers: bad options name the parameter, the value and what i
     ['non-square kernel', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: [3, 5] }), /`kernelSize` must be an odd size.*same on both axes.*got \[3, 5\]/],
     ['padding', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, padding: 'causal' as never }), /`padding` must be 'same' or 'valid', got "causal"/],
     ['channelsFirst', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, dataFormat: 'channelsFirst' as never }), /`dataFormat` must be 'channelsLast'.*got "channelsFirst"/],
-    ['path', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, path: 'auto' as never }), /`path` must be 'rings' or 'dense', got "auto"/],
+    ['path', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, path: 'fused' as never }), /`path` must be 'auto', 'rings' or 'dense', got "fused"/],
     ['strides', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, strides: 0 }), /`strides` must be a positive integer, got 0/],
     ['numRings', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, numRings: 0 }), /`numRings` must be a positive integer or null.*got 0/],
     ['one ring with smoothing', () => new GMRSteerableConv2D({ fields: [1, 0, 0], kernelSize: 3, numRings: 1 }), /`numRings` must be at least 2 with gaussianMixtureRing.*got 1/],

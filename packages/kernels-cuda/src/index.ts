@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { invalid } from '@gmr-conv/core';
+import { invalid, setSteerablePath } from '@gmr-conv/core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
@@ -60,6 +60,9 @@ function registerAs(name: NativeBackendName, addon: NativeAddon): void {
     if (tf.getKernel(c.kernelName, name)) tf.unregisterKernel(c.kernelName, name);
     tf.registerKernel(c);
   }
+  // The steerable conv through these GMR kernels (cos/sin ring sums in one pass, one product over the rings' rows) beats
+  // the synthesised dense kernel through Conv2D: README, "Steerable GMR-CNN".
+  setSteerablePath(name, 'rings');
 }
 
 /** Registers 'native' and, when a device answers, 'cuda'. Safe to call again (after tf.removeBackend, say). */

@@ -15,8 +15,8 @@
  * Computation: the binary-ring form (steerable_basis.ts): mixing weights over the angle-weighted ring masks, the
  * Gaussian smoothing folded into the weights. path 'rings' passes them to one `gmrConv2d` call with `logSigmas: null`,
  * so every backend with GMR kernels (cpu/wasm composed, native, webgpu) runs it with gradients through θ and log σ;
- * path 'dense' (default, faster on native) synthesises the dense kernel [k, k, Cin, Cout] from the same weights and
- * runs tf.conv2d.
+ * path 'dense' synthesises the dense kernel [k, k, Cin, Cout] from the same weights and runs tf.conv2d; path 'auto'
+ * (default) takes the one the backend registered (steerable_path.ts: 'rings' on native, 'dense' elsewhere).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -31,13 +31,14 @@ import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js'
 import { dataToken } from '../layers/gmr_conv_layer.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, Fields, fieldLayout } from './fields.js';
+import { steerablePathFor } from './steerable_path.js';
 import { mixingWeights, steerableBasis, SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, SteerableTables } from './steerable_basis.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
 
-export const STEERABLE_PATHS = ['rings', 'dense'] as const;
+export const STEERABLE_PATHS = ['auto', 'rings', 'dense'] as const;
 export type SteerablePath = (typeof STEERABLE_PATHS)[number];
 
 export interface GMRSteerableConv2DArgs extends LayerArgs, GMRRingArgs {
@@ -59,10 +60,11 @@ export interface GMRSteerableConv2DArgs extends LayerArgs, GMRRingArgs {
   biasInitializer?: string | Initializer | tf.serialization.ConfigDict;
   kernelRegularizer?: string | Regularizer | tf.serialization.ConfigDict;
   /**
-   * 'dense' (default): the dense kernel [k, k, Cin, Cout] synthesised from the weights, then tf.conv2d; 'rings': one
-   * GMR op on the angle-weighted ring masks. 'dense' is the faster on `native`: 16 → [8, 8, 8], k = 7, 28×28,
-   * batch 32, forward 63 vs 75–80 ms, forward+backward 183–190 vs 216–232 ms (medians of 7, two runs, 2 cores at
-   * load average 14 from other jobs; scripts/bench_steerable.ts). Both compute the same function (tested).
+   * 'dense': the dense kernel [k, k, Cin, Cout] synthesised from the weights, then tf.conv2d; 'rings': one GMR op on
+   * the angle-weighted ring masks; 'auto' (default): the path the current backend registered with setSteerablePath
+   * (steerable_path.ts), 'dense' where none did. kernels-cuda registers 'rings' for `native`, where its GMR kernels
+   * beat its conv2d on the steerable network (figures in its README); cpu, wasm and webgpu run 'dense'. Both compute
+   * the same function (tested).
    */
   path?: SteerablePath;
 }
@@ -90,9 +92,9 @@ function initialGaussian(sigma: number, n: number): number[][] {
  * as `applyD4ToFields` does. A stride or 'valid' padding keeps it only where the window grid is symmetric, as for
  * GMRConv2D. At other angles it is approximate (45° on a smooth 33×33 input, k = 9: relative L2 error 3.9e-2).
  *
- * Inference cache: outside training and gradient recording, path 'dense' keeps the synthesised dense kernel
- * between calls, keyed on the identity of θ's and log σ's data (every assign replaces it, so it is never stale);
- * dispose() frees it. Path 'rings' synthesises nothing and caches nothing but its fixed masks.
+ * Inference cache: outside training and gradient recording, the layer keeps its path's weights (the synthesised dense
+ * kernel, or the mixing weights of 'rings') between calls, keyed on the path and the identity of θ's and log σ's data
+ * (every assign replaces it, so it is never stale); dispose() frees it.
  */
 export class GMRSteerableConv2D extends tfl.layers.Layer {
   static className = 'GMRSteerableConv2D';
@@ -121,8 +123,11 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   private biasVar: LayerVariable | null = null;
   private basis: SteerableBasis | null = null;
   private tensors: { masks: tf.Tensor2D; tables: SteerableTables } | null = null;
-  /** Inference cache of the dense kernel, keyed by the identity of θ's and log σ's data (an assign changes it). */
-  private kernelCache: { key: string; kernel: tf.Tensor4D } | null = null;
+  /**
+   * Inference cache of the path's weights (the dense kernel, or the mixing weights of 'rings'), keyed by the path and
+   * the identity of θ's and log σ's data (an assign changes it).
+   */
+  private kernelCache: { key: string; kernel: tf.Tensor } | null = null;
 
   constructor(args: GMRSteerableConv2DArgs) {
     super(args);
@@ -140,8 +145,8 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     if (args.dataFormat != null && args.dataFormat !== 'channelsLast') {
       invalid(where, 'dataFormat', args.dataFormat, "'channelsLast' (the field layout is defined on the last axis; transpose channelsFirst data first)");
     }
-    this.path = args.path ?? 'dense';
-    if (!(STEERABLE_PATHS as readonly string[]).includes(this.path)) invalid(where, 'path', args.path, "'rings' or 'dense'");
+    this.path = args.path ?? 'auto';
+    if (!(STEERABLE_PATHS as readonly string[]).includes(this.path)) invalid(where, 'path', args.path, "'auto', 'rings' or 'dense'");
     this.useBias = bool(where, 'useBias', args.useBias, true);
     if (args.numRings != null && (typeof args.numRings !== 'number' || !Number.isInteger(args.numRings) || args.numRings < 1)) {
       invalid(where, 'numRings', args.numRings, 'a positive integer or null (default k//2 + 1)');
@@ -287,17 +292,17 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   }
 
   /**
-   * The dense kernel for inference: synthesised once and kept while θ and log σ are unchanged (an optimizer step,
-   * setWeights or a load assigns new data and so a new key). Synthesis is ~20 kernels; an evaluation over
-   * thousands of batches would otherwise rebuild the same kernel for each.
+   * The path's weights for inference (dense kernel or mixing weights): built once and kept while θ and log σ are
+   * unchanged (an optimizer step, setWeights or a load assigns new data and so a new key). Building them is ~10–20
+   * kernels; an evaluation over thousands of batches would otherwise rebuild the same weights for each.
    */
-  private inferenceKernel(): tf.Tensor4D {
-    const key = [this.kernelVar, this.logSigmasVar].map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-')).join('|');
+  private inferenceWeights<T extends tf.Tensor>(path: 'rings' | 'dense'): T {
+    const key = [path, ...[this.kernelVar, this.logSigmasVar].map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-'))].join('|');
     if (!this.kernelCache || this.kernelCache.key !== key || this.kernelCache.kernel.isDisposed) {
       this.kernelCache?.kernel.dispose();
-      this.kernelCache = { key, kernel: tf.keep(this.synthesizedKernel()) };
+      this.kernelCache = { key, kernel: tf.keep(path === 'dense' ? this.synthesizedKernel() : this.mixingWeights()) };
     }
-    return this.kernelCache.kernel;
+    return this.kernelCache.kernel as T;
   }
 
   /** Bias over all output channels (zeros after the order-0 block), or null. */
@@ -315,12 +320,14 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
         invalid('GMRSteerableConv2D', 'input', x, `a [batch, height, width, ${this.basis!.cin}] tensor (inputFields [${this.inputFields!.join(', ')}])`);
       }
       const bias = this.fullBias();
-      if (this.path === 'dense') {
-        const cached = !kwargs?.training && !recordingGradients();
-        const y = tf.conv2d(x as tf.Tensor4D, cached ? this.inferenceKernel() : this.synthesizedKernel(), this.strides, this.padding);
+      const path = this.path === 'auto' ? steerablePathFor(tf.getBackend()) : this.path;
+      const cached = !kwargs?.training && !recordingGradients();
+      if (path === 'dense') {
+        const y = tf.conv2d(x as tf.Tensor4D, cached ? this.inferenceWeights<tf.Tensor4D>('dense') : this.synthesizedKernel(), this.strides, this.padding);
         return bias ? tf.add(y, bias) : y;
       }
-      return gmrConv2d(x, { weight: this.mixingWeights(), logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
+      const weight = cached ? this.inferenceWeights<tf.Tensor3D>('rings') : this.mixingWeights();
+      return gmrConv2d(x, { weight, logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
         kernelSize: this.kernelSize,
         strides: this.strides,
         padding: this.padding,
