@@ -5,8 +5,8 @@
  * cpu-made JS arrays unchanged, so no op needs a copy on the way in or out.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { engine as tf_engine } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { recordingGradients } from '@gmr-conv/core/kernel';
 import type { NativeAddon } from './addon.js';
 
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
@@ -33,9 +33,9 @@ export class NativeBackend extends MathBackendCPU {
   private spareCount = 0;
   private readonly spareLimit = Number(process.env.GMR_NATIVE_POOL_MB ?? 512) * 2 ** 20;
 
-  /** True while tf.grads / an optimizer records a tape (a backward pass will follow). */
+  /** True while tf.grads / an optimizer records a tape (a backward pass will follow): core's one reader of the engine's state. */
   recordingGradients(): boolean {
-    return ((tf_engine().state as { gradientDepth?: number }).gradientDepth ?? 0) > 0;
+    return recordingGradients();
   }
 
   keepRingSums(x: DataId, key: string, r: Float32Array): void {

@@ -2,9 +2,9 @@
  * Conv2DBackpropFilter (a plain convolution's filter gradient, NHWC): xᵀ·dy as one SGEMM at 1×1 stride 1, else
  * dWᵀ = dyᵀ·col per block of output positions in the addon, partial sums added in order (deterministic).
  */
-import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type Conv2DBackpropFilterInputs } from '@tensorflow/tfjs-core';
+import { Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type Conv2DBackpropFilterInputs } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
-import { convGeom, isPointwise } from './conv_impl.js';
+import { convGemmInfo, convGeom, isPointwise } from './conv_impl.js';
 import { allF32, cpuKernel, nativeKernel, type NativeKernelArgs } from './native_util.js';
 
 export function conv2DBackpropFilter(args: NativeKernelArgs<Conv2DBackpropFilterInputs, Conv2DBackpropFilterAttrs>) {
@@ -12,10 +12,8 @@ export function conv2DBackpropFilter(args: NativeKernelArgs<Conv2DBackpropFilter
   const { x, dy } = args.inputs;
   const at = args.attrs;
   if (at.dataFormat === 'NCHW' || !allF32(x, dy)) return cpuKernel(Conv2DBackpropFilter, args);
-  const c = backend_util.computeConv2DInfo(x!.shape as never, at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode, false, 'channelsLast');
+  const { c, P, K } = convGemmInfo(x!.shape, at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode);
   count(Conv2DBackpropFilter);
-  const P = c.batchSize * c.outHeight * c.outWidth;
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
   const dw = backend.allocFloat32(K * c.outChannels);
   const xv = backend.f32(x!), dyv = backend.f32(dy!);
   if (isPointwise(c)) {

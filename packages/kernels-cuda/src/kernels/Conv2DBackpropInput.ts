@@ -2,9 +2,9 @@
  * Conv2DBackpropInput (a plain convolution's input gradient, NHWC): dy·Wᵀ as one SGEMM at 1×1 stride 1, else the
  * addon's gathered form (each input pixel sums the dy entries that read it; no col2im pass).
  */
-import { backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs } from '@tensorflow/tfjs-core';
+import { Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
-import { convGeom, isPointwise } from './conv_impl.js';
+import { convGemmInfo, convGeom, isPointwise } from './conv_impl.js';
 import { allF32, cpuKernel, nativeKernel, type NativeKernelArgs } from './native_util.js';
 
 export function conv2DBackpropInput(args: NativeKernelArgs<Conv2DBackpropInputInputs, Conv2DBackpropInputAttrs>) {
@@ -12,10 +12,8 @@ export function conv2DBackpropInput(args: NativeKernelArgs<Conv2DBackpropInputIn
   const { dy, filter } = args.inputs;
   const at = args.attrs;
   if (at.dataFormat === 'NCHW' || !allF32(dy, filter)) return cpuKernel(Conv2DBackpropInput, args);
-  const c = backend_util.computeConv2DInfo(at.inputShape, filter!.shape as never, at.strides, 1, at.pad, at.dimRoundingMode, false, 'channelsLast');
+  const { c, P, K } = convGemmInfo(at.inputShape, filter!.shape, at.strides, 1, at.pad, at.dimRoundingMode);
   count(Conv2DBackpropInput);
-  const P = c.batchSize * c.outHeight * c.outWidth;
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
   const dx = backend.allocFloat32(c.batchSize * c.inHeight * c.inWidth * c.inChannels);
   const dyv = backend.f32(dy!), wv = backend.f32(filter!);
   if (isPointwise(c)) {

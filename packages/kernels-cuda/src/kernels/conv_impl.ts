@@ -15,6 +15,17 @@ export function convGeom(c: backend_util.Conv2DInfo): Int32Array {
   ]);
 }
 
+/**
+ * tfjs's Conv2DInfo (NHWC) of a call, and the GEMM sizes every conv kernel here works in: P output positions and
+ * K = kh·kw·Cin values per im2col row.
+ */
+export function convGemmInfo(
+  xShape: number[], filterShape: number[], strides: Conv2DAttrs['strides'], dilations: Conv2DAttrs['dilations'], pad: Conv2DAttrs['pad'], dimRoundingMode: Conv2DAttrs['dimRoundingMode'],
+): { c: backend_util.Conv2DInfo; P: number; K: number } {
+  const c = backend_util.computeConv2DInfo(xShape as never, filterShape as never, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+  return { c, P: c.batchSize * c.outHeight * c.outWidth, K: c.filterHeight * c.filterWidth * c.inChannels };
+}
+
 /** A 1×1 stride-1 unpadded convolution: x [P, Cin] times the filter [Cin, Cout], one SGEMM with no im2col. */
 export const isPointwise = (c: backend_util.Conv2DInfo) =>
   c.filterHeight === 1 && c.filterWidth === 1 && c.strideHeight === 1 && c.strideWidth === 1 && c.padInfo.top === 0 && c.padInfo.left === 0 &&
@@ -30,11 +41,9 @@ export function convForwardImpl(args: NativeKernelArgs<Conv2DInputs & { bias?: t
   const at = args.attrs;
   const act = at.activation === 'relu' ? 1 : at.activation == null || at.activation === 'linear' ? 0 : -1;
   if (act < 0 || preluActivationWeights || at.dataFormat === 'NCHW' || !allF32(x, filter, bias)) return null;
-  const c = backend_util.computeConv2DInfo(x!.shape as never, filter!.shape as never, at.strides, at.dilations ?? 1, at.pad, at.dimRoundingMode, false, 'channelsLast');
+  const { c, P, K } = convGemmInfo(x!.shape, filter!.shape, at.strides, at.dilations ?? 1, at.pad, at.dimRoundingMode);
   if (bias && size(bias.shape) !== c.outChannels) return null;
   count(name);
-  const P = c.batchSize * c.outHeight * c.outWidth;
-  const K = c.filterHeight * c.filterWidth * c.inChannels;
   const out = backend.allocFloat32(P * c.outChannels);
   const xv = backend.f32(x!), wv = backend.f32(filter!);
   if (isPointwise(c)) {
