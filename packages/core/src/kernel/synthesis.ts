@@ -1,5 +1,6 @@
 /**
- * Kernel synthesis (GMR §1.3): W[o, c, p] = Σ_i θ[o, c, i] · G[i, p].
+ * Kernel synthesis: the dense kernel of a GMR conv, W[o, c, p] = Σ_i θ[o, c, i] · G[i, p], with G = P·M the
+ * Gaussian-smoothed ring basis (one row per ring, one column per kernel tap).
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -1,5 +1,5 @@
 /**
- * Checks one oracle file with meta.kind == "equivariance45" (oracle README §2)
+ * Checks one oracle file with meta.kind == "equivariance45" (a layer's output on an input and on that input rotated by 45°)
  * against our rotation and our GMR layer, in float32:
  *  - rotateBilinear(input) vs `rotated_input`, and rotateBilinear(oracle `output`)
  *    vs `rotated_output` (our rotation alone, on the oracle's own data);
@@ -58,10 +58,10 @@ function layerOptions(entry: any): GMRConvOptions {
     padding: kw.padding ?? 'same',
     dilations: kw.dilation ?? 1,
     groups: kw.groups ?? 1,
-    // The dw path (the reference default) always pads with zeros (oracle §6.6).
+    // The reference's default two-stage (dw) path pads with zeros whatever padding_mode says, and the vectors come from it.
     paddingMode: 'zeros',
     forceCircular: entry.force_circular ?? kw.force_circular ?? true,
-    // Oracle §6.1: the constructor's dw_fwd lands in clip_sigma.
+    // A reference quirk: its constructor passes dw_fwd on as clip_sigma, so the vectors were made with that clipping.
     clipSigma: kw.dw_fwd ?? true,
     dataFormat: 'channelsFirst',
   };

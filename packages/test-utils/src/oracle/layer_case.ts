@@ -44,7 +44,7 @@ export function optionsFromKwargs(kw: any, effective: any = {}): GMRConvOptions 
     groups: kw.groups,
     forceCircular: kw.force_circular,
     numRings: kw.num_rings,
-    // Reference quirk (oracle README §6.1): the constructor's dw_fwd lands in clip_sigma.
+    // A reference quirk: its constructor passes dw_fwd on as clip_sigma, so the vectors were made with that clipping.
     clipSigma: effective.clip_sigma ?? kw.dw_fwd ?? true,
     trainIndexMat: kw.train_index_mat,
     useBias: kw.bias,
