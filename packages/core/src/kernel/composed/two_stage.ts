@@ -1,5 +1,5 @@
 /**
- * The two-stage path (GMR §1.4) as one differentiable unit: stage 1 filters
+ * The two-stage path (the paper's efficient form of a GMR conv) as one differentiable unit: stage 1 filters
  * every input channel with the same n ring filters, stage 2 mixes the Cin·n
  * ring responses with a 1×1 (grouped) product. Its backward pass keeps the
  * same two-stage shape instead of differentiating through the pieces:
