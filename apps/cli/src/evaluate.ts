@@ -41,7 +41,7 @@ export async function loadTestSet(
     return { set: subset(set, o.testLimit), dataset };
   }
   const source = parseDataSource(text);
-  const bar = progressBar('reading', 1, { unit: 'img', enabled: o.progress ?? false });
+  const bar = progressBar('reading', 0, { unit: 'img', enabled: o.progress ?? false });
   let loaded;
   try {
     loaded = await loadDataSource(source, {

@@ -29,10 +29,29 @@ export function progressWanted(enabled = true, stream: NodeJS.WriteStream = proc
   return enabled && !!stream.isTTY;
 }
 
-/** A bar for `total` items labelled `label`; a no-op off a terminal or when not enabled. */
+/**
+ * A bar for `total` items labelled `label`; a no-op off a terminal or when not enabled. With total 0 the bar
+ * appears at the first update that gives a total (a reader that counts its files first), or never.
+ */
 export function progressBar(label: string, total: number, options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
-  if (!progressWanted(options.enabled ?? true, stream) || total <= 0) return QUIET;
+  if (!progressWanted(options.enabled ?? true, stream)) return QUIET;
+  if (total <= 0) {
+    let bar: Progress | undefined;
+    return {
+      update(done, fields, newTotal) {
+        if (!bar && newTotal !== undefined && newTotal > 0) bar = startBar(label, newTotal, options, stream);
+        bar?.update(done, fields, newTotal);
+      },
+      stop() {
+        bar?.stop();
+      },
+    };
+  }
+  return startBar(label, total, options, stream);
+}
+
+function startBar(label: string, total: number, options: ProgressOptions, stream: NodeJS.WriteStream): Progress {
   const extra = Object.keys(options.fields ?? {})
     .map((k) => ` | ${k} {${k}}`)
     .join('');

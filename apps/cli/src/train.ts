@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
 import { recalibrateBatchNorm } from '@gmr-conv/models';
 import { tf } from './backend.js';
@@ -18,6 +17,7 @@ import { CliError, fileError, makeFolder } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
 import { buildModel, describeSpec, headerOfSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Normalization, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
+import { progressBar } from './progress.js';
 import { appendLog, readLog, reconcileLog } from './run_log.js';
 
 /** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
@@ -237,7 +237,16 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   if (ck && !runId) throw new CliError(`${resume}: the checkpoint has no run id; it was not written by gmr train`);
 
   // everything is checked before the run folder is made, so a refusal leaves nothing behind
-  const data = await loadRunData(c, hooks.onReadProgress);
+  const reading = progressBar('reading', 0, { unit: 'img', enabled: hooks.progress });
+  let data: RunData;
+  try {
+    data = await loadRunData(c, (done, total) => {
+      reading.update(done, undefined, total);
+      hooks.onReadProgress?.(done, total);
+    });
+  } finally {
+    reading.stop();
+  }
   const trainSet = data.train;
   const testSet = data.evaluation;
   const numClassesOfData = c.data ? data.classNames.length : numClassesOf(c);
@@ -302,19 +311,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     if (c.stopAfter !== undefined && epochsThisRun >= c.stopAfter) break;
     const te = performance.now();
     const order = permutation(trainSet.count, new Rng(deriveSeed(c.seed, epoch, 0x5eed)));
-    const bar = hooks.progress
-      ? new cliProgress.SingleBar(
-          {
-            format: `epoch ${epoch + 1}/${c.epochs} {bar} {percentage}% | {value}/{total} img | {rate} img/s | ETA {eta_formatted} | loss {loss}`,
-            stream: process.stderr,
-            etaBuffer: 20,
-            hideCursor: false,
-            clearOnComplete: false,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : null;
-    bar?.start(trainSet.count, 0, { rate: '-', loss: '-' });
+    const bar = progressBar(`epoch ${epoch + 1}/${c.epochs}`, trainSet.count, { unit: 'img', enabled: hooks.progress, fields: { loss: '-' } });
     let lossSum = 0;
     let seen = 0;
     for (let b = 0; b < stepsPerEpoch; b++) {
@@ -336,10 +333,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
       step++;
       lossSum += loss * n;
       seen += n;
-      const secs = (performance.now() - te) / 1000;
-      bar?.update(seen, { rate: (seen / secs).toFixed(0), loss: (lossSum / seen).toFixed(4) });
+      bar.update(seen, { loss: (lossSum / seen).toFixed(4) });
     }
-    bar?.stop();
+    bar.stop();
     recalibrate(model, trainSet, c.bnRecalibration ?? DEFAULT_BN_RECALIBRATION);
     const seconds = (performance.now() - te) / 1000;
     const m = classificationMetrics(await predictProbabilities(model, testSet), testSet.labels, numClasses);

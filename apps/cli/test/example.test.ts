@@ -108,6 +108,13 @@ describe('progress bars', () => {
     bar.update(10, { loss: '0.2500' });
     bar.stop();
     expect(tty.text()).toMatch(/reading .*100% \| 10\/10 img \| [\d.]+ img\/s \| ETA \S+ \| loss 0\.2500/);
+    // a total learnt late (a reader counting its files): nothing until the first update that gives it
+    const late = stream(true);
+    const lazy = progressBar('reading', 0, { unit: 'file', stream: late });
+    expect(late.text()).toBe('');
+    lazy.update(3, undefined, 6);
+    lazy.stop();
+    expect(late.text()).toMatch(/reading .*\| 3\/6 file \| [\d.]+ file\/s/);
     for (const [s, enabled] of [
       [stream(false), true],
       [stream(true), false],

@@ -305,10 +305,15 @@ export async function readImageFolderSplits(root: string, options: Omit<ImageFol
       fail(dir, `its class folders differ from the training folder's (${parts.join('; ')}): train and ${split} must hold the same classes`);
     }
   }
-  const train = await readImageFolder(trainDir, options);
+  // progress counts on across the splits (train's files, then test's on top), so a bar does not start over
+  let before = 0;
+  const progress = options.onProgress && ((done: number, total: number) => options.onProgress!(before + done, before + total));
+  const train = await readImageFolder(trainDir, { ...options, onProgress: progress });
+  before = train.count;
   const size = options.size ?? [train.height, train.width];
   const read = async (split: string) => {
-    const set = await readImageFolder(join(root, split), { ...options, classes, size: options.size });
+    const set = await readImageFolder(join(root, split), { ...options, onProgress: progress, classes, size: options.size });
+    before += set.count;
     if (!options.size && (set.height !== size[0] || set.width !== size[1]))
       fail(join(root, split), `images are ${set.width}×${set.height}, the training images ${size[1]}×${size[0]}: pass a size to resize both`);
     return set;
