@@ -3,8 +3,8 @@
  * tfjs-backend-cpu lays them out); shared helpers live in kernels/*_impl.ts and kernels/native_util.ts.
  * index.ts registers each config for both backends over the cpu backend's kernels (the fallback).
  * To add a kernel: write kernels/<KernelName>.ts exporting `<kernelName>Config` (nativeKernel(<KernelName>, f), the
- * name a tfjs-core constant or one of kernel_names.ts), and append it to this list; test/kernel_files.test.ts checks
- * that the file name, the registered name and this list agree.
+ * name a constant: tfjs-core's, this package's kernel_names.ts, or core's for GMR kernels), and append it to this
+ * list; test/kernel_files.test.ts checks that the file name, the registered name and this list agree.
  */
 import type { NativeKernelConfig } from './kernels/native_util.js';
 import { gmrConv2DConfig } from './kernels/GMRConv2D.js';
