@@ -177,6 +177,7 @@ function checkHeader(h: Record<string, unknown>, bad: (why: string) => CliError)
   const m = h.model as Record<string, unknown> | null;
   if (!m || typeof m !== 'object' || typeof m.kind !== 'string' || !Array.isArray(m.widths) || !isInt(m.numClasses, 1))
     throw bad(`header field "model" must be {kind, widths, numClasses}, got ${JSON.stringify(h.model)}`);
+  checkDataFields(m, bad);
   if (!h.config || typeof h.config !== 'object' || Array.isArray(h.config)) throw bad(`header field "config" must be an object, got ${JSON.stringify(h.config)}`);
   for (const k of ['epochsDone', 'step'] as const) if (!isInt(h[k])) throw bad(`header field "${k}" must be an integer ≥ 0, got ${JSON.stringify(h[k])}`);
   if (!Array.isArray(h.history)) throw bad(`header field "history" must be a list, got ${JSON.stringify(h.history)}`);
@@ -189,6 +190,22 @@ function checkHeader(h: Record<string, unknown>, bad: (why: string) => CliError)
     }
   }
   return h as CheckpointHeader;
+}
+
+/**
+ * The model fields a --data run adds: inputShape [H, W, C] and the normalisation of its first layer, one mean and
+ * one positive std per channel (a damaged one would scale every input wrongly, silently).
+ */
+function checkDataFields(m: Record<string, unknown>, bad: (why: string) => CliError): void {
+  const shape = m.inputShape;
+  if (shape !== undefined && !(Array.isArray(shape) && shape.length === 3 && shape.every((d) => isInt(d, 1))))
+    throw bad(`header field "model.inputShape" must be [height, width, channels] of integers ≥ 1, got ${JSON.stringify(shape)}`);
+  const n = m.normalization as { mean?: unknown; std?: unknown } | undefined;
+  if (n === undefined) return;
+  const channels = Array.isArray(shape) ? (shape[2] as number) : 1;
+  const list = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === channels && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  if (!n || typeof n !== 'object' || !list(n.mean, false) || !list(n.std, true))
+    throw bad(`header field "model.normalization" must be {mean, std} of ${channels} finite number(s) each (one per input channel), std > 0, got ${JSON.stringify(n)}`);
 }
 
 /** Refuses NaN / ±Infinity in a tensor, naming it, the count and the first index. */
