@@ -3,6 +3,15 @@
  * They check their arguments (errors name the parameter, the value and what is
  * allowed), resolve padding and the computation path, and run the kernel
  * registered under core's op name.
+ *
+ * The guarantee of every GMR op: with an odd kernel size and core's ring masks (not trained), the kernel θ·G is
+ * symmetric under the grid's rotations and reflections, so the op commutes exactly (to float rounding) with the 8
+ * elements of D4 in 2D, the 48 cube symmetries in 3D and the flip in 1D, provided the windows sit symmetrically on the
+ * input (stride 1 with 'same' or symmetric padding always does; checkExactEquivariance tells for other settings).
+ * Rotations by other angles are approximate: the rings are circular, the pixel grid is not (the oracle's 45° files
+ * measure how far). An even kernel size works like the reference but is not exact.
+ * The op runs under core's kernel name for its rank (@gmr-conv/core/kernel): a kernel package's kernel where one is
+ * registered for the backend, core's composed implementation otherwise, both with gradients for x, θ, log σ and bias.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ringMasks } from '../rings/ring_masks.js';
@@ -217,19 +226,32 @@ function run(name: GMRForwardKernelName, rank: number, transposed: boolean, x: t
   return runGMRKernel(name, tensors, attrs);
 }
 
-/** 1D GMR convolution. x: [batch, length, channels] (or channelsFirst). */
+/**
+ * 1D GMR convolution. x: [batch, length, channels] (or channelsFirst), θ [outChannels, inChannels/groups, numRings].
+ * Exact under the flip of the axis for odd kernel sizes (see the file comment).
+ */
 export function gmrConv1d(x: tf.Tensor, weights: GMRConvWeights, options: GMRConvOptions): tf.Tensor3D {
   return run(GMR_CONV_1D, 1, false, x, weights, options) as tf.Tensor3D;
 }
-/** 2D GMR convolution. x: [batch, height, width, channels] (or channelsFirst). */
+/**
+ * 2D GMR convolution. x: [batch, height, width, channels] (or channelsFirst), θ [outChannels, inChannels/groups,
+ * numRings]. Exact for the 8 rotations/flips of D4 at odd kernel sizes, approximate at other angles (see the file comment).
+ */
 export function gmrConv2d(x: tf.Tensor, weights: GMRConvWeights, options: GMRConvOptions): tf.Tensor4D {
   return run(GMR_CONV_2D, 2, false, x, weights, options) as tf.Tensor4D;
 }
-/** 3D GMR convolution. x: [batch, depth, height, width, channels] (or channelsFirst). */
+/**
+ * 3D GMR convolution. x: [batch, depth, height, width, channels] (or channelsFirst), θ [outChannels,
+ * inChannels/groups, numRings]. Exact for the 48 symmetries of the cube at odd kernel sizes (see the file comment).
+ */
 export function gmrConv3d(x: tf.Tensor, weights: GMRConvWeights, options: GMRConvOptions): tf.Tensor5D {
   return run(GMR_CONV_3D, 3, false, x, weights, options) as tf.Tensor5D;
 }
-/** 2D transposed GMR convolution (PyTorch ConvTranspose2d semantics; weight [Cin, Cout/groups, n]). */
+/**
+ * 2D transposed GMR convolution (PyTorch ConvTranspose2d semantics; θ [inChannels, outChannels/groups, numRings];
+ * 'same' gives input size × stride, as tfjs). Exact for D4 at odd kernel sizes when the crop of the full output is
+ * symmetric (checkExactEquivariance reports an asymmetric one), approximate at other angles.
+ */
 export function gmrConvTranspose2d(x: tf.Tensor, weights: GMRConvWeights, options: GMRConvOptions): tf.Tensor4D {
   return run(GMR_CONV_2D_TRANSPOSE, 2, true, x, weights, options) as tf.Tensor4D;
 }
