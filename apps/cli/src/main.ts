@@ -1,6 +1,6 @@
 /**
  * gmr: the GMR-Conv command line.
- *   gmr train      train gmr-cnn or plain-cnn on MNIST (checkpoint every epoch, --resume)
+ *   gmr train      train a GMR or plain CNN / ResNet on MNIST or your own data (--data; checkpoint every epoch, --resume)
  *   gmr eval       the paper's rotation (37 angles) and flip protocol on checkpoints, with a report
  *   gmr main-job   train both models on upright MNIST, evaluate both, print the comparison and write the report
  *   gmr import     PyTorch weights (safetensors) as a tfjs model folder; gmr export --format safetensors the reverse
@@ -566,7 +566,7 @@ export function program(): Command {
       const file = cmd.getOptionValue('config') as string | undefined;
       if (file !== undefined) applyConfigFile(cmd, file);
     });
-  addTrainOptions(p.command('train').description('train gmr-cnn or plain-cnn; a checkpoint after every epoch, --resume to continue')).action(async (o: TrainOpts, cmd: Command) =>
+  addTrainOptions(p.command('train').description('train a GMR or plain CNN / ResNet (--model) on --data SOURCE (image folders, CIFAR, MedMNIST npz, PCam HDF5, IDX, the embedded MNIST); a checkpoint after every epoch, --resume to continue')).action(async (o: TrainOpts, cmd: Command) =>
     runTrain(o, {
       model: cmd.getOptionValueSource('model') === 'cli',
       widths: cmd.getOptionValueSource('widths') === 'cli',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { channelStats, loadDataSource, parseDataSource, stratifiedSplit } from '../src/data_source.js';
 import { CliError } from '../src/errors.js';
-import { pixels, tempRoot, writeCifar10, writeFolder, writeIdx, writeNpz, writePcam } from './source_fixtures.js';
+import { pixels, tempRoot, writeCifar10, writeCifar100, writeFolder, writeIdx, writeNpz, writePcam } from './source_fixtures.js';
 
 const counts = (labels: Int32Array, k: number) => Array.from({ length: k }, (_, c) => labels.filter((l) => l === c).length);
 
@@ -25,7 +25,7 @@ describe('parseDataSource', () => {
 });
 
 describe('loadDataSource', () => {
-  it('folder: grey PNG/JPEG/TIFF read as one channel, stratified 10 % validation by default, class names from the folders', async () => {
+  it('folder: grey PNG and TIFF read as one channel, stratified 10 % validation by default, class names from the folders', async () => {
     const root = writeFolder(tempRoot('folder'), { perClass: 10, size: [6, 8], channels: 1, format: (i) => (['png', 'tiff', 'png'] as const)[i % 3] });
     const d = await loadDataSource(parseDataSource(`folder:${root}`), { seed: 3 });
     expect(d.classNames).toEqual(['circle', 'square', 'star']);
@@ -39,8 +39,8 @@ describe('loadDataSource', () => {
     expect(t.test!.count).toBe(30);
   });
 
-  it('folder: colour images keep 3 channels; mixed sizes need --size, which resizes', async () => {
-    const root = writeFolder(tempRoot('mixed'), { perClass: 3, size: [8, 8], channels: 3, sizeOf: (i) => (i === 4 ? [10, 12] : [8, 8]) });
+  it('folder: colour PNG and JPEG images keep 3 channels; mixed sizes need --size, which resizes', async () => {
+    const root = writeFolder(tempRoot('mixed'), { perClass: 3, size: [8, 8], channels: 3, format: (i) => (i % 2 ? 'jpeg' : 'png'), sizeOf: (i) => (i === 4 ? [10, 12] : [8, 8]) });
     await expect(loadDataSource(parseDataSource(`folder:${root}`))).rejects.toThrow(/--data folder:.*10.*pass --size H\[xW\]/);
     const d = await loadDataSource(parseDataSource(`folder:${root}`), { size: [5, 7], valFraction: 0 });
     expect(d.train).toMatchObject({ height: 5, width: 7, channels: 3, count: 9 });
@@ -62,6 +62,13 @@ describe('loadDataSource', () => {
     const c = await loadDataSource(parseDataSource(`cifar10:${writeCifar10(join(root, 'cifar'), 20, 10)}`));
     expect(c.classNames[9]).toBe('truck');
     expect([c.train.count, c.test!.count, c.train.height, c.train.channels]).toEqual([20, 10, 32, 3]);
+
+    // CIFAR-100: the fine label (second byte) and its names; the folder as distributed (cifar-100-binary inside) too
+    writeCifar100(join(root, 'c100', 'cifar-100-binary'), 8, 4);
+    const c100 = await loadDataSource(parseDataSource(`cifar100:${join(root, 'c100')}`));
+    expect([c100.train.count, c100.test!.count, c100.classNames.length]).toEqual([8, 4, 100]);
+    expect(Array.from(c100.train.labels.subarray(0, 3))).toEqual([0, 1, 2]);
+    expect(c100.classNames[2]).toBe('class2');
 
     const n = await loadDataSource(parseDataSource(`npz:${writeNpz(join(root, 'm.npz'), { train: 12, val: 6, test: 3 })}`));
     expect([n.train.count, n.validation.count, n.test!.count, n.validationFrom]).toEqual([12, 6, 3, 'source']);

@@ -86,6 +86,25 @@ export function writeCifar10(dir: string, n: number, m: number): string {
   return dir;
 }
 
+/** A CIFAR-100 binary folder (train.bin, test.bin: a coarse then a fine label byte per record) with fine_label_names.txt. */
+export function writeCifar100(dir: string, n: number, m: number): string {
+  mkdirSync(dir, { recursive: true });
+  const batch = (count: number, seed: number) => {
+    const { images, labels } = pixels(count, 32, 32, 3, 100, seed);
+    const out = new Uint8Array(count * 3074);
+    for (let i = 0; i < count; i++) {
+      out[i * 3074] = labels[i] % 20;
+      out[i * 3074 + 1] = labels[i];
+      for (let p = 0; p < 1024; p++) for (let ch = 0; ch < 3; ch++) out[i * 3074 + 2 + ch * 1024 + p] = images[(i * 1024 + p) * 3 + ch];
+    }
+    return out;
+  };
+  writeFileSync(join(dir, 'train.bin'), batch(n, 5));
+  writeFileSync(join(dir, 'test.bin'), batch(m, 6));
+  writeFileSync(join(dir, 'fine_label_names.txt'), Array.from({ length: 100 }, (_, i) => `class${i}`).join('\n') + '\n');
+  return dir;
+}
+
 /** A MedMNIST-style .npz with train/val/test splits of [N, H, W] grey images and [N, 1] labels. */
 export function writeNpz(file: string, counts: { train: number; val: number; test: number }, size = 8, classes = 3): string {
   const arrays: Record<string, { shape: number[]; data: Uint8Array }> = {};
