@@ -104,10 +104,11 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
   };
-  // Inference as the CLI's users get it: batch norm folded into the convolutions (cached folded weights).
-  const folding = new BatchNormFolding(model);
+  // Inference with batch norm folded into the convolutions (cached folded weights); GMR_BENCH_NO_FOLD=1 times the
+  // unfolded model (kernels-cuda's bench/fused_step_ab.mjs compares the two).
+  const folding = process.env.GMR_BENCH_NO_FOLD === '1' ? null : new BatchNormFolding(model);
   const inference = async () => {
-    const out = folding.predict(x);
+    const out = folding ? folding.predict(x) : (model.predict(x) as tf.Tensor);
     await out.data();
     out.dispose();
   };
@@ -150,7 +151,7 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
     }
   }
   tf.dispose([x, y]);
-  folding.dispose();
+  folding?.dispose();
   opt.dispose();
   model.dispose();
   return r;

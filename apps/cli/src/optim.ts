@@ -12,6 +12,8 @@
  */
 import { tf } from './backend.js';
 import type { NamedArray } from './model.js';
+// Types only (erased): the package itself is imported when its backend is chosen (backend.ts).
+import type { NativeOptimizerUpdateAttrs } from '@gmr-conv/kernels-cuda';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 
@@ -51,7 +53,10 @@ export function decays(name: string): boolean {
 }
 
 export interface OptimizerOptions {
-  /** Use the fused native update where the backend has it (default true); false: always the tfjs-op path. */
+  /**
+   * Use the fused native update where the backend has it (default true, or false when the environment sets
+   * GMR_FUSED_OPTIMIZER=0, for comparing the two forms in benchmarks); false: always the tfjs-op path.
+   */
   fused?: boolean;
 }
 
@@ -123,7 +128,8 @@ export class Optimizer {
 
   /** Whether apply() runs the one native call (the backend registers the kernel and `fused` is not false). */
   usesFusedUpdate(): boolean {
-    return this.options.fused !== false && tf.getKernel(FUSED_UPDATE_KERNEL, tf.getBackend()) != null;
+    const fused = this.options.fused ?? process.env.GMR_FUSED_OPTIMIZER !== '0';
+    return fused && tf.getKernel(FUSED_UPDATE_KERNEL, tf.getBackend()) != null;
   }
 
   /** The whole step in one kernel call: inputs per variable (w, g, state…), outputs per variable (w, state…), norm. */
@@ -131,7 +137,7 @@ export class Optimizer {
     const c = this.config;
     const inputs: tf.Tensor[] = [];
     this.vars.forEach((w, i) => inputs.push(w, gs[i], ...this.slots.get(this.names[i])!));
-    const attrs = {
+    const attrs: NativeOptimizerUpdateAttrs = {
       optimizer: c.optimizer, lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay,
       beta1: c.beta1, beta2: c.beta2, eps: c.eps, step: t, clipNorm: c.clipNorm, decay: this.names.map(decays),
     };
