@@ -6,8 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usesComposedKernel, GMR_CONV_2D } from '@gmr-conv/core/kernel';
 import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { REQUIRE_WEBGPU, SKIP, tf, webgpuStatus } from './helpers.js';
-import { CASES_2D as cases, caseErrors, runCase as run } from './cases.js';
+import { opCasesOf, opCaseErrors as caseErrors, runOpCase as run } from '@gmr-conv/test-utils/op_cases';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
+
+// The shared 2D op cases (@gmr-conv/test-utils/op_cases), the list core and the native kernels run too.
+const cases = opCasesOf(2);
 
 describe.skipIf(SKIP)('GMRConv2D webgpu kernels vs core composed on cpu', () => {
   beforeAll(() => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usesComposedKernel, GMR_CONV_1D, GMR_CONV_3D } from '@gmr-conv/core/kernel';
 import { disposeBackends } from '@gmr-conv/test-utils/backends';
 import { SKIP, tf, webgpuStatus } from './helpers.js';
-import { CASES_1D, CASES_3D, caseErrors, runCase } from './cases.js';
+import { opCasesOf, opCaseErrors as caseErrors, runOpCase as runCase } from '@gmr-conv/test-utils/op_cases';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 
 describe.skipIf(SKIP)('GMRConv3D and GMRConv1D webgpu kernels vs core composed on cpu', () => {
@@ -25,7 +25,7 @@ describe.skipIf(SKIP)('GMRConv3D and GMRConv1D webgpu kernels vs core composed o
     }
   });
 
-  it.each([...CASES_3D, ...CASES_1D].map((c) => [c.name, c] as const))('%s: y and all gradients match', async (_name, c) => {
+  it.each([...opCasesOf(3), ...opCasesOf(1)].map((c) => [c.name, c] as const))('%s: y and all gradients match', async (_name, c) => {
     const ref = await runCase(c, 'cpu');
     resetKernelCallCounts();
     const got = await runCase(c, 'webgpu');
@@ -39,7 +39,7 @@ describe.skipIf(SKIP)('GMRConv3D and GMRConv1D webgpu kernels vs core composed o
 
   it('does not leak tensors across a 3D forward + backward', async () => {
     await tf.setBackend('webgpu');
-    const c = CASES_3D[2]!;
+    const c = opCasesOf(3)[2]!;
     await runCase(c, 'webgpu');
     const before = tf.memory().numTensors;
     await runCase(c, 'webgpu');

@@ -15,4 +15,4 @@ await import('../src/index.js');
 
 export { tf };
 
-export { rand, relErr } from './cases.js';
+export { pseudoRandom as rand, relError as relErr } from '@gmr-conv/test-utils/numeric';

@@ -22,8 +22,9 @@ export const chromiumPath = chromiumPathUntyped as string;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageRoot = path.resolve(here, '../..');
 const coreSource = path.resolve(packageRoot, '../core/src/index.ts');
+const coreKernelSource = path.resolve(packageRoot, '../core/src/kernel/index.ts');
 
-/** The page bundle (ESM, browser). Node built-ins imported by core's oracle tools (never called there) become empty modules. */
+/** The page bundle (ESM, browser). Node built-ins imported by the oracle tools of @gmr-conv/test-utils (never called there) become empty modules. */
 export async function bundlePage(): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [path.join(here, 'page.ts')],
@@ -38,8 +39,10 @@ export async function bundlePage(): Promise<string> {
       {
         name: 'gmr-page',
         setup(build) {
-          // One copy of core (its oracle tools import it from source; the package and test cases by name).
+          // One copy of core, from source: this package, @gmr-conv/test-utils' cases and oracle checks import it by name
+          // (the main entry and the /kernel subpath).
           build.onResolve({ filter: /^@gmr-conv\/core$/ }, () => ({ path: coreSource }));
+          build.onResolve({ filter: /^@gmr-conv\/core\/kernel$/ }, () => ({ path: coreKernelSource }));
           build.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
           build.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
             contents: 'export default {}; export const readFileSync = undefined, existsSync = undefined, statSync = undefined, readdirSync = undefined, writeFileSync = undefined, join = undefined, resolve = undefined, dirname = undefined, basename = undefined, fileURLToPath = undefined;',

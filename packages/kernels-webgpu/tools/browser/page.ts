@@ -1,13 +1,13 @@
 /**
  * The headless-Chromium page (bundled by tools/browser/harness.ts with esbuild): tfjs (cpu backend, every gradient)
  * + tfjs-backend-webgpu + @gmr-conv/core + this package. Exposes `globalThis.gmrPage` for the Node side
- * (Playwright's page.evaluate): the case comparisons of test/cases.ts, core's oracle checkers on vectors fetched from
+ * (Playwright's page.evaluate): the shared op case comparisons (@gmr-conv/test-utils/op_cases), core's oracle checkers on vectors fetched from
  * the serving harness, and the benchmark grid of scripts/bench_grid.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as kernels from '../../src/index.js';
-import { caseErrors, runCase, type Case } from '../../test/cases.js';
+import { opCaseErrors as caseErrors, runOpCase as runCase, type OpCase as Case } from '@gmr-conv/test-utils/op_cases';
 import { runBenchGrid, type GridOptions } from '../../scripts/bench_grid.js';
 import { checkLayerCase, type CaseResult } from '@gmr-conv/test-utils/oracle/layer_case';
 import { checkEquivariance45CaseAsync } from '@gmr-conv/test-utils/oracle/equivariance45_case';
