@@ -3,15 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { parseAngles } from '../src/angles.js';
 import { CliError, invalidOption } from '../src/errors.js';
 
-function errorOf(f: () => unknown): CliError {
-  try {
-    f();
-  } catch (e) {
-    return e as CliError;
-  }
-  throw new Error('expected a throw');
-}
-
 describe('CLI argument errors in the house style', () => {
   it('invalidOption quotes strings and not numbers, like core', () => {
     const s = invalidOption('--optimizer', 'rmsprop', "'sgd', 'adam' or 'adamw'");
@@ -29,10 +20,7 @@ describe('CLI argument errors in the house style', () => {
       ['0,720', '`--angles` must be angles in 0..360 degrees, got 720.'],
     ];
     for (const [text, message] of cases) {
-      const e = errorOf(() => parseAngles(text));
-      expect(e).toBeInstanceOf(CliError);
-      expect(e.code).toBe(2);
-      expect(e.message).toBe(message);
+      expect(() => parseAngles(text)).toThrow(expect.objectContaining({ name: 'CliError', code: 2, message }));
     }
   });
 });

@@ -7,15 +7,6 @@ import { GMRValueError } from '@gmr-conv/core';
 import { gmrCNN, gmrResNet, gmrResNet3D, gmrUNet, loadPyTorchStateDict, readSafetensors, stateDictFromJSON } from '../src/index.js';
 import { tf, useBackend } from './helpers/backend.js';
 
-function errorOf(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
-
 /** A safetensors file of one header and `dataBytes` zero bytes. */
 function safetensors(header: Record<string, unknown>, dataBytes: number): Uint8Array {
   const h = new TextEncoder().encode(JSON.stringify(header));
@@ -36,31 +27,33 @@ describe('models: one error style', () => {
       [() => gmrUNet({ upsample: 'bilinear' as never }), "gmrUNet: `upsample` must be 'deconv' or 'nearest', got \"bilinear\"."],
     ];
     for (const [f, message] of cases) {
-      const e = errorOf(f);
-      expect(e).toBeInstanceOf(GMRValueError);
-      expect(e.message).toBe(message);
+      expect(f).toThrow(GMRValueError);
+      expect(f).toThrow(message);
     }
   });
 
   it('state-dict readers name the file, the entry, the field and its value', () => {
-    const json = errorOf(() => stateDictFromJSON({ w: { shape: [2, -1], data: [1, 2] } }, 'w.json'));
-    expect(json).toBeInstanceOf(GMRValueError);
-    expect(json.message).toBe("w.json: entry 'w': `shape` must be a list of non-negative integers, got [2, -1].");
-    const count = errorOf(() => stateDictFromJSON({ w: { shape: [3], data: [1, 2] } }, 'w.json'));
-    expect(count).toBeInstanceOf(GMRValueError);
-    expect(count.message).toBe("w.json: entry 'w': `data` must hold 3 values (shape [3]), got 2 values.");
-    const offsets = errorOf(() => readSafetensors(safetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, 4), 'a.safetensors'));
-    expect(offsets).toBeInstanceOf(GMRValueError);
-    expect(offsets.message).toBe("a.safetensors: tensor 'a': `data_offsets` must be two byte offsets [begin, end] with 0 ≤ begin ≤ end, got [4, 0].");
+    const cases: Array<[() => unknown, string]> = [
+      [() => stateDictFromJSON({ w: { shape: [2, -1], data: [1, 2] } }, 'w.json'), "w.json: entry 'w': `shape` must be a list of non-negative integers, got [2, -1]."],
+      [() => stateDictFromJSON({ w: { shape: [3], data: [1, 2] } }, 'w.json'), "w.json: entry 'w': `data` must hold 3 values (shape [3]), got 2 values."],
+      [
+        () => readSafetensors(safetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, 4), 'a.safetensors'),
+        "a.safetensors: tensor 'a': `data_offsets` must be two byte offsets [begin, end] with 0 ≤ begin ≤ end, got [4, 0].",
+      ],
+    ];
+    for (const [f, message] of cases) {
+      expect(f).toThrow(GMRValueError);
+      expect(f).toThrow(message);
+    }
   });
 
   it('loadPyTorchStateDict names a wrong layout and the value', async () => {
     await useBackend('cpu');
     const m = gmrCNN({ widths: [4, 4, 4], kernelSizes: [3, 3, 3] });
     const before = tf.memory().numTensors;
-    const e = errorOf(() => loadPyTorchStateDict(m, new Map(), { layout: 'nchw' as never }));
-    expect(e).toBeInstanceOf(GMRValueError);
-    expect(e.message).toBe("loadPyTorchStateDict: `layout` must be 'auto', 'modules' or 'sequential', got \"nchw\".");
+    const f = () => loadPyTorchStateDict(m, new Map(), { layout: 'nchw' as never });
+    expect(f).toThrow(GMRValueError);
+    expect(f).toThrow("loadPyTorchStateDict: `layout` must be 'auto', 'modules' or 'sequential', got \"nchw\".");
     // the refusal comes before any tensor is made
     expect(tf.memory().numTensors).toBe(before);
     m.dispose();
