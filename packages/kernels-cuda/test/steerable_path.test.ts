@@ -1,10 +1,10 @@
 /**
- * GMRSteerableConv2D's default path on native is 'rings' (this package registers it): a default layer runs the native
- * GMR kernels forward and backward and matches the 'dense' path on cpu (outputs and every gradient); its inference
+ * GMRSteerableConv2D's default path on native is 'rings' (this package registers it): a default layer runs the fused
+ * native steerable kernels forward and backward and matches the 'dense' path on cpu (outputs and every gradient); its inference
  * cache holds the mixing weights and leaks nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { fieldChannels, GMRSteerableConv2D, steerablePathFor, type Fields } from '@gmr-conv/core';
+import { fieldChannels, GMR_STEERABLE_CONV_2D, GMR_STEERABLE_CONV_2D_BACKPROP_FILTER, GMR_STEERABLE_CONV_2D_BACKPROP_INPUT, GMRSteerableConv2D, steerablePathFor, type Fields } from '@gmr-conv/core';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
@@ -14,11 +14,15 @@ describe("GMRSteerableConv2D path 'auto' on native", () => {
     expect(steerablePathFor('cpu')).toBe('dense');
   });
 
-  it('runs the native GMR kernels and matches the dense path on cpu: output, dx, dθ, dlogσ, dbias', async () => {
-    const inputFields: Fields = [3, 2, 2];
-    const fields: Fields = [4, 2, 2];
+  // every block pair; one input block (order-0 input) with stride 2 and 'valid'; empty blocks and no order-0 output
+  const cases: [Fields, Fields, number, number, 'same' | 'valid'][] = [
+    [[3, 2, 2], [4, 2, 2], 5, 1, 'same'],
+    [[1, 0, 0], [3, 2, 1], 7, 2, 'valid'],
+    [[2, 3, 0], [0, 1, 2], 3, 1, 'same'],
+  ];
+  for (const [inputFields, fields, kernelSize, strides, padding] of cases) it(`runs the fused steerable kernels and matches the dense path on cpu: output, dx, dθ, dlogσ, dbias (${inputFields.join(':')} → ${fields.join(':')}, k ${kernelSize}, stride ${strides}, ${padding})`, async () => {
     const [cin, cout] = [fieldChannels(inputFields), fieldChannels(fields)];
-    const make = (path?: 'dense') => new GMRSteerableConv2D({ fields, inputFields, kernelSize: 5, biasInitializer: 'randomNormal', ...(path ? { path } : {}) });
+    const make = (path?: 'dense') => new GMRSteerableConv2D({ fields, inputFields, kernelSize, strides, padding, biasInitializer: 'randomNormal', ...(path ? { path } : {}) });
     const auto = make();
     auto.build([2, 9, 8, cin]);
     const weights = auto.getWeights().map((w) => w.dataSync().slice());
@@ -26,7 +30,8 @@ describe("GMRSteerableConv2D path 'auto' on native", () => {
       if (!layer.built) layer.build([2, 9, 8, cin]);
       layer.setWeights(weights.map((v, i) => tf.tensor(v, layer.weights[i]!.shape as number[])));
       const x = tf.tensor(rand(2 * 9 * 8 * cin, 51), [2, 9, 8, cin]);
-      const r = tf.tensor(rand(2 * 9 * 8 * cout, 52), [2, 9, 8, cout]);
+      const outShape = layer.computeOutputShape([2, 9, 8, cin]) as number[];
+      const r = tf.tensor(rand(outShape.reduce((p, q) => p * q, 1), 52), outShape);
       const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
       const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar, vars);
       const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, r)))(x);
@@ -37,9 +42,12 @@ describe("GMRSteerableConv2D path 'auto' on native", () => {
     resetKernelCallCounts();
     const got = await on('native', run(auto));
     const counts = kernelCallCounts();
-    expect(counts.gmrBackpropFilter ?? 0, 'the native GMR filter gradient ran').toBeGreaterThanOrEqual(1);
+    expect(counts[GMR_STEERABLE_CONV_2D], 'the fused steerable kernel ran').toBeGreaterThanOrEqual(1);
+    expect(counts[GMR_STEERABLE_CONV_2D_BACKPROP_INPUT], 'its input gradient ran').toBe(1);
+    expect(counts[GMR_STEERABLE_CONV_2D_BACKPROP_FILTER], 'its filter gradient ran').toBe(1);
     expect(counts.Conv2D ?? 0, 'no dense conv').toBe(0);
-    ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
+    expect(got.length).toBe(fields[0] > 0 ? 5 : 4); // no bias without order-0 outputs
+    ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].slice(0, got.length).forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
     // inference: one cached set of mixing weights, nothing leaked over repeated calls
     await tf.setBackend('native');
     const x = tf.tensor(rand(2 * 9 * 8 * cin, 53), [2, 9, 8, cin]);
