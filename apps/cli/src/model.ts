@@ -3,6 +3,7 @@ import { DEFAULT_STEERABLE_FIELDS, cloneLayer, gmrCNN, gmrResNet18, gmrResNet34,
 import { fieldChannels } from '@gmr-conv/core';
 import { tf } from './backend.js';
 import { CliError } from './errors.js';
+import type { ResNetOptions } from './train_options.js';
 
 export const MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable', 'gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'resnet18'] as const;
 export type ModelKind = (typeof MODELS)[number];
@@ -19,7 +20,7 @@ export interface Normalization {
 export const POOLINGS = ['average', 'rings'] as const;
 export type Pooling = (typeof POOLINGS)[number];
 
-export interface ModelSpec {
+export interface ModelSpec extends ResNetOptions {
   kind: ModelKind;
   widths: [number, number, number];
   numClasses: number;
@@ -35,16 +36,6 @@ export interface ModelSpec {
   inputShape?: [number, number, number];
   /** input normalisation built in as the first layer (input_norm), when the run computed one */
   normalization?: Normalization;
-  /** ResNets: base width; stages have inplanes·(1, 2, 4, 8) channels (models' default 64) */
-  inplanes?: number;
-  /** GMR ResNets: GMR kernel size per stage, four values (models' default [9, 9, 5, 5]) */
-  gmrConvSize?: number[];
-  /** GMR ResNets: drop the stem's 2×2 average pool */
-  skipFirstPool?: boolean;
-  /** resnet18: stem kernel size and stride (models' default 5 and 1), and the max pool after the stem (default on) */
-  stemKernel?: number;
-  stemStride?: number;
-  maxPool?: boolean;
 }
 
 /** The input shape of every checkpoint written before the input shape was stored. */
@@ -60,23 +51,14 @@ export function steerableWidths(fields: [number, number, number][]): [number, nu
 
 const NO_HARMONICS: [number, number, number] = [0, 0, 0];
 
-/** What a checkpoint header says about its model (checkpoint.ts keeps it as JSON). */
-export interface HeaderModel {
+/** What a checkpoint header says about its model (checkpoint.ts keeps it as JSON): a ModelSpec, less strictly typed. */
+export interface HeaderModel extends Omit<ModelSpec, 'kind' | 'widths' | 'pooling' | 'harmonicChannels' | 'fields' | 'inputShape'> {
   kind: string;
   widths: number[];
-  numClasses: number;
   pooling?: string;
   harmonicChannels?: number[];
   fields?: number[][];
-  inputBlur?: number;
   inputShape?: number[];
-  normalization?: Normalization;
-  inplanes?: number;
-  gmrConvSize?: number[];
-  skipFirstPool?: boolean;
-  stemKernel?: number;
-  stemStride?: number;
-  maxPool?: boolean;
 }
 
 /** The model a checkpoint header describes (fields added later get their defaults). */

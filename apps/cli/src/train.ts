@@ -19,9 +19,10 @@ import { buildModel, describeSpec, headerOfSpec, readWeights, sameSpec, specFrom
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 import { progressBar } from './progress.js';
 import { appendLog, readLog, reconcileLog } from './run_log.js';
+import type { ResNetOptions } from './train_options.js';
 
 /** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
-export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
+export interface TrainConfig extends ResNetOptions, Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
   model: ModelKind;
   widths: [number, number, number];
   /** 'average' (default) or 'rings' */
@@ -42,13 +43,6 @@ export interface TrainConfig extends Pick<OptimConfig, 'optimizer' | 'lr' | 'min
   valFraction?: number;
   /** put a per-channel normalisation of the input, from the training images, in front of the model */
   normalize?: boolean;
-  /** ResNets: base width, GMR kernel size per stage, no stem pool; resnet18: stem kernel and stride, max pool */
-  inplanes?: number;
-  gmrConvSize?: number[];
-  skipFirstPool?: boolean;
-  stemKernel?: number;
-  stemStride?: number;
-  maxPool?: boolean;
   dataDir?: string;
   /** keep only these classes, relabelled 0..k-1 (binary when two) */
   classes?: number[];

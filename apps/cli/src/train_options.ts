@@ -12,6 +12,20 @@ export const RESNET_MODELS = ['gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'r
 export const RESNET_INPLANES = 64;
 const isResNet = (m: string) => (RESNET_MODELS as readonly string[]).includes(m);
 
+/** The ResNet builders' options a run sets (GMRResNetOptions / ResNetOptions of the models package). */
+export interface ResNetOptions {
+  /** base width; stages have inplanes·(1, 2, 4, 8) channels (models' default 64) */
+  inplanes?: number;
+  /** GMR ResNets: GMR kernel size per stage, four values (models' default [9, 9, 5, 5]) */
+  gmrConvSize?: number[];
+  /** GMR ResNets: drop the stem's 2×2 average pool */
+  skipFirstPool?: boolean;
+  /** resnet18: stem kernel size and stride (models' default 5 and 1), and the max pool after the stem (default on) */
+  stemKernel?: number;
+  stemStride?: number;
+  maxPool?: boolean;
+}
+
 const bad = (flag: string, v: string, allowed: string) => new InvalidArgumentError(`${flag} must be ${allowed}; got '${v}'`);
 
 /** --size H or HxW */
@@ -70,7 +84,7 @@ export function absoluteSource(text: string): string {
   return `${kind}:${paths.map((p) => (p === '' ? p : resolve(p))).join(',')}`;
 }
 
-export interface DataAndResNetOpts {
+export interface DataAndResNetOpts extends ResNetOptions {
   model: string;
   data?: string;
   dataset?: string;
@@ -78,12 +92,6 @@ export interface DataAndResNetOpts {
   normalize?: boolean;
   widths?: unknown;
   pooling?: string;
-  inplanes?: number;
-  gmrConvSize?: number[];
-  skipFirstPool?: boolean;
-  stemKernel?: number;
-  stemStride?: number;
-  maxPool?: boolean;
 }
 
 /**

@@ -68,39 +68,36 @@ export function writeFolder(root: string, f: FolderFixture): string {
   return root;
 }
 
+/**
+ * CIFAR binary records: the label byte(s) (CIFAR-100: coarse then fine), then 1024 red, 1024 green, 1024 blue bytes.
+ */
+function cifarRecords(count: number, seed: number, classes: 10 | 100): Uint8Array {
+  const { images, labels } = pixels(count, 32, 32, 3, classes, seed);
+  const head = classes === 10 ? 1 : 2;
+  const size = head + 3072;
+  const out = new Uint8Array(count * size);
+  for (let i = 0; i < count; i++) {
+    if (classes === 100) out[i * size] = labels[i] % 20;
+    out[i * size + head - 1] = labels[i];
+    for (let p = 0; p < 1024; p++) for (let ch = 0; ch < 3; ch++) out[i * size + head + ch * 1024 + p] = images[(i * 1024 + p) * 3 + ch];
+  }
+  return out;
+}
+
 /** A CIFAR-10 binary folder: data_batch_1.bin (n records), test_batch.bin (m records), batches.meta.txt. */
 export function writeCifar10(dir: string, n: number, m: number): string {
   mkdirSync(dir, { recursive: true });
-  const batch = (count: number, seed: number) => {
-    const { images, labels } = pixels(count, 32, 32, 3, 10, seed);
-    const out = new Uint8Array(count * 3073);
-    for (let i = 0; i < count; i++) {
-      out[i * 3073] = labels[i];
-      for (let p = 0; p < 1024; p++) for (let ch = 0; ch < 3; ch++) out[i * 3073 + 1 + ch * 1024 + p] = images[(i * 1024 + p) * 3 + ch];
-    }
-    return out;
-  };
-  writeFileSync(join(dir, 'data_batch_1.bin'), batch(n, 3));
-  writeFileSync(join(dir, 'test_batch.bin'), batch(m, 4));
+  writeFileSync(join(dir, 'data_batch_1.bin'), cifarRecords(n, 3, 10));
+  writeFileSync(join(dir, 'test_batch.bin'), cifarRecords(m, 4, 10));
   writeFileSync(join(dir, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
   return dir;
 }
 
-/** A CIFAR-100 binary folder (train.bin, test.bin: a coarse then a fine label byte per record) with fine_label_names.txt. */
+/** A CIFAR-100 binary folder (train.bin, test.bin) with fine_label_names.txt. */
 export function writeCifar100(dir: string, n: number, m: number): string {
   mkdirSync(dir, { recursive: true });
-  const batch = (count: number, seed: number) => {
-    const { images, labels } = pixels(count, 32, 32, 3, 100, seed);
-    const out = new Uint8Array(count * 3074);
-    for (let i = 0; i < count; i++) {
-      out[i * 3074] = labels[i] % 20;
-      out[i * 3074 + 1] = labels[i];
-      for (let p = 0; p < 1024; p++) for (let ch = 0; ch < 3; ch++) out[i * 3074 + 2 + ch * 1024 + p] = images[(i * 1024 + p) * 3 + ch];
-    }
-    return out;
-  };
-  writeFileSync(join(dir, 'train.bin'), batch(n, 5));
-  writeFileSync(join(dir, 'test.bin'), batch(m, 6));
+  writeFileSync(join(dir, 'train.bin'), cifarRecords(n, 5, 100));
+  writeFileSync(join(dir, 'test.bin'), cifarRecords(m, 6, 100));
   writeFileSync(join(dir, 'fine_label_names.txt'), Array.from({ length: 100 }, (_, i) => `class${i}`).join('\n') + '\n');
   return dir;
 }
