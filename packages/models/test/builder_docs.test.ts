@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkExactEquivariance } from '@gmr-conv/core';
-import { gmrCNN, gmrResNet18 } from '../src/index.js';
+import { gmrCNN, gmrResNet18, gmrSteerableCNN } from '../src/index.js';
 import { useBackend } from './helpers/backend.js';
 
 beforeAll(() => useBackend('cpu'));
@@ -16,6 +16,15 @@ describe("builders' docstrings: exact at the sizes they name, not at the others"
       const r = checkExactEquivariance(m);
       expect(r.exact, `${size}: ${r.reasons.join('; ')}`).toBe(exact);
       if (!exact) expect(r.reasons[0]).toMatch(/"pool2".*odd size 15/);
+      m.dispose();
+    }
+  });
+
+  it('gmrCNN with ring pooling and harmonic channels, and gmrSteerableCNN, are exact at 28×28', () => {
+    for (const m of [gmrCNN({ pooling: 'rings', harmonicChannels: [0, 4, 8] }), gmrSteerableCNN()]) {
+      const r = checkExactEquivariance(m);
+      expect(r.reasons).toEqual([]);
+      expect(r.exact).toBe(true);
       m.dispose();
     }
   });

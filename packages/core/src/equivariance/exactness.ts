@@ -3,7 +3,8 @@
  * of the grid (D4 in 2D, the 48 cube symmetries in 3D, the flip in 1D)?
  *
  * Exactness needs all of the following (a layer that misses one is reported):
- *  - symmetric kernels: GMR kernels with an odd size (an even GMR kernel is
+ *  - symmetric kernels: GMR kernels (GMRConv*, and the harmonic and steerable
+ *    GMR convs, whose outputs D4 turns as well as moves) with an odd size (an even GMR kernel is
  *    centred on tap k/2, not on the kernel centre), pooling windows, 1×1
  *    convs and pointwise layers; a plain k×k conv (k > 1) is not symmetric;
  *  - the same kernel size / stride / dilation / padding on every axis (90°
@@ -401,6 +402,13 @@ function fromTfjsLayer(layer: LayerLike, n: number, fmt: DataFormat): Converted 
     if (!spatial.every((a) => sharedList.includes(a))) return { reason: 'PReLU without sharedAxes on every spatial axis learns one slope per pixel' };
     return { spec: { type: 'pointwise', name } };
   }
+  // Core's other layers. A harmonic or steerable GMR conv has a GMR conv's geometry: its weighted rings map onto
+  // themselves under D4 at odd sizes, and its outputs are invariant magnitudes or feature fields that D4 turns as
+  // well as moving them (applyD4ToFields). The field layers act on each pixel's fields alone, in ways that commute
+  // with turning them. Ring pooling averages over rings of pixels, which D4 maps onto themselves: a global pool.
+  if (cls === 'GMRHarmonicConv2D' || cls === 'GMRSteerableConv2D') return { spec: { type: 'gmrConv', ...conv } };
+  if (cls === 'FieldBatchNorm' || cls === 'FieldNonlinearity' || cls === 'FieldInvariants') return { spec: { type: 'pointwise', name } };
+  if (cls === 'GMRRingPooling2D') return { spec: { type: 'globalPool', name } };
   if (POINTWISE_CLASSES.has(cls)) return { spec: { type: 'pointwise', name } };
   return { reason: `unknown layer class ${cls} — cannot prove that it commutes with the group` };
 }
