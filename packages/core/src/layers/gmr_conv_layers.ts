@@ -40,7 +40,7 @@ export class GMRConv1D extends GMRConvBase {
  *   whole model and names every layer that breaks it, and why.
  * - At other angles the equivariance is approximate: the rings are sampled on the pixel grid and the input must be
  *   resampled to be rotated at all. For a 9×9 layer the relative L2 error at 45° on a smooth 33×33 input is about
- *   5 % (4.8e-2, the package README's table gives the command); larger σ trade detail for smaller errors.
+ *   5 % (4.8e-2; the package README's table gives the command that measures it).
  *
  * Inference cache (`inferenceCache`, default true): outside training and gradient recording, on core's composed
  * kernels (cpu, wasm, webgl) the layer keeps G = P·M between calls instead of recomputing it. The cache is keyed
