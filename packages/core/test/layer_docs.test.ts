@@ -1,6 +1,6 @@
 /**
- * The claims of GMRConv2D's docstring, run: its example (exact under a 90° rotation), and the stride-2 'same' rule
- * (exact on an odd input size, not on an even one, where tfjs pads (0, 1)).
+ * The claims of GMRConv2D's docstring, run: its example (exact under a 90° rotation), every padding mode, and the
+ * stride-2 'same' rule (exact on an odd input size, not on an even one, where tfjs pads (0, 1)).
  */
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -26,6 +26,22 @@ describe("GMRConv2D's docstring", () => {
     expect(maxDiff).toBeLessThan(1e-5);
     conv.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("every padding mode keeps exactness ('reflect', 'replicate', 'circular' are symmetric too)", () => {
+    for (const paddingMode of ['zeros', 'reflect', 'replicate', 'circular'] as const) {
+      const rel = tf.tidy(() => {
+        const conv = new GMRConv2D({ filters: 2, kernelSize: 5, padding: 'same', paddingMode, useBias: false });
+        const x = tf.randomNormal([1, 10, 10, 1], 0, 1, 'float32', 7);
+        const y = conv.apply(x) as tf.Tensor;
+        const worst = Math.max(
+          ...(['rot90', 'flipH', 'transpose'] as const).map((g) => tf.sub(conv.apply(applyD4(x, g)) as tf.Tensor, applyD4(y, g)).abs().max().dataSync()[0]),
+        );
+        conv.dispose();
+        return worst / y.abs().max().dataSync()[0];
+      });
+      expect(rel, paddingMode).toBeLessThan(1e-5);
+    }
   });
 
   it("stride 2 with 'same' is exact on odd sizes and not on even ones, as the docstring says", () => {
