@@ -1,6 +1,6 @@
 /** Shared pieces of the WGSL programs (tfjs-backend-webgpu's program interface, flat dispatch). */
 import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
-import { Conv2DGeometry, GEOMETRY_UNIFORMS, mapCoordSnippet } from './program_geometry.js';
+import { GEOMETRY_UNIFORMS, mapCoordSnippet, type Conv2DGeometry } from './program_geometry.js';
 
 /** The fields tfjs-backend-webgpu reads from a program (its WebGPUProgram interface is type-only). */
 export interface WebGPUProgramLike {

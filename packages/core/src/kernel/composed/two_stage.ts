@@ -8,7 +8,7 @@
  *   are trainable (smoothed basis, or trainIndexMat).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { convNdFilterGrad, upsampleZeros, ConvAttrs } from './conv_primitive.js';
+import { convNdFilterGrad, upsampleZeros, type ConvAttrs } from './conv_primitive.js';
 import { matMulPlain } from './matmul_primitive.js';
 import { padOrCropAxis } from './pad_ops.js';
 import { ringFilter } from './ring_filter.js';
