@@ -5,6 +5,7 @@
 #        SwiftShader Vulkan (fallback):          chromium libvulkan1
 #   2. pnpm 12.4.2 (npm i -g) when missing
 #   3. pnpm install --frozen-lockfile
+#   3b. pnpm lint   (eslint + prettier --check; a failure counts as one failed test, the run goes on)
 #   4. pnpm build   (turbo run build)
 #   5. pnpm test    (turbo run test) with GMR_REQUIRE_WEBGPU=1 and the WebGPU environment exported
 #   6. scripts/consumer-test.sh: the packed public packages npm-installed into a temporary project and used there
@@ -97,6 +98,16 @@ took "$T"
 step "pnpm install --frozen-lockfile"
 T=$(now)
 pnpm install --frozen-lockfile </dev/null || abort "pnpm install --frozen-lockfile failed"
+took "$T"
+
+# ------------------------------------------------------------------------------------------------
+# 3b. lint: ESLint and Prettier (eslint.config.js, .prettierrc). The tests still run after a lint failure (their
+# results matter as much), but the run fails: the failure is counted in the summary below.
+step "pnpm lint"
+T=$(now)
+LINT_RC=0
+pnpm lint </dev/null || LINT_RC=$?
+[ "$LINT_RC" -eq 0 ] || echo "    pnpm lint failed (exit $LINT_RC): run \`pnpm lint\` for the list, \`pnpm format\` fixes the formatting"
 took "$T"
 
 # ------------------------------------------------------------------------------------------------
@@ -206,6 +217,10 @@ SKIPPED=${SKIPPED:-0}
 echo "    consumer test: $CONSUMER_PASSED passed, $CONSUMER_FAILED failed"
 PASSED=$((PASSED + CONSUMER_PASSED))
 FAILED=$((FAILED + CONSUMER_FAILED))
+if [ "$LINT_RC" -ne 0 ]; then
+  echo "    lint: failed (pnpm lint exited $LINT_RC)"
+  FAILED=$((FAILED + 1))
+fi
 
 RC=0
 if [ "$TEST_RC" -ne 0 ]; then
