@@ -15,7 +15,7 @@ import { augmentation, datasetClassCount, pick, pixelScale, subset, type Augment
 import { channelStats, loadDataSource, parseDataSource } from './data_source.js';
 import { CliError, fileError, makeFolder } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
-import { buildModel, describeSpec, headerOfSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Normalization, type Pooling } from './model.js';
+import { buildModel, describeSpec, downsampling, headerOfSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Normalization, type Pooling } from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 import { progressBar } from './progress.js';
 import { appendLog, readLog, reconcileLog } from './run_log.js';
@@ -253,6 +253,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   const spec = modelSpecOf(c, { numClasses: numClassesOfData, inputShape: [trainSet.height, trainSet.width, trainSet.channels], normalization });
   checkBatchMemory(c.batchSize, trainSet, spec.widths);
   const model = buildModel(spec, c.seed);
+  const { factor } = downsampling(spec);
+  // a 'valid' pool over an odd size drops the last row or column, which a rotation moves to the other side
+  if (spec.kind.startsWith('gmr-') && (trainSet.height % factor !== 0 || trainSet.width % factor !== 0))
+    hooks.log(`note: ${trainSet.height}×${trainSet.width} is not a multiple of ${factor}, the pooling of ${spec.kind}: it drops edge pixels, so the model is not exactly invariant to 90° rotations and flips${c.data?.startsWith('folder:') ? '; --size can make it a multiple' : ''}`);
   const trainable = model.trainableWeights;
   const vars = trainable.map((w) => (w as unknown as { val: tf.Variable }).val);
   const names = trainable.map((w) => w.originalName);

@@ -16,15 +16,18 @@ let root = '';
 const sources: Record<string, string> = {};
 
 /** Runs `gmr args…` in this process; returns the exit code and what it wrote to stderr. */
-async function gmrHere(args: string[]): Promise<{ code: number; stderr: string }> {
+async function gmrHere(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
   let stderr = '';
+  let stdout = '';
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
     stderr += String(s);
     return true;
   });
-  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    stdout += `${a.join(' ')}\n`;
+  });
   try {
-    return { code: await main(args), stderr };
+    return { code: await main(args), stderr, stdout };
   } finally {
     err.mockRestore();
     log.mockRestore();
@@ -168,6 +171,10 @@ describe('data a model cannot take, and flags of another model', () => {
     expect(both.stderr).toMatch(/give one/);
     const size = await gmrHere(['train', '--data', sources.idx, '--size', '16', '--out', join(root, 'bad8')]);
     expect(size.stderr).toMatch(/--size resizes the images of a folder: source/);
+    // a size the pools do not divide is taken, with a note that the invariance is no longer exact
+    const odd = await gmrHere(['train', '--data', sources.folder, ...SHORT, '--size', '10', '--out', join(root, 'odd')]);
+    expect(odd.code, odd.stderr).toBe(0);
+    expect(odd.stdout).toMatch(/note: 10×10 is not a multiple of 4, the pooling of gmr-cnn: .*not exactly invariant.*--size can make it a multiple/);
     const none = await gmrHere(['train', '--data', sources.folder, '--val-fraction', '0', '--out', join(root, 'bad9')]);
     expect(none.stderr).toMatch(/no validation or test split and --val-fraction is 0/);
   });
