@@ -148,6 +148,13 @@ describe('gmr train --model gmr-resnet18 on a folder', () => {
 
     const ev = await gmrHere(['eval', '--checkpoint', partCk, '--angles', '0,90', '--flips', '--json', '--out', join(root, 'rn-eval')]);
     expect(ev.code, ev.stderr).toBe(0);
+    // exported with plain convs (input_norm kept), the model gives the checkpoint's logits
+    const ex = await gmrHere(['export', '--checkpoint', partCk, '--plain', '--json', '--out', join(root, 'rn-plain')]);
+    expect(ex.code, ex.stderr).toBe(0);
+    const r = JSON.parse(ex.stdout) as { layers: string[]; maxAbsLogitDiff: number };
+    expect(r.layers).toContain('DepthwiseConv2D');
+    expect(r.layers).not.toContain('GMRConv2D');
+    expect(r.maxAbsLogitDiff).toBeLessThan(1e-4);
   });
 });
 
