@@ -5,8 +5,8 @@
 // Numbers: the same float32 operations in the same order as the tfjs-op path of the CLI's optimisers
 // (apps/cli/src/optim.ts), each rounded to float32, so the result matches that path on `native` to the last bit
 // for every element-wise step. The constants (1 − β₁, 1 − β₁ᵗ, lr·wd, …) are computed by the caller in double, as
-// JavaScript does before tfjs turns them into float32 scalars. This file is built without FMA contraction (plain
-// x86-64 code, SSE), so a·b + c stays two roundings as in two tfjs ops.
+// JavaScript does before tfjs turns them into float32 scalars. a·b + c must stay two roundings, as in two tfjs ops:
+// the x86-64 build has no FMA to contract into, and the pragmas below keep it so where the target has one.
 //
 // Global-norm clipping needs the norm of all gradients before any update, so the call has two passes: Σg² per
 // chunk (double), then the updates with the clipping scale. Chunks are fixed-size slices of the variables, and
@@ -22,6 +22,12 @@
 #include <vector>
 
 #include "thread_pool.h"
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 namespace gmr {
 namespace {
