@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
 import { timeIt, writeRecords } from '@gmr-conv/test-utils/timing';
-import { gmrConv2d, initialLogSigmas, defaultNumRings, convNd } from '../src/index.js';
+import { gmrConv2d, initialLogSigmas, defaultNumRings } from '../src/index.js';
+import { convNd } from '../src/kernel/composed/conv_primitive.js';
 
 type Path = 'auto' | 'two-stage' | 'dense' | 'plain-conv';
 interface BenchRecord {
