@@ -231,7 +231,8 @@ async function readCifarFolder(dir: string, variant: 10 | 100, want: Set<'train'
   const classNames = linesOf(join(root, variant === 10 ? 'batches.meta.txt' : 'fine_label_names.txt'));
   const opts = { variant, classNames };
   return {
-    train: want.has('train') && trainFiles.length ? await readCifar(trainFiles, opts) : undefined,
+    // asked for the test split alone, a folder without test_batch gives its training batches (see splits)
+    train: trainFiles.length && (want.has('train') || !existsSync(testFile)) ? await readCifar(trainFiles, opts) : undefined,
     test: existsSync(testFile) ? await readCifar(testFile, opts) : undefined,
   };
 }

@@ -1,4 +1,5 @@
 /** `--data SOURCE`: parsing, every reader through loadDataSource, the stratified validation split, normalisation statistics. */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { channelStats, loadDataSource, parseDataSource, stratifiedSplit } from '../src/data_source.js';
@@ -82,6 +83,18 @@ describe('loadDataSource', () => {
     const i = await loadDataSource(parseDataSource(`idx:${writeIdx(join(root, 'idx'), 16, 8)}`), { valFraction: 0.25, seed: 1 });
     expect([i.train.count, i.validation.count, i.test!.count]).toEqual([12, 4, 8]);
     expect(counts(i.validation.labels, 4)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('asked for the test split alone, a source without one gives all its images', async () => {
+    const root = tempRoot('testonly');
+    const idx = writeIdx(join(root, 'idx'), 12, 4);
+    const cifar = writeCifar10(join(root, 'cifar'), 6, 3);
+    for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) rmSync(join(idx, f));
+    rmSync(join(cifar, 'test_batch.bin'));
+    expect((await loadDataSource(parseDataSource(`idx:${idx}`), { splits: ['test'] })).test!.count).toBe(12);
+    expect((await loadDataSource(parseDataSource(`cifar10:${cifar}`), { splits: ['test'] })).test!.count).toBe(6);
+    const [x, y] = await writePcam(join(root, 'pcam'), { train: 5 });
+    expect((await loadDataSource(parseDataSource(`hdf5:${x},${y}`), { splits: ['test'] })).test!.count).toBe(5);
   });
 
   it('refuses a --val-fraction out of [0, 1) and --size on a source of fixed size', async () => {
