@@ -3,7 +3,7 @@
  * --model. Kept free of tfjs (main.ts parses every command line before loading it), so the ResNet defaults are
  * repeated here from model.ts (a unit test checks they agree).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { CliError } from './errors.js';
 

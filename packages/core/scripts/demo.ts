@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
-import { GMRConv2D, layerEquivarianceErrorAsync, checkExactEquivariance, EquivarianceTransform } from '../src/index.js';
+import { GMRConv2D, layerEquivarianceErrorAsync, checkExactEquivariance, type EquivarianceTransform } from '../src/index.js';
 
 const program = new Command()
   .name('demo')

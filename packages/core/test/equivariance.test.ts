@@ -4,7 +4,7 @@ import * as tfjs from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyD4, composeD4, D4_ELEMENTS, D4Element, invertD4, isD4Rotation } from '../src/equivariance/d4.js';
+import { applyD4, composeD4, D4_ELEMENTS, type D4Element, invertD4, isD4Rotation } from '../src/equivariance/d4.js';
 import { applyCubeSymmetry, composeCubeSymmetries, CUBE_ROTATIONS, CUBE_SYMMETRIES, invertCubeSymmetry } from '../src/equivariance/cube.js';
 import { rotateBilinear, rotationPlan } from '../src/equivariance/rotate.js';
 import {
@@ -16,7 +16,7 @@ import {
   modelInvarianceCheck,
   modelInvarianceCheckAsync,
 } from '../src/equivariance/metrics.js';
-import { checkExactEquivariance, LayerLike, LayerSpec } from '../src/equivariance/exactness.js';
+import { checkExactEquivariance, type LayerLike, type LayerSpec } from '../src/equivariance/exactness.js';
 import { gmrConv2d, gmrConv3d } from '../src/ops/gmr_conv_ops.js';
 import { defaultNumRings } from '../src/rings/ring_masks.js';
 import { checkEquivariance45Case, checkEquivariance45CaseAsync } from '@gmr-conv/test-utils/oracle/equivariance45_case';

@@ -1,7 +1,7 @@
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { GMRConv1D, GMRConv2D, GMRConv3D, GMRConv2DTranspose, GMRConvBase, gmrConv2d, GMRValueError, clipModelIndexMats } from '../src/index.js';
+import { GMRConv1D, GMRConv2D, GMRConv3D, GMRConv2DTranspose, type GMRConvBase, gmrConv2d, GMRValueError, clipModelIndexMats } from '../src/index.js';
 import { denseConvReference } from '@gmr-conv/test-utils/oracle/dense_reference';
 import { relError } from '@gmr-conv/test-utils/oracle/load';
 

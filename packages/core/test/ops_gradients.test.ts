@@ -11,11 +11,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gmrConv2d } from '../src/index.js';
 import {
-  CaseData,
-  CaseSpec,
+  type CaseData,
+  type CaseSpec,
   PATH_VARIANTS,
-  PathVariant,
-  TfParams,
+  type PathVariant,
+  type TfParams,
   caseName,
   caseTensors,
   makeCase,

@@ -6,7 +6,7 @@ import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@gmr-conv/test-utils/backends';
-import { CaseSpec, PATH_VARIANTS, PathVariant, TfParams, caseTensors, makeCase, runCase } from './helpers/gmr_reference.js';
+import { type CaseSpec, PATH_VARIANTS, type PathVariant, type TfParams, caseTensors, makeCase, runCase } from './helpers/gmr_reference.js';
 
 const ITERATIONS = 100;
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gmrConv2d, gmrConvTranspose2d, synthesizeKernel, smoothedBasis } from '../src/index.js';
 import {
-  CaseSpec,
+  type CaseSpec,
   PATH_VARIANTS,
   caseName,
   caseTensors,

@@ -20,7 +20,7 @@ import {
 import { prepareGMRConv } from '../src/ops/gmr_conv_ops.js';
 import { padWithMode } from '../src/kernel/composed/pad_ops.js';
 import { ringFilter } from '../src/kernel/composed/ring_filter.js';
-import { CaseSpec, TfParams, caseTensors, makeCase, randnArray, referenceOutput, relErr, runCase } from './helpers/gmr_reference.js';
+import { type CaseSpec, type TfParams, caseTensors, makeCase, randnArray, referenceOutput, relErr, runCase } from './helpers/gmr_reference.js';
 
 const BACKEND = 'cpu';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gmrConv2d, initialLogSigmas } from '@gmr-conv/core';
-import { liveNativeBuffers, loadAddon, nativeStatus, registerNativeBackends, NativeBackend } from '../src/index.js';
+import { liveNativeBuffers, loadAddon, nativeStatus, registerNativeBackends, type NativeBackend } from '../src/index.js';
 import { rand, tf } from './helpers.js';
 
 describe('native memory', () => {

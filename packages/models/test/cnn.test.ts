@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GMRConv2D, GMRHarmonicConv2D, modelInvarianceCheck } from '@gmr-conv/core';
+import { GMRConv2D, type GMRHarmonicConv2D, modelInvarianceCheck } from '@gmr-conv/core';
 import { gmrCNN, plainCNN, saveToMemory, loadFromMemory } from '../src/index.js';
 import { countTrainable, maxAbsDiff, seeded, tf, useBackend, warmUpBatchNorm } from './helpers/backend.js';
 

@@ -19,7 +19,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DataFormat } from '../ops/attrs.js';
 import { invalid } from '../utils/errors.js';
-import { applySpatialSymmetry, composeSymmetries, invertSymmetry, sameSymmetry, SpatialSymmetry, symmetryDeterminant } from './signed_permutation.js';
+import { applySpatialSymmetry, composeSymmetries, invertSymmetry, sameSymmetry, type SpatialSymmetry, symmetryDeterminant } from './signed_permutation.js';
 
 export type D4Element = 'identity' | 'rot90' | 'rot180' | 'rot270' | 'flipH' | 'flipV' | 'transpose' | 'antiTranspose';
 

@@ -13,8 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataFormat } from '../ops/attrs.js';
 import { normalizeDataFormat } from '../ops/gmr_conv_ops.js';
 import { invalid } from '../utils/errors.js';
-import { applyCubeSymmetry, CUBE_SYMMETRIES, CubeSymmetry } from './cube.js';
-import { applyD4, D4_ELEMENTS, D4Element } from './d4.js';
+import { applyCubeSymmetry, CUBE_SYMMETRIES, type CubeSymmetry } from './cube.js';
+import { applyD4, D4_ELEMENTS, type D4Element } from './d4.js';
 import { rotateBilinear } from './rotate.js';
 
 export interface EquivarianceError {

@@ -3,7 +3,7 @@
  * GMRConvBase (gmr_conv_layer.ts); each fixes the number of spatial axes and whether the conv is transposed.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GMRConvBase, GMRConvLayerArgs } from './gmr_conv_layer.js';
+import { GMRConvBase, type GMRConvLayerArgs } from './gmr_conv_layer.js';
 
 /**
  * A 1D GMR convolution on [batch, length, channels]: each kernel is a mixture of Gaussian-smoothed "rings", which in

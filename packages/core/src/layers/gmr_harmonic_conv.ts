@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gmrConv2d } from '../ops/gmr_conv_ops.js';
 import { invalid, checkPositiveInt } from '../utils/errors.js';
-import { GMRConvBase, GMRConvLayerArgs } from './gmr_conv_layer.js';
+import { GMRConvBase, type GMRConvLayerArgs } from './gmr_conv_layer.js';
 import { synthesizeKernel } from '../kernel/synthesis.js';
 import { smoothedBasis } from '../mixture/gaussian_mixture.js';
 

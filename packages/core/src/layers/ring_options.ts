@@ -3,7 +3,7 @@
  * the ring geometry, the Gaussian mixture over the rings and the σ clip. Checked once here so that every layer
  * gives the same defaults and the same messages.
  */
-import { ringMasks, RingGeometry } from '../rings/ring_masks.js';
+import { ringMasks, type RingGeometry } from '../rings/ring_masks.js';
 import { DEFAULT_SIGMA_SCALE } from '../mixture/gaussian_mixture.js';
 import { invalid } from '../utils/errors.js';
 import { bool } from './layer_utils.js';

@@ -15,8 +15,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { invalid } from '../utils/errors.js';
-import { checkFieldInput, checkFields, Fields, takeChannels } from './fields.js';
-import { channelsToFields, FieldMaps, fieldMaps, fieldsToChannels } from './field_maps.js';
+import { checkFieldInput, checkFields, type Fields, takeChannels } from './fields.js';
+import { channelsToFields, type FieldMaps, fieldMaps, fieldsToChannels } from './field_maps.js';
 
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
 

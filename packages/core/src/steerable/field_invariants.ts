@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { invalid } from '../utils/errors.js';
-import { checkFieldInput, checkFields, Fields, splitFields, takeChannels } from './fields.js';
+import { checkFieldInput, checkFields, type Fields, splitFields, takeChannels } from './fields.js';
 
 export const FIELD_INVARIANT_PRODUCTS = ['none', 'paired'] as const;
 export type FieldInvariantProducts = (typeof FIELD_INVARIANT_PRODUCTS)[number];

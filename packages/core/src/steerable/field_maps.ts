@@ -12,7 +12,7 @@
  * turned into (small) tensors inside each call, which leaves no tensor for a layer to own.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Fields, fieldEntries, fieldLayout } from './fields.js';
+import { type Fields, fieldEntries, fieldLayout } from './fields.js';
 
 export interface FieldMaps {
   /** Channels C = n0 + 2·n1 + 2·n2. */

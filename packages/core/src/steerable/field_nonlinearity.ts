@@ -18,8 +18,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { invalid } from '../utils/errors.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
-import { checkFieldInput, checkFields, Fields, fieldLayout } from './fields.js';
-import { FieldMaps, fieldMaps } from './field_maps.js';
+import { checkFieldInput, checkFields, type Fields, fieldLayout } from './fields.js';
+import { type FieldMaps, fieldMaps } from './field_maps.js';
 import { fieldGate } from './field_gate.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };

@@ -8,9 +8,9 @@
  * applyD4's 'rot90' (numpy.rot90, counter-clockwise on screen) is θ = −90° here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyD4, D4Element } from '../equivariance/d4.js';
+import { applyD4, type D4Element } from '../equivariance/d4.js';
 import { invalid } from '../utils/errors.js';
-import { Fields, fieldLayout, MAX_FIELD_ORDER } from './fields.js';
+import { type Fields, fieldLayout, MAX_FIELD_ORDER } from './fields.js';
 
 /**
  * Each element as (rotation by `quarterTurns`·90°) ∘ (optional mirror y ↦ −y), acting on pixel offsets (x, y).

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { angularFactors } from '../layers/gmr_harmonic_conv.js';
-import { Fields, fieldEntries, fieldLayout } from './fields.js';
+import { type Fields, fieldEntries, fieldLayout } from './fields.js';
 
 /** Angular components, in mask-row order: 1, cos φ, sin φ, cos 2φ, sin 2φ. */
 export const ANGULAR_COMPONENTS = ['one', 'cos1', 'sin1', 'cos2', 'sin2'] as const;

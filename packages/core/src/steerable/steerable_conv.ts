@@ -30,10 +30,10 @@ import { bool, recordingGradients } from '../layers/layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js';
 import { dataToken } from '../layers/gmr_conv_layer.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
-import { checkFields, Fields, fieldLayout } from './fields.js';
+import { checkFields, type Fields, fieldLayout } from './fields.js';
 import { steerablePathFor } from './steerable_path.js';
 import { layoutBlocks, steerableBlockLinks, steerableConv2d, steerableKernelHere, type SteerableConvAttrs } from './steerable_op.js';
-import { mixingWeights, steerableBasis, SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, SteerableTables } from './steerable_basis.js';
+import { mixingWeights, steerableBasis, type SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, type SteerableTables } from './steerable_basis.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };

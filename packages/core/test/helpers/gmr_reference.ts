@@ -272,7 +272,7 @@ export function resolveCase(c: CaseData): { pads: Array<[number, number]>; outpu
   if (!s.transposed) {
     return { pads: resolvePadsRef(s.padding ?? 'valid', spatial, c.kernelSize, c.strides, c.dilations), outputPadding: [] };
   }
-  let outputPadding = tuple(s.outputPadding as number | number[] | undefined, rank, 0);
+  const outputPadding = tuple(s.outputPadding as number | number[] | undefined, rank, 0);
   let pads: Array<[number, number]>;
   if (s.padding === 'same') {
     // tfjs conv2dTranspose 'same': output = L·s.

@@ -9,7 +9,7 @@ import {
   GMRConv2D,
   GMRConv2DTranspose,
   GMRConv3D,
-  GMRConvBase,
+  type GMRConvBase,
 } from '@gmr-conv/core';
 import { samePads } from '@gmr-conv/core/kernel';
 import { denseConvReference, denseConvTransposeReference } from './dense_reference.js';

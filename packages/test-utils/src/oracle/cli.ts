@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
 import { initBackend } from '../backends.js';
 import { defaultOracleDir, listVectorFiles, readVector } from './load.js';
-import { checkLayerCase, CaseResult } from './layer_case.js';
+import { checkLayerCase, type CaseResult } from './layer_case.js';
 import { gmrConv2d } from '@gmr-conv/core';
 
 export async function runOracle(targets: string[], backend: string, log: (s: string) => void = console.log): Promise<{ passed: number; failed: number; results: CaseResult[] }> {

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gmrConv2d, rotateBilinear, equivarianceErrorFromValues, type GMRConvOptions } from '@gmr-conv/core';
-import { OracleArray, relError, toFloat32 } from './load.js';
+import { type OracleArray, relError, toFloat32 } from './load.js';
 
 export interface Equivariance45Result {
   name: string;

@@ -13,14 +13,14 @@ import {
   gmrConv1d,
   gmrConv2d,
   gmrConv3d,
-  GMRConvOptions,
+  type GMRConvOptions,
   GMRConv1D,
   GMRConv2D,
   GMRConv3D,
 } from '@gmr-conv/core';
 import { computeGMRConvInfo } from '@gmr-conv/core/kernel';
 import { denseConvReference } from './dense_reference.js';
-import { OracleArray, relError, toFloat32 } from './load.js';
+import { type OracleArray, relError, toFloat32 } from './load.js';
 
 export interface CaseResult {
   name: string;
