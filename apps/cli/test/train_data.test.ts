@@ -106,6 +106,18 @@ describe('gmr train --data', () => {
       if (row.indexOf(Math.max(...row)) === d.validation.labels[i]) right++;
     }
     expect(right / d.validation.count).toBeCloseTo((ck.header.history[0] as { accuracy: number }).accuracy, 10);
+    // gmr eval on the same images (all of the folder: it has no test split) gives the accuracy computed here: the
+    // normalisation is applied once, by the model, and not a second time by the evaluation
+    const all = (await loadDataSource(parseDataSource(sources.folder), { splits: ['test'] })).test!;
+    const q = await predictProbabilities(model, all);
+    let hits = 0;
+    for (let i = 0; i < all.count; i++) {
+      const row = Array.from(q.subarray(3 * i, 3 * i + 3));
+      if (row.indexOf(Math.max(...row)) === all.labels[i]) hits++;
+    }
+    const ev = await gmrHere(['eval', '--checkpoint', ckPath, '--angles', '0', '--json', '--out', join(root, 'folder-eval')]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect((JSON.parse(ev.stdout) as { results: { upright: number; testImages: number }[] }).results[0]).toMatchObject({ upright: hits / all.count, testImages: all.count });
     tf.dispose([x, y as never]);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
