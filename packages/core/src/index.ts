@@ -114,7 +114,6 @@ export { D4_FIELD_ACTION, fieldTurn, applyD4ToFields, turnFields } from './steer
 export { steerableBasis, steerableDenseKernel, type SteerableBasis } from './steerable/steerable_basis.js';
 export { GMRSteerableConv2D, gmrSteerableConv2d, STEERABLE_PATHS, type SteerablePath, type GMRSteerableConv2DArgs } from './steerable/steerable_conv.js';
 export { setSteerablePath, steerablePathFor, type ResolvedSteerablePath } from './steerable/steerable_path.js';
-export { GMR_STEERABLE_CONV_2D, GMR_STEERABLE_CONV_2D_BACKPROP_INPUT, GMR_STEERABLE_CONV_2D_BACKPROP_FILTER, layoutBlocks, steerableBlockLinks, steerableConv2d, steerableKernelHere, type SteerableConvAttrs } from './steerable/steerable_op.js';
 export {
   FieldNonlinearity,
   gatedFields,

@@ -8,15 +8,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  FIELD_GATE,
-  FIELD_GATE_GRAD,
-  GMR_STEERABLE_CONV_2D,
-  GMR_STEERABLE_CONV_2D_BACKPROP_FILTER,
-  GMR_STEERABLE_CONV_2D_BACKPROP_INPUT,
-  invalid,
-  setSteerablePath,
-} from '@gmr-conv/core';
+import { FIELD_GATE, FIELD_GATE_GRAD, invalid, setSteerablePath } from '@gmr-conv/core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
@@ -55,7 +47,7 @@ function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
   return [...fallback, ...native];
 }
 
-const FUSED_STEERABLE_KERNELS: readonly string[] = [FIELD_GATE, FIELD_GATE_GRAD, GMR_STEERABLE_CONV_2D, GMR_STEERABLE_CONV_2D_BACKPROP_INPUT, GMR_STEERABLE_CONV_2D_BACKPROP_FILTER];
+const FUSED_STEERABLE_KERNELS: readonly string[] = [FIELD_GATE, FIELD_GATE_GRAD];
 
 /** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
 export const NATIVE_KERNELS: readonly string[] = nativeKernelConfigs.map((c) => c.kernelName);
@@ -66,16 +58,16 @@ function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   // in case @tensorflow/tfjs registered its gradients after this module was imported.
   const make = () => (registerNativeGradients(), new NativeBackend(addon, name));
   if (tf.findBackendFactory(name) == null) tf.registerBackend(name, make, 0);
-  // GMR_FUSED_STEERABLE=0 leaves out the fused steerable kernels (conv and gate) and keeps the steerable conv on
-  // 'dense', as before them: the "before" side of bench/steerable_ab.mjs.
+  // GMR_FUSED_STEERABLE=0 leaves out the fused gate and keeps the steerable conv on 'dense', as before issue 17's
+  // steerable work: the "before" side of bench/steerable_ab.mjs.
   const steerableOff = process.env.GMR_FUSED_STEERABLE === '0';
   for (const c of kernelConfigs(name)) {
     if (steerableOff && FUSED_STEERABLE_KERNELS.includes(c.kernelName)) continue;
     if (tf.getKernel(c.kernelName, name)) tf.unregisterKernel(c.kernelName, name);
     tf.registerKernel(c);
   }
-  // The steerable conv through the fused kernels (block ring sums, one product per non-zero block pair) beats the
-  // synthesised dense kernel through Conv2D: README, "Steerable GMR-CNN".
+  // The steerable conv through the GMR kernels on its angle-weighted masks (the cos/sin ring sums of every tap in one
+  // pass, one product over the rows) beats the synthesised dense kernel through Conv2D: README, "Steerable GMR-CNN".
   setSteerablePath(name, steerableOff ? 'dense' : 'rings');
 }
 

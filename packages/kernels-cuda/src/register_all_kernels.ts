@@ -43,9 +43,6 @@ import { transposeConfig } from './kernels/Transpose.js';
 import { nativeOptimizerUpdateConfig } from './kernels/NativeOptimizerUpdate.js';
 import { fieldGateConfig } from './kernels/GMRFieldGate.js';
 import { fieldGateGradConfig } from './kernels/GMRFieldGateGrad.js';
-import { gmrSteerableConv2DConfig } from './kernels/GMRSteerableConv2D.js';
-import { gmrSteerableConv2DBackpropInputConfig } from './kernels/GMRSteerableConv2DBackpropInput.js';
-import { gmrSteerableConv2DBackpropFilterConfig } from './kernels/GMRSteerableConv2DBackpropFilter.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   gmrConv2DConfig,
@@ -84,7 +81,4 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   nativeOptimizerUpdateConfig,
   fieldGateConfig,
   fieldGateGradConfig,
-  gmrSteerableConv2DConfig,
-  gmrSteerableConv2DBackpropInputConfig,
-  gmrSteerableConv2DBackpropFilterConfig,
 ];

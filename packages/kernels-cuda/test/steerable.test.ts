@@ -4,7 +4,7 @@
  * its native gradient, norm-ReLU's written-out gradient).
  */
 import { describe, expect, it } from 'vitest';
-import { FieldBatchNorm, fieldChannels, GMR_STEERABLE_CONV_2D_BACKPROP_FILTER, FieldInvariants, FieldNonlinearity, gatedFields, GMRSteerableConv2D, type Fields } from '@gmr-conv/core';
+import { FieldBatchNorm, fieldChannels, FieldInvariants, FieldNonlinearity, gatedFields, GMRSteerableConv2D, type Fields } from '@gmr-conv/core';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
@@ -28,8 +28,8 @@ describe('GMRSteerableConv2D on native', () => {
     const ref = await on('cpu', f);
     resetKernelCallCounts();
     const got = await on('native', f);
-    // 'rings' runs this package's fused steerable kernels on the angle-weighted masks; 'dense' its Conv2D kernels.
-    if (path === 'rings') expect(kernelCallCounts()[GMR_STEERABLE_CONV_2D_BACKPROP_FILTER] ?? 0, 'the native filter gradient ran').toBeGreaterThanOrEqual(1);
+    // 'rings' runs this package's GMR kernels on the angle-weighted masks; 'dense' its Conv2D kernels.
+    if (path === 'rings') expect(kernelCallCounts().gmrBackpropFilter ?? 0, 'the native filter gradient ran').toBeGreaterThanOrEqual(1);
     ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
     layer.disposeCaches();
   });

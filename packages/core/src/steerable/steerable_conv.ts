@@ -32,7 +32,6 @@ import { dataToken } from '../layers/gmr_conv_layer.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, type Fields, fieldLayout } from './fields.js';
 import { steerablePathFor } from './steerable_path.js';
-import { layoutBlocks, steerableBlockLinks, steerableConv2d, steerableKernelHere, type SteerableConvAttrs } from './steerable_op.js';
 import { mixingWeights, steerableBasis, type SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, type SteerableTables } from './steerable_basis.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
@@ -129,7 +128,6 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
    * the identity of θ's and log σ's data (an assign changes it).
    */
   private kernelCache: { key: string; kernel: tf.Tensor } | null = null;
-  private fusedAttrsCache: Omit<SteerableConvAttrs, 'inputShape'> | null = null;
 
   constructor(args: GMRSteerableConv2DArgs) {
     super(args);
@@ -307,18 +305,6 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     return this.kernelCache.kernel as T;
   }
 
-  /** The fused kernel's attributes (steerable_op.ts): geometry and the non-zero block pairs of the basis, built once. */
-  private fusedAttrs(): Omit<SteerableConvAttrs, 'inputShape'> {
-    return (this.fusedAttrsCache ??= {
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-      inBlocks: layoutBlocks(this.inputFields!),
-      outBlocks: layoutBlocks(this.fields),
-      links: steerableBlockLinks(this.basis!, this.inputFields!, this.fields),
-    });
-  }
-
   /** Bias over all output channels (zeros after the order-0 block), or null. */
   private fullBias(): tf.Tensor | null {
     if (!this.biasVar) return null;
@@ -341,10 +327,6 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
         return bias ? tf.add(y, bias) : y;
       }
       const weight = cached ? this.inferenceWeights<tf.Tensor3D>('rings') : this.mixingWeights();
-      if (steerableKernelHere(x)) {
-        const y = steerableConv2d(x as tf.Tensor4D, weight, this.fixedTensors().masks, this.fusedAttrs());
-        return bias ? tf.add(y, bias) : y;
-      }
       return gmrConv2d(x, { weight, logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
         kernelSize: this.kernelSize,
         strides: this.strides,
