@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint.js';
 import { channelStats, loadDataSource, parseDataSource } from '../src/data_source.js';
 import { main } from '../src/main.js';
-import { tempRoot, writeCifar10, writeFolder, writeIdx, writeNpz, writePcam } from './source_fixtures.js';
+import { tempRoot, writeCifar10, writeCifar100, writeFolder, writeIdx, writeNpz, writePcam } from './source_fixtures.js';
 
 let root = '';
 const sources: Record<string, string> = {};
@@ -40,6 +40,7 @@ beforeAll(async () => {
   root = tempRoot('train-data');
   sources.folder = `folder:${writeFolder(join(root, 'cells'), { perClass: 8, size: [8, 8], channels: 1 })}`;
   sources.cifar10 = `cifar10:${writeCifar10(join(root, 'cifar'), 16, 8)}`;
+  sources.cifar100 = `cifar100:${writeCifar100(join(root, 'cifar100'), 16, 8)}`;
   sources.npz = `npz:${writeNpz(join(root, 'med.npz'), { train: 12, val: 6, test: 6 })}`;
   const [x, y] = await writePcam(join(root, 'pcam'), { train: 8, valid: 4, test: 4 });
   sources.hdf5 = `hdf5:${x},${y}`;
@@ -53,6 +54,7 @@ describe('gmr train --data', () => {
   const cases: [string, { shape: number[]; on: 'validation' | 'test'; classes: number; normalized: boolean }][] = [
     ['folder', { shape: [8, 8, 1], on: 'validation', classes: 3, normalized: true }],
     ['cifar10', { shape: [32, 32, 3], on: 'test', classes: 10, normalized: true }],
+    ['cifar100', { shape: [32, 32, 3], on: 'test', classes: 100, normalized: true }],
     ['npz', { shape: [8, 8, 1], on: 'validation', classes: 3, normalized: true }],
     ['hdf5', { shape: [8, 8, 3], on: 'validation', classes: 2, normalized: true }],
     ['idx', { shape: [8, 8, 1], on: 'test', classes: 4, normalized: true }],
