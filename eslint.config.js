@@ -51,6 +51,8 @@ export default tseslint.config(
       ],
       // `cond && list.push(x)` and `(a += 1), b++` are used on purpose in tight loops.
       '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
+      // `interface XOptions extends YOptions {}` names a public options type after its layer.
+      '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
       // Oracle JSON, tfjs internals and N-API handles are untyped by nature; `any` there is deliberate.
       '@typescript-eslint/no-explicit-any': 'off',
       // Flags the last `inputs[i++]` of every kernel's input unpacking; TypeScript reports unused locals itself.

@@ -8,7 +8,7 @@
  *   gmr make-example  a seeded orientation-less image-folder dataset (cells) to try --data folder: on
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseAngles } from './angles.js';
@@ -16,10 +16,8 @@ import { loadCheckpoint, writeFileAtomic, type CheckpointHeader } from './checkp
 import { applyConfigFile } from './config_file.js';
 import { addDataAndResNetOptions, dataAndResNetConfig } from './train_options.js';
 import { CliError, fileError, makeFolder, optionMessage } from './errors.js';
-import type { Augmentation } from './data.js';
 import type { ModelEval } from './evaluate.js';
 import type { ModelKind, ModelSpec, Pooling } from './model.js';
-import type { OptimizerName } from './optim.js';
 import type { PredictCommandOptions } from './predict.js';
 import type { TrainConfig } from './train.js';
 import type * as tfTypes from '@tensorflow/tfjs';

@@ -24,7 +24,10 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const rank = (i + j) / 2 + 1; // average 1-based rank of the tied block
-    for (let k = i; k <= j; k++) if (positive[order[k]]) (rankSumPos += rank), nPos++;
+    for (let k = i; k <= j; k++) if (positive[order[k]]) {
+        rankSumPos += rank;
+        nPos++;
+      }
     i = j + 1;
   }
   const nNeg = n - nPos;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appDir, gmr } from './helpers.js';
+import { gmr } from './helpers.js';
 
 let root = '';
 let ckpt = '';

@@ -47,7 +47,10 @@ describe('metrics', () => {
       const pos = Array.from({ length: n }, () => rand() < 0.4);
       let num = 0;
       let den = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (pos[i] && !pos[j]) (den++, (num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0));
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (pos[i] && !pos[j]) {
+            den++;
+            num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+          }
       const expected = den ? num / den : NaN;
       if (Number.isNaN(expected)) expect(rocAuc(scores, pos)).toBeNaN();
       else expect(rocAuc(scores, pos)).toBeCloseTo(expected, 12);

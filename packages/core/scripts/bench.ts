@@ -8,7 +8,6 @@
  */
 import { Command } from 'commander';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
 import { timeIt, writeRecords } from '@gmr-conv/test-utils/timing';
 import { gmrConv2d, initialLogSigmas, defaultNumRings } from '../src/index.js';

@@ -95,6 +95,7 @@ describe('field layers commute with D4', () => {
     expect(out[0]![0]![0]![0]).toBe(0);
     expect(out[0]![0]![0]![1]).toBeCloseTo((0.3 * (norm1 - 0.5)) / norm1, 6);
     expect(out[0]![0]![1]![0]).toBe(2);
+    expect(norm2).toBeLessThan(0.5);
     expect(out[0]![0]![1]![1]).toBe(0); // |z| ≈ 0.14 < 0.5: thresholded
     const gate = new FieldNonlinearity({ fields: [1, 1, 0], mode: 'gate' });
     const gin = tf.tensor4d([-1, 0.7, 0.3, 0.4], [1, 1, 1, 4]);

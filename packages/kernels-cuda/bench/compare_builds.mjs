@@ -31,7 +31,10 @@ if (process.argv[2] === '--child') {
     const out = model.predict(x);
     await out.data();
     out.dispose();
-    if (i >= 3) train.push(t1 - t0), infer.push(performance.now() - t1);
+    if (i >= 3) {
+      train.push(t1 - t0);
+      infer.push(performance.now() - t1);
+    }
   }
   const median = (v) => v.sort((a, b) => a - b)[v.length >> 1];
   console.log(JSON.stringify({ trainStepMs: median(train), inferenceMs: median(infer) }));

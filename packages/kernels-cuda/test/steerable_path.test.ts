@@ -21,7 +21,7 @@ describe("GMRSteerableConv2D path 'auto' on native", () => {
     [[2, 3, 0], [0, 1, 2], 3, 1, 'same'],
   ];
   for (const [inputFields, fields, kernelSize, strides, padding] of cases) it(`runs the native GMR kernels and matches the dense path on cpu: output, dx, dθ, dlogσ, dbias (${inputFields.join(':')} → ${fields.join(':')}, k ${kernelSize}, stride ${strides}, ${padding})`, async () => {
-    const [cin, cout] = [fieldChannels(inputFields), fieldChannels(fields)];
+    const cin = fieldChannels(inputFields);
     const make = (path?: 'dense') => new GMRSteerableConv2D({ fields, inputFields, kernelSize, strides, padding, biasInitializer: 'randomNormal', ...(path ? { path } : {}) });
     const auto = make();
     auto.build([2, 9, 8, cin]);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-// @ts-ignore -- plain .mjs shared with apps/web (no type declarations)
+// @ts-expect-error -- plain .mjs shared with apps/web (no type declarations)
 import { launchChromium as launchChromiumUntyped, chromiumAvailable as chromiumAvailableUntyped, chromiumPath as chromiumPathUntyped } from '../../../../scripts/chromium.mjs';
 import type { GmrPage, InitResult } from './page.js';
 
@@ -119,6 +119,6 @@ export async function openChromiumPage(options: { oracleDir?: string; onConsole?
     return { page, browser, url, console: lines, init, close };
   } catch (e) {
     await close();
-    throw new Error(`${(e as Error).message}\npage console:\n${lines.join('\n')}`);
+    throw new Error(`${(e as Error).message}\npage console:\n${lines.join('\n')}`, { cause: e });
   }
 }
