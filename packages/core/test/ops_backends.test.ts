@@ -74,6 +74,18 @@ afterAll(() => {
   disposeBackends();
 });
 
+/** Case i on `backend`, every path, against the cpu results. */
+async function matchesCpu(backend: string, status: { ok: boolean; detail: string }, i: number): Promise<void> {
+  expect(status.ok, status.detail).toBe(true);
+  await tf.setBackend(backend);
+  expect(tf.getBackend()).toBe(backend);
+  try {
+    for (const v of PATH_VARIANTS) compare(`${backend} ${v}`, await compute(cases[i]!, v), cpuResults.get(key(i, v))!);
+  } finally {
+    await tf.setBackend('cpu');
+  }
+}
+
 describe('wasm backend', () => {
   it('initialises', () => {
     expect(wasmStatus.ok, wasmStatus.detail).toBe(true);
@@ -89,16 +101,9 @@ describe('wasm backend', () => {
     await tf.setBackend('cpu');
   });
 
-  it.each(caseNames.map((name, i) => [name, i] as const))('%s: forward and gradients match cpu', async (_n, i) => {
-    expect(wasmStatus.ok, wasmStatus.detail).toBe(true);
-    await tf.setBackend('wasm');
-    expect(tf.getBackend()).toBe('wasm');
-    try {
-      for (const v of PATH_VARIANTS) compare(`wasm ${v}`, await compute(cases[i], v), cpuResults.get(key(i, v))!);
-    } finally {
-      await tf.setBackend('cpu');
-    }
-  });
+  it.each(caseNames.map((name, i) => [name, i] as const))('%s: forward and gradients match cpu', async (_n, i) =>
+    matchesCpu('wasm', wasmStatus, i),
+  );
 });
 
 describe('webgpu backend', () => {
@@ -106,16 +111,7 @@ describe('webgpu backend', () => {
     expect(webgpuStatus.ok, webgpuStatus.detail).toBe(true);
   });
 
-  const onWebGPU = async (i: number) => {
-    expect(webgpuStatus.ok, webgpuStatus.detail).toBe(true);
-    await tf.setBackend('webgpu');
-    expect(tf.getBackend()).toBe('webgpu');
-    try {
-      for (const v of PATH_VARIANTS) compare(`webgpu ${v}`, await compute(cases[i], v), cpuResults.get(key(i, v))!);
-    } finally {
-      await tf.setBackend('cpu');
-    }
-  };
+  const onWebGPU = (i: number) => matchesCpu('webgpu', webgpuStatus, i);
   // tfjs-webgpu 4.22's Reverse breaks on a rank-5 tensor whose batch is > 1 ("Size(…) must match the product of
   // shape …"), and core's composed 'reflect' padding reverses the 5D input of a 3D convolution: those cases fail on
   // webgpu until the padding reverses a rank-3 view (as it already slices and pads). it.fails turns red once fixed.
