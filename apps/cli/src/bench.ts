@@ -27,6 +27,12 @@ export interface BenchResult {
   batch: number;
   trainStepMs: number;
   inferenceMs: number;
+  /**
+   * Process CPU time (every thread) of the same step and batch, medians: on a machine shared with other jobs wall
+   * time includes the time others held the cores; CPU time much less so (compare it at one thread).
+   */
+  trainStepCpuMs: number;
+  inferenceCpuMs: number;
   trainImagesPerSecond: number;
   inferenceImagesPerSecond: number;
   profile?: { train: StepProfile; inference: StepProfile };
@@ -112,15 +118,27 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
     await out.data();
     out.dispose();
   };
+  const trainCpu: number[] = [];
+  const inferCpu: number[] = [];
+  const cpuMs = (since: NodeJS.CpuUsage) => {
+    const c = process.cpuUsage(since);
+    return (c.user + c.system) / 1000;
+  };
   for (let i = 0; i < warmup + runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await trainStep(i);
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
+    const trainCpuMs = cpuMs(c0);
     await inference();
     const t2 = performance.now();
+    const inferCpuMs = cpuMs(c1);
     if (i >= warmup) {
       train.push(t1 - t0);
       infer.push(t2 - t1);
+      trainCpu.push(trainCpuMs);
+      inferCpu.push(inferCpuMs);
     }
   }
   const r: BenchResult = {
@@ -130,6 +148,8 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
     batch,
     trainStepMs: median(train),
     inferenceMs: median(infer),
+    trainStepCpuMs: median(trainCpu),
+    inferenceCpuMs: median(inferCpu),
     trainImagesPerSecond: 0,
     inferenceImagesPerSecond: 0,
   };

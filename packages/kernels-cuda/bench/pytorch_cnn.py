@@ -58,9 +58,10 @@ def main():
     x = torch.rand(a.batch_size, 1, 28, 28)
     y = torch.arange(a.batch_size) % 10
     loss_fn = nn.CrossEntropyLoss()
-    train, infer = [], []
+    train, infer, train_cpu, infer_cpu = [], [], [], []
     for i in range(a.warmup + a.runs):
         model.train()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
@@ -68,15 +69,21 @@ def main():
         opt.step()
         loss.item()
         t1 = time.perf_counter()
+        c1 = time.process_time()
         model.eval()
         with torch.no_grad():
             model(x).sum().item()
         t2 = time.perf_counter()
+        c2 = time.process_time()
         if i >= a.warmup:
             train.append((t1 - t0) * 1000)
             infer.append((t2 - t1) * 1000)
+            # Process CPU time (every thread), as gmr bench's trainStepCpuMs / inferenceCpuMs.
+            train_cpu.append((c1 - c0) * 1000)
+            infer_cpu.append((c2 - c1) * 1000)
     print(json.dumps({"model": a.model, "widths": widths, "batch": a.batch_size, "threads": torch.get_num_threads(), "torch": torch.__version__,
-                      "trainStepMs": median(train), "inferenceMs": median(infer)}))
+                      "trainStepMs": median(train), "inferenceMs": median(infer),
+                      "trainStepCpuMs": median(train_cpu), "inferenceCpuMs": median(infer_cpu)}))
 
 
 if __name__ == "__main__":
