@@ -1,5 +1,5 @@
 /** The paper's test protocol on a trained model: 37 angles (bilinear, zero fill) and flips. */
-import { MNIST_CLASSES, ROTATION_ANGLES, evaluateFlips, evaluateRotations, type ImageSet } from '@gmr-conv/datasets';
+import { FASHION_MNIST_CLASSES, MNIST_CLASSES, ROTATION_ANGLES, evaluateFlips, evaluateRotations, type ImageSet } from '@gmr-conv/datasets';
 import { tf } from './backend.js';
 import { loadSplit, subset } from './data.js';
 import { loadDataSource, parseDataSource } from './data_source.js';
@@ -19,7 +19,8 @@ export function classNamesOf(header: { classNames?: unknown; config?: Record<str
   const c = header.config ?? {};
   const classes = c.classes as number[] | undefined;
   const digits = typeof c.dataset === 'string' && c.dataset.split('+').every((p) => p === 'mnist' || p === 'mnist-rot') && c.data === undefined;
-  if (digits) return classes ? classes.map((i) => MNIST_CLASSES[i] ?? String(i)) : [...MNIST_CLASSES];
+  const named = digits ? MNIST_CLASSES : c.dataset === 'fashion-mnist' && c.data === undefined ? FASHION_MNIST_CLASSES : undefined;
+  if (named) return classes ? classes.map((i) => named[i] ?? String(i)) : [...named];
   return Array.from({ length: k }, (_, i) => String(i));
 }
 

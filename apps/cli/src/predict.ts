@@ -199,6 +199,7 @@ export type CheckpointLoader = (path: string, o: { allowNonFinite: boolean }) =>
 export async function runPredict(paths: string[], o: PredictCommandOptions, load: CheckpointLoader, angles: number[] | undefined): Promise<void> {
   const { classNamesOf } = await import('./evaluate.js');
   if (paths.length === 0) throw new CliError('gmr predict needs one or more image files or folders after the options');
+  if (o.angles !== undefined && !o.rotations) throw new CliError(`--angles ${o.angles} sets the angles of --rotations; add --rotations`);
   const files = expandImagePaths(paths);
   const { model, header } = await load(o.checkpoint, { allowNonFinite: o.allowNonFinite });
   try {

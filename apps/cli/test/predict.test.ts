@@ -73,7 +73,7 @@ describe('gmr predict', () => {
     expect(t.stdout).toMatch(/\| image .*\| class .*\| probability .*\| top 3 .*\| same class over 5 angles .*\| worst angle/);
   });
 
-  it('names a missing image and a folder without images', () => {
+  it('names a missing image, a folder without images and --angles without --rotations', () => {
     const empty = join(root, 'empty');
     mkdirSync(empty, { recursive: true });
     writeFileSync(join(empty, 'notes.txt'), 'no images here');
@@ -82,6 +82,7 @@ describe('gmr predict', () => {
     expect(missing.stderr).toContain(`image not found: ${join(root, 'nope.png')}`);
     const none = gmr(['predict', '--checkpoint', ck.plain, empty]);
     expect(none.stderr).toMatch(/empty: no image files \(\.png \.jpg \.jpeg \.tif \.tiff\) in the folder or below it/);
+    expect(gmr(['predict', '--checkpoint', ck.plain, empty, '--angles', '0,90']).stderr).toContain('--angles 0,90 sets the angles of --rotations; add --rotations');
   });
 });
 
