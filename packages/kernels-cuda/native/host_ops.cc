@@ -385,9 +385,17 @@ namespace {
 GMR_CLONES void reluRange(const float* __restrict x, float* __restrict y, long b, long e) {
   for (long i = b; i < e; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
 }
-// dy · step(x), as tfjs's ReLU gradient computes it (NaN where x is NaN, and 0 · dy, not 0, where x ≤ 0).
+// dy · step(x), as tfjs's ReLU gradient computes it (NaN where x is NaN, and 0 · dy, not 0, where x ≤ 0). Two
+// selects rather than nested conditionals: GCC vectorises these as blends, while the nested form stayed a scalar
+// loop with a branch per element that real activations (about half positive) mispredict: 8.5 ms → 0.85 ms for a
+// 32×28×28×24 batch on one thread.
 GMR_CLONES void reluGradRange(const float* __restrict dy, const float* __restrict x, float* __restrict dx, long b, long e) {
-  for (long i = b; i < e; i++) dx[i] = dy[i] * (x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : 0.f));
+  for (long i = b; i < e; i++) {
+    const float v = x[i];
+    float s = v > 0.f ? 1.f : 0.f;
+    s = v != v ? v : s;
+    dx[i] = dy[i] * s;
+  }
 }
 GMR_CLONES void biasActRows(float* __restrict y, const float* __restrict bias, long cols, long rb, long re, int act) {
   for (long r = rb; r < re; r++) {
