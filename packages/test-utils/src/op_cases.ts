@@ -78,7 +78,7 @@ const CASES_3D: OpCase[] = [
 
 const CASES_1D: OpCase[] = [
   { name: '1D k5 same bias gaussian', rank: 1, cin: 3, cout: 2, size: [11], gaussian: true, bias: true, opts: { kernelSize: 5, padding: 'same' } },
-  { name: '1D k5 s2 padding 2 bias', rank: 1, cin: 2, cout: 3, size: [12], gaussian: true, bias: true, opts: { kernelSize: 5, strides: 2, padding: 2 } },
+  { name: '1D k5 s2 replicate bias', rank: 1, cin: 2, cout: 3, size: [12], gaussian: true, bias: true, opts: { kernelSize: 5, strides: 2, padding: 2, paddingMode: 'replicate' } },
   { name: '1D k3 same reflect CF binary', rank: 1, cin: 2, cout: 2, size: [10], gaussian: false, bias: false, opts: { kernelSize: 3, padding: 'same', paddingMode: 'reflect', dataFormat: CF } },
   { name: '1D k3 s2 d2 reflect CF groups2', rank: 1, cin: 4, cout: 2, size: [12], gaussian: true, bias: false, opts: { kernelSize: 3, strides: 2, dilations: 2, padding: 2, paddingMode: 'reflect', groups: 2, dataFormat: CF } },
   { name: '1D k4 even circular binary', rank: 1, cin: 2, cout: 3, size: [9], gaussian: false, bias: true, opts: { kernelSize: 4, forceCircular: false, padding: [[1, 2]], paddingMode: 'circular' } },
