@@ -70,17 +70,8 @@ export function readTensorFile(path: string, name: string): { shape: number[]; d
   return t;
 }
 
-/** max |a − b| / max |b|: the relative error the interop tests bound by 1e-4. */
-export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
-}
+/** max |a − b| / max |b|: the relative error the interop tests bound by 1e-4 (the workspace's one definition). */
+export { relError } from '@gmr-conv/test-utils/numeric';
 
 /** Logits in PyTorch's layout (NCHW for a conv's feature map). */
 export function logits(model: tfl.LayersModel, x: tf.Tensor): Float32Array {
