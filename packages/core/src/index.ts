@@ -123,6 +123,7 @@ export {
 } from './steerable/field_nonlinearity.js';
 export { FIELD_GATE, FIELD_GATE_GRAD, fieldGate, composedFieldGate, type FieldGateAttrs } from './steerable/field_gate.js';
 export { FieldBatchNorm, type FieldBatchNormArgs } from './steerable/field_batch_norm.js';
+export { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, fieldBatchNormKernelHere, fusedFieldBatchNorm, type FieldBatchNormAttrs } from './steerable/field_batch_norm_op.js';
 export {
   FieldInvariants,
   fieldInvariantChannels,

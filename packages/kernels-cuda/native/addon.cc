@@ -671,6 +671,32 @@ ENTRY(FieldGateGrad) {
   });
 }
 
+ENTRY(FieldBatchNorm) {
+  return guarded(env, [&] {
+    Args a(env, info, 11);  // (x, n0, n1, n2, gamma [F], beta [n0] | null, eps, y, mean [C], stats [F], invStd [C])
+    const int n0 = a.i32(1), n1 = a.i32(2), n2 = a.i32(3);
+    const long C = n0 + 2L * (n1 + n2), F = (long)n0 + n1 + n2;
+    size_t n = a.f32len(0);
+    if (n0 < 0 || n1 < 0 || n2 < 0 || C == 0 || n % C) throw Error("fieldBatchNorm: x's size must be a multiple of n0 + 2·(n1 + n2)");
+    const float* beta = a.isNull(5) ? nullptr : a.f32(5, n0);
+    fieldBatchNorm(a.f32(0, n), (long)(n / C), n0, n1, n2, a.f32(4, F), beta, (float)a.num(6), a.f32(7, n), a.f32(8, C), a.f32(9, F), a.f32(10, C));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(FieldBatchNormGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 11);  // (x, dy, n0, n1, n2, mean [C], invStd [C], gamma [F], dx, dgamma [F], dbeta [n0] | null)
+    const int n0 = a.i32(2), n1 = a.i32(3), n2 = a.i32(4);
+    const long C = n0 + 2L * (n1 + n2), F = (long)n0 + n1 + n2;
+    size_t n = a.f32len(0);
+    if (n0 < 0 || n1 < 0 || n2 < 0 || C == 0 || n % C) throw Error("fieldBatchNormGrad: x's size must be a multiple of n0 + 2·(n1 + n2)");
+    float* dbeta = a.isNull(10) ? nullptr : a.f32(10, n0);
+    fieldBatchNormGrad(a.f32(0, n), a.f32(1, n), (long)(n / C), n0, n1, n2, a.f32(5, C), a.f32(6, C), a.f32(7, F), a.f32(8, n), a.f32(9, F), dbeta);
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(Step) {
   return guarded(env, [&] {
     Args a(env, info, 3);  // (x, alpha, y)
@@ -710,7 +736,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
       {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
       {"optimizerUpdate", optimizerUpdateEntry},
-      {"fieldGate", FieldGate}, {"fieldGateGrad", FieldGateGrad},
+      {"fieldGate", FieldGate}, {"fieldGateGrad", FieldGateGrad}, {"fieldBatchNorm", FieldBatchNorm}, {"fieldBatchNormGrad", FieldBatchNormGrad},
 #ifdef GMR_CUDA
       {"deviceInfo", DeviceInfo},
 #endif

@@ -103,4 +103,93 @@ void fieldGateGrad(const float* x, const float* dy, long rows, int n0, int n1, i
   }, grainRows(cin));
 }
 
+// ---- FieldBatchNorm (core's field_batch_norm.ts) ----------------------------------------------------------------
+// Composed, a training step ran mean, sub, square, mean and batchNorm forward and about ten full-size element-wise
+// passes backward per layer; here each way is one pass for the per-channel sums (double) and one for the output.
+namespace {
+
+// The field of each channel of the layout [n0 | Re1 (n1) | Im1 (n1) | Re2 (n2) | Im2 (n2)]: fields are numbered
+// order 0 first (n0), then order 1, then order 2, as core's fieldEntries.
+std::vector<int> fieldOfChannels(int n0, int n1, int n2) {
+  std::vector<int> f;
+  for (int c = 0; c < n0; c++) f.push_back(c);
+  for (int part = 0; part < 2; part++)
+    for (int j = 0; j < n1; j++) f.push_back(n0 + j);
+  for (int part = 0; part < 2; part++)
+    for (int j = 0; j < n2; j++) f.push_back(n0 + n1 + j);
+  return f;
+}
+
+// Per-channel sums over rows of u(r, c) and v(r, c), in double, chunk by chunk in parallel, added in chunk order (the
+// result does not depend on the thread count).
+template <class U, class V>
+void channelSums(long rows, int C, U u, V v, std::vector<double>& su, std::vector<double>& sv) {
+  const long chunks = std::max(1L, std::min(rows, 64L));
+  std::vector<double> pu((size_t)chunks * C, 0.0), pv((size_t)chunks * C, 0.0);
+  parallelFor(chunks, [&](long b, long e) {
+    for (long k = b; k < e; k++) {
+      double* au = pu.data() + k * C;
+      double* av = pv.data() + k * C;
+      for (long r = rows * k / chunks; r < rows * (k + 1) / chunks; r++)
+        for (int c = 0; c < C; c++) au[c] += u(r, c), av[c] += v(r, c);
+    }
+  });
+  su.assign(C, 0.0);
+  sv.assign(C, 0.0);
+  for (long k = 0; k < chunks; k++)
+    for (int c = 0; c < C; c++) su[c] += pu[k * C + c], sv[c] += pv[k * C + c];
+}
+
+}  // namespace
+
+void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, float* y, float* mean, float* stats, float* invStd) {
+  const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
+  const std::vector<int> field = fieldOfChannels(n0, n1, n2);
+  std::vector<double> s1, s2;
+  channelSums(rows, C, [&](long r, int c) { return (double)x[r * C + c]; }, [&](long r, int c) { const double v = x[r * C + c]; return v * v; }, s1, s2);
+  const double N = (double)std::max(1L, rows);
+  std::vector<double> var(F, 0.0);
+  for (int c = 0; c < C; c++) {
+    const double m = c < n0 ? s1[c] / N : 0.0;  // no mean subtraction on order m (it would not commute with rotations)
+    mean[c] = (float)m;
+    var[field[c]] += s2[c] / N - m * m;  // order m: Re² + Im² of the field
+  }
+  for (int f = 0; f < F; f++) stats[f] = (float)std::max(var[f], 0.0);
+  std::vector<float> a(C), b(C);
+  for (int c = 0; c < C; c++) {
+    invStd[c] = (float)(1.0 / std::sqrt((double)stats[field[c]] + eps));
+    a[c] = invStd[c] * gamma[field[c]];
+    b[c] = (c < n0 && beta ? beta[c] : 0.f) - mean[c] * a[c];
+  }
+  parallelFor(rows, [&](long rb, long re) {
+    for (long r = rb; r < re; r++)
+      for (int c = 0; c < C; c++) y[r * C + c] = x[r * C + c] * a[c] + b[c];
+  }, std::max(1L, (1L << 15) / C));
+}
+
+void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, float* dx, float* dgamma, float* dbeta) {
+  const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
+  const std::vector<int> field = fieldOfChannels(n0, n1, n2);
+  std::vector<double> sdy, sdyx;
+  channelSums(rows, C, [&](long r, int c) { return (double)dy[r * C + c]; }, [&](long r, int c) { return (double)dy[r * C + c] * ((double)x[r * C + c] - mean[c]); }, sdy, sdyx);
+  const double N = (double)std::max(1L, rows);
+  // corr_f = Σ over the field's channels of mean(dy·(x − mean))·invStd: E|z|² couples Re and Im
+  std::vector<double> corr(F, 0.0);
+  for (int c = 0; c < C; c++) corr[field[c]] += sdyx[c] / N * invStd[c];
+  for (int f = 0; f < F; f++) dgamma[f] = (float)(corr[f] * N);
+  if (dbeta) for (int c = 0; c < n0; c++) dbeta[c] = (float)sdy[c];
+  // dx = dy·a + (x − mean)·b + d, a = invStd·γ, b = −a·invStd·corr, d = −a·mean(dy) on order 0
+  std::vector<float> a(C), b(C), d(C);
+  for (int c = 0; c < C; c++) {
+    const double ac = (double)invStd[c] * gamma[field[c]];
+    a[c] = (float)ac;
+    b[c] = (float)(-ac * invStd[c] * corr[field[c]]);
+    d[c] = c < n0 ? (float)(-ac * sdy[c] / N) : 0.f;
+  }
+  parallelFor(rows, [&](long rb, long re) {
+    for (long r = rb; r < re; r++)
+      for (int c = 0; c < C; c++) dx[r * C + c] = dy[r * C + c] * a[c] + (x[r * C + c] - mean[c]) * b[c] + d[c];
+  }, std::max(1L, (1L << 15) / C));
+}
+
 }  // namespace gmr

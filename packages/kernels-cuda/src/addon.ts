@@ -41,6 +41,9 @@ export interface NativeAddon {
   /** core's steerable gate (field_gate.ts): x [rows, n0 + 3K] → y [rows, n0 + 2K], K = n1 + n2. */
   fieldGate(x: Float32Array, n0: number, n1: number, n2: number, y: Float32Array): void;
   fieldGateGrad(x: Float32Array, dy: Float32Array, n0: number, n1: number, n2: number, dx: Float32Array): void;
+  /** core's FieldBatchNorm in training (field_ops.h): y, mean [C], stats [F], invStd [C] from x, γ [F], β [n0]. */
+  fieldBatchNorm(x: Float32Array, n0: number, n1: number, n2: number, gamma: Float32Array, beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array, stats: Float32Array, invStd: Float32Array): void;
+  fieldBatchNormGrad(x: Float32Array, dy: Float32Array, n0: number, n1: number, n2: number, mean: Float32Array, invStd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array | null): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: 0 | 1): void;
   binary(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** x viewed as [outer, red, inner] → out [outer, inner], summed (or averaged) over the middle axis. */

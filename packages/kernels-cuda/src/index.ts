@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { FIELD_GATE, FIELD_GATE_GRAD, invalid, setSteerablePath } from '@gmr-conv/core';
+import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FIELD_GATE, FIELD_GATE_GRAD, invalid, setSteerablePath } from '@gmr-conv/core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
@@ -47,7 +47,7 @@ function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
   return [...fallback, ...native];
 }
 
-const FUSED_STEERABLE_KERNELS: readonly string[] = [FIELD_GATE, FIELD_GATE_GRAD];
+const FUSED_STEERABLE_KERNELS: readonly string[] = [FIELD_GATE, FIELD_GATE_GRAD, FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD];
 
 /** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
 export const NATIVE_KERNELS: readonly string[] = nativeKernelConfigs.map((c) => c.kernelName);
@@ -58,8 +58,8 @@ function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   // in case @tensorflow/tfjs registered its gradients after this module was imported.
   const make = () => (registerNativeGradients(), new NativeBackend(addon, name));
   if (tf.findBackendFactory(name) == null) tf.registerBackend(name, make, 0);
-  // GMR_FUSED_STEERABLE=0 leaves out the fused gate and keeps the steerable conv on 'dense', as before issue 17's
-  // steerable work: the "before" side of bench/steerable_ab.mjs.
+  // GMR_FUSED_STEERABLE=0 leaves out the fused gate and field batch norm and keeps the steerable conv on 'dense', as
+  // before issue 17's steerable work: the "before" side of bench/steerable_ab.mjs.
   const steerableOff = process.env.GMR_FUSED_STEERABLE === '0';
   for (const c of kernelConfigs(name)) {
     if (steerableOff && FUSED_STEERABLE_KERNELS.includes(c.kernelName)) continue;

@@ -43,6 +43,8 @@ import { transposeConfig } from './kernels/Transpose.js';
 import { nativeOptimizerUpdateConfig } from './kernels/NativeOptimizerUpdate.js';
 import { fieldGateConfig } from './kernels/GMRFieldGate.js';
 import { fieldGateGradConfig } from './kernels/GMRFieldGateGrad.js';
+import { fieldBatchNormConfig } from './kernels/GMRFieldBatchNorm.js';
+import { fieldBatchNormGradConfig } from './kernels/GMRFieldBatchNormGrad.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   gmrConv2DConfig,
@@ -81,4 +83,6 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   nativeOptimizerUpdateConfig,
   fieldGateConfig,
   fieldGateGradConfig,
+  fieldBatchNormConfig,
+  fieldBatchNormGradConfig,
 ];

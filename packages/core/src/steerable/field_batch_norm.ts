@@ -17,6 +17,7 @@ import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js'
 import { invalid } from '../utils/errors.js';
 import { checkFieldInput, checkFields, type Fields, takeChannels } from './fields.js';
 import { channelsToFields, type FieldMaps, fieldMaps, fieldsToChannels } from './field_maps.js';
+import { fieldBatchNormKernelHere, fusedFieldBatchNorm } from './field_batch_norm_op.js';
 
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
 
@@ -81,11 +82,12 @@ function fieldBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor 
         const corr = channelsToFields(tf.mul(tf.mean(tf.mul(dy, xc), [0, 1, 2]), inv), maps);
         // ∂L/∂x as dy·a + (x − mean)·b + d with per-channel a, b, d: three full-size passes instead of five
         const a = tf.mul(inv, sc);
-        const b = tf.neg(tf.mul(tf.mul(a, inv), fieldsToChannels(corr, maps)));
-        const shifted = n0 > 0 ? tf.add(tf.mul(xc, b), tf.neg(tf.mul(tf.mul(a, meanDy), order0()))) : tf.mul(xc, b);
+        const bx = tf.neg(tf.mul(tf.mul(a, inv), fieldsToChannels(corr, maps)));
+        const shifted = n0 > 0 ? tf.add(tf.mul(xc, bx), tf.neg(tf.mul(tf.mul(a, meanDy), order0()))) : tf.mul(xc, bx);
         const dx = tf.add(tf.mul(dy, a), shifted);
         const grads = [dx, tf.mul(corr, count)];
-        if (b) grads.push(tf.mul(takeChannels(meanDy, 0, n0)!, count));
+        // β's gradient only where there is a β (no order-0 maps, no β)
+        if (beta) grads.push(tf.mul(takeChannels(meanDy, 0, n0)!, count));
         return grads;
       },
     };
@@ -154,7 +156,10 @@ export class FieldBatchNorm extends tfl.layers.Layer {
       const n0 = maps.order0Count;
       const gamma = this.joinFields(this.gamma0, this.fieldGamma);
       if (kwargs?.training === true) {
-        return fieldBatchNormTraining(x, gamma, this.beta0?.read() ?? null, maps, this.epsilon, (mean, stats) => {
+        const training = fieldBatchNormKernelHere(x)
+          ? (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) => fusedFieldBatchNorm(x, gamma, this.beta0?.read() ?? null, { fields: this.fields, epsilon: this.epsilon }, onStats)
+          : (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) => fieldBatchNormTraining(x, gamma, this.beta0?.read() ?? null, maps, this.epsilon, onStats);
+        return training((mean, stats) => {
           if (n0 > 0) {
             movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
             movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
