@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FieldBatchNorm, fieldChannels, type Fields } from '@gmr-conv/core';
-import { kernelCallCounts, liveNativeBuffers, resetKernelCallCounts } from '../src/index.js';
+import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
+import { expectNoLeaks } from './leak_check.js';
 
 describe('GMRFieldBatchNorm on native', () => {
   const layouts: Fields[] = [[3, 2, 1], [0, 2, 3], [4, 0, 0], [2, 0, 2]];
@@ -53,12 +54,7 @@ describe('GMRFieldBatchNorm on native', () => {
     layer.build(x.shape);
     const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
     const step = () => tf.tidy(() => Object.values(tf.variableGrads(() => tf.sum(tf.square(layer.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, vars).grads).forEach((g) => g.dataSync()));
-    step();
-    const tensors = tf.memory().numTensors;
-    const buffers = liveNativeBuffers().count;
-    for (let i = 0; i < 30; i++) step();
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(liveNativeBuffers().count).toBe(buffers);
+    expectNoLeaks(step, 30);
     x.dispose();
   });
 

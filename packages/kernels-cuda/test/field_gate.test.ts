@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { applyD4, composedFieldGate, D4_ELEMENTS, FIELD_GATE, FIELD_GATE_GRAD, fieldChannels, fieldGate, gatedFields, type Fields } from '@gmr-conv/core';
 import { gmrSteerableCNN } from '@gmr-conv/models';
-import { kernelCallCounts, liveNativeBuffers, resetKernelCallCounts } from '../src/index.js';
+import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
+import { expectNoLeaks } from './leak_check.js';
 
 describe('GMRFieldGate on native', () => {
   // [3, 2, 1]: unequal order counts (one product per order); [0, 1, 3]: no order-0 maps; [2, 3, 0] and [1, 0, 2]: one order.
@@ -51,12 +52,7 @@ describe('GMRFieldGate on native', () => {
     const fields: Fields = [2, 2, 1];
     const x = tf.tensor(rand(3 * 4 * 4 * fieldChannels(gatedFields(fields)), 5), [3, 4, 4, fieldChannels(gatedFields(fields))]);
     const step = () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(fieldGate(t, fields))))(x).dataSync());
-    step();
-    const tensors = tf.memory().numTensors;
-    const buffers = liveNativeBuffers().count;
-    for (let i = 0; i < 50; i++) step();
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(liveNativeBuffers().count).toBe(buffers);
+    expectNoLeaks(step, 50);
     x.dispose();
   });
 
