@@ -11,13 +11,17 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+// A namespace import on one line: the directive covers the next line only, and a named import list would wrap.
 // @ts-expect-error -- plain .mjs shared with apps/web (no type declarations)
-import { launchChromium as launchChromiumUntyped, chromiumAvailable as chromiumAvailableUntyped, chromiumPath as chromiumPathUntyped } from '../../../../scripts/chromium.mjs';
+import * as chromiumScript from '../../../../scripts/chromium.mjs';
 import type { GmrPage, InitResult } from './page.js';
 
-const launchChromium = launchChromiumUntyped as (bt: typeof chromium, o: { webgpu?: boolean; args?: string[] }) => Promise<Browser>;
-export const chromiumAvailable = chromiumAvailableUntyped as () => boolean;
-export const chromiumPath = chromiumPathUntyped as string;
+const launchChromium = chromiumScript.launchChromium as (
+  bt: typeof chromium,
+  o: { webgpu?: boolean; args?: string[] },
+) => Promise<Browser>;
+export const chromiumAvailable = chromiumScript.chromiumAvailable as () => boolean;
+export const chromiumPath = chromiumScript.chromiumPath as string;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageRoot = path.resolve(here, '../..');
