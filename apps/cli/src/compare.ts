@@ -16,7 +16,9 @@ export interface CompareEntry {
 /** Column titles: the run folder's name; the file name too when two checkpoints share a folder name. */
 export function compareLabels(paths: string[]): string[] {
   const folder = paths.map((p) => basename(dirname(resolve(p))));
-  return paths.map((p, i) => (folder.filter((f) => f === folder[i]).length > 1 ? `${folder[i]}/${basename(p)}` : folder[i]));
+  return paths.map((p, i) =>
+    folder.filter((f) => f === folder[i]).length > 1 ? `${folder[i]}/${basename(p)}` : folder[i],
+  );
 }
 
 /** Refuses a comparison of checkpoints that do not solve the same task, naming the first one that differs. */
@@ -31,8 +33,12 @@ export function checkComparable(entries: CompareEntry[]): void {
   const [first, ...rest] = entries;
   for (const e of rest) {
     if (e.input.join('×') !== first.input.join('×'))
-      throw new CliError(`--compare: ${e.path} takes ${e.input.join('×')} inputs (height×width×channels), ${first.path} takes ${first.input.join('×')}: checkpoints compared on one test set must take the same input`);
+      throw new CliError(
+        `--compare: ${e.path} takes ${e.input.join('×')} inputs (height×width×channels), ${first.path} takes ${first.input.join('×')}: checkpoints compared on one test set must take the same input`,
+      );
     if (JSON.stringify(e.classes) !== JSON.stringify(first.classes))
-      throw new CliError(`--compare: ${e.path} predicts the classes [${e.classes.join(', ')}], ${first.path} [${first.classes.join(', ')}]: checkpoints compared on one test set must predict the same classes in the same order`);
+      throw new CliError(
+        `--compare: ${e.path} predicts the classes [${e.classes.join(', ')}], ${first.path} [${first.classes.join(', ')}]: checkpoints compared on one test set must predict the same classes in the same order`,
+      );
   }
 }

@@ -1,6 +1,6 @@
 /** The paper's test protocol on a trained model: 37 angles (bilinear, zero fill) and flips. */
 import { FASHION_MNIST_CLASSES, MNIST_CLASSES, ROTATION_ANGLES, evaluateFlips, evaluateRotations, type ImageSet } from '@gmr-conv/datasets';
-import { tf } from './backend.js';
+import type { tf } from './backend.js';
 import { loadSplit, subset } from './data.js';
 import { loadDataSource, parseDataSource } from './data_source.js';
 import { CliError } from './errors.js';

@@ -81,14 +81,23 @@ export function renderCell(kind: ExampleClass, size: number, rng: Rng): Uint8Arr
           return { cx: centre(), cy: centre(), a: b * rng.uniform(1, 1.45), b, theta };
         })();
   const rn = S * rng.uniform(0.065, 0.09);
-  const nucleus = (at: [number, number]): Ellipse => ({ cx: at[0], cy: at[1], a: rn * rng.uniform(1, 1.25), b: rn, theta: 2 * Math.PI * rng.next() });
+  const nucleus = (at: [number, number]): Ellipse => ({
+    cx: at[0],
+    cy: at[1],
+    a: rn * rng.uniform(1, 1.25),
+    b: rn,
+    theta: 2 * Math.PI * rng.next(),
+  });
   const nuclei: Ellipse[] = [];
   if (kind === 'binucleate') {
     // two nuclei on a random axis through a point near the centre; at the smallest gap they touch
     const [mx, my] = inside(cell, 0.15, rng);
     const d = rn * rng.uniform(1.0, 1.7);
     const t = 2 * Math.PI * rng.next();
-    nuclei.push(nucleus([mx + d * Math.cos(t), my + d * Math.sin(t)]), nucleus([mx - d * Math.cos(t), my - d * Math.sin(t)]));
+    nuclei.push(
+      nucleus([mx + d * Math.cos(t), my + d * Math.sin(t)]),
+      nucleus([mx - d * Math.cos(t), my - d * Math.sin(t)]),
+    );
   } else nuclei.push(nucleus(inside(cell, 0.3, rng)));
   const granules: [number, number, number][] = [];
   if (kind === 'granular') {
@@ -107,7 +116,11 @@ export function renderCell(kind: ExampleClass, size: number, rng: Rng): Uint8Arr
     for (let x = 0; x < S; x++) {
       const texture = 0.75 + 0.25 * (waves.reduce((acc, [fx, fy, ph]) => acc + Math.sin(fx * x + fy * y + ph), 0) / 3);
       const cyto = coverage(cell, x, y) * texture * brightness;
-      const nuc = Math.min(1, nuclei.reduce((acc, e) => acc + coverage(e, x, y), 0)) * cyto;
+      const nuc =
+        Math.min(
+          1,
+          nuclei.reduce((acc, e) => acc + coverage(e, x, y), 0),
+        ) * cyto;
       let gran = 0;
       for (const [gx, gy, g] of granules) gran += g * Math.exp(-((x - gx) ** 2 + (y - gy) ** 2) / (2 * 0.8 * 0.8));
       gran = Math.min(1, gran) * (cyto > 0 ? 1 : 0);
@@ -133,21 +146,30 @@ export interface ExampleResult {
 
 /** Checks the options, naming the one that is wrong. */
 function checkOptions(o: ExampleOptions): void {
-  const bad = (name: string, v: unknown, allowed: string) => new CliError(`${name} must be ${allowed}, got ${JSON.stringify(v)}`);
+  const bad = (name: string, v: unknown, allowed: string) =>
+    new CliError(`${name} must be ${allowed}, got ${JSON.stringify(v)}`);
   if (!Number.isInteger(o.seed) || o.seed < 0) throw bad('--seed', o.seed, 'an integer ≥ 0');
-  if (!Number.isInteger(o.trainPerClass) || o.trainPerClass < 1) throw bad('--train-per-class', o.trainPerClass, 'an integer ≥ 1');
-  if (!Number.isInteger(o.testPerClass) || o.testPerClass < 1) throw bad('--test-per-class', o.testPerClass, 'an integer ≥ 1');
-  if (!Number.isInteger(o.size) || o.size < 16 || o.size > 256) throw bad('--size', o.size, 'an integer in 16..256 (pixels)');
+  if (!Number.isInteger(o.trainPerClass) || o.trainPerClass < 1)
+    throw bad('--train-per-class', o.trainPerClass, 'an integer ≥ 1');
+  if (!Number.isInteger(o.testPerClass) || o.testPerClass < 1)
+    throw bad('--test-per-class', o.testPerClass, 'an integer ≥ 1');
+  if (!Number.isInteger(o.size) || o.size < 16 || o.size > 256)
+    throw bad('--size', o.size, 'an integer in 16..256 (pixels)');
 }
 
 /** Writes the dataset; refuses a folder that already holds train/ or test/ (it would mix two datasets). */
-export function makeExample(out: string, options: Partial<ExampleOptions> = {}, onImage?: (done: number, total: number) => void): ExampleResult {
+export function makeExample(
+  out: string,
+  options: Partial<ExampleOptions> = {},
+  onImage?: (done: number, total: number) => void,
+): ExampleResult {
   const o = { ...EXAMPLE_DEFAULTS, ...options };
   checkOptions(o);
   const t0 = performance.now();
   for (const split of SPLITS) {
     const dir = join(out, split);
-    if (existsSync(dir) && readdirSync(dir).length > 0) throw new CliError(`${dir} already holds files: choose an empty or new folder for the example dataset`);
+    if (existsSync(dir) && readdirSync(dir).length > 0)
+      throw new CliError(`${dir} already holds files: choose an empty or new folder for the example dataset`);
   }
   const total = EXAMPLE_CLASSES.length * (o.trainPerClass + o.testPerClass);
   let done = 0;
@@ -168,17 +190,30 @@ export function makeExample(out: string, options: Partial<ExampleOptions> = {}, 
       }
     });
   });
-  const meta = { generator: 'gmr make-example', ...o, classes: [...EXAMPLE_CLASSES], layout: 'train/<class>/NNNNN.png, test/<class>/NNNNN.png' };
+  const meta = {
+    generator: 'gmr make-example',
+    ...o,
+    classes: [...EXAMPLE_CLASSES],
+    layout: 'train/<class>/NNNNN.png, test/<class>/NNNNN.png',
+  };
   try {
     writeFileSync(join(out, 'example.json'), JSON.stringify(meta, null, 2) + '\n');
   } catch (e) {
     throw fileError(e, join(out, 'example.json'));
   }
-  return { out, classes: [...EXAMPLE_CLASSES], counts: { train: EXAMPLE_CLASSES.length * o.trainPerClass, test: EXAMPLE_CLASSES.length * o.testPerClass }, seconds: (performance.now() - t0) / 1000 };
+  return {
+    out,
+    classes: [...EXAMPLE_CLASSES],
+    counts: { train: EXAMPLE_CLASSES.length * o.trainPerClass, test: EXAMPLE_CLASSES.length * o.testPerClass },
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** `gmr make-example OUT`: writes the dataset and says how to train on it. */
-export async function runMakeExample(out: string, o: ExampleOptions & { json: boolean; progress: boolean }): Promise<void> {
+export async function runMakeExample(
+  out: string,
+  o: ExampleOptions & { json: boolean; progress: boolean },
+): Promise<void> {
   const { progressBar } = await import('./progress.js');
   const total = EXAMPLE_CLASSES.length * (o.trainPerClass + o.testPerClass);
   const bar = progressBar('writing', total, { unit: 'img', enabled: o.progress });

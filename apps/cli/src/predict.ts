@@ -37,7 +37,8 @@ export function expandImagePaths(paths: string[]): string[] {
     }
     const found: string[] = [];
     walk(p, found);
-    if (found.length === 0) throw new CliError(`${p}: no image files (${IMAGE_EXTENSIONS.join(' ')}) in the folder or below it`);
+    if (found.length === 0)
+      throw new CliError(`${p}: no image files (${IMAGE_EXTENSIONS.join(' ')}) in the folder or below it`);
     out.push(...found);
   }
   return out;
@@ -74,7 +75,10 @@ export interface PredictOptions {
 export function inputShapeOf(model: tf.LayersModel): [number, number, number] {
   const s = model.inputs[0].shape;
   const [h, w, c] = [s[1], s[2], s[3]];
-  if (!h || !w || !c) throw new CliError(`the model's input has no fixed size (${JSON.stringify(s)}): cannot tell what size to resize images to`);
+  if (!h || !w || !c)
+    throw new CliError(
+      `the model's input has no fixed size (${JSON.stringify(s)}): cannot tell what size to resize images to`,
+    );
   return [h, w, c];
 }
 
@@ -83,10 +87,19 @@ export function inputShapeOf(model: tf.LayersModel): [number, number, number] {
  * rotation). Pixels go in as [0, 1]: a run's normalisation is the model's own first layer, so it follows the
  * rotation and the zero-filled corners are black as in training.
  */
-async function probabilities(model: tf.LayersModel, set: ImageSet, start: number, n: number, alter: (x: tf.Tensor4D) => tf.Tensor4D): Promise<Float32Array> {
+async function probabilities(
+  model: tf.LayersModel,
+  set: ImageSet,
+  start: number,
+  n: number,
+  alter: (x: tf.Tensor4D) => tf.Tensor4D,
+): Promise<Float32Array> {
   const size = set.height * set.width * set.channels;
   const p = tf.tidy(() => {
-    const x = tf.tensor4d(Float32Array.from(set.images.subarray(start * size, (start + n) * size), (v) => v / 255), [n, set.height, set.width, set.channels]);
+    const x = tf.tensor4d(
+      Float32Array.from(set.images.subarray(start * size, (start + n) * size), (v) => v / 255),
+      [n, set.height, set.width, set.channels],
+    );
     return tf.softmax(model.predict(alter(x)) as tf.Tensor);
   });
   try {
@@ -105,7 +118,10 @@ const argMax = (v: Float32Array, from: number, k: number) => {
 /** Predicts every image file; reading, prediction and the rotations each show a progress bar on a terminal. */
 export async function predictFiles(model: tf.LayersModel, files: string[], o: PredictOptions): Promise<Prediction[]> {
   const [height, width, channels] = inputShapeOf(model);
-  if (channels !== 1 && channels !== 3) throw new CliError(`the model takes ${channels}-channel images; image files are read as 1 (grey) or 3 (RGB) channels`);
+  if (channels !== 1 && channels !== 3)
+    throw new CliError(
+      `the model takes ${channels}-channel images; image files are read as 1 (grey) or 3 (RGB) channels`,
+    );
   const reading = progressBar('reading', files.length, { unit: 'img', enabled: o.progress });
   let set: ImageSet;
   try {
@@ -121,7 +137,8 @@ export async function predictFiles(model: tf.LayersModel, files: string[], o: Pr
   for (let s = 0; s < set.count; s += batch) {
     const n = Math.min(batch, set.count - s);
     const p = await probabilities(model, set, s, n, (x) => x);
-    if (p.length !== n * k) throw new CliError(`the model gives ${p.length / n} outputs per image, the checkpoint names ${k} classes`);
+    if (p.length !== n * k)
+      throw new CliError(`the model gives ${p.length / n} outputs per image, the checkpoint names ${k} classes`);
     upright.set(p, s * k);
     bar.update(s + n);
   }
@@ -159,7 +176,12 @@ export async function predictFiles(model: tf.LayersModel, files: string[], o: Pr
   }
   turning.stop();
   out.forEach((r, i) => {
-    r.rotations = { agreement: agree[i] / o.angles!.length, worstAngle: worst[i].angle, worstProbability: worst[i].probability, worstClass: o.classNames[worst[i].label] };
+    r.rotations = {
+      agreement: agree[i] / o.angles!.length,
+      worstAngle: worst[i].angle,
+      worstProbability: worst[i].probability,
+      worstClass: o.classNames[worst[i].label],
+    };
   });
   return out;
 }
@@ -174,8 +196,19 @@ export function predictionRows(preds: Prediction[], angles?: number): string[][]
   return [
     head,
     ...preds.map((p) => {
-      const row = [p.file, p.className, pct(p.probability), p.top.map((t) => `${t.className} ${pct(t.probability)}`).join(', ')];
-      if (p.rotations) row.push(pct(p.rotations.agreement), `${p.rotations.worstAngle}°`, pct(p.rotations.worstProbability), p.rotations.worstClass);
+      const row = [
+        p.file,
+        p.className,
+        pct(p.probability),
+        p.top.map((t) => `${t.className} ${pct(t.probability)}`).join(', '),
+      ];
+      if (p.rotations)
+        row.push(
+          pct(p.rotations.agreement),
+          `${p.rotations.worstAngle}°`,
+          pct(p.rotations.worstProbability),
+          p.rotations.worstClass,
+        );
       return row;
     }),
   ];
@@ -193,19 +226,44 @@ export interface PredictCommandOptions {
 }
 
 /** A checkpoint's model, its header and its configuration (main.ts's loader, passed in to keep this module leaf). */
-export type CheckpointLoader = (path: string, o: { allowNonFinite: boolean }) => Promise<{ model: tf.LayersModel; header: { model: { numClasses: number }; config: Record<string, unknown>; [k: string]: unknown } }>;
+export type CheckpointLoader = (
+  path: string,
+  o: { allowNonFinite: boolean },
+) => Promise<{
+  model: tf.LayersModel;
+  header: { model: { numClasses: number }; config: Record<string, unknown>; [k: string]: unknown };
+}>;
 
 /** `gmr predict`: prints the table (or JSON) of predictions of every image named. */
-export async function runPredict(paths: string[], o: PredictCommandOptions, load: CheckpointLoader, angles: number[] | undefined): Promise<void> {
+export async function runPredict(
+  paths: string[],
+  o: PredictCommandOptions,
+  load: CheckpointLoader,
+  angles: number[] | undefined,
+): Promise<void> {
   const { classNamesOf } = await import('./evaluate.js');
   if (paths.length === 0) throw new CliError('gmr predict needs one or more image files or folders after the options');
-  if (o.angles !== undefined && !o.rotations) throw new CliError(`--angles ${o.angles} sets the angles of --rotations; add --rotations`);
+  if (o.angles !== undefined && !o.rotations)
+    throw new CliError(`--angles ${o.angles} sets the angles of --rotations; add --rotations`);
   const files = expandImagePaths(paths);
   const { model, header } = await load(o.checkpoint, { allowNonFinite: o.allowNonFinite });
   try {
     const classNames = classNamesOf(header);
-    const preds = await predictFiles(model, files, { classNames, topK: o.topK, angles: o.rotations ? angles : undefined, progress: o.progress });
-    if (o.json) console.log(JSON.stringify({ checkpoint: o.checkpoint, classes: classNames, angles: o.rotations ? angles : undefined, predictions: preds }));
+    const preds = await predictFiles(model, files, {
+      classNames,
+      topK: o.topK,
+      angles: o.rotations ? angles : undefined,
+      progress: o.progress,
+    });
+    if (o.json)
+      console.log(
+        JSON.stringify({
+          checkpoint: o.checkpoint,
+          classes: classNames,
+          angles: o.rotations ? angles : undefined,
+          predictions: preds,
+        }),
+      );
     else {
       const { formatTable } = await import('./report.js');
       console.log(formatTable(predictionRows(preds, angles?.length)));

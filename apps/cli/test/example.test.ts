@@ -18,7 +18,10 @@ function digests(dir: string, rel = ''): Record<string, string> {
   for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
     const r = join(rel, e.name);
     if (e.isDirectory()) Object.assign(out, digests(dir, r));
-    else out[r] = createHash('sha256').update(new Uint8Array(readFileSync(join(dir, r)))).digest('hex');
+    else
+      out[r] = createHash('sha256')
+        .update(new Uint8Array(readFileSync(join(dir, r))))
+        .digest('hex');
   }
   return out;
 }
@@ -32,7 +35,12 @@ describe('gmr make-example', () => {
     const s = await readImageFolderSplits(a);
     expect(s.train).toMatchObject({ count: 12, height: 24, width: 24, channels: 3, classNames: [...EXAMPLE_CLASSES] });
     expect(Array.from(s.test.labels)).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
-    expect(JSON.parse(readFileSync(join(a, 'example.json'), 'utf8'))).toMatchObject({ seed: 3, trainPerClass: 3, testPerClass: 2, size: 24 });
+    expect(JSON.parse(readFileSync(join(a, 'example.json'), 'utf8'))).toMatchObject({
+      seed: 3,
+      trainPerClass: 3,
+      testPerClass: 2,
+      size: 24,
+    });
     // the same seed gives the same bytes; another seed other images; a larger set begins with the smaller one
     const b = join(root, 'b');
     makeExample(b, { seed: 3, trainPerClass: 3, testPerClass: 2, size: 24 });
@@ -63,13 +71,17 @@ describe('gmr make-example', () => {
       // elongation from the second moments of the cell's pixels
       const mx = cell.reduce((a, p) => a + p[0], 0) / cell.length;
       const my = cell.reduce((a, p) => a + p[1], 0) / cell.length;
-      const [xx, yy, xy] = cell.reduce((a, [x, y]) => [a[0] + (x - mx) ** 2, a[1] + (y - my) ** 2, a[2] + (x - mx) * (y - my)], [0, 0, 0]);
+      const [xx, yy, xy] = cell.reduce(
+        (a, [x, y]) => [a[0] + (x - mx) ** 2, a[1] + (y - my) ** 2, a[2] + (x - mx) * (y - my)],
+        [0, 0, 0],
+      );
       const t = Math.sqrt(((xx - yy) / 2) ** 2 + xy ** 2);
       const elongation = Math.sqrt(((xx + yy) / 2 + t) / ((xx + yy) / 2 - t));
       return { nucleus, granule, elongation };
     };
     // nucleus sizes vary from cell to cell: two nuclei show as about twice the nucleus area over several cells
-    const area = (kind: 'round' | 'binucleate') => Array.from({ length: 8 }, (_, seed) => measure(kind, seed).nucleus).reduce((a, b) => a + b, 0);
+    const area = (kind: 'round' | 'binucleate') =>
+      Array.from({ length: 8 }, (_, seed) => measure(kind, seed).nucleus).reduce((a, b) => a + b, 0);
     expect(area('binucleate')).toBeGreaterThan(1.6 * area('round'));
     for (let seed = 0; seed < 5; seed++) {
       const round = measure('round', seed);
@@ -81,9 +93,15 @@ describe('gmr make-example', () => {
   });
 
   it('refuses a folder that already holds a dataset and bad sizes, naming them', () => {
-    expect(() => makeExample(join(root, 'a'), { seed: 3, trainPerClass: 1, testPerClass: 1, size: 24 })).toThrow(/a\/train already holds files: choose an empty or new folder/);
-    expect(() => makeExample(join(root, 'e'), { size: 8 })).toThrow(/--size must be an integer in 16\.\.256 \(pixels\), got 8/);
-    expect(() => makeExample(join(root, 'e'), { trainPerClass: 0 })).toThrow(/--train-per-class must be an integer ≥ 1, got 0/);
+    expect(() => makeExample(join(root, 'a'), { seed: 3, trainPerClass: 1, testPerClass: 1, size: 24 })).toThrow(
+      /a\/train already holds files: choose an empty or new folder/,
+    );
+    expect(() => makeExample(join(root, 'e'), { size: 8 })).toThrow(
+      /--size must be an integer in 16\.\.256 \(pixels\), got 8/,
+    );
+    expect(() => makeExample(join(root, 'e'), { trainPerClass: 0 })).toThrow(
+      /--train-per-class must be an integer ≥ 1, got 0/,
+    );
   });
 });
 
@@ -97,7 +115,14 @@ describe('progress bars', () => {
         cb();
       },
     }) as unknown as NodeJS.WriteStream & { text: () => string };
-    Object.assign(s, { isTTY: tty, columns: 200, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, text: () => chunks.join('') });
+    Object.assign(s, {
+      isTTY: tty,
+      columns: 200,
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+      text: () => chunks.join(''),
+    });
     return s;
   }
 

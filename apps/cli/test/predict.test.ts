@@ -25,14 +25,41 @@ interface Pred {
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gmr-predict-'));
   data = join(root, 'cells');
-  const made = gmr(['make-example', data, '--train-per-class', '6', '--test-per-class', '3', '--size', '24', '--seed', '2', '--json']);
+  const made = gmr([
+    'make-example',
+    data,
+    '--train-per-class',
+    '6',
+    '--test-per-class',
+    '3',
+    '--size',
+    '24',
+    '--seed',
+    '2',
+    '--json',
+  ]);
   expect(made.status, made.stderr).toBe(0);
   expect(JSON.parse(made.stdout)).toMatchObject({ counts: { train: 24, test: 12 }, classes: [...EXAMPLE_CLASSES] });
   for (const [name, model] of [
     ['gmr', 'gmr-cnn'],
     ['plain', 'plain-cnn'],
   ] as const) {
-    const r = gmr(['train', '--data', `folder:${data}`, '--model', model, '--widths', '4,8,8', '--epochs', '1', '--batch-size', '8', '--out', join(root, name), '--no-progress']);
+    const r = gmr([
+      'train',
+      '--data',
+      `folder:${data}`,
+      '--model',
+      model,
+      '--widths',
+      '4,8,8',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--out',
+      join(root, name),
+      '--no-progress',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     ck[name] = join(root, name, 'checkpoint.gmrckpt');
   }
@@ -41,7 +68,18 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('gmr predict', () => {
   it('gives each image of a folder its class and top-k, and holds under 90° turns for the GMR model', () => {
-    const r = gmr(['predict', '--checkpoint', ck.gmr, join(data, 'test'), '--top-k', '2', '--rotations', '--angles', '0,90,180,270', '--json']);
+    const r = gmr([
+      'predict',
+      '--checkpoint',
+      ck.gmr,
+      join(data, 'test'),
+      '--top-k',
+      '2',
+      '--rotations',
+      '--angles',
+      '0,90,180,270',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { classes: string[]; predictions: Pred[] };
     expect(out.classes).toEqual([...EXAMPLE_CLASSES]);
@@ -62,15 +100,37 @@ describe('gmr predict', () => {
     expect(p.status, p.stderr).toBe(0);
     const preds = (JSON.parse(p.stdout) as { predictions: Pred[] }).predictions;
     const right = preds.filter((x) => x.className === basename(dirname(x.file))).length;
-    const e = gmr(['eval', '--checkpoint', ck.plain, '--data', `folder:${data}`, '--rotations', '--angles', '0', '--out', join(root, 'eval'), '--json']);
+    const e = gmr([
+      'eval',
+      '--checkpoint',
+      ck.plain,
+      '--data',
+      `folder:${data}`,
+      '--rotations',
+      '--angles',
+      '0',
+      '--out',
+      join(root, 'eval'),
+      '--json',
+    ]);
     expect(e.status, e.stderr).toBe(0);
     const res = (JSON.parse(e.stdout) as { results: { upright: number; testImages: number }[] }).results[0];
     expect(res.testImages).toBe(12);
     expect(res.upright).toBeCloseTo(right / 12, 10);
     // the table form names the columns
-    const t = gmr(['predict', '--checkpoint', ck.plain, join(data, 'test', 'round', '00000.png'), '--rotations', '--angles', '0:360:90']);
+    const t = gmr([
+      'predict',
+      '--checkpoint',
+      ck.plain,
+      join(data, 'test', 'round', '00000.png'),
+      '--rotations',
+      '--angles',
+      '0:360:90',
+    ]);
     expect(t.status, t.stderr).toBe(0);
-    expect(t.stdout).toMatch(/\| image .*\| class .*\| probability .*\| top 3 .*\| same class over 5 angles .*\| worst angle/);
+    expect(t.stdout).toMatch(
+      /\| image .*\| class .*\| probability .*\| top 3 .*\| same class over 5 angles .*\| worst angle/,
+    );
   });
 
   it('names a missing image, a folder without images and --angles without --rotations', () => {
@@ -82,16 +142,40 @@ describe('gmr predict', () => {
     expect(missing.stderr).toContain(`image not found: ${join(root, 'nope.png')}`);
     const none = gmr(['predict', '--checkpoint', ck.plain, empty]);
     expect(none.stderr).toMatch(/empty: no image files \(\.png \.jpg \.jpeg \.tif \.tiff\) in the folder or below it/);
-    expect(gmr(['predict', '--checkpoint', ck.plain, empty, '--angles', '0,90']).stderr).toContain('--angles 0,90 sets the angles of --rotations; add --rotations');
+    expect(gmr(['predict', '--checkpoint', ck.plain, empty, '--angles', '0,90']).stderr).toContain(
+      '--angles 0,90 sets the angles of --rotations; add --rotations',
+    );
   });
 });
 
 describe('gmr eval --compare', () => {
   it('puts two checkpoints on one test set and one page, named by their run folders', () => {
     const out = join(root, 'compare');
-    const r = gmr(['eval', '--compare', ck.gmr, ck.plain, '--data', `folder:${data}`, '--rotations', '--angles', '0,45,90', '--out', out, '--json']);
+    const r = gmr([
+      'eval',
+      '--compare',
+      ck.gmr,
+      ck.plain,
+      '--data',
+      `folder:${data}`,
+      '--rotations',
+      '--angles',
+      '0,45,90',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    const res = (JSON.parse(r.stdout) as { results: { label: string; testImages: number; details: Record<string, string>; rotations: { accuracy: number[] } }[] }).results;
+    const res = (
+      JSON.parse(r.stdout) as {
+        results: {
+          label: string;
+          testImages: number;
+          details: Record<string, string>;
+          rotations: { accuracy: number[] };
+        }[];
+      }
+    ).results;
     expect(res.map((x) => x.label)).toEqual(['gmr', 'plain']);
     expect(res.map((x) => x.details.model)).toEqual(['gmr-cnn', 'plain-cnn']);
     expect(res.every((x) => x.testImages === 12 && x.rotations.accuracy.length === 3)).toBe(true);
@@ -103,9 +187,13 @@ describe('gmr eval --compare', () => {
     expect(readFileSync(join(out, 'table.md'), 'utf8')).toMatch(/\| model +\| gmr-cnn +\| plain-cnn +\|/);
   });
 
-  it('refuses a checkpoint listed twice, both --checkpoint and --compare, and test classes that are not the checkpoint\'s', () => {
-    expect(gmr(['eval', '--compare', ck.gmr, ck.gmr]).stderr).toMatch(/--compare: .*gmr\/checkpoint\.gmrckpt is listed twice/);
-    expect(gmr(['eval', '--compare', ck.gmr, ck.plain, '--checkpoint', ck.gmr]).stderr).toMatch(/takes --checkpoint FILE… .* or --compare FILE… .*, one of the two/);
+  it("refuses a checkpoint listed twice, both --checkpoint and --compare, and test classes that are not the checkpoint's", () => {
+    expect(gmr(['eval', '--compare', ck.gmr, ck.gmr]).stderr).toMatch(
+      /--compare: .*gmr\/checkpoint\.gmrckpt is listed twice/,
+    );
+    expect(gmr(['eval', '--compare', ck.gmr, ck.plain, '--checkpoint', ck.gmr]).stderr).toMatch(
+      /takes --checkpoint FILE… .* or --compare FILE… .*, one of the two/,
+    );
     const other = join(root, 'other');
     for (const c of ['cats', 'dogs']) {
       mkdirSync(join(other, c), { recursive: true });
