@@ -695,6 +695,14 @@ export function program(): Command {
   return p;
 }
 
+/** Whether `e` is a refusal of core or datasets (GMRValueError or a subclass such as DatasetError). */
+export function isLibraryRefusal(e: unknown): boolean {
+  for (let p = e; p instanceof Error; p = Object.getPrototypeOf(p)) {
+    if (p.constructor?.name === 'GMRValueError') return true;
+  }
+  return false;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: 'user' });
@@ -709,6 +717,13 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CliError) {
       process.stderr.write(`gmr: error: ${e.message}\n`);
       return e.code;
+    }
+    // the libraries' refusals (core's GMRValueError, datasets' DatasetError, a subclass of it) name the parameter
+    // or file, the value and what is allowed: the user's input, not a bug, so no stack-trace hint. Matched by name
+    // so that argument errors stay reportable before the libraries load.
+    if (isLibraryRefusal(e)) {
+      process.stderr.write(`gmr: error: ${(e as Error).message}\n`);
+      return 2;
     }
     const err = e as Error;
     process.stderr.write(`gmr: unexpected error: ${err?.message ?? String(e)}\n`);

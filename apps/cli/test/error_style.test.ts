@@ -24,3 +24,40 @@ describe('CLI argument errors in the house style', () => {
     }
   });
 });
+
+describe("the libraries' refusals reach the user as errors, not as 'unexpected error'", () => {
+  it('isLibraryRefusal knows GMRValueError and its subclasses, and nothing else', async () => {
+    const { isLibraryRefusal } = await import('../src/main.js');
+    const { GMRValueError } = await import('@gmr-conv/core');
+    const { DatasetError } = await import('@gmr-conv/datasets');
+    expect(isLibraryRefusal(new GMRValueError('x'))).toBe(true);
+    expect(isLibraryRefusal(new DatasetError('a.png', 'not an image'))).toBe(true);
+    expect(isLibraryRefusal(new Error('x'))).toBe(false);
+    expect(isLibraryRefusal(new TypeError('x'))).toBe(false);
+    expect(isLibraryRefusal('GMRValueError')).toBe(false);
+  });
+
+  it('gmr train on a folder whose class folders are empty: exit 2 and the folder named', async () => {
+    const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { main } = await import('../src/main.js');
+    const dir = mkdtempSync(join(tmpdir(), 'gmr-refusal-'));
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    const chunks: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      const code = await main(['train', '--data', `folder:${dir}`, '--model', 'plain-cnn', '--out', join(dir, 'run'), '--no-progress']);
+      const text = chunks.join('');
+      expect(code).toBe(2);
+      expect(text).toMatch(/gmr: error: /);
+      expect(text).not.toMatch(/unexpected error/);
+      expect(text).toContain(join(dir, 'a'));
+    } finally {
+      process.stderr.write = write;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
