@@ -130,7 +130,7 @@ export function setNumThreads(n: number, name: NativeBackendName = 'native'): nu
   return a.setThreads(n);
 }
 
-/** A one-line description for backend setup tools (core's tools/backends.ts). */
+/** A one-line description for backend setup tools (@gmr-conv/test-utils/backends, the root scripts). */
 export function describeBackend(name: string): string {
   return name === 'native' || name === 'cuda' ? `@gmr-conv/kernels-cuda ${name}: ${status[name].detail}` : `unknown backend ${name}`;
 }
