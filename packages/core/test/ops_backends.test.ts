@@ -112,17 +112,11 @@ describe('webgpu backend', () => {
   });
 
   const onWebGPU = (i: number) => matchesCpu('webgpu', webgpuStatus, i);
-  // tfjs-webgpu 4.22's Reverse breaks on a rank-5 tensor whose batch is > 1 ("Size(…) must match the product of
-  // shape …"), and core's composed 'reflect' padding reverses the 5D input of a 3D convolution: those cases fail on
-  // webgpu until the padding reverses a rank-3 view (as it already slices and pads). it.fails turns red once fixed.
-  const reverseBroken = (s: CaseSpec) => s.rank === 3 && s.paddingMode === 'reflect' && (s.batch ?? 1) > 1;
+  // Every case, 3D 'reflect' with batch > 1 included: core's padding reverses a rank-3 view, since tfjs-webgpu
+  // 4.22's Reverse breaks on rank-5 tensors whose batch is > 1.
   const noWebGPU = !webgpuStatus.ok && !REQUIRE_WEBGPU;
-  it.skipIf(noWebGPU).each(caseNames.flatMap((name, i) => (reverseBroken(cases[i]!) ? [] : [[name, i] as const])))(
+  it.skipIf(noWebGPU).each(caseNames.map((name, i) => [name, i] as const))(
     '%s: forward and gradients match cpu',
-    async (_n, i) => onWebGPU(i),
-  );
-  it.skipIf(noWebGPU).fails.each(caseNames.flatMap((name, i) => (reverseBroken(cases[i]!) ? [[name, i] as const] : [])))(
-    '%s: fails on webgpu (rank-5 Reverse with batch > 1)',
     async (_n, i) => onWebGPU(i),
   );
 });

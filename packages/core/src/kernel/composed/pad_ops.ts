@@ -17,6 +17,17 @@ export function sliceAxis(x: tf.Tensor, axis: number, start: number, size: numbe
   return tf.reshape(tf.slice(tf.reshape(x, [outer, shape[axis], inner]), [0, start, 0], [outer, size, inner]), out);
 }
 
+/**
+ * Reverse of one axis through the same rank-3 view: tfjs-webgpu 4.22's Reverse breaks on rank-5 tensors whose batch
+ * is > 1, and a 3D convolution's 'reflect' padding reverses its 5D input.
+ */
+export function reverseAxis(x: tf.Tensor, axis: number): tf.Tensor {
+  const shape = x.shape;
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  return tf.reshape(tf.reverse(tf.reshape(x, [outer, shape[axis], inner]), 1), shape);
+}
+
 /** Pads (positive) or crops (negative) one axis with zeros. */
 export function padOrCropAxis(x: tf.Tensor, axis: number, before: number, after: number): tf.Tensor {
   let t = x;
@@ -58,9 +69,9 @@ export function padWithMode(x: tf.Tensor, axes: number[], pads: PadPairs, mode: 
         if (before >= len || after >= len) {
           invalid(where, 'padding', pads[i], `smaller than the input size ${len} along that axis for paddingMode 'reflect'`);
         }
-        if (before > 0) parts.push(tf.reverse(sliceAxis(t, axis, 1, before), axis));
+        if (before > 0) parts.push(reverseAxis(sliceAxis(t, axis, 1, before), axis));
         parts.push(t);
-        if (after > 0) parts.push(tf.reverse(sliceAxis(t, axis, len - 1 - after, after), axis));
+        if (after > 0) parts.push(reverseAxis(sliceAxis(t, axis, len - 1 - after, after), axis));
       } else if (mode === 'replicate') {
         const first = sliceAxis(t, axis, 0, 1);
         const last = sliceAxis(t, axis, len - 1, 1);
