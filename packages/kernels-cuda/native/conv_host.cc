@@ -3,6 +3,8 @@
 // multiplied at once by a filter matrix packed once per call (gemmPackedB), so no whole im2col matrix is ever
 // written to memory and read back. The input gradient is gathered (each input pixel collects the output positions
 // that read it, any stride and padding), so threads never write the same pixel and no col2im pass is needed.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -153,12 +155,147 @@ GMR_CONV_CLONES void smallNProduct(long M, int N, int K, const float* __restrict
   }
 }
 
+// ---- Direct implicit GEMM (AVX-512): no im2col rows at all. An output position's im2col row is, tap by tap, Cin
+// consecutive floats of the padded input at a fixed offset from the position's own pixel, so a 12-position ×
+// (16 or 32)-channel register tile reads x in place: per tap one offset, per input channel one broadcast per position
+// and one or two filter rows. The filter gradient is the same tile turned around (12 im2col columns × output
+// channels, summed over positions), so each task owns its rows of dW whole: no partial sums, no dy transposed.
+constexpr int DR = 12;  // positions (forward) or im2col columns (filter gradient) per tile
+
+bool directConvs() {
+  static const bool on = std::strcmp(simdLevel(), "avx512f") == 0;
+  return on;
+}
+
+inline __mmask16 tailMask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1); }
+
+// y rows [0, rows) (row stride ldy) × columns [0, 16·NP) (the last panel masked to `cols` − 16·(NP − 1)) =
+// Σ over taps t and channels ci of a[r][toff[t] + ci] · w[(t·cin + ci)·ldw + column]. a: the rows' first tap.
+template <int NP>
+__attribute__((target("avx512f"))) void directTile(const float* const* a, int rows, const int* toff, int taps, int cin, const float* w, int ldw, int cols, float* y, int ldy) {
+  __m512 acc[DR][NP];
+  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++)
+    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
+  const __mmask16 m = tailMask(cols - 16 * (NP - 1));
+  for (int t = 0; t < taps; t++) {
+    const float* p[DR];
+    _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) p[r] = a[r] + toff[t];
+    const float* wt = w + (size_t)t * cin * ldw;
+    for (int ci = 0; ci < cin; ci++) {
+      __m512 b[NP];
+      _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, wt + q * 16) : _mm512_loadu_ps(wt + q * 16);
+      wt += ldw;
+      _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) {
+        const __m512 av = _mm512_set1_ps(p[r][ci]);
+        _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
+      }
+    }
+  }
+  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) if (r < rows)
+    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+}
+
+// Offsets of the taps (ty, tx) in the padded input from a position's first tap, in floats.
+std::vector<int> tapOffsets(const RingGeom& g, int Wp) {
+  std::vector<int> off((size_t)g.kh * g.kw);
+  for (int ty = 0; ty < g.kh; ty++)
+    for (int tx = 0; tx < g.kw; tx++) off[(size_t)ty * g.kw + tx] = (ty * g.dh * Wp + tx * g.dw) * g.cin;
+  return off;
+}
+
+// The padded input's first tap of output position p.
+inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long p) {
+  const int ox = (int)(p % g.outW), oy = (int)((p / g.outW) % g.outH);
+  const long b = p / ((long)g.outW * g.outH);
+  return xp.v.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin;
+}
+
+// y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout): blocks of 8 tiles of positions over the
+// pool's threads, each tile over the output channels 32 at a time.
+void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
+  const long P = (long)g.batch * g.outH * g.outW;
+  const PaddedInput xp(g, x);
+  const std::vector<int> toff = tapOffsets(g, xp.Wp);
+  const long tiles = (P + DR - 1) / DR;
+  parallelFor(tiles, [&](long tb, long te) {
+    for (long tile = tb; tile < te; tile++) {
+      const long p0 = tile * DR;
+      const int rows = (int)std::min<long>(DR, P - p0);
+      const float* a[DR];
+      _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, p0 + std::min(r, rows - 1));
+      float* yt = y + p0 * cout;
+      for (int j0 = 0; j0 < cout; j0 += 32) {
+        const int cols = std::min(32, cout - j0);
+        if (cols > 16) directTile<2>(a, rows, toff.data(), (int)toff.size(), g.cin, w + j0, cout, cols, yt + j0, cout);
+        else directTile<1>(a, rows, toff.data(), (int)toff.size(), g.cin, w + j0, cout, cols, yt + j0, cout);
+      }
+      if (bias || act) addBiasAct(yt, bias, rows, cout, act);
+    }
+  }, 8);
+}
+
+// acc rows = im2col columns k0 + r (at offset koff[r] from a position's first tap) × output channels [j0, j0 + 16·NP)
+// summed over positions [p0, p1) (dy rows), added to dW [K, cout] (the task's own rows).
+template <int NP>
+__attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const PaddedInput& xp, const int* koff, int rows, const float* dy, int cout, int j0, int cols, long p0, long p1, float* dw) {
+  __m512 acc[DR][NP];
+  const __mmask16 m = tailMask(cols - 16 * (NP - 1));
+  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++)
+    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = r < rows ? _mm512_maskz_loadu_ps(q == NP - 1 ? m : (__mmask16)0xFFFF, dw + (size_t)r * cout + j0 + q * 16) : _mm512_setzero_ps();
+  int o[DR];
+  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) o[r] = koff[std::min(r, rows - 1)];
+  long p = p0;
+  while (p < p1) {
+    // One output row's run of positions at a time: the first tap moves by sw·cin along it.
+    const int ox0 = (int)(p % g.outW);
+    const long run = std::min<long>(p1 - p, g.outW - ox0);
+    const float* base = positionBase(g, xp, p);
+    const long step = (long)g.sw * g.cin;
+    const float* d = dy + p * cout + j0;
+    for (long i = 0; i < run; i++, base += step, d += cout) {
+      __m512 b[NP];
+      _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, d + q * 16) : _mm512_loadu_ps(d + q * 16);
+      _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) {
+        const __m512 av = _mm512_set1_ps(base[o[r]]);
+        _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
+      }
+    }
+    p += run;
+  }
+  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) if (r < rows)
+    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(dw + (size_t)r * cout + j0 + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+}
+
+// dW [K, cout] = Σ over positions of im2colᵀ · dy, tile by tile (12 im2col columns × 32 channels); a task owns its
+// tiles and walks the positions in chunks of about 128 KB of dy, so that the chunk stays in L2 across its tiles.
+void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, float* dw) {
+  const long P = (long)g.batch * g.outH * g.outW;
+  const int K = g.kh * g.kw * g.cin;
+  const PaddedInput xp(g, x);
+  const std::vector<int> toff = tapOffsets(g, xp.Wp);
+  std::vector<int> koff(K);
+  for (int k = 0; k < K; k++) koff[k] = toff[k / g.cin] + k % g.cin;
+  std::memset(dw, 0, (size_t)K * cout * sizeof(float));
+  const long kTiles = (K + DR - 1) / DR, jTiles = (cout + 31) / 32;
+  const long chunk = std::max(16L, (128L << 10) / (4L * cout));
+  parallelFor(kTiles * jTiles, [&](long tb, long te) {
+    for (long p0 = 0; p0 < P; p0 += chunk)
+      for (long t = tb; t < te; t++) {
+        const int k0 = (int)(t / jTiles) * DR, j0 = (int)(t % jTiles) * 32;
+        const int rows = std::min(DR, K - k0), cols = std::min(32, cout - j0);
+        if (cols > 16) filterTile<2>(g, xp, koff.data() + k0, rows, dy, cout, j0, cols, p0, std::min(P, p0 + chunk), dw + (size_t)k0 * cout);
+        else filterTile<1>(g, xp, koff.data() + k0, rows, dy, cout, j0, cols, p0, std::min(P, p0 + chunk), dw + (size_t)k0 * cout);
+      }
+  });
+}
+
 }  // namespace
 
 void convForward(const RingGeom& g, const float* x, const float* w, int cout, const float* bias, int act, float* y) {
   const long P = (long)g.batch * g.outH * g.outW;
   const int K = g.kh * g.kw * g.cin;
   if (P == 0 || cout == 0) return;
+  if (directConvs()) return directForward(g, x, w, cout, y, bias, act);
   Floats wp = alignedFloats((size_t)packedBSize(K, cout));
   packBFull(K, cout, w, cout, false, wp.get());
   const PaddedInput xp(g, x);
@@ -239,6 +376,18 @@ void convBackpropInput(const RingGeom& g, const float* dy, const float* w, int c
   const int K = taps * cout;
   if (Pin == 0) return;
   if (cin == 1 && g.sw == 1) return convBackpropInputC1(g, dy, w, cout, dx);
+  if (directConvs() && g.sh == 1 && g.sw == 1 && cin >= SMALL_N) {
+    // At stride 1 the input gradient is a convolution of dy (padded by the taps' reach less the forward's padding)
+    // with the filter turned by 180° and its channel axes swapped: the direct forward on dy.
+    RingGeom t = g;
+    t.inH = g.outH, t.inW = g.outW, t.cin = cout, t.outH = g.inH, t.outW = g.inW;
+    t.padTop = (g.kh - 1) * g.dh - g.padTop, t.padLeft = (g.kw - 1) * g.dw - g.padLeft;
+    Floats wf = alignedFloats((size_t)K * cin);
+    for (int tap = 0; tap < taps; tap++)
+      for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) wf[((size_t)tap * cout + co) * cin + ci] = w[((size_t)(taps - 1 - tap) * cin + ci) * cout + co];
+    return directForward(t, dy, wf.get(), cin, dx, nullptr, 0);
+  }
   // Wt [(ty, tx', co), ci] = w[ty, kw − 1 − tx', ci, co]: the filter of the transposed convolution, its columns
   // flipped so that, at stride 1, the taps of a kernel row read dy in increasing order (one contiguous run).
   Floats wt = alignedFloats((size_t)K * cin);
@@ -305,6 +454,7 @@ void convBackpropFilter(const RingGeom& g, const float* x, const float* dy, int 
     std::memset(dw, 0, KN * sizeof(float));
     return;
   }
+  if (directConvs()) return directFilter(g, x, dy, cout, dw);
   const PaddedInput xp(g, x);
   const long mb = std::min(256L, blockRows(K));  // one k-block of the product (its inner dimension is the rows)
   const long blocks = (P + mb - 1) / mb;
