@@ -71,6 +71,7 @@ inline void copyChannels(float* __restrict d, const float* __restrict s, int n) 
 struct PaddedInput {
   int Hp, Wp;
   std::vector<float> v;
+  const float* data() const { return v.data(); }
   PaddedInput(const RingGeom& g, const float* x)
       : Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), v((size_t)g.batch * Hp * Wp * g.cin) {
     const long cin = g.cin;
@@ -103,7 +104,7 @@ void im2colRows(const RingGeom& g, const PaddedInput& xp, long p0, long p1, floa
     const long b = p / ((long)g.outW * g.outH);
     float* d = col + (p - p0) * K;
     for (int ty = 0; ty < g.kh; ty++, d += run) {
-      const float* src = xp.v.data() + ((b * xp.Hp + (long)oy * g.sh + (long)ty * g.dh) * xp.Wp + (long)ox * g.sw) * cin;
+      const float* src = xp.data() + ((b * xp.Hp + (long)oy * g.sh + (long)ty * g.dh) * xp.Wp + (long)ox * g.sw) * cin;
       if (g.dw == 1) copyChannels(d, src, run);
       else
         for (int tx = 0; tx < g.kw; tx++) copyChannels(d + tx * cin, src + (long)tx * g.dw * cin, cin);
@@ -160,7 +161,7 @@ GMR_CONV_CLONES void smallNProduct(long M, int N, int K, const float* __restrict
 // (16 or 32)-channel register tile reads x in place: per tap one offset, per input channel one broadcast per position
 // and one or two filter rows. The filter gradient is the same tile turned around (12 im2col columns × output
 // channels, summed over positions), so each task owns its rows of dW whole: no partial sums, no dy transposed.
-constexpr int DR = 12;  // positions (forward) or im2col columns (filter gradient) per tile
+constexpr int DR = 14;  // positions (forward) or im2col columns (filter gradient) per tile
 
 bool directConvs() {
   static const bool on = std::strcmp(simdLevel(), "avx512f") == 0;
@@ -170,36 +171,35 @@ bool directConvs() {
 inline __mmask16 tailMask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1); }
 
 // y rows [0, rows) (row stride ldy) × columns [0, 16·NP) (the last panel masked to `cols` − 16·(NP − 1)) =
-// Σ over taps t and channels ci of a[r][toff[t] + ci] · w[(t·cin + ci)·ldw + column]. a: the rows' first tap.
+// Σ over k of a[r][koff[k]] · w[k·ldw + column]: a, the rows' first taps; koff, im2col column k's offset from it.
+// One loop over k (not taps, then channels): with one input channel a tap is one step, and the offset is one load.
 template <int NP>
-__attribute__((target("avx512f"))) void directTile(const float* const* a, int rows, const int* toff, int taps, int cin, const float* w, int ldw, int cols, float* y, int ldy) {
+__attribute__((target("avx512f"))) void directTile(const float* const* a, int rows, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy) {
   __m512 acc[DR][NP];
-  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++)
-    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
+  _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++)
+    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
-  for (int t = 0; t < taps; t++) {
-    const float* p[DR];
-    _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) p[r] = a[r] + toff[t];
-    const float* wt = w + (size_t)t * cin * ldw;
-    for (int ci = 0; ci < cin; ci++) {
-      __m512 b[NP];
-      _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, wt + q * 16) : _mm512_loadu_ps(wt + q * 16);
-      wt += ldw;
-      _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) {
-        const __m512 av = _mm512_set1_ps(p[r][ci]);
-        _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
-      }
+  const float* p[DR];
+  _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) p[r] = a[r];
+  for (int k = 0; k < K; k++, w += ldw) {
+    const int o = koff[k];
+    __m512 b[NP];
+    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
+    _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) {
+      const __m512 av = _mm512_set1_ps(p[r][o]);
+      _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
     }
   }
-  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) if (r < rows)
-    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+  _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) if (r < rows)
+    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
 }
 
-// Offsets of the taps (ty, tx) in the padded input from a position's first tap, in floats.
-std::vector<int> tapOffsets(const RingGeom& g, int Wp) {
-  std::vector<int> off((size_t)g.kh * g.kw);
-  for (int ty = 0; ty < g.kh; ty++)
-    for (int tx = 0; tx < g.kw; tx++) off[(size_t)ty * g.kw + tx] = (ty * g.dh * Wp + tx * g.dw) * g.cin;
+// Offset of each im2col column k = (ty, tx, ci) in the padded input from a position's first tap, in floats.
+std::vector<int> columnOffsets(const RingGeom& g, int Wp) {
+  std::vector<int> off((size_t)g.kh * g.kw * g.cin);
+  for (int ty = 0, k = 0; ty < g.kh; ty++)
+    for (int tx = 0; tx < g.kw; tx++)
+      for (int ci = 0; ci < g.cin; ci++) off[k++] = (ty * g.dh * Wp + tx * g.dw) * g.cin + ci;
   return off;
 }
 
@@ -207,7 +207,7 @@ std::vector<int> tapOffsets(const RingGeom& g, int Wp) {
 inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long p) {
   const int ox = (int)(p % g.outW), oy = (int)((p / g.outW) % g.outH);
   const long b = p / ((long)g.outW * g.outH);
-  return xp.v.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin;
+  return xp.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin;
 }
 
 // y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout): blocks of 8 tiles of positions over the
@@ -215,19 +215,19 @@ inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long 
 void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
   const long P = (long)g.batch * g.outH * g.outW;
   const PaddedInput xp(g, x);
-  const std::vector<int> toff = tapOffsets(g, xp.Wp);
+  const std::vector<int> koff = columnOffsets(g, xp.Wp);
   const long tiles = (P + DR - 1) / DR;
   parallelFor(tiles, [&](long tb, long te) {
     for (long tile = tb; tile < te; tile++) {
       const long p0 = tile * DR;
       const int rows = (int)std::min<long>(DR, P - p0);
       const float* a[DR];
-      _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, p0 + std::min(r, rows - 1));
+      _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, p0 + std::min(r, rows - 1));
       float* yt = y + p0 * cout;
       for (int j0 = 0; j0 < cout; j0 += 32) {
         const int cols = std::min(32, cout - j0);
-        if (cols > 16) directTile<2>(a, rows, toff.data(), (int)toff.size(), g.cin, w + j0, cout, cols, yt + j0, cout);
-        else directTile<1>(a, rows, toff.data(), (int)toff.size(), g.cin, w + j0, cout, cols, yt + j0, cout);
+        if (cols > 16) directTile<2>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, yt + j0, cout);
+        else directTile<1>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, yt + j0, cout);
       }
       if (bias || act) addBiasAct(yt, bias, rows, cout, act);
     }
@@ -240,10 +240,10 @@ template <int NP>
 __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const PaddedInput& xp, const int* koff, int rows, const float* dy, int cout, int j0, int cols, long p0, long p1, float* dw) {
   __m512 acc[DR][NP];
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
-  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++)
-    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = r < rows ? _mm512_maskz_loadu_ps(q == NP - 1 ? m : (__mmask16)0xFFFF, dw + (size_t)r * cout + j0 + q * 16) : _mm512_setzero_ps();
+  _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++)
+    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = r < rows ? _mm512_maskz_loadu_ps(q == NP - 1 ? m : (__mmask16)0xFFFF, dw + (size_t)r * cout + j0 + q * 16) : _mm512_setzero_ps();
   int o[DR];
-  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) o[r] = koff[std::min(r, rows - 1)];
+  _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) o[r] = koff[std::min(r, rows - 1)];
   long p = p0;
   while (p < p1) {
     // One output row's run of positions at a time: the first tap moves by sw·cin along it.
@@ -254,16 +254,16 @@ __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const Padd
     const float* d = dy + p * cout + j0;
     for (long i = 0; i < run; i++, base += step, d += cout) {
       __m512 b[NP];
-      _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, d + q * 16) : _mm512_loadu_ps(d + q * 16);
-      _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) {
+      _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, d + q * 16) : _mm512_loadu_ps(d + q * 16);
+      _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) {
         const __m512 av = _mm512_set1_ps(base[o[r]]);
-        _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
+        _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
       }
     }
     p += run;
   }
-  _Pragma("GCC unroll 12") for (int r = 0; r < DR; r++) if (r < rows)
-    _Pragma("GCC unroll 12") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(dw + (size_t)r * cout + j0 + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+  _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) if (r < rows)
+    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(dw + (size_t)r * cout + j0 + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
 }
 
 // dW [K, cout] = Σ over positions of im2colᵀ · dy, tile by tile (12 im2col columns × 32 channels); a task owns its
@@ -272,9 +272,7 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
   const long P = (long)g.batch * g.outH * g.outW;
   const int K = g.kh * g.kw * g.cin;
   const PaddedInput xp(g, x);
-  const std::vector<int> toff = tapOffsets(g, xp.Wp);
-  std::vector<int> koff(K);
-  for (int k = 0; k < K; k++) koff[k] = toff[k / g.cin] + k % g.cin;
+  const std::vector<int> koff = columnOffsets(g, xp.Wp);
   std::memset(dw, 0, (size_t)K * cout * sizeof(float));
   const long kTiles = (K + DR - 1) / DR, jTiles = (cout + 31) / 32;
   const long chunk = std::max(16L, (128L << 10) / (4L * cout));
