@@ -210,28 +210,101 @@ inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long 
   return xp.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin;
 }
 
-// y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout): blocks of 8 tiles of positions over the
-// pool's threads, each tile over the output channels 32 at a time.
+// The same product for NRUNS whole output rows of RUN positions (one image; the rows' first taps rs floats apart,
+// the positions of a row STEP floats apart): every broadcast address is a base register plus a constant, so the 12
+// to 28 rows cost no pointer registers (directTile's 14 pointers spill), and a 16-column tile can take 28 rows,
+// which halves its loads per multiply-add. Writes all RUN·NRUNS rows of y.
+template <int NP, int RUN, int NRUNS, int STEP>
+__attribute__((target("avx512f"))) void directRunTile(const float* a, long rs, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy) {
+  constexpr int R = RUN * NRUNS;
+  __m512 acc[R][NP];
+  _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
+  const __mmask16 m = tailMask(cols - 16 * (NP - 1));
+  for (int k = 0; k < K; k++, w += ldw) {
+    const float* p = a + koff[k];
+    __m512 b[NP];
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
+    _Pragma("GCC unroll 4") for (int j = 0; j < NRUNS; j++) {
+      const float* pj = p + j * rs;
+      _Pragma("GCC unroll 28") for (int i = 0; i < RUN; i++) {
+        const __m512 av = _mm512_set1_ps(pj[i * STEP]);
+        _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[j * RUN + i][q] = _mm512_fmadd_ps(av, b[q], acc[j * RUN + i][q]);
+      }
+    }
+  }
+  _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+}
+
+using RunTile = void (*)(const float*, long, const int*, int, const float*, int, int, float*, int);
+struct RunShape {
+  RunTile fn;
+  int rows;  // output rows per tile (NRUNS)
+};
+
+// The instances: rows of 7, 14 or 28 positions (28×28 images and their 2×2 pools) at 1, 16, 32 or 64 floats apart
+// (one input channel, or 16 / 32 / 64 at stride 1), 28 rows for one 16-column panel, 14 for two; none: {null}.
+template <int STEP>
+RunShape runShapeFor(int run, int np) {
+  if (np == 1) {
+    if (run == 28) return {directRunTile<1, 28, 1, STEP>, 1};
+    if (run == 14) return {directRunTile<1, 14, 2, STEP>, 2};
+    if (run == 7) return {directRunTile<1, 7, 4, STEP>, 4};
+  } else {
+    if (run == 14) return {directRunTile<2, 14, 1, STEP>, 1};
+    if (run == 7) return {directRunTile<2, 7, 2, STEP>, 2};
+  }
+  return {nullptr, 0};
+}
+RunShape runShape(int run, int step, int np) {
+  switch (step) {
+    case 1: return runShapeFor<1>(run, np);
+    case 16: return runShapeFor<16>(run, np);
+    case 32: return runShapeFor<32>(run, np);
+    case 64: return runShapeFor<64>(run, np);
+    default: return {nullptr, 0};
+  }
+}
+
+// y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout), over the pool's threads by groups of output
+// rows: whole-row tiles (directRunTile) where the row length and step have an instance, else 14-position tiles; the
+// output channels 32 (or, when cout ≤ 16, 16) at a time.
 void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
-  const long P = (long)g.batch * g.outH * g.outW;
   const PaddedInput xp(g, x);
   const std::vector<int> koff = columnOffsets(g, xp.Wp);
-  const long tiles = (P + DR - 1) / DR;
-  parallelFor(tiles, [&](long tb, long te) {
-    for (long tile = tb; tile < te; tile++) {
-      const long p0 = tile * DR;
-      const int rows = (int)std::min<long>(DR, P - p0);
-      const float* a[DR];
-      _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, p0 + std::min(r, rows - 1));
-      float* yt = y + p0 * cout;
-      for (int j0 = 0; j0 < cout; j0 += 32) {
-        const int cols = std::min(32, cout - j0);
-        if (cols > 16) directTile<2>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, yt + j0, cout);
-        else directTile<1>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, yt + j0, cout);
+  const int np = cout <= 16 ? 1 : 2;
+  RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
+  // Whole-row tiles only where they divide an image (7×7 in pairs of rows would leave a half-empty tile per image,
+  // which the 14-position tiles, running on across images, do not).
+  if (rsh.fn && g.outH % rsh.rows) rsh = {nullptr, 0};
+  const int group = rsh.fn ? rsh.rows : std::max(1, DR / std::max(1, g.outW));  // output rows per task unit
+  const long unitsPerImage = (g.outH + group - 1) / group;
+  const long rowStride = (long)g.sh * xp.Wp * g.cin;
+  parallelFor((long)g.batch * unitsPerImage, [&](long ub, long ue) {
+    for (long u = ub; u < ue; u++) {
+      const long b = u / unitsPerImage;
+      const int oy0 = (int)(u % unitsPerImage) * group, oy1 = std::min(g.outH, oy0 + group);
+      const long p0 = (b * g.outH + oy0) * g.outW, p1 = (b * g.outH + oy1) * g.outW;
+      if (rsh.fn && oy1 - oy0 == group) {
+        const float* a = positionBase(g, xp, p0);
+        for (int j0 = 0; j0 < cout; j0 += 16 * np)
+          rsh.fn(a, rowStride, koff.data(), (int)koff.size(), w + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout);
+      } else {
+        for (long t0 = p0; t0 < p1; t0 += DR) {
+          const int rows = (int)std::min<long>(DR, p1 - t0);
+          const float* a[DR];
+          _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, t0 + std::min(r, rows - 1));
+          for (int j0 = 0; j0 < cout; j0 += 32) {
+            const int cols = std::min(32, cout - j0);
+            if (cols > 16) directTile<2>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, y + t0 * cout + j0, cout);
+            else directTile<1>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, y + t0 * cout + j0, cout);
+          }
+        }
       }
-      if (bias || act) addBiasAct(yt, bias, rows, cout, act);
+      if (bias || act) addBiasAct(y + p0 * cout, bias, p1 - p0, cout, act);
     }
-  }, 8);
+  });
 }
 
 // acc rows = im2col columns k0 + r (at offset koff[r] from a position's first tap) × output channels [j0, j0 + 16·NP)
