@@ -7,8 +7,12 @@
  *   granular    one nucleus and bright yellow granules in the cytoplasm
  *   spindle     one nucleus, elongated cell
  * Every cell is drawn analytically at a uniformly random angle (no resampling of a drawn image, so the training
- * set carries no interpolation trace of a rotation), with textured cytoplasm and sensor noise. The background is
- * dark, like the zero fill of the paper's rotation protocol, so rotated test images stay in distribution.
+ * set carries no interpolation trace of a rotation), with textured cytoplasm, then imaged as a microscope does:
+ * the optics' point-spread function (a Gaussian, σ = PSF_SIGMA pixels) blurs the scene, and the camera adds noise
+ * per pixel (read noise and shot noise, which grows with the signal) to a background-subtracted, dark image.
+ * Both matter for the paper's rotation protocol: a bilinear rotation blurs by about half a pixel, which changes
+ * an image with razor-sharp edges (out of distribution) but hardly one already band-limited by a PSF; and it
+ * zero-fills the corners, which a background at 0 (not at a camera offset) matches.
  *
  * Layout: OUT/train/<class>/NNNNN.png, OUT/test/<class>/NNNNN.png (RGB PNG), OUT/example.json (what made it).
  * Image i of a class and split depends only on (seed, split, class, i): a larger set begins with the smaller one.
@@ -40,7 +44,16 @@ interface Ellipse {
   theta: number;
 }
 
-/** Coverage of pixel (x, y) by an ellipse: 1 inside, 0 outside, a linear ramp about one pixel wide at the edge. */
+/** Width in pixels of the optics' Gaussian point-spread function (about Nyquist sampling, as microscopes are set up). */
+export const PSF_SIGMA = 0.8;
+/** A granule is a point below the resolution: its image is the PSF's (drawn so whatever psfSigma a test sets). */
+const GRANULE_SIGMA = PSF_SIGMA;
+
+/**
+ * Coverage of pixel (x, y) by an ellipse: 1 inside, 0 outside, a linear ramp one pixel wide across the edge in
+ * every direction (the distance to the edge is (1 − r)/|∇r| for the normalised radius r; a ramp of (1 − r)·b
+ * alone would be a/b pixels wide at the ends of an elongated cell, an edge sharpness that tells its class).
+ */
 function coverage(e: Ellipse, x: number, y: number): number {
   const dx = x - e.cx;
   const dy = y - e.cy;
@@ -49,8 +62,30 @@ function coverage(e: Ellipse, x: number, y: number): number {
   const u = (c * dx + s * dy) / e.a;
   const v = (-s * dx + c * dy) / e.b;
   const r = Math.sqrt(u * u + v * v);
-  // (1 - r) · min(a, b) is about the distance to the edge in pixels
-  return Math.min(1, Math.max(0, 0.5 + (1 - r) * Math.min(e.a, e.b)));
+  if (r < 1e-9) return 1;
+  const grad = Math.sqrt((u / e.a) ** 2 + (v / e.b) ** 2) / r;
+  return Math.min(1, Math.max(0, 0.5 + (1 - r) / grad));
+}
+
+/** Separable Gaussian blur of an S×S×C float image, zero outside (the scene is dark beyond the image too). */
+function blurPsf(img: Float32Array, S: number, C: number, sigma: number): Float32Array {
+  const half = Math.ceil(3 * sigma);
+  const k = Array.from({ length: 2 * half + 1 }, (_, i) => Math.exp(-0.5 * ((i - half) / sigma) ** 2));
+  const sum = k.reduce((a, b) => a + b, 0);
+  const pass = (src: Float32Array, dy: number, dx: number) => {
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++)
+        for (let t = -half; t <= half; t++) {
+          const yy = y + t * dy;
+          const xx = x + t * dx;
+          if (yy < 0 || yy >= S || xx < 0 || xx >= S) continue;
+          const w = k[t + half] / sum;
+          for (let c = 0; c < C; c++) out[(y * S + x) * C + c] += w * src[(yy * S + xx) * C + c];
+        }
+    return out;
+  };
+  return pass(pass(img, 0, 1), 1, 0);
 }
 
 /** A standard normal draw (Box–Muller). */
@@ -68,8 +103,21 @@ function inside(e: Ellipse, rMax: number, rng: Rng): [number, number] {
   return [e.cx + Math.cos(e.theta) * u - Math.sin(e.theta) * v, e.cy + Math.sin(e.theta) * u + Math.cos(e.theta) * v];
 }
 
+/** How a cell is imaged; the defaults are the dataset's, the others let tests look at one step alone. */
+export interface Imaging {
+  /** the point-spread function's σ in pixels; 0 = none (the sharp scene) */
+  psfSigma: number;
+  /** camera noise on (the random draws are made either way, so the cell is the same) */
+  noise: boolean;
+}
+
 /** One cell of class `kind` as RGBA8, size × size. */
-export function renderCell(kind: ExampleClass, size: number, rng: Rng): Uint8Array {
+export function renderCell(
+  kind: ExampleClass,
+  size: number,
+  rng: Rng,
+  imaging: Imaging = { psfSigma: PSF_SIGMA, noise: true },
+): Uint8Array {
   const S = size;
   const theta = 2 * Math.PI * rng.next();
   const centre = () => S / 2 - 0.5 + rng.uniform(-0.08, 0.08) * S;
@@ -111,7 +159,9 @@ export function renderCell(kind: ExampleClass, size: number, rng: Rng): Uint8Arr
     return [f * Math.cos(t), f * Math.sin(t), 2 * Math.PI * rng.next()] as const;
   });
   const brightness = rng.uniform(0.7, 1);
-  const out = new Uint8Array(S * S * 4);
+  // the scene in 8-bit units, cytoplasm and nuclei (sharp-edged) first: the optics blur them below
+  const scene = new Float32Array(S * S * 3);
+  const inCell = new Uint8Array(S * S);
   for (let y = 0; y < S; y++)
     for (let x = 0; x < S; x++) {
       const texture = 0.75 + 0.25 * (waves.reduce((acc, [fx, fy, ph]) => acc + Math.sin(fx * x + fy * y + ph), 0) / 3);
@@ -121,16 +171,29 @@ export function renderCell(kind: ExampleClass, size: number, rng: Rng): Uint8Arr
           1,
           nuclei.reduce((acc, e) => acc + coverage(e, x, y), 0),
         ) * cyto;
+      inCell[y * S + x] = cyto > 0 ? 1 : 0;
+      const p = 3 * (y * S + x);
+      scene[p] = 25 * cyto;
+      scene[p + 1] = 170 * cyto * (1 - 0.7 * nuc);
+      scene[p + 2] = 15 * cyto + 190 * nuc;
+    }
+  const image = imaging.psfSigma > 0 ? blurPsf(scene, S, 3, imaging.psfSigma) : scene;
+  const out = new Uint8Array(S * S * 4);
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      // granules are below the resolution: each is imaged as the PSF itself, a Gaussian of width PSF_SIGMA
       let gran = 0;
-      for (const [gx, gy, g] of granules) gran += g * Math.exp(-((x - gx) ** 2 + (y - gy) ** 2) / (2 * 0.8 * 0.8));
-      gran = Math.min(1, gran) * (cyto > 0 ? 1 : 0);
-      const r = 25 * cyto + 170 * gran;
-      const g = 170 * cyto * (1 - 0.7 * nuc) + 150 * gran;
-      const b = 15 * cyto + 190 * nuc;
-      const p = 4 * (y * S + x);
-      const rgb = [r, g, b];
-      for (let c = 0; c < 3; c++) out[p + c] = Math.max(0, Math.min(255, Math.round(8 + rgb[c] + 5 * normal(rng))));
-      out[p + 3] = 255;
+      for (const [gx, gy, g] of granules)
+        gran += g * Math.exp(-((x - gx) ** 2 + (y - gy) ** 2) / (2 * GRANULE_SIGMA * GRANULE_SIGMA));
+      gran = Math.min(1, gran) * inCell[y * S + x];
+      const p = y * S + x;
+      const signal = [image[3 * p] + 170 * gran, image[3 * p + 1] + 150 * gran, image[3 * p + 2]];
+      for (let c = 0; c < 3; c++) {
+        // camera noise: read noise (σ 2) and shot noise (variance ∝ signal), on a background subtracted to 0
+        const noise = Math.sqrt(4 + 0.35 * signal[c]) * normal(rng) * (imaging.noise ? 1 : 0);
+        out[4 * p + c] = Math.max(0, Math.min(255, Math.round(signal[c] + noise)));
+      }
+      out[4 * p + 3] = 255;
     }
   return out;
 }

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng, readImageFolderSplits } from '@gmr-conv/datasets';
-import { EXAMPLE_CLASSES, makeExample, renderCell } from '../src/example.js';
+import { Rng, readImageFolderSplits, rotate, type Image } from '@gmr-conv/datasets';
+import { EXAMPLE_CLASSES, PSF_SIGMA, makeExample, renderCell } from '../src/example.js';
 import { progressBar, progressWanted } from '../src/progress.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gmr-example-'));
@@ -90,6 +90,55 @@ describe('gmr make-example', () => {
       expect(measure('spindle', seed).elongation).toBeGreaterThan(1.6);
       expect(round.elongation).toBeLessThan(1.5);
     }
+  });
+
+  it('images a cell as a microscope: band-limited by the PSF, noise on a background at 0 like the zero fill', () => {
+    const S = 32;
+    /** RGB of a render in [0, 1], as the pipelines feed it */
+    const asImage = (px: Uint8Array): Image => {
+      const data = new Float32Array(S * S * 3);
+      for (let i = 0; i < S * S; i++) for (let c = 0; c < 3; c++) data[3 * i + c] = px[4 * i + c] / 255;
+      return { data, height: S, width: S, channels: 3 };
+    };
+    /** mean absolute change under the protocol's bilinear resampling without a net rotation (10° and back) */
+    const resamplingChange = (img: Image) => {
+      const back = rotate(rotate(img, 10), -10);
+      let d = 0;
+      let n = 0;
+      // the inscribed disc only: outside it the round trip zero-fills corners
+      for (let y = 0; y < S; y++)
+        for (let x = 0; x < S; x++) {
+          if ((y - (S - 1) / 2) ** 2 + (x - (S - 1) / 2) ** 2 > (S / 2 - 3) ** 2) continue;
+          for (let c = 0; c < 3; c++) d += Math.abs(back.data[3 * (y * S + x) + c] - img.data[3 * (y * S + x) + c]);
+          n += 3;
+        }
+      return d / n;
+    };
+    for (const kind of EXAMPLE_CLASSES)
+      for (let seed = 0; seed < 3; seed++) {
+        const imaged = asImage(renderCell(kind, S, new Rng(seed), { psfSigma: PSF_SIGMA, noise: false }));
+        const sharp = asImage(renderCell(kind, S, new Rng(seed), { psfSigma: 0, noise: false }));
+        // the sharp scene loses its edges to the resampling; the imaged cell, already blurred by the PSF, much less
+        // (granules are drawn as the PSF's image either way, so that class is left out of this comparison)
+        if (kind !== 'granular') expect(resamplingChange(imaged)).toBeLessThan(0.65 * resamplingChange(sharp));
+        // the noise draws do not change the cell: the noisy image is the noise-free one plus small noise
+        const noisy = asImage(renderCell(kind, S, new Rng(seed)));
+        let d = 0;
+        for (let i = 0; i < noisy.data.length; i++) d += Math.abs(noisy.data[i] - imaged.data[i]);
+        expect(d / noisy.data.length).toBeGreaterThan(0.5 / 255);
+        expect(d / noisy.data.length).toBeLessThan(8 / 255);
+        // the background (the 2-pixel border, where at most a cell's tip reaches) averages under 3 of 255: about the
+        // zero fill's level (a camera offset of 8 would fail this)
+        let bg = 0;
+        let nb = 0;
+        for (let y = 0; y < S; y++)
+          for (let x = 0; x < S; x++)
+            if (Math.min(x, y, S - 1 - x, S - 1 - y) < 2) {
+              for (let c = 0; c < 3; c++) bg += noisy.data[3 * (y * S + x) + c];
+              nb += 3;
+            }
+        expect((bg / nb) * 255).toBeLessThan(3);
+      }
   });
 
   it('refuses a folder that already holds a dataset and bad sizes, naming them', () => {
