@@ -210,23 +210,23 @@ inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long 
   return xp.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin;
 }
 
-// The same product for NRUNS whole output rows of RUN positions (one image; the rows' first taps rs floats apart,
-// the positions of a row STEP floats apart): every broadcast address is a base register plus a constant, so the 12
-// to 28 rows cost no pointer registers (directTile's 14 pointers spill), and a 16-column tile can take 28 rows,
-// which halves its loads per multiply-add. Writes all RUN·NRUNS rows of y.
+// The same product for NRUNS consecutive whole output rows of RUN positions (a[j]: row j's first tap; the positions
+// of a row STEP floats apart): every broadcast address is one of NRUNS base registers plus a constant, so the 14 to
+// 28 positions cost no pointer registers (directTile's 14 pointers spill), and a 16-column tile can take 28
+// positions, which halves its loads per multiply-add. Writes all RUN·NRUNS rows of y.
 template <int NP, int RUN, int NRUNS, int STEP>
-__attribute__((target("avx512f"))) void directRunTile(const float* a, long rs, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy) {
+__attribute__((target("avx512f"))) void directRunTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy) {
   constexpr int R = RUN * NRUNS;
   __m512 acc[R][NP];
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
   for (int k = 0; k < K; k++, w += ldw) {
-    const float* p = a + koff[k];
+    const int o = koff[k];
     __m512 b[NP];
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
     _Pragma("GCC unroll 4") for (int j = 0; j < NRUNS; j++) {
-      const float* pj = p + j * rs;
+      const float* pj = a[j] + o;
       _Pragma("GCC unroll 28") for (int i = 0; i < RUN; i++) {
         const __m512 av = _mm512_set1_ps(pj[i * STEP]);
         _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[j * RUN + i][q] = _mm512_fmadd_ps(av, b[q], acc[j * RUN + i][q]);
@@ -237,10 +237,10 @@ __attribute__((target("avx512f"))) void directRunTile(const float* a, long rs, c
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
 }
 
-using RunTile = void (*)(const float*, long, const int*, int, const float*, int, int, float*, int);
+using RunTile = void (*)(const float* const*, const int*, int, const float*, int, int, float*, int);
 struct RunShape {
   RunTile fn;
-  int rows;  // output rows per tile (NRUNS)
+  int rows;  // output rows per tile (NRUNS, at most 4)
 };
 
 // The instances: rows of 7, 14 or 28 positions (28×28 images and their 2×2 pools) at 1, 16, 32 or 64 floats apart
@@ -274,22 +274,19 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
   const PaddedInput xp(g, x);
   const std::vector<int> koff = columnOffsets(g, xp.Wp);
   const int np = cout <= 16 ? 1 : 2;
-  RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
-  // Whole-row tiles only where they divide an image (7×7 in pairs of rows would leave a half-empty tile per image,
-  // which the 14-position tiles, running on across images, do not).
-  if (rsh.fn && g.outH % rsh.rows) rsh = {nullptr, 0};
-  const int group = rsh.fn ? rsh.rows : std::max(1, DR / std::max(1, g.outW));  // output rows per task unit
-  const long unitsPerImage = (g.outH + group - 1) / group;
-  const long rowStride = (long)g.sh * xp.Wp * g.cin;
-  parallelFor((long)g.batch * unitsPerImage, [&](long ub, long ue) {
+  const RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
+  // Task units: groups of consecutive output rows over all images (a group may span two images).
+  const int group = rsh.fn ? rsh.rows : std::max(1, DR / std::max(1, g.outW));
+  const long rowsAll = (long)g.batch * g.outH;
+  parallelFor((rowsAll + group - 1) / group, [&](long ub, long ue) {
     for (long u = ub; u < ue; u++) {
-      const long b = u / unitsPerImage;
-      const int oy0 = (int)(u % unitsPerImage) * group, oy1 = std::min(g.outH, oy0 + group);
-      const long p0 = (b * g.outH + oy0) * g.outW, p1 = (b * g.outH + oy1) * g.outW;
-      if (rsh.fn && oy1 - oy0 == group) {
-        const float* a = positionBase(g, xp, p0);
+      const long row0 = u * group, row1 = std::min(rowsAll, row0 + group);
+      const long p0 = row0 * g.outW, p1 = row1 * g.outW;
+      if (rsh.fn && row1 - row0 == group) {
+        const float* a[4];
+        for (int j = 0; j < group; j++) a[j] = positionBase(g, xp, (row0 + j) * g.outW);
         for (int j0 = 0; j0 < cout; j0 += 16 * np)
-          rsh.fn(a, rowStride, koff.data(), (int)koff.size(), w + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout);
+          rsh.fn(a, koff.data(), (int)koff.size(), w + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout);
       } else {
         for (long t0 = p0; t0 < p1; t0 += DR) {
           const int rows = (int)std::min<long>(DR, p1 - t0);

@@ -27,7 +27,7 @@ interface ConvCase {
 const cases: ConvCase[] = [
   { name: 'first layer 1 → 16, 9×9 same, 28×28 (the CLI plain CNN)', x: [2, 28, 28, 1], k: [9, 9], cout: 16, pad: 'same' },
   { name: '16 → 32, 9×9 same, 14×14, batch 1', x: [1, 14, 14, 16], k: [9, 9], cout: 32, pad: 'same' },
-  { name: '32 → 64, 5×5 same, 7×7, batch 1', x: [1, 7, 7, 32], k: [5, 5], cout: 64, pad: 'same' },
+  { name: '32 → 64, 5×5 same, 7×7, batch 3 (tiles of two rows that span two images)', x: [3, 7, 7, 32], k: [5, 5], cout: 64, pad: 'same' },
   { name: '8 → 24, 3×3 valid, odd sizes (7×5: 15 positions, no multiple of 12)', x: [1, 7, 5, 8], k: [3, 3], cout: 24, pad: 'valid' },
   { name: '12 → 40, 5×3 explicit asymmetric pads (a masked second panel)', x: [3, 9, 6, 12], k: [5, 3], cout: 40, pad: [[0, 0], [1, 3], [2, 0], [0, 0]] },
   { name: '9 → 70, 3×3 same (three column groups, the last of 6)', x: [2, 5, 7, 9], k: [3, 3], cout: 70, pad: 'same' },
