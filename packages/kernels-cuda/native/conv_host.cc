@@ -338,11 +338,65 @@ __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const Padd
 
 // dW [K, cout] = Σ over positions of im2colᵀ · dy, tile by tile (12 im2col columns × 32 channels); a task owns its
 // tiles and walks the positions in chunks of about 128 KB of dy, so that the chunk stays in L2 across its tiles.
+// With Cin a multiple of 16 the filter gradient turns around once more: dWᵀ [cout, K] = dyᵀ · im2col, with 16
+// im2col columns (16 channels of one tap) as one vector read straight from the padded input and dy's 8 channels
+// broadcast from one row (constant offsets: no offset registers to spill). A tile, 8 output channels × KV vectors,
+// adds the positions [p0, p1) to dWᵀ rows co0… at vectors voff (the first nv of KV valid).
+constexpr int FT_CO = 8, FT_KV = 3;
+__attribute__((target("avx512f"))) void filterTileT(const RingGeom& g, const PaddedInput& xp, const int* voff, int nv, const float* dy, int cout, int co0, long p0, long p1, float* dwT, int K) {
+  __m512 acc[FT_CO][FT_KV];
+  int o[FT_KV];
+  _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) o[v] = voff[std::min(v, nv - 1)];
+  _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++)
+    _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) acc[c][v] = v < nv ? _mm512_loadu_ps(dwT + (size_t)(co0 + c) * K + v * 16) : _mm512_setzero_ps();
+  long p = p0;
+  while (p < p1) {
+    const int ox0 = (int)(p % g.outW);
+    const long run = std::min<long>(p1 - p, g.outW - ox0);
+    const float* base = positionBase(g, xp, p);
+    const long step = (long)g.sw * g.cin;
+    const float* d = dy + p * cout + co0;
+    for (long i = 0; i < run; i++, base += step, d += cout) {
+      __m512 xv[FT_KV];
+      _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) xv[v] = _mm512_loadu_ps(base + o[v]);
+      _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++) {
+        const __m512 dv = _mm512_set1_ps(d[c]);
+        _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) acc[c][v] = _mm512_fmadd_ps(dv, xv[v], acc[c][v]);
+      }
+    }
+    p += run;
+  }
+  _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++)
+    _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) if (v < nv) _mm512_storeu_ps(dwT + (size_t)(co0 + c) * K + v * 16, acc[c][v]);
+}
+
 void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, float* dw) {
   const long P = (long)g.batch * g.outH * g.outW;
   const int K = g.kh * g.kw * g.cin;
   const PaddedInput xp(g, x);
   const std::vector<int> koff = columnOffsets(g, xp.Wp);
+  if (g.cin % 16 == 0 && cout % FT_CO == 0) {
+    // dWᵀ tile by tile (tasks over 8-channel × 3-vector tiles, positions in chunks of about 128 KB of dy), then dW.
+    std::vector<float> dwT((size_t)cout * K, 0.f);
+    const int vecs = K / 16;
+    const long vTiles = (vecs + FT_KV - 1) / FT_KV, cTiles = cout / FT_CO;
+    const long chunk = std::max(16L, (128L << 10) / (4L * cout));
+    parallelFor(vTiles * cTiles, [&](long tb, long te) {
+      for (long p0 = 0; p0 < P; p0 += chunk)
+        for (long t = tb; t < te; t++) {
+          const int v0 = (int)(t / cTiles) * FT_KV, co0 = (int)(t % cTiles) * FT_CO;
+          int voff[FT_KV];
+          const int nv = std::min(FT_KV, vecs - v0);
+          for (int v = 0; v < nv; v++) voff[v] = koff[(size_t)(v0 + v) * 16];
+          filterTileT(g, xp, voff, nv, dy, cout, co0, p0, std::min(P, p0 + chunk), dwT.data() + (size_t)v0 * 16, K);
+        }
+    });
+    parallelFor(K, [&](long b, long e) {
+      for (long k = b; k < e; k++)
+        for (int c = 0; c < cout; c++) dw[k * cout + c] = dwT[(size_t)c * K + k];
+    }, 64);
+    return;
+  }
   std::memset(dw, 0, (size_t)K * cout * sizeof(float));
   const long kTiles = (K + DR - 1) / DR, jTiles = (cout + 31) / 32;
   const long chunk = std::max(16L, (128L << 10) / (4L * cout));
