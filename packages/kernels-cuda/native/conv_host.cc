@@ -168,6 +168,10 @@ bool directConvs() {
   return on;
 }
 
+// Everything below runs only where directConvs() holds, so it is all built for AVX-512 (the lambdas too).
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+
 inline __mmask16 tailMask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1); }
 
 // y rows [0, rows) (row stride ldy) × columns [0, 16·NP) (the last panel masked to `cols` − 16·(NP − 1)) =
@@ -304,6 +308,18 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
   });
 }
 
+// fn(base, d, n, step) for each output row's run of the positions [p0, p1): n positions, the first one's first tap
+// at base (each next one step floats on), its dy row at d (each next one cout floats on).
+template <typename F>
+inline void forRowRuns(const RingGeom& g, const PaddedInput& xp, long p0, long p1, const float* d, int cout, F&& fn) {
+  const long step = (long)g.sw * g.cin;
+  for (long p = p0; p < p1;) {
+    const long run = std::min<long>(p1 - p, g.outW - (int)(p % g.outW));
+    fn(positionBase(g, xp, p), d + p * cout, run, step);
+    p += run;
+  }
+}
+
 // acc rows = im2col columns k0 + r (at offset koff[r] from a position's first tap) × output channels [j0, j0 + 16·NP)
 // summed over positions [p0, p1) (dy rows), added to dW [K, cout] (the task's own rows).
 template <int NP>
@@ -314,15 +330,8 @@ __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const Padd
     _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = r < rows ? _mm512_maskz_loadu_ps(q == NP - 1 ? m : (__mmask16)0xFFFF, dw + (size_t)r * cout + j0 + q * 16) : _mm512_setzero_ps();
   int o[DR];
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) o[r] = koff[std::min(r, rows - 1)];
-  long p = p0;
-  while (p < p1) {
-    // One output row's run of positions at a time: the first tap moves by sw·cin along it.
-    const int ox0 = (int)(p % g.outW);
-    const long run = std::min<long>(p1 - p, g.outW - ox0);
-    const float* base = positionBase(g, xp, p);
-    const long step = (long)g.sw * g.cin;
-    const float* d = dy + p * cout + j0;
-    for (long i = 0; i < run; i++, base += step, d += cout) {
+  forRowRuns(g, xp, p0, p1, dy + j0, cout, [&](const float* base, const float* d, long n, long step) {
+    for (long i = 0; i < n; i++, base += step, d += cout) {
       __m512 b[NP];
       _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, d + q * 16) : _mm512_loadu_ps(d + q * 16);
       _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) {
@@ -330,8 +339,7 @@ __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const Padd
         _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
       }
     }
-    p += run;
-  }
+  });
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) if (r < rows)
     _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(dw + (size_t)r * cout + j0 + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
 }
@@ -349,14 +357,8 @@ __attribute__((target("avx512f"))) void filterTileT(const RingGeom& g, const Pad
   _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) o[v] = voff[std::min(v, nv - 1)];
   _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++)
     _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) acc[c][v] = v < nv ? _mm512_loadu_ps(dwT + (size_t)(co0 + c) * K + v * 16) : _mm512_setzero_ps();
-  long p = p0;
-  while (p < p1) {
-    const int ox0 = (int)(p % g.outW);
-    const long run = std::min<long>(p1 - p, g.outW - ox0);
-    const float* base = positionBase(g, xp, p);
-    const long step = (long)g.sw * g.cin;
-    const float* d = dy + p * cout + co0;
-    for (long i = 0; i < run; i++, base += step, d += cout) {
+  forRowRuns(g, xp, p0, p1, dy + co0, cout, [&](const float* base, const float* d, long n, long step) {
+    for (long i = 0; i < n; i++, base += step, d += cout) {
       __m512 xv[FT_KV];
       _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) xv[v] = _mm512_loadu_ps(base + o[v]);
       _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++) {
@@ -364,8 +366,7 @@ __attribute__((target("avx512f"))) void filterTileT(const RingGeom& g, const Pad
         _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) acc[c][v] = _mm512_fmadd_ps(dv, xv[v], acc[c][v]);
       }
     }
-    p += run;
-  }
+  });
   _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++)
     _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) if (v < nv) _mm512_storeu_ps(dwT + (size_t)(co0 + c) * K + v * 16, acc[c][v]);
 }
@@ -410,6 +411,8 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
       }
   });
 }
+
+#pragma GCC pop_options
 
 }  // namespace
 
