@@ -68,18 +68,19 @@ inline void copyChannels(float* __restrict d, const float* __restrict s, int n) 
 
 // x with its zero padding written out (each image [Hp, Wp, Cin]): every tap of every output position then reads
 // inside it, so an im2col row is kh runs of kw·Cin consecutive floats (dilation 1 along the row) with no border tests.
+// Not zero-filled first: every float is written below.
 struct PaddedInput {
   int Hp, Wp;
-  std::vector<float> v;
-  const float* data() const { return v.data(); }
+  Floats v;
+  const float* data() const { return v.get(); }
   PaddedInput(const RingGeom& g, const float* x)
-      : Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), v((size_t)g.batch * Hp * Wp * g.cin) {
+      : Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), v(alignedFloats((size_t)g.batch * Hp * Wp * g.cin)) {
     const long cin = g.cin;
     parallelFor((long)g.batch * Hp, [&](long tb, long te) {
       for (long t = tb; t < te; t++) {
         const long b = t / Hp;
         const int py = (int)(t % Hp), iy = py - g.padTop;
-        float* row = v.data() + t * Wp * cin;
+        float* row = v.get() + t * Wp * cin;
         if (iy < 0 || iy >= g.inH) {
           std::memset(row, 0, (size_t)Wp * cin * sizeof(float));
           continue;
