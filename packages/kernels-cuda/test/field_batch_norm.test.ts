@@ -4,7 +4,7 @@
  * for layouts with and without order-0 maps; no leaked tensors or native buffers; a clear error for a wrong input.
  */
 import { describe, expect, it } from 'vitest';
-import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FieldBatchNorm, fieldChannels, type Fields } from '@gmr-conv/core';
+import { applyD4ToFields, D4_ELEMENTS, FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FieldBatchNorm, fieldChannels, type Fields } from '@gmr-conv/core';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 import { expectNoLeaks } from './leak_check.js';
@@ -45,6 +45,23 @@ describe('GMRFieldBatchNorm on native', () => {
       got.forEach((g, i) => expect(relErr(g, ref[i]!), names[i]).toBeLessThan(1e-4));
     });
   }
+
+  it('is exactly D4-equivariant in training (batch statistics are invariant to the 8 grid symmetries)', async () => {
+    await tf.setBackend('native');
+    const fields: Fields = [2, 2, 2];
+    const c = fieldChannels(fields);
+    const layer = new FieldBatchNorm({ fields });
+    const x = tf.add(tf.tensor(rand(2 * 6 * 6 * c, 71), [2, 6, 6, c]), 0.2);
+    resetKernelCallCounts();
+    const y = layer.apply(x, { training: true }) as tf.Tensor;
+    for (const g of D4_ELEMENTS) {
+      const [a, b] = tf.tidy(() => [layer.apply(applyD4ToFields(x, g, fields), { training: true }) as tf.Tensor, applyD4ToFields(y, g, fields)]);
+      expect(relErr(a!.dataSync() as Float32Array, b!.dataSync() as Float32Array), g).toBeLessThan(1e-5);
+      tf.dispose([a!, b!]);
+    }
+    expect(kernelCallCounts()[FIELD_BATCH_NORM], 'the fused kernel ran').toBe(9);
+    tf.dispose([x, y]);
+  });
 
   it('leaks no tensors and no native buffers over repeated training steps', async () => {
     await tf.setBackend('native');
