@@ -186,7 +186,7 @@ __attribute__((target("avx512f"))) void directTile(const float* const* a, int ro
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
   const float* p[DR];
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) p[r] = a[r];
-  for (int k = 0; k < K; k++, w += ldw) {
+  _Pragma("GCC unroll 2") for (int k = 0; k < K; k++, w += ldw) {
     const int o = koff[k];
     __m512 b[NP];
     _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
@@ -226,7 +226,7 @@ __attribute__((target("avx512f"))) void directRunTile(const float* const* a, con
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
-  for (int k = 0; k < K; k++, w += ldw) {
+  _Pragma("GCC unroll 2") for (int k = 0; k < K; k++, w += ldw) {
     const int o = koff[k];
     __m512 b[NP];
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
