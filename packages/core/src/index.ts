@@ -113,7 +113,7 @@ export {
 export { D4_FIELD_ACTION, fieldTurn, applyD4ToFields, turnFields } from './steerable/field_symmetry.js';
 export { steerableBasis, steerableDenseKernel, type SteerableBasis } from './steerable/steerable_basis.js';
 export { GMRSteerableConv2D, gmrSteerableConv2d, STEERABLE_PATHS, type SteerablePath, type GMRSteerableConv2DArgs } from './steerable/steerable_conv.js';
-export { setSteerablePath, steerablePathFor, type ResolvedSteerablePath } from './steerable/steerable_path.js';
+export { steerablePathFor, type ResolvedSteerablePath } from './steerable/steerable_path.js';
 export {
   FieldNonlinearity,
   gatedFields,
@@ -121,9 +121,9 @@ export {
   type FieldNonlinearityMode,
   type FieldNonlinearityArgs,
 } from './steerable/field_nonlinearity.js';
-export { FIELD_GATE, FIELD_GATE_GRAD, fieldGate, composedFieldGate, type FieldGateAttrs } from './steerable/field_gate.js';
+export { fieldGate, composedFieldGate } from './steerable/field_gate.js';
 export { FieldBatchNorm, type FieldBatchNormArgs } from './steerable/field_batch_norm.js';
-export { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, fieldBatchNormKernelHere, fusedFieldBatchNorm, type FieldBatchNormAttrs } from './steerable/field_batch_norm_op.js';
+export { fieldBatchNormKernelHere, fusedFieldBatchNorm } from './steerable/field_batch_norm_op.js';
 export {
   FieldInvariants,
   fieldInvariantChannels,

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GMRSteerableConv2D, setSteerablePath, steerablePathFor } from '../src/index.js';
+import { GMRSteerableConv2D, steerablePathFor } from '../src/index.js';
+import { setSteerablePath } from '../src/kernel/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -8,7 +8,8 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FIELD_GATE, FIELD_GATE_GRAD, invalid, setSteerablePath } from '@gmr-conv/core';
+import { invalid } from '@gmr-conv/core';
+import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FIELD_GATE, FIELD_GATE_GRAD, setSteerablePath } from '@gmr-conv/core/kernel';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';

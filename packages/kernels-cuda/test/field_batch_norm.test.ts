@@ -4,7 +4,8 @@
  * for layouts with and without order-0 maps; no leaked tensors or native buffers; a clear error for a wrong input.
  */
 import { describe, expect, it } from 'vitest';
-import { applyD4ToFields, D4_ELEMENTS, FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FieldBatchNorm, fieldChannels, type Fields } from '@gmr-conv/core';
+import { applyD4ToFields, D4_ELEMENTS, FieldBatchNorm, fieldChannels, type Fields } from '@gmr-conv/core';
+import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD } from '@gmr-conv/core/kernel';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 import { expectNoLeaks } from './leak_check.js';

@@ -4,7 +4,8 @@
  * native; no leaked tensors or native buffers; a clear error for an input of the wrong layout.
  */
 import { describe, expect, it } from 'vitest';
-import { applyD4, composedFieldGate, D4_ELEMENTS, FIELD_GATE, FIELD_GATE_GRAD, fieldChannels, fieldGate, gatedFields, type Fields } from '@gmr-conv/core';
+import { applyD4, composedFieldGate, D4_ELEMENTS, fieldChannels, fieldGate, gatedFields, type Fields } from '@gmr-conv/core';
+import { FIELD_GATE, FIELD_GATE_GRAD } from '@gmr-conv/core/kernel';
 import { gmrSteerableCNN } from '@gmr-conv/models';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';

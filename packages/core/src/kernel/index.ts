@@ -7,7 +7,8 @@
  *  - the mixing weights Φ = θ·P that the binary-ring kernels mix with (mixing_weights.ts);
  *  - core's composed implementation, the fallback for calls a kernel does not cover (composed/);
  *  - the registry that tells whether a backend runs its own kernel or the composed one (kernel_registry.ts);
- *  - the tfjs engine internals that kernels need (engine_internals.ts).
+ *  - the tfjs engine internals that kernels need (engine_internals.ts);
+ *  - the steerable layers' kernel names and attrs (field_kernel_names.ts) and the steerable conv's path choice.
  */
 export {
   GMR_CONV_1D,
@@ -65,3 +66,6 @@ export { mixingWeights } from './mixing_weights.js';
 export { gmrConvComposed } from './composed/gmr_conv_composed.js';
 export { registerComposedKernel, usesComposedKernel } from './kernel_registry.js';
 export { recordingGradients } from './engine_internals.js';
+export { FIELD_GATE, FIELD_GATE_GRAD, FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD } from './field_kernel_names.js';
+export type { FieldGateAttrs, FieldBatchNormAttrs } from './field_kernel_names.js';
+export { setSteerablePath } from '../steerable/steerable_path.js';

@@ -8,14 +8,7 @@
  * one pass for the sums and one for the output each way instead of a dozen full-size element-wise kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Fields } from './fields.js';
-
-export const FIELD_BATCH_NORM = 'GMRFieldBatchNorm';
-export const FIELD_BATCH_NORM_GRAD = 'GMRFieldBatchNormGrad';
-export interface FieldBatchNormAttrs {
-  fields: Fields;
-  epsilon: number;
-}
+import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, type FieldBatchNormAttrs } from '../kernel/field_kernel_names.js';
 
 /** Whether the current backend registers both kernels (for float32 x). */
 export function fieldBatchNormKernelHere(x: tf.Tensor): boolean {

@@ -8,16 +8,8 @@
  * than its convolutions. Every other backend runs the composed form, unchanged.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { FIELD_GATE, FIELD_GATE_GRAD, type FieldGateAttrs } from '../kernel/field_kernel_names.js';
 import type { Fields } from './fields.js';
-
-/** Kernel name of the fused gate: inputs { x }, attrs FieldGateAttrs, output [..., n0 + 2K]. */
-export const FIELD_GATE = 'GMRFieldGate';
-/** Kernel name of its input gradient: inputs { x, dy }, attrs FieldGateAttrs, output dx of x's shape. */
-export const FIELD_GATE_GRAD = 'GMRFieldGateGrad';
-/** The output fields [n0, n1, n2] (the input carries n1 + n2 gates more). */
-export interface FieldGateAttrs {
-  fields: Fields;
-}
 
 /** Where the fused kernels serve: float32 input on a backend that registers both. */
 function fusedHere(x: tf.Tensor): boolean {

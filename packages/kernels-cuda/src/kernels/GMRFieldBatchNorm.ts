@@ -3,7 +3,8 @@
  * then y = (x − mean)·invStd·γ + β; also the batch statistics (mean [C], stats [F]) and invStd [C] for the gradient
  * (GMRFieldBatchNormGrad, which core's fusedFieldBatchNorm calls).
  */
-import { FIELD_BATCH_NORM, invalid, type FieldBatchNormAttrs } from '@gmr-conv/core';
+import { invalid } from '@gmr-conv/core';
+import { FIELD_BATCH_NORM, type FieldBatchNormAttrs } from '@gmr-conv/core/kernel';
 import type { NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { allF32, nativeKernel, size, type NativeKernelArgs } from './native_util.js';

@@ -1,5 +1,6 @@
 /** GMRFieldBatchNormGrad: dx, dγ [F] and dβ [n0] of GMRFieldBatchNorm in two native passes (native/field_ops.cc). */
-import { FIELD_BATCH_NORM_GRAD, invalid, type FieldBatchNormAttrs } from '@gmr-conv/core';
+import { invalid } from '@gmr-conv/core';
+import { FIELD_BATCH_NORM_GRAD, type FieldBatchNormAttrs } from '@gmr-conv/core/kernel';
 import type { NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { fieldSizes } from './GMRFieldBatchNorm.js';

@@ -3,7 +3,8 @@
  * ReLU on the order-0 maps, z·σ(s) on every order-m field. Its gradient is GMRFieldGateGrad, registered by core
  * with the op (core/src/steerable/field_gate.ts); core picks this kernel only where both are registered.
  */
-import { FIELD_GATE, invalid, type FieldGateAttrs } from '@gmr-conv/core';
+import { invalid } from '@gmr-conv/core';
+import { FIELD_GATE, type FieldGateAttrs } from '@gmr-conv/core/kernel';
 import type { NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { nativeKernel, size, type NativeKernelArgs } from './native_util.js';

@@ -1,5 +1,6 @@
 /** GMRFieldGateGrad: the input gradient of GMRFieldGate from x and dy in one native pass (native/field_ops.cc). */
-import { FIELD_GATE_GRAD, invalid, type FieldGateAttrs } from '@gmr-conv/core';
+import { invalid } from '@gmr-conv/core';
+import { FIELD_GATE_GRAD, type FieldGateAttrs } from '@gmr-conv/core/kernel';
 import type { NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { gateChannels } from './GMRFieldGate.js';
