@@ -24,7 +24,7 @@ import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js'
 import type { RingGeometry } from '../rings/ring_masks.js';
 import { gaussianMatrix, initialLogSigmas, initialSigma, REFERENCE_SQRT_2PI } from '../mixture/gaussian_mixture.js';
 import { gmrConv2d } from '../ops/gmr_conv_ops.js';
-import { convOutLength, samePads } from '../kernel/conv_info.js';
+import { gmrConvAxis } from '../kernel/conv_info.js';
 import { GMRValueError, invalid, toTuple } from '../utils/errors.js';
 import { bool, recordingGradients } from '../layers/layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js';
@@ -241,10 +241,8 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     const out = [1, 2].map((axis, i) => {
       const len = shape[axis];
       if (len == null) return null;
-      const k = this.kernelSize[i]!;
-      const s = this.strides[i]!;
-      const [a, b] = this.padding === 'same' ? samePads(len, k, s, 1) : [0, 0];
-      return convOutLength(len, k, s, 1, a, b);
+      // the geometry of every GMR op (the steerable conv runs one, or tf.conv2d with the same padding)
+      return gmrConvAxis(len, this.kernelSize[i]!, this.strides[i]!, 1, this.padding).outLength;
     });
     return [shape[0]!, out[0]!, out[1]!, this.outputChannels];
   }
