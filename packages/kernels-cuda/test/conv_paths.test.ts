@@ -33,6 +33,8 @@ const cases: ConvCase[] = [
   { name: '9 → 70, 3×3 same (three column groups, the last of 6)', x: [2, 5, 7, 9], k: [3, 3], cout: 70, pad: 'same' },
   { name: '16 → 8, 3×3 stride 2 same (strided forward and filter gradient)', x: [2, 9, 8, 16], k: [3, 3], cout: 8, strides: 2, pad: 'same' },
   { name: '10 → 20, 4×4 stride [1, 2] valid (even kernel)', x: [2, 8, 11, 10], k: [4, 4], cout: 20, strides: [1, 2], pad: 'valid' },
+  { name: '10 → 20, 4×4 same (even kernel: uneven padding turned for the input gradient)', x: [2, 7, 9, 10], k: [4, 4], cout: 20, pad: 'same' },
+  { name: '8 → 16, 3×3, pads wider than the kernel (3 top, 4 right)', x: [2, 6, 5, 8], k: [3, 3], cout: 16, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
   { name: '3 → 17, 5×5 same (few input channels)', x: [2, 6, 6, 3], k: [5, 5], cout: 17, pad: 'same' },
 ];
 
