@@ -66,38 +66,54 @@ inline void copyChannels(float* __restrict d, const float* __restrict s, int n) 
   }
 }
 
+// Working memory that the calling thread keeps between calls (two blocks, up to 64 MB each; a third user, or a larger
+// request, allocates its own), uninitialised. A fresh block of a few MB per call came from mmap each time in a
+// training process, and its page faults cost about 1 ms of a 16→32 9×9 layer's input gradient.
+class Scratch {
+ public:
+  explicit Scratch(size_t n) {
+    if (n * sizeof(float) <= (64u << 20))
+      for (int i = 0; i < 2; i++)
+        if (!slots()[i].busy) {
+          Slot& s = slots()[i];
+          if (n > s.size) s.block = alignedFloats(n), s.size = n;
+          s.busy = true, slot_ = i, p_ = s.block.get();
+          return;
+        }
+    own_ = alignedFloats(n), p_ = own_.get();
+  }
+  ~Scratch() {
+    if (slot_ >= 0) slots()[slot_].busy = false;
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  float* get() const { return p_; }
+
+ private:
+  struct Slot {
+    Floats block;
+    size_t size = 0;
+    bool busy = false;
+  };
+  static Slot* slots() {
+    static thread_local Slot s[2];
+    return s;
+  }
+  int slot_ = -1;
+  Floats own_;
+  float* p_ = nullptr;
+};
+
 // x with its zero padding written out (each image [Hp, Wp, Cin]): every tap of every output position then reads
 // inside it, so an im2col row is kh runs of kw·Cin consecutive floats (dilation 1 along the row) with no border tests.
-// Not zero-filled first (every float is written below), and in memory kept by the calling thread between calls (up
-// to 64 MB): a fresh block of a few MB per call came from mmap each time in a training process, and its page faults
-// cost about 1 ms per call for a 16→32 9×9 layer's input gradient.
+// Not zero-filled first: every float is written below.
 struct PaddedInput {
   int Hp, Wp;
-  Floats own;  // when the kept block is in use or too large to keep (declared before v, which memory() sets it for)
+  Scratch mem;
   float* v;
   const float* data() const { return v; }
-  static float* kept(size_t n, bool take) {
-    static thread_local Floats block;
-    static thread_local size_t size = 0;
-    static thread_local bool busy = false;
-    if (!take) return busy = false, nullptr;
-    if (busy || n * sizeof(float) > (64u << 20)) return nullptr;
-    if (n > size) block = alignedFloats(n), size = n;
-    busy = true;
-    return block.get();
-  }
-  float* memory(size_t n) {
-    if (float* p = kept(n, true)) return p;
-    own = alignedFloats(n);
-    return own.get();
-  }
-  ~PaddedInput() {
-    if (!own) kept(0, false);
-  }
-  PaddedInput(const PaddedInput&) = delete;
-  PaddedInput& operator=(const PaddedInput&) = delete;
   PaddedInput(const RingGeom& g, const float* x)
-      : Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), v(memory((size_t)g.batch * Hp * Wp * g.cin)) {
+      : Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), mem((size_t)g.batch * Hp * Wp * g.cin), v(mem.get()) {
     const long cin = g.cin;
     parallelFor((long)g.batch * Hp, [&](long tb, long te) {
       for (long t = tb; t < te; t++) {
@@ -406,7 +422,8 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
   const std::vector<int> koff = columnOffsets(g, xp.Wp);
   if (g.cin % 16 == 0 && cout % FT_CO == 0) {
     // dWᵀ tile by tile (tasks over 8-channel × 3-vector tiles, positions in chunks of about 128 KB of dy), then dW.
-    std::vector<float> dwT((size_t)cout * K, 0.f);
+    Scratch dwT((size_t)cout * K);
+    std::memset(dwT.get(), 0, (size_t)cout * K * sizeof(float));
     const int vecs = K / 16;
     const long vTiles = (vecs + FT_KV - 1) / FT_KV, cTiles = cout / FT_CO;
     const long chunk = std::max(16L, (128L << 10) / (4L * cout));
@@ -417,12 +434,12 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
           int voff[FT_KV];
           const int nv = std::min(FT_KV, vecs - v0);
           for (int v = 0; v < nv; v++) voff[v] = koff[(size_t)(v0 + v) * 16];
-          filterTileT(g, xp, voff, nv, dy, cout, co0, p0, std::min(P, p0 + chunk), dwT.data() + (size_t)v0 * 16, K);
+          filterTileT(g, xp, voff, nv, dy, cout, co0, p0, std::min(P, p0 + chunk), dwT.get() + (size_t)v0 * 16, K);
         }
     });
     parallelFor(K, [&](long b, long e) {
       for (long k = b; k < e; k++)
-        for (int c = 0; c < cout; c++) dw[k * cout + c] = dwT[(size_t)c * K + k];
+        for (int c = 0; c < cout; c++) dw[k * cout + c] = dwT.get()[(size_t)c * K + k];
     }, 64);
     return;
   }
@@ -505,11 +522,13 @@ GMR_CONV_CLONES void c1InputRow(const RingGeom& g, const float* __restrict lines
 void convBackpropInputC1(const RingGeom& g, const float* dy, const float* w, int cout, float* dx) {
   const int span = (g.kw - 1) * g.dw, wPad = (g.inW + 15) / 16 * 16;
   const int L = wPad + g.padLeft + span;  // lane ix of tap tx reads line[ix + padLeft + span − tx·dw] = dy[ox = that − span]
-  std::vector<float> lines((size_t)g.batch * g.outH * cout * L, 0.f);
+  const size_t nLines = (size_t)g.batch * g.outH * cout * L;
+  Scratch lines(nLines);
+  std::memset(lines.get(), 0, nLines * sizeof(float));
   parallelFor((long)g.batch * g.outH, [&](long tb, long te) {
     for (long t = tb; t < te; t++) {
       const float* drow = dy + t * g.outW * (long)cout;
-      float* line = lines.data() + t * (long)cout * L;
+      float* line = lines.get() + t * (long)cout * L;
       for (int ox = 0; ox < g.outW && ox + span < L; ox++)
         for (int c = 0; c < cout; c++) line[(size_t)c * L + ox + span] = drow[(long)ox * cout + c];
     }
@@ -518,7 +537,7 @@ void convBackpropInputC1(const RingGeom& g, const float* dy, const float* w, int
     for (long task = tb; task < te; task++) {
       const long b = task / g.inH;
       const int iy = (int)(task % g.inH);
-      c1InputRow(g, lines.data(), w, cout, b, iy, L, dx + (b * g.inH + iy) * g.inW);
+      c1InputRow(g, lines.get(), w, cout, b, iy, L, dx + (b * g.inH + iy) * g.inW);
     }
   });
 }
