@@ -22,7 +22,7 @@ const addons = files.map((f) => ({ name: path.basename(f), a: require(path.resol
 for (const { a } of addons) a.setThreads(1);
 
 // [name, cin, cout, k, hw] as the CLI's plain-cnn builds them (packages/models/src/cnn.ts), batch 32.
-export const LAYERS = [['1→16 k9 28²', 1, 16, 9, 28], ['16→32 k9 14²', 16, 32, 9, 14], ['32→64 k5 7²', 32, 64, 5, 7]];
+const LAYERS = [['1→16 k9 28²', 1, 16, 9, 28], ['16→32 k9 14²', 16, 32, 9, 14], ['32→64 k5 7²', 32, 64, 5, 7]];
 const B = 32;
 const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
