@@ -290,6 +290,6 @@ export async function runMakeExample(
   else
     console.log(
       `wrote ${r.counts.train} training and ${r.counts.test} test images (${o.size}×${o.size} RGB PNG; classes ${r.classes.join(', ')}) to ${out} in ${r.seconds.toFixed(1)} s\n` +
-        `train on it: gmr train --data folder:${out} --model gmr-resnet18 --inplanes 8 --epochs 10`,
+        `train on it: gmr train --data folder:${out} --model gmr-resnet18 --inplanes 8 --epochs 20`,
     );
 }
