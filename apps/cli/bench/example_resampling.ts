@@ -44,10 +44,12 @@ const halfShift = (im: Image): Image => {
   return { ...im, data: o };
 };
 /** The zero fill of a round trip at `degrees`, alone: the image times the round trip of an all-ones image. */
-const cornersOnly = (degrees: number) => (im: Image): Image => {
-  const mask = rotate(rotate({ ...im, data: new Float32Array(im.data.length).fill(1) }, degrees), -degrees);
-  return { ...im, data: im.data.map((v, i) => v * mask.data[i]) };
-};
+const cornersOnly =
+  (degrees: number) =>
+  (im: Image): Image => {
+    const mask = rotate(rotate({ ...im, data: new Float32Array(im.data.length).fill(1) }, degrees), -degrees);
+    return { ...im, data: im.data.map((v, i) => v * mask.data[i]) };
+  };
 
 const VARIANTS: Record<string, (im: Image) => Image> = {
   identity: (im) => im,
@@ -70,4 +72,6 @@ for (const cls of readdirSync(src).sort()) {
     n++;
   }
 }
-console.log(`wrote ${n} images × ${Object.keys(VARIANTS).length} variants (${Object.keys(VARIANTS).join(', ')}) to ${out}`);
+console.log(
+  `wrote ${n} images × ${Object.keys(VARIANTS).length} variants (${Object.keys(VARIANTS).join(', ')}) to ${out}`,
+);
