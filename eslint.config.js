@@ -8,9 +8,27 @@ import tseslint from 'typescript-eslint';
 // Node's globals for the plain .js/.mjs scripts (TypeScript checks names in .ts files itself).
 const nodeGlobals = Object.fromEntries(
   [
-    'process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController',
-    'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'queueMicrotask', 'structuredClone',
-    'performance', 'fetch', 'globalThis', 'navigator', 'window', 'document',
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'TextEncoder',
+    'TextDecoder',
+    'AbortController',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'queueMicrotask',
+    'structuredClone',
+    'performance',
+    'fetch',
+    'globalThis',
+    'navigator',
+    'window',
+    'document',
   ].map((name) => [name, 'readonly']),
 );
 

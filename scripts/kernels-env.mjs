@@ -22,7 +22,7 @@ export function kernelsEnv(argv) {
       continue;
     }
     if (a === '--backend' || a.startsWith('--backend=')) {
-      const value = a === '--backend' ? argv[i + 1] ?? '' : a.slice('--backend='.length);
+      const value = a === '--backend' ? (argv[i + 1] ?? '') : a.slice('--backend='.length);
       for (const b of value.split(',')) {
         const file = KNOWN[b];
         if (!file) continue;

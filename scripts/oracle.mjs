@@ -9,7 +9,11 @@ const { args, env } = kernelsEnv(process.argv.slice(2));
 let passed = 0;
 let failed = 0;
 for (const pkg of ['@gmr-conv/core', '@gmr-conv/models']) {
-  const r = spawnSync('pnpm', ['--filter', pkg, 'run', '--silent', 'oracle', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
+  const r = spawnSync('pnpm', ['--filter', pkg, 'run', '--silent', 'oracle', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
   const lines = (r.stdout ?? '').split('\n').filter((l) => l.trim() !== '');
   const summary = lines.length ? /^(\d+) passed, (\d+) failed$/.exec(lines[lines.length - 1]) : null;
   // Leave out the core oracle's SKIP lines for model files and tfjs's 'install tfjs-node' banner.

@@ -7,8 +7,15 @@ import { defineConfig, type Plugin } from 'vite';
  * tfjs-backend-wasm's binaries, served offline by the page itself: emitted into dist/tfjs-wasm/ by the build and
  * served from the package by the dev server; the page points setWasmPaths at tfjs-wasm/.
  */
-const WASM_DIR = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+const WASM_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')),
+  'dist',
+);
+export const WASM_FILES = [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+];
 
 function tfjsWasm(): Plugin {
   return {
@@ -22,7 +29,12 @@ function tfjsWasm(): Plugin {
       });
     },
     generateBundle() {
-      for (const name of WASM_FILES) this.emitFile({ type: 'asset', fileName: `tfjs-wasm/${name}`, source: new Uint8Array(readFileSync(join(WASM_DIR, name))) });
+      for (const name of WASM_FILES)
+        this.emitFile({
+          type: 'asset',
+          fileName: `tfjs-wasm/${name}`,
+          source: new Uint8Array(readFileSync(join(WASM_DIR, name))),
+        });
     },
   };
 }

@@ -16,16 +16,26 @@ export function parseAngles(text: string | undefined): number[] {
   const range = /^([^:]*):([^:]*):([^:]*)$/.exec(text.trim());
   if (range) {
     const [a, b, s] = range.slice(1).map((x) => (x.trim() === '' ? NaN : Number(x)));
-    for (const [what, v, raw] of [['start', a, range[1]], ['end', b, range[2]], ['step', s, range[3]]] as const)
+    for (const [what, v, raw] of [
+      ['start', a, range[1]],
+      ['end', b, range[2]],
+      ['step', s, range[3]],
+    ] as const)
       if (!Number.isFinite(v)) throw invalidOption(`--angles ${what}`, raw, `a number (${FORMS})`);
     if (!(s > 0)) throw invalidOption('--angles step', s, 'positive');
     if (b < a) throw invalidOption('--angles end', b, `at least the start, ${a}`);
     const count = Math.floor((b - a) / s + 1e-9) + 1;
-    if (count > MAX_ANGLES) throw invalidOption('--angles', text, `at most ${MAX_ANGLES} angles (a step of 0.1° over 0..360; this range gives ${count}): use a larger step`);
+    if (count > MAX_ANGLES)
+      throw invalidOption(
+        '--angles',
+        text,
+        `at most ${MAX_ANGLES} angles (a step of 0.1° over 0..360; this range gives ${count}): use a larger step`,
+      );
     angles = Array.from({ length: count }, (_, i) => Math.round((a + i * s) * 1e6) / 1e6);
   } else {
     const parts = text.split(',');
-    if (parts.length > MAX_ANGLES) throw invalidOption('--angles', `a list of ${parts.length} angles`, `at most ${MAX_ANGLES} angles`);
+    if (parts.length > MAX_ANGLES)
+      throw invalidOption('--angles', `a list of ${parts.length} angles`, `at most ${MAX_ANGLES} angles`);
     angles = parts.map((p) => {
       if (p.trim() === '') throw invalidOption('--angles', text, `a list without empty entries (${FORMS})`);
       const v = Number(p.trim());

@@ -94,7 +94,8 @@ async function tryBackend(name: string): Promise<BackendInfo | string> {
 /** Activates the requested backend ('auto': native, then wasm, then cpu). Throws a CliError when it cannot. */
 export async function setupBackend(choice: string): Promise<BackendInfo> {
   const order = choice === 'auto' ? ['native', 'wasm', 'cpu'] : [choice];
-  if (!['auto', ...BACKENDS].includes(choice)) throw new CliError(`unknown backend '${choice}' (choose one of: auto, ${BACKENDS.join(', ')})`);
+  if (!['auto', ...BACKENDS].includes(choice))
+    throw new CliError(`unknown backend '${choice}' (choose one of: auto, ${BACKENDS.join(', ')})`);
   const failures: string[] = [];
   for (const name of order) {
     const r = await tryBackend(name);

@@ -95,17 +95,50 @@ export class KernelProfiler {
   }
 }
 
-export async function bench(kind: ModelKind, widths: [number, number, number], batch: number, runs: number, warmup: number, profile = false): Promise<BenchResult> {
+export async function bench(
+  kind: ModelKind,
+  widths: [number, number, number],
+  batch: number,
+  runs: number,
+  warmup: number,
+  profile = false,
+): Promise<BenchResult> {
   const model = buildModel({ kind, widths, numClasses: 10 }, 1);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   const names = model.trainableWeights.map((w) => w.originalName);
-  const opt = new Optimizer({ optimizer: 'adam', lr: 1e-3, minLr: 1e-3, momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, warmupSteps: 0, totalSteps: 1, clipNorm: 0 }, vars, names);
+  const opt = new Optimizer(
+    {
+      optimizer: 'adam',
+      lr: 1e-3,
+      minLr: 1e-3,
+      momentum: 0.9,
+      nesterov: false,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      warmupSteps: 0,
+      totalSteps: 1,
+      clipNorm: 0,
+    },
+    vars,
+    names,
+  );
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   const train: number[] = [];
   const infer: number[] = [];
   const trainStep = async (i: number) => {
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      vars,
+    );
     await opt.apply(grads, i);
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
@@ -180,11 +213,18 @@ export async function bench(kind: ModelKind, widths: [number, number, number], b
 /** A profile as table rows: the top kernels by self time, then the time outside any kernel (JS, tape, reads). */
 export function profileRows(p: StepProfile, top = 20): string[][] {
   const pct = (ms: number) => `${((100 * ms) / p.stepMs).toFixed(1)} %`;
-  const rows = p.kernels.slice(0, top).map((k) => [k.kernel, k.calls.toFixed(k.calls % 1 ? 1 : 0), k.selfMs.toFixed(2), pct(k.selfMs)]);
+  const rows = p.kernels
+    .slice(0, top)
+    .map((k) => [k.kernel, k.calls.toFixed(k.calls % 1 ? 1 : 0), k.selfMs.toFixed(2), pct(k.selfMs)]);
   const rest = p.kernels.slice(top);
   if (rest.length) {
     const ms = rest.reduce((s, k) => s + k.selfMs, 0);
-    rows.push([`(${rest.length} other kernels)`, rest.reduce((s, k) => s + k.calls, 0).toFixed(0), ms.toFixed(2), pct(ms)]);
+    rows.push([
+      `(${rest.length} other kernels)`,
+      rest.reduce((s, k) => s + k.calls, 0).toFixed(0),
+      ms.toFixed(2),
+      pct(ms),
+    ]);
   }
   rows.push(['(outside kernels)', '', p.outsideMs.toFixed(2), pct(p.outsideMs)]);
   return [['kernel', 'calls/step', 'self ms/step', 'share'], ...rows];

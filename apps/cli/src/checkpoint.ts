@@ -6,7 +6,17 @@
  * Layout: "GMRCKPT2" (8 bytes) | header length (u32 LE) | header JSON (UTF-8) | float32 LE data | SHA-256 (32 bytes)
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  writeSync,
+  unlinkSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CliError, fileError } from './errors.js';
 import type { HeaderModel } from './model.js';
@@ -148,7 +158,13 @@ export function saveCheckpoint(
       offset += w.data.length;
       return e;
     });
-  const full: CheckpointHeader = { format: 'gmr-checkpoint', version: 2, ...header, weights: entries(weights), optimizer: entries(optimizer) };
+  const full: CheckpointHeader = {
+    format: 'gmr-checkpoint',
+    version: 2,
+    ...header,
+    weights: entries(weights),
+    optimizer: entries(optimizer),
+  };
   const json = new TextEncoder().encode(JSON.stringify(full));
   const pre = new Uint8Array(12);
   pre.set(new TextEncoder().encode(MAGIC), 0);
@@ -178,15 +194,26 @@ function checkHeader(h: Record<string, unknown>, bad: (why: string) => CliError)
   if (!m || typeof m !== 'object' || typeof m.kind !== 'string' || !Array.isArray(m.widths) || !isInt(m.numClasses, 1))
     throw bad(`header field "model" must be {kind, widths, numClasses}, got ${JSON.stringify(h.model)}`);
   checkDataFields(m, bad);
-  if (!h.config || typeof h.config !== 'object' || Array.isArray(h.config)) throw bad(`header field "config" must be an object, got ${JSON.stringify(h.config)}`);
-  for (const k of ['epochsDone', 'step'] as const) if (!isInt(h[k])) throw bad(`header field "${k}" must be an integer ≥ 0, got ${JSON.stringify(h[k])}`);
+  if (!h.config || typeof h.config !== 'object' || Array.isArray(h.config))
+    throw bad(`header field "config" must be an object, got ${JSON.stringify(h.config)}`);
+  for (const k of ['epochsDone', 'step'] as const)
+    if (!isInt(h[k])) throw bad(`header field "${k}" must be an integer ≥ 0, got ${JSON.stringify(h[k])}`);
   if (!Array.isArray(h.history)) throw bad(`header field "history" must be a list, got ${JSON.stringify(h.history)}`);
   for (const k of ['weights', 'optimizer'] as const) {
     const list = h[k];
-    if (!Array.isArray(list)) throw bad(`header field "${k}" must be a list of tensors {name, shape, offset}, got ${JSON.stringify(list)}`);
+    if (!Array.isArray(list))
+      throw bad(`header field "${k}" must be a list of tensors {name, shape, offset}, got ${JSON.stringify(list)}`);
     for (const e of list as Record<string, unknown>[]) {
-      if (!e || typeof e.name !== 'string' || !Array.isArray(e.shape) || !e.shape.every((d) => isInt(d)) || !isInt(e.offset))
-        throw bad(`an entry of "${k}" must be {name, shape: integers ≥ 0, offset: integer ≥ 0}, got ${JSON.stringify(e)}`);
+      if (
+        !e ||
+        typeof e.name !== 'string' ||
+        !Array.isArray(e.shape) ||
+        !e.shape.every((d) => isInt(d)) ||
+        !isInt(e.offset)
+      )
+        throw bad(
+          `an entry of "${k}" must be {name, shape: integers ≥ 0, offset: integer ≥ 0}, got ${JSON.stringify(e)}`,
+        );
     }
   }
   return h as CheckpointHeader;
@@ -199,13 +226,20 @@ function checkHeader(h: Record<string, unknown>, bad: (why: string) => CliError)
 function checkDataFields(m: Record<string, unknown>, bad: (why: string) => CliError): void {
   const shape = m.inputShape;
   if (shape !== undefined && !(Array.isArray(shape) && shape.length === 3 && shape.every((d) => isInt(d, 1))))
-    throw bad(`header field "model.inputShape" must be [height, width, channels] of integers ≥ 1, got ${JSON.stringify(shape)}`);
+    throw bad(
+      `header field "model.inputShape" must be [height, width, channels] of integers ≥ 1, got ${JSON.stringify(shape)}`,
+    );
   const n = m.normalization as { mean?: unknown; std?: unknown } | undefined;
   if (n === undefined) return;
   const channels = Array.isArray(shape) ? (shape[2] as number) : 1;
-  const list = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === channels && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  const list = (v: unknown, positive: boolean) =>
+    Array.isArray(v) &&
+    v.length === channels &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
   if (!n || typeof n !== 'object' || !list(n.mean, false) || !list(n.std, true))
-    throw bad(`header field "model.normalization" must be {mean, std} of ${channels} finite number(s) each (one per input channel), std > 0, got ${JSON.stringify(n)}`);
+    throw bad(
+      `header field "model.normalization" must be {mean, std} of ${channels} finite number(s) each (one per input channel), std > 0, got ${JSON.stringify(n)}`,
+    );
 }
 
 /** Refuses NaN / ±Infinity in a tensor, naming it, the count and the first index. */
@@ -219,7 +253,9 @@ function checkFinite(path: string, name: string, v: Float32Array): void {
     }
   }
   if (count > 0)
-    throw new CliError(`${path}: '${name}' holds ${count} non-finite value(s) (NaN or ±Infinity; the first at index ${first}, ${v[first]}): the model would predict nothing useful; pass --allow-non-finite to load it anyway`);
+    throw new CliError(
+      `${path}: '${name}' holds ${count} non-finite value(s) (NaN or ±Infinity; the first at index ${first}, ${v[first]}): the model would predict nothing useful; pass --allow-non-finite to load it anyway`,
+    );
 }
 
 export function loadCheckpoint(path: string, opts: LoadOptions = {}): Checkpoint {
@@ -240,25 +276,31 @@ export function loadCheckpoint(path: string, opts: LoadOptions = {}): Checkpoint
   const stored = Buffer.from(buf.buffer, buf.byteOffset + buf.byteLength - DIGEST, DIGEST);
   const actual = createHash('sha256').update(body).digest();
   if (!actual.equals(new Uint8Array(stored)))
-    throw bad(`checksum mismatch: the file is damaged or truncated (a changed, cut or added byte); SHA-256 of its contents ${actual.toString('hex').slice(0, 16)}…, stored ${stored.toString('hex').slice(0, 16)}…`);
+    throw bad(
+      `checksum mismatch: the file is damaged or truncated (a changed, cut or added byte); SHA-256 of its contents ${actual.toString('hex').slice(0, 16)}…, stored ${stored.toString('hex').slice(0, 16)}…`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(buf.subarray(12, 12 + len).toString('utf8'));
   } catch (e) {
     throw bad(`header is not JSON: ${(e as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad(`header must be a JSON object, got ${JSON.stringify(raw)}`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw bad(`header must be a JSON object, got ${JSON.stringify(raw)}`);
   const h = raw as Record<string, unknown>;
-  if (h.format !== 'gmr-checkpoint' || h.version !== 2) throw bad(`unknown format ${String(h.format)} v${String(h.version)}`);
+  if (h.format !== 'gmr-checkpoint' || h.version !== 2)
+    throw bad(`unknown format ${String(h.format)} v${String(h.version)}`);
   const header = checkHeader(h, bad);
   const dataStart = 12 + len;
   const total = (body.byteLength - dataStart) / 4;
   const all = [...header.weights, ...header.optimizer];
   const need = all.reduce((a, e) => Math.max(a, e.offset + e.shape.reduce((p, q) => p * q, 1)), 0);
-  if (!Number.isInteger(total) || total < need) throw bad(`truncated data: needs ${need} floats, has ${Math.floor(total)}`);
+  if (!Number.isInteger(total) || total < need)
+    throw bad(`truncated data: needs ${need} floats, has ${Math.floor(total)}`);
   const copy = new Float32Array(total);
   new Uint8Array(copy.buffer).set(body.subarray(dataStart, dataStart + total * 4));
-  const read = (list: TensorEntry[]) => new Map(list.map((e) => [e.name, copy.subarray(e.offset, e.offset + e.shape.reduce((p, q) => p * q, 1))]));
+  const read = (list: TensorEntry[]) =>
+    new Map(list.map((e) => [e.name, copy.subarray(e.offset, e.offset + e.shape.reduce((p, q) => p * q, 1))]));
   const ck = { header, weights: read(header.weights), optimizer: read(header.optimizer) };
   if (!opts.allowNonFinite) for (const [name, v] of [...ck.weights, ...ck.optimizer]) checkFinite(path, name, v);
   return ck;

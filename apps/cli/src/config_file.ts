@@ -17,7 +17,9 @@ function readJson(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CliError(`cannot read --config ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+    throw new CliError(
+      `cannot read --config ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`,
+    );
   }
   let v: unknown;
   try {
@@ -25,7 +27,10 @@ function readJson(file: string): Record<string, unknown> {
   } catch (e) {
     throw new CliError(`--config ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CliError(`--config ${file} must hold a JSON object of options, got ${Array.isArray(v) ? 'an array' : JSON.stringify(v)}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new CliError(
+      `--config ${file} must hold a JSON object of options, got ${Array.isArray(v) ? 'an array' : JSON.stringify(v)}`,
+    );
   return v as Record<string, unknown>;
 }
 
@@ -34,19 +39,26 @@ function asFlagText(file: string, key: string, v: unknown): string | boolean {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'number' || typeof v === 'string') return String(v);
   if (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string')) return v.join(',');
-  throw new CliError(`--config ${file}: "${key}" must be a number, a string, a boolean or a list of them, got ${JSON.stringify(v)}`);
+  throw new CliError(
+    `--config ${file}: "${key}" must be a number, a string, a boolean or a list of them, got ${JSON.stringify(v)}`,
+  );
 }
 
 function parseWith(opt: Option, file: string, key: string, text: string | boolean, previous: unknown): unknown {
   const flag = opt.long ?? opt.flags;
   if (typeof text === 'boolean') {
-    if (opt.required || opt.optional) throw new CliError(`--config ${file}: "${key}" (${flag}) takes a value, got ${text}`);
+    if (opt.required || opt.optional)
+      throw new CliError(`--config ${file}: "${key}" (${flag}) takes a value, got ${text}`);
     // "no-progress": true means progress false; "progress": false means the same
     return /^no-|^no[A-Z]/.test(key) ? !text : text;
   }
-  if (!opt.required && !opt.optional) throw new CliError(`--config ${file}: "${key}" (${flag}) is a switch: use true or false, got ${JSON.stringify(text)}`);
+  if (!opt.required && !opt.optional)
+    throw new CliError(
+      `--config ${file}: "${key}" (${flag}) is a switch: use true or false, got ${JSON.stringify(text)}`,
+    );
   const choices = (opt as Option & { argChoices?: string[] }).argChoices;
-  if (choices && !choices.includes(text)) throw new CliError(`--config ${file}: "${key}" must be one of ${choices.join(', ')}, got '${text}'`);
+  if (choices && !choices.includes(text))
+    throw new CliError(`--config ${file}: "${key}" must be one of ${choices.join(', ')}, got '${text}'`);
   const parse = (opt as Option & { parseArg?: (v: string, prev: unknown) => unknown }).parseArg;
   if (!parse) return opt.variadic ? text.split(',') : text;
   try {
@@ -76,8 +88,12 @@ export function applyConfigFile(cmd: Command, file: string): Record<string, unkn
   for (const [key, value] of Object.entries(raw)) {
     const opt = byKey.get(key) ?? byKey.get(camel(key));
     if (!opt) {
-      const known = [...new Set([...byKey.values()].map((o) => (o.long ?? '').replace(/^--(no-)?/, '')))].filter(Boolean).sort();
-      throw new CliError(`--config ${file}: unknown option "${key}" for 'gmr ${cmd.name()}' (known: ${known.join(', ')})`);
+      const known = [...new Set([...byKey.values()].map((o) => (o.long ?? '').replace(/^--(no-)?/, '')))]
+        .filter(Boolean)
+        .sort();
+      throw new CliError(
+        `--config ${file}: unknown option "${key}" for 'gmr ${cmd.name()}' (known: ${known.join(', ')})`,
+      );
     }
     const attr = opt.attributeName();
     if (cmd.getOptionValueSource(attr) === 'cli') continue; // the command line wins

@@ -45,14 +45,18 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
   if (!classes) return set;
   const seen = new Set<number>();
   for (const c of classes) {
-    if (!Number.isInteger(c) || c < 0) throw new CliError(`--classes: every class must be an integer label ≥ 0, got ${c}`);
+    if (!Number.isInteger(c) || c < 0)
+      throw new CliError(`--classes: every class must be an integer label ≥ 0, got ${c}`);
     if (seen.has(c)) throw new CliError(`--classes: class ${c} is listed twice`);
     seen.add(c);
   }
   if (classes.length < 2) throw new CliError(`--classes needs at least 2 classes, got ${classes.length}`);
   const present = new Set(set.labels);
   const absent = classes.filter((c) => !present.has(c));
-  if (absent.length) throw new CliError(`--classes: class(es) ${absent.join(', ')} not in the dataset (labels ${[...present].sort((a, b) => a - b).join(', ')})`);
+  if (absent.length)
+    throw new CliError(
+      `--classes: class(es) ${absent.join(', ')} not in the dataset (labels ${[...present].sort((a, b) => a - b).join(', ')})`,
+    );
   const map = new Map(classes.map((c, i) => [c, i]));
   const keep: number[] = [];
   set.labels.forEach((l, i) => map.has(l) && keep.push(i));
@@ -61,7 +65,11 @@ export function selectClasses(set: ImageSet, classes: number[] | undefined): Ima
 }
 
 /** The images at `indices`, in that order, each label passed through `relabel`. */
-export function pick(set: ImageSet, indices: ArrayLike<number>, relabel: (label: number) => number = (l) => l): ImageSet {
+export function pick(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  relabel: (label: number) => number = (l) => l,
+): ImageSet {
   const n = indices.length;
   const size = set.height * set.width * set.channels;
   const images = set.images instanceof Uint8Array ? new Uint8Array(n * size) : new Float32Array(n * size);
@@ -84,7 +92,8 @@ export async function loadSplit(spec: DataSpec, split: 'train' | 'test'): Promis
   if (parts.length === 1) return selectClasses(await loadWholeSplit(spec, split), spec.classes);
   const sets: ImageSet[] = [];
   // in a mix, --data-dir is where fashion-mnist comes from
-  for (const p of parts) sets.push(await loadWholeSplit({ dataset: p, dataDir: p === 'fashion-mnist' ? spec.dataDir : undefined }, split));
+  for (const p of parts)
+    sets.push(await loadWholeSplit({ dataset: p, dataDir: p === 'fashion-mnist' ? spec.dataDir : undefined }, split));
   // a fixed shuffle, so that --limit / --test-limit take a sample of every part rather than the first part
   return selectClasses(shuffled(mixSets(sets, { labels: mixLabels(parts), names: parts }), 0x6d1c), spec.classes);
 }
@@ -102,7 +111,11 @@ const DIGITS = new Set(['mnist', 'mnist-rot']);
  */
 export function datasetParts(name: string): string[] {
   const parts = name.split('+');
-  for (const p of parts) if (!(DATASETS as readonly string[]).includes(p)) throw new CliError(`unknown dataset '${p}' in '${name}' (choose one of: ${DATASETS.join(', ')}, or several joined with '+')`);
+  for (const p of parts)
+    if (!(DATASETS as readonly string[]).includes(p))
+      throw new CliError(
+        `unknown dataset '${p}' in '${name}' (choose one of: ${DATASETS.join(', ')}, or several joined with '+')`,
+      );
   if (new Set(parts).size !== parts.length) throw new CliError(`dataset '${name}' names a part twice`);
   return parts;
 }
@@ -119,8 +132,10 @@ export function datasetClassCount(name: string): number {
 }
 
 async function loadWholeSplit(spec: DataSpec, split: 'train' | 'test'): Promise<ImageSet> {
-  if (!(DATASETS as readonly string[]).includes(spec.dataset)) throw new CliError(`unknown dataset '${spec.dataset}' (choose one of: ${DATASETS.join(', ')})`);
-  if (spec.dataDir !== undefined && spec.dataset === 'mnist-rot') throw new CliError('mnist-rot is regenerated from the embedded MNIST: --data-dir does not apply to it');
+  if (!(DATASETS as readonly string[]).includes(spec.dataset))
+    throw new CliError(`unknown dataset '${spec.dataset}' (choose one of: ${DATASETS.join(', ')})`);
+  if (spec.dataDir !== undefined && spec.dataset === 'mnist-rot')
+    throw new CliError('mnist-rot is regenerated from the embedded MNIST: --data-dir does not apply to it');
   if (spec.dataDir !== undefined) {
     if (!existsSync(spec.dataDir)) throw new CliError(`dataset folder not found: ${spec.dataDir}`);
     if (!statSync(spec.dataDir).isDirectory()) throw new CliError(`dataset folder is not a folder: ${spec.dataDir}`);
@@ -138,7 +153,8 @@ async function loadWholeSplit(spec: DataSpec, split: 'train' | 'test'): Promise<
       throw new CliError(`cannot build the regenerated MNIST-rot ${split} split: ${describe(e)}`);
     }
   }
-  if (spec.dataset === 'fashion-mnist') throw new CliError('fashion-mnist is not embedded: pass --data-dir (e.g. /usr/share/datasets/fashion-mnist)');
+  if (spec.dataset === 'fashion-mnist')
+    throw new CliError('fashion-mnist is not embedded: pass --data-dir (e.g. /usr/share/datasets/fashion-mnist)');
   try {
     return await loadMnist(split);
   } catch (e) {

@@ -31,7 +31,17 @@ import {
 import { datasetParts, loadSplit, pick, selectClasses } from './data.js';
 import { CliError } from './errors.js';
 
-export const SOURCE_KINDS = ['folder', 'cifar10', 'cifar100', 'npz', 'hdf5', 'idx', 'mnist', 'fashion-mnist', 'mnist-rot'] as const;
+export const SOURCE_KINDS = [
+  'folder',
+  'cifar10',
+  'cifar100',
+  'npz',
+  'hdf5',
+  'idx',
+  'mnist',
+  'fashion-mnist',
+  'mnist-rot',
+] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** The sources that name files after a colon (the others are embedded). */
@@ -60,15 +70,22 @@ export function parseDataSource(text: string): DataSource {
       datasetParts(text);
       return { kind: parts.length === 1 ? (text as SourceKind) : 'mnist', text, paths: [], dataset: text };
     }
-    if ((FILE_KINDS as readonly string[]).includes(text)) throw new CliError(`--data '${text}': the ${text} source needs a path after a colon (${text}:PATH); expected ${USAGE}`);
+    if ((FILE_KINDS as readonly string[]).includes(text))
+      throw new CliError(
+        `--data '${text}': the ${text} source needs a path after a colon (${text}:PATH); expected ${USAGE}`,
+      );
     throw new CliError(`--data '${text}': unknown source kind '${text}'; expected ${USAGE}`);
   }
   const kind = text.slice(0, colon);
   const rest = text.slice(colon + 1);
-  if (!(FILE_KINDS as readonly string[]).includes(kind)) throw new CliError(`--data '${text}': unknown source kind '${kind}'; expected ${USAGE}`);
+  if (!(FILE_KINDS as readonly string[]).includes(kind))
+    throw new CliError(`--data '${text}': unknown source kind '${kind}'; expected ${USAGE}`);
   if (rest === '') throw new CliError(`--data '${text}': no path after '${kind}:'; expected ${USAGE}`);
   const paths = kind === 'hdf5' ? rest.split(',') : [rest];
-  if (kind === 'hdf5' && (paths.length !== 2 || paths.some((p) => p === ''))) throw new CliError(`--data '${text}': hdf5 takes the images file and the labels file, hdf5:X,Y (PatchCamelyon layout)`);
+  if (kind === 'hdf5' && (paths.length !== 2 || paths.some((p) => p === '')))
+    throw new CliError(
+      `--data '${text}': hdf5 takes the images file and the labels file, hdf5:X,Y (PatchCamelyon layout)`,
+    );
   const wantDir = kind === 'folder' || kind === 'cifar10' || kind === 'cifar100' || kind === 'idx';
   for (const p of paths) {
     if (!existsSync(p)) throw new CliError(`--data '${text}': ${wantDir ? 'folder' : 'file'} not found: ${p}`);
@@ -126,14 +143,20 @@ interface RawSplits {
 /** Loads a source's splits; reader errors become CliErrors that name the source and the file. */
 export async function loadDataSource(source: DataSource, opts: LoadSourceOptions = {}): Promise<LoadedData> {
   const want = new Set<'train' | 'test'>(opts.splits ?? ['train', 'test']);
-  if (opts.valFraction !== undefined && !(opts.valFraction >= 0 && opts.valFraction < 1)) throw new CliError(`--val-fraction must be a number in [0, 1), got ${opts.valFraction}`);
-  if (opts.size && !(opts.size.length === 2 && opts.size.every((s) => Number.isInteger(s) && s > 0))) throw new CliError(`--size must be H or HxW of positive integers, got ${JSON.stringify(opts.size)}`);
-  if (opts.size && source.kind !== 'folder') throw new CliError(`--size resizes the images of a folder: source; ${source.text} has images of one size already`);
+  if (opts.valFraction !== undefined && !(opts.valFraction >= 0 && opts.valFraction < 1))
+    throw new CliError(`--val-fraction must be a number in [0, 1), got ${opts.valFraction}`);
+  if (opts.size && !(opts.size.length === 2 && opts.size.every((s) => Number.isInteger(s) && s > 0)))
+    throw new CliError(`--size must be H or HxW of positive integers, got ${JSON.stringify(opts.size)}`);
+  if (opts.size && source.kind !== 'folder')
+    throw new CliError(`--size resizes the images of a folder: source; ${source.text} has images of one size already`);
   let raw: RawSplits;
   try {
     raw = await readSource(source, want, opts);
   } catch (e) {
-    if (e instanceof DatasetError) throw new CliError(`--data ${source.text}: ${e.message}${/mixed sizes|need a size|pass a size/.test(e.message) ? ' (pass --size H[xW])' : ''}`);
+    if (e instanceof DatasetError)
+      throw new CliError(
+        `--data ${source.text}: ${e.message}${/mixed sizes|need a size|pass a size/.test(e.message) ? ' (pass --size H[xW])' : ''}`,
+      );
     throw e;
   }
   if (want.size === 1 && want.has('test') && !raw.test) raw = { test: joinSets([raw.train, raw.val]) };
@@ -145,10 +168,19 @@ export async function loadDataSource(source: DataSource, opts: LoadSourceOptions
   const val = select(raw.val);
   const test = select(raw.test);
   const names = (train ?? test ?? val)!.classNames ?? classNames;
-  if (!train) return { source, train: emptyLike(test ?? val!), validation: val ?? emptyLike(test!), test, classNames: names, validationFrom: val ? 'source' : 'none' };
+  if (!train)
+    return {
+      source,
+      train: emptyLike(test ?? val!),
+      validation: val ?? emptyLike(test!),
+      test,
+      classNames: names,
+      validationFrom: val ? 'source' : 'none',
+    };
   if (val) return { source, train, validation: val, test, classNames: names, validationFrom: 'source' };
   const fraction = opts.valFraction ?? (test ? 0 : DEFAULT_VAL_FRACTION);
-  if (fraction === 0) return { source, train, validation: emptyLike(train), test, classNames: names, validationFrom: 'none' };
+  if (fraction === 0)
+    return { source, train, validation: emptyLike(train), test, classNames: names, validationFrom: 'none' };
   const split = stratifiedSplit(train, fraction, opts.seed ?? 0);
   return { source, train: split.train, validation: split.validation, test, classNames: names, validationFrom: 'split' };
 }
@@ -156,7 +188,11 @@ export async function loadDataSource(source: DataSource, opts: LoadSourceOptions
 /** Held out for validation from a source that has neither a validation nor a test split. */
 export const DEFAULT_VAL_FRACTION = 0.1;
 
-async function readSource(source: DataSource, want: Set<'train' | 'test'>, opts: LoadSourceOptions): Promise<RawSplits> {
+async function readSource(
+  source: DataSource,
+  want: Set<'train' | 'test'>,
+  opts: LoadSourceOptions,
+): Promise<RawSplits> {
   const [p, q] = source.paths;
   switch (source.kind) {
     case 'folder':
@@ -167,9 +203,17 @@ async function readSource(source: DataSource, want: Set<'train' | 'test'>, opts:
     case 'npz': {
       const arrays = await readNpz(p);
       const has = (s: string) => `${s}_images` in arrays;
-      if (!has('train') && !has('test')) throw new DatasetError(p, `no train_images or test_images array (MedMNIST layout {train,val,test}_{images,labels}; found: ${Object.keys(arrays).join(', ')})`);
+      if (!has('train') && !has('test'))
+        throw new DatasetError(
+          p,
+          `no train_images or test_images array (MedMNIST layout {train,val,test}_{images,labels}; found: ${Object.keys(arrays).join(', ')})`,
+        );
       const get = (s: 'train' | 'val' | 'test') => (has(s) ? medmnistSplit(arrays, s, p) : undefined);
-      return { train: want.has('train') ? get('train') : undefined, val: want.has('train') ? get('val') : undefined, test: get('test') };
+      return {
+        train: want.has('train') ? get('train') : undefined,
+        val: want.has('train') ? get('val') : undefined,
+        test: get('test'),
+      };
     }
     case 'hdf5':
       return readHdf5Pair(p, q, want);
@@ -216,7 +260,10 @@ function toGrey(set: ImageSet): ImageSet {
 
 function linesOf(file: string): string[] | undefined {
   if (!existsSync(file)) return undefined;
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.length ? lines : undefined;
 }
 
@@ -224,15 +271,22 @@ function linesOf(file: string): string[] | undefined {
 async function readCifarFolder(dir: string, variant: 10 | 100, want: Set<'train' | 'test'>): Promise<RawSplits> {
   const inner = join(dir, variant === 10 ? 'cifar-10-batches-bin' : 'cifar-100-binary');
   const root = existsSync(inner) ? inner : dir;
-  const trainFiles = variant === 10 ? [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`)).filter((f) => existsSync(f)) : [join(root, 'train.bin')].filter((f) => existsSync(f));
+  const trainFiles =
+    variant === 10
+      ? [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`)).filter((f) => existsSync(f))
+      : [join(root, 'train.bin')].filter((f) => existsSync(f));
   const testFile = join(root, variant === 10 ? 'test_batch.bin' : 'test.bin');
   if (trainFiles.length === 0 && !existsSync(testFile))
-    throw new DatasetError(root, `no CIFAR-${variant} binary files (expected ${variant === 10 ? 'data_batch_1.bin … data_batch_5.bin and test_batch.bin' : 'train.bin and test.bin'})`);
+    throw new DatasetError(
+      root,
+      `no CIFAR-${variant} binary files (expected ${variant === 10 ? 'data_batch_1.bin … data_batch_5.bin and test_batch.bin' : 'train.bin and test.bin'})`,
+    );
   const classNames = linesOf(join(root, variant === 10 ? 'batches.meta.txt' : 'fine_label_names.txt'));
   const opts = { variant, classNames };
   return {
     // asked for the test split alone, a folder without test_batch gives its training batches (see splits)
-    train: trainFiles.length && (want.has('train') || !existsSync(testFile)) ? await readCifar(trainFiles, opts) : undefined,
+    train:
+      trainFiles.length && (want.has('train') || !existsSync(testFile)) ? await readCifar(trainFiles, opts) : undefined,
     test: existsSync(testFile) ? await readCifar(testFile, opts) : undefined,
   };
 }
@@ -241,7 +295,10 @@ async function readCifarFolder(dir: string, variant: 10 | 100, want: Set<'train'
 async function readHdf5Pair(x: string, y: string, want: Set<'train' | 'test'>): Promise<RawSplits> {
   const sibling = (f: string, split: string) => join(dirname(f), basename(f).replace('_train_', `_${split}_`));
   const paired = basename(x).includes('_train_') && basename(y).includes('_train_');
-  const pairOf = (split: string) => (paired && existsSync(sibling(x, split)) && existsSync(sibling(y, split)) ? ([sibling(x, split), sibling(y, split)] as const) : undefined);
+  const pairOf = (split: string) =>
+    paired && existsSync(sibling(x, split)) && existsSync(sibling(y, split))
+      ? ([sibling(x, split), sibling(y, split)] as const)
+      : undefined;
   const valid = pairOf('valid');
   const test = pairOf('test');
   return {
@@ -268,7 +325,11 @@ async function readIdxFolder(dir: string, want: Set<'train' | 'test'>): Promise<
   };
   const train = pair('train');
   const test = pair('t10k');
-  if (!train && !test) throw new DatasetError(dir, 'no IDX pair: expected train-images-idx3-ubyte and train-labels-idx1-ubyte (and t10k-… for the test split), raw or .gz');
+  if (!train && !test)
+    throw new DatasetError(
+      dir,
+      'no IDX pair: expected train-images-idx3-ubyte and train-labels-idx1-ubyte (and t10k-… for the test split), raw or .gz',
+    );
   return {
     train: train && (want.has('train') || !test) ? await readIdxImageSet(...train) : undefined,
     test: test ? await readIdxImageSet(...test) : undefined,
@@ -282,7 +343,8 @@ function namesOf(source: DataSource, sets: Array<ImageSet | undefined>): string[
   let k = 0;
   for (const s of present) for (let i = 0; i < s.count; i++) k = Math.max(k, s.labels[i] + 1);
   if (own) {
-    if (k > own.length) throw new CliError(`--data ${source.text}: label ${k - 1} is outside the ${own.length} named classes`);
+    if (k > own.length)
+      throw new CliError(`--data ${source.text}: label ${k - 1} is outside the ${own.length} named classes`);
     return [...own];
   }
   if (k < 2) throw new CliError(`--data ${source.text}: the labels name ${k} class(es); a classifier needs at least 2`);
@@ -290,7 +352,12 @@ function namesOf(source: DataSource, sets: Array<ImageSet | undefined>): string[
 }
 
 function emptyLike(set: ImageSet): ImageSet {
-  return { ...set, images: set.images instanceof Float32Array ? new Float32Array(0) : new Uint8Array(0), labels: new Int32Array(0), count: 0 };
+  return {
+    ...set,
+    images: set.images instanceof Float32Array ? new Float32Array(0) : new Uint8Array(0),
+    labels: new Int32Array(0),
+    count: 0,
+  };
 }
 
 function joinSets(sets: Array<ImageSet | undefined>): ImageSet {
@@ -312,8 +379,13 @@ function joinSets(sets: Array<ImageSet | undefined>): ImageSet {
  * Splits `set` into train and validation, stratified: each class gives round(fraction · its count) images (at
  * least one when it has two or more), drawn by a seeded permutation; both parts keep the set's order.
  */
-export function stratifiedSplit(set: ImageSet, fraction: number, seed: number): { train: ImageSet; validation: ImageSet } {
-  if (!(fraction >= 0 && fraction < 1)) throw new CliError(`--val-fraction must be a number in [0, 1), got ${fraction}`);
+export function stratifiedSplit(
+  set: ImageSet,
+  fraction: number,
+  seed: number,
+): { train: ImageSet; validation: ImageSet } {
+  if (!(fraction >= 0 && fraction < 1))
+    throw new CliError(`--val-fraction must be a number in [0, 1), got ${fraction}`);
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < set.count; i++) {
     const l = set.labels[i];
@@ -324,7 +396,8 @@ export function stratifiedSplit(set: ImageSet, fraction: number, seed: number): 
   const rng = new Rng(seed ^ 0x7a11d);
   for (const l of [...byClass.keys()].sort((a, b) => a - b)) {
     const idx = byClass.get(l)!;
-    const want = idx.length < 2 || fraction === 0 ? 0 : Math.min(idx.length - 1, Math.max(1, Math.round(fraction * idx.length)));
+    const want =
+      idx.length < 2 || fraction === 0 ? 0 : Math.min(idx.length - 1, Math.max(1, Math.round(fraction * idx.length)));
     const order = permutation(idx.length, rng);
     for (let k = 0; k < want; k++) held[idx[order[k]]] = 1;
   }

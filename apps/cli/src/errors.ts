@@ -53,7 +53,10 @@ export function fileError(e: unknown, file?: string): unknown {
   const why = err && typeof err.code === 'string' ? FS_CODES[err.code] : undefined;
   if (!why) return e;
   const where = file ?? err.path;
-  return new CliError(`${where ?? 'a file'}: ${why} (${err.code})${err.dest && err.dest !== where ? `, moving it to ${err.dest}` : ''}`, 4);
+  return new CliError(
+    `${where ?? 'a file'}: ${why} (${err.code})${err.dest && err.dest !== where ? `, moving it to ${err.dest}` : ''}`,
+    4,
+  );
 }
 
 /**

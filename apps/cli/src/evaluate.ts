@@ -1,5 +1,12 @@
 /** The paper's test protocol on a trained model: 37 angles (bilinear, zero fill) and flips. */
-import { FASHION_MNIST_CLASSES, MNIST_CLASSES, ROTATION_ANGLES, evaluateFlips, evaluateRotations, type ImageSet } from '@gmr-conv/datasets';
+import {
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+  ROTATION_ANGLES,
+  evaluateFlips,
+  evaluateRotations,
+  type ImageSet,
+} from '@gmr-conv/datasets';
 import type { tf } from './backend.js';
 import { loadSplit, subset } from './data.js';
 import { loadDataSource, parseDataSource } from './data_source.js';
@@ -7,19 +14,30 @@ import { CliError } from './errors.js';
 import { progressBar } from './progress.js';
 export { parseAngles } from './angles.js';
 
-
 /**
  * The class names a checkpoint predicts, in label order: the names it stores (header or config "classNames"),
  * the digits for the embedded digit sets, else the labels as text.
  */
-export function classNamesOf(header: { classNames?: unknown; config?: Record<string, unknown>; model: { numClasses: number } }): string[] {
+export function classNamesOf(header: {
+  classNames?: unknown;
+  config?: Record<string, unknown>;
+  model: { numClasses: number };
+}): string[] {
   const k = header.model.numClasses;
   const stored = (header.classNames ?? header.config?.classNames) as unknown;
-  if (Array.isArray(stored) && stored.length === k && stored.every((c) => typeof c === 'string')) return stored as string[];
+  if (Array.isArray(stored) && stored.length === k && stored.every((c) => typeof c === 'string'))
+    return stored as string[];
   const c = header.config ?? {};
   const classes = c.classes as number[] | undefined;
-  const digits = typeof c.dataset === 'string' && c.dataset.split('+').every((p) => p === 'mnist' || p === 'mnist-rot') && c.data === undefined;
-  const named = digits ? MNIST_CLASSES : c.dataset === 'fashion-mnist' && c.data === undefined ? FASHION_MNIST_CLASSES : undefined;
+  const digits =
+    typeof c.dataset === 'string' &&
+    c.dataset.split('+').every((p) => p === 'mnist' || p === 'mnist-rot') &&
+    c.data === undefined;
+  const named = digits
+    ? MNIST_CLASSES
+    : c.dataset === 'fashion-mnist' && c.data === undefined
+      ? FASHION_MNIST_CLASSES
+      : undefined;
   if (named) return classes ? classes.map((i) => named[i] ?? String(i)) : [...named];
   return Array.from({ length: k }, (_, i) => String(i));
 }
@@ -38,7 +56,14 @@ export async function loadTestSet(
   const text = o.data ?? (typeof config.data === 'string' ? config.data : undefined);
   if (text === undefined) {
     const dataset = (config.dataset as string | undefined) ?? 'mnist';
-    const set = await loadSplit({ dataset, dataDir: o.dataDir ?? (config.dataDir as string | undefined), classes: config.classes as number[] | undefined }, 'test');
+    const set = await loadSplit(
+      {
+        dataset,
+        dataDir: o.dataDir ?? (config.dataDir as string | undefined),
+        classes: config.classes as number[] | undefined,
+      },
+      'test',
+    );
     return { set: subset(set, o.testLimit), dataset };
   }
   const source = parseDataSource(text);
@@ -57,15 +82,19 @@ export async function loadTestSet(
   }
   let set = loaded.test!;
   if (JSON.stringify(loaded.classNames) !== JSON.stringify(classNames))
-    throw new CliError(`--data ${text}: its classes [${loaded.classNames.join(', ')}] are not the checkpoint's [${classNames.join(', ')}] (same names in the same order)`);
+    throw new CliError(
+      `--data ${text}: its classes [${loaded.classNames.join(', ')}] are not the checkpoint's [${classNames.join(', ')}] (same names in the same order)`,
+    );
   // a folder of grey images is read as one channel; a model trained on colour takes it as three equal channels
   if (set.channels !== input[2]) {
-    if (set.channels !== 1 || input[2] !== 3) throw new CliError(`--data ${text}: ${set.channels}-channel images, the model takes ${input[2]} channels`);
+    if (set.channels !== 1 || input[2] !== 3)
+      throw new CliError(`--data ${text}: ${set.channels}-channel images, the model takes ${input[2]} channels`);
     const rgb = new Uint8Array(set.images.length * 3);
     for (let i = 0; i < set.images.length; i++) rgb.fill(set.images[i], 3 * i, 3 * i + 3);
     set = { ...set, images: rgb, channels: 3 };
   }
-  if (set.height !== input[0] || set.width !== input[1]) throw new CliError(`--data ${text}: ${set.height}×${set.width} images, the model takes ${input[0]}×${input[1]}`);
+  if (set.height !== input[0] || set.width !== input[1])
+    throw new CliError(`--data ${text}: ${set.height}×${set.width} images, the model takes ${input[0]}×${input[1]}`);
   return { set: subset(set, o.testLimit), dataset: text };
 }
 
@@ -104,7 +133,9 @@ export async function evaluateModel(
   const angles = opts.angles ?? [...ROTATION_ANGLES];
   // every pass over the images, counted ahead for the progress bar: the angles, the three flips, the upright set
   const uprightPass = !opts.uprightSet && !opts.flips && !(opts.rotations && angles.includes(0));
-  const total = ((opts.rotations ? angles.length : 0) + (opts.flips ? 3 : 0) + (uprightPass ? 1 : 0)) * set.count + (opts.uprightSet?.count ?? 0);
+  const total =
+    ((opts.rotations ? angles.length : 0) + (opts.flips ? 3 : 0) + (uprightPass ? 1 : 0)) * set.count +
+    (opts.uprightSet?.count ?? 0);
   const bar = progressBar(`evaluating ${opts.label}`, total, { unit: 'img', enabled: opts.progress ?? false });
   let seen = 0;
   const predict = (x: tf.Tensor4D) => {
@@ -112,7 +143,14 @@ export async function evaluateModel(
     return model.predict(x) as tf.Tensor;
   };
   const batchSize = opts.batchSize ?? 500;
-  const out: ModelEval = { label: opts.label, model: opts.model, checkpoint: opts.checkpoint, testImages: set.count, upright: NaN, seconds: 0 };
+  const out: ModelEval = {
+    label: opts.label,
+    model: opts.model,
+    checkpoint: opts.checkpoint,
+    testImages: set.count,
+    upright: NaN,
+    seconds: 0,
+  };
   try {
     if (opts.rotations) {
       const r = await evaluateRotations(set, predict, { angles, batchSize });
@@ -123,14 +161,21 @@ export async function evaluateModel(
     if (opts.flips) {
       const f = await evaluateFlips(set, predict, { batchSize });
       const at = (k: string) => f.accuracy[f.flips.indexOf(k as (typeof f.flips)[number])];
-      out.flips = { none: at('none'), vertical: at('vertical'), horizontal: at('horizontal'), flippedMean: f.flippedMean, mean: f.mean };
+      out.flips = {
+        none: at('none'),
+        vertical: at('vertical'),
+        horizontal: at('horizontal'),
+        flippedMean: f.flippedMean,
+        mean: f.mean,
+      };
       out.upright = at('none');
     }
     if (opts.uprightSet) {
       out.upright = (await evaluateRotations(opts.uprightSet, predict, { angles: [0], batchSize })).accuracy[0]!;
       out.uprightImages = opts.uprightSet.count;
     }
-    if (Number.isNaN(out.upright)) out.upright = (await evaluateRotations(set, predict, { angles: [0], batchSize })).accuracy[0];
+    if (Number.isNaN(out.upright))
+      out.upright = (await evaluateRotations(set, predict, { angles: [0], batchSize })).accuracy[0];
   } finally {
     bar.stop();
   }

@@ -19,9 +19,17 @@ export interface ExportResult {
   maxAbsLogitDiff: number;
 }
 
-export async function exportModel(model: tf.LayersModel, out: string, plain: boolean, overwrite: boolean): Promise<ExportResult> {
+export async function exportModel(
+  model: tf.LayersModel,
+  out: string,
+  plain: boolean,
+  overwrite: boolean,
+): Promise<ExportResult> {
   const dir = resolve(out);
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite) throw new CliError(`${dir} is not empty: pass --force to replace the model there (the previous files are kept until the new ones are complete)`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite)
+    throw new CliError(
+      `${dir} is not empty: pass --force to replace the model there (the previous files are kept until the new ones are complete)`,
+    );
   let target = model;
   if (plain) {
     try {
@@ -47,14 +55,24 @@ export async function exportModel(model: tf.LayersModel, out: string, plain: boo
  * `<out>/pytorch.json` naming the PyTorch module and its arguments (packages/models/python/gmr_interop.py builds
  * it: `build(json.load(open('pytorch.json')))`, then `load_state_dict`).
  */
-export async function exportSafetensors(model: tf.LayersModel, spec: ModelSpec, out: string, overwrite: boolean): Promise<{ out: string; file: string; tensors: number; pytorch: Record<string, unknown> }> {
+export async function exportSafetensors(
+  model: tf.LayersModel,
+  spec: ModelSpec,
+  out: string,
+  overwrite: boolean,
+): Promise<{ out: string; file: string; tensors: number; pytorch: Record<string, unknown> }> {
   const { exportPyTorchStateDict, isSequentialCNN, writeSafetensors } = await import('@gmr-conv/models');
   const dir = resolve(out);
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite) throw new CliError(`${dir} is not empty: pass --force to replace the files there`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite)
+    throw new CliError(`${dir} is not empty: pass --force to replace the files there`);
   if (spec.normalization)
-    throw new CliError(`--format safetensors: this ${spec.kind} normalises its input in its first layer (input_norm, from a run of --data), which the PyTorch module lacks; export it with --format tfjs, or train with --no-normalize`);
+    throw new CliError(
+      `--format safetensors: this ${spec.kind} normalises its input in its first layer (input_norm, from a run of --data), which the PyTorch module lacks; export it with --format tfjs, or train with --no-normalize`,
+    );
   if (!isSequentialCNN(model)) {
-    throw new CliError(`--format safetensors: ${describeSpec(spec)} has no PyTorch counterpart (harmonic channels and ring pooling are GMR.js extensions); export it with --format tfjs`);
+    throw new CliError(
+      `--format safetensors: ${describeSpec(spec)} has no PyTorch counterpart (harmonic channels and ring pooling are GMR.js extensions); export it with --format tfjs`,
+    );
   }
   let sd;
   try {
@@ -73,7 +91,10 @@ export async function exportSafetensors(model: tf.LayersModel, spec: ModelSpec, 
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'model.safetensors');
   // written beside, then renamed: a reader never sees half a file
-  writeFileSync(`${file}.tmp`, writeSafetensors(sd, { format: 'pt', source: 'gmr export', pytorch: JSON.stringify(pytorch) }));
+  writeFileSync(
+    `${file}.tmp`,
+    writeSafetensors(sd, { format: 'pt', source: 'gmr export', pytorch: JSON.stringify(pytorch) }),
+  );
   renameSync(`${file}.tmp`, file);
   writeFileSync(join(dir, 'pytorch.json'), `${JSON.stringify(pytorch, null, 2)}\n`);
   return { out: dir, file, tensors: sd.size, pytorch };
@@ -84,14 +105,28 @@ export async function exportSafetensors(model: tf.LayersModel, spec: ModelSpec, 
  * convertToGMR; the other layers keep their weights, θ is newly initialised since a dense kernel has no exact
  * ring form), saved as a tfjs model folder.
  */
-export async function convertModel(model: tf.LayersModel, out: string, overwrite: boolean): Promise<{ out: string; converted: string[]; layers: string[] }> {
+export async function convertModel(
+  model: tf.LayersModel,
+  out: string,
+  overwrite: boolean,
+): Promise<{ out: string; converted: string[]; layers: string[] }> {
   const { convertToGMR } = await import('@gmr-conv/models');
   const dir = resolve(out);
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite) throw new CliError(`${dir} is not empty: pass --force to replace the model there`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !overwrite)
+    throw new CliError(`${dir} is not empty: pass --force to replace the model there`);
   const converted = model.layers
-    .filter((l) => l.getClassName() === 'Conv2D' && ((l.getConfig().kernelSize as number[] | number) instanceof Array ? (l.getConfig().kernelSize as number[]).some((k) => k > 1) : (l.getConfig().kernelSize as number) > 1))
+    .filter(
+      (l) =>
+        l.getClassName() === 'Conv2D' &&
+        ((l.getConfig().kernelSize as number[] | number) instanceof Array
+          ? (l.getConfig().kernelSize as number[]).some((k) => k > 1)
+          : (l.getConfig().kernelSize as number) > 1),
+    )
     .map((l) => l.name);
-  if (converted.length === 0) throw new CliError('the model has no Conv2D layer with a kernel larger than 1 to convert (is it already a GMR model?)');
+  if (converted.length === 0)
+    throw new CliError(
+      'the model has no Conv2D layer with a kernel larger than 1 to convert (is it already a GMR model?)',
+    );
   let gmr: tf.LayersModel;
   try {
     gmr = convertToGMR(model);

@@ -25,7 +25,14 @@ import {
 import type { tf } from './backend.js';
 import { CliError } from './errors.js';
 
-export const IMPORT_MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'resnet18'] as const;
+export const IMPORT_MODELS = [
+  'gmr-cnn',
+  'plain-cnn',
+  'gmr-resnet18',
+  'gmr-resnet34',
+  'gmr-resnet50',
+  'resnet18',
+] as const;
 export type ImportModel = (typeof IMPORT_MODELS)[number];
 
 export function readStateDictFile(path: string): StateDict {
@@ -50,7 +57,9 @@ function pick(sd: StateDict, what: string, ...keys: string[]) {
     const t = sd.get(k);
     if (t) return t;
   }
-  throw new CliError(`--weights: the state dict has none of ${keys.join(', ')} (needed for the ${what}); is it this model's?`);
+  throw new CliError(
+    `--weights: the state dict has none of ${keys.join(', ')} (needed for the ${what}); is it this model's?`,
+  );
 }
 
 /** Kernel size of a GMR conv from its ring masks [1, 1, n, k^d] (d = 2), else from its ring count (k = 2n − 1). */
@@ -66,7 +75,8 @@ function gmrKernel(sd: StateDict, prefix: string): { k: number; rings: number } 
 export function modelFor(kind: ImportModel, sd: StateDict): tf.LayersModel {
   try {
     if (kind === 'gmr-cnn' || kind === 'plain-cnn') {
-      const conv = (i: number, name: string) => pick(sd, `conv ${name}`, `${[0, 4, 8][i]}.weight`, `${name}.weight`).shape;
+      const conv = (i: number, name: string) =>
+        pick(sd, `conv ${name}`, `${[0, 4, 8][i]}.weight`, `${name}.weight`).shape;
       const shapes = [conv(0, 'conv1'), conv(1, 'conv2'), conv(2, 'conv3')];
       const fc = pick(sd, 'classifier', '13.weight', 'fc.weight').shape;
       const widths = shapes.map((s) => s[0]) as [number, number, number];
@@ -74,15 +84,24 @@ export function modelFor(kind: ImportModel, sd: StateDict): tf.LayersModel {
         if (kind === 'plain-cnn') return s[2];
         return gmrKernel(sd, sd.has(`${[0, 4, 8][i]}.weight`) ? `${[0, 4, 8][i]}` : `conv${i + 1}`).k;
       }) as [number, number, number];
-      const o = { widths, kernelSizes, numClasses: fc[0], inChannels: shapes[0][1], inputSize: [null, null] as [null, null] };
+      const o = {
+        widths,
+        kernelSizes,
+        numClasses: fc[0],
+        inChannels: shapes[0][1],
+        inputSize: [null, null] as [null, null],
+      };
       return kind === 'gmr-cnn' ? gmrCNN(o) : plainCNN(o);
     }
     const stem = pick(sd, 'stem', 'conv1.weight').shape;
     const numClasses = pick(sd, 'classifier', 'fc.weight').shape[0];
-    if (kind === 'resnet18') return resNet18({ numClasses, inChannels: stem[1], inplanes: stem[0], stemKernel: stem[2] });
+    if (kind === 'resnet18')
+      return resNet18({ numClasses, inChannels: stem[1], inplanes: stem[0], stemKernel: stem[2] });
     // per stage: the first block's GMR conv (conv1 in basic blocks, conv2 in bottlenecks; `.1` after a strided AvgPool)
     const conv = kind === 'gmr-resnet50' ? 'conv2' : 'conv1';
-    const stages = [1, 2, 3, 4].map((s) => gmrKernel(sd, sd.has(`layer${s}.0.${conv}.1.weight`) ? `layer${s}.0.${conv}.1` : `layer${s}.0.${conv}`));
+    const stages = [1, 2, 3, 4].map((s) =>
+      gmrKernel(sd, sd.has(`layer${s}.0.${conv}.1.weight`) ? `layer${s}.0.${conv}.1` : `layer${s}.0.${conv}`),
+    );
     const o = {
       numClasses,
       inChannels: stem[1],
@@ -103,9 +122,15 @@ export interface ImportResult {
   report: LoadReport;
 }
 
-export async function importWeights(file: string, kind: ImportModel, out: string, opts: { strict: boolean; overwrite: boolean }): Promise<ImportResult> {
+export async function importWeights(
+  file: string,
+  kind: ImportModel,
+  out: string,
+  opts: { strict: boolean; overwrite: boolean },
+): Promise<ImportResult> {
   const dir = resolve(out);
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.overwrite) throw new CliError(`${dir} is not empty: pass --force to replace the model there`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.overwrite)
+    throw new CliError(`${dir} is not empty: pass --force to replace the model there`);
   const raw = readStateDictFile(file);
   // sizes are read from the bare keys; loadPyTorchStateDict strips the same prefixes again and reports them
   const { sd } = stripWrapperPrefixes(raw, new Set());

@@ -20,11 +20,12 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSumPos = 0;
   let nPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const rank = (i + j) / 2 + 1; // average 1-based rank of the tied block
-    for (let k = i; k <= j; k++) if (positive[order[k]]) {
+    for (let k = i; k <= j; k++)
+      if (positive[order[k]]) {
         rankSumPos += rank;
         nPos++;
       }
@@ -36,9 +37,14 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
 }
 
 /** Metrics of `probs` ([count × numClasses], row-major) against `labels`; the prediction is the arg-max. */
-export function classificationMetrics(probs: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number): Metrics {
+export function classificationMetrics(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  numClasses: number,
+): Metrics {
   const count = labels.length;
-  if (probs.length !== count * numClasses) throw new Error(`classificationMetrics: ${probs.length} probabilities for ${count} labels × ${numClasses} classes`);
+  if (probs.length !== count * numClasses)
+    throw new Error(`classificationMetrics: ${probs.length} probabilities for ${count} labels × ${numClasses} classes`);
   const tp = new Array(numClasses).fill(0);
   const fp = new Array(numClasses).fill(0);
   const fn = new Array(numClasses).fill(0);
@@ -64,7 +70,9 @@ export function classificationMetrics(probs: ArrayLike<number>, labels: ArrayLik
   let auc: number;
   if (numClasses === 2) auc = rocAuc(column(1), isClass(1));
   else {
-    const aucs = [...Array(numClasses).keys()].map((c) => rocAuc(column(c), isClass(c))).filter((v) => !Number.isNaN(v));
+    const aucs = [...Array(numClasses).keys()]
+      .map((c) => rocAuc(column(c), isClass(c)))
+      .filter((v) => !Number.isNaN(v));
     auc = aucs.length ? mean(aucs) : NaN;
   }
   return { accuracy: count ? correct / count : 0, balancedAccuracy: mean(recall), macroF1: mean(f1), rocAuc: auc };

@@ -1,11 +1,30 @@
 /** Building the models with a seeded initialisation, and moving weights in and out. */
-import { DEFAULT_STEERABLE_FIELDS, cloneLayer, gmrCNN, gmrResNet18, gmrResNet34, gmrResNet50, gmrSteerableCNN, plainCNN, rebuildModel, resNet18 } from '@gmr-conv/models';
+import {
+  DEFAULT_STEERABLE_FIELDS,
+  cloneLayer,
+  gmrCNN,
+  gmrResNet18,
+  gmrResNet34,
+  gmrResNet50,
+  gmrSteerableCNN,
+  plainCNN,
+  rebuildModel,
+  resNet18,
+} from '@gmr-conv/models';
 import { fieldChannels } from '@gmr-conv/core';
 import { tf } from './backend.js';
 import { CliError } from './errors.js';
 import type { ResNetOptions } from './train_options.js';
 
-export const MODELS = ['gmr-cnn', 'plain-cnn', 'gmr-steerable', 'gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'resnet18'] as const;
+export const MODELS = [
+  'gmr-cnn',
+  'plain-cnn',
+  'gmr-steerable',
+  'gmr-resnet18',
+  'gmr-resnet34',
+  'gmr-resnet50',
+  'resnet18',
+] as const;
 export type ModelKind = (typeof MODELS)[number];
 /** The ResNets (the models package's gmrResNet18/34/50 and the plain resNet18 twin). */
 export const RESNETS = ['gmr-resnet18', 'gmr-resnet34', 'gmr-resnet50', 'resnet18'] as const;
@@ -52,7 +71,10 @@ export function steerableWidths(fields: [number, number, number][]): [number, nu
 const NO_HARMONICS: [number, number, number] = [0, 0, 0];
 
 /** What a checkpoint header says about its model (checkpoint.ts keeps it as JSON): a ModelSpec, less strictly typed. */
-export interface HeaderModel extends Omit<ModelSpec, 'kind' | 'widths' | 'pooling' | 'harmonicChannels' | 'fields' | 'inputShape'> {
+export interface HeaderModel extends Omit<
+  ModelSpec,
+  'kind' | 'widths' | 'pooling' | 'harmonicChannels' | 'fields' | 'inputShape'
+> {
   kind: string;
   widths: number[];
   pooling?: string;
@@ -64,16 +86,43 @@ export interface HeaderModel extends Omit<ModelSpec, 'kind' | 'widths' | 'poolin
 /** The model a checkpoint header describes (fields added later get their defaults). */
 export function specFromHeader(m: HeaderModel): ModelSpec {
   // absent in earlier checkpoints: 28×28×1 digits, no normalisation
-  const data = { ...(m.inputShape ? { inputShape: m.inputShape as [number, number, number] } : {}), ...(m.normalization ? { normalization: m.normalization } : {}) };
+  const data = {
+    ...(m.inputShape ? { inputShape: m.inputShape as [number, number, number] } : {}),
+    ...(m.normalization ? { normalization: m.normalization } : {}),
+  };
   if (m.kind === 'gmr-steerable') {
     const fields = (m.fields as [number, number, number][] | undefined) ?? STEERABLE_DEFAULTS.fields;
-    return { kind: 'gmr-steerable', widths: steerableWidths(fields), numClasses: m.numClasses, pooling: 'rings', fields, inputBlur: m.inputBlur ?? STEERABLE_DEFAULTS.inputBlur, ...data };
+    return {
+      kind: 'gmr-steerable',
+      widths: steerableWidths(fields),
+      numClasses: m.numClasses,
+      pooling: 'rings',
+      fields,
+      inputBlur: m.inputBlur ?? STEERABLE_DEFAULTS.inputBlur,
+      ...data,
+    };
   }
   if (isResNet(m.kind)) {
     const inplanes = m.inplanes ?? RESNET_DEFAULTS.inplanes;
-    const common = { kind: m.kind as ModelKind, widths: resnetWidths(inplanes), numClasses: m.numClasses, inplanes, ...data };
-    if (m.kind === 'resnet18') return { ...common, stemKernel: m.stemKernel ?? RESNET_DEFAULTS.stemKernel, stemStride: m.stemStride ?? RESNET_DEFAULTS.stemStride, maxPool: m.maxPool ?? true };
-    return { ...common, gmrConvSize: m.gmrConvSize ?? RESNET_DEFAULTS.gmrConvSize, skipFirstPool: m.skipFirstPool ?? false };
+    const common = {
+      kind: m.kind as ModelKind,
+      widths: resnetWidths(inplanes),
+      numClasses: m.numClasses,
+      inplanes,
+      ...data,
+    };
+    if (m.kind === 'resnet18')
+      return {
+        ...common,
+        stemKernel: m.stemKernel ?? RESNET_DEFAULTS.stemKernel,
+        stemStride: m.stemStride ?? RESNET_DEFAULTS.stemStride,
+        maxPool: m.maxPool ?? true,
+      };
+    return {
+      ...common,
+      gmrConvSize: m.gmrConvSize ?? RESNET_DEFAULTS.gmrConvSize,
+      skipFirstPool: m.skipFirstPool ?? false,
+    };
   }
   return {
     kind: m.kind as ModelKind,
@@ -95,8 +144,42 @@ export function resnetWidths(inplanes: number): [number, number, number] {
 
 /** The header fields of a spec (what saveCheckpoint stores under "model"). */
 export function headerOfSpec(s: ModelSpec): HeaderModel {
-  const { kind, widths, numClasses, pooling, harmonicChannels, fields, inputBlur, inputShape, normalization, inplanes, gmrConvSize, skipFirstPool, stemKernel, stemStride, maxPool } = s;
-  return JSON.parse(JSON.stringify({ kind, widths, numClasses, pooling, harmonicChannels, fields, inputBlur, inputShape, normalization, inplanes, gmrConvSize, skipFirstPool, stemKernel, stemStride, maxPool }));
+  const {
+    kind,
+    widths,
+    numClasses,
+    pooling,
+    harmonicChannels,
+    fields,
+    inputBlur,
+    inputShape,
+    normalization,
+    inplanes,
+    gmrConvSize,
+    skipFirstPool,
+    stemKernel,
+    stemStride,
+    maxPool,
+  } = s;
+  return JSON.parse(
+    JSON.stringify({
+      kind,
+      widths,
+      numClasses,
+      pooling,
+      harmonicChannels,
+      fields,
+      inputBlur,
+      inputShape,
+      normalization,
+      inplanes,
+      gmrConvSize,
+      skipFirstPool,
+      stemKernel,
+      stemStride,
+      maxPool,
+    }),
+  );
 }
 
 /** A one-line description of a model spec (for messages). */
@@ -107,7 +190,10 @@ export function describeSpec(s: ModelSpec): string {
     return `gmr-steerable with fields ${f.map((x) => x.join(':')).join(',')} (${s.numClasses} classes, input blur ${s.inputBlur ?? 0}${shape})`;
   }
   if (isResNet(s.kind)) {
-    const stem = s.kind === 'resnet18' ? `stem ${s.stemKernel ?? RESNET_DEFAULTS.stemKernel}×${s.stemKernel ?? RESNET_DEFAULTS.stemKernel} stride ${s.stemStride ?? RESNET_DEFAULTS.stemStride}${s.maxPool === false ? ', no max pool' : ''}` : `GMR kernels ${(s.gmrConvSize ?? RESNET_DEFAULTS.gmrConvSize).join('/')}${s.skipFirstPool ? ', no stem pool' : ''}`;
+    const stem =
+      s.kind === 'resnet18'
+        ? `stem ${s.stemKernel ?? RESNET_DEFAULTS.stemKernel}×${s.stemKernel ?? RESNET_DEFAULTS.stemKernel} stride ${s.stemStride ?? RESNET_DEFAULTS.stemStride}${s.maxPool === false ? ', no max pool' : ''}`
+        : `GMR kernels ${(s.gmrConvSize ?? RESNET_DEFAULTS.gmrConvSize).join('/')}${s.skipFirstPool ? ', no stem pool' : ''}`;
     return `${s.kind} with inplanes ${s.inplanes ?? RESNET_DEFAULTS.inplanes} (${s.numClasses} classes, ${stem}${shape})`;
   }
   const h = s.harmonicChannels ?? NO_HARMONICS;
@@ -130,7 +216,9 @@ export function downsampling(s: ModelSpec): { factor: number; why: string } {
     return { factor: 2 ** n, why: `${n} 2×2 average pool(s), each needing an even size` };
   }
   if (s.kind === 'resnet18') return { factor: 1, why: 'padded strided convs' };
-  return s.skipFirstPool ? { factor: 8, why: 'stage strides 2·2·2' } : { factor: 16, why: 'the stem pool 2 and stage strides 2·2·2' };
+  return s.skipFirstPool
+    ? { factor: 8, why: 'stage strides 2·2·2' }
+    : { factor: 16, why: 'the stem pool 2 and stage strides 2·2·2' };
 }
 
 /** Refuses data a model cannot take, naming the model, the image size and what would do. */
@@ -164,7 +252,8 @@ function seededRandom(seed: number): () => number {
  * while the model (and its weights) are created: the same seed gives the same initial weights.
  */
 export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
-  if (!(MODELS as readonly string[]).includes(spec.kind)) throw new CliError(`unknown model '${spec.kind}' (choose one of: ${MODELS.join(', ')})`);
+  if (!(MODELS as readonly string[]).includes(spec.kind))
+    throw new CliError(`unknown model '${spec.kind}' (choose one of: ${MODELS.join(', ')})`);
   checkModelFitsData(spec);
   const original = Math.random;
   Math.random = seededRandom(seed ^ 0x1417);
@@ -184,17 +273,47 @@ function buildBare(spec: ModelSpec): tf.LayersModel {
   const { numClasses } = spec;
   switch (spec.kind) {
     case 'gmr-steerable':
-      return gmrSteerableCNN({ fields: spec.fields ?? STEERABLE_DEFAULTS.fields, inputBlur: spec.inputBlur ?? STEERABLE_DEFAULTS.inputBlur, numClasses, inChannels, inputSize });
+      return gmrSteerableCNN({
+        fields: spec.fields ?? STEERABLE_DEFAULTS.fields,
+        inputBlur: spec.inputBlur ?? STEERABLE_DEFAULTS.inputBlur,
+        numClasses,
+        inChannels,
+        inputSize,
+      });
     case 'gmr-cnn':
     case 'plain-cnn': {
-      const opts = { widths: spec.widths, numClasses, inChannels, inputSize, pooling: spec.pooling ?? 'average', harmonicChannels: spec.harmonicChannels ?? NO_HARMONICS };
+      const opts = {
+        widths: spec.widths,
+        numClasses,
+        inChannels,
+        inputSize,
+        pooling: spec.pooling ?? 'average',
+        harmonicChannels: spec.harmonicChannels ?? NO_HARMONICS,
+      };
       return spec.kind === 'gmr-cnn' ? gmrCNN(opts) : plainCNN(opts);
     }
     case 'resnet18':
-      return resNet18({ numClasses, inChannels, inputSize, inplanes: spec.inplanes, stemKernel: spec.stemKernel, stemStride: spec.stemStride, maxPool: spec.maxPool });
+      return resNet18({
+        numClasses,
+        inChannels,
+        inputSize,
+        inplanes: spec.inplanes,
+        stemKernel: spec.stemKernel,
+        stemStride: spec.stemStride,
+        maxPool: spec.maxPool,
+      });
     default: {
-      const build = { 'gmr-resnet18': gmrResNet18, 'gmr-resnet34': gmrResNet34, 'gmr-resnet50': gmrResNet50 }[spec.kind];
-      return build({ numClasses, inChannels, inputSize, inplanes: spec.inplanes, gmrConvSize: spec.gmrConvSize, skipFirstPool: spec.skipFirstPool });
+      const build = { 'gmr-resnet18': gmrResNet18, 'gmr-resnet34': gmrResNet34, 'gmr-resnet50': gmrResNet50 }[
+        spec.kind
+      ];
+      return build({
+        numClasses,
+        inChannels,
+        inputSize,
+        inplanes: spec.inplanes,
+        gmrConvSize: spec.gmrConvSize,
+        skipFirstPool: spec.skipFirstPool,
+      });
     }
   }
 }
@@ -211,7 +330,14 @@ export const INPUT_NORM = 'input_norm';
  */
 function withInputNormalization(model: tf.LayersModel, norm: Normalization): tf.LayersModel {
   const C = norm.mean.length;
-  const layer = tf.layers.depthwiseConv2d({ name: INPUT_NORM, kernelSize: 1, useBias: true, trainable: false, depthwiseInitializer: 'ones', biasInitializer: 'zeros' });
+  const layer = tf.layers.depthwiseConv2d({
+    name: INPUT_NORM,
+    kernelSize: 1,
+    useBias: true,
+    trainable: false,
+    depthwiseInitializer: 'ones',
+    biasInitializer: 'zeros',
+  });
   let normed: tf.SymbolicTensor | undefined;
   const fromInput = (t: tf.SymbolicTensor) => t.sourceLayer.getClassName() === 'InputLayer';
   const rebuilt = rebuildModel(model, (old) => {
@@ -225,8 +351,17 @@ function withInputNormalization(model: tf.LayersModel, norm: Normalization): tf.
       return y;
     };
   });
-  if (rebuilt.getLayer(INPUT_NORM) !== layer) throw new Error('the input normalisation found no layer reading the input');
-  tf.tidy(() => layer.setWeights([tf.tensor4d(norm.std.map((s) => 1 / s), [1, 1, C, 1]), tf.tensor1d(norm.mean.map((m, c) => -m / norm.std[c]))]));
+  if (rebuilt.getLayer(INPUT_NORM) !== layer)
+    throw new Error('the input normalisation found no layer reading the input');
+  tf.tidy(() =>
+    layer.setWeights([
+      tf.tensor4d(
+        norm.std.map((s) => 1 / s),
+        [1, 1, C, 1],
+      ),
+      tf.tensor1d(norm.mean.map((m, c) => -m / norm.std[c])),
+    ]),
+  );
   model.dispose();
   return rebuilt;
 }
@@ -240,7 +375,8 @@ export interface NamedArray {
 /** Every weight (trainable and BN statistics), in model order. */
 export async function readWeights(model: tf.LayersModel): Promise<NamedArray[]> {
   const out: NamedArray[] = [];
-  for (const w of model.weights) out.push({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array });
+  for (const w of model.weights)
+    out.push({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array });
   return out;
 }
 
@@ -254,7 +390,10 @@ export function writeWeights(model: tf.LayersModel, weights: Map<string, Float32
   }
   const known = new Set(model.weights.map((w) => w.originalName));
   for (const k of weights.keys()) if (!known.has(k)) problems.push(`unexpected ${k}`);
-  if (problems.length) throw new CliError(`${source} does not fit the model: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`);
+  if (problems.length)
+    throw new CliError(
+      `${source} does not fit the model: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (+${problems.length - 6} more)` : ''}`,
+    );
   for (const w of model.weights) {
     const t = tf.tensor(weights.get(w.originalName)!, w.shape as number[]);
     w.write(t);

@@ -138,10 +138,25 @@ export class Optimizer {
     const inputs: tf.Tensor[] = [];
     this.vars.forEach((w, i) => inputs.push(w, gs[i], ...this.slots.get(this.names[i])!));
     const attrs: NativeOptimizerUpdateAttrs = {
-      optimizer: c.optimizer, lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay,
-      beta1: c.beta1, beta2: c.beta2, eps: c.eps, step: t, clipNorm: c.clipNorm, decay: this.names.map(decays),
+      optimizer: c.optimizer,
+      lr,
+      momentum: c.momentum,
+      nesterov: c.nesterov,
+      weightDecay: c.weightDecay,
+      beta1: c.beta1,
+      beta2: c.beta2,
+      eps: c.eps,
+      step: t,
+      clipNorm: c.clipNorm,
+      decay: this.names.map(decays),
     };
-    const outs = tf.engine().runKernel(FUSED_UPDATE_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    const outs = tf
+      .engine()
+      .runKernel(
+        FUSED_UPDATE_KERNEL,
+        inputs as unknown as tf.NamedTensorMap,
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
     const per = 1 + this.slotCount();
     this.vars.forEach((w, i) => {
       w.assign(outs[i * per]);
@@ -154,7 +169,9 @@ export class Optimizer {
 
   async state(): Promise<NamedArray[]> {
     const out: NamedArray[] = [];
-    for (const [name, slots] of this.slots) for (const [k, v] of slots.entries()) out.push({ name: `${name}#${k}`, shape: v.shape, data: (await v.data()) as Float32Array });
+    for (const [name, slots] of this.slots)
+      for (const [k, v] of slots.entries())
+        out.push({ name: `${name}#${k}`, shape: v.shape, data: (await v.data()) as Float32Array });
     return out;
   }
 
@@ -162,7 +179,8 @@ export class Optimizer {
     for (const [name, slots] of this.slots)
       slots.forEach((v, k) => {
         const d = state.get(`${name}#${k}`);
-        if (!d || d.length !== v.size) throw new Error(`optimizer state for ${name}#${k} is missing or has the wrong size`);
+        if (!d || d.length !== v.size)
+          throw new Error(`optimizer state for ${name}#${k} is missing or has the wrong size`);
         const t = tf.tensor(d, v.shape);
         v.assign(t);
         t.dispose();

@@ -10,7 +10,10 @@ import { checkModelOracle, type ModelOracleFile, type ModelOracleResult } from '
 import { CliError } from './errors.js';
 
 export function defaultOracleDir(): string {
-  return process.env.GMR_ORACLE_DIR ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../fixtures/oracle/vectors');
+  return (
+    process.env.GMR_ORACLE_DIR ??
+    resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../fixtures/oracle/vectors')
+  );
 }
 
 export function modelOracleFiles(paths: string[]): string[] {
@@ -27,18 +30,28 @@ export function modelOracleFiles(paths: string[]): string[] {
   });
 }
 
-export function runOracle(files: string[], log: (s: string) => void): { passed: number; failed: number; results: ModelOracleResult[] } {
+export function runOracle(
+  files: string[],
+  log: (s: string) => void,
+): { passed: number; failed: number; results: ModelOracleResult[] } {
   const results: ModelOracleResult[] = [];
   for (const f of files) {
     let r: ModelOracleResult;
     try {
       r = checkModelOracle(JSON.parse(readFileSync(f, 'utf8')) as ModelOracleFile);
     } catch (e) {
-      r = { name: basename(f), ok: false, messages: [(e as Error).message], figures: { logitsRelError: NaN, d4MaxAbsDiff: {}, oracleD4MaxAbsDiff: NaN } };
+      r = {
+        name: basename(f),
+        ok: false,
+        messages: [(e as Error).message],
+        figures: { logitsRelError: NaN, d4MaxAbsDiff: {}, oracleD4MaxAbsDiff: NaN },
+      };
     }
     results.push(r);
     const d4 = Math.max(...Object.values(r.figures.d4MaxAbsDiff).map(Number));
-    log(`${r.ok ? 'PASS' : 'FAIL'} ${basename(f)}: logits rel err ${r.figures.logitsRelError.toExponential(2)}, D4 max|Δ| ${d4.toExponential(2)} (oracle ${r.figures.oracleD4MaxAbsDiff.toExponential(2)})${r.ok ? '' : ` — ${r.messages.join('; ')}`}`);
+    log(
+      `${r.ok ? 'PASS' : 'FAIL'} ${basename(f)}: logits rel err ${r.figures.logitsRelError.toExponential(2)}, D4 max|Δ| ${d4.toExponential(2)} (oracle ${r.figures.oracleD4MaxAbsDiff.toExponential(2)})${r.ok ? '' : ` — ${r.messages.join('; ')}`}`,
+    );
   }
   const passed = results.filter((r) => r.ok).length;
   return { passed, failed: results.length - passed, results };

@@ -29,12 +29,25 @@ export function tableRows(evals: ModelEval[]): string[][] {
   const detailKeys = [...new Set(evals.flatMap((e) => Object.keys(e.details ?? {})))];
   for (const k of detailKeys) rows.push([k, ...evals.map((e) => e.details?.[k] ?? '-')]);
   rows.push(['test images (angles, flips)', ...evals.map((e) => String(e.testImages))]);
-  rows.push(['upright accuracy', ...evals.map((e) => `${pct(e.upright)}${e.uprightImages !== undefined && e.uprightImages !== e.testImages ? ` (${e.uprightImages} images)` : ''}`)]);
+  rows.push([
+    'upright accuracy',
+    ...evals.map(
+      (e) =>
+        `${pct(e.upright)}${e.uprightImages !== undefined && e.uprightImages !== e.testImages ? ` (${e.uprightImages} images)` : ''}`,
+    ),
+  ]);
   if (evals.some((e) => e.rotations)) {
     const n = evals.find((e) => e.rotations)!.rotations!.angles.length;
-    rows.push([`mean over the ${n} angles (± std)`, ...evals.map((e) => (e.rotations ? `${pct(e.rotations.mean)} ± ${(100 * e.rotations.std).toFixed(2)}` : '-'))]);
-    rows.push(['min over the angles', ...evals.map((e) => (e.rotations ? pct(Math.min(...e.rotations.accuracy)) : '-'))]);
-    for (const a of [40, 45, 90, 180]) if (evals.some((e) => accAt(e, a) !== undefined)) rows.push([`at ${a}°`, ...evals.map((e) => pct(accAt(e, a)))]);
+    rows.push([
+      `mean over the ${n} angles (± std)`,
+      ...evals.map((e) => (e.rotations ? `${pct(e.rotations.mean)} ± ${(100 * e.rotations.std).toFixed(2)}` : '-')),
+    ]);
+    rows.push([
+      'min over the angles',
+      ...evals.map((e) => (e.rotations ? pct(Math.min(...e.rotations.accuracy)) : '-')),
+    ]);
+    for (const a of [40, 45, 90, 180])
+      if (evals.some((e) => accAt(e, a) !== undefined)) rows.push([`at ${a}°`, ...evals.map((e) => pct(accAt(e, a)))]);
   }
   if (evals.some((e) => e.flips)) {
     rows.push(['vertical flip', ...evals.map((e) => pct(e.flips?.vertical))]);
@@ -51,7 +64,11 @@ export function formatTable(rows: string[][]): string {
 }
 
 function lineSpec(evals: ModelEval[]): vl.TopLevelSpec {
-  const values = evals.flatMap((e) => (e.rotations ? e.rotations.angles.map((a, i) => ({ model: e.label, angle: a, accuracy: 100 * e.rotations!.accuracy[i] })) : []));
+  const values = evals.flatMap((e) =>
+    e.rotations
+      ? e.rotations.angles.map((a, i) => ({ model: e.label, angle: a, accuracy: 100 * e.rotations!.accuracy[i] }))
+      : [],
+  );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Accuracy vs rotation angle (bilinear, zero fill)',
@@ -61,7 +78,13 @@ function lineSpec(evals: ModelEval[]): vl.TopLevelSpec {
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'angle', type: 'quantitative', title: 'rotation angle (degrees)', scale: { domain: [0, 360] }, axis: { values: [0, 45, 90, 135, 180, 225, 270, 315, 360] } },
+      x: {
+        field: 'angle',
+        type: 'quantitative',
+        title: 'rotation angle (degrees)',
+        scale: { domain: [0, 360] },
+        axis: { values: [0, 45, 90, 135, 180, 225, 270, 315, 360] },
+      },
       y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { domain: [0, 100] } },
       color: { field: 'model', type: 'nominal', title: 'model' },
       tooltip: [{ field: 'model' }, { field: 'angle' }, { field: 'accuracy', format: '.2f' }],
@@ -108,7 +131,11 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
 }
 
 export function svgToPng(svg: string, width = 1200): Uint8Array {
-  const r = new Resvg(svg, { fitTo: { mode: 'width', value: width }, background: 'white', font: { loadSystemFonts: true } });
+  const r = new Resvg(svg, {
+    fitTo: { mode: 'width', value: width },
+    background: 'white',
+    font: { loadSystemFonts: true },
+  });
   return new Uint8Array(r.render().asPng());
 }
 
@@ -122,11 +149,21 @@ export interface ReportFiles {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export async function writeReport(dir: string, evals: ModelEval[], meta: Record<string, unknown>): Promise<ReportFiles> {
+export async function writeReport(
+  dir: string,
+  evals: ModelEval[],
+  meta: Record<string, unknown>,
+): Promise<ReportFiles> {
   makeFolder(dir);
   const rows = tableRows(evals);
   const table = formatTable(rows);
-  const files: ReportFiles = { json: join(dir, 'report.json'), table: join(dir, 'table.md'), svg: [], png: [], html: join(dir, 'report.html') };
+  const files: ReportFiles = {
+    json: join(dir, 'report.json'),
+    table: join(dir, 'table.md'),
+    svg: [],
+    png: [],
+    html: join(dir, 'report.html'),
+  };
   writeFile(files.json, JSON.stringify({ ...meta, results: evals }, null, 2) + '\n');
   writeFile(files.table, table + '\n');
   const plots: { name: string; svg: string }[] = [];
@@ -148,7 +185,9 @@ export async function writeReport(dir: string, evals: ModelEval[], meta: Record<
   const perAngle = evals.some((e) => e.rotations)
     ? `<h2>Accuracy at every angle</h2><table><tr><th>angle</th>${evals.map((e) => `<th>${esc(e.label)}</th>`).join('')}</tr>${evals
         .find((e) => e.rotations)!
-        .rotations!.angles.map((a) => `<tr><td>${a}°</td>${evals.map((e) => `<td>${pct(accAt(e, a))}</td>`).join('')}</tr>`)
+        .rotations!.angles.map(
+          (a) => `<tr><td>${a}°</td>${evals.map((e) => `<td>${pct(accAt(e, a))}</td>`).join('')}</tr>`,
+        )
         .join('')}</table>`
     : '';
   const title = typeof meta.title === 'string' ? meta.title : 'Rotation and flip evaluation';

@@ -36,7 +36,9 @@ export function readLog(path: string): { lines: LogLine[]; cut: boolean } {
     try {
       lines.push(JSON.parse(p) as LogLine);
     } catch {
-      throw new CliError(`${path}: line ${i + 1} is not JSON (${p.slice(0, 60)}…): the log is damaged; move it away to continue`);
+      throw new CliError(
+        `${path}: line ${i + 1} is not JSON (${p.slice(0, 60)}…): the log is damaged; move it away to continue`,
+      );
     }
   }
   return { lines, cut: tail.trim() !== '' };
@@ -51,11 +53,18 @@ export function otherRuns(lines: LogLine[], runId: string): string[] {
  * Before a resumed run appends to its log: refuses lines of another run, drops a cut last line, and writes the
  * epoch lines the checkpoint has but the log lost. Returns the epochs written again.
  */
-export function reconcileLog(path: string, runId: string, history: { epoch: number }[], extra: Record<string, unknown>): number[] {
+export function reconcileLog(
+  path: string,
+  runId: string,
+  history: { epoch: number }[],
+  extra: Record<string, unknown>,
+): number[] {
   const { lines, cut } = readLog(path);
   const others = otherRuns(lines, runId);
   if (others.length)
-    throw new CliError(`${path} holds lines of run ${others.join(', ')}, but the checkpoint belongs to run ${runId}: the folder mixes two runs; resume from a folder that holds one run only`);
+    throw new CliError(
+      `${path} holds lines of run ${others.join(', ')}, but the checkpoint belongs to run ${runId}: the folder mixes two runs; resume from a folder that holds one run only`,
+    );
   if (cut) writeFileAtomic(path, [new TextEncoder().encode(lines.map((l) => JSON.stringify(l) + '\n').join(''))]);
   const logged = new Set(lines.filter((l) => l.event === 'epoch').map((l) => l.epoch));
   const missing = history.filter((h) => !logged.has(h.epoch));

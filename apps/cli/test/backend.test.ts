@@ -2,10 +2,19 @@
 import { describe, expect, it } from 'vitest';
 import { setupBackend, tf } from '../src/backend.js';
 
-function filterGrad(x: number[], xs: [number, number, number, number], f: number[], fs: [number, number, number, number], stride: number, pad: 'same' | 'valid'): number[] {
+function filterGrad(
+  x: number[],
+  xs: [number, number, number, number],
+  f: number[],
+  fs: [number, number, number, number],
+  stride: number,
+  pad: 'same' | 'valid',
+): number[] {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, xs);
-    const g = tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xt, w as tf.Tensor4D, stride, pad))))(tf.tensor4d(f, fs));
+    const g = tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xt, w as tf.Tensor4D, stride, pad))))(
+      tf.tensor4d(f, fs),
+    );
     return Array.from(g.dataSync());
   });
 }

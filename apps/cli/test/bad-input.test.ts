@@ -8,12 +8,28 @@ import { gmr, gmrBin } from './helpers.js';
 
 let root = '';
 let gmrCkpt = '';
-const sha = (f: string) => createHash('sha256').update(new Uint8Array(readFileSync(f))).digest('hex');
+const sha = (f: string) =>
+  createHash('sha256')
+    .update(new Uint8Array(readFileSync(f)))
+    .digest('hex');
 const noStack = (s: string) => expect(s).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gmr-bad-'));
-  const r = gmr(['train', '--widths', '4,8,8', '--limit', '64', '--epochs', '1', '--test-limit', '16', '--out', join(root, 'run'), '--no-progress']);
+  const r = gmr([
+    'train',
+    '--widths',
+    '4,8,8',
+    '--limit',
+    '64',
+    '--epochs',
+    '1',
+    '--test-limit',
+    '16',
+    '--out',
+    join(root, 'run'),
+    '--no-progress',
+  ]);
   expect(r.status, r.stderr).toBe(0);
   gmrCkpt = join(root, 'run', 'checkpoint.gmrckpt');
 });

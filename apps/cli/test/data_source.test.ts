@@ -4,9 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { channelStats, loadDataSource, parseDataSource, stratifiedSplit } from '../src/data_source.js';
 import { CliError } from '../src/errors.js';
-import { pixels, tempRoot, writeCifar10, writeCifar100, writeFolder, writeIdx, writeNpz, writePcam } from './source_fixtures.js';
+import {
+  pixels,
+  tempRoot,
+  writeCifar10,
+  writeCifar100,
+  writeFolder,
+  writeIdx,
+  writeNpz,
+  writePcam,
+} from './source_fixtures.js';
 
-const counts = (labels: Int32Array, k: number) => Array.from({ length: k }, (_, c) => labels.filter((l) => l === c).length);
+const counts = (labels: Int32Array, k: number) =>
+  Array.from({ length: k }, (_, c) => labels.filter((l) => l === c).length);
 
 describe('parseDataSource', () => {
   it('reads every kind and refuses unknown kinds and missing paths, naming the value', () => {
@@ -27,7 +37,12 @@ describe('parseDataSource', () => {
 
 describe('loadDataSource', () => {
   it('folder: grey PNG and TIFF read as one channel, stratified 10 % validation by default, class names from the folders', async () => {
-    const root = writeFolder(tempRoot('folder'), { perClass: 10, size: [6, 8], channels: 1, format: (i) => (['png', 'tiff', 'png'] as const)[i % 3] });
+    const root = writeFolder(tempRoot('folder'), {
+      perClass: 10,
+      size: [6, 8],
+      channels: 1,
+      format: (i) => (['png', 'tiff', 'png'] as const)[i % 3],
+    });
     const d = await loadDataSource(parseDataSource(`folder:${root}`), { seed: 3 });
     expect(d.classNames).toEqual(['circle', 'square', 'star']);
     expect(d.train).toMatchObject({ height: 6, width: 8, channels: 1 });
@@ -41,8 +56,16 @@ describe('loadDataSource', () => {
   });
 
   it('folder: colour PNG and JPEG images keep 3 channels; mixed sizes need --size, which resizes', async () => {
-    const root = writeFolder(tempRoot('mixed'), { perClass: 3, size: [8, 8], channels: 3, format: (i) => (i % 2 ? 'jpeg' : 'png'), sizeOf: (i) => (i === 4 ? [10, 12] : [8, 8]) });
-    await expect(loadDataSource(parseDataSource(`folder:${root}`))).rejects.toThrow(/--data folder:.*10.*pass --size H\[xW\]/);
+    const root = writeFolder(tempRoot('mixed'), {
+      perClass: 3,
+      size: [8, 8],
+      channels: 3,
+      format: (i) => (i % 2 ? 'jpeg' : 'png'),
+      sizeOf: (i) => (i === 4 ? [10, 12] : [8, 8]),
+    });
+    await expect(loadDataSource(parseDataSource(`folder:${root}`))).rejects.toThrow(
+      /--data folder:.*10.*pass --size H\[xW\]/,
+    );
     const d = await loadDataSource(parseDataSource(`folder:${root}`), { size: [5, 7], valFraction: 0 });
     expect(d.train).toMatchObject({ height: 5, width: 7, channels: 3, count: 9 });
     expect(d.validation.count).toBe(0);
@@ -71,7 +94,9 @@ describe('loadDataSource', () => {
     expect(Array.from(c100.train.labels.subarray(0, 3))).toEqual([0, 1, 2]);
     expect(c100.classNames[2]).toBe('class2');
 
-    const n = await loadDataSource(parseDataSource(`npz:${writeNpz(join(root, 'm.npz'), { train: 12, val: 6, test: 3 })}`));
+    const n = await loadDataSource(
+      parseDataSource(`npz:${writeNpz(join(root, 'm.npz'), { train: 12, val: 6, test: 3 })}`),
+    );
     expect([n.train.count, n.validation.count, n.test!.count, n.validationFrom]).toEqual([12, 6, 3, 'source']);
     expect(n.classNames).toEqual(['0', '1', '2']);
 
@@ -80,7 +105,10 @@ describe('loadDataSource', () => {
     expect([h.train.count, h.validation.count, h.test!.count]).toEqual([8, 4, 2]);
     expect(h.classNames).toEqual(['normal', 'metastatic']);
 
-    const i = await loadDataSource(parseDataSource(`idx:${writeIdx(join(root, 'idx'), 16, 8)}`), { valFraction: 0.25, seed: 1 });
+    const i = await loadDataSource(parseDataSource(`idx:${writeIdx(join(root, 'idx'), 16, 8)}`), {
+      valFraction: 0.25,
+      seed: 1,
+    });
     expect([i.train.count, i.validation.count, i.test!.count]).toEqual([12, 4, 8]);
     expect(counts(i.validation.labels, 4)).toEqual([1, 1, 1, 1]);
   });
@@ -99,8 +127,12 @@ describe('loadDataSource', () => {
 
   it('refuses a --val-fraction out of [0, 1) and --size on a source of fixed size', async () => {
     const root = writeIdx(tempRoot('vf'), 8, 4);
-    await expect(loadDataSource(parseDataSource(`idx:${root}`), { valFraction: 1 })).rejects.toThrow(/--val-fraction must be a number in \[0, 1\), got 1/);
-    await expect(loadDataSource(parseDataSource(`idx:${root}`), { size: [4, 4] })).rejects.toThrow(/--size resizes the images of a folder/);
+    await expect(loadDataSource(parseDataSource(`idx:${root}`), { valFraction: 1 })).rejects.toThrow(
+      /--val-fraction must be a number in \[0, 1\), got 1/,
+    );
+    await expect(loadDataSource(parseDataSource(`idx:${root}`), { size: [4, 4] })).rejects.toThrow(
+      /--size resizes the images of a folder/,
+    );
   });
 });
 
@@ -110,7 +142,14 @@ describe('stratifiedSplit and channelStats', () => {
     const labs = Int32Array.from(labels);
     // unbalanced: drop most of class 2
     const keep = Array.from({ length: 50 }, (_, i) => i).filter((i) => labs[i] !== 2 || i < 12);
-    const set = { images: Uint8Array.from(keep.flatMap((i) => Array.from(images.subarray(4 * i, 4 * i + 4)))), labels: Int32Array.from(keep.map((i) => labs[i])), count: keep.length, height: 2, width: 2, channels: 1 };
+    const set = {
+      images: Uint8Array.from(keep.flatMap((i) => Array.from(images.subarray(4 * i, 4 * i + 4)))),
+      labels: Int32Array.from(keep.map((i) => labs[i])),
+      count: keep.length,
+      height: 2,
+      width: 2,
+      channels: 1,
+    };
     const per = counts(set.labels, 3);
     const a = stratifiedSplit(set, 0.2, 5);
     expect(counts(a.validation.labels, 3)).toEqual(per.map((n) => Math.round(0.2 * n)));
@@ -122,7 +161,14 @@ describe('stratifiedSplit and channelStats', () => {
   });
 
   it('per-channel mean and std of pixels in [0, 1]', () => {
-    const set = { images: Uint8Array.from([0, 255, 255, 255, 0, 255, 255, 255]), labels: new Int32Array(1), count: 1, height: 2, width: 2, channels: 2 };
+    const set = {
+      images: Uint8Array.from([0, 255, 255, 255, 0, 255, 255, 255]),
+      labels: new Int32Array(1),
+      count: 1,
+      height: 2,
+      width: 2,
+      channels: 2,
+    };
     const s = channelStats(set);
     expect(s.mean[0]).toBeCloseTo(0.5, 6);
     expect(s.std[0]).toBeCloseTo(0.5, 6);

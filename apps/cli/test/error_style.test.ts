@@ -16,7 +16,10 @@ describe('CLI argument errors in the house style', () => {
     const cases: Array<[string, string]> = [
       ['0:360:0', '`--angles step` must be positive, got 0.'],
       ['90:0:10', '`--angles end` must be at least the start, 90, got 0.'],
-      ['10,x', "`--angles entry` must be a number (use 'paper', a list like 0,45,90 or a range like 0:360:10), got \"x\"."],
+      [
+        '10,x',
+        '`--angles entry` must be a number (use \'paper\', a list like 0,45,90 or a range like 0:360:10), got "x".',
+      ],
       ['0,720', '`--angles` must be angles in 0..360 degrees, got 720.'],
     ];
     for (const [text, message] of cases) {
@@ -49,7 +52,16 @@ describe("the libraries' refusals reach the user as errors, not as 'unexpected e
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stderr.write;
     try {
-      const code = await main(['train', '--data', `folder:${dir}`, '--model', 'plain-cnn', '--out', join(dir, 'run'), '--no-progress']);
+      const code = await main([
+        'train',
+        '--data',
+        `folder:${dir}`,
+        '--model',
+        'plain-cnn',
+        '--out',
+        join(dir, 'run'),
+        '--no-progress',
+      ]);
       const text = chunks.join('');
       expect(code).toBe(2);
       expect(text).toMatch(/gmr: error: /);

@@ -10,7 +10,20 @@ let ckpt = '';
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gmr-eval-'));
-  const r = gmr(['train', '--widths', '4,8,8', '--limit', '128', '--epochs', '1', '--test-limit', '32', '--out', join(root, 'run'), '--no-progress']);
+  const r = gmr([
+    'train',
+    '--widths',
+    '4,8,8',
+    '--limit',
+    '128',
+    '--epochs',
+    '1',
+    '--test-limit',
+    '32',
+    '--out',
+    join(root, 'run'),
+    '--no-progress',
+  ]);
   expect(r.status, r.stderr).toBe(0);
   ckpt = join(root, 'run', 'checkpoint.gmrckpt');
 });
@@ -18,9 +31,22 @@ beforeAll(() => {
 describe('gmr eval', () => {
   it('runs the 37-angle and flip protocol and writes the report', () => {
     const out = join(root, 'report');
-    const r = gmr(['eval', '--checkpoint', ckpt, '--rotations', '--flips', '--test-limit', '40', '--out', out, '--json']);
+    const r = gmr([
+      'eval',
+      '--checkpoint',
+      ckpt,
+      '--rotations',
+      '--flips',
+      '--test-limit',
+      '40',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    const printed = JSON.parse(r.stdout) as { results: { rotations: { angles: number[]; accuracy: number[]; mean: number }; flips: { vertical: number } }[] };
+    const printed = JSON.parse(r.stdout) as {
+      results: { rotations: { angles: number[]; accuracy: number[]; mean: number }; flips: { vertical: number } }[];
+    };
     const rot = printed.results[0].rotations;
     expect(rot.angles).toEqual(Array.from({ length: 37 }, (_, i) => 10 * i));
     expect(rot.accuracy).toHaveLength(37);
@@ -51,7 +77,18 @@ describe('gmr eval', () => {
 
   it('evaluates chosen angles only', () => {
     const out = join(root, 'angles');
-    const r = gmr(['eval', '--checkpoint', ckpt, '--rotations', '--angles', '0,45,90', '--test-limit', '20', '--out', out]);
+    const r = gmr([
+      'eval',
+      '--checkpoint',
+      ckpt,
+      '--rotations',
+      '--angles',
+      '0,45,90',
+      '--test-limit',
+      '20',
+      '--out',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/mean over the 3 angles/);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
@@ -64,7 +101,10 @@ describe('gmr eval', () => {
     const info = JSON.parse(r.stdout) as { maxAbsLogitDiff: number; layers: string[] };
     expect(info.maxAbsLogitDiff).toBeLessThan(1e-4);
     expect(info.layers).not.toContain('GMRConv2D');
-    const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { modelTopology: unknown; weightsManifest: unknown[] };
+    const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as {
+      modelTopology: unknown;
+      weightsManifest: unknown[];
+    };
     expect(JSON.stringify(modelJson.modelTopology)).toContain('Conv2D');
     expect(JSON.stringify(modelJson.modelTopology)).not.toContain('GMRConv2D');
     expect(existsSync(join(out, 'weights.bin'))).toBe(true);
@@ -75,9 +115,33 @@ describe('gmr eval', () => {
 
   it('gmr convert turns a plain-cnn checkpoint into a GMR model; refuses a GMR checkpoint', () => {
     const plainRun = join(root, 'plain');
-    const t = gmr(['train', '--model', 'plain-cnn', '--widths', '4,8,8', '--limit', '64', '--epochs', '1', '--test-limit', '16', '--optimizer', 'sgd', '--out', plainRun, '--no-progress']);
+    const t = gmr([
+      'train',
+      '--model',
+      'plain-cnn',
+      '--widths',
+      '4,8,8',
+      '--limit',
+      '64',
+      '--epochs',
+      '1',
+      '--test-limit',
+      '16',
+      '--optimizer',
+      'sgd',
+      '--out',
+      plainRun,
+      '--no-progress',
+    ]);
     expect(t.status, t.stderr).toBe(0);
-    const r = gmr(['convert', '--checkpoint', join(plainRun, 'checkpoint.gmrckpt'), '--out', join(root, 'converted'), '--json']);
+    const r = gmr([
+      'convert',
+      '--checkpoint',
+      join(plainRun, 'checkpoint.gmrckpt'),
+      '--out',
+      join(root, 'converted'),
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { converted: string[] }).converted).toEqual(['conv1', 'conv2', 'conv3']);
     expect(readFileSync(join(root, 'converted', 'model.json'), 'utf8')).toContain('GMRConv2D');

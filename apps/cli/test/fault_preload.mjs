@@ -47,7 +47,11 @@ if (kind === 'enospc') {
     if (!full.has(fd)) return write(fd, buffer, ...rest);
     full.delete(fd);
     write(fd, typeof buffer === 'string' ? buffer.slice(0, 1) : buffer.subarray(rest[0] ?? 0, (rest[0] ?? 0) + 1));
-    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      errno: -28,
+      syscall: 'write',
+    });
   };
 }
 syncBuiltinESMExports();

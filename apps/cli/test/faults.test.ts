@@ -6,19 +6,51 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint.js';
 import { gmr, gmrFault } from './helpers.js';
 
-const TRAIN = ['train', '--widths', '4,8,8', '--limit', '64', '--batch-size', '32', '--epochs', '2', '--test-limit', '16', '--seed', '3', '--no-progress'];
+const TRAIN = [
+  'train',
+  '--widths',
+  '4,8,8',
+  '--limit',
+  '64',
+  '--batch-size',
+  '32',
+  '--epochs',
+  '2',
+  '--test-limit',
+  '16',
+  '--seed',
+  '3',
+  '--no-progress',
+];
 let root = '';
 let done = ''; // a finished 2-epoch run, the reference for every resumed one
 const mounts: string[] = [];
-const logLines = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; epoch?: number; run?: string; recovered?: boolean });
-const sha = (f: string) => createHash('sha256').update(new Uint8Array(readFileSync(f))).digest('hex');
+const logLines = (dir: string) =>
+  readFileSync(join(dir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; epoch?: number; run?: string; recovered?: boolean });
+const sha = (f: string) =>
+  createHash('sha256')
+    .update(new Uint8Array(readFileSync(f)))
+    .digest('hex');
 
 /** Mounts a tmpfs (root only); false where that is not allowed. */
 function tmpfs(dir: string, options: string): boolean {
@@ -88,7 +120,18 @@ describe('full disk and read-only output', () => {
     const out = join(root, 'full');
     // 12 KiB holds report.json and table.md but not the plots
     const real = tmpfs(out, 'size=12k');
-    const args = ['eval', '--checkpoint', join(done, 'checkpoint.gmrckpt'), '--rotations', '--angles', '0,90', '--test-limit', '8', '--out', out];
+    const args = [
+      'eval',
+      '--checkpoint',
+      join(done, 'checkpoint.gmrckpt'),
+      '--rotations',
+      '--angles',
+      '0,90',
+      '--test-limit',
+      '8',
+      '--out',
+      out,
+    ];
     const r = real ? gmr(args) : gmrFault('enospc:\\.svg', args);
     expect(r.status).toBe(4);
     expect(r.stderr).toMatch(/gmr: error: .*full.*: no space left on the device \(ENOSPC\)/);
@@ -122,7 +165,9 @@ describe('damaged checkpoints', () => {
     writeFileSync(bad, bytes);
     const r = gmr(['eval', '--checkpoint', bad, '--test-limit', '8']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/flipped\.gmrckpt: not a valid gmr checkpoint \(checksum mismatch: the file is damaged or truncated/);
+    expect(r.stderr).toMatch(
+      /flipped\.gmrckpt: not a valid gmr checkpoint \(checksum mismatch: the file is damaged or truncated/,
+    );
     expect(loadCheckpoint(join(done, 'checkpoint.gmrckpt')).header.epochsDone).toBe(2);
   });
 
@@ -150,15 +195,33 @@ describe('damaged checkpoints', () => {
     const dir = join(root, 'nan');
     mkdirSync(dir);
     const file = join(dir, 'checkpoint.gmrckpt');
-    const named = (m: Map<string, Float32Array>) => ck.header[m === ck.weights ? 'weights' : 'optimizer'].map((e) => ({ name: e.name, shape: e.shape, data: m.get(e.name)!.slice() }));
+    const named = (m: Map<string, Float32Array>) =>
+      ck.header[m === ck.weights ? 'weights' : 'optimizer'].map((e) => ({
+        name: e.name,
+        shape: e.shape,
+        data: m.get(e.name)!.slice(),
+      }));
     const weights = named(ck.weights);
     weights[0].data[3] = NaN;
     saveCheckpoint(file, ck.header, weights, named(ck.optimizer));
     const r = gmr(['eval', '--checkpoint', file, '--test-limit', '8']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`'${weights[0].name}' holds 1 non-finite value(s) (NaN or ±Infinity; the first at index 3, NaN)`);
+    expect(r.stderr).toContain(
+      `'${weights[0].name}' holds 1 non-finite value(s) (NaN or ±Infinity; the first at index 3, NaN)`,
+    );
     expect(r.stderr).toMatch(/pass --allow-non-finite to load it anyway/);
-    const allowed = gmr(['eval', '--checkpoint', file, '--rotations', '--angles', '0', '--test-limit', '8', '--allow-non-finite', '--json']);
+    const allowed = gmr([
+      'eval',
+      '--checkpoint',
+      file,
+      '--rotations',
+      '--angles',
+      '0',
+      '--test-limit',
+      '8',
+      '--allow-non-finite',
+      '--json',
+    ]);
     expect(allowed.status, allowed.stderr).toBe(0);
   });
 

@@ -16,14 +16,24 @@ export interface RunResult {
 
 /** Runs `gmr args…` (through tsx, no build) and waits. */
 export function gmr(args: string[], timeoutMs = 120_000): RunResult {
-  const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: appDir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, GMR_DEBUG: '' } });
+  const r = spawnSync(process.execPath, [...nodeArgs, ...args], {
+    cwd: appDir,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, GMR_DEBUG: '' },
+  });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs `gmr args…` with a fault injected (test/fault_preload.mjs, GMR_FAULT=fault); a kill shows as signal SIGKILL. */
 export function gmrFault(fault: string, args: string[], timeoutMs = 120_000): RunResult {
   const preload = join(appDir, 'test', 'fault_preload.mjs');
-  const r = spawnSync(process.execPath, ['--import', preload, ...nodeArgs, ...args], { cwd: appDir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, GMR_DEBUG: '', GMR_FAULT: fault } });
+  const r = spawnSync(process.execPath, ['--import', preload, ...nodeArgs, ...args], {
+    cwd: appDir,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, GMR_DEBUG: '', GMR_FAULT: fault },
+  });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,6 +44,10 @@ export function gmrSpawn(args: string[]): ChildProcess {
 
 /** The same command through the bin wrapper (bin/gmr.js). */
 export function gmrBin(args: string[], timeoutMs = 60_000): RunResult {
-  const r = spawnSync(process.execPath, [join(appDir, 'bin', 'gmr.js'), ...args], { cwd: appDir, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [join(appDir, 'bin', 'gmr.js'), ...args], {
+    cwd: appDir,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

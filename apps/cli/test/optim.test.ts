@@ -8,13 +8,28 @@ import { setupBackend, tf } from '../src/backend.js';
 import { Optimizer, type OptimConfig } from '../src/optim.js';
 
 const BASE: OptimConfig = {
-  optimizer: 'adam', lr: 0.05, minLr: 0.001, momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999,
-  eps: 1e-8, warmupSteps: 2, totalSteps: 8, clipNorm: 0,
+  optimizer: 'adam',
+  lr: 0.05,
+  minLr: 0.001,
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  warmupSteps: 2,
+  totalSteps: 8,
+  clipNorm: 0,
 };
 
 // A conv kernel larger than the native chunk (2^14 elements, so the norm's chunk sums and several tasks run),
 // GMR mixing weights, GMR sigmas (never decayed), a bias.
-const SHAPES: Record<string, number[]> = { 'conv1/kernel': [9, 9, 16, 16], 'g1/weight': [24, 1, 5], 'g1/log_sigmas': [5], 'fc/bias': [10] };
+const SHAPES: Record<string, number[]> = {
+  'conv1/kernel': [9, 9, 16, 16],
+  'g1/weight': [24, 1, 5],
+  'g1/log_sigmas': [5],
+  'fc/bias': [10],
+};
 
 /** Deterministic pseudo-random values (a sine hash), so both forms see the same numbers. */
 function values(n: number, seed: number, scale: number): Float32Array {
@@ -23,7 +38,9 @@ function values(n: number, seed: number, scale: number): Float32Array {
 
 function makeVars(): { vars: tf.Variable[]; names: string[] } {
   const names = Object.keys(SHAPES);
-  const vars = names.map((n, k) => tf.variable(tf.tensor(values(tf.util.sizeFromShape(SHAPES[n]), k + 1, 0.5), SHAPES[n]), true, `v${Math.random()}`));
+  const vars = names.map((n, k) =>
+    tf.variable(tf.tensor(values(tf.util.sizeFromShape(SHAPES[n]), k + 1, 0.5), SHAPES[n]), true, `v${Math.random()}`),
+  );
   return { vars, names };
 }
 
@@ -33,7 +50,12 @@ function gradsFor(vars: tf.Variable[], step: number, scale: number): tf.NamedTen
   return g;
 }
 
-async function run(config: OptimConfig, fused: boolean, steps: number, from?: { state: Map<string, Float32Array>; start: number; weights: Float32Array[] }) {
+async function run(
+  config: OptimConfig,
+  fused: boolean,
+  steps: number,
+  from?: { state: Map<string, Float32Array>; start: number; weights: Float32Array[] },
+) {
   const { vars, names } = makeVars();
   if (from) vars.forEach((v, i) => v.assign(tf.tensor(from.weights[i], v.shape)));
   const opt = new Optimizer(config, vars, names, { fused });
@@ -111,7 +133,10 @@ describe('the fused native optimiser update', () => {
   });
 
   it('resumes from state() bit for bit, and a tfjs-op checkpoint resumes on the fused path', async () => {
-    for (const c of [{ ...BASE, optimizer: 'adamw' as const, weightDecay: 1e-2, clipNorm: 1 }, { ...BASE, optimizer: 'sgd' as const, nesterov: true, weightDecay: 1e-3 }]) {
+    for (const c of [
+      { ...BASE, optimizer: 'adamw' as const, weightDecay: 1e-2, clipNorm: 1 },
+      { ...BASE, optimizer: 'sgd' as const, nesterov: true, weightDecay: 1e-3 },
+    ]) {
       const whole = await run(c, true, 6);
       for (const firstFused of [true, false]) {
         const first = await run(c, firstFused, 3);
@@ -148,9 +173,17 @@ describe('the fused native optimiser update', () => {
     const w = tf.ones([3]);
     const g = tf.ones([4]);
     const attrs = { ...BASE, optimizer: 'sgd', momentum: 0, step: 1, decay: [true] } as unknown as tf.NamedAttrMap;
-    expect(() => tf.engine().runKernel('NativeOptimizerUpdate', [w, g] as unknown as tf.NamedTensorMap, attrs)).toThrow(/inputs\[1\]\.shape.*\[3\]/);
-    expect(() => tf.engine().runKernel('NativeOptimizerUpdate', [w] as unknown as tf.NamedTensorMap, attrs)).toThrow(/`inputs` must be 2 tensors/);
-    expect(() => tf.engine().runKernel('NativeOptimizerUpdate', [w, w] as unknown as tf.NamedTensorMap, { ...attrs, optimizer: 'rmsprop' })).toThrow(/`optimizer` must be 'sgd', 'adam' or 'adamw', got "rmsprop"/);
+    expect(() => tf.engine().runKernel('NativeOptimizerUpdate', [w, g] as unknown as tf.NamedTensorMap, attrs)).toThrow(
+      /inputs\[1\]\.shape.*\[3\]/,
+    );
+    expect(() => tf.engine().runKernel('NativeOptimizerUpdate', [w] as unknown as tf.NamedTensorMap, attrs)).toThrow(
+      /`inputs` must be 2 tensors/,
+    );
+    expect(() =>
+      tf
+        .engine()
+        .runKernel('NativeOptimizerUpdate', [w, w] as unknown as tf.NamedTensorMap, { ...attrs, optimizer: 'rmsprop' }),
+    ).toThrow(/`optimizer` must be 'sgd', 'adam' or 'adamw', got "rmsprop"/);
     tf.dispose([w, g]);
   });
 });

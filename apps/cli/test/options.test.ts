@@ -18,8 +18,16 @@ const config = (name: string, v: unknown) => {
 };
 
 describe('--config', () => {
-  it('fills options through the flags\' parsers; command-line flags win', () => {
-    const f = config('ok.json', { widths: [4, 8, 8], limit: 64, 'test-limit': 32, batchSize: 32, augment: 'paper', lr: 0.01, progress: false });
+  it("fills options through the flags' parsers; command-line flags win", () => {
+    const f = config('ok.json', {
+      widths: [4, 8, 8],
+      limit: 64,
+      'test-limit': 32,
+      batchSize: 32,
+      augment: 'paper',
+      lr: 0.01,
+      progress: false,
+    });
     const out = join(root, 'cfg-run');
     const r = gmr(['train', '--config', f, '--lr', '0.002', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
@@ -56,7 +64,14 @@ describe('--config', () => {
 
 describe('--classes', () => {
   it('selects and relabels classes', () => {
-    const set = { images: new Uint8Array([1, 2, 3, 4, 5]), labels: new Int32Array([0, 9, 6, 9, 1]), count: 5, height: 1, width: 1, channels: 1 };
+    const set = {
+      images: new Uint8Array([1, 2, 3, 4, 5]),
+      labels: new Int32Array([0, 9, 6, 9, 1]),
+      count: 5,
+      height: 1,
+      width: 1,
+      channels: 1,
+    };
     const s = selectClasses(set, [9, 6]);
     expect(Array.from(s.labels)).toEqual([0, 1, 0]);
     expect(Array.from(s.images)).toEqual([2, 3, 4]);
@@ -66,13 +81,36 @@ describe('--classes', () => {
 
   it('trains a binary 6-vs-9 model and logs its ROC-AUC; eval keeps the same classes', () => {
     const out = join(root, 'bin69');
-    const r = gmr(['train', '--classes', '6,9', '--widths', '4,8,8', '--limit', '128', '--test-limit', '64', '--out', out, '--no-progress', '--json']);
+    const r = gmr([
+      'train',
+      '--classes',
+      '6,9',
+      '--widths',
+      '4,8,8',
+      '--limit',
+      '128',
+      '--test-limit',
+      '64',
+      '--out',
+      out,
+      '--no-progress',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const last = JSON.parse(r.stdout).history[0];
     expect(last.rocAuc).toBeGreaterThanOrEqual(0);
     expect(last.rocAuc).toBeLessThanOrEqual(1);
     expect(r.stderr).toMatch(/ROC-AUC \d\.\d{4}/);
-    const e = gmr(['eval', '--checkpoint', join(out, 'checkpoint.gmrckpt'), '--angles', '0,90', '--test-limit', '40', '--json']);
+    const e = gmr([
+      'eval',
+      '--checkpoint',
+      join(out, 'checkpoint.gmrckpt'),
+      '--angles',
+      '0,90',
+      '--test-limit',
+      '40',
+      '--json',
+    ]);
     expect(e.status, e.stderr).toBe(0);
     expect(JSON.parse(e.stdout).results[0].testImages).toBe(40);
     const bad = gmr(['train', '--classes', '6', '--out', join(root, 'x')]);
@@ -83,7 +121,20 @@ describe('--classes', () => {
 
 describe('--dataset mnist-rot', () => {
   it('trains on the regenerated rotated split; --data-dir does not apply', () => {
-    const r = gmr(['train', '--dataset', 'mnist-rot', '--widths', '4,8,8', '--limit', '64', '--test-limit', '32', '--out', join(root, 'rot'), '--no-progress']);
+    const r = gmr([
+      'train',
+      '--dataset',
+      'mnist-rot',
+      '--widths',
+      '4,8,8',
+      '--limit',
+      '64',
+      '--test-limit',
+      '32',
+      '--out',
+      join(root, 'rot'),
+      '--no-progress',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test acc/);
     const bad = gmr(['train', '--dataset', 'mnist-rot', '--data-dir', root, '--out', join(root, 'rot2')]);
@@ -98,13 +149,37 @@ describe('mixed datasets', () => {
     const dir = join(root, 'fashion');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
-    for (const [split, n] of [['train', 40], ['t10k', 20]] as const) {
+    for (const [split, n] of [
+      ['train', 40],
+      ['t10k', 20],
+    ] as const) {
       const px = new Uint8Array(n * 28 * 28).map((_, i) => (i * 37) % 256);
       writeFileSync(join(dir, `${split}-images-idx3-ubyte`), encodeIdx([n, 28, 28], px));
-      writeFileSync(join(dir, `${split}-labels-idx1-ubyte`), encodeIdx([n], new Uint8Array(n).map((_, i) => i % 10)));
+      writeFileSync(
+        join(dir, `${split}-labels-idx1-ubyte`),
+        encodeIdx(
+          [n],
+          new Uint8Array(n).map((_, i) => i % 10),
+        ),
+      );
     }
     const out = join(root, 'mix20');
-    const r = gmr(['train', '--dataset', 'mnist+fashion-mnist', '--data-dir', dir, '--widths', '4,8,8', '--limit', '64', '--test-limit', '200', '--out', out, '--no-progress']);
+    const r = gmr([
+      'train',
+      '--dataset',
+      'mnist+fashion-mnist',
+      '--data-dir',
+      dir,
+      '--widths',
+      '4,8,8',
+      '--limit',
+      '64',
+      '--test-limit',
+      '200',
+      '--out',
+      out,
+      '--no-progress',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const { loadCheckpoint } = await import('../src/checkpoint.js');
     expect(loadCheckpoint(join(out, 'checkpoint.gmrckpt')).header.model.numClasses).toBe(20);
@@ -125,9 +200,31 @@ describe('mixed datasets', () => {
 describe('--pooling rings', () => {
   it('trains a GMR-CNN with ring pooling; eval rebuilds it from the checkpoint; its 90° accuracy equals upright', () => {
     const out = join(root, 'rings');
-    const r = gmr(['train', '--pooling', 'rings', '--widths', '4,8,8', '--limit', '96', '--test-limit', '32', '--out', out, '--no-progress']);
+    const r = gmr([
+      'train',
+      '--pooling',
+      'rings',
+      '--widths',
+      '4,8,8',
+      '--limit',
+      '96',
+      '--test-limit',
+      '32',
+      '--out',
+      out,
+      '--no-progress',
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    const e = gmr(['eval', '--checkpoint', join(out, 'checkpoint.gmrckpt'), '--angles', '0,90,180,270', '--test-limit', '64', '--json']);
+    const e = gmr([
+      'eval',
+      '--checkpoint',
+      join(out, 'checkpoint.gmrckpt'),
+      '--angles',
+      '0,90,180,270',
+      '--test-limit',
+      '64',
+      '--json',
+    ]);
     expect(e.status, e.stderr).toBe(0);
     const acc = JSON.parse(e.stdout).results[0].rotations.accuracy as number[];
     expect(new Set(acc).size).toBe(1);

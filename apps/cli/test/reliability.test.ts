@@ -3,7 +3,16 @@
  * work and leave no run folder behind; every refusal names the value and what is allowed.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeIdx } from '@gmr-conv/datasets';
@@ -14,7 +23,10 @@ import { gmr } from './helpers.js';
 
 const TINY = ['--widths', '4,8,8', '--limit', '64', '--batch-size', '32', '--test-limit', '16', '--no-progress'];
 let root = '';
-const sha = (f: string) => createHash('sha256').update(new Uint8Array(readFileSync(f))).digest('hex');
+const sha = (f: string) =>
+  createHash('sha256')
+    .update(new Uint8Array(readFileSync(f)))
+    .digest('hex');
 const noStack = (s: string) => expect(s).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
 
 beforeAll(() => {
@@ -25,8 +37,14 @@ beforeAll(() => {
 function idxFolder(name: string, train: number[], test: number[]): string {
   const dir = join(root, name);
   mkdirSync(dir);
-  for (const [prefix, labels] of [['train', train], ['t10k', test]] as const) {
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), encodeIdx([labels.length, 28, 28], new Uint8Array(labels.length * 784)));
+  for (const [prefix, labels] of [
+    ['train', train],
+    ['t10k', test],
+  ] as const) {
+    writeFileSync(
+      join(dir, `${prefix}-images-idx3-ubyte`),
+      encodeIdx([labels.length, 28, 28], new Uint8Array(labels.length * 784)),
+    );
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), encodeIdx([labels.length], Uint8Array.from(labels)));
   }
   return dir;
@@ -53,7 +71,10 @@ describe('resume writes only into the folder that holds the checkpoint', () => {
     expect(ck.header.epochsDone).toBe(2);
     expect(ck.header.config.out).toBe(b);
     expect(existsSync(join(b, 'checkpoint.gmrckpt.tmp-999999'))).toBe(false);
-    const runs = readFileSync(join(b, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { run: string }).run);
+    const runs = readFileSync(join(b, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { run: string }).run);
     expect(new Set(runs)).toEqual(new Set([ck.header.runId]));
     expect(ck.header.runId).not.toBe(loadCheckpoint(join(a, 'checkpoint.gmrckpt')).header.runId);
   });
@@ -65,14 +86,20 @@ describe('resume writes only into the folder that holds the checkpoint', () => {
     appendFileSync(join(mixed, 'log.jsonl'), JSON.stringify({ event: 'epoch', run: 'someone-else', epoch: 1 }) + '\n');
     const m = gmr(['train', '--resume', join(mixed, 'checkpoint.gmrckpt'), '--no-progress']);
     expect(m.status).toBe(2);
-    expect(m.stderr).toMatch(/log\.jsonl holds lines of run someone-else, but the checkpoint belongs to run [0-9a-f-]{36}: the folder mixes two runs/);
+    expect(m.stderr).toMatch(
+      /log\.jsonl holds lines of run someone-else, but the checkpoint belongs to run [0-9a-f-]{36}: the folder mixes two runs/,
+    );
 
     const e = gmr(['train', '--resume', join(b, 'checkpoint.gmrckpt'), '--epochs', '5']);
     expect(e.status).toBe(2);
-    expect(e.stderr).toMatch(/--epochs 5 differs from the resumed run's 2: a resumed run keeps the configuration it started with/);
+    expect(e.stderr).toMatch(
+      /--epochs 5 differs from the resumed run's 2: a resumed run keeps the configuration it started with/,
+    );
     const o = gmr(['train', '--resume', join(b, 'checkpoint.gmrckpt'), '--out', join(root, 'elsewhere')]);
     expect(o.status).toBe(2);
-    expect(o.stderr).toContain(`--resume continues the run in the folder that holds its checkpoint (${b}), not in ${join(root, 'elsewhere')}`);
+    expect(o.stderr).toContain(
+      `--resume continues the run in the folder that holds its checkpoint (${b}), not in ${join(root, 'elsewhere')}`,
+    );
     expect(existsSync(join(root, 'elsewhere'))).toBe(false);
   });
 });
@@ -101,7 +128,9 @@ describe('data and sizes checked before any work, nothing written on refusal', (
     const out = join(root, 'run-batch');
     const r = gmr(['train', ...TINY, '--batch-size', '100000000', '--out', out]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--batch-size 100000000 with 28×28 images and widths 4\/8\/8 needs about [\d.]+ GiB per training step, over the limit of [\d.]+ GiB .*; use --batch-size \d+ or less/);
+    expect(r.stderr).toMatch(
+      /--batch-size 100000000 with 28×28 images and widths 4\/8\/8 needs about [\d.]+ GiB per training step, over the limit of [\d.]+ GiB .*; use --batch-size \d+ or less/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -116,7 +145,11 @@ describe('flags', () => {
     expect(neg.stderr).toMatch(/`--angles step` must be positive, got -10\./);
     const many = gmr(['eval', '--checkpoint', ck, '--angles', '0:360:0.0001']);
     expect(many.status).toBe(2);
-    expect(many.stderr).toMatch(new RegExp(`\`--angles\` must be at most ${MAX_ANGLES} angles \\(a step of 0\\.1° over 0\\.\\.360; this range gives 3600001\\)`));
+    expect(many.stderr).toMatch(
+      new RegExp(
+        `\`--angles\` must be at most ${MAX_ANGLES} angles \\(a step of 0\\.1° over 0\\.\\.360; this range gives 3600001\\)`,
+      ),
+    );
     // the limit itself is allowed, and ranges keep their exact values
     expect(parseAngles('0:360:0.1')).toHaveLength(MAX_ANGLES);
     expect(parseAngles('0:360:10')).toEqual(Array.from({ length: 37 }, (_, i) => 10 * i));

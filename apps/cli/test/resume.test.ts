@@ -9,7 +9,37 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint.js';
 import { gmr, gmrSpawn } from './helpers.js';
 
-const TRAIN = ['train', '--model', 'gmr-cnn', '--widths', '4,8,8', '--limit', '320', '--batch-size', '32', '--epochs', '3', '--test-limit', '40', '--optimizer', 'sgd', '--nesterov', '--weight-decay', '1e-3', '--warmup', '0.5', '--label-smoothing', '0.1', '--clip-norm', '1', '--augment', 'paper', '--seed', '7', '--no-progress'];
+const TRAIN = [
+  'train',
+  '--model',
+  'gmr-cnn',
+  '--widths',
+  '4,8,8',
+  '--limit',
+  '320',
+  '--batch-size',
+  '32',
+  '--epochs',
+  '3',
+  '--test-limit',
+  '40',
+  '--optimizer',
+  'sgd',
+  '--nesterov',
+  '--weight-decay',
+  '1e-3',
+  '--warmup',
+  '0.5',
+  '--label-smoothing',
+  '0.1',
+  '--clip-norm',
+  '1',
+  '--augment',
+  'paper',
+  '--seed',
+  '7',
+  '--no-progress',
+];
 
 function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   return new Promise((res, rej) => {
@@ -36,7 +66,9 @@ describe('checkpoint and --resume', () => {
 
     // Same run, killed as soon as its first checkpoint is on disk (it is then inside epoch 2).
     const child = gmrSpawn([...TRAIN, '--out', b]);
-    const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((res) =>
+      child.on('exit', (code, signal) => res({ code, signal })),
+    );
     const logFile = join(b, 'log.jsonl');
     await waitFor(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('"epoch":1'), 90_000);
     expect(child.kill('SIGKILL')).toBe(true);
@@ -66,8 +98,13 @@ describe('checkpoint and --resume', () => {
     for (const [name, sa] of ckA.optimizer) expect(Array.from(ckB.optimizer.get(name)!), name).toEqual(Array.from(sa));
 
     // the JSONL log has one line per epoch (the killed epoch never logged) and a final line
-    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; epoch?: number });
-    expect(lines.filter((l) => l.event === 'epoch').map((l) => l.epoch)).toEqual([1, 2, 3].slice(0, lines.filter((l) => l.event === 'epoch').length));
+    const lines = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; epoch?: number });
+    expect(lines.filter((l) => l.event === 'epoch').map((l) => l.epoch)).toEqual(
+      [1, 2, 3].slice(0, lines.filter((l) => l.event === 'epoch').length),
+    );
     expect(lines[lines.length - 1].event).toBe('done');
   });
 });

@@ -13,7 +13,14 @@ export function tempRoot(prefix: string): string {
 }
 
 /** n images [H, W, C] uint8, HWC, of `classes` classes (labels i mod classes); class c is brighter for larger c. */
-export function pixels(n: number, h: number, w: number, c: number, classes: number, seed = 1): { images: Uint8Array; labels: Uint8Array } {
+export function pixels(
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  classes: number,
+  seed = 1,
+): { images: Uint8Array; labels: Uint8Array } {
   const rng = new Rng(seed);
   const images = new Uint8Array(n * h * w * c);
   const labels = new Uint8Array(n);
@@ -22,7 +29,11 @@ export function pixels(n: number, h: number, w: number, c: number, classes: numb
     labels[i] = label;
     const base = 30 + (180 * label) / Math.max(1, classes - 1);
     for (let p = 0; p < h * w; p++)
-      for (let ch = 0; ch < c; ch++) images[(i * h * w + p) * c + ch] = Math.max(0, Math.min(255, Math.round(base + 40 * (rng.next() - 0.5) + 10 * ch)));
+      for (let ch = 0; ch < c; ch++)
+        images[(i * h * w + p) * c + ch] = Math.max(
+          0,
+          Math.min(255, Math.round(base + 40 * (rng.next() - 0.5) + 10 * ch)),
+        );
   }
   return { images, labels };
 }
@@ -58,11 +69,20 @@ export function writeFolder(root: string, f: FolderFixture): string {
       const [h, w] = f.sizeOf?.(i) ?? f.size;
       const { images } = pixels(1, h, w, f.channels, 1, (f.seed ?? 1) * 1000 + i);
       // brightness by class (pixels() draws one class here)
-      for (let p = 0; p < images.length; p++) images[p] = Math.min(255, images[p] + Math.round((150 * c) / Math.max(1, classes.length - 1)));
+      for (let p = 0; p < images.length; p++)
+        images[p] = Math.min(255, images[p] + Math.round((150 * c) / Math.max(1, classes.length - 1)));
       const px = rgba(images, 0, h, w, f.channels);
       const format = f.format?.(i) ?? 'png';
-      const bytes = format === 'png' ? encodePng(px, w, h) : format === 'jpeg' ? encodeJpeg(px, w, h, 95) : encodeTiff(px, w, h);
-      writeFileSync(join(root, classes[c], `${String(k).padStart(3, '0')}.${format === 'jpeg' ? 'jpg' : format === 'tiff' ? 'tif' : 'png'}`), bytes);
+      const bytes =
+        format === 'png' ? encodePng(px, w, h) : format === 'jpeg' ? encodeJpeg(px, w, h, 95) : encodeTiff(px, w, h);
+      writeFileSync(
+        join(
+          root,
+          classes[c],
+          `${String(k).padStart(3, '0')}.${format === 'jpeg' ? 'jpg' : format === 'tiff' ? 'tif' : 'png'}`,
+        ),
+        bytes,
+      );
     }
   }
   return root;
@@ -79,7 +99,8 @@ function cifarRecords(count: number, seed: number, classes: 10 | 100): Uint8Arra
   for (let i = 0; i < count; i++) {
     if (classes === 100) out[i * size] = labels[i] % 20;
     out[i * size + head - 1] = labels[i];
-    for (let p = 0; p < 1024; p++) for (let ch = 0; ch < 3; ch++) out[i * size + head + ch * 1024 + p] = images[(i * 1024 + p) * 3 + ch];
+    for (let p = 0; p < 1024; p++)
+      for (let ch = 0; ch < 3; ch++) out[i * size + head + ch * 1024 + p] = images[(i * 1024 + p) * 3 + ch];
   }
   return out;
 }
@@ -89,7 +110,10 @@ export function writeCifar10(dir: string, n: number, m: number): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'data_batch_1.bin'), cifarRecords(n, 3, 10));
   writeFileSync(join(dir, 'test_batch.bin'), cifarRecords(m, 4, 10));
-  writeFileSync(join(dir, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
+  writeFileSync(
+    join(dir, 'batches.meta.txt'),
+    'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n',
+  );
   return dir;
 }
 
@@ -98,12 +122,20 @@ export function writeCifar100(dir: string, n: number, m: number): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'train.bin'), cifarRecords(n, 5, 100));
   writeFileSync(join(dir, 'test.bin'), cifarRecords(m, 6, 100));
-  writeFileSync(join(dir, 'fine_label_names.txt'), Array.from({ length: 100 }, (_, i) => `class${i}`).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'fine_label_names.txt'),
+    Array.from({ length: 100 }, (_, i) => `class${i}`).join('\n') + '\n',
+  );
   return dir;
 }
 
 /** A MedMNIST-style .npz with train/val/test splits of [N, H, W] grey images and [N, 1] labels. */
-export function writeNpz(file: string, counts: { train: number; val: number; test: number }, size = 8, classes = 3): string {
+export function writeNpz(
+  file: string,
+  counts: { train: number; val: number; test: number },
+  size = 8,
+  classes = 3,
+): string {
   const arrays: Record<string, { shape: number[]; data: Uint8Array }> = {};
   for (const [split, n] of Object.entries(counts)) {
     const { images, labels } = pixels(n, size, size, 1, classes, split.length);
@@ -133,7 +165,10 @@ export async function writePcam(dir: string, counts: Record<string, number>, siz
 /** An IDX folder: train and t10k pairs of [N, H, W] images. */
 export function writeIdx(dir: string, n: number, m: number, size = 8, classes = 4): string {
   mkdirSync(dir, { recursive: true });
-  for (const [prefix, count] of [['train', n], ['t10k', m]] as const) {
+  for (const [prefix, count] of [
+    ['train', n],
+    ['t10k', m],
+  ] as const) {
     const { images, labels } = pixels(count, size, size, 1, classes, count);
     writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), encodeIdx([count, size, size], images));
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), encodeIdx([count], labels));

@@ -11,7 +11,26 @@ import { loadCheckpoint } from '../src/checkpoint.js';
 import { gmr } from './helpers.js';
 
 const FIELDS = '2:2:2,4:2:2';
-const TRAIN = ['train', '--model', 'gmr-steerable', '--fields', FIELDS, '--input-blur', '0.5', '--limit', '64', '--batch-size', '32', '--test-limit', '40', '--bn-recalibration', '64', '--seed', '3', '--no-progress'];
+const TRAIN = [
+  'train',
+  '--model',
+  'gmr-steerable',
+  '--fields',
+  FIELDS,
+  '--input-blur',
+  '0.5',
+  '--limit',
+  '64',
+  '--batch-size',
+  '32',
+  '--test-limit',
+  '40',
+  '--bn-recalibration',
+  '64',
+  '--seed',
+  '3',
+  '--no-progress',
+];
 
 let root = '';
 
@@ -39,16 +58,38 @@ describe('gmr train --model gmr-steerable', () => {
     expect(a.header.model.inputBlur).toBe(0.5);
     const names = [...a.weights.keys()];
     // the steerable convs (θ, log σ), the field batch norms (γ, β, moving statistics), the head are all in it
-    for (const n of ['conv1', 'bn1', 'conv2', 'bn2', 'head_bn', 'fc']) expect(names.some((x) => x.startsWith(n))).toBe(true);
+    for (const n of ['conv1', 'bn1', 'conv2', 'bn2', 'head_bn', 'fc'])
+      expect(names.some((x) => x.startsWith(n))).toBe(true);
     expect([...b.weights.keys()]).toEqual(names);
     for (const [name, w] of a.weights) expect(Array.from(b.weights.get(name)!)).toEqual(Array.from(w));
   });
 
   it('eval: 90° multiples and both flips give the upright accuracy exactly; export keeps the logits', () => {
     const ckpt = join(root, 'full', 'checkpoint.gmrckpt');
-    const r = gmr(['eval', '--checkpoint', ckpt, '--rotations', '--flips', '--angles', '0,45,90,180,270', '--test-limit', '60', '--out', join(root, 'eval'), '--json']);
+    const r = gmr([
+      'eval',
+      '--checkpoint',
+      ckpt,
+      '--rotations',
+      '--flips',
+      '--angles',
+      '0,45,90,180,270',
+      '--test-limit',
+      '60',
+      '--out',
+      join(root, 'eval'),
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    const res = (JSON.parse(r.stdout) as { results: { upright: number; rotations: { accuracy: number[] }; flips: { vertical: number; horizontal: number } }[] }).results[0]!;
+    const res = (
+      JSON.parse(r.stdout) as {
+        results: {
+          upright: number;
+          rotations: { accuracy: number[] };
+          flips: { vertical: number; horizontal: number };
+        }[];
+      }
+    ).results[0]!;
     const acc = res.rotations.accuracy;
     for (const i of [2, 3, 4]) expect(acc[i]).toBe(acc[0]);
     expect(res.flips.vertical).toBe(res.upright);
@@ -57,18 +98,31 @@ describe('gmr train --model gmr-steerable', () => {
     expect(e.status, e.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(join(root, 'tfjs', 'model.json'), 'utf8')) as { modelTopology: unknown };
     const classes = JSON.stringify(manifest.modelTopology);
-    for (const c of ['GMRSteerableConv2D', 'FieldBatchNorm', 'FieldNonlinearity', 'FieldInvariants', 'RingPooling2D']) expect(classes).toContain(c);
+    for (const c of ['GMRSteerableConv2D', 'FieldBatchNorm', 'FieldNonlinearity', 'FieldInvariants', 'RingPooling2D'])
+      expect(classes).toContain(c);
   });
 
   it('refuses flags that belong to another model, and bad --fields, in words', () => {
     const a = gmr(['train', '--model', 'gmr-cnn', '--fields', '2:2:2', '--limit', '32', '--out', join(root, 'x1')]);
     expect(a.status).not.toBe(0);
     expect(a.stderr).toMatch(/--fields and --input-blur belong to --model gmr-steerable/);
-    const b = gmr(['train', '--model', 'gmr-steerable', '--widths', '4,8,8', '--limit', '32', '--out', join(root, 'x2')]);
+    const b = gmr([
+      'train',
+      '--model',
+      'gmr-steerable',
+      '--widths',
+      '4,8,8',
+      '--limit',
+      '32',
+      '--out',
+      join(root, 'x2'),
+    ]);
     expect(b.status).not.toBe(0);
     expect(b.stderr).toMatch(/takes --fields/);
     const c = gmr(['train', '--model', 'gmr-steerable', '--fields', '2:2', '--limit', '32', '--out', join(root, 'x3')]);
     expect(c.status).not.toBe(0);
-    expect(c.stderr).toMatch(/option '--fields .*`fields` must be each conv's fields of orders 0, 1, 2 as n0:n1:n2, .*got "2:2"\./);
+    expect(c.stderr).toMatch(
+      /option '--fields .*`fields` must be each conv's fields of orders 0, 1, 2 as n0:n1:n2, .*got "2:2"\./,
+    );
   });
 });

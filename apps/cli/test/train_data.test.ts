@@ -10,7 +10,15 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint.js';
 import { channelStats, loadDataSource, parseDataSource } from '../src/data_source.js';
 import { main } from '../src/main.js';
-import { tempRoot, writeCifar10, writeCifar100, writeFolder, writeIdx, writeNpz, writePcam } from './source_fixtures.js';
+import {
+  tempRoot,
+  writeCifar10,
+  writeCifar100,
+  writeFolder,
+  writeIdx,
+  writeNpz,
+  writePcam,
+} from './source_fixtures.js';
 
 let root = '';
 const sources: Record<string, string> = {};
@@ -34,7 +42,21 @@ async function gmrHere(args: string[]): Promise<{ code: number; stderr: string; 
   }
 }
 
-const SHORT = ['--model', 'gmr-cnn', '--widths', '2,2,2', '--epochs', '1', '--batch-size', '8', '--test-limit', '16', '--bn-recalibration', '16', '--no-progress'];
+const SHORT = [
+  '--model',
+  'gmr-cnn',
+  '--widths',
+  '2,2,2',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '8',
+  '--test-limit',
+  '16',
+  '--bn-recalibration',
+  '16',
+  '--no-progress',
+];
 
 beforeAll(async () => {
   root = tempRoot('train-data');
@@ -60,19 +82,22 @@ describe('gmr train --data', () => {
     ['idx', { shape: [8, 8, 1], on: 'test', classes: 4, normalized: true }],
     ['mnist', { shape: [28, 28, 1], on: 'test', classes: 10, normalized: false }],
   ];
-  it.each(cases)('%s: one short run; the checkpoint holds the input shape, classes and normalisation', async (kind, want) => {
-    const out = join(root, `run-${kind}`);
-    const r = await gmrHere(['train', '--data', sources[kind], ...SHORT, '--limit', '32', '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
-    const ck = loadCheckpoint(join(out, 'checkpoint.gmrckpt'));
-    expect(ck.header.model.inputShape).toEqual(want.shape);
-    expect(ck.header.model.numClasses).toBe(want.classes);
-    expect(ck.header.classNames).toHaveLength(want.classes);
-    expect((ck.header.history[0] as { evaluatedOn: string }).evaluatedOn).toBe(want.on);
-    expect(!!ck.header.model.normalization).toBe(want.normalized);
-    expect([...ck.weights.keys()].includes('input_norm/depthwise_kernel')).toBe(want.normalized);
-    if (want.normalized) expect(ck.header.model.normalization!.mean).toHaveLength(want.shape[2]);
-  });
+  it.each(cases)(
+    '%s: one short run; the checkpoint holds the input shape, classes and normalisation',
+    async (kind, want) => {
+      const out = join(root, `run-${kind}`);
+      const r = await gmrHere(['train', '--data', sources[kind], ...SHORT, '--limit', '32', '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const ck = loadCheckpoint(join(out, 'checkpoint.gmrckpt'));
+      expect(ck.header.model.inputShape).toEqual(want.shape);
+      expect(ck.header.model.numClasses).toBe(want.classes);
+      expect(ck.header.classNames).toHaveLength(want.classes);
+      expect((ck.header.history[0] as { evaluatedOn: string }).evaluatedOn).toBe(want.on);
+      expect(!!ck.header.model.normalization).toBe(want.normalized);
+      expect([...ck.weights.keys()].includes('input_norm/depthwise_kernel')).toBe(want.normalized);
+      if (want.normalized) expect(ck.header.model.normalization!.mean).toHaveLength(want.shape[2]);
+    },
+  );
 
   it('the normalisation is that of the training split, and the model loaded from the checkpoint applies it', async () => {
     const { setupBackend } = await import('../src/backend.js');
@@ -94,7 +119,10 @@ describe('gmr train --data', () => {
     const model = buildModel(specFromHeader(ck.header.model), 0);
     writeWeights(model, ck.weights, ckPath);
     // input_norm maps pixels in [0, 1] to (x − mean) / std
-    const x = tf.tensor4d(Float32Array.from(d.validation.images.subarray(0, 64), (v) => v / 255), [1, 8, 8, 1]);
+    const x = tf.tensor4d(
+      Float32Array.from(d.validation.images.subarray(0, 64), (v) => v / 255),
+      [1, 8, 8, 1],
+    );
     const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer('input_norm').output as never });
     const y = probe.predict(x) as never as { data(): Promise<Float32Array> };
     const got = await y.data();
@@ -117,9 +145,21 @@ describe('gmr train --data', () => {
       const row = Array.from(q.subarray(3 * i, 3 * i + 3));
       if (row.indexOf(Math.max(...row)) === all.labels[i]) hits++;
     }
-    const ev = await gmrHere(['eval', '--checkpoint', ckPath, '--angles', '0', '--json', '--out', join(root, 'folder-eval')]);
+    const ev = await gmrHere([
+      'eval',
+      '--checkpoint',
+      ckPath,
+      '--angles',
+      '0',
+      '--json',
+      '--out',
+      join(root, 'folder-eval'),
+    ]);
     expect(ev.code, ev.stderr).toBe(0);
-    expect((JSON.parse(ev.stdout) as { results: { upright: number; testImages: number }[] }).results[0]).toMatchObject({ upright: hits / all.count, testImages: all.count });
+    expect((JSON.parse(ev.stdout) as { results: { upright: number; testImages: number }[] }).results[0]).toMatchObject({
+      upright: hits / all.count,
+      testImages: all.count,
+    });
     tf.dispose([x, y as never]);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -138,7 +178,28 @@ describe('gmr train --data', () => {
 });
 
 describe('gmr train --model gmr-resnet18 on a folder', () => {
-  const RESNET = ['train', '--data', '', '--model', 'gmr-resnet18', '--inplanes', '2', '--gmr-conv-size', '3', '--size', '16', '--epochs', '2', '--batch-size', '8', '--bn-recalibration', '16', '--seed', '5', '--no-progress'];
+  const RESNET = [
+    'train',
+    '--data',
+    '',
+    '--model',
+    'gmr-resnet18',
+    '--inplanes',
+    '2',
+    '--gmr-conv-size',
+    '3',
+    '--size',
+    '16',
+    '--epochs',
+    '2',
+    '--batch-size',
+    '8',
+    '--bn-recalibration',
+    '16',
+    '--seed',
+    '5',
+    '--no-progress',
+  ];
   const args = () => RESNET.map((a) => (a === '' ? sources.folder : a));
 
   it('stopped after one epoch and resumed, ends with the weights and optimiser state of an uninterrupted run; gmr eval reads it', async () => {
@@ -154,13 +215,28 @@ describe('gmr train --model gmr-resnet18 on a folder', () => {
     const b = loadCheckpoint(partCk);
     expect(b.header.epochsDone).toBe(2);
     expect(b.header.model).toEqual(a.header.model);
-    expect(a.header.model).toMatchObject({ kind: 'gmr-resnet18', inplanes: 2, gmrConvSize: [3, 3, 3, 3], inputShape: [16, 16, 1] });
+    expect(a.header.model).toMatchObject({
+      kind: 'gmr-resnet18',
+      inplanes: 2,
+      gmrConvSize: [3, 3, 3, 3],
+      inputShape: [16, 16, 1],
+    });
     expect([...a.weights.keys()].some((k) => k.startsWith('layer4.1.conv2'))).toBe(true);
     expect([...b.weights.keys()]).toEqual([...a.weights.keys()]);
     for (const [name, w] of a.weights) expect(Array.from(b.weights.get(name)!), name).toEqual(Array.from(w));
     for (const [name, w] of a.optimizer) expect(Array.from(b.optimizer.get(name)!), name).toEqual(Array.from(w));
 
-    const ev = await gmrHere(['eval', '--checkpoint', partCk, '--angles', '0,90', '--flips', '--json', '--out', join(root, 'rn-eval')]);
+    const ev = await gmrHere([
+      'eval',
+      '--checkpoint',
+      partCk,
+      '--angles',
+      '0,90',
+      '--flips',
+      '--json',
+      '--out',
+      join(root, 'rn-eval'),
+    ]);
     expect(ev.code, ev.stderr).toBe(0);
     // exported with plain convs (input_norm kept), the model gives the checkpoint's logits
     const ex = await gmrHere(['export', '--checkpoint', partCk, '--plain', '--json', '--out', join(root, 'rn-plain')]);
@@ -174,14 +250,58 @@ describe('gmr train --model gmr-resnet18 on a folder', () => {
 
 describe('data a model cannot take, and flags of another model', () => {
   it('refuses, naming the model, the value and what would do', async () => {
-    const small = await gmrHere(['train', '--data', sources.folder, '--model', 'gmr-resnet18', '--inplanes', '2', '--out', join(root, 'bad1'), '--no-progress']);
+    const small = await gmrHere([
+      'train',
+      '--data',
+      sources.folder,
+      '--model',
+      'gmr-resnet18',
+      '--inplanes',
+      '2',
+      '--out',
+      join(root, 'bad1'),
+      '--no-progress',
+    ]);
     expect(small.code).toBe(2);
-    expect(small.stderr).toMatch(/--model gmr-resnet18 cannot take 8×8 images: it downsamples by 16 .*at least 16; resize them with --size, or --skip-first-pool/);
-    const steer = await gmrHere(['train', '--data', sources.folder, '--model', 'gmr-steerable', '--size', '10', '--out', join(root, 'bad2'), '--no-progress']);
+    expect(small.stderr).toMatch(
+      /--model gmr-resnet18 cannot take 8×8 images: it downsamples by 16 .*at least 16; resize them with --size, or --skip-first-pool/,
+    );
+    const steer = await gmrHere([
+      'train',
+      '--data',
+      sources.folder,
+      '--model',
+      'gmr-steerable',
+      '--size',
+      '10',
+      '--out',
+      join(root, 'bad2'),
+      '--no-progress',
+    ]);
     expect(steer.stderr).toMatch(/--model gmr-steerable cannot take 10×10 images: .*multiples of 4/);
-    const flag = await gmrHere(['train', '--data', sources.folder, '--model', 'gmr-cnn', '--inplanes', '8', '--out', join(root, 'bad3')]);
+    const flag = await gmrHere([
+      'train',
+      '--data',
+      sources.folder,
+      '--model',
+      'gmr-cnn',
+      '--inplanes',
+      '8',
+      '--out',
+      join(root, 'bad3'),
+    ]);
     expect(flag.stderr).toMatch(/--inplanes belong to the ResNets .*not --model gmr-cnn/);
-    const stem = await gmrHere(['train', '--data', sources.folder, '--model', 'gmr-resnet18', '--stem-kernel', '7', '--out', join(root, 'bad4')]);
+    const stem = await gmrHere([
+      'train',
+      '--data',
+      sources.folder,
+      '--model',
+      'gmr-resnet18',
+      '--stem-kernel',
+      '7',
+      '--out',
+      join(root, 'bad4'),
+    ]);
     expect(stem.stderr).toMatch(/--stem-kernel belong to the plain resnet18/);
     const vf = await gmrHere(['train', '--data', sources.folder, '--val-fraction', '1', '--out', join(root, 'bad5')]);
     expect(vf.code).toBe(2);
@@ -193,9 +313,20 @@ describe('data a model cannot take, and flags of another model', () => {
     const size = await gmrHere(['train', '--data', sources.idx, '--size', '16', '--out', join(root, 'bad8')]);
     expect(size.stderr).toMatch(/--size resizes the images of a folder: source/);
     // a size the pools do not divide is taken, with a note that the invariance is no longer exact
-    const odd = await gmrHere(['train', '--data', sources.folder, ...SHORT, '--size', '10', '--out', join(root, 'odd')]);
+    const odd = await gmrHere([
+      'train',
+      '--data',
+      sources.folder,
+      ...SHORT,
+      '--size',
+      '10',
+      '--out',
+      join(root, 'odd'),
+    ]);
     expect(odd.code, odd.stderr).toBe(0);
-    expect(odd.stdout).toMatch(/note: 10×10 is not a multiple of 4, the pooling of gmr-cnn: .*not exactly invariant.*--size can make it a multiple/);
+    expect(odd.stdout).toMatch(
+      /note: 10×10 is not a multiple of 4, the pooling of gmr-cnn: .*not exactly invariant.*--size can make it a multiple/,
+    );
     const none = await gmrHere(['train', '--data', sources.folder, '--val-fraction', '0', '--out', join(root, 'bad9')]);
     expect(none.stderr).toMatch(/no validation or test split and --val-fraction is 0/);
   });

@@ -39,7 +39,7 @@ describe('metrics', () => {
 
   it('ROC-AUC equals the pair-counting definition, ties counting one half', () => {
     let s = 7;
-    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let trial = 0; trial < 20; trial++) {
       const n = 5 + Math.floor(rand() * 40);
       // coarse scores so that ties happen
@@ -47,7 +47,9 @@ describe('metrics', () => {
       const pos = Array.from({ length: n }, () => rand() < 0.4);
       let num = 0;
       let den = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (pos[i] && !pos[j]) {
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++)
+          if (pos[i] && !pos[j]) {
             den++;
             num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
           }
@@ -90,14 +92,36 @@ describe('checkpoint file', () => {
     writeFileSync(`${path}.tmp-99999`, 'half written');
     const w = [{ name: 'a/kernel', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) }];
     const o = [{ name: 'a/kernel#0', shape: [2, 2], data: Float32Array.from([5, 6, 7, 8]) }];
-    saveCheckpoint(path, { model: { kind: 'gmr-cnn', widths: [1, 2, 3], numClasses: 10 }, config: { x: 1 }, epochsDone: 2, step: 7, history: [] }, w, o);
+    saveCheckpoint(
+      path,
+      {
+        model: { kind: 'gmr-cnn', widths: [1, 2, 3], numClasses: 10 },
+        config: { x: 1 },
+        epochsDone: 2,
+        step: 7,
+        history: [],
+      },
+      w,
+      o,
+    );
     expect(readdirSync(dir).filter((f) => f.includes(`.tmp-${process.pid}`))).toEqual([]);
     const ck = loadCheckpoint(path);
     expect(ck.header.epochsDone).toBe(2);
     expect(Array.from(ck.weights.get('a/kernel')!)).toEqual([1, 2, 3, 4]);
     expect(Array.from(ck.optimizer.get('a/kernel#0')!)).toEqual([5, 6, 7, 8]);
     // a second save replaces the first completely
-    saveCheckpoint(path, { model: { kind: 'gmr-cnn', widths: [1, 2, 3], numClasses: 10 }, config: {}, epochsDone: 3, step: 9, history: [] }, w, o);
+    saveCheckpoint(
+      path,
+      {
+        model: { kind: 'gmr-cnn', widths: [1, 2, 3], numClasses: 10 },
+        config: {},
+        epochsDone: 3,
+        step: 9,
+        history: [],
+      },
+      w,
+      o,
+    );
     expect(loadCheckpoint(path).header.epochsDone).toBe(3);
     expect(existsSync(path)).toBe(true);
   });
@@ -124,11 +148,19 @@ describe('model specs from checkpoint headers', () => {
   it('fill defaults for older headers and tell architectures apart by harmonic channels', async () => {
     const { specFromHeader, sameSpec, describeSpec } = await import('../src/model.js');
     const old = specFromHeader({ kind: 'gmr-cnn', widths: [4, 8, 8], numClasses: 10 });
-    expect(old).toEqual({ kind: 'gmr-cnn', widths: [4, 8, 8], numClasses: 10, pooling: 'average', harmonicChannels: [0, 0, 0] });
+    expect(old).toEqual({
+      kind: 'gmr-cnn',
+      widths: [4, 8, 8],
+      numClasses: 10,
+      pooling: 'average',
+      harmonicChannels: [0, 0, 0],
+    });
     expect(sameSpec(old, { kind: 'gmr-cnn', widths: [4, 8, 8], numClasses: 10 })).toBe(true);
     const h = { ...old, harmonicChannels: [0, 4, 4] as [number, number, number] };
     expect(sameSpec(old, h)).toBe(false);
-    expect(describeSpec(h)).toBe('gmr-cnn with widths [4,8,8] (10 classes, average pooling, harmonic channels [0,4,4])');
+    expect(describeSpec(h)).toBe(
+      'gmr-cnn with widths [4,8,8] (10 classes, average pooling, harmonic channels [0,4,4])',
+    );
     expect(sameSpec(old, { ...old, pooling: 'rings' })).toBe(false);
   });
 });

@@ -10,7 +10,30 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint.js';
 import { gmr } from './helpers.js';
 
-const TRAIN = ['train', '--model', 'gmr-cnn', '--widths', '4,8,8', '--limit', '64', '--batch-size', '32', '--epochs', '1', '--test-limit', '32', '--optimizer', 'sgd', '--lr', '0.05', '--bn-recalibration', '64', '--seed', '3', '--no-progress'];
+const TRAIN = [
+  'train',
+  '--model',
+  'gmr-cnn',
+  '--widths',
+  '4,8,8',
+  '--limit',
+  '64',
+  '--batch-size',
+  '32',
+  '--epochs',
+  '1',
+  '--test-limit',
+  '32',
+  '--optimizer',
+  'sgd',
+  '--lr',
+  '0.05',
+  '--bn-recalibration',
+  '64',
+  '--seed',
+  '3',
+  '--no-progress',
+];
 // Without WebGPU (no Dawn adapter) the run says why and exits 2; CI installs the adapters and sets GMR_REQUIRE_WEBGPU.
 const required = process.env.GMR_REQUIRE_WEBGPU === '1';
 
@@ -41,7 +64,23 @@ describe('--backend webgpu', () => {
       worst = Math.max(worst, Math.sqrt(num / Math.max(den, 1e-12)));
     }
     expect(worst, 'largest relative weight difference webgpu vs cpu').toBeLessThan(1e-3);
-    const ev = gmr(['eval', '--checkpoint', join(root, 'gpu', 'checkpoint.gmrckpt'), '--backend', 'cpu', '--rotations', '--angles', '0,90', '--test-limit', '32', '--out', join(root, 'eval')], 300_000);
+    const ev = gmr(
+      [
+        'eval',
+        '--checkpoint',
+        join(root, 'gpu', 'checkpoint.gmrckpt'),
+        '--backend',
+        'cpu',
+        '--rotations',
+        '--angles',
+        '0,90',
+        '--test-limit',
+        '32',
+        '--out',
+        join(root, 'eval'),
+      ],
+      300_000,
+    );
     expect(ev.status, ev.stderr).toBe(0);
   });
 });

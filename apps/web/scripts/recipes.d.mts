@@ -6,4 +6,7 @@ export type Recipes = Record<(typeof MODEL_NAMES)[number], string>;
 export declare function steerableRecipe(cliMain?: string, models?: string): string;
 export declare function defaultRecipes(): Recipes;
 export declare function usage(recipes: Recipes): string;
-export declare function parseArgs(argv: string[], recipes?: Recipes): { help: true; recipes: Recipes } | { help?: undefined; recipes: Recipes; only: string[] };
+export declare function parseArgs(
+  argv: string[],
+  recipes?: Recipes,
+): { help: true; recipes: Recipes } | { help?: undefined; recipes: Recipes; only: string[] };

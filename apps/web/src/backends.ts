@@ -31,7 +31,8 @@ export interface BackendResult {
 }
 
 async function trySet(name: BackendName): Promise<string | null> {
-  if (name === 'webgpu' && !('gpu' in navigator)) return 'navigator.gpu is missing (WebGPU not enabled in this browser)';
+  if (name === 'webgpu' && !('gpu' in navigator))
+    return 'navigator.gpu is missing (WebGPU not enabled in this browser)';
   if (!tf.findBackendFactory(name)) return `the ${name} backend is not registered`;
   try {
     const ok = await tf.setBackend(name);
@@ -58,7 +59,9 @@ export async function useBackend(choice: BackendChoice): Promise<BackendResult> 
 export async function describeBackend(name: BackendName): Promise<string> {
   try {
     if (name === 'webgpu') {
-      const backend = tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } };
+      const backend = tf.backend() as unknown as {
+        adapterInfo?: { vendor?: string; architecture?: string; description?: string };
+      };
       const info = backend.adapterInfo;
       const text = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ');
       return text ? `adapter ${text}` : '';

@@ -91,7 +91,10 @@ export function drawPad(canvas: HTMLCanvasElement, onStroke: (final: boolean) =>
 
 /** Crops the ink, fits it into a 20×20 box (area averaging) and centres its centre of mass in 28×28. */
 export function toMnist(grey: Float32Array, width: number, height: number): Float32Array {
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
+  let x0 = width,
+    y0 = height,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (grey[y * width + x] > 0.05) {
@@ -122,7 +125,9 @@ export function toMnist(grey: Float32Array, width: number, height: number): Floa
       box[ty * tw + tx] = sum / ((sy1 - sy0) * (sx1 - sx0));
     }
   }
-  let mass = 0, cy = 0, cx = 0;
+  let mass = 0,
+    cy = 0,
+    cx = 0;
   for (let y = 0; y < th; y++) {
     for (let x = 0; x < tw; x++) {
       const v = box[y * tw + x];
@@ -133,7 +138,8 @@ export function toMnist(grey: Float32Array, width: number, height: number): Floa
   }
   const oy = Math.min(SIZE - th, Math.max(0, Math.round((SIZE - 1) / 2 - cy / mass)));
   const ox = Math.min(SIZE - tw, Math.max(0, Math.round((SIZE - 1) / 2 - cx / mass)));
-  for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) out[(y + oy) * SIZE + x + ox] = Math.min(1, box[y * tw + x]);
+  for (let y = 0; y < th; y++)
+    for (let x = 0; x < tw; x++) out[(y + oy) * SIZE + x + ox] = Math.min(1, box[y * tw + x]);
   return out;
 }
 

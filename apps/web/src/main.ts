@@ -6,7 +6,17 @@
 import { kernelCallCounts, type KernelCallCounts } from '@gmr-conv/kernels-webgpu';
 import { BACKENDS, describeBackend, isChoice, useBackend, type BackendChoice, type BackendName } from './backends.js';
 import { drawPad, paint } from './draw.js';
-import { FOLDERS, LABELS, MODEL_NAMES, loadModels, predict, type ModelName, type ModelOutput, type Models, type Outputs } from './models.js';
+import {
+  FOLDERS,
+  LABELS,
+  MODEL_NAMES,
+  loadModels,
+  predict,
+  type ModelName,
+  type ModelOutput,
+  type Models,
+  type Outputs,
+} from './models.js';
 import samplesJson from './samples.json';
 
 interface Sample {
@@ -15,7 +25,8 @@ interface Sample {
   pixels: Float32Array;
 }
 
-export type Digit = { kind: 'sample'; sample: number; testIndex: number; label: number } | { kind: 'drawing' } | { kind: 'empty' };
+export type Digit =
+  { kind: 'sample'; sample: number; testIndex: number; label: number } | { kind: 'drawing' } | { kind: 'empty' };
 
 /** What the page shows after an update (returned by every gmrDemo call): the state and each model's output. */
 export type Snapshot = {
@@ -33,7 +44,11 @@ function decode(b64: string): Float32Array {
   return out;
 }
 
-const SAMPLES: Sample[] = samplesJson.samples.map((s) => ({ index: s.index, label: s.label, pixels: decode(s.pixels) }));
+const SAMPLES: Sample[] = samplesJson.samples.map((s) => ({
+  index: s.index,
+  label: s.label,
+  pixels: decode(s.pixels),
+}));
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const els = {
@@ -47,7 +62,10 @@ const els = {
   samples: $<HTMLDivElement>('#samples'),
   status: $<HTMLParagraphElement>('#status'),
   about: $<HTMLParagraphElement>('#about'),
-  model: Object.fromEntries(MODEL_NAMES.map((m) => [m, $<HTMLDivElement>(`#${m}`)])) as Record<ModelName, HTMLDivElement>,
+  model: Object.fromEntries(MODEL_NAMES.map((m) => [m, $<HTMLDivElement>(`#${m}`)])) as Record<
+    ModelName,
+    HTMLDivElement
+  >,
 };
 
 // ---- state ---------------------------------------------------------------------------------------------------
@@ -102,7 +120,10 @@ async function update(): Promise<Snapshot> {
   state.last = snap;
   document.body.dataset.angle = String(angle);
   document.body.dataset.seq = String(snap.seq);
-  setStatus(`ready: ${state.backend}, ${MODEL_NAMES.map((m) => `${LABELS[m]} ${r.outputs[m].ms.toFixed(1)} ms`).join(', ')}`, 'ready');
+  setStatus(
+    `ready: ${state.backend}, ${MODEL_NAMES.map((m) => `${LABELS[m]} ${r.outputs[m].ms.toFixed(1)} ms`).join(', ')}`,
+    'ready',
+  );
   return snap;
 }
 
@@ -125,7 +146,9 @@ function render(m: ModelName, out: ModelOutput, digit: Digit) {
   const label = digit.kind === 'sample' ? digit.label : null;
   const empty = digit.kind === 'empty';
   root.querySelector('.digit')!.textContent = empty ? '–' : String(out.top);
-  root.querySelector('.conf')!.textContent = empty ? 'draw or pick a digit' : `${(out.probs[out.top] * 100).toFixed(1)} %`;
+  root.querySelector('.conf')!.textContent = empty
+    ? 'draw or pick a digit'
+    : `${(out.probs[out.top] * 100).toFixed(1)} %`;
   root.classList.toggle('wrong', label !== null && out.top !== label);
   root.classList.toggle('right', label !== null && out.top === label);
   root.querySelectorAll<HTMLDivElement>('.bar').forEach((row, c) => {
@@ -144,12 +167,15 @@ function showAngle(angle: number) {
 }
 
 function showSampleSelection() {
-  els.samples.querySelectorAll('button').forEach((b, i) => b.classList.toggle('selected', state.digit.kind === 'sample' && state.digit.sample === i));
+  els.samples
+    .querySelectorAll('button')
+    .forEach((b, i) => b.classList.toggle('selected', state.digit.kind === 'sample' && state.digit.sample === i));
 }
 
 // ---- actions ---------------------------------------------------------------------------------------------------
 function setAngle(deg: number): Promise<Snapshot> {
-  if (typeof deg !== 'number' || !Number.isFinite(deg) || deg < 0 || deg > 360) return Promise.reject(new Error(`angle must be 0..360, got ${deg}`));
+  if (typeof deg !== 'number' || !Number.isFinite(deg) || deg < 0 || deg > 360)
+    return Promise.reject(new Error(`angle must be 0..360, got ${deg}`));
   state.angle = deg;
   showAngle(deg);
   return schedule();
@@ -196,7 +222,8 @@ async function switchBackend(choice: BackendChoice): Promise<void> {
 }
 
 function setBackend(choice: BackendChoice): Promise<Snapshot> {
-  if (!isChoice(choice)) return Promise.reject(new Error(`backend must be one of auto, ${BACKENDS.join(', ')}; got ${String(choice)}`));
+  if (!isChoice(choice))
+    return Promise.reject(new Error(`backend must be one of auto, ${BACKENDS.join(', ')}; got ${String(choice)}`));
   return then(() => switchBackend(choice));
 }
 
@@ -223,7 +250,9 @@ function wire() {
     els.samples.appendChild(b);
   });
   els.angle.addEventListener('input', () => void setAngle(Number(els.angle.value)).catch(report));
-  document.querySelectorAll<HTMLButtonElement>('.quick-angles button').forEach((b) => b.addEventListener('click', () => void setAngle(Number(b.dataset.angle)).catch(report)));
+  document
+    .querySelectorAll<HTMLButtonElement>('.quick-angles button')
+    .forEach((b) => b.addEventListener('click', () => void setAngle(Number(b.dataset.angle)).catch(report)));
   els.clear.addEventListener('click', () => {
     pad.clear();
     void fromDrawing().catch(report);
@@ -243,7 +272,8 @@ async function about() {
       return a ? `${pct(a['0deg'])} upright, ${pct(a['45deg'])} at 45°, ${pct(a['90deg'])} at 90°` : null;
     };
     // each column says how well its model did on the test digits, the footer how the weights were made
-    for (const m of MODEL_NAMES) els.model[m].querySelector('.acc')!.textContent = acc(m) ? `MNIST test: ${acc(m)}` : '';
+    for (const m of MODEL_NAMES)
+      els.model[m].querySelector('.acc')!.textContent = acc(m) ? `MNIST test: ${acc(m)}` : '';
     els.about.textContent = `Weights: trained on upright MNIST by \`gmr train\` (${manifest.command}). MNIST test accuracy (first 1,000 images): ${MODEL_NAMES.map((m) => `${LABELS[m]} ${acc(m) ?? '?'}`).join('; ')}.`;
   } catch {
     /* the footer line is optional */

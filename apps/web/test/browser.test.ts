@@ -35,7 +35,11 @@ const ANGLES = [0, 90, 45] as const;
  * extra predictions per backend for the timings, which take the median over these and ANGLES' (WebGPU on
  * SwiftShader takes seconds per GMR-CNN inference: none extra)
  */
-const TIMED_ANGLES = { wasm: [10, 20, 30, 40, 50, 60, 70], webgl: [10, 20, 30, 40, 50, 60, 70], webgpu: [] as number[] };
+const TIMED_ANGLES = {
+  wasm: [10, 20, 30, 40, 50, 60, 70],
+  webgl: [10, 20, 30, 40, 50, 60, 70],
+  webgpu: [] as number[],
+};
 /** probabilities of one model at the same input: equal within this across backends, and at 0° vs 90° (GMR-CNN) */
 const TOL = 1e-3;
 /** the steerable GMR-CNN's probabilities at 0° vs 90°: exactly D4-invariant, so float rounding only */
@@ -108,12 +112,19 @@ async function chooseSample(): Promise<number> {
       for (let i = 0; i < d.samples().length; i++) {
         const s = await d.setDigit(i);
         const label = d.samples()[i].label;
-        out.push({ label, gmr: s.gmr.top, steerable: s.steerable.top, p: Math.min(s.gmr.probs[label], s.steerable.probs[label]) });
+        out.push({
+          label,
+          gmr: s.gmr.top,
+          steerable: s.steerable.top,
+          p: Math.min(s.gmr.probs[label], s.steerable.probs[label]),
+        });
       }
       return out;
     });
     const count = (m: 'gmr' | 'steerable') => upright.filter((u) => u[m] === u.label).length;
-    console.log(`upright on the ${upright.length} samples: GMR-CNN ${count('gmr')} right, steerable GMR-CNN ${count('steerable')} right`);
+    console.log(
+      `upright on the ${upright.length} samples: GMR-CNN ${count('gmr')} right, steerable GMR-CNN ${count('steerable')} right`,
+    );
     // a broken or untrained model gets about 1 in 10; the steerable network (96–97 % on MNIST test images with the
     // recipes so far) 18 to 20 of these 20
     expect(count('gmr')).toBeGreaterThanOrEqual(upright.length / 4);
@@ -127,21 +138,24 @@ async function chooseSample(): Promise<number> {
 
 /** The three columns side by side, each showing its snapshot's top class and bars. */
 async function checkColumns(page: Page, s: Snapshot) {
-  const cols = await page.evaluate((models) => {
-    return models.map((m) => {
-      const root = document.querySelector(`#${m}`) as HTMLElement;
-      const box = root.getBoundingClientRect();
-      return {
-        title: root.querySelector('h2')!.textContent ?? '',
-        digit: root.querySelector('.digit')!.textContent ?? '',
-        widths: [...root.querySelectorAll<HTMLElement>('.bar .fill')].map((f) => parseFloat(f.style.width) / 100),
-        acc: root.querySelector('.acc')!.textContent ?? '',
-        x: box.x,
-        y: box.y,
-        w: box.width,
-      };
-    });
-  }, [...MODEL_NAMES]);
+  const cols = await page.evaluate(
+    (models) => {
+      return models.map((m) => {
+        const root = document.querySelector(`#${m}`) as HTMLElement;
+        const box = root.getBoundingClientRect();
+        return {
+          title: root.querySelector('h2')!.textContent ?? '',
+          digit: root.querySelector('.digit')!.textContent ?? '',
+          widths: [...root.querySelectorAll<HTMLElement>('.bar .fill')].map((f) => parseFloat(f.style.width) / 100),
+          acc: root.querySelector('.acc')!.textContent ?? '',
+          x: box.x,
+          y: box.y,
+          w: box.width,
+        };
+      });
+    },
+    [...MODEL_NAMES],
+  );
   MODEL_NAMES.forEach((m, i) => {
     const c = cols[i];
     expect(c.title.toLowerCase(), `column ${m}`).toBe(LABELS[m].toLowerCase());
@@ -169,7 +183,9 @@ async function checkBackend(backend: 'wasm' | 'webgl' | 'webgpu', skip: (note?: 
       const auto = await page.evaluate(() => window.gmrDemo.setBackend('auto'));
       expect(auto.backend).toBe('webgl');
       expect(await page.locator('#running').textContent()).toMatch(/^running: webgl.*webgpu unavailable/);
-      console.warn(`WebGPU unavailable in Chromium here (${why}); GMR_REQUIRE_WEBGPU is unset: skipping its checks ('auto' fell back to WebGL)`);
+      console.warn(
+        `WebGPU unavailable in Chromium here (${why}); GMR_REQUIRE_WEBGPU is unset: skipping its checks ('auto' fell back to WebGL)`,
+      );
       skip('WebGPU unavailable');
       return;
     }
@@ -220,13 +236,22 @@ async function checkBackend(backend: 'wasm' | 'webgl' | 'webgpu', skip: (note?: 
     // the same numbers on every backend
     for (const [other, o] of results) {
       for (const a of ANGLES) {
-        for (const m of MODEL_NAMES) expect(maxDiff(at[a][m].probs, o[a][m].probs), `${LABELS[m]} ${backend} vs ${other} at ${a}°`).toBeLessThan(TOL);
+        for (const m of MODEL_NAMES)
+          expect(maxDiff(at[a][m].probs, o[a][m].probs), `${LABELS[m]} ${backend} vs ${other} at ${a}°`).toBeLessThan(
+            TOL,
+          );
       }
     }
     results.set(backend, at);
-    const f = { backend, running: r.running, ms: Object.fromEntries(MODEL_NAMES.map((m) => [m, median(r.ms[m])])) as Record<ModelName, number>, runs: r.ms.gmr.length };
+    const f = {
+      backend,
+      running: r.running,
+      ms: Object.fromEntries(MODEL_NAMES.map((m) => [m, median(r.ms[m])])) as Record<ModelName, number>,
+      runs: r.ms.gmr.length,
+    };
     figures.push(f);
-    const ps = (m: ModelName) => `${LABELS[m]} p(${label}) ${ANGLES.map((a) => `${a}° ${at[a][m].probs[label].toFixed(4)}`).join(', ')}`;
+    const ps = (m: ModelName) =>
+      `${LABELS[m]} p(${label}) ${ANGLES.map((a) => `${a}° ${at[a][m].probs[label].toFixed(4)}`).join(', ')}`;
     console.log(
       `${backend}: sample ${sample} (a ${label}); ${ps('gmr')}, |Δp| 0°/90° ${gmr90.toExponential(1)}; ${ps('steerable')}, |Δp| 0°/90° ${steerable90.toExponential(1)}, 0°/45° ${steerable45.toExponential(1)}; ` +
         `${ps('plain')}, |Δp| 0°/90° ${plain90.toFixed(3)}; inference ${MODEL_NAMES.map((m) => `${LABELS[m]} ${f.ms[m].toFixed(1)} ms`).join(', ')} [${r.running}]`,
@@ -248,7 +273,8 @@ async function checkBackend(backend: 'wasm' | 'webgl' | 'webgpu', skip: (note?: 
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: run 'pnpm --filter @gmr-conv/web build' first`);
+  if (!existsSync(join(DIST, 'index.html')))
+    throw new Error(`${DIST}/index.html is missing: run 'pnpm --filter @gmr-conv/web build' first`);
   mkdirSync(RESULTS, { recursive: true });
   server = await serve(DIST);
   const { launchChromium } = (await import(new URL('../../../scripts/chromium.mjs', import.meta.url).href)) as {
@@ -261,9 +287,15 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   if (figures.length > 0) {
-    writeFileSync(join(RESULTS, 'figures.json'), JSON.stringify({ date: new Date().toISOString(), chromium: browser?.version(), sample, figures }, null, 2) + '\n');
+    writeFileSync(
+      join(RESULTS, 'figures.json'),
+      JSON.stringify({ date: new Date().toISOString(), chromium: browser?.version(), sample, figures }, null, 2) + '\n',
+    );
     console.log('inference (median over angles, one 28×28 digit, rotation + forward + read back):');
-    for (const f of figures) console.log(`  ${f.backend.padEnd(7)} ${MODEL_NAMES.map((m) => `${LABELS[m]} ${f.ms[m].toFixed(1).padStart(6)} ms`).join('  ')}  (${f.runs} runs; ${f.running})`);
+    for (const f of figures)
+      console.log(
+        `  ${f.backend.padEnd(7)} ${MODEL_NAMES.map((m) => `${LABELS[m]} ${f.ms[m].toFixed(1).padStart(6)} ms`).join('  ')}  (${f.runs} runs; ${f.running})`,
+      );
   }
 });
 
@@ -329,7 +361,9 @@ describe('demo page in headless Chromium', () => {
         return n;
       });
       expect(ink).toBeGreaterThan(10);
-      console.log(`drawn "1": ${MODEL_NAMES.map((m) => `${LABELS[m]} says ${s[m].top} (${(s[m].probs[s[m].top] * 100).toFixed(1)} %)`).join(', ')}; ${ink} inked input pixels`);
+      console.log(
+        `drawn "1": ${MODEL_NAMES.map((m) => `${LABELS[m]} says ${s[m].top} (${(s[m].probs[s[m].top] * 100).toFixed(1)} %)`).join(', ')}; ${ink} inked input pixels`,
+      );
       await page.screenshot({ path: join(RESULTS, 'web-controls.png'), fullPage: true });
       expect(s.gmr.top).toBe(1);
       expect(errors).toEqual([]);

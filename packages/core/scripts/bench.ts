@@ -27,8 +27,15 @@ interface BenchRecord {
   forward_backward_ms: number;
 }
 
-
-async function benchOne(backend: string, path: Path, k: number, c: number, size: number, batch: number, runs: number): Promise<BenchRecord> {
+async function benchOne(
+  backend: string,
+  path: Path,
+  k: number,
+  c: number,
+  size: number,
+  batch: number,
+  runs: number,
+): Promise<BenchRecord> {
   const n = defaultNumRings(k);
   const x = tf.randomNormal([batch, size, size, c], 0, 1, 'float32', 1);
   const theta = tf.randomNormal([c, c, n], 0, 0.05, 'float32', 2);
@@ -38,7 +45,17 @@ async function benchOne(backend: string, path: Path, k: number, c: number, size:
   const forward = (xx: tf.Tensor, w: tf.Tensor, ls: tf.Tensor, b: tf.Tensor) =>
     path === 'plain-conv'
       ? // Plain conv with the same forward-only backward as GMR (wasm has no Conv2DBackpropFilter).
-        tf.add(convNd(xx, w, { strides: [1, 1], dilations: [1, 1], pads: [[(k - 1) >> 1, k >> 1], [(k - 1) >> 1, k >> 1]] }), b)
+        tf.add(
+          convNd(xx, w, {
+            strides: [1, 1],
+            dilations: [1, 1],
+            pads: [
+              [(k - 1) >> 1, k >> 1],
+              [(k - 1) >> 1, k >> 1],
+            ],
+          }),
+          b,
+        )
       : gmrConv2d(xx, { weight: w, logSigmas: ls, bias: b }, { kernelSize: k, padding: 'same', path });
   const w0 = path === 'plain-conv' ? plainKernel : theta;
   const fwd = await timeIt(() => tf.tidy(() => forward(x, w0, logSigmas, bias)), runs);
@@ -53,7 +70,17 @@ async function benchOne(backend: string, path: Path, k: number, c: number, size:
     runs,
   );
   tf.dispose([x, theta, logSigmas, bias, plainKernel]);
-  return { backend, path, kernel: k, channels: c, size, batch, layout: 'channelsLast', forward_ms: +fwd.toFixed(2), forward_backward_ms: +fb.toFixed(2) };
+  return {
+    backend,
+    path,
+    kernel: k,
+    channels: c,
+    size,
+    batch,
+    layout: 'channelsLast',
+    forward_ms: +fwd.toFixed(2),
+    forward_backward_ms: +fb.toFixed(2),
+  };
 }
 
 async function main() {
@@ -78,7 +105,9 @@ async function main() {
   }
   const backends = opts.backend === 'all' ? ['cpu', 'wasm', 'webgpu'] : opts.backend.split(',');
   const records: BenchRecord[] = [];
-  console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, Node ${process.version}, tfjs ${tf.version.tfjs}`);
+  console.log(
+    `machine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, Node ${process.version}, tfjs ${tf.version.tfjs}`,
+  );
   for (const backend of backends) {
     const st = await initBackend(backend as never);
     if (!st.ok) {
@@ -89,7 +118,9 @@ async function main() {
     console.log('path        k   C→C    size batch  forward_ms  fwd+bwd_ms');
     const emit = (r: BenchRecord) => {
       records.push(r);
-      console.log(`${r.path.padEnd(10)} ${String(r.kernel).padStart(2)}  ${r.channels}→${r.channels}  ${r.size}×${r.size}  ${String(r.batch).padStart(3)}  ${r.forward_ms.toFixed(1).padStart(10)}  ${r.forward_backward_ms.toFixed(1).padStart(10)}`);
+      console.log(
+        `${r.path.padEnd(10)} ${String(r.kernel).padStart(2)}  ${r.channels}→${r.channels}  ${r.size}×${r.size}  ${String(r.batch).padStart(3)}  ${r.forward_ms.toFixed(1).padStart(10)}  ${r.forward_backward_ms.toFixed(1).padStart(10)}`,
+      );
     };
     for (const path of ['auto', 'two-stage', 'dense', 'plain-conv'] as Path[]) {
       // The cpu backend's dense 64→64 k=9 takes minutes per pass: time it once.

@@ -12,7 +12,14 @@
 import * as os from 'node:os';
 import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
 import { timeIt } from '@gmr-conv/test-utils/timing';
-import { FieldBatchNorm, fieldChannels, FieldInvariants, FieldNonlinearity, gatedFields, type Fields } from '../src/index.js';
+import {
+  FieldBatchNorm,
+  fieldChannels,
+  FieldInvariants,
+  FieldNonlinearity,
+  gatedFields,
+  type Fields,
+} from '../src/index.js';
 
 const backend = process.argv[2] ?? 'cpu';
 const runs = Number(process.argv[3] ?? 7);
@@ -27,7 +34,11 @@ const CASES: [Fields, number][] = [
 async function main() {
   const st = await initBackend(backend);
   if (!st.ok) throw new Error(`backend ${backend}: ${st.detail}`);
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const totals = new Map<string, number>();
   for (const [fields, size] of CASES) {
     const layers: [string, Fields, tfLayer, { training?: boolean }][] = [
@@ -45,7 +56,10 @@ async function main() {
       const xv = tf.variable(x);
       const vars = [xv, ...layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)];
       const step = () => {
-        const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(xv, kwargs) as tf.Tensor, dy)) as tf.Scalar, vars);
+        const { grads, value } = tf.variableGrads(
+          () => tf.sum(tf.mul(layer.apply(xv, kwargs) as tf.Tensor, dy)) as tf.Scalar,
+          vars,
+        );
         return [value, ...Object.values(grads)];
       };
       const forward = await timeIt(() => layer.apply(x, kwargs) as tf.Tensor, runs);
@@ -62,7 +76,10 @@ async function main() {
       layer.dispose();
     }
   }
-  for (const [name, ms] of totals) console.log(`${backend} ${name}, all three shapes: forward+backward ${ms.toFixed(1)} ms (load ${load()}; ${os.cpus().length} cores)`);
+  for (const [name, ms] of totals)
+    console.log(
+      `${backend} ${name}, all three shapes: forward+backward ${ms.toFixed(1)} ms (load ${load()}; ${os.cpus().length} cores)`,
+    );
   disposeBackends();
 }
 

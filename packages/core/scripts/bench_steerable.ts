@@ -27,10 +27,18 @@ async function main() {
     const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
     const forward = await timeIt(() => layer.apply(x) as tf.Tensor, runs);
     const step = await timeIt(() => {
-      const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)) as tf.Scalar, vars);
+      const { grads, value } = tf.variableGrads(
+        () => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)) as tf.Scalar,
+        vars,
+      );
       return [value, ...Object.values(grads)];
     }, runs);
-    console.log(`${backend} ${path}: forward ${forward.toFixed(1)} ms, forward+backward ${step.toFixed(1)} ms (median of ${runs}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${os.cpus().length} cores)`);
+    console.log(
+      `${backend} ${path}: forward ${forward.toFixed(1)} ms, forward+backward ${step.toFixed(1)} ms (median of ${runs}; load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; ${os.cpus().length} cores)`,
+    );
     layer.dispose();
   }
   tf.dispose([x, dy]);

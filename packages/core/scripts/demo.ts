@@ -6,7 +6,12 @@
 import { Command } from 'commander';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend, disposeBackends, tf } from '@gmr-conv/test-utils/backends';
-import { GMRConv2D, layerEquivarianceErrorAsync, checkExactEquivariance, type EquivarianceTransform } from '../src/index.js';
+import {
+  GMRConv2D,
+  layerEquivarianceErrorAsync,
+  checkExactEquivariance,
+  type EquivarianceTransform,
+} from '../src/index.js';
 
 const program = new Command()
   .name('demo')
@@ -18,9 +23,14 @@ const program = new Command()
 const opts = program.opts<{ backend: string; kernel: string; size: string }>();
 const k = Number(opts.kernel);
 const size = Number(opts.size);
-for (const [name, v] of [['--kernel', k], ['--size', size]] as const) {
+for (const [name, v] of [
+  ['--kernel', k],
+  ['--size', size],
+] as const) {
   if (!Number.isInteger(v) || v < 1) {
-    console.error(`demo: ${name} must be a positive integer, got ${JSON.stringify(name === '--kernel' ? opts.kernel : opts.size)}`);
+    console.error(
+      `demo: ${name} must be a positive integer, got ${JSON.stringify(name === '--kernel' ? opts.kernel : opts.size)}`,
+    );
     process.exit(2);
   }
 }
@@ -60,9 +70,13 @@ const plain = tfl.layers.conv2d({ filters: 8, kernelSize: k, padding: 'same' });
 const t0 = performance.now();
 const y = gmr.apply(x) as tf.Tensor;
 await y.data();
-console.log(`GMRConv2D(3→8, kernelSize ${k}, ${gmr.numRings} rings, padding 'same') on [1, ${size}, ${size}, 3]: output [${y.shape}] in ${(performance.now() - t0).toFixed(1)} ms`);
+console.log(
+  `GMRConv2D(3→8, kernelSize ${k}, ${gmr.numRings} rings, padding 'same') on [1, ${size}, ${size}, 3]: output [${y.shape}] in ${(performance.now() - t0).toFixed(1)} ms`,
+);
 const report = checkExactEquivariance([{ type: 'gmrConv', kernelSize: k, strides: 1, padding: 'same' }], [size, size]);
-console.log(`exactly D4-equivariant at this size: ${report.exact ? 'yes' : 'no'}${report.reasons.length ? ` (${report.reasons.join('; ')})` : ''}`);
+console.log(
+  `exactly D4-equivariant at this size: ${report.exact ? 'yes' : 'no'}${report.reasons.length ? ` (${report.reasons.join('; ')})` : ''}`,
+);
 
 const transforms: Array<[string, EquivarianceTransform]> = [
   ['rot90', 'rot90'],
@@ -72,10 +86,14 @@ const transforms: Array<[string, EquivarianceTransform]> = [
   ['45°', 45],
   ['30°', 30],
 ];
-console.log('\ntransform   GMR rel_l2    plain conv rel_l2   (‖f(g·x) − g·f(x)‖ / ‖g·f(x)‖; angles on the inscribed disk)');
+console.log(
+  '\ntransform   GMR rel_l2    plain conv rel_l2   (‖f(g·x) − g·f(x)‖ / ‖g·f(x)‖; angles on the inscribed disk)',
+);
 for (const [name, t] of transforms) {
   const eg = await layerEquivarianceErrorAsync((a) => gmr.apply(a) as tf.Tensor, x, t);
   const ep = await layerEquivarianceErrorAsync((a) => plain.apply(a) as tf.Tensor, x, t);
-  console.log(`${name.padEnd(10)}  ${eg.relL2.toExponential(2).padStart(10)}    ${ep.relL2.toExponential(2).padStart(10)}`);
+  console.log(
+    `${name.padEnd(10)}  ${eg.relL2.toExponential(2).padStart(10)}    ${ep.relL2.toExponential(2).padStart(10)}`,
+  );
 }
 disposeBackends();

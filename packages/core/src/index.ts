@@ -6,10 +6,23 @@
  */
 
 // Errors: one style for every package (parameter, value, what is allowed).
-export { GMRValueError, invalid, describeValue, checkPositiveInt, checkNonNegativeInt, toTuple } from './utils/errors.js';
+export {
+  GMRValueError,
+  invalid,
+  describeValue,
+  checkPositiveInt,
+  checkNonNegativeInt,
+  toTuple,
+} from './utils/errors.js';
 
 // Rings, Gaussian mixtures, kernel synthesis.
-export { ringMasks, defaultNumRings, MAX_MASK_ENTRIES, type RingOptions, type RingGeometry } from './rings/ring_masks.js';
+export {
+  ringMasks,
+  defaultNumRings,
+  MAX_MASK_ENTRIES,
+  type RingOptions,
+  type RingGeometry,
+} from './rings/ring_masks.js';
 export { ringsAreSymmetric } from './rings/symmetry.js';
 export {
   initialSigma,
@@ -23,7 +36,14 @@ export {
 export { synthesizeKernel, synthesizeKernelOI } from './kernel/synthesis.js';
 
 // Ops.
-export { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, type GMRConvWeights, type GMRConvOptions } from './ops/gmr_conv_ops.js';
+export {
+  gmrConv1d,
+  gmrConv2d,
+  gmrConv3d,
+  gmrConvTranspose2d,
+  type GMRConvWeights,
+  type GMRConvOptions,
+} from './ops/gmr_conv_ops.js';
 export type { ComputePath, DataFormat } from './ops/attrs.js';
 export { PADDING_MODES, type PaddingMode, type PaddingSpec } from './ops/padding.js';
 export { pathCost, TWO_STAGE_OVERHEAD, type PathCost } from './ops/path_choice.js';
@@ -63,7 +83,16 @@ export {
   applySpatialSymmetry,
   type SpatialSymmetry,
 } from './equivariance/signed_permutation.js';
-export { D4_ELEMENTS, D4_ORACLE_NAMES, d4Symmetry, applyD4, invertD4, composeD4, isD4Rotation, type D4Element } from './equivariance/d4.js';
+export {
+  D4_ELEMENTS,
+  D4_ORACLE_NAMES,
+  d4Symmetry,
+  applyD4,
+  invertD4,
+  composeD4,
+  isD4Rotation,
+  type D4Element,
+} from './equivariance/d4.js';
 export {
   CUBE_SYMMETRIES,
   CUBE_ROTATIONS,
@@ -112,7 +141,13 @@ export {
 } from './steerable/fields.js';
 export { D4_FIELD_ACTION, fieldTurn, applyD4ToFields, turnFields } from './steerable/field_symmetry.js';
 export { steerableBasis, steerableDenseKernel, type SteerableBasis } from './steerable/steerable_basis.js';
-export { GMRSteerableConv2D, gmrSteerableConv2d, STEERABLE_PATHS, type SteerablePath, type GMRSteerableConv2DArgs } from './steerable/steerable_conv.js';
+export {
+  GMRSteerableConv2D,
+  gmrSteerableConv2d,
+  STEERABLE_PATHS,
+  type SteerablePath,
+  type GMRSteerableConv2DArgs,
+} from './steerable/steerable_conv.js';
 export { steerablePathFor, type ResolvedSteerablePath } from './steerable/steerable_path.js';
 export {
   FieldNonlinearity,

@@ -5,11 +5,19 @@ const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';
 
 /** sum(conv2d(x, w)) and its gradients with respect to x and w, on the active backend. */
 async function convAndGrads(): Promise<{ y: Float32Array; dx: Float32Array; dw: Float32Array }> {
-  const x = tf.tensor4d(Array.from({ length: 1 * 6 * 5 * 2 }, (_, i) => Math.sin(i * 0.7)), [1, 6, 5, 2]);
-  const w = tf.tensor4d(Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i * 0.3)), [3, 3, 2, 3]);
+  const x = tf.tensor4d(
+    Array.from({ length: 1 * 6 * 5 * 2 }, (_, i) => Math.sin(i * 0.7)),
+    [1, 6, 5, 2],
+  );
+  const w = tf.tensor4d(
+    Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i * 0.3)),
+    [3, 3, 2, 3],
+  );
   try {
     const y = tf.conv2d(x, w, 1, 'same');
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')));
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')),
+    );
     const [dx, dw] = g([x, w]);
     const out = {
       y: (await y.data()) as Float32Array,

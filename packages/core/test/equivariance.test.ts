@@ -5,7 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyD4, composeD4, D4_ELEMENTS, type D4Element, invertD4, isD4Rotation } from '../src/equivariance/d4.js';
-import { applyCubeSymmetry, composeCubeSymmetries, CUBE_ROTATIONS, CUBE_SYMMETRIES, invertCubeSymmetry } from '../src/equivariance/cube.js';
+import {
+  applyCubeSymmetry,
+  composeCubeSymmetries,
+  CUBE_ROTATIONS,
+  CUBE_SYMMETRIES,
+  invertCubeSymmetry,
+} from '../src/equivariance/cube.js';
 import { rotateBilinear, rotationPlan } from '../src/equivariance/rotate.js';
 import {
   equivarianceError,
@@ -86,7 +92,10 @@ describe('D4', () => {
     const H = 3;
     const W = 4;
     const C = 2;
-    const x = tf.tensor4d(Float32Array.from({ length: H * W * C }, (_, i) => i), [1, H, W, C]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: H * W * C }, (_, i) => i),
+      [1, H, W, C],
+    );
     const src = x.dataSync();
     const at = (i: number, j: number, c: number) => src[(i * W + j) * C + c];
     const formulas: Record<D4Element, [number, number, (i: number, j: number, c: number) => number]> = {
@@ -202,10 +211,18 @@ describe('cube symmetries', () => {
 describe('rotateBilinear', () => {
   it('90° / 180° / 270° equal the D4 rotations and 0° is the identity (both layouts)', () => {
     const x = noise([2, 7, 7, 3], 13);
-    for (const [deg, e] of [[90, 'rot90'], [180, 'rot180'], [270, 'rot270'], [-90, 'rot270'], [0, 'identity']] as Array<[number, D4Element]>) {
+    for (const [deg, e] of [
+      [90, 'rot90'],
+      [180, 'rot180'],
+      [270, 'rot270'],
+      [-90, 'rot270'],
+      [0, 'identity'],
+    ] as Array<[number, D4Element]>) {
       expect(maxAbsDiff(rotateBilinear(x, deg).dataSync(), applyD4(x, e).dataSync()), `${deg}`).toBeLessThan(1e-6);
       const xf = tf.transpose(x, [0, 3, 1, 2]);
-      expect(maxAbsDiff(rotateBilinear(xf, deg, 'channelsFirst').dataSync(), applyD4(xf, e, 'channelsFirst').dataSync())).toBeLessThan(1e-6);
+      expect(
+        maxAbsDiff(rotateBilinear(xf, deg, 'channelsFirst').dataSync(), applyD4(xf, e, 'channelsFirst').dataSync()),
+      ).toBeLessThan(1e-6);
     }
     // An even-sized grid rotates about its centre (3.5, 3.5) too.
     const y = noise([1, 8, 8, 1], 3);
@@ -274,17 +291,32 @@ describe('oracle public_equivariance45.json', () => {
         logSigmas: e.log_sigmas ? toT(e.log_sigmas) : null,
       };
       expect(e.log_sigmas == null).toBe(!e.gaussian_mixture_ring);
-      const f = (t: tf.Tensor) => gmrConv2d(t, weights, { kernelSize: e.kernel_size, padding: 'same', forceCircular: e.force_circular, dataFormat: 'channelsFirst' });
+      const f = (t: tf.Tensor) =>
+        gmrConv2d(t, weights, {
+          kernelSize: e.kernel_size,
+          padding: 'same',
+          forceCircular: e.force_circular,
+          dataFormat: 'channelsFirst',
+        });
       if (e.output) {
         expect(maxAbsDiff(f(x).dataSync(), e.output.data) / maxAbs(e.output.data)).toBeLessThan(1e-5);
       }
       const m = layerEquivarianceError(f, x, theta, { radius: 15, dataFormat: 'channelsFirst' });
       const label = `k=${e.kernel_size} fc=${e.force_circular} gmr=${e.gaussian_mixture_ring}`;
-      expect(Math.abs(m.relL2 - e.gmr_45.rel_l2) / e.gmr_45.rel_l2, `${label}: ${m.relL2} vs ${e.gmr_45.rel_l2}`).toBeLessThan(1e-3);
+      expect(
+        Math.abs(m.relL2 - e.gmr_45.rel_l2) / e.gmr_45.rel_l2,
+        `${label}: ${m.relL2} vs ${e.gmr_45.rel_l2}`,
+      ).toBeLessThan(1e-3);
       expect(Math.abs(m.maxAbs - e.gmr_45.max_abs) / e.gmr_45.max_abs, label).toBeLessThan(1e-3);
-      expect(Math.abs(m.maxAbsOverMaxRef - e.gmr_45.max_abs_over_max_ref) / e.gmr_45.max_abs_over_max_ref, label).toBeLessThan(1e-3);
+      expect(
+        Math.abs(m.maxAbsOverMaxRef - e.gmr_45.max_abs_over_max_ref) / e.gmr_45.max_abs_over_max_ref,
+        label,
+      ).toBeLessThan(1e-3);
       // The default radius for an angle on 33×33 is the oracle's 15.
-      expect(layerEquivarianceError(f, x, { angleDegrees: theta }, { dataFormat: 'channelsFirst' }).relL2).toBeCloseTo(m.relL2, 10);
+      expect(layerEquivarianceError(f, x, { angleDegrees: theta }, { dataFormat: 'channelsFirst' }).relL2).toBeCloseTo(
+        m.relL2,
+        10,
+      );
       // 90° is exact up to float32 round-off (oracle: gmr_90_sanity ≈ 1e-16 in float64).
       expect(layerEquivarianceError(f, x, 90, { dataFormat: 'channelsFirst' }).relL2).toBeLessThan(1e-5);
     }
@@ -326,7 +358,9 @@ describe('metrics', () => {
     expect(e.relL2).toBeCloseTo(1 / Math.sqrt(4 + 16 + 25 + 36 + 64), 6);
     expect(e.maxAbsOverMaxRef).toBeCloseTo(1 / 8, 6);
     // channelsLast with 2 channels: the mask is per pixel.
-    const a = equivarianceErrorFromValues([1, 1, 2, 2, 3, 3, 4, 4], [0, 0, 2, 2, 3, 3, 4, 4], [1, 2, 2, 2], { radius: 0.8 });
+    const a = equivarianceErrorFromValues([1, 1, 2, 2, 3, 3, 4, 4], [0, 0, 2, 2, 3, 3, 4, 4], [1, 2, 2, 2], {
+      radius: 0.8,
+    });
     expect(a.count).toBe(8); // all 4 pixels of a 2×2 grid are 0.707 from the centre
     expect(a.maxAbs).toBe(1);
   });
@@ -354,16 +388,25 @@ describe('metrics', () => {
     const w = gmrWeights(2, 4, 3, 12);
     const gmrModel = (t: tf.Tensor) => tf.mean(tf.relu(gmrConv2d(t, w, { kernelSize: 3, padding: 1 })), [1, 2]);
     const r = modelInvarianceCheck(gmrModel, x);
-    expect(Object.keys(r).sort()).toEqual(D4_ELEMENTS.filter((e) => e !== 'identity').slice().sort());
+    expect(Object.keys(r).sort()).toEqual(
+      D4_ELEMENTS.filter((e) => e !== 'identity')
+        .slice()
+        .sort(),
+    );
     for (const v of Object.values(r)) expect(v).toBeLessThan(1e-5);
     const k = noise([3, 3, 2, 4], 8);
-    const plainModel = (t: tf.Tensor) => tf.mean(tf.relu(tf.conv2d(t as tf.Tensor4D, k as tf.Tensor4D, 1, 'same')), [1, 2]);
+    const plainModel = (t: tf.Tensor) =>
+      tf.mean(tf.relu(tf.conv2d(t as tf.Tensor4D, k as tf.Tensor4D, 1, 'same')), [1, 2]);
     const rp = await modelInvarianceCheckAsync(plainModel, x, { elements: ['rot90', 'flipV'] });
     expect(Object.keys(rp)).toEqual(['rot90', 'flipV']);
     expect(rp.rot90).toBeGreaterThan(1e-3);
     // channelsFirst models too; an identity "model" returning its input is handled (not disposed).
     const xf = tf.transpose(x, [0, 3, 1, 2]);
-    const rf = modelInvarianceCheck((t) => tf.mean(gmrConv2d(t, w, { kernelSize: 3, padding: 1, dataFormat: 'channelsFirst' }), [2, 3]), xf, { dataFormat: 'channelsFirst' });
+    const rf = modelInvarianceCheck(
+      (t) => tf.mean(gmrConv2d(t, w, { kernelSize: 3, padding: 1, dataFormat: 'channelsFirst' }), [2, 3]),
+      xf,
+      { dataFormat: 'channelsFirst' },
+    );
     expect(Math.max(...Object.values(rf))).toBeLessThan(1e-5);
     modelInvarianceCheck((t) => t, x, { elements: ['rot180'] });
     expect(x.isDisposed).toBe(false);
@@ -379,7 +422,10 @@ describe('checkExactEquivariance', () => {
     expect(ok.reasons).toEqual([]);
     expect(ok.outputSize).toEqual([32, 32]);
     expect(ok.invariant).toBe(false);
-    const even = checkExactEquivariance([{ type: 'pointwise' }, { type: 'gmrConv', kernelSize: 4, padding: 'same' }], 32);
+    const even = checkExactEquivariance(
+      [{ type: 'pointwise' }, { type: 'gmrConv', kernelSize: 4, padding: 'same' }],
+      32,
+    );
     expect(even.exact).toBe(false);
     expect(even.reasons.join('\n')).toMatch(/layer 1 .*even kernel size 4×4/);
     // 'same' with k=4 also pads (1, 2): asymmetric.
@@ -387,7 +433,13 @@ describe('checkExactEquivariance', () => {
   });
 
   it('pooling on an odd size, strided grids and asymmetric same padding', () => {
-    const pool = checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, padding: 1 }, { type: 'avgPool', poolSize: 2 }], 33);
+    const pool = checkExactEquivariance(
+      [
+        { type: 'gmrConv', kernelSize: 3, padding: 1 },
+        { type: 'avgPool', poolSize: 2 },
+      ],
+      33,
+    );
     expect(pool.exact).toBe(false);
     expect(pool.reasons.length).toBe(2); // H and W
     expect(pool.reasons[0]).toMatch(/^layer 1 \(avgPool\).*odd size 33/);
@@ -395,15 +447,21 @@ describe('checkExactEquivariance', () => {
     const sameS2 = checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, strides: 2, padding: 'same' }], 32);
     expect(sameS2.exact).toBe(false);
     expect(sameS2.reasons[0]).toMatch(/layer 0 .*asymmetric padding \(0, 1\) \('same' with stride 2 on size 32\)/);
-    expect(checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, strides: 2, padding: 'same' }], 33).exact).toBe(true);
+    expect(checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, strides: 2, padding: 'same' }], 33).exact).toBe(
+      true,
+    );
     // The reference's behaviour too: stride 2 with H + 2p − d(k−1) even leaves a row unused on one side, so it is not equivariant.
     const grid = checkExactEquivariance([{ type: 'gmrConv', kernelSize: 5, strides: 2, padding: 2 }], 12);
     expect(grid.exact).toBe(false);
     expect(grid.reasons[0]).toMatch(/asymmetric grid: \(12 \+ 2 \+ 2 − 1·\(5−1\) − 1\) % 2 = 1/);
     expect(checkExactEquivariance([{ type: 'gmrConv', kernelSize: 5, strides: 2, padding: 0 }], 13).exact).toBe(true);
     // Dilation enters the extent d(k−1)+1.
-    expect(checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, dilation: 2, strides: 2, padding: 2 }], 10).exact).toBe(false);
-    expect(checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, dilation: 2, strides: 2, padding: 2 }], 9).exact).toBe(true);
+    expect(
+      checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, dilation: 2, strides: 2, padding: 2 }], 10).exact,
+    ).toBe(false);
+    expect(
+      checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, dilation: 2, strides: 2, padding: 2 }], 9).exact,
+    ).toBe(true);
   });
 
   it('plain convs, flatten + dense, global pooling, anisotropy', () => {
@@ -448,17 +506,31 @@ describe('checkExactEquivariance', () => {
     expect(flatOnly.exact).toBe(true);
     expect(flatOnly.invariant).toBe(false);
     expect(flatOnly.notes.join()).toMatch(/permutes/);
-    const three = checkExactEquivariance([{ type: 'gmrConv', kernelSize: 3, padding: 1 }, { type: 'avgPool', poolSize: 2 }], [8, 8, 8]);
+    const three = checkExactEquivariance(
+      [
+        { type: 'gmrConv', kernelSize: 3, padding: 1 },
+        { type: 'avgPool', poolSize: 2 },
+      ],
+      [8, 8, 8],
+    );
     expect(three.group).toBe('cube');
     expect(three.exact).toBe(true);
     expect(three.outputSize).toEqual([4, 4, 4]);
-    expect(checkExactEquivariance([{ type: 'mystery' } as unknown as LayerSpec], 8).reasons[0]).toMatch(/unknown layer type "mystery"/);
+    expect(checkExactEquivariance([{ type: 'mystery' } as unknown as LayerSpec], 8).reasons[0]).toMatch(
+      /unknown layer type "mystery"/,
+    );
   });
 
   it('agrees with numerical D4 equivariance of gmrConv2d + pooling stacks', () => {
     const cases: Array<{ k: number; s: number; p: 'same' | 'valid' | number; L: number; pool?: number }> = [];
-    for (const k of [3, 4, 5]) for (const s of [1, 2]) for (const p of ['same', 'valid', 1, 2] as const) for (const L of [8, 9]) cases.push({ k, s, p, L });
-    cases.push({ k: 3, s: 1, p: 1, L: 9, pool: 2 }, { k: 3, s: 1, p: 1, L: 10, pool: 2 }, { k: 5, s: 1, p: 'same', L: 11, pool: 3 });
+    for (const k of [3, 4, 5])
+      for (const s of [1, 2])
+        for (const p of ['same', 'valid', 1, 2] as const) for (const L of [8, 9]) cases.push({ k, s, p, L });
+    cases.push(
+      { k: 3, s: 1, p: 1, L: 9, pool: 2 },
+      { k: 3, s: 1, p: 1, L: 10, pool: 2 },
+      { k: 5, s: 1, p: 'same', L: 11, pool: 3 },
+    );
     for (const c of cases) {
       const layers: LayerSpec[] = [{ type: 'gmrConv', kernelSize: c.k, strides: c.s, padding: c.p }];
       if (c.pool) layers.push({ type: 'avgPool', poolSize: c.pool });
@@ -506,7 +578,9 @@ describe('checkExactEquivariance', () => {
 
     const input = tfjs.input({ shape: [16, 16, 2] });
     const a = tfjs.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(input) as tfjs.SymbolicTensor;
-    const b = tfjs.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }).apply(a) as tfjs.SymbolicTensor;
+    const b = tfjs.layers
+      .averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' })
+      .apply(a) as tfjs.SymbolicTensor;
     const c = tfjs.layers.conv2d({ filters: 2, kernelSize: 1, strides: 2 }).apply(a) as tfjs.SymbolicTensor;
     const sum = tfjs.layers.add().apply([b, c]) as tfjs.SymbolicTensor;
     const out = tfjs.layers.globalMaxPooling2d({}).apply(sum) as tfjs.SymbolicTensor;
@@ -518,7 +592,9 @@ describe('checkExactEquivariance', () => {
     // On 17 the conv is fine but the 'same' pool pads (0, 1) with nothing to balance it.
     const r17 = checkExactEquivariance(fn, 17);
     expect(r17.reasons.length).toBe(2);
-    expect(r17.reasons[0]).toMatch(/\(AveragePooling2D → avgPool\): axis H \(size 17\): asymmetric padding \(0, 1\) \('same' with stride 2 on size 17\)/);
+    expect(r17.reasons[0]).toMatch(
+      /\(AveragePooling2D → avgPool\): axis H \(size 17\): asymmetric padding \(0, 1\) \('same' with stride 2 on size 17\)/,
+    );
     expect(r17.outputSize).toEqual([]);
 
     const gmrLayer = (k: number, padding: unknown): LayerLike => ({
@@ -542,7 +618,12 @@ describe('no tensor leaks', () => {
     const model = (t: tf.Tensor) => tf.mean(f(t), [1, 2]);
     const x3 = noise([1, 3, 3, 3, 1], 2);
     const round = async () => {
-      tf.dispose([rotateBilinear(x, 45), applyD4(x, 'rot90'), applyD4(x, 'identity'), applyCubeSymmetry(x3, CUBE_SYMMETRIES[17])]);
+      tf.dispose([
+        rotateBilinear(x, 45),
+        applyD4(x, 'rot90'),
+        applyD4(x, 'identity'),
+        applyCubeSymmetry(x3, CUBE_SYMMETRIES[17]),
+      ]);
       layerEquivarianceError(f, x, 'rot90');
       layerEquivarianceError(f, x, 30);
       await layerEquivarianceErrorAsync(f, x, 'flipV');

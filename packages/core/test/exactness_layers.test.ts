@@ -5,7 +5,15 @@
  */
 import * as tfjs from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FieldBatchNorm, FieldInvariants, FieldNonlinearity, GMRHarmonicConv2D, GMRSteerableConv2D, RingPooling2D, checkExactEquivariance } from '../src/index.js';
+import {
+  FieldBatchNorm,
+  FieldInvariants,
+  FieldNonlinearity,
+  GMRHarmonicConv2D,
+  GMRSteerableConv2D,
+  RingPooling2D,
+  checkExactEquivariance,
+} from '../src/index.js';
 
 beforeAll(async () => {
   await tfjs.setBackend('cpu');
@@ -15,7 +23,13 @@ function fieldStack(size: number, strides: number): tfjs.LayersModel {
   const fields: [number, number, number] = [2, 2, 2];
   return tfjs.sequential({
     layers: [
-      new GMRHarmonicConv2D({ name: 'harmonic', filters: 3, kernelSize: 5, padding: 'same', inputShape: [size, size, 1] }),
+      new GMRHarmonicConv2D({
+        name: 'harmonic',
+        filters: 3,
+        kernelSize: 5,
+        padding: 'same',
+        inputShape: [size, size, 1],
+      }),
       new GMRSteerableConv2D({ name: 'steerable', fields, kernelSize: 5, strides, padding: 'same' }),
       new FieldBatchNorm({ name: 'fbn', fields }),
       new FieldNonlinearity({ name: 'fnl', fields }),
@@ -40,7 +54,11 @@ describe("checkExactEquivariance on core's harmonic, steerable, field and ring-p
     const r = checkExactEquivariance(m);
     expect(r.exact).toBe(false);
     expect(r.reasons.length).toBeGreaterThan(0);
-    expect(r.reasons.every((reason) => /"steerable" \(GMRSteerableConv2D → gmrConv\).*asymmetric padding \(1, 2\)/.test(reason))).toBe(true);
+    expect(
+      r.reasons.every((reason) =>
+        /"steerable" \(GMRSteerableConv2D → gmrConv\).*asymmetric padding \(1, 2\)/.test(reason),
+      ),
+    ).toBe(true);
     m.dispose();
   });
 });

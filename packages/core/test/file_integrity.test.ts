@@ -13,7 +13,13 @@ beforeAll(async () => {
 
 async function saved(): Promise<{ dir: string; model: tf.LayersModel }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmr-integrity-'));
-  const model = tf.sequential({ layers: [new GMRConv2D({ filters: 2, kernelSize: 3, inputShape: [5, 5, 1] }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
+  const model = tf.sequential({
+    layers: [
+      new GMRConv2D({ filters: 2, kernelSize: 3, inputShape: [5, 5, 1] }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
   await model.save(fileSystem(dir));
   return { dir, model };
 }
@@ -39,7 +45,9 @@ describe('exported model integrity', () => {
     const bytes = new Uint8Array(fs.readFileSync(bin));
     bytes[5] ^= 0x10;
     fs.writeFileSync(bin, bytes);
-    await expect(tf.loadLayersModel(fileSystem(dir))).rejects.toThrow(/model\.json.*checksum mismatch: the SHA-256 of modelTopology, the weight specs and the weight bytes/);
+    await expect(tf.loadLayersModel(fileSystem(dir))).rejects.toThrow(
+      /model\.json.*checksum mismatch: the SHA-256 of modelTopology, the weight specs and the weight bytes/,
+    );
   });
 
   it('an edited topology is refused too; a model.json without the field loads as before', async () => {

@@ -58,7 +58,10 @@ function smallModel(): tfjs.Sequential {
   return m;
 }
 
-const INPUT = tfjs.tensor4d(Array.from({ length: 2 * 6 * 6 * 2 }, (_, i) => Math.sin(i * 0.37)), [2, 6, 6, 2]);
+const INPUT = tfjs.tensor4d(
+  Array.from({ length: 2 * 6 * 6 * 2 }, (_, i) => Math.sin(i * 0.37)),
+  [2, 6, 6, 2],
+);
 
 async function predict(m: tfjs.LayersModel): Promise<number[]> {
   const y = m.predict(INPUT) as tfjs.Tensor;
@@ -188,7 +191,10 @@ describe('fileSystem() round trip', () => {
   it('round-trips string and quantized weights', async () => {
     const dir = await freshDir();
     const s = tfjs.tensor1d(['ring', 'gaussian', ''], 'string');
-    const f = tfjs.tensor2d([[1.5, -2], [3, 4]]);
+    const f = tfjs.tensor2d([
+      [1.5, -2],
+      [3, 4],
+    ]);
     const { data, specs } = await tfjs.io.encodeWeights({ s, f });
     await fileSystem(dir).save({ modelTopology: { kind: 'test' }, weightSpecs: specs, weightData: data });
     const art = await fileSystem(dir).load();
@@ -201,7 +207,10 @@ describe('fileSystem() round trip', () => {
     await writeJson(path.join(qdir, 'model.json'), {
       modelTopology: {},
       weightsManifest: [
-        { paths: ['weights.bin'], weights: [{ name: 'q', shape: [4], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } }] },
+        {
+          paths: ['weights.bin'],
+          weights: [{ name: 'q', shape: [4], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } }],
+        },
       ],
     });
     await fsp.writeFile(path.join(qdir, 'weights.bin'), new Uint8Array([0, 1, 2, 4]));
@@ -214,10 +223,12 @@ describe('fileSystem() round trip', () => {
 
 describe('fileSystem() refuses bad folders', () => {
   async function expectRefusal(dir: string, pattern: RegExp): Promise<GMRModelFileError> {
-    const err = await fileSystem(dir).load().then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await fileSystem(dir)
+      .load()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(GMRModelFileError);
     expect((err as Error).message).toMatch(pattern);
     return err as GMRModelFileError;
@@ -266,7 +277,10 @@ describe('fileSystem() refuses bad folders', () => {
     const { model } = await saveSmall(dir);
     const size = (await fsp.stat(path.join(dir, 'weights.bin'))).size;
     await fsp.truncate(path.join(dir, 'weights.bin'), size - 4);
-    const short = await expectRefusal(dir, new RegExp(`holds ${size - 4} bytes but .* specifies ${size} bytes .*truncated`));
+    const short = await expectRefusal(
+      dir,
+      new RegExp(`holds ${size - 4} bytes but .* specifies ${size} bytes .*truncated`),
+    );
     expect(short.file).toBe(path.join(dir, 'weights.bin'));
     await fsp.truncate(path.join(dir, 'weights.bin'), size + 1);
     await expectRefusal(dir, new RegExp(`holds ${size + 1} bytes but .* specifies ${size} bytes .*too long`));
@@ -300,10 +314,16 @@ describe('fileSystem() refuses bad folders', () => {
     const dir = await freshDir();
     await fsp.writeFile(path.join(dir, 'weights.bin'), new Uint8Array(4));
     const entry = { name: 'q', shape: [4], dtype: 'float32', quantization: { dtype: 'int4', scale: 1, min: 0 } };
-    await writeJson(path.join(dir, 'model.json'), { modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [entry] }] });
+    await writeJson(path.join(dir, 'model.json'), {
+      modelTopology: {},
+      weightsManifest: [{ paths: ['weights.bin'], weights: [entry] }],
+    });
     await expectRefusal(dir, /weight "q" uses quantization dtype "int4"; supported: uint8, uint16, float16/);
     entry.quantization = { dtype: 'uint8' } as never;
-    await writeJson(path.join(dir, 'model.json'), { modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [entry] }] });
+    await writeJson(path.join(dir, 'model.json'), {
+      modelTopology: {},
+      weightsManifest: [{ paths: ['weights.bin'], weights: [entry] }],
+    });
     await expectRefusal(dir, /uint8-quantized but lacks numeric scale\/min/);
     await writeJson(path.join(dir, 'model.json'), {
       modelTopology: {},
@@ -315,7 +335,11 @@ describe('fileSystem() refuses bad folders', () => {
   it('refuses to save weight data that disagrees with its specs', async () => {
     const dir = await freshDir();
     const err = await fileSystem(dir)
-      .save({ modelTopology: {}, weightSpecs: [{ name: 'w', shape: [3], dtype: 'float32' }], weightData: new ArrayBuffer(8) })
+      .save({
+        modelTopology: {},
+        weightSpecs: [{ name: 'w', shape: [3], dtype: 'float32' }],
+        weightData: new ArrayBuffer(8),
+      })
       .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/weight data has 8 bytes but the weight specs imply 12/);
     expect(await fsp.readdir(dir)).toEqual([]);
@@ -333,7 +357,9 @@ describe('atomic saves', () => {
     const before = await snapshot(dir);
     fault.failRename = (to) => path.basename(to) === 'model.json';
     const second = smallModel();
-    await expect(second.save(fileSystem(dir))).rejects.toThrow(/saving failed, the previous model is kept: simulated crash/);
+    await expect(second.save(fileSystem(dir))).rejects.toThrow(
+      /saving failed, the previous model is kept: simulated crash/,
+    );
     fault.failRename = null;
     const after = await snapshot(dir);
     expect(sameBytes(after.json, before.json)).toBe(true);
@@ -460,7 +486,17 @@ describe('kill -9 during saves', () => {
   async function runAndKill(dir: string, startGen: number, mode: KillMode, delayMs: number): Promise<number[]> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', CHILD, path.join(CORE, 'src/node/index.ts'), dir, String(startGen), mode],
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        CHILD,
+        path.join(CORE, 'src/node/index.ts'),
+        dir,
+        String(startGen),
+        mode,
+      ],
       { cwd: CORE, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

@@ -42,8 +42,19 @@ function denseHarmonicKernels(layer: GMRHarmonicConv2D): tf.Tensor4D {
 
 describe('GMRHarmonicConv2D', () => {
   it('components equal a dense conv with the kernels G(r)·cos mφ and G(r)·sin mφ (orders 1, 2, 3; stride 2)', () => {
-    for (const [order, k, strides] of [[1, 5, 1], [2, 7, 1], [3, 5, 2]] as const) {
-      const layer = new GMRHarmonicConv2D({ filters: 3, kernelSize: k, order, outputMode: 'components', padding: 'same', strides });
+    for (const [order, k, strides] of [
+      [1, 5, 1],
+      [2, 7, 1],
+      [3, 5, 2],
+    ] as const) {
+      const layer = new GMRHarmonicConv2D({
+        filters: 3,
+        kernelSize: k,
+        order,
+        outputMode: 'components',
+        padding: 'same',
+        strides,
+      });
       const x = tf.randomNormal([2, 11, 11, 2], 0, 1, 'float32', order);
       const y = layer.apply(x) as tf.Tensor;
       const w = denseHarmonicKernels(layer);
@@ -60,7 +71,13 @@ describe('GMRHarmonicConv2D', () => {
 
   it('magnitude = √(c² + s² + ε) + bias, then the activation; channelsFirst gives the same numbers', () => {
     const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 4);
-    const mag = new GMRHarmonicConv2D({ filters: 4, kernelSize: 5, padding: 2, activation: 'relu', biasInitializer: 'randomNormal' });
+    const mag = new GMRHarmonicConv2D({
+      filters: 4,
+      kernelSize: 5,
+      padding: 2,
+      activation: 'relu',
+      biasInitializer: 'randomNormal',
+    });
     const y = mag.apply(x) as tf.Tensor;
     expect(y.shape).toEqual([2, 9, 9, 4]);
     const comp = new GMRHarmonicConv2D({ filters: 4, kernelSize: 5, padding: 2, outputMode: 'components' });
@@ -71,7 +88,13 @@ describe('GMRHarmonicConv2D', () => {
     const [c, s] = tf.split(cs, 2, 3);
     const want = tf.relu(tf.add(tf.sqrt(tf.add(tf.add(tf.square(c), tf.square(s)), 1e-6)), bias));
     expect(maxAbs(y, want)).toBeLessThan(1e-5);
-    const cf = new GMRHarmonicConv2D({ filters: 4, kernelSize: 5, padding: 2, activation: 'relu', dataFormat: 'channelsFirst' });
+    const cf = new GMRHarmonicConv2D({
+      filters: 4,
+      kernelSize: 5,
+      padding: 2,
+      activation: 'relu',
+      dataFormat: 'channelsFirst',
+    });
     cf.apply(tf.transpose(x, [0, 3, 1, 2]));
     cf.setWeights(mag.getWeights());
     const ycf = cf.apply(tf.transpose(x, [0, 3, 1, 2])) as tf.Tensor;
@@ -112,7 +135,10 @@ describe('GMRHarmonicConv2D', () => {
     const [cV, sV] = tf.split(layer.apply(applyD4(x, 'flipV')) as tf.Tensor, 2, 3);
     const fH = (t: tf.Tensor) => applyD4(t, 'flipH');
     const fV = (t: tf.Tensor) => applyD4(t, 'flipV');
-    const colFlip = [[cH, sH, fH], [cV, sV, fV]].find(([cc, , f]) => maxAbs(cc as tf.Tensor, tf.neg((f as typeof fH)(c))) < 1e-5 * scale);
+    const colFlip = [
+      [cH, sH, fH],
+      [cV, sV, fV],
+    ].find(([cc, , f]) => maxAbs(cc as tf.Tensor, tf.neg((f as typeof fH)(c))) < 1e-5 * scale);
     expect(colFlip, 'one flip negates the cos component').toBeDefined();
     const [cc, ss, f] = colFlip! as [tf.Tensor, tf.Tensor, typeof fH];
     expect(maxAbs(ss, f(s))).toBeLessThan(1e-5 * scale);
@@ -156,7 +182,13 @@ describe('GMRHarmonicConv2D', () => {
 
   it('gradients of θ, log σ, the bias and the input match central differences', () => {
     // ε = 0.5 keeps the magnitude smooth where c and s pass near zero, so float32 differences are accurate.
-    const layer = new GMRHarmonicConv2D({ filters: 2, kernelSize: 5, padding: 'same', biasInitializer: 'randomNormal', magnitudeEpsilon: 0.5 });
+    const layer = new GMRHarmonicConv2D({
+      filters: 2,
+      kernelSize: 5,
+      padding: 'same',
+      biasInitializer: 'randomNormal',
+      magnitudeEpsilon: 0.5,
+    });
     const x = tf.variable(tf.randomNormal([1, 7, 7, 2], 0, 1, 'float32', 3));
     layer.apply(x);
     const r = tf.randomNormal([1, 7, 7, 2], 0, 1, 'float32', 8);
@@ -176,7 +208,9 @@ describe('GMRHarmonicConv2D', () => {
         };
         const fd = (at(h) - at(-h)) / (2 * h);
         v.assign(tf.tensor(vals, v.shape));
-        expect(Math.abs(fd - g[idx]), `${v.name}[${idx}]: fd ${fd} vs ${g[idx]}`).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+        expect(Math.abs(fd - g[idx]), `${v.name}[${idx}]: fd ${fd} vs ${g[idx]}`).toBeLessThan(
+          2e-2 * Math.max(1, Math.abs(fd)),
+        );
       }
     }
     layer.dispose();
@@ -185,12 +219,18 @@ describe('GMRHarmonicConv2D', () => {
   it('saves and loads inside a model (config round trip) and leaks no tensors', async () => {
     const before = tf.memory().numTensors;
     const input = tfl.input({ shape: [10, 10, 1] });
-    const h = new GMRHarmonicConv2D({ filters: 3, kernelSize: 5, padding: 'same', order: 2, name: 'harm' }).apply(input) as tfl.SymbolicTensor;
+    const h = new GMRHarmonicConv2D({ filters: 3, kernelSize: 5, padding: 'same', order: 2, name: 'harm' }).apply(
+      input,
+    ) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: h });
     const x = tf.randomNormal([2, 10, 10, 1], 0, 1, 'float32', 5);
     const y = model.predict(x) as tf.Tensor;
     let saved: tf.io.ModelArtifacts | null = null;
-    await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await model.save(
+      tf.io.withSaveHandler(
+        async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
     const layer = loaded.getLayer('harm') as GMRHarmonicConv2D;
     expect(layer).toBeInstanceOf(GMRHarmonicConv2D);
@@ -206,10 +246,18 @@ describe('GMRHarmonicConv2D', () => {
   it('refuses bad options with the parameter, the value and what is allowed', () => {
     const base = { filters: 2, kernelSize: 5 };
     expect(() => new GMRHarmonicConv2D({ ...base, order: 0 })).toThrow(/`order` must be a positive integer, got 0/);
-    expect(() => new GMRHarmonicConv2D({ ...base, outputMode: 'phase' as never })).toThrow(/`outputMode` must be 'magnitude' or 'components', got "phase"/);
-    expect(() => new GMRHarmonicConv2D({ ...base, outputMode: 'components', useBias: true })).toThrow(/`useBias` must be false with outputMode 'components'.*got true/);
-    expect(() => new GMRHarmonicConv2D({ ...base, outputMode: 'components', activation: 'relu' })).toThrow(/activation.*relu/);
+    expect(() => new GMRHarmonicConv2D({ ...base, outputMode: 'phase' as never })).toThrow(
+      /`outputMode` must be 'magnitude' or 'components', got "phase"/,
+    );
+    expect(() => new GMRHarmonicConv2D({ ...base, outputMode: 'components', useBias: true })).toThrow(
+      /`useBias` must be false with outputMode 'components'.*got true/,
+    );
+    expect(() => new GMRHarmonicConv2D({ ...base, outputMode: 'components', activation: 'relu' })).toThrow(
+      /activation.*relu/,
+    );
     expect(() => new GMRHarmonicConv2D({ ...base, trainIndexMat: true } as never)).toThrow(/trainIndexMat.*true/);
-    expect(() => new GMRHarmonicConv2D({ ...base, magnitudeEpsilon: 0 })).toThrow(/`magnitudeEpsilon` must be a finite positive number, got 0/);
+    expect(() => new GMRHarmonicConv2D({ ...base, magnitudeEpsilon: 0 })).toThrow(
+      /`magnitudeEpsilon` must be a finite positive number, got 0/,
+    );
   });
 });

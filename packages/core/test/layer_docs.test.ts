@@ -21,7 +21,13 @@ describe("GMRConv2D's docstring", () => {
       expect(y.shape).toEqual([1, 28, 28, 16]);
       const scale = y.abs().max().dataSync()[0];
       expect(scale).toBeGreaterThan(0);
-      return tf.sub(conv.apply(applyD4(x, 'rot90')) as tf.Tensor, applyD4(y, 'rot90')).abs().max().dataSync()[0] / scale;
+      return (
+        tf
+          .sub(conv.apply(applyD4(x, 'rot90')) as tf.Tensor, applyD4(y, 'rot90'))
+          .abs()
+          .max()
+          .dataSync()[0] / scale
+      );
     });
     expect(maxDiff).toBeLessThan(1e-5);
     conv.dispose();
@@ -35,7 +41,14 @@ describe("GMRConv2D's docstring", () => {
         const x = tf.randomNormal([1, 10, 10, 1], 0, 1, 'float32', 7);
         const y = conv.apply(x) as tf.Tensor;
         const worst = Math.max(
-          ...(['rot90', 'flipH', 'transpose'] as const).map((g) => tf.sub(conv.apply(applyD4(x, g)) as tf.Tensor, applyD4(y, g)).abs().max().dataSync()[0]),
+          ...(['rot90', 'flipH', 'transpose'] as const).map(
+            (g) =>
+              tf
+                .sub(conv.apply(applyD4(x, g)) as tf.Tensor, applyD4(y, g))
+                .abs()
+                .max()
+                .dataSync()[0],
+          ),
         );
         conv.dispose();
         return worst / y.abs().max().dataSync()[0];
@@ -50,7 +63,11 @@ describe("GMRConv2D's docstring", () => {
         const conv = new GMRConv2D({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', useBias: false });
         const x = tf.randomNormal([1, size, size, 1], 0, 1, 'float32', 5);
         const y = conv.apply(x) as tf.Tensor;
-        const d = tf.sub(conv.apply(applyD4(x, 'flipH')) as tf.Tensor, applyD4(y, 'flipH')).abs().max().dataSync()[0];
+        const d = tf
+          .sub(conv.apply(applyD4(x, 'flipH')) as tf.Tensor, applyD4(y, 'flipH'))
+          .abs()
+          .max()
+          .dataSync()[0];
         conv.dispose();
         return d / y.abs().max().dataSync()[0];
       });

@@ -1,7 +1,16 @@
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { GMRConv1D, GMRConv2D, GMRConv3D, GMRConv2DTranspose, type GMRConvBase, gmrConv2d, GMRValueError, clipModelIndexMats } from '../src/index.js';
+import {
+  GMRConv1D,
+  GMRConv2D,
+  GMRConv3D,
+  GMRConv2DTranspose,
+  type GMRConvBase,
+  gmrConv2d,
+  GMRValueError,
+  clipModelIndexMats,
+} from '../src/index.js';
 import { denseConvReference } from '@gmr-conv/test-utils/oracle/dense_reference';
 import { relError } from '@gmr-conv/test-utils/oracle/load';
 
@@ -15,7 +24,15 @@ function maxRel(a: tf.Tensor, b: tf.Tensor): number {
 
 describe('GMR layers', () => {
   it('GMRConv2D matches the op and an independent dense convolution (channelsFirst, stride, groups, reflect)', () => {
-    const layer = new GMRConv2D({ filters: 4, kernelSize: 5, strides: 2, padding: 2, paddingMode: 'reflect', groups: 2, dataFormat: 'channelsFirst' });
+    const layer = new GMRConv2D({
+      filters: 4,
+      kernelSize: 5,
+      strides: 2,
+      padding: 2,
+      paddingMode: 'reflect',
+      groups: 2,
+      dataFormat: 'channelsFirst',
+    });
     const x = tf.randomNormal([2, 4, 11, 11], 0, 1, 'float32', 3);
     const y = layer.apply(x) as tf.Tensor;
     expect(y.shape).toEqual([2, 4, 6, 6]);
@@ -24,7 +41,14 @@ describe('GMR layers', () => {
     const kOI = tf.transpose(tf.reshape(kernel, [25, 2, 4]), [2, 1, 0]);
     const bias = layer.getWeights()[2];
     const ref = denseConvReference(x.dataSync(), x.shape, kOI.dataSync(), [4, 2, 5, 5], bias.dataSync(), {
-      strides: [2, 2], dilations: [1, 1], pads: [[2, 2], [2, 2]], groups: 2, paddingMode: 'reflect',
+      strides: [2, 2],
+      dilations: [1, 1],
+      pads: [
+        [2, 2],
+        [2, 2],
+      ],
+      groups: 2,
+      paddingMode: 'reflect',
     });
     expect(relError(y.dataSync(), ref.data)).toBeLessThan(1e-5);
   });
@@ -73,7 +97,9 @@ describe('GMR layers', () => {
 
   it('trains in a model (fit) and gradients reach theta, sigmas and bias', async () => {
     const model = tfjs.sequential();
-    model.add(new GMRConv2D({ filters: 4, kernelSize: 5, padding: 'same', activation: 'relu', inputShape: [12, 12, 1] }));
+    model.add(
+      new GMRConv2D({ filters: 4, kernelSize: 5, padding: 'same', activation: 'relu', inputShape: [12, 12, 1] }),
+    );
     model.add(tfjs.layers.globalAveragePooling2d({}));
     model.add(tfjs.layers.dense({ units: 2 }));
     model.compile({ optimizer: tfjs.train.adam(0.01), loss: 'meanSquaredError' });
@@ -84,18 +110,41 @@ describe('GMR layers', () => {
     expect(h.history.loss.length).toBe(3);
     const after = model.layers[0].getWeights();
     for (let i = 0; i < 3; i++) expect(maxRel(after[i], before[i])).toBeGreaterThan(1e-6);
-    expect(model.layers[0].trainableWeights.map((w) => w.name.split('/').pop())).toEqual(['kernel', 'log_sigmas', 'bias']);
+    expect(model.layers[0].trainableWeights.map((w) => w.name.split('/').pop())).toEqual([
+      'kernel',
+      'log_sigmas',
+      'bias',
+    ]);
   });
 
   it('serializes: getConfig round trip and save/load through an IO handler', async () => {
     const model = tfjs.sequential();
-    model.add(new GMRConv2D({ filters: 3, kernelSize: 5, strides: 2, padding: 'same', paddingMode: 'circular', activation: 'tanh', kernelRegularizer: 'l1l2', inputShape: [10, 10, 2], numRings: 4, sigmaScale: 1.5, path: 'dense' }));
+    model.add(
+      new GMRConv2D({
+        filters: 3,
+        kernelSize: 5,
+        strides: 2,
+        padding: 'same',
+        paddingMode: 'circular',
+        activation: 'tanh',
+        kernelRegularizer: 'l1l2',
+        inputShape: [10, 10, 2],
+        numRings: 4,
+        sigmaScale: 1.5,
+        path: 'dense',
+      }),
+    );
     model.add(new GMRConv2DTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 1, outputPadding: 1 }));
     model.add(new GMRConv2D({ filters: 2, kernelSize: 3, gaussianMixtureRing: false, forceCircular: false }));
     const x = tf.randomNormal([2, 10, 10, 2], 0, 1, 'float32', 9);
     const y = model.predict(x) as tf.Tensor;
     let saved: tf.io.ModelArtifacts | null = null;
-    await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const loaded = await tfjs.loadLayersModel(tf.io.fromMemory(saved!));
     const y2 = loaded.predict(x) as tf.Tensor;
     expect(maxRel(y2, y)).toBe(0);
@@ -110,7 +159,10 @@ describe('GMR layers', () => {
     const l = new GMRConv2D({ filters: 2, kernelSize: 5, padding: 2, trainIndexMat: true });
     l.build([null, 8, 8, 2]);
     const masks = l.getWeights()[3].clone();
-    l.setWeights([...l.getWeights().slice(0, 3), tf.add(masks, tf.randomUniform(masks.shape, -0.5, 0.5, 'float32', 1))]);
+    l.setWeights([
+      ...l.getWeights().slice(0, 3),
+      tf.add(masks, tf.randomUniform(masks.shape, -0.5, 0.5, 'float32', 1)),
+    ]);
     clipModelIndexMats({ layers: [l] }, 0.1);
     const diff = tf.max(tf.abs(tf.sub(l.getWeights()[3], masks))).dataSync()[0];
     expect(diff).toBeLessThanOrEqual(0.1 + 1e-6);
@@ -121,8 +173,12 @@ describe('GMR layers', () => {
     expect(() => new GMRConv2D({ filters: 0, kernelSize: 3 })).toThrow(/`filters` must be a positive integer, got 0/);
     expect(() => new GMRConv2D({ filters: 2, kernelSize: 2.5 })).toThrow(GMRValueError);
     expect(() => new GMRConv2D({ filters: 2, kernelSize: 3, padding: 'full' as never })).toThrow(/`padding` must be/);
-    expect(() => new GMRConv2D({ filters: 2, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(/`paddingMode` must be one of/);
-    expect(() => new GMRConv2D({ filters: 3, kernelSize: 3, groups: 2 })).toThrow(/`groups` must be a divisor of filters/);
+    expect(() => new GMRConv2D({ filters: 2, kernelSize: 3, paddingMode: 'mirror' as never })).toThrow(
+      /`paddingMode` must be one of/,
+    );
+    expect(() => new GMRConv2D({ filters: 3, kernelSize: 3, groups: 2 })).toThrow(
+      /`groups` must be a divisor of filters/,
+    );
     expect(() => new GMRConv2D({ filters: 2, kernelSize: 3, activation: 'nope' })).toThrow(/`activation`/);
     const l = new GMRConv2D({ filters: 2, kernelSize: 3, groups: 2 });
     expect(() => l.apply(tf.ones([1, 5, 5, 3]))).toThrow(/`groups` must be a divisor of the input channels \(3\)/);
@@ -153,8 +209,19 @@ describe('GMR layers on disk', () => {
     const path = await import('node:path');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmr-layers-'));
     const model = tfjs.sequential();
-    model.add(new GMRConv2D({ filters: 4, kernelSize: 5, padding: 'same', inputShape: [9, 9, 2], trainIndexMat: true }));
-    model.add(new GMRConv2DTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, activation: 'relu' }));
+    model.add(
+      new GMRConv2D({ filters: 4, kernelSize: 5, padding: 'same', inputShape: [9, 9, 2], trainIndexMat: true }),
+    );
+    model.add(
+      new GMRConv2DTranspose({
+        filters: 3,
+        kernelSize: 3,
+        strides: 2,
+        padding: 1,
+        outputPadding: 1,
+        activation: 'relu',
+      }),
+    );
     model.add(tfjs.layers.globalAveragePooling2d({}));
     const x = tf.randomNormal([2, 9, 9, 2], 0, 1, 'float32', 4);
     const y = model.predict(x) as tf.Tensor;

@@ -8,7 +8,17 @@ import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OP_CASES } from '@gmr-conv/test-utils/op_cases';
-import { PATH_VARIANTS, type TfParams, caseTensors, makeCase, randnArray, referenceOutput, relErr, runCase, tfComposition } from './helpers/gmr_reference.js';
+import {
+  PATH_VARIANTS,
+  type TfParams,
+  caseTensors,
+  makeCase,
+  randnArray,
+  referenceOutput,
+  relErr,
+  runCase,
+  tfComposition,
+} from './helpers/gmr_reference.js';
 import { caseSpecOf } from './helpers/shared_cases.js';
 
 const TOL = 1e-4;
@@ -46,7 +56,12 @@ describe('shared op cases on cpu: float64 reference and plain-tfjs gradients', (
         expect(relErr(y.dataSync(), ref.data), `${v} forward vs float64 reference`).toBeLessThanOrEqual(TOL);
         y.dispose();
         const got = gradsOf((q) => runCase(c, q, v), R);
-        names.forEach((n, i) => expect(relErr(got[i]!.dataSync(), expected[i]!.dataSync()), `${v} grad ${n} vs plain tfjs`).toBeLessThanOrEqual(TOL));
+        names.forEach((n, i) =>
+          expect(
+            relErr(got[i]!.dataSync(), expected[i]!.dataSync()),
+            `${v} grad ${n} vs plain tfjs`,
+          ).toBeLessThanOrEqual(TOL),
+        );
         tf.dispose(got);
       }
       tf.dispose([R, ...expected]);

@@ -9,7 +9,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBackends, initBackend } from '@gmr-conv/test-utils/backends';
 import { OP_CASES } from '@gmr-conv/test-utils/op_cases';
-import { type CaseSpec, PATH_VARIANTS, type PathVariant, type TfParams, caseTensors, makeCase, randnArray, relErr, runCase } from './helpers/gmr_reference.js';
+import {
+  type CaseSpec,
+  PATH_VARIANTS,
+  type PathVariant,
+  type TfParams,
+  caseTensors,
+  makeCase,
+  randnArray,
+  relErr,
+  runCase,
+} from './helpers/gmr_reference.js';
 import { caseSpecOf } from './helpers/shared_cases.js';
 
 const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';
@@ -67,7 +77,8 @@ console.log(`[ops_backends] webgpu: ${webgpuStatus.detail}`);
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  for (let i = 0; i < cases.length; i++) for (const v of PATH_VARIANTS) cpuResults.set(key(i, v), await compute(cases[i], v));
+  for (let i = 0; i < cases.length; i++)
+    for (const v of PATH_VARIANTS) cpuResults.set(key(i, v), await compute(cases[i], v));
 });
 
 afterAll(() => {
@@ -91,12 +102,14 @@ describe('wasm backend', () => {
     expect(wasmStatus.ok, wasmStatus.detail).toBe(true);
   });
 
-  it("has no conv2d filter gradient of its own (so the test below is meaningful)", async () => {
+  it('has no conv2d filter gradient of its own (so the test below is meaningful)', async () => {
     await tf.setBackend('wasm');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     const x = tf.ones([1, 5, 5, 1]);
     const f = tf.ones([3, 3, 1, 1]);
-    expect(() => tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(f)).toThrow();
+    expect(() =>
+      tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(f),
+    ).toThrow();
     tf.dispose([x, f]);
     await tf.setBackend('cpu');
   });

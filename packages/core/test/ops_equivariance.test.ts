@@ -89,7 +89,12 @@ const equivariant2d: Cfg2d[] = [
   { name: 'k5 stride3 symmetric grid', k: 5, H: 10, W: 13, opts: { padding: 2, strides: 3 } },
 ];
 
-function weights2d(cfg: { k: number; cin?: number; cout?: number; gauss?: boolean; groups?: number }, n: number, seed: number, transposed = false) {
+function weights2d(
+  cfg: { k: number; cin?: number; cout?: number; gauss?: boolean; groups?: number },
+  n: number,
+  seed: number,
+  transposed = false,
+) {
   const cin = cfg.cin ?? 2;
   const cout = cfg.cout ?? 3;
   const g = cfg.groups ?? 1;
@@ -113,7 +118,10 @@ describe('gmrConv2d commutes with the 8 elements of D4 (odd k, symmetric padding
     for (const p of PATHS) {
       const f = (v: T) => gmrConv2d(v, w, { kernelSize: cfg.k, ...cfg.opts, ...p });
       for (const g of d4(cf ? 2 : 1)) {
-        expect(equivError(f, g.f, x), `${p.path}/${'twoStageBasis' in p ? p.twoStageBasis : ''} ${g.name}`).toBeLessThanOrEqual(1e-5);
+        expect(
+          equivError(f, g.f, x),
+          `${p.path}/${'twoStageBasis' in p ? p.twoStageBasis : ''} ${g.name}`,
+        ).toBeLessThanOrEqual(1e-5);
       }
     }
     tf.dispose([x, w.weight, w.logSigmas, w.bias].filter(Boolean) as T[]);
@@ -134,7 +142,15 @@ describe('gmrConv2d commutes with the 8 elements of D4 (odd k, symmetric padding
 describe('even kernel sizes are not equivariant', () => {
   it.each([
     { k: 4, opts: { padding: 'same' } },
-    { k: 4, opts: { padding: [[1, 2], [1, 2]] } },
+    {
+      k: 4,
+      opts: {
+        padding: [
+          [1, 2],
+          [1, 2],
+        ],
+      },
+    },
     { k: 4, opts: { padding: 'same', forceCircular: false } },
     { k: 6, opts: { padding: 'same' } },
   ])('k=$k $opts: D4 error > 1e-2', ({ k, opts }) => {
@@ -269,7 +285,8 @@ describe('gmrConvTranspose2d and D4', () => {
         const errs = d4(1).map((g) => equivError(full, g.f, x));
         expect(Math.max(...errs), `k=${k} ${p.path}`).toBeGreaterThan(1e-2);
         const cropped = (v: T) => tf.slice(gmrConvTranspose2d(v, w, opts), [0, 0, 0, 0], [1, 9, 9, 3]);
-        for (const g of d4(1)) expect(equivError(cropped, g.f, x), `k=${k} ${p.path} ${g.name} cropped`).toBeLessThanOrEqual(1e-5);
+        for (const g of d4(1))
+          expect(equivError(cropped, g.f, x), `k=${k} ${p.path} ${g.name} cropped`).toBeLessThanOrEqual(1e-5);
       }
       tf.dispose([x, w.weight, w.logSigmas!, w.bias]);
     }

@@ -32,118 +32,277 @@ const x2 = (h = 6, w = 6, c = 2) => tf.ones([1, h, w, c]);
 
 describe('input tensor', () => {
   it('wrong rank of x (each op names the expected layout)', () => {
-    expectGMRError(() => gmrConv2d(tf.ones([6, 6, 2]), { weight: w2() }, { kernelSize: 3 }), ['gmrConv2d', '`x`', 'rank-4', '[batch, height, width, channels]', 'shape [6, 6, 2]']);
-    expectGMRError(() => gmrConv2d(tf.ones([6, 6, 2]), { weight: w2() }, { kernelSize: 3, dataFormat: 'channelsFirst' }), ['`x`', 'rank-4', '[batch, channels, height, width]']);
-    expectGMRError(() => gmrConv1d(tf.ones([1, 6, 6, 2]), { weight: w2() }, { kernelSize: 3 }), ['gmrConv1d', '`x`', 'rank-3', 'shape [1, 6, 6, 2]']);
-    expectGMRError(() => gmrConv3d(tf.ones([1, 6, 6, 2]), { weight: w2() }, { kernelSize: 3 }), ['gmrConv3d', '`x`', 'rank-5', 'shape [1, 6, 6, 2]']);
-    expectGMRError(() => gmrConvTranspose2d(tf.ones([1, 6, 2]), { weight: w2(2, 3) }, { kernelSize: 3 }), ['gmrConvTranspose2d', '`x`', 'rank-4']);
+    expectGMRError(
+      () => gmrConv2d(tf.ones([6, 6, 2]), { weight: w2() }, { kernelSize: 3 }),
+      ['gmrConv2d', '`x`', 'rank-4', '[batch, height, width, channels]', 'shape [6, 6, 2]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(tf.ones([6, 6, 2]), { weight: w2() }, { kernelSize: 3, dataFormat: 'channelsFirst' }),
+      ['`x`', 'rank-4', '[batch, channels, height, width]'],
+    );
+    expectGMRError(
+      () => gmrConv1d(tf.ones([1, 6, 6, 2]), { weight: w2() }, { kernelSize: 3 }),
+      ['gmrConv1d', '`x`', 'rank-3', 'shape [1, 6, 6, 2]'],
+    );
+    expectGMRError(
+      () => gmrConv3d(tf.ones([1, 6, 6, 2]), { weight: w2() }, { kernelSize: 3 }),
+      ['gmrConv3d', '`x`', 'rank-5', 'shape [1, 6, 6, 2]'],
+    );
+    expectGMRError(
+      () => gmrConvTranspose2d(tf.ones([1, 6, 2]), { weight: w2(2, 3) }, { kernelSize: 3 }),
+      ['gmrConvTranspose2d', '`x`', 'rank-4'],
+    );
   });
   it('x not a tensor, wrong dtype', () => {
-    expectGMRError(() => gmrConv2d([[1]] as unknown as tf.Tensor, { weight: w2() }, { kernelSize: 3 }), ['`x`', 'a tf.Tensor', '[[1]]']);
-    expectGMRError(() => gmrConv2d(tf.ones([1, 6, 6, 2], 'int32'), { weight: w2() }, { kernelSize: 3 }), ['`x.dtype`', "'float32'", '"int32"']);
+    expectGMRError(
+      () => gmrConv2d([[1]] as unknown as tf.Tensor, { weight: w2() }, { kernelSize: 3 }),
+      ['`x`', 'a tf.Tensor', '[[1]]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(tf.ones([1, 6, 6, 2], 'int32'), { weight: w2() }, { kernelSize: 3 }),
+      ['`x.dtype`', "'float32'", '"int32"'],
+    );
   });
   it('channel mismatch (channelsLast and channelsFirst)', () => {
-    expectGMRError(() => gmrConv2d(x2(6, 6, 3), { weight: w2(3, 2) }, { kernelSize: 3 }), ['gmrConv2d', '`x`', '2 input channels', 'has 3', 'shape [1, 6, 6, 3]']);
-    expectGMRError(() => gmrConv2d(tf.ones([1, 3, 6, 6]), { weight: w2(3, 2) }, { kernelSize: 3, dataFormat: 'channelsFirst' }), ['`x`', '2 input channels', 'channelsFirst', 'has 3']);
-    expectGMRError(() => gmrConvTranspose2d(x2(4, 4, 3), { weight: w2(2, 3) }, { kernelSize: 3 }), ['gmrConvTranspose2d', '`x`', '2 input channels', 'has 3']);
+    expectGMRError(
+      () => gmrConv2d(x2(6, 6, 3), { weight: w2(3, 2) }, { kernelSize: 3 }),
+      ['gmrConv2d', '`x`', '2 input channels', 'has 3', 'shape [1, 6, 6, 3]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(tf.ones([1, 3, 6, 6]), { weight: w2(3, 2) }, { kernelSize: 3, dataFormat: 'channelsFirst' }),
+      ['`x`', '2 input channels', 'channelsFirst', 'has 3'],
+    );
+    expectGMRError(
+      () => gmrConvTranspose2d(x2(4, 4, 3), { weight: w2(2, 3) }, { kernelSize: 3 }),
+      ['gmrConvTranspose2d', '`x`', '2 input channels', 'has 3'],
+    );
   });
   it('input too small for the kernel', () => {
-    expectGMRError(() => gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5 }), ['gmrConv2d', '`x`', 'large enough', 'kernelSize [5,5]', 'shape [1, 3, 6, 2]']);
-    expectGMRError(() => gmrConv2d(x2(5, 5), { weight: w2(3, 2, 2) }, { kernelSize: 3, dilations: 3 }), ['`x`', 'large enough', 'dilations [3,3]']);
-    expectGMRError(() => gmrConv1d(tf.ones([1, 2, 2]), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 1 }), ['gmrConv1d', '`x`', 'large enough']);
+    expectGMRError(
+      () => gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5 }),
+      ['gmrConv2d', '`x`', 'large enough', 'kernelSize [5,5]', 'shape [1, 3, 6, 2]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(5, 5), { weight: w2(3, 2, 2) }, { kernelSize: 3, dilations: 3 }),
+      ['`x`', 'large enough', 'dilations [3,3]'],
+    );
+    expectGMRError(
+      () => gmrConv1d(tf.ones([1, 2, 2]), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 1 }),
+      ['gmrConv1d', '`x`', 'large enough'],
+    );
   });
 });
 
 describe('groups', () => {
   it('groups not dividing the output channels', () => {
-    expectGMRError(() => gmrConv2d(x2(6, 6, 4), { weight: w2(5, 2) }, { kernelSize: 3, groups: 2 }), ['gmrConv2d', '`groups`', 'divisor of the output channels (5)', 'got 2']);
+    expectGMRError(
+      () => gmrConv2d(x2(6, 6, 4), { weight: w2(5, 2) }, { kernelSize: 3, groups: 2 }),
+      ['gmrConv2d', '`groups`', 'divisor of the output channels (5)', 'got 2'],
+    );
   });
   it('groups not dividing the input channels (transposed)', () => {
-    expectGMRError(() => gmrConvTranspose2d(x2(4, 4, 4), { weight: w2(4, 2) }, { kernelSize: 3, groups: 3 }), ['gmrConvTranspose2d', '`groups`', 'divisor of the input channels (4)', 'got 3']);
+    expectGMRError(
+      () => gmrConvTranspose2d(x2(4, 4, 4), { weight: w2(4, 2) }, { kernelSize: 3, groups: 3 }),
+      ['gmrConvTranspose2d', '`groups`', 'divisor of the input channels (4)', 'got 3'],
+    );
   });
   it('groups not dividing the input channels (forward conv): the error names `groups`', () => {
     // Cin = 4 cannot be split into 3 groups whatever the weight is.
-    expectGMRError(() => gmrConv2d(x2(6, 6, 4), { weight: w2(6, 1) }, { kernelSize: 3, groups: 3 }), ['gmrConv2d', '`groups`', 'divisor of the input channels (4)', 'got 3']);
+    expectGMRError(
+      () => gmrConv2d(x2(6, 6, 4), { weight: w2(6, 1) }, { kernelSize: 3, groups: 3 }),
+      ['gmrConv2d', '`groups`', 'divisor of the input channels (4)', 'got 3'],
+    );
   });
   it('groups 0 / 1.5', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, groups: 0 }), ['`groups`', 'positive integer', 'got 0']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, groups: 1.5 }), ['`groups`', 'positive integer', 'got 1.5']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, groups: 0 }),
+      ['`groups`', 'positive integer', 'got 0'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, groups: 1.5 }),
+      ['`groups`', 'positive integer', 'got 1.5'],
+    );
   });
 });
 
 describe('geometry options', () => {
   it.each([0, -3, 2.5, NaN])('kernelSize %s', (k) => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: k }), ['gmrConv2d', '`kernelSize`', 'positive integer', `got ${Number.isNaN(k) ? 'NaN' : k}`]);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: k }),
+      ['gmrConv2d', '`kernelSize`', 'positive integer', `got ${Number.isNaN(k) ? 'NaN' : k}`],
+    );
   });
   it('kernelSize tuples: a bad entry is named, a wrong length is rejected', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: [3, 0] }), ['`kernelSize[1]`', 'positive integer', 'got 0']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: [3, 3, 3] }), ['`kernelSize`', 'array of 2 numbers', '[3, 3, 3]']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: '3' as unknown as number }), ['`kernelSize`', 'got "3"']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: [3, 0] }),
+      ['`kernelSize[1]`', 'positive integer', 'got 0'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: [3, 3, 3] }),
+      ['`kernelSize`', 'array of 2 numbers', '[3, 3, 3]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: '3' as unknown as number }),
+      ['`kernelSize`', 'got "3"'],
+    );
     expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, {} as never), ['`kernelSize`', 'got undefined']);
   });
   it.each([1.5, 0, -1])('strides %s', (s) => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, strides: s }), ['`strides`', 'positive integer', `got ${s}`]);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, strides: s }),
+      ['`strides`', 'positive integer', `got ${s}`],
+    );
   });
   it('strides / dilations tuples with a bad entry', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, strides: [1, 2.5] }), ['`strides[1]`', 'positive integer', 'got 2.5']);
-    expectGMRError(() => gmrConv3d(tf.ones([1, 5, 5, 5, 2]), { weight: w2() }, { kernelSize: 3, strides: [1, 1] }), ['gmrConv3d', '`strides`', 'array of 3 numbers', '[1, 1]']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, dilations: 0 }), ['`dilations`', 'positive integer', 'got 0']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, dilations: [2, 1.5] }), ['`dilations[1]`', 'got 1.5']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, strides: [1, 2.5] }),
+      ['`strides[1]`', 'positive integer', 'got 2.5'],
+    );
+    expectGMRError(
+      () => gmrConv3d(tf.ones([1, 5, 5, 5, 2]), { weight: w2() }, { kernelSize: 3, strides: [1, 1] }),
+      ['gmrConv3d', '`strides`', 'array of 3 numbers', '[1, 1]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, dilations: 0 }),
+      ['`dilations`', 'positive integer', 'got 0'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, dilations: [2, 1.5] }),
+      ['`dilations[1]`', 'got 1.5'],
+    );
   });
   it('unknown padding string and malformed paddings', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: 'full' as never }), ['gmrConv2d', '`padding`', "'same', 'valid'", 'got "full"']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: -1 }), ['`padding`', 'non-negative integer', 'got -1']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: 'full' as never }),
+      ['gmrConv2d', '`padding`', "'same', 'valid'", 'got "full"'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: -1 }),
+      ['`padding`', 'non-negative integer', 'got -1'],
+    );
     expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: 1.5 }), ['`padding`', 'got 1.5']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: [1, 1, 1] }), ['`padding`', '2 [before, after] pairs', 'got [1, 1, 1]']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: [[1, 1], [1]] as never }), ['`padding`', 'got [[1, 1], [1]]']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: [1, 1, 1] }),
+      ['`padding`', '2 [before, after] pairs', 'got [1, 1, 1]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: [[1, 1], [1]] as never }),
+      ['`padding`', 'got [[1, 1], [1]]'],
+    );
   });
   it('unknown paddingMode', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: 1, paddingMode: 'mirror' as never }), [
-      'gmrConv2d',
-      '`paddingMode`',
-      "'zeros', 'reflect', 'replicate', 'circular'",
-      'got "mirror"',
-    ]);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, padding: 1, paddingMode: 'mirror' as never }),
+      ['gmrConv2d', '`paddingMode`', "'zeros', 'reflect', 'replicate', 'circular'", 'got "mirror"'],
+    );
   });
   it('reflect padding ≥ the input size, circular padding > the input size', () => {
-    expectGMRError(() => gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 3, paddingMode: 'reflect' }), ['`padding`', 'at most 2 on spatial axis 0 (size 3)', "'reflect'", 'got 3']);
-    expectGMRError(() => gmrConv1d(tf.ones([1, 4, 2]), { weight: w2(3, 2, 2) }, { kernelSize: 3, padding: [[4, 0]], paddingMode: 'reflect' }), ['`padding`', 'at most 3 on spatial axis 0 (size 4)', 'got [[4, 0]]']);
-    expectGMRError(() => gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 4, paddingMode: 'circular' }), ['`padding`', 'at most 3 on spatial axis 0 (size 3)', "'circular'", 'got 4']);
+    expectGMRError(
+      () => gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 3, paddingMode: 'reflect' }),
+      ['`padding`', 'at most 2 on spatial axis 0 (size 3)', "'reflect'", 'got 3'],
+    );
+    expectGMRError(
+      () =>
+        gmrConv1d(
+          tf.ones([1, 4, 2]),
+          { weight: w2(3, 2, 2) },
+          { kernelSize: 3, padding: [[4, 0]], paddingMode: 'reflect' },
+        ),
+      ['`padding`', 'at most 3 on spatial axis 0 (size 4)', 'got [[4, 0]]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 4, paddingMode: 'circular' }),
+      ['`padding`', 'at most 3 on spatial axis 0 (size 3)', "'circular'", 'got 4'],
+    );
     // Padding = size − 1 (reflect) and = size (circular) are allowed.
     gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 2, paddingMode: 'reflect' }).dispose();
     gmrConv2d(x2(3, 6), { weight: w2(3, 2, 3) }, { kernelSize: 5, padding: 3, paddingMode: 'circular' }).dispose();
   });
   it('other option values', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, dataFormat: 'NWHC' }), ['`dataFormat`', "'channelsLast' or 'channelsFirst'", 'got "NWHC"']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, path: 'fast' as never }), ['`path`', "'auto', 'two-stage' or 'dense'", 'got "fast"']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, twoStageBasis: 'gauss' as never }), ['`twoStageBasis`', "'smoothed' or 'binary'", 'got "gauss"']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, dataFormat: 'NWHC' }),
+      ['`dataFormat`', "'channelsLast' or 'channelsFirst'", 'got "NWHC"'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, path: 'fast' as never }),
+      ['`path`', "'auto', 'two-stage' or 'dense'", 'got "fast"'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2() }, { kernelSize: 3, twoStageBasis: 'gauss' as never }),
+      ['`twoStageBasis`', "'smoothed' or 'binary'", 'got "gauss"'],
+    );
     expectGMRError(() => gmrConv2d(x2(), { weight: w2() }, null as never), ['`options`', 'got null']);
   });
   it('transposed: outputPadding ≥ stride, non-zero padding mode', () => {
-    expectGMRError(() => gmrConvTranspose2d(x2(4, 4, 2), { weight: w2(2, 3) }, { kernelSize: 3, strides: 2, outputPadding: 2 }), ['gmrConvTranspose2d', '`outputPadding`', 'smaller than the stride', 'got 2']);
-    expectGMRError(() => gmrConvTranspose2d(x2(4, 4, 2), { weight: w2(2, 3) }, { kernelSize: 3, outputPadding: -1 }), ['`outputPadding`', 'non-negative integer', 'got -1']);
-    expectGMRError(() => gmrConvTranspose2d(x2(4, 4, 2), { weight: w2(2, 3) }, { kernelSize: 3, padding: 1, paddingMode: 'reflect' }), ['`paddingMode`', "'zeros' for a transposed", 'got "reflect"']);
+    expectGMRError(
+      () => gmrConvTranspose2d(x2(4, 4, 2), { weight: w2(2, 3) }, { kernelSize: 3, strides: 2, outputPadding: 2 }),
+      ['gmrConvTranspose2d', '`outputPadding`', 'smaller than the stride', 'got 2'],
+    );
+    expectGMRError(
+      () => gmrConvTranspose2d(x2(4, 4, 2), { weight: w2(2, 3) }, { kernelSize: 3, outputPadding: -1 }),
+      ['`outputPadding`', 'non-negative integer', 'got -1'],
+    );
+    expectGMRError(
+      () =>
+        gmrConvTranspose2d(x2(4, 4, 2), { weight: w2(2, 3) }, { kernelSize: 3, padding: 1, paddingMode: 'reflect' }),
+      ['`paddingMode`', "'zeros' for a transposed", 'got "reflect"'],
+    );
   });
 });
 
 describe('weights', () => {
   it('wrong weight rank / not a tensor / missing', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: tf.ones([3, 2, 3, 3]) }, { kernelSize: 3 }), ['gmrConv2d', '`weights.weight`', 'rank-3 tensor [outChannels, inChannels/groups, numRings]', 'shape [3, 2, 3, 3]']);
-    expectGMRError(() => gmrConvTranspose2d(x2(), { weight: tf.ones([2, 3]) }, { kernelSize: 3 }), ['`weights.weight`', '[inChannels, outChannels/groups, numRings]', 'shape [2, 3]']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: [1, 2] as never }, { kernelSize: 3 }), ['`weights.weight`', 'a tf.Tensor', 'got [1, 2]']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: tf.ones([3, 2, 3, 3]) }, { kernelSize: 3 }),
+      [
+        'gmrConv2d',
+        '`weights.weight`',
+        'rank-3 tensor [outChannels, inChannels/groups, numRings]',
+        'shape [3, 2, 3, 3]',
+      ],
+    );
+    expectGMRError(
+      () => gmrConvTranspose2d(x2(), { weight: tf.ones([2, 3]) }, { kernelSize: 3 }),
+      ['`weights.weight`', '[inChannels, outChannels/groups, numRings]', 'shape [2, 3]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: [1, 2] as never }, { kernelSize: 3 }),
+      ['`weights.weight`', 'a tf.Tensor', 'got [1, 2]'],
+    );
     expectGMRError(() => gmrConv2d(x2(), undefined as never, { kernelSize: 3 }), ['`weights`', 'got undefined']);
   });
   it('indexMat shape mismatch', () => {
-    expectGMRError(() => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3), indexMat: tf.ones([3, 9]) }, { kernelSize: 5 }), ['gmrConv2d', '`weights.indexMat`', 'shape [3, 25]', 'got a tensor of shape [3, 9]']);
-    expectGMRError(() => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3), indexMat: tf.ones([2, 25]) }, { kernelSize: 5 }), ['`weights.indexMat`', 'shape [3, 25]', 'shape [2, 25]']);
-    expectGMRError(() => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3), indexMat: tf.ones([75]) }, { kernelSize: 5 }), ['`weights.indexMat`', 'shape [75]']);
+    expectGMRError(
+      () => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3), indexMat: tf.ones([3, 9]) }, { kernelSize: 5 }),
+      ['gmrConv2d', '`weights.indexMat`', 'shape [3, 25]', 'got a tensor of shape [3, 9]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3), indexMat: tf.ones([2, 25]) }, { kernelSize: 5 }),
+      ['`weights.indexMat`', 'shape [3, 25]', 'shape [2, 25]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3), indexMat: tf.ones([75]) }, { kernelSize: 5 }),
+      ['`weights.indexMat`', 'shape [75]'],
+    );
     // numRings that disagrees with the weight's ring axis.
-    expectGMRError(() => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3) }, { kernelSize: 5, numRings: 4 }), ['`weights.indexMat`', 'shape [3, 25]', 'shape [4, 25]']);
+    expectGMRError(
+      () => gmrConv2d(x2(8, 8), { weight: w2(3, 2, 3) }, { kernelSize: 5, numRings: 4 }),
+      ['`weights.indexMat`', 'shape [3, 25]', 'shape [4, 25]'],
+    );
   });
   it('logSigmas / bias shape mismatch', () => {
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2(3, 2, 2), logSigmas: tf.zeros([3]) }, { kernelSize: 3 }), ['`weights.logSigmas`', 'shape [2]', 'shape [3]']);
-    expectGMRError(() => gmrConv2d(x2(), { weight: w2(3, 2, 2), bias: tf.zeros([2]) }, { kernelSize: 3 }), ['`weights.bias`', 'shape [3]', 'shape [2]']);
-    expectGMRError(() => gmrConvTranspose2d(x2(4, 4, 4), { weight: w2(4, 3, 2), bias: tf.zeros([3]) }, { kernelSize: 3, groups: 2 }), ['`weights.bias`', 'shape [6]', 'shape [3]']);
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2(3, 2, 2), logSigmas: tf.zeros([3]) }, { kernelSize: 3 }),
+      ['`weights.logSigmas`', 'shape [2]', 'shape [3]'],
+    );
+    expectGMRError(
+      () => gmrConv2d(x2(), { weight: w2(3, 2, 2), bias: tf.zeros([2]) }, { kernelSize: 3 }),
+      ['`weights.bias`', 'shape [3]', 'shape [2]'],
+    );
+    expectGMRError(
+      () => gmrConvTranspose2d(x2(4, 4, 4), { weight: w2(4, 3, 2), bias: tf.zeros([3]) }, { kernelSize: 3, groups: 2 }),
+      ['`weights.bias`', 'shape [6]', 'shape [3]'],
+    );
   });
   it.each([
     ['weight', NaN],
@@ -161,7 +320,10 @@ describe('weights', () => {
     const data = src.dataSync().slice();
     data[1] = bad;
     broken[which] = tf.tensor(data, src.shape) as never;
-    const err = expectGMRError(() => gmrConv2d(x2(), broken, { kernelSize: 3, padding: 1 }), ['gmrConv2d', `\`weights.${which}\``, 'finite numbers', `got ${bad}`, 'flat index 1']);
+    const err = expectGMRError(
+      () => gmrConv2d(x2(), broken, { kernelSize: 3, padding: 1 }),
+      ['gmrConv2d', `\`weights.${which}\``, 'finite numbers', `got ${bad}`, 'flat index 1'],
+    );
     void err;
     // checkFinite: false skips the read-back: the value simply propagates (except log σ = +∞, which the clamp absorbs).
     const y = gmrConv2d(x2(), broken, { kernelSize: 3, padding: 1, checkFinite: false });
@@ -171,9 +333,23 @@ describe('weights', () => {
   });
   it('NaN in weight is also caught by the other ops', () => {
     const bad = tf.tensor3d([1, NaN, 1, 1], [2, 1, 2]);
-    expectGMRError(() => gmrConv1d(tf.ones([1, 6, 1]), { weight: bad }, { kernelSize: 3 }), ['gmrConv1d', '`weights.weight`', 'NaN']);
-    expectGMRError(() => gmrConv3d(tf.ones([1, 4, 4, 4, 1]), { weight: bad }, { kernelSize: 3 }), ['gmrConv3d', '`weights.weight`', 'NaN']);
-    expectGMRError(() => gmrConvTranspose2d(tf.ones([1, 4, 4, 2]), { weight: tf.tensor3d([1, NaN, 1, 1], [2, 1, 2]) }, { kernelSize: 3 }), ['gmrConvTranspose2d', '`weights.weight`', 'NaN']);
+    expectGMRError(
+      () => gmrConv1d(tf.ones([1, 6, 1]), { weight: bad }, { kernelSize: 3 }),
+      ['gmrConv1d', '`weights.weight`', 'NaN'],
+    );
+    expectGMRError(
+      () => gmrConv3d(tf.ones([1, 4, 4, 4, 1]), { weight: bad }, { kernelSize: 3 }),
+      ['gmrConv3d', '`weights.weight`', 'NaN'],
+    );
+    expectGMRError(
+      () =>
+        gmrConvTranspose2d(
+          tf.ones([1, 4, 4, 2]),
+          { weight: tf.tensor3d([1, NaN, 1, 1], [2, 1, 2]) },
+          { kernelSize: 3 },
+        ),
+      ['gmrConvTranspose2d', '`weights.weight`', 'NaN'],
+    );
   });
 });
 
@@ -211,7 +387,9 @@ describe('errors leave no tensors behind', () => {
     gmrConv2d(x, { weight }, { kernelSize: 5, padding: 2 }).dispose();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) {
-      expect(() => gmrConv2d(x, { weight }, { kernelSize: 5, padding: 3, paddingMode: 'reflect' })).toThrow(GMRValueError);
+      expect(() => gmrConv2d(x, { weight }, { kernelSize: 5, padding: 3, paddingMode: 'reflect' })).toThrow(
+        GMRValueError,
+      );
       expect(() => gmrConv2d(x, { weight, logSigmas: bad }, { kernelSize: 5, padding: 2 })).toThrow(GMRValueError);
       expect(() => gmrConv2d(x, { weight }, { kernelSize: 5, strides: 0 })).toThrow(GMRValueError);
     }

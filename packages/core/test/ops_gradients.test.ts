@@ -41,18 +41,99 @@ const cases: CaseSpec[] = [
   { rank: 2, cin: 2, cout: 2, spatial: [9, 9], kernelSize: 5, strides: 2, padding: 'same' },
   { rank: 2, cin: 4, cout: 4, spatial: [6, 6], kernelSize: 3, padding: 1, groups: 2, bias: true },
   { rank: 2, cin: 3, cout: 6, spatial: [6, 6], kernelSize: 3, padding: 1, groups: 3, dataFormat: CF },
-  { rank: 2, cin: 2, cout: 2, spatial: [6, 7], kernelSize: 3, padding: [[1, 2], [2, 1]], paddingMode: 'reflect', bias: true },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 2,
+    spatial: [6, 7],
+    kernelSize: 3,
+    padding: [
+      [1, 2],
+      [2, 1],
+    ],
+    paddingMode: 'reflect',
+    bias: true,
+  },
   { rank: 2, cin: 2, cout: 2, spatial: [6, 6], kernelSize: 5, padding: 2, paddingMode: 'replicate', strides: 2 },
-  { rank: 2, cin: 2, cout: 2, spatial: [6, 6], kernelSize: 3, padding: 1, paddingMode: 'circular', dataFormat: CF, bias: true },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 2,
+    spatial: [6, 6],
+    kernelSize: 3,
+    padding: 1,
+    paddingMode: 'circular',
+    dataFormat: CF,
+    bias: true,
+  },
   { rank: 2, cin: 2, cout: 3, spatial: [7, 7], kernelSize: 5, padding: 2, rings: 'binary', bias: true },
   { rank: 2, cin: 2, cout: 2, spatial: [7, 7], kernelSize: 4, forceCircular: false, padding: 'same' },
   { rank: 1, cin: 2, cout: 3, spatial: [10], kernelSize: 5, padding: 2, bias: true },
-  { rank: 1, cin: 2, cout: 2, spatial: [11], kernelSize: 3, strides: 2, dilations: 2, padding: 1, paddingMode: 'reflect', dataFormat: CF },
+  {
+    rank: 1,
+    cin: 2,
+    cout: 2,
+    spatial: [11],
+    kernelSize: 3,
+    strides: 2,
+    dilations: 2,
+    padding: 1,
+    paddingMode: 'reflect',
+    dataFormat: CF,
+  },
   { rank: 3, cin: 2, cout: 2, spatial: [5, 5, 5], kernelSize: 3, padding: 1, bias: true },
-  { rank: 3, cin: 2, cout: 4, spatial: [6, 5, 5], kernelSize: 3, strides: 2, dilations: [1, 2, 1], padding: [1, 2, 1], groups: 2, paddingMode: 'circular', dataFormat: CF },
-  { rank: 2, transposed: true, cin: 2, cout: 3, spatial: [4, 4], kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, bias: true },
-  { rank: 2, transposed: true, cin: 4, cout: 4, spatial: [4, 3], kernelSize: 5, strides: 2, padding: 2, groups: 2, dataFormat: CF },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 3, dilations: 2, strides: 2, padding: [[1, 2], [0, 1]], rings: 'binary' },
+  {
+    rank: 3,
+    cin: 2,
+    cout: 4,
+    spatial: [6, 5, 5],
+    kernelSize: 3,
+    strides: 2,
+    dilations: [1, 2, 1],
+    padding: [1, 2, 1],
+    groups: 2,
+    paddingMode: 'circular',
+    dataFormat: CF,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 3,
+    spatial: [4, 4],
+    kernelSize: 3,
+    strides: 2,
+    padding: 1,
+    outputPadding: 1,
+    bias: true,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 4,
+    cout: 4,
+    spatial: [4, 3],
+    kernelSize: 5,
+    strides: 2,
+    padding: 2,
+    groups: 2,
+    dataFormat: CF,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [4, 4],
+    kernelSize: 3,
+    dilations: 2,
+    strides: 2,
+    padding: [
+      [1, 2],
+      [0, 1],
+    ],
+    rings: 'binary',
+  },
 ];
 
 type Named = { name: string; t: tf.Tensor };
@@ -95,7 +176,14 @@ function lossOf(f: (p: TfParams) => tf.Tensor, p: TfParams, R: Float32Array): nu
   return s;
 }
 
-function finiteDiffCheck(label: string, f: (p: TfParams) => tf.Tensor, p: TfParams, R: Float32Array, analytic: Map<string, Float32Array>, seed: number) {
+function finiteDiffCheck(
+  label: string,
+  f: (p: TfParams) => tf.Tensor,
+  p: TfParams,
+  R: Float32Array,
+  analytic: Map<string, Float32Array>,
+  seed: number,
+) {
   const eps = 1e-2;
   const r = rng(seed);
   for (const { name, t } of paramList(p)) {
@@ -119,7 +207,10 @@ function finiteDiffCheck(label: string, f: (p: TfParams) => tf.Tensor, p: TfPara
       const fd = (lossOf(f, withValues(p, [name], [tp]), R) - lossOf(f, withValues(p, [name], [tm]), R)) / (2 * eps);
       tf.dispose([tp, tm]);
       const tol = 1e-2 * Math.max(Math.abs(grad[i]), 0.05 * scale);
-      expect(Math.abs(fd - grad[i]), `${label}: d/d${name}[${i}] analytic ${grad[i]} vs finite difference ${fd}`).toBeLessThanOrEqual(tol);
+      expect(
+        Math.abs(fd - grad[i]),
+        `${label}: d/d${name}[${i}] analytic ${grad[i]} vs finite difference ${fd}`,
+      ).toBeLessThanOrEqual(tol);
     }
   }
 }
@@ -129,9 +220,12 @@ function setup(spec: CaseSpec) {
   const t = caseTensors(c);
   const p: TfParams = { x: t.x, weight: t.weight, logSigmas: t.logSigmas, bias: t.bias, indexMat: t.indexMat };
   const yShape = tf.tidy(() => runCase(c, p, 'dense').shape);
-  const Rdata = randnArray(yShape.reduce((a, b) => a * b, 1), 777);
+  const Rdata = randnArray(
+    yShape.reduce((a, b) => a * b, 1),
+    777,
+  );
   const R = tf.tensor(Rdata, yShape);
-  const dispose = () => tf.dispose([...Object.values(t).filter(Boolean) as tf.Tensor[], R]);
+  const dispose = () => tf.dispose([...(Object.values(t).filter(Boolean) as tf.Tensor[]), R]);
   return { c, p, R, Rdata, dispose };
 }
 
@@ -162,8 +256,12 @@ describe('gradients without an explicit indexMat (masks built by the op)', () =>
       for (const v of PATH_VARIANTS) {
         const list = paramList(p).filter((l) => l.name !== 'indexMat');
         const names = list.map((l) => l.name);
-        const gs = tf.grads((...vals: tf.Tensor[]) => tf.sum(tf.mul(runCase(c, withValues(p, names, vals), v, {}, false), R)))(list.map((l) => l.t));
-        names.forEach((n, i) => expect(relErr(gs[i].dataSync(), reference.get(n)!), `${v} ${n}`).toBeLessThanOrEqual(1e-4));
+        const gs = tf.grads((...vals: tf.Tensor[]) =>
+          tf.sum(tf.mul(runCase(c, withValues(p, names, vals), v, {}, false), R)),
+        )(list.map((l) => l.t));
+        names.forEach((n, i) =>
+          expect(relErr(gs[i].dataSync(), reference.get(n)!), `${v} ${n}`).toBeLessThanOrEqual(1e-4),
+        );
         tf.dispose(gs);
       }
     } finally {
@@ -173,24 +271,36 @@ describe('gradients without an explicit indexMat (masks built by the op)', () =>
 });
 
 describe('clamped sigmas', () => {
-  it.each(PATH_VARIANTS)('k=5, log σ = log([0.004, 0.7, 9.0]): exactly zero gradient for the clamped entries (%s)', (v: PathVariant) => {
-    const spec: CaseSpec = { rank: 2, cin: 2, cout: 3, spatial: [8, 8], kernelSize: 5, padding: 2, bias: true, logSigmas: [Math.log(0.004), Math.log(0.7), Math.log(9.0)] };
-    const { c, p, R, dispose } = setup(spec);
-    try {
-      const g = gradsOf((q) => runCase(c, q, v), p, R).get('logSigmas')!;
-      expect(g[0]).toBe(0);
-      expect(g[2]).toBe(0);
-      expect(Math.abs(g[1])).toBeGreaterThan(1e-3);
-      const ref = gradsOf((q) => tfComposition(c, q), p, R).get('logSigmas')!;
-      expect(relErr(g, ref)).toBeLessThanOrEqual(1e-4);
-      // With clipping off every entry gets a gradient.
-      const gu = gradsOf((q) => runCase(c, q, v, { clipSigma: false }), p, R).get('logSigmas')!;
-      expect(Math.abs(gu[0])).toBeGreaterThan(0);
-      expect(Math.abs(gu[2])).toBeGreaterThan(0);
-    } finally {
-      dispose();
-    }
-  });
+  it.each(PATH_VARIANTS)(
+    'k=5, log σ = log([0.004, 0.7, 9.0]): exactly zero gradient for the clamped entries (%s)',
+    (v: PathVariant) => {
+      const spec: CaseSpec = {
+        rank: 2,
+        cin: 2,
+        cout: 3,
+        spatial: [8, 8],
+        kernelSize: 5,
+        padding: 2,
+        bias: true,
+        logSigmas: [Math.log(0.004), Math.log(0.7), Math.log(9.0)],
+      };
+      const { c, p, R, dispose } = setup(spec);
+      try {
+        const g = gradsOf((q) => runCase(c, q, v), p, R).get('logSigmas')!;
+        expect(g[0]).toBe(0);
+        expect(g[2]).toBe(0);
+        expect(Math.abs(g[1])).toBeGreaterThan(1e-3);
+        const ref = gradsOf((q) => tfComposition(c, q), p, R).get('logSigmas')!;
+        expect(relErr(g, ref)).toBeLessThanOrEqual(1e-4);
+        // With clipping off every entry gets a gradient.
+        const gu = gradsOf((q) => runCase(c, q, v, { clipSigma: false }), p, R).get('logSigmas')!;
+        expect(Math.abs(gu[0])).toBeGreaterThan(0);
+        expect(Math.abs(gu[2])).toBeGreaterThan(0);
+      } finally {
+        dispose();
+      }
+    },
+  );
 });
 
 describe('gradient w.r.t. a custom (trained) index matrix', () => {
@@ -207,7 +317,16 @@ describe('gradient w.r.t. a custom (trained) index matrix', () => {
         for (const [name, r] of ref) expect(relErr(g.get(name)!, r), `${v} ${name}`).toBeLessThanOrEqual(1e-4);
       }
       // The gradient of the corner taps (outside every ring) is non-zero: the masks really are trainable.
-      const gm = gradsOf((z) => gmrConv2d(z.x, { weight: z.weight, logSigmas: z.logSigmas, bias: z.bias, indexMat: z.indexMat }, { kernelSize: 5, padding: 2, trainIndexMat: true }), q, R).get('indexMat')!;
+      const gm = gradsOf(
+        (z) =>
+          gmrConv2d(
+            z.x,
+            { weight: z.weight, logSigmas: z.logSigmas, bias: z.bias, indexMat: z.indexMat },
+            { kernelSize: 5, padding: 2, trainIndexMat: true },
+          ),
+        q,
+        R,
+      ).get('indexMat')!;
       expect(Math.abs(gm[0])).toBeGreaterThan(0);
     } finally {
       M.dispose();

@@ -6,16 +6,82 @@ import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@gmr-conv/test-utils/backends';
-import { type CaseSpec, PATH_VARIANTS, type PathVariant, type TfParams, caseTensors, makeCase, runCase } from './helpers/gmr_reference.js';
+import {
+  type CaseSpec,
+  PATH_VARIANTS,
+  type PathVariant,
+  type TfParams,
+  caseTensors,
+  makeCase,
+  runCase,
+} from './helpers/gmr_reference.js';
 
 const ITERATIONS = 100;
 
 const ops: Array<[string, CaseSpec]> = [
-  ['gmrConv1d', { rank: 1, cin: 2, cout: 3, spatial: [9], kernelSize: 5, strides: 2, padding: 2, paddingMode: 'reflect', bias: true }],
-  ['gmrConv2d', { rank: 2, cin: 4, cout: 4, spatial: [6, 7], kernelSize: 3, strides: 2, dilations: 2, padding: 'same', groups: 2, bias: true }],
-  ['gmrConv2d channelsFirst circular', { rank: 2, cin: 2, cout: 2, spatial: [5, 5], kernelSize: 3, padding: 1, paddingMode: 'circular', dataFormat: 'channelsFirst', rings: 'binary' }],
-  ['gmrConv3d', { rank: 3, cin: 2, cout: 2, spatial: [4, 5, 4], kernelSize: 3, strides: [1, 2, 1], padding: 1, bias: true }],
-  ['gmrConvTranspose2d', { rank: 2, transposed: true, cin: 2, cout: 4, spatial: [3, 4], kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, groups: 2, bias: true }],
+  [
+    'gmrConv1d',
+    {
+      rank: 1,
+      cin: 2,
+      cout: 3,
+      spatial: [9],
+      kernelSize: 5,
+      strides: 2,
+      padding: 2,
+      paddingMode: 'reflect',
+      bias: true,
+    },
+  ],
+  [
+    'gmrConv2d',
+    {
+      rank: 2,
+      cin: 4,
+      cout: 4,
+      spatial: [6, 7],
+      kernelSize: 3,
+      strides: 2,
+      dilations: 2,
+      padding: 'same',
+      groups: 2,
+      bias: true,
+    },
+  ],
+  [
+    'gmrConv2d channelsFirst circular',
+    {
+      rank: 2,
+      cin: 2,
+      cout: 2,
+      spatial: [5, 5],
+      kernelSize: 3,
+      padding: 1,
+      paddingMode: 'circular',
+      dataFormat: 'channelsFirst',
+      rings: 'binary',
+    },
+  ],
+  [
+    'gmrConv3d',
+    { rank: 3, cin: 2, cout: 2, spatial: [4, 5, 4], kernelSize: 3, strides: [1, 2, 1], padding: 1, bias: true },
+  ],
+  [
+    'gmrConvTranspose2d',
+    {
+      rank: 2,
+      transposed: true,
+      cin: 2,
+      cout: 4,
+      spatial: [3, 4],
+      kernelSize: 3,
+      strides: 2,
+      padding: 1,
+      outputPadding: 1,
+      groups: 2,
+      bias: true,
+    },
+  ],
 ];
 
 let wasmOk = false;
@@ -31,7 +97,9 @@ function leakCheck(spec: CaseSpec, v: PathVariant, withIndexMat: boolean) {
   const c = makeCase(spec);
   const t = caseTensors(c);
   const p: TfParams = { x: t.x, weight: t.weight, logSigmas: t.logSigmas, bias: t.bias, indexMat: t.indexMat };
-  const names = (['x', 'weight', 'logSigmas', 'bias', ...(withIndexMat ? ['indexMat'] : [])] as Array<keyof TfParams>).filter((n) => p[n] != null);
+  const names = (
+    ['x', 'weight', 'logSigmas', 'bias', ...(withIndexMat ? ['indexMat'] : [])] as Array<keyof TfParams>
+  ).filter((n) => p[n] != null);
   const R = tf.tidy(() => tf.onesLike(runCase(c, p, v, {}, withIndexMat)));
   const step = () => {
     const gs = tf.tidy(() =>

@@ -47,7 +47,17 @@ const cases2d: CaseSpec[] = [
   { rank: 2, cin: 2, cout: 3, spatial: [10, 11], kernelSize: 3, strides: [1, 2], padding: [1, 0] },
   { rank: 2, cin: 2, cout: 2, spatial: [9, 9], kernelSize: 3, dilations: 2, padding: 2, bias: true },
   { rank: 2, cin: 2, cout: 2, spatial: [12, 11], kernelSize: 3, dilations: 2, strides: 2, padding: 2 },
-  { rank: 2, cin: 2, cout: 3, spatial: [13, 12], kernelSize: 5, dilations: 2, strides: 2, padding: 'same', dataFormat: CF },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [13, 12],
+    kernelSize: 5,
+    dilations: 2,
+    strides: 2,
+    padding: 'same',
+    dataFormat: CF,
+  },
   { rank: 2, cin: 2, cout: 2, spatial: [9, 10], kernelSize: 3, dilations: [2, 1], padding: 'same' },
   // 'same' with stride (tfjs semantics: ceil(H/s), extra padding after)
   { rank: 2, cin: 2, cout: 2, spatial: [9, 10], kernelSize: 3, strides: 2, padding: 'same', bias: true },
@@ -55,30 +65,155 @@ const cases2d: CaseSpec[] = [
   { rank: 2, cin: 2, cout: 2, spatial: [8, 8], kernelSize: 4, strides: 2, padding: 'same' },
   // padding tuples / explicit pairs
   { rank: 2, cin: 2, cout: 3, spatial: [7, 8], kernelSize: 3, padding: [1, 2] },
-  { rank: 2, cin: 2, cout: 3, spatial: [7, 8], kernelSize: 5, padding: [[0, 2], [3, 1]], bias: true },
-  { rank: 2, cin: 2, cout: 3, spatial: [8, 8], kernelSize: 3, padding: [[2, 0], [0, 1]], strides: 2, dataFormat: CF },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [7, 8],
+    kernelSize: 5,
+    padding: [
+      [0, 2],
+      [3, 1],
+    ],
+    bias: true,
+  },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [8, 8],
+    kernelSize: 3,
+    padding: [
+      [2, 0],
+      [0, 1],
+    ],
+    strides: 2,
+    dataFormat: CF,
+  },
   // padding modes
   { rank: 2, cin: 2, cout: 2, spatial: [7, 7], kernelSize: 3, padding: 1, paddingMode: 'reflect', bias: true },
-  { rank: 2, cin: 2, cout: 3, spatial: [8, 9], kernelSize: 5, padding: 2, paddingMode: 'reflect', strides: 2, dataFormat: CF },
-  { rank: 2, cin: 2, cout: 2, spatial: [7, 8], kernelSize: 3, padding: [[1, 2], [2, 0]], paddingMode: 'reflect' },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [8, 9],
+    kernelSize: 5,
+    padding: 2,
+    paddingMode: 'reflect',
+    strides: 2,
+    dataFormat: CF,
+  },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 2,
+    spatial: [7, 8],
+    kernelSize: 3,
+    padding: [
+      [1, 2],
+      [2, 0],
+    ],
+    paddingMode: 'reflect',
+  },
   { rank: 2, cin: 2, cout: 2, spatial: [7, 7], kernelSize: 3, padding: 1, paddingMode: 'replicate' },
-  { rank: 2, cin: 2, cout: 3, spatial: [6, 7], kernelSize: 5, padding: 'same', paddingMode: 'replicate', dilations: 2, bias: true },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [6, 7],
+    kernelSize: 5,
+    padding: 'same',
+    paddingMode: 'replicate',
+    dilations: 2,
+    bias: true,
+  },
   { rank: 2, cin: 2, cout: 2, spatial: [7, 7], kernelSize: 3, padding: 1, paddingMode: 'circular', dataFormat: CF },
-  { rank: 2, cin: 2, cout: 2, spatial: [6, 6], kernelSize: 5, padding: [[2, 3], [1, 2]], paddingMode: 'circular', strides: 2 },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 2,
+    spatial: [6, 6],
+    kernelSize: 5,
+    padding: [
+      [2, 3],
+      [1, 2],
+    ],
+    paddingMode: 'circular',
+    strides: 2,
+  },
   { rank: 2, cin: 2, cout: 2, spatial: [6, 6], kernelSize: 3, padding: 'same', paddingMode: 'circular', strides: 2 },
   // groups / depthwise
   { rank: 2, cin: 4, cout: 6, spatial: [8, 8], kernelSize: 3, padding: 1, groups: 2, bias: true },
-  { rank: 2, cin: 4, cout: 4, spatial: [9, 8], kernelSize: 5, padding: 2, groups: 2, strides: 2, paddingMode: 'reflect', dataFormat: CF },
+  {
+    rank: 2,
+    cin: 4,
+    cout: 4,
+    spatial: [9, 8],
+    kernelSize: 5,
+    padding: 2,
+    groups: 2,
+    strides: 2,
+    paddingMode: 'reflect',
+    dataFormat: CF,
+  },
   { rank: 2, cin: 3, cout: 6, spatial: [7, 7], kernelSize: 3, padding: 1, groups: 3, bias: true },
-  { rank: 2, cin: 4, cout: 8, spatial: [9, 9], kernelSize: 5, padding: 'same', groups: 4, dilations: 2, dataFormat: CF },
-  { rank: 2, cin: 2, cout: 4, spatial: [8, 8], kernelSize: 3, padding: 1, groups: 2, rings: 'binary', paddingMode: 'circular' },
+  {
+    rank: 2,
+    cin: 4,
+    cout: 8,
+    spatial: [9, 9],
+    kernelSize: 5,
+    padding: 'same',
+    groups: 4,
+    dilations: 2,
+    dataFormat: CF,
+  },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 4,
+    spatial: [8, 8],
+    kernelSize: 3,
+    padding: 1,
+    groups: 2,
+    rings: 'binary',
+    paddingMode: 'circular',
+  },
   // binary rings (SRE, logSigmas null)
   { rank: 2, cin: 3, cout: 2, spatial: [8, 8], kernelSize: 5, padding: 2, rings: 'binary', bias: true },
-  { rank: 2, cin: 2, cout: 2, spatial: [10, 10], kernelSize: 9, padding: 'same', rings: 'binary', forceCircular: false, dataFormat: CF },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 2,
+    spatial: [10, 10],
+    kernelSize: 9,
+    padding: 'same',
+    rings: 'binary',
+    forceCircular: false,
+    dataFormat: CF,
+  },
   { rank: 2, cin: 2, cout: 2, spatial: [9, 9], kernelSize: 3, strides: 2, dilations: 2, padding: 1, rings: 'binary' },
   // clamped sigmas (σ outside [1e-2, 2n]) and clipping disabled
-  { rank: 2, cin: 2, cout: 3, spatial: [8, 8], kernelSize: 5, padding: 2, logSigmas: [Math.log(0.004), Math.log(0.7), Math.log(9)], bias: true },
-  { rank: 2, cin: 2, cout: 3, spatial: [8, 8], kernelSize: 5, padding: 2, logSigmas: [Math.log(0.05), Math.log(0.7), Math.log(9)], clipSigma: false },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [8, 8],
+    kernelSize: 5,
+    padding: 2,
+    logSigmas: [Math.log(0.004), Math.log(0.7), Math.log(9)],
+    bias: true,
+  },
+  {
+    rank: 2,
+    cin: 2,
+    cout: 3,
+    spatial: [8, 8],
+    kernelSize: 5,
+    padding: 2,
+    logSigmas: [Math.log(0.05), Math.log(0.7), Math.log(9)],
+    clipSigma: false,
+  },
   // non-square kernel
   { rank: 2, cin: 2, cout: 2, spatial: [8, 9], kernelSize: [3, 5], padding: [1, 2] },
 ];
@@ -109,7 +244,19 @@ const cases3d: CaseSpec[] = [
   { rank: 3, cin: 2, cout: 2, spatial: [7, 6, 7], kernelSize: 3, dilations: 2, padding: 'same', bias: true },
   { rank: 3, cin: 2, cout: 2, spatial: [8, 7, 7], kernelSize: 3, dilations: 2, strides: 2, padding: 1 },
   { rank: 3, cin: 2, cout: 2, spatial: [6, 7, 5], kernelSize: 3, strides: [2, 1, 3], padding: 'same', dataFormat: CF },
-  { rank: 3, cin: 2, cout: 2, spatial: [5, 6, 5], kernelSize: 3, padding: [[1, 0], [2, 1], [0, 2]], paddingMode: 'reflect' },
+  {
+    rank: 3,
+    cin: 2,
+    cout: 2,
+    spatial: [5, 6, 5],
+    kernelSize: 3,
+    padding: [
+      [1, 0],
+      [2, 1],
+      [0, 2],
+    ],
+    paddingMode: 'reflect',
+  },
   { rank: 3, cin: 2, cout: 2, spatial: [5, 5, 5], kernelSize: 3, padding: 1, paddingMode: 'replicate', bias: true },
   { rank: 3, cin: 2, cout: 2, spatial: [5, 5, 6], kernelSize: 3, padding: 1, paddingMode: 'circular', dataFormat: CF },
   { rank: 3, cin: 4, cout: 4, spatial: [5, 5, 5], kernelSize: 3, padding: 1, groups: 2, bias: true },
@@ -118,21 +265,131 @@ const cases3d: CaseSpec[] = [
 
 const casesT: CaseSpec[] = [
   { rank: 2, transposed: true, cin: 3, cout: 2, spatial: [5, 5], kernelSize: 3, padding: 1, bias: true },
-  { rank: 2, transposed: true, cin: 2, cout: 3, spatial: [4, 5], kernelSize: 3, strides: 2, padding: 1, outputPadding: 1 },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 5, strides: 2, padding: 2, outputPadding: 1, dataFormat: CF, bias: true },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 3,
+    spatial: [4, 5],
+    kernelSize: 3,
+    strides: 2,
+    padding: 1,
+    outputPadding: 1,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [4, 4],
+    kernelSize: 5,
+    strides: 2,
+    padding: 2,
+    outputPadding: 1,
+    dataFormat: CF,
+    bias: true,
+  },
   { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 4, strides: 2, padding: 1 },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [3, 4], kernelSize: 3, strides: 3, outputPadding: 2, forceCircular: false },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [3, 4],
+    kernelSize: 3,
+    strides: 3,
+    outputPadding: 2,
+    forceCircular: false,
+  },
   { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 1, strides: 2, outputPadding: 1 },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 5], kernelSize: 3, strides: 2, dilations: 2, padding: 2, outputPadding: [1, 0] },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [4, 5],
+    kernelSize: 3,
+    strides: 2,
+    dilations: 2,
+    padding: 2,
+    outputPadding: [1, 0],
+  },
   { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [5, 5], kernelSize: 3, dilations: 2, padding: 1 },
-  { rank: 2, transposed: true, cin: 4, cout: 6, spatial: [4, 4], kernelSize: 3, strides: 2, padding: 1, groups: 2, bias: true },
-  { rank: 2, transposed: true, cin: 3, cout: 6, spatial: [4, 4], kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, groups: 3, dataFormat: CF },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 5, strides: 2, padding: [[1, 2], [2, 0]], rings: 'binary' },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 3], kernelSize: 3, strides: 2, padding: [1, 0], rings: 'binary', dataFormat: CF },
-  { rank: 2, transposed: true, cin: 2, cout: 3, spatial: [4, 5], kernelSize: 3, strides: 2, padding: 'same', bias: true },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 4,
+    cout: 6,
+    spatial: [4, 4],
+    kernelSize: 3,
+    strides: 2,
+    padding: 1,
+    groups: 2,
+    bias: true,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 3,
+    cout: 6,
+    spatial: [4, 4],
+    kernelSize: 3,
+    strides: 2,
+    padding: 1,
+    outputPadding: 1,
+    groups: 3,
+    dataFormat: CF,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [4, 4],
+    kernelSize: 5,
+    strides: 2,
+    padding: [
+      [1, 2],
+      [2, 0],
+    ],
+    rings: 'binary',
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [4, 3],
+    kernelSize: 3,
+    strides: 2,
+    padding: [1, 0],
+    rings: 'binary',
+    dataFormat: CF,
+  },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 3,
+    spatial: [4, 5],
+    kernelSize: 3,
+    strides: 2,
+    padding: 'same',
+    bias: true,
+  },
   { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 5, strides: 2, padding: 'same' },
   { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [3, 3], kernelSize: 3, strides: 3, padding: 'same' },
-  { rank: 2, transposed: true, cin: 2, cout: 2, spatial: [4, 4], kernelSize: 5, padding: 'valid', numRings: 4, bias: true },
+  {
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 2,
+    spatial: [4, 4],
+    kernelSize: 5,
+    padding: 'valid',
+    numRings: 4,
+    bias: true,
+  },
 ];
 
 function checkCase(spec: CaseSpec) {
@@ -187,24 +444,45 @@ describe("'same' follows tfjs semantics", () => {
   ];
   it.each(configs)('conv2d H=$H W=$W k=$k s=$s d=$d: output ceil(H/s), same numbers as tf.conv2d(pad same)', (cfg) => {
     const d = cfg.d ?? 1;
-    const c = makeCase({ rank: 2, cin: 2, cout: 3, spatial: [cfg.H, cfg.W], kernelSize: cfg.k, strides: cfg.s, dilations: d, padding: 'same', bias: false, seed: 99 + cfg.k });
+    const c = makeCase({
+      rank: 2,
+      cin: 2,
+      cout: 3,
+      spatial: [cfg.H, cfg.W],
+      kernelSize: cfg.k,
+      strides: cfg.s,
+      dilations: d,
+      padding: 'same',
+      bias: false,
+      seed: 99 + cfg.k,
+    });
     const t = caseTensors(c);
-    const kernel = tf.tidy(() => synthesizeKernel(t.weight, smoothedBasis(t.indexMat as tf.Tensor2D, t.logSigmas), [cfg.k, cfg.k]));
+    const kernel = tf.tidy(() =>
+      synthesizeKernel(t.weight, smoothedBasis(t.indexMat as tf.Tensor2D, t.logSigmas), [cfg.k, cfg.k]),
+    );
     expect(kernel.shape).toEqual([cfg.k, cfg.k, 2, 3]);
     const expected = tf.conv2d(t.x as tf.Tensor4D, kernel as tf.Tensor4D, cfg.s, 'same', 'NHWC', d);
     expect(expected.shape).toEqual([1, Math.ceil(cfg.H / cfg.s), Math.ceil(cfg.W / cfg.s), 3]);
     for (const path of ['two-stage', 'dense'] as const) {
-      const y = gmrConv2d(t.x, { weight: t.weight, logSigmas: t.logSigmas }, { kernelSize: cfg.k, strides: cfg.s, dilations: d, padding: 'same', path });
+      const y = gmrConv2d(
+        t.x,
+        { weight: t.weight, logSigmas: t.logSigmas },
+        { kernelSize: cfg.k, strides: cfg.s, dilations: d, padding: 'same', path },
+      );
       expect(y.shape).toEqual(expected.shape);
       expect(relErr(y.dataSync(), expected.dataSync()), path).toBeLessThanOrEqual(TOL);
       y.dispose();
     }
     // The channelsFirst layout gives the same numbers.
     const xcf = tf.transpose(t.x, [0, 3, 1, 2]);
-    const ycf = gmrConv2d(xcf, { weight: t.weight, logSigmas: t.logSigmas }, { kernelSize: cfg.k, strides: cfg.s, dilations: d, padding: 'same', dataFormat: 'channelsFirst', path: 'dense' });
+    const ycf = gmrConv2d(
+      xcf,
+      { weight: t.weight, logSigmas: t.logSigmas },
+      { kernelSize: cfg.k, strides: cfg.s, dilations: d, padding: 'same', dataFormat: 'channelsFirst', path: 'dense' },
+    );
     const back = tf.transpose(ycf, [0, 2, 3, 1]);
     expect(relErr(back.dataSync(), expected.dataSync())).toBeLessThanOrEqual(TOL);
-    tf.dispose([kernel, expected, xcf, ycf, back, ...Object.values(t).filter(Boolean) as tf.Tensor[]]);
+    tf.dispose([kernel, expected, xcf, ycf, back, ...(Object.values(t).filter(Boolean) as tf.Tensor[])]);
   });
 
   it.each([
@@ -214,19 +492,35 @@ describe("'same' follows tfjs semantics", () => {
     { H: 3, W: 3, k: 1, s: 2 },
     { H: 4, W: 3, k: 4, s: 2 },
   ])('conv2dTranspose H=$H W=$W k=$k s=$s: output H·s, same numbers as tf.conv2dTranspose(pad same)', (cfg) => {
-    const c = makeCase({ rank: 2, transposed: true, cin: 2, cout: 3, spatial: [cfg.H, cfg.W], kernelSize: cfg.k, strides: cfg.s, padding: 'same', seed: 5 + cfg.k });
+    const c = makeCase({
+      rank: 2,
+      transposed: true,
+      cin: 2,
+      cout: 3,
+      spatial: [cfg.H, cfg.W],
+      kernelSize: cfg.k,
+      strides: cfg.s,
+      padding: 'same',
+      seed: 5 + cfg.k,
+    });
     const t = caseTensors(c);
     // θ [Cin, Cout, n] → kernel [k, k, Cout, Cin] is exactly tfjs's conv2dTranspose filter layout.
-    const kernel = tf.tidy(() => synthesizeKernel(t.weight, smoothedBasis(t.indexMat as tf.Tensor2D, t.logSigmas), [cfg.k, cfg.k]));
+    const kernel = tf.tidy(() =>
+      synthesizeKernel(t.weight, smoothedBasis(t.indexMat as tf.Tensor2D, t.logSigmas), [cfg.k, cfg.k]),
+    );
     expect(kernel.shape).toEqual([cfg.k, cfg.k, 3, 2]);
     const outShape: [number, number, number, number] = [1, cfg.H * cfg.s, cfg.W * cfg.s, 3];
     const expected = tf.conv2dTranspose(t.x as tf.Tensor4D, kernel as tf.Tensor4D, outShape, cfg.s, 'same');
     for (const path of ['two-stage', 'dense'] as const) {
-      const y = gmrConvTranspose2d(t.x, { weight: t.weight, logSigmas: t.logSigmas }, { kernelSize: cfg.k, strides: cfg.s, padding: 'same', path });
+      const y = gmrConvTranspose2d(
+        t.x,
+        { weight: t.weight, logSigmas: t.logSigmas },
+        { kernelSize: cfg.k, strides: cfg.s, padding: 'same', path },
+      );
       expect(y.shape).toEqual(outShape);
       expect(relErr(y.dataSync(), expected.dataSync()), path).toBeLessThanOrEqual(TOL);
       y.dispose();
     }
-    tf.dispose([kernel, expected, ...Object.values(t).filter(Boolean) as tf.Tensor[]]);
+    tf.dispose([kernel, expected, ...(Object.values(t).filter(Boolean) as tf.Tensor[])]);
   });
 });

@@ -11,7 +11,9 @@ import { initBackend } from '@gmr-conv/test-utils/backends';
 
 const dir = defaultOracleDir();
 const checkable = fs.existsSync(dir)
-  ? listVectorFiles([dir]).filter((f) => ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind))
+  ? listVectorFiles([dir]).filter((f) =>
+      ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind),
+    )
   : [];
 
 describe('oracle vectors', () => {

@@ -13,17 +13,19 @@ function loopRingMeans(x: Float32Array, [b, h, w, c]: number[]): number[][] {
   const ci = (h - 1) / 2;
   const cj = (w - 1) / 2;
   const rings = new Map<number, number[]>();
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-    const r = Math.round(Math.hypot(i - ci, j - cj));
-    rings.set(r, [...(rings.get(r) ?? []), i * w + j]);
-  }
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++) {
+      const r = Math.round(Math.hypot(i - ci, j - cj));
+      rings.set(r, [...(rings.get(r) ?? []), i * w + j]);
+    }
   const order = [...rings.keys()].sort((a, z) => a - z);
   for (let n = 0; n < b; n++) {
     const row: number[] = [];
-    for (const r of order) for (let k = 0; k < c; k++) {
-      const px = rings.get(r)!;
-      row.push(px.reduce((s, p) => s + x[((n * h * w) + p) * c + k], 0) / px.length);
-    }
+    for (const r of order)
+      for (let k = 0; k < c; k++) {
+        const px = rings.get(r)!;
+        row.push(px.reduce((s, p) => s + x[(n * h * w + p) * c + k], 0) / px.length);
+      }
     out.push(row);
   }
   return out;
@@ -31,7 +33,11 @@ function loopRingMeans(x: Float32Array, [b, h, w, c]: number[]): number[][] {
 
 describe('RingPooling2D', () => {
   it('averages each channel over rings of equal rounded distance to the centre (odd, even and non-square maps)', () => {
-    for (const shape of [[2, 7, 7, 3], [1, 8, 8, 2], [2, 5, 9, 1]]) {
+    for (const shape of [
+      [2, 7, 7, 3],
+      [1, 8, 8, 2],
+      [2, 5, 9, 1],
+    ]) {
       const x = tf.randomNormal(shape, 0, 1, 'float32', 5);
       const layer = new RingPooling2D();
       const y = layer.apply(x) as tf.Tensor;
@@ -62,7 +68,10 @@ describe('RingPooling2D', () => {
     // GAP = Σ_r (|ring r| / HW) · ring mean
     const { sizes } = ringIndexOfPixels(8, 8);
     const R = sizes.length;
-    const weights = tf.tensor2d(sizes.map((s) => s / 64), [1, R]);
+    const weights = tf.tensor2d(
+      sizes.map((s) => s / 64),
+      [1, R],
+    );
     const gap = tf.matMul(weights.broadcastTo([2, 1, R]), y0.reshape([2, R, 4])).reshape([2, 4]);
     expect(tf.max(tf.abs(tf.sub(gap, tf.mean(x, [1, 2])))).dataSync()[0]).toBeLessThan(1e-5);
   });
@@ -80,12 +89,15 @@ describe('RingPooling2D', () => {
     const { index, sizes } = ringIndexOfPixels(6, 6);
     const wv = w.dataSync();
     const gv = g.dataSync();
-    for (let p = 0; p < 36; p++) for (let c = 0; c < 2; c++) expect(gv[p * 2 + c]).toBeCloseTo(wv[index[p] * 2 + c] / sizes[index[p]], 5);
+    for (let p = 0; p < 36; p++)
+      for (let c = 0; c < 2; c++) expect(gv[p * 2 + c]).toBeCloseTo(wv[index[p] * 2 + c] / sizes[index[p]], 5);
     const cfg = first.getConfig();
     const back = tf.serialization.SerializationMap.getMap().classNameMap['GMRRingPooling2D'];
     expect(back).toBeDefined();
     expect(cfg.dataFormat).toBe('channelsFirst');
-    expect(() => new RingPooling2D({ dataFormat: 'rows' as 'channelsLast' })).toThrow(/RingPooling2D: `dataFormat` must be 'channelsLast' or 'channelsFirst'/);
+    expect(() => new RingPooling2D({ dataFormat: 'rows' as 'channelsLast' })).toThrow(
+      /RingPooling2D: `dataFormat` must be 'channelsLast' or 'channelsFirst'/,
+    );
     tf.dispose([x, a, b, w, g]);
     last.dispose();
     first.dispose();
@@ -101,7 +113,11 @@ describe('RingPooling2D', () => {
     tf.tidy(() => void model.predict(xin));
     expect(tf.memory().numTensors).toBe(before);
     let saved: tfjs.io.ModelArtifacts | undefined;
-    await model.save(tfjs.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await model.save(
+      tfjs.io.withSaveHandler(
+        async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
     const loaded = await tfjs.loadLayersModel(tfjs.io.fromMemory(saved!));
     const y2 = loaded.predict(xin) as tf.Tensor;
     expect(tf.max(tf.abs(tf.sub(y1, y2))).dataSync()[0]).toBeLessThan(1e-6);

@@ -2,7 +2,15 @@
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ringMasks, defaultNumRings, initialSigma, gaussianMatrix, initialLogSigmas, smoothedBasis, ringsAreSymmetric } from '../src/index.js';
+import {
+  ringMasks,
+  defaultNumRings,
+  initialSigma,
+  gaussianMatrix,
+  initialLogSigmas,
+  smoothedBasis,
+  ringsAreSymmetric,
+} from '../src/index.js';
 import { linspace } from '../src/rings/ring_masks.js';
 
 beforeAll(async () => {
@@ -11,7 +19,13 @@ beforeAll(async () => {
 
 describe('ring geometry', () => {
   it('pixels per ring match the reference tables (force_circular)', () => {
-    const expected: Record<number, number[]> = { 3: [1, 8], 5: [1, 8, 12], 7: [1, 8, 12, 16], 9: [1, 8, 12, 16, 32], 11: [1, 8, 12, 24, 24, 28] };
+    const expected: Record<number, number[]> = {
+      3: [1, 8],
+      5: [1, 8, 12],
+      7: [1, 8, 12, 16],
+      9: [1, 8, 12, 16, 32],
+      11: [1, 8, 12, 24, 24, 28],
+    };
     for (const [k, sizes] of Object.entries(expected)) {
       const g = ringMasks([Number(k), Number(k)]);
       expect(g.numRings).toBe(defaultNumRings(Number(k)));
@@ -87,6 +101,7 @@ describe('Gaussian mixture', () => {
     const G = smoothedBasis(M, tf.tensor1d(initialLogSigmas(5, 3))).arraySync() as number[][];
     const Pi = gaussianMatrix(tf.tensor1d(initialLogSigmas(5, 3))).arraySync() as number[][];
     // Each tap carries P[i, ring(tap)]; corners carry 0.
-    for (let p = 0; p < 25; p++) for (let i = 0; i < 3; i++) expect(G[i][p]).toBeCloseTo(g.labels[p] < 0 ? 0 : Pi[i][g.labels[p]], 6);
+    for (let p = 0; p < 25; p++)
+      for (let i = 0; i < 3; i++) expect(G[i][p]).toBeCloseTo(g.labels[p] < 0 ? 0 : Pi[i][g.labels[p]], 6);
   });
 });

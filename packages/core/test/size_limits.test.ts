@@ -24,7 +24,9 @@ function message(fn: () => unknown): string {
 describe('ring count vs kernel size', () => {
   it('refuses more rings than distinct tap distances, accepts the limit itself', () => {
     // a 3×3 kernel has taps at distances 0, 1 and √2 from its centre
-    expect(message(() => ringMasks([3, 3], { numRings: 7 }))).toMatch(/`numRings` must be at most 3 for kernelSize \[3, 3\].*got 7/);
+    expect(message(() => ringMasks([3, 3], { numRings: 7 }))).toMatch(
+      /`numRings` must be at most 3 for kernelSize \[3, 3\].*got 7/,
+    );
     const g = ringMasks([3, 3], { numRings: 3 });
     expect(g.numRings).toBe(3);
     // every tap inside the circle belongs to exactly one ring
@@ -49,7 +51,9 @@ describe("kernel vs input with 'valid' padding", () => {
     const x = tf.zeros([1, 8, 8, 1]);
     const before = tf.memory().numTensors;
     const big = new GMRConv2D({ filters: 2, kernelSize: 9 });
-    expect(message(() => big.apply(x))).toMatch(/`kernelSize` must be at most 8 on spatial axis 0 for an input of size 8 with padding "valid"/);
+    expect(message(() => big.apply(x))).toMatch(
+      /`kernelSize` must be at most 8 on spatial axis 0 for an input of size 8 with padding "valid"/,
+    );
     // with padding 1 on each side a 10-tap kernel fits an 8-pixel input
     const padded = new GMRConv2D({ filters: 2, kernelSize: 11, padding: 1 });
     expect(message(() => padded.apply(x))).toMatch(/at most 10/);
@@ -71,7 +75,9 @@ describe("kernel vs input with 'valid' padding", () => {
     const x = tf.zeros([1, 8, 8, 1]);
     const w = tf.zeros([2, 1, 201]);
     const before = tf.memory().numTensors;
-    expect(message(() => gmrConv2d(x, { weight: w }, { kernelSize: 401 }))).toMatch(/the output would be \[-392, -392\]/);
+    expect(message(() => gmrConv2d(x, { weight: w }, { kernelSize: 401 }))).toMatch(
+      /the output would be \[-392, -392\]/,
+    );
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, w]);
   });

@@ -20,7 +20,15 @@ describe('GMRSteerableConv2D', () => {
       [7, 'same', 1, 'rings'],
       [5, 'same', 1, 'dense'],
     ] as const) {
-      const layer = new GMRSteerableConv2D({ fields: [2, 1, 2], inputFields: ALL_ORDERS, kernelSize: k, padding, strides, path, biasInitializer: 'randomNormal' });
+      const layer = new GMRSteerableConv2D({
+        fields: [2, 1, 2],
+        inputFields: ALL_ORDERS,
+        kernelSize: k,
+        padding,
+        strides,
+        path,
+        biasInitializer: 'randomNormal',
+      });
       const x = tf.randomNormal([2, 11, 11, fieldChannels(ALL_ORDERS)], 0, 1, 'float32', k);
       const y = layer.apply(x) as tf.Tensor;
       const kernel = denseSteerableKernel(layer);

@@ -25,7 +25,8 @@ beforeAll(async () => {
 const FIELDS: Fields = [3, 2, 2];
 
 /** A field tensor with a non-trivial mean and spread, so batch norm and biases matter. */
-const fieldInput = (fields: Fields, size: number, seed: number) => tf.tidy(() => tf.add(tf.randomNormal([2, size, size, fieldChannels(fields)], 0, 1, 'float32', seed), 0.3));
+const fieldInput = (fields: Fields, size: number, seed: number) =>
+  tf.tidy(() => tf.add(tf.randomNormal([2, size, size, fieldChannels(fields)], 0, 1, 'float32', seed), 0.3));
 
 describe('fields', () => {
   it('lays out [order 0 | Re 1 | Im 1 | Re 2 | Im 2]', () => {
@@ -65,7 +66,13 @@ describe('fields', () => {
 });
 
 describe('field layers commute with D4', () => {
-  const check = (f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, inFields: Fields, outFields: Fields | null, label: string) => {
+  const check = (
+    f: (x: tf.Tensor) => tf.Tensor,
+    x: tf.Tensor,
+    inFields: Fields,
+    outFields: Fields | null,
+    label: string,
+  ) => {
     const y = f(x);
     for (const g of D4_ELEMENTS) {
       const lhs = f(applyD4ToFields(x, g, inFields));
@@ -76,7 +83,10 @@ describe('field layers commute with D4', () => {
   };
 
   it('FieldNonlinearity (norm-relu with learned biases, gate)', () => {
-    const nl = new FieldNonlinearity({ fields: FIELDS, biasInitializer: { className: 'RandomUniform', config: { minval: -1, maxval: 0.5 } } });
+    const nl = new FieldNonlinearity({
+      fields: FIELDS,
+      biasInitializer: { className: 'RandomUniform', config: { minval: -1, maxval: 0.5 } },
+    });
     const x = fieldInput(FIELDS, 14, 1);
     nl.apply(x);
     expect(nl.getWeights()[0]!.shape).toEqual([4]);
@@ -87,7 +97,10 @@ describe('field layers commute with D4', () => {
   });
 
   it('FieldNonlinearity computes ReLU on order 0, z·ReLU(|z| + b)/|z| and z·sigmoid(gate) on order > 0', () => {
-    const nl = new FieldNonlinearity({ fields: [1, 1, 0], biasInitializer: { className: 'Constant', config: { value: -0.5 } } });
+    const nl = new FieldNonlinearity({
+      fields: [1, 1, 0],
+      biasInitializer: { className: 'Constant', config: { value: -0.5 } },
+    });
     const input = tf.tensor4d([-1, 0.3, 0.4, 2, 0.1, 0.1], [1, 1, 2, 3]);
     const out = (nl.apply(input) as tf.Tensor).arraySync() as number[][][][];
     const norm1 = Math.sqrt(0.25 + 1e-6);
@@ -105,7 +118,12 @@ describe('field layers commute with D4', () => {
   });
 
   it('gate with as many or unequal order-1 and order-2 fields: z·sigmoid(its own gate), order 0 ReLU, gates dropped', () => {
-    for (const fields of [[1, 2, 1], [2, 1, 3], [0, 2, 2], [1, 0, 2]] as Fields[]) {
+    for (const fields of [
+      [1, 2, 1],
+      [2, 1, 3],
+      [0, 2, 2],
+      [1, 0, 2],
+    ] as Fields[]) {
       const [n0, n1, n2] = fields;
       const gin = gatedFields(fields);
       const x = fieldInput(gin, 3, 9);
@@ -117,7 +135,10 @@ describe('field layers commute with D4', () => {
       const want: number[] = [];
       for (let i = 0; i < n0; i++) want.push(Math.max(v[i]!, 0));
       const z = n0 + k; // first Re channel of the input
-      for (const [m, n, off] of [[1, n1, 0], [2, n2, n1]] as const) {
+      for (const [m, n, off] of [
+        [1, n1, 0],
+        [2, n2, n1],
+      ] as const) {
         const re = z + (m === 1 ? 0 : 2 * n1);
         for (const part of [0, 1]) for (let i = 0; i < n; i++) want.push(v[re + part * n + i]! * sig(v[n0 + off + i]!));
       }
@@ -151,7 +172,10 @@ describe('field layers commute with D4', () => {
     const xs = x.arraySync() as number[][][][];
     const ys = y.arraySync() as number[][][][];
     const moving = bn.getWeights()[5]!.dataSync();
-    [[2, 3], [4, 5]].forEach(([re, im], f) => {
+    [
+      [2, 3],
+      [4, 5],
+    ].forEach(([re, im], f) => {
       let p = 0;
       let count = 0;
       xs.forEach((b) => b.forEach((r) => r.forEach((v) => ((p += v[re!]! ** 2 + v[im!]! ** 2), count++))));
@@ -172,10 +196,21 @@ describe('field layers commute with D4', () => {
     // channels: 0..2 order 0; 3, 4 Re1; 5, 6 Im1; 7, 8 Re2; 9, 10 Im2
     const z = (re: number, im: number) => [v[re]!, v[im]!];
     const [z10, z11, z20, z21] = [z(3, 5), z(4, 6), z(7, 9), z(8, 10)];
-    const want = [v[0], v[1], v[2], z10[0]! ** 2 + z10[1]! ** 2, z11[0]! ** 2 + z11[1]! ** 2, z20[0]! ** 2 + z20[1]! ** 2, z21[0]! ** 2 + z21[1]! ** 2];
+    const want = [
+      v[0],
+      v[1],
+      v[2],
+      z10[0]! ** 2 + z10[1]! ** 2,
+      z11[0]! ** 2 + z11[1]! ** 2,
+      z20[0]! ** 2 + z20[1]! ** 2,
+      z21[0]! ** 2 + z21[1]! ** 2,
+    ];
     want.push(z10[0]! * z11[0]! + z10[1]! * z11[1]!, z20[0]! * z21[0]! + z20[1]! * z21[1]!);
     // Re(z2·conj(z1)²) for i = 0, 1
-    for (const [a, b] of [[z10, z20], [z11, z21]] as const) {
+    for (const [a, b] of [
+      [z10, z20],
+      [z11, z21],
+    ] as const) {
       const [sr, si] = [a[0]! ** 2 - a[1]! ** 2, -2 * a[0]! * a[1]!];
       want.push(b[0]! * sr - b[1]! * si);
     }

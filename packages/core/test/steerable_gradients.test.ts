@@ -8,7 +8,15 @@
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FieldBatchNorm, fieldChannels, FieldInvariants, FieldNonlinearity, gatedFields, GMRSteerableConv2D, type Fields } from '../src/index.js';
+import {
+  FieldBatchNorm,
+  fieldChannels,
+  FieldInvariants,
+  FieldNonlinearity,
+  gatedFields,
+  GMRSteerableConv2D,
+  type Fields,
+} from '../src/index.js';
 import { randnArray, rng } from './helpers/gmr_reference.js';
 
 beforeAll(async () => {
@@ -39,7 +47,10 @@ describe('steerable layers: gradients', () => {
         biasInitializer: { className: 'RandomNormal', config: { seed: 12 } },
       });
       const bn = new FieldBatchNorm({ fields });
-      const nl = new FieldNonlinearity({ fields, biasInitializer: { className: 'RandomUniform', config: { minval: -0.1, maxval: -0.02, seed: 2 } } });
+      const nl = new FieldNonlinearity({
+        fields,
+        biasInitializer: { className: 'RandomUniform', config: { minval: -0.1, maxval: -0.02, seed: 2 } },
+      });
       const x = tf.tensor4d(randnArray(2 * 7 * 7 * fieldChannels(inFields), 1), [2, 7, 7, fieldChannels(inFields)]);
       // The conv's own output is part of the loss too: batch norm removes the mean, and with it the conv bias.
       // Negative norm-ReLU biases keep the loss flat near z = 0, where z·(|z| + b)/|z| would turn sharply for b > 0.
@@ -58,7 +69,12 @@ describe('steerable layers: gradients', () => {
       const checked: string[] = [];
       const r = rng(3);
       const eps = 5e-4;
-      const checkCoords = (name: string, base: Float32Array, grad: Float32Array, lossAt: (v: Float32Array) => number) => {
+      const checkCoords = (
+        name: string,
+        base: Float32Array,
+        grad: Float32Array,
+        lossAt: (v: Float32Array) => number,
+      ) => {
         let scale = 0;
         let argmax = 0;
         grad.forEach((g, i) => {
@@ -74,7 +90,10 @@ describe('steerable layers: gradients', () => {
           minus[i] -= eps;
           const fd = (lossAt(plus) - lossAt(minus)) / (2 * eps);
           const tol = 1e-2 * Math.max(Math.abs(grad[i]!), 0.05 * scale);
-          expect(Math.abs(fd - grad[i]!), `${name}[${i}]: analytic ${grad[i]} vs finite difference ${fd}`).toBeLessThanOrEqual(tol);
+          expect(
+            Math.abs(fd - grad[i]!),
+            `${name}[${i}]: analytic ${grad[i]} vs finite difference ${fd}`,
+          ).toBeLessThanOrEqual(tol);
         }
         checked.push(name);
       };
@@ -92,8 +111,19 @@ describe('steerable layers: gradients', () => {
           });
         }
       }
-      checkCoords('input', x.dataSync() as Float32Array, dx.dataSync() as Float32Array, (vals) => lossOf(tf.tensor(vals, x.shape)));
-      expect(checked.map((n) => n.split('/').pop())).toEqual(['kernel', 'log_sigmas', 'bias', 'gamma', 'beta', 'field_gamma', 'bias', 'input']);
+      checkCoords('input', x.dataSync() as Float32Array, dx.dataSync() as Float32Array, (vals) =>
+        lossOf(tf.tensor(vals, x.shape)),
+      );
+      expect(checked.map((n) => n.split('/').pop())).toEqual([
+        'kernel',
+        'log_sigmas',
+        'bias',
+        'gamma',
+        'beta',
+        'field_gamma',
+        'bias',
+        'input',
+      ]);
       layers.forEach((l) => l.dispose());
     });
   }
@@ -107,12 +137,20 @@ describe('steerable layers: gradients', () => {
     for (const [name, inFields, layer] of cases) {
       const layerOf = (t: tf.Tensor) => layer.apply(t) as tf.Tensor;
       const shape = [2, 4, 5, fieldChannels(inFields)];
-      const x = tf.tensor(randnArray(shape.reduce((a, b) => a * b), 5), shape);
+      const x = tf.tensor(
+        randnArray(
+          shape.reduce((a, b) => a * b),
+          5,
+        ),
+        shape,
+      );
       const y0 = layerOf(x);
       const R = randnArray(y0.size, 6);
       const Rt = tf.tensor(R, y0.shape);
       const lossOf = lossInFloat64(layerOf, R);
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layerOf(t), Rt)))(x).dataSync();
+      const g = tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(layerOf(t), Rt)))(x)
+        .dataSync();
       const base = x.dataSync() as Float32Array;
       const scale = Array.from(g).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       expect(scale, `${name}: gradient identically zero`).toBeGreaterThan(0);
@@ -125,7 +163,9 @@ describe('steerable layers: gradients', () => {
         const minus = base.slice();
         minus[i] -= eps;
         const fd = (lossOf(tf.tensor(plus, shape)) - lossOf(tf.tensor(minus, shape))) / (2 * eps);
-        expect(Math.abs(fd - g[i]!), `${name}[${i}]: analytic ${g[i]} vs finite difference ${fd}`).toBeLessThanOrEqual(1e-2 * Math.max(Math.abs(g[i]!), 0.05 * scale));
+        expect(Math.abs(fd - g[i]!), `${name}[${i}]: analytic ${g[i]} vs finite difference ${fd}`).toBeLessThanOrEqual(
+          1e-2 * Math.max(Math.abs(g[i]!), 0.05 * scale),
+        );
       }
     }
   });

@@ -26,7 +26,10 @@ beforeAll(async () => {
 function smoothImage(size: number, seed: number): tf.Tensor4D {
   return tf.tidy(() => {
     const g = Array.from({ length: 9 }, (_, i) => Math.exp(-((i - 4) ** 2) / 8));
-    const k = tf.tensor4d(g.flatMap((a) => g.map((b) => a * b)), [9, 9, 1, 1]);
+    const k = tf.tensor4d(
+      g.flatMap((a) => g.map((b) => a * b)),
+      [9, 9, 1, 1],
+    );
     return tf.conv2d(tf.randomNormal([1, size, size, 1], 0, 1, 'float32', seed), k, 1, 'same');
   });
 }
@@ -78,9 +81,15 @@ describe('a steerable stack', () => {
     const y1 = steer.apply(rotateBilinear(x, 45)) as tf.Tensor;
     const y2 = turnFields(rotateBilinear(steer.apply(x) as tf.Tensor, 45), fields, -Math.PI / 4);
     const steerable = equivarianceError(y1, y2, { radius });
-    const wrongTurn = equivarianceError(y1, turnFields(rotateBilinear(steer.apply(x) as tf.Tensor, 45), fields, Math.PI / 4), { radius });
+    const wrongTurn = equivarianceError(
+      y1,
+      turnFields(rotateBilinear(steer.apply(x) as tf.Tensor, 45), fields, Math.PI / 4),
+      { radius },
+    );
     const gmr = layerEquivarianceError((t) => iso.apply(t) as tf.Tensor, x, 45, { radius });
-    console.log(`45° equivariance error (relL2, 33×33 smooth input, k = 9, radius 11): GMRSteerableConv2D [4,4,4] ${steerable.relL2.toExponential(3)}, GMRConv2D ${gmr.relL2.toExponential(3)}; turning the fields the wrong way: ${wrongTurn.relL2.toExponential(3)}`);
+    console.log(
+      `45° equivariance error (relL2, 33×33 smooth input, k = 9, radius 11): GMRSteerableConv2D [4,4,4] ${steerable.relL2.toExponential(3)}, GMRConv2D ${gmr.relL2.toExponential(3)}; turning the fields the wrong way: ${wrongTurn.relL2.toExponential(3)}`,
+    );
     expect(steerable.relL2).toBeLessThan(0.05);
     expect(wrongTurn.relL2).toBeGreaterThan(10 * steerable.relL2);
     steer.dispose();

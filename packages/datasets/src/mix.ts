@@ -37,14 +37,24 @@ export function mixSets(sets: ImageSet[], options: MixOptions = {}): ImageSet {
   const [first] = sets;
   sets.forEach((s, i) => {
     if (s.height !== first.height || s.width !== first.width || s.channels !== first.channels) {
-      invalidArg(where, `sets[${i}] (${names[i]})`, `${s.height}×${s.width}×${s.channels} images`, `of the first set's shape ${first.height}×${first.width}×${first.channels}`);
+      invalidArg(
+        where,
+        `sets[${i}] (${names[i]})`,
+        `${s.height}×${s.width}×${s.channels} images`,
+        `of the first set's shape ${first.height}×${first.width}×${first.channels}`,
+      );
     }
   });
   if (mode === 'shared') {
     const named = sets.map((s, i) => [i, s.classNames] as const).filter(([, c]) => c !== undefined);
     for (const [i, c] of named) {
       if (JSON.stringify(c) !== JSON.stringify(named[0][1])) {
-        invalidArg(where, `sets[${i}] (${names[i]}) class names`, c, `the same as ${names[named[0][0]]}'s ${JSON.stringify(named[0][1])} for shared labels (use labels: 'disjoint' to keep the sets' classes apart)`);
+        invalidArg(
+          where,
+          `sets[${i}] (${names[i]}) class names`,
+          c,
+          `the same as ${names[named[0][0]]}'s ${JSON.stringify(named[0][1])} for shared labels (use labels: 'disjoint' to keep the sets' classes apart)`,
+        );
       }
     }
   }
@@ -67,5 +77,13 @@ export function mixSets(sets: ImageSet[], options: MixOptions = {}): ImageSet {
     at += s.count;
   });
   const shared = sets.find((s) => s.classNames)?.classNames;
-  return { images, labels, count, height: first.height, width: first.width, channels: first.channels, classNames: mode === 'disjoint' ? classNames : shared };
+  return {
+    images,
+    labels,
+    count,
+    height: first.height,
+    width: first.width,
+    channels: first.channels,
+    classNames: mode === 'disjoint' ? classNames : shared,
+  };
 }

@@ -51,14 +51,19 @@ export function makeDataset(data: ImageSet | ImageSource, options: PipelineOptio
   const seed = options.seed ?? 0;
   if (!Number.isFinite(seed)) invalidArg(where, 'seed', seed, 'a finite number');
   const labelsMode = options.labels ?? 'oneHot';
-  if (labelsMode !== 'oneHot' && labelsMode !== 'sparse') invalidArg(where, 'labels', labelsMode, "'oneHot' or 'sparse'");
-  const base = options.indices ? Int32Array.from(options.indices) : Int32Array.from({ length: source.count }, (_, i) => i);
-  for (const i of base) if (!(i >= 0 && i < source.count)) invalidArg(where, 'indices', i, `indices in 0..${source.count - 1}`);
+  if (labelsMode !== 'oneHot' && labelsMode !== 'sparse')
+    invalidArg(where, 'labels', labelsMode, "'oneHot' or 'sparse'");
+  const base = options.indices
+    ? Int32Array.from(options.indices)
+    : Int32Array.from({ length: source.count }, (_, i) => i);
+  for (const i of base)
+    if (!(i >= 0 && i < source.count)) invalidArg(where, 'indices', i, `indices in 0..${source.count - 1}`);
   let numClasses = options.numClasses ?? source.classNames?.length ?? 0;
   if (!numClasses) for (const l of source.labels) numClasses = Math.max(numClasses, l + 1);
   for (const i of base) {
     const l = source.labels[i];
-    if (!(l >= 0 && l < numClasses)) invalidArg(where, `label of image ${i}`, l, `a class index in 0..${numClasses - 1}`);
+    if (!(l >= 0 && l < numClasses))
+      invalidArg(where, `label of image ${i}`, l, `a class index in 0..${numClasses - 1}`);
   }
   const { height: H, width: W, channels: C } = source;
   const size = H * W * C;
@@ -67,7 +72,9 @@ export function makeDataset(data: ImageSet | ImageSource, options: PipelineOptio
   let epoch = 0;
   const ds = tfd.generator<Batch>(function* () {
     const e = epoch++;
-    const order = options.shuffle ? permutation(base.length, new Rng(deriveSeed(seed, e, 0x5eed))).map((k) => base[k]) : base;
+    const order = options.shuffle
+      ? permutation(base.length, new Rng(deriveSeed(seed, e, 0x5eed))).map((k) => base[k])
+      : base;
     for (let b = 0; b < nBatches; b++) {
       const idx = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length));
       const n = idx.length;
@@ -82,14 +89,25 @@ export function makeDataset(data: ImageSet | ImageSource, options: PipelineOptio
           continue;
         }
         source.read(i, scratch, 0);
-        const img = options.transform!({ data: scratch.slice(), height: H, width: W, channels: C }, new Rng(deriveSeed(seed, e, i)));
+        const img = options.transform!(
+          { data: scratch.slice(), height: H, width: W, channels: C },
+          new Rng(deriveSeed(seed, e, i)),
+        );
         if (img.height !== H || img.width !== W || img.channels !== C) {
-          invalidArg(where, 'transform', `a transform that returned ${img.height}×${img.width}×${img.channels} images`, `a transform that keeps the image shape ${H}×${W}×${C} (batches need one shape)`);
+          invalidArg(
+            where,
+            'transform',
+            `a transform that returned ${img.height}×${img.width}×${img.channels} images`,
+            `a transform that keeps the image shape ${H}×${W}×${C} (batches need one shape)`,
+          );
         }
         xs.set(img.data, k * size);
       }
       const x = tf.tensor4d(xs, [n, H, W, C]);
-      const y = labelsMode === 'sparse' ? tf.tensor1d(labels, 'int32') : tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32'));
+      const y =
+        labelsMode === 'sparse'
+          ? tf.tensor1d(labels, 'int32')
+          : tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32'));
       yield { xs: x, ys: y };
     }
   });
@@ -123,12 +141,16 @@ export function makeVoxelDataset(
     },
   };
   // tf.data's map disposes the input tensors that the result does not keep (here the 4D xs).
-  return makeDataset(source, options).map((b) => ({ xs: tf.reshape(b.xs, [b.xs.shape[0], R, R, R, 1]) as tf.Tensor5D, ys: b.ys })) as tfd.Dataset<VoxelBatch>;
+  return makeDataset(source, options).map((b) => ({
+    xs: tf.reshape(b.xs, [b.xs.shape[0], R, R, R, 1]) as tf.Tensor5D,
+    ys: b.ys,
+  })) as tfd.Dataset<VoxelBatch>;
 }
 
 /** The indices 0..count-1 split into two parts by a seeded permutation (e.g. a validation hold-out). */
 export function splitIndices(count: number, firstCount: number, seed = 0): [Int32Array, Int32Array] {
-  if (!(Number.isInteger(firstCount) && firstCount >= 0 && firstCount <= count)) invalidArg('splitIndices', 'firstCount', firstCount, `an integer in 0..${count}`);
+  if (!(Number.isInteger(firstCount) && firstCount >= 0 && firstCount <= count))
+    invalidArg('splitIndices', 'firstCount', firstCount, `an integer in 0..${count}`);
   const p = permutation(count, new Rng(deriveSeed(seed, 0x59117)));
   return [p.slice(0, firstCount), p.slice(firstCount)];
 }

@@ -55,7 +55,12 @@ export interface RotationEvalResult {
 /** A function from a float32 batch [B, H, W, C] to logits or probabilities [B, classes]. */
 export type PredictFn = (x: tf.Tensor4D) => tf.Tensor | Promise<tf.Tensor>;
 
-async function accuracyOf(set: ImageSource, predict: PredictFn, batchSize: number, alter: (x: tf.Tensor4D) => tf.Tensor4D): Promise<number> {
+async function accuracyOf(
+  set: ImageSource,
+  predict: PredictFn,
+  batchSize: number,
+  alter: (x: tf.Tensor4D) => tf.Tensor4D,
+): Promise<number> {
   const size = set.height * set.width * set.channels;
   let correct = 0;
   for (let start = 0; start < set.count; start += batchSize) {
@@ -90,7 +95,11 @@ function meanStd(v: number[]): { mean: number; std: number } {
  * Accuracy of `predict` on `set` rotated to each angle (bilinear, zero fill), with mean and (population) std
  * over the angles, as main.py's eval_rot reports them. Leaves no tensors behind.
  */
-export async function evaluateRotations(set: ImageSet | ImageSource, predict: PredictFn, options: RotationEvalOptions = {}): Promise<RotationEvalResult> {
+export async function evaluateRotations(
+  set: ImageSet | ImageSource,
+  predict: PredictFn,
+  options: RotationEvalOptions = {},
+): Promise<RotationEvalResult> {
   const source = 'read' in set ? set : imageSetSource(set, options.scale);
   const angles = [...(options.angles ?? ROTATION_ANGLES)];
   const batchSize = options.batchSize ?? 256;
@@ -119,7 +128,11 @@ export interface FlipEvalResult {
 }
 
 /** Accuracy of `predict` on `set` unflipped, flipped vertically and horizontally. Leaves no tensors behind. */
-export async function evaluateFlips(set: ImageSet | ImageSource, predict: PredictFn, options: Omit<RotationEvalOptions, 'angles'> = {}): Promise<FlipEvalResult> {
+export async function evaluateFlips(
+  set: ImageSet | ImageSource,
+  predict: PredictFn,
+  options: Omit<RotationEvalOptions, 'angles'> = {},
+): Promise<FlipEvalResult> {
   const source = 'read' in set ? set : imageSetSource(set, options.scale);
   const batchSize = options.batchSize ?? 256;
   const pre = options.preprocess;
@@ -141,7 +154,15 @@ export async function evaluateFlips(set: ImageSet | ImageSource, predict: Predic
  * Rotates one float32 HWC image by core's bilinear sampling plan (the exact formula of rotateBilinear, applied in
  * JS without tensors), zero fill. Used by the regenerated split, where every image has its own angle.
  */
-export function rotateImageWithPlan(src: Float32Array, height: number, width: number, channels: number, degrees: number, out: Float32Array, offset: number): void {
+export function rotateImageWithPlan(
+  src: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  degrees: number,
+  out: Float32Array,
+  offset: number,
+): void {
   const plan = rotationPlan(height, width, degrees);
   const hw = height * width;
   for (let p = 0; p < hw; p++) {
@@ -161,7 +182,15 @@ export function rotateImageWithPlan(src: Float32Array, height: number, width: nu
  * results are bit-identical: the tests check it), computed without building a plan, about 20× faster. The
  * regenerated split uses it, since each of its images has its own angle and a plan would serve one image only.
  */
-export function rotateImageBilinearZeros(src: Float32Array, height: number, width: number, channels: number, degrees: number, out: Float32Array, offset: number): void {
+export function rotateImageBilinearZeros(
+  src: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  degrees: number,
+  out: Float32Array,
+  offset: number,
+): void {
   const src0 = sourceCoordinates(height, width, degrees);
   for (let i = 0; i < height; i++) {
     for (let j = 0; j < width; j++) {
@@ -238,11 +267,22 @@ export async function regeneratedMnistRot(options: RegeneratedOptions = {}): Pro
   const tr = src.train;
   const te = src.test;
   if (tr.height !== te.height || tr.width !== te.width || tr.channels !== te.channels) {
-    invalidArg(where, 'source', `train ${tr.height}×${tr.width}×${tr.channels}, test ${te.height}×${te.width}×${te.channels}`, 'train and test of one image shape');
+    invalidArg(
+      where,
+      'source',
+      `train ${tr.height}×${tr.width}×${tr.channels}, test ${te.height}×${te.width}×${te.channels}`,
+      'train and test of one image shape',
+    );
   }
-  if (sizes.train + sizes.validation > tr.count) invalidArg(where, 'sizes', sizes, `train + validation ≤ ${tr.count} source train images`);
+  if (sizes.train + sizes.validation > tr.count)
+    invalidArg(where, 'sizes', sizes, `train + validation ≤ ${tr.count} source train images`);
   if (sizes.test > te.count + tr.count - sizes.train - sizes.validation) {
-    invalidArg(where, 'sizes.test', sizes.test, `at most ${te.count + tr.count - sizes.train - sizes.validation} (test images + unused train images)`);
+    invalidArg(
+      where,
+      'sizes.test',
+      sizes.test,
+      `at most ${te.count + tr.count - sizes.train - sizes.validation} (test images + unused train images)`,
+    );
   }
   const rng = new Rng(deriveSeed(seed, 0x4d4e495354));
   const perm = permutation(tr.count, rng);
@@ -286,6 +326,13 @@ export async function regeneratedMnistRot(options: RegeneratedOptions = {}): Pro
   for (let k = sizes.train; k < sizes.train + sizes.validation; k++) valEntries.push([0, perm[k]]);
   const testEntries: Array<[number, number]> = [];
   for (let i = 0; i < te.count && testEntries.length < sizes.test; i++) testEntries.push([1, i]);
-  for (let k = sizes.train + sizes.validation; k < tr.count && testEntries.length < sizes.test; k++) testEntries.push([0, perm[k]]);
-  return { name: 'regenerated', seed, train: make(trainEntries), validation: make(valEntries), test: make(testEntries) };
+  for (let k = sizes.train + sizes.validation; k < tr.count && testEntries.length < sizes.test; k++)
+    testEntries.push([0, perm[k]]);
+  return {
+    name: 'regenerated',
+    seed,
+    train: make(trainEntries),
+    validation: make(valEntries),
+    test: make(testEntries),
+  };
 }

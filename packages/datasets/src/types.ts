@@ -18,5 +18,15 @@ export interface ImageSet {
 export interface NdArray {
   shape: number[];
   dtype: string;
-  data: Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  data:
+    | Uint8Array
+    | Int8Array
+    | Int16Array
+    | Uint16Array
+    | Int32Array
+    | Uint32Array
+    | Float32Array
+    | Float64Array
+    | BigInt64Array
+    | BigUint64Array;
 }

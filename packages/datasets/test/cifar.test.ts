@@ -25,7 +25,12 @@ describe('CIFAR binary reader', () => {
     const set = await readCifar([join(dir, 'data_batch_1.bin'), join(dir, 'data_batch_2.bin')]);
     expect(set).toMatchObject({ count: 3, height: 32, width: 32, channels: 3 });
     expect(Array.from(set.labels)).toEqual([3, 9, 0]);
-    for (const [n, y, x, c] of [[0, 0, 0, 0], [0, 5, 7, 2], [1, 31, 31, 1], [2, 10, 3, 0]]) {
+    for (const [n, y, x, c] of [
+      [0, 0, 0, 0],
+      [0, 5, 7, 2],
+      [1, 31, 31, 1],
+      [2, 10, 3, 0],
+    ]) {
       expect(set.images[((n * 32 + y) * 32 + x) * 3 + c]).toBe(px(n)(c, y, x));
     }
   });
@@ -42,7 +47,9 @@ describe('CIFAR binary reader', () => {
     const f = join(dir, 'short.bin');
     await writeFile(f, Uint8Array.from(record([1], px(0)).slice(0, 3000)));
     await expect(readCifar(f)).rejects.toThrow(/short\.bin: truncated or not a CIFAR-10 binary file: 3000 bytes/);
-    await expect(readCifar(join(dir, 'train.bin'))).rejects.toThrow(/train\.bin: truncated or not a CIFAR-10 binary file/);
+    await expect(readCifar(join(dir, 'train.bin'))).rejects.toThrow(
+      /train\.bin: truncated or not a CIFAR-10 binary file/,
+    );
     const g = join(dir, 'badlabel.bin');
     await writeFile(g, Uint8Array.from(record([12], px(0))));
     await expect(readCifar(g)).rejects.toThrow(/badlabel\.bin: record 0: label 12 out of range 0\.\.9/);

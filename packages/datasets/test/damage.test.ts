@@ -6,7 +6,17 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { crc32, encodeIdx, encodeNpz, getH5wasm, idxToImageSet, parseIdx, parseNpz, readHdf5Dataset, readPcam } from '../src/index.js';
+import {
+  crc32,
+  encodeIdx,
+  encodeNpz,
+  getH5wasm,
+  idxToImageSet,
+  parseIdx,
+  parseNpz,
+  readHdf5Dataset,
+  readPcam,
+} from '../src/index.js';
 import { tempDir, u8 } from './helpers/tmp.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -30,7 +40,9 @@ describe('npz CRC-32', () => {
     expect(at).toBeGreaterThan(0);
     const bad = zip.slice();
     bad[at] ^= 0x04;
-    expect(() => parseNpz(bad, 'bad.npz')).toThrow(/bad\.npz: member 'a\.npy' is damaged: CRC-32 [0-9a-f]{8}, the archive says [0-9a-f]{8}/);
+    expect(() => parseNpz(bad, 'bad.npz')).toThrow(
+      /bad\.npz: member 'a\.npy' is damaged: CRC-32 [0-9a-f]{8}, the archive says [0-9a-f]{8}/,
+    );
   });
 });
 
@@ -39,7 +51,9 @@ describe('labels outside the classes', () => {
     const images = parseIdx(encodeIdx([3, 2, 2], new Uint8Array(12)));
     const labels = parseIdx(encodeIdx([3], Uint8Array.from([1, 200, 3])));
     const ten = Array.from({ length: 10 }, (_, i) => String(i));
-    expect(() => idxToImageSet(images, labels, 'img.idx', 'lab.idx', ten)).toThrow(/lab\.idx: label 200 at index 1 is outside the 10 classes \(labels must be 0\.\.9\)/);
+    expect(() => idxToImageSet(images, labels, 'img.idx', 'lab.idx', ten)).toThrow(
+      /lab\.idx: label 200 at index 1 is outside the 10 classes \(labels must be 0\.\.9\)/,
+    );
     const ok = parseIdx(encodeIdx([3], Uint8Array.from([1, 9, 3])));
     expect(Array.from(idxToImageSet(images, ok, 'img.idx', 'lab.idx', ten).labels)).toEqual([1, 9, 3]);
   });
@@ -59,7 +73,9 @@ describe('HDF5 damage', () => {
   });
 
   it('PatchCamelyon: a label 2 is refused (classes 0 and 1)', async () => {
-    await expect(readPcam(join(dir, 'x.h5'), join(dir, 'y.h5'))).rejects.toThrow(/y\.h5: label 2 at index 1 is outside the PatchCamelyon classes/);
+    await expect(readPcam(join(dir, 'x.h5'), join(dir, 'y.h5'))).rejects.toThrow(
+      /y\.h5: label 2 at index 1 is outside the PatchCamelyon classes/,
+    );
   });
 
   it('a file damaged after its superblock gives one line naming the file, and prints nothing', async () => {
@@ -71,7 +87,9 @@ describe('HDF5 damage', () => {
     await writeFile(file, bad);
     const printed: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (printed.push(String(s)), true));
+    const stderr = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((s: string | Uint8Array) => (printed.push(String(s)), true));
     let message = '';
     try {
       await readHdf5Dataset(file, 'x');

@@ -25,7 +25,10 @@ describe('HDF5 (h5wasm) and PatchCamelyon', () => {
   });
 
   it('reads datasets and a PCam split', async () => {
-    const set = await readPcam(join(dir, 'camelyonpatch_level_2_split_test_x.h5'), join(dir, 'camelyonpatch_level_2_split_test_y.h5'));
+    const set = await readPcam(
+      join(dir, 'camelyonpatch_level_2_split_test_x.h5'),
+      join(dir, 'camelyonpatch_level_2_split_test_y.h5'),
+    );
     expect(set).toMatchObject({ count: 3, height: 4, width: 4, channels: 3 });
     expect(Array.from(set.images)).toEqual(Array.from(x));
     expect(Array.from(set.labels)).toEqual([1, 0, 1]);
@@ -42,8 +45,12 @@ describe('HDF5 (h5wasm) and PatchCamelyon', () => {
     const whole = u8(await readFile(join(dir, 'camelyonpatch_level_2_split_test_x.h5')));
     const cut = join(dir, 'cut_x.h5');
     await writeFile(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-    await expect(readHdf5Dataset(cut, 'x')).rejects.toThrow(/cut_x\.h5: truncated HDF5 file: its superblock says \d+ bytes, the file has \d+/);
-    await expect(readHdf5Dataset(join(dir, 'y_short.h5'), 'x')).rejects.toThrow(/y_short\.h5: no dataset 'x' \(found: f, y\)/);
+    await expect(readHdf5Dataset(cut, 'x')).rejects.toThrow(
+      /cut_x\.h5: truncated HDF5 file: its superblock says \d+ bytes, the file has \d+/,
+    );
+    await expect(readHdf5Dataset(join(dir, 'y_short.h5'), 'x')).rejects.toThrow(
+      /y_short\.h5: no dataset 'x' \(found: f, y\)/,
+    );
     await expect(readPcam(join(dir, 'camelyonpatch_level_2_split_test_x.h5'), join(dir, 'y_short.h5'))).rejects.toThrow(
       /y_short\.h5: mismatched counts: 2 labels for 3 images/,
     );

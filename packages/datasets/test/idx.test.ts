@@ -62,7 +62,9 @@ describe('IDX reader', () => {
     const full = idxBytes(0x08, [3, 2, 4], pixels);
     const f = join(dir, 'trunc');
     await writeFile(f, full.subarray(0, full.length - 1));
-    await expect(readIdx(f)).rejects.toThrow(/trunc: truncated IDX data: shape \[3, 2, 4\] needs 40 bytes, the file has 39/);
+    await expect(readIdx(f)).rejects.toThrow(
+      /trunc: truncated IDX data: shape \[3, 2, 4\] needs 40 bytes, the file has 39/,
+    );
     await writeFile(f, full.subarray(0, 9));
     await expect(readIdx(f)).rejects.toThrow(/truncated IDX header/);
     await writeFile(f, Uint8Array.from([...full, 0]));
@@ -83,7 +85,9 @@ describe('IDX reader', () => {
     await expect(readIdxImageSet(join(dir, 'img-idx3-ubyte'), join(dir, 'lab2-idx1-ubyte'))).rejects.toThrow(
       /lab2-idx1-ubyte: mismatched counts: 2 labels for 3 images/,
     );
-    await expect(readIdxImageSet(join(dir, 'lab-idx1-ubyte'), join(dir, 'lab-idx1-ubyte'))).rejects.toThrow(/expected IDX images of type uint8 and shape/);
+    await expect(readIdxImageSet(join(dir, 'lab-idx1-ubyte'), join(dir, 'lab-idx1-ubyte'))).rejects.toThrow(
+      /expected IDX images of type uint8 and shape/,
+    );
     await expect(readIdx(join(dir, 'nope'))).rejects.toThrow(/nope: file not found/);
   });
 });

@@ -1,7 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DatasetError, decodeImage, encodeJpeg, encodePng, encodeTiff, readImageFiles, readImageFolder, readImageFolderSplits, sniffImageFormat } from '../src/index.js';
+import {
+  DatasetError,
+  decodeImage,
+  encodeJpeg,
+  encodePng,
+  encodeTiff,
+  readImageFiles,
+  readImageFolder,
+  readImageFolderSplits,
+  sniffImageFormat,
+} from '../src/index.js';
 import { tempDir } from './helpers/tmp.js';
 
 function rgbaPattern(w: number, h: number, seed: number): Uint8Array {
@@ -70,8 +80,12 @@ describe('image files and folders', () => {
   });
 
   it('rejects an unknown class folder, a missing class, a corrupt image and a size mismatch', async () => {
-    await expect(readImageFolder(join(root, 'ok'), { classes: ['cat'] })).rejects.toThrow(/ok\/dog: unknown class folder 'dog' \(the classes are: cat\)/);
-    await expect(readImageFolder(join(root, 'ok'), { classes: ['cat', 'dog', 'owl'] })).rejects.toThrow(/ok\/owl: class 'owl' has no folder/);
+    await expect(readImageFolder(join(root, 'ok'), { classes: ['cat'] })).rejects.toThrow(
+      /ok\/dog: unknown class folder 'dog' \(the classes are: cat\)/,
+    );
+    await expect(readImageFolder(join(root, 'ok'), { classes: ['cat', 'dog', 'owl'] })).rejects.toThrow(
+      /ok\/owl: class 'owl' has no folder/,
+    );
     const bad = join(root, 'bad');
     await mkdir(join(bad, 'x'), { recursive: true });
     const png = encodePng(rgbaPattern(6, 4, 1), 6, 4);
@@ -97,7 +111,10 @@ describe('image files and folders', () => {
     for (const [rel, what] of Object.entries(files)) {
       const p = join(dir, rel);
       await mkdir(join(p, '..'), { recursive: true });
-      await writeFile(p, typeof what === 'string' ? what : encodePng(rgbaPattern(what[0], what[1], rel.length), what[0], what[1]));
+      await writeFile(
+        p,
+        typeof what === 'string' ? what : encodePng(rgbaPattern(what[0], what[1], rel.length), what[0], what[1]),
+      );
     }
     return dir;
   }
@@ -127,26 +144,40 @@ describe('image files and folders', () => {
     const dir = await tree('stray', { 'a/1.png': [4, 4], 'a/labels.csv': '1,2', 'b/2.png': [4, 4] });
     const e = await datasetError(readImageFolder(dir));
     expect(e.file).toBe(join(dir, 'a', 'labels.csv'));
-    expect(e.message).toMatch(/not an image file \(the readable extensions are \.png .*\); move it out of the class folder, or pass otherFiles: 'ignore'/);
+    expect(e.message).toMatch(
+      /not an image file \(the readable extensions are \.png .*\); move it out of the class folder, or pass otherFiles: 'ignore'/,
+    );
     const set = await readImageFolder(dir, { otherFiles: 'ignore' });
     expect(Array.from(set.labels)).toEqual([0, 1]);
     // a file with an image's extension that is not one is refused by its content
     const fake = await tree('fake-ext', { 'a/1.png': [4, 4], 'a/2.png': 'text, not pixels' });
     expect((await datasetError(readImageFolder(fake))).message).toMatch(/2\.png: not a PNG, JPEG or TIFF image/);
-    await expect(readImageFolder(dir, { otherFiles: 'skip' as 'ignore' })).rejects.toThrow(/`otherFiles` must be 'error' or 'ignore', got "skip"/);
+    await expect(readImageFolder(dir, { otherFiles: 'skip' as 'ignore' })).rejects.toThrow(
+      /`otherFiles` must be 'error' or 'ignore', got "skip"/,
+    );
   });
 
   it('names the odd image out of a folder of mixed sizes, and resizes them when given a size', async () => {
     const dir = await tree('sizes', { 'a/1.png': [6, 4], 'a/2.png': [6, 4], 'b/3.png': [5, 5] });
     const e = await datasetError(readImageFolder(dir));
     expect(e.file).toBe(join(dir, 'b', '3.png'));
-    expect(e.message).toContain(`image is 5×5, the others are 6×4 (as ${join(dir, 'a', '1.png')}): images of mixed sizes need a size`);
+    expect(e.message).toContain(
+      `image is 5×5, the others are 6×4 (as ${join(dir, 'a', '1.png')}): images of mixed sizes need a size`,
+    );
     const set = await readImageFolder(dir, { size: [3, 3] });
     expect(set).toMatchObject({ count: 3, height: 3, width: 3 });
   });
 
   it('reads train/test splits with one class list and names class folders that differ', async () => {
-    const ok = await tree('split-ok', { 'train/a/1.png': [4, 4], 'train/b/2.png': [4, 4], 'train/b/3.png': [4, 4], 'test/a/4.png': [4, 4], 'test/b/5.png': [4, 4], 'val/a/6.png': [4, 4], 'val/b/7.png': [4, 4] });
+    const ok = await tree('split-ok', {
+      'train/a/1.png': [4, 4],
+      'train/b/2.png': [4, 4],
+      'train/b/3.png': [4, 4],
+      'test/a/4.png': [4, 4],
+      'test/b/5.png': [4, 4],
+      'val/a/6.png': [4, 4],
+      'val/b/7.png': [4, 4],
+    });
     const seen: number[] = [];
     const s = await readImageFolderSplits(ok, { onProgress: (done, total) => seen.push(done / total) });
     expect(Array.from(s.train.labels)).toEqual([0, 1, 1]);
@@ -155,14 +186,21 @@ describe('image files and folders', () => {
     expect(s.test.classNames).toEqual(['a', 'b']);
     // one count across the splits: 1/3 … 3/3 (train), 4/5 5/5 (test), 6/7 7/7 (val)
     expect(seen).toEqual([1 / 3, 2 / 3, 1, 4 / 5, 1, 6 / 7, 1]);
-    const bad = await tree('split-bad', { 'train/a/1.png': [4, 4], 'train/b/2.png': [4, 4], 'test/a/3.png': [4, 4], 'test/c/4.png': [4, 4] });
+    const bad = await tree('split-bad', {
+      'train/a/1.png': [4, 4],
+      'train/b/2.png': [4, 4],
+      'test/a/3.png': [4, 4],
+      'test/c/4.png': [4, 4],
+    });
     const e = await datasetError(readImageFolderSplits(bad));
     expect(e.file).toBe(join(bad, 'test'));
     expect(e.message).toContain(`only in ${join(bad, 'train')}: b; only in ${join(bad, 'test')}: c`);
     const noTest = await tree('split-none', { 'train/a/1.png': [4, 4] });
     expect((await datasetError(readImageFolderSplits(noTest))).message).toMatch(/no test\/ folder/);
     const sizes = await tree('split-sizes', { 'train/a/1.png': [4, 4], 'test/a/2.png': [5, 5] });
-    expect((await datasetError(readImageFolderSplits(sizes))).message).toMatch(/images are 5×5, the training images 4×4: pass a size/);
+    expect((await datasetError(readImageFolderSplits(sizes))).message).toMatch(
+      /images are 5×5, the training images 4×4: pass a size/,
+    );
     expect((await readImageFolderSplits(sizes, { size: [4, 4] })).test.height).toBe(4);
   });
 

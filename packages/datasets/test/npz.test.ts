@@ -41,7 +41,13 @@ describe('.npz reader', () => {
   it('round-trips encodeNpz, stored and deflated, with RGB images', async () => {
     for (const compress of [false, true]) {
       const imgs = Uint8Array.from({ length: 2 * 3 * 3 * 3 }, (_, i) => i * 4);
-      const bytes = encodeNpz({ val_images: { shape: [2, 3, 3, 3], data: imgs }, val_labels: { shape: [2, 1], data: Uint8Array.from([5, 6]) } }, compress);
+      const bytes = encodeNpz(
+        {
+          val_images: { shape: [2, 3, 3, 3], data: imgs },
+          val_labels: { shape: [2, 1], data: Uint8Array.from([5, 6]) },
+        },
+        compress,
+      );
       const set = medmnistSplit(parseNpz(bytes), 'val');
       expect(set).toMatchObject({ count: 2, height: 3, width: 3, channels: 3 });
       expect(Array.from(set.images)).toEqual(Array.from(imgs));
@@ -59,12 +65,21 @@ describe('.npz reader', () => {
     await expect(readNpz(g)).rejects.toThrow(/cut\.npz: corrupt or truncated zip archive/);
     const npy = zipSync({ 'x.npy': Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 200, 0, 0x7b]) });
     expect(() => parseNpz(npy, 'h.npz')).toThrow(/h\.npz:x\.npy: truncated \.npy header/);
-    expect(() => parseNpy(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), 'q.npy')).toThrow(/q\.npy: wrong magic number/);
-    const bytes = encodeNpz({ train_images: { shape: [3, 2, 2], data: new Uint8Array(12) }, train_labels: { shape: [2], data: new Uint8Array(2) } });
-    expect(() => medmnistSplit(parseNpz(bytes, 'm.npz'), 'train', 'm.npz')).toThrow(/m\.npz: mismatched counts: 2 labels in 'train_labels' for 3 images/);
+    expect(() => parseNpy(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), 'q.npy')).toThrow(
+      /q\.npy: wrong magic number/,
+    );
+    const bytes = encodeNpz({
+      train_images: { shape: [3, 2, 2], data: new Uint8Array(12) },
+      train_labels: { shape: [2], data: new Uint8Array(2) },
+    });
+    expect(() => medmnistSplit(parseNpz(bytes, 'm.npz'), 'train', 'm.npz')).toThrow(
+      /m\.npz: mismatched counts: 2 labels in 'train_labels' for 3 images/,
+    );
     const trunc = encodeNpz({ a: { shape: [4], data: new Float32Array(4) } });
     const entries = { 'a.npy': parseNpzEntry(trunc).subarray(0, 140) };
-    expect(() => parseNpz(zipSync(entries), 't.npz')).toThrow(/t\.npz:a\.npy: truncated \.npy data: shape \[4\] of <f4 needs 144 bytes, the file has 140/);
+    expect(() => parseNpz(zipSync(entries), 't.npz')).toThrow(
+      /t\.npz:a\.npy: truncated \.npy data: shape \[4\] of <f4 needs 144 bytes, the file has 140/,
+    );
   });
 });
 

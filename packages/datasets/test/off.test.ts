@@ -76,8 +76,12 @@ describe('ModelNet OFF meshes and voxelisation', () => {
 
   it('rejects a wrong header, truncated files and bad face indices, naming the file', async () => {
     expect(() => parseOff('PLY\n3 1 0\n', 'a.off')).toThrow(/a\.off: wrong magic: OFF files start with 'OFF'/);
-    expect(() => parseOff('OFF\n8 6 0\n0 0 0\n', 'b.off')).toThrow(/b\.off: truncated OFF file: header declares 8 vertices and 6 faces, only 1 data lines follow/);
-    expect(() => parseOff('OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n', 'c.off')).toThrow(/c\.off: face 0 refers to vertex 7, outside 0\.\.2/);
+    expect(() => parseOff('OFF\n8 6 0\n0 0 0\n', 'b.off')).toThrow(
+      /b\.off: truncated OFF file: header declares 8 vertices and 6 faces, only 1 data lines follow/,
+    );
+    expect(() => parseOff('OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n', 'c.off')).toThrow(
+      /c\.off: face 0 refers to vertex 7, outside 0\.\.2/,
+    );
     expect(() => parseOff('OFF\n3 1 0\n0 0 0\n1 x 0\n0 1 0\n3 0 1 2\n', 'd.off')).toThrow(/d\.off: corrupt vertex 1/);
     expect(() => parseOff('OFF\nthree 1 0\n', 'e.off')).toThrow(/e\.off: corrupt OFF counts line/);
     await expect(readOff(join(dir, 'missing.off'))).rejects.toThrow(/missing\.off: file not found/);
@@ -86,10 +90,14 @@ describe('ModelNet OFF meshes and voxelisation', () => {
   it('reads a ModelNet folder (class/split/*.off) and feeds 5D voxel batches', async () => {
     await tf.setBackend('cpu');
     const root = join(dir, 'ModelNet2');
-    for (const c of ['bed', 'chair']) for (const sp of ['train', 'test']) await mkdir(join(root, c, sp), { recursive: true });
+    for (const c of ['bed', 'chair'])
+      for (const sp of ['train', 'test']) await mkdir(join(root, c, sp), { recursive: true });
     await writeFile(join(root, 'bed', 'train', 'bed_0001.off'), `OFF\n${CUBE_BODY}`);
     await writeFile(join(root, 'bed', 'train', 'bed_0002.off'), `OFF${CUBE_BODY}`);
-    await writeFile(join(root, 'chair', 'train', 'chair_0001.off'), 'OFF\n4 1 0\n-1 -1 0\n1 -1 0\n1 1 0\n-1 1 0\n4 0 1 2 3\n');
+    await writeFile(
+      join(root, 'chair', 'train', 'chair_0001.off'),
+      'OFF\n4 1 0\n-1 -1 0\n1 -1 0\n1 1 0\n-1 1 0\n4 0 1 2 3\n',
+    );
     const set = await readModelNet(root, 'train', { resolution: 8 });
     expect(set).toMatchObject({ count: 3, resolution: 8, classNames: ['bed', 'chair'] });
     expect(Array.from(set.labels)).toEqual([0, 0, 1]);
@@ -101,10 +109,17 @@ describe('ModelNet OFF meshes and voxelisation', () => {
       if (shapes.length === 2) expect(Array.from(b.xs.dataSync()).reduce((a, v) => a + Number(v), 0)).toBe(64);
       tf.dispose([b.xs, b.ys]);
     });
-    expect(shapes).toEqual([[2, 8, 8, 8, 1], [1, 8, 8, 8, 1]]);
+    expect(shapes).toEqual([
+      [2, 8, 8, 8, 1],
+      [1, 8, 8, 8, 1],
+    ]);
     expect(tf.memory().numTensors).toBe(before);
-    await expect(readModelNet(root, 'train', { classes: ['bed'] })).rejects.toThrow(/ModelNet2\/chair: unknown class folder 'chair'/);
+    await expect(readModelNet(root, 'train', { classes: ['bed'] })).rejects.toThrow(
+      /ModelNet2\/chair: unknown class folder 'chair'/,
+    );
     await mkdir(join(root, 'desk'));
-    await expect(readModelNet(root, 'test')).rejects.toThrow(/ModelNet2\/desk\/test: missing 'test' folder of class 'desk'/);
+    await expect(readModelNet(root, 'test')).rejects.toThrow(
+      /ModelNet2\/desk\/test: missing 'test' folder of class 'desk'/,
+    );
   });
 });

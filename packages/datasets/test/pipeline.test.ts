@@ -6,7 +6,14 @@ import { makeDataset, randomRotation, splitIndices, type Batch, type ImageSet } 
 function indexSet(n: number, classes = 10): ImageSet {
   const images = new Uint8Array(n * 9);
   for (let i = 0; i < n; i++) images.fill(i, i * 9, (i + 1) * 9);
-  return { images, labels: Int32Array.from({ length: n }, (_, i) => i % classes), count: n, height: 3, width: 3, channels: 1 };
+  return {
+    images,
+    labels: Int32Array.from({ length: n }, (_, i) => i % classes),
+    count: n,
+    height: 3,
+    width: 3,
+    channels: 1,
+  };
 }
 
 async function collect(ds: tf.data.Dataset<Batch>): Promise<Array<{ ids: number[]; ys: number[][] | number[] }>> {
@@ -28,10 +35,17 @@ describe('tf.data pipelines', () => {
   it('batches in order, scales uint8 by 1/255, one-hot or sparse labels, and leaks no tensors', async () => {
     const before = tf.memory().numTensors;
     const batches = await collect(makeDataset(indexSet(10), { batchSize: 4 }));
-    expect(batches.map((b) => b.ids)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(batches.map((b) => b.ids)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect((batches[0].ys as number[][])[1]).toEqual([0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     const sparse = await collect(makeDataset(indexSet(10), { batchSize: 4, labels: 'sparse', dropRemainder: true }));
-    expect(sparse.map((b) => b.ys)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect(sparse.map((b) => b.ys)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -72,13 +86,17 @@ describe('tf.data pipelines', () => {
     expect(Array.from(splitIndices(10, 3, 1)[0])).toEqual(Array.from(a));
     const got = (await collect(makeDataset(indexSet(10), { indices: a, batchSize: 8 }))).flatMap((x) => x.ids);
     expect(got).toEqual(Array.from(a));
-    expect(() => makeDataset(indexSet(3), { indices: [5] })).toThrow(/makeDataset: `indices` must be indices in 0\.\.2, got 5/);
+    expect(() => makeDataset(indexSet(3), { indices: [5] })).toThrow(
+      /makeDataset: `indices` must be indices in 0\.\.2, got 5/,
+    );
     expect(() => makeDataset(indexSet(3), { batchSize: 0 })).toThrow(/`batchSize` must be a positive integer/);
   });
 
   it('feeds model.fitDataset and evaluateDataset without growing the tensor count', async () => {
     const set = indexSet(64, 2);
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [3, 3, 1] }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [3, 3, 1] }), tf.layers.dense({ units: 2, activation: 'softmax' })],
+    });
     model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const ds = makeDataset(set, { batchSize: 16, shuffle: true, seed: 1 });
     const h1 = await model.fitDataset(ds, { epochs: 1, verbose: 0 });

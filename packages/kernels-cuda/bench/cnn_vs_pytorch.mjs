@@ -21,7 +21,11 @@ const threads = String(process.argv[5] ?? 2);
 const widths = { 'gmr-cnn': '24,48,96', 'plain-cnn': '16,32,64' };
 const models = which === 'both' ? Object.keys(widths) : [which];
 const python = process.env.GMR_PYTHON ?? '/usr/bin/python3';
-const env = { ...process.env, GMR_NATIVE_THREADS: threads, GMR_PYTORCH_SRC: process.env.GMR_PYTORCH_SRC ?? path.resolve(repo, '..', 'shared', 'reference', 'pytorch') };
+const env = {
+  ...process.env,
+  GMR_NATIVE_THREADS: threads,
+  GMR_PYTORCH_SRC: process.env.GMR_PYTORCH_SRC ?? path.resolve(repo, '..', 'shared', 'reference', 'pytorch'),
+};
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -31,19 +35,54 @@ function run(cmd, args) {
 
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const m of models) {
-  const ours = [], torch = [];
+  const ours = [],
+    torch = [];
   for (let i = 0; i < rounds; i++) {
     const l1 = loadavg()[0];
-    const o = run(process.execPath, [path.join(repo, 'apps', 'cli', 'bin', 'gmr.js'), 'bench', '--model', m, '--widths', widths[m], '--batch-size', '32', '--runs', runs, '--warmup', '3', '--backend', 'native', '--json']).results[0];
+    const o = run(process.execPath, [
+      path.join(repo, 'apps', 'cli', 'bin', 'gmr.js'),
+      'bench',
+      '--model',
+      m,
+      '--widths',
+      widths[m],
+      '--batch-size',
+      '32',
+      '--runs',
+      runs,
+      '--warmup',
+      '3',
+      '--backend',
+      'native',
+      '--json',
+    ]).results[0];
     const l2 = loadavg()[0];
-    const t = run(python, [path.join(here, 'pytorch_cnn.py'), '--model', m, '--widths', widths[m], '--runs', runs, '--warmup', '3', '--threads', threads]);
+    const t = run(python, [
+      path.join(here, 'pytorch_cnn.py'),
+      '--model',
+      m,
+      '--widths',
+      widths[m],
+      '--runs',
+      runs,
+      '--warmup',
+      '3',
+      '--threads',
+      threads,
+    ]);
     ours.push(o);
     torch.push(t);
     const cpu = (r) => `CPU ${r.trainStepCpuMs.toFixed(1)} / ${r.inferenceCpuMs.toFixed(1)} ms`;
-    console.log(`${m} round ${i + 1}: native train ${o.trainStepMs.toFixed(1)} ms, inference ${o.inferenceMs.toFixed(1)} ms, ${cpu(o)} (load ${l1.toFixed(2)}) | PyTorch ${t.torch} train ${t.trainStepMs.toFixed(1)} ms, inference ${t.inferenceMs.toFixed(1)} ms, ${cpu(t)} (load ${l2.toFixed(2)})`);
+    console.log(
+      `${m} round ${i + 1}: native train ${o.trainStepMs.toFixed(1)} ms, inference ${o.inferenceMs.toFixed(1)} ms, ${cpu(o)} (load ${l1.toFixed(2)}) | PyTorch ${t.torch} train ${t.trainStepMs.toFixed(1)} ms, inference ${t.inferenceMs.toFixed(1)} ms, ${cpu(t)} (load ${l2.toFixed(2)})`,
+    );
   }
   const r = (k) => median(ours.map((o) => o[k])) / median(torch.map((t) => t[k]));
-  console.log(`${m}, ${threads} thread(s): ours / PyTorch = ${r('trainStepMs').toFixed(2)}× training step, ${r('inferenceMs').toFixed(2)}× inference (medians over ${rounds} rounds of ${runs} runs)`);
+  console.log(
+    `${m}, ${threads} thread(s): ours / PyTorch = ${r('trainStepMs').toFixed(2)}× training step, ${r('inferenceMs').toFixed(2)}× inference (medians over ${rounds} rounds of ${runs} runs)`,
+  );
   // Process CPU time: at one thread each the work done, much less moved by other jobs than wall time.
-  console.log(`${m}, ${threads} thread(s), CPU time: ours / PyTorch = ${r('trainStepCpuMs').toFixed(2)}× training step, ${r('inferenceCpuMs').toFixed(2)}× inference`);
+  console.log(
+    `${m}, ${threads} thread(s), CPU time: ours / PyTorch = ${r('trainStepCpuMs').toFixed(2)}× training step, ${r('inferenceCpuMs').toFixed(2)}× inference`,
+  );
 }

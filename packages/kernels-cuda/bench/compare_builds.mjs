@@ -20,8 +20,15 @@ if (process.argv[2] === '--child') {
   const model = kind === 'gmr-cnn' ? gmrCNN({ widths: [24, 48, 96] }) : plainCNN({ widths: [16, 32, 64] });
   const opt = tf.train.adam(1e-3);
   const x = tf.randomUniform([32, 28, 28, 1], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
-  const train = [], infer = [];
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
+  const train = [],
+    infer = [];
   for (let i = 0; i < 18; i++) {
     const t0 = performance.now();
     const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), true);
@@ -49,10 +56,15 @@ if (!before || !after) {
 }
 for (const kind of ['plain-cnn', 'gmr-cnn'])
   for (let r = 1; r <= rounds; r++)
-    for (const [name, dist] of [['before', before], ['after', after]]) {
+    for (const [name, dist] of [
+      ['before', before],
+      ['after', after],
+    ]) {
       const load = loadavg()[0];
       const p = spawnSync(process.execPath, [self, '--child', dist, kind], { encoding: 'utf8' });
       if (p.status !== 0) throw new Error(`${name} ${kind}: ${p.stderr.slice(-1500)}`);
       const m = JSON.parse(p.stdout.trim().split('\n').pop());
-      console.log(`${kind} round ${r} ${name.padEnd(6)} train ${m.trainStepMs.toFixed(1)} ms, inference ${m.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`);
+      console.log(
+        `${kind} round ${r} ${name.padEnd(6)} train ${m.trainStepMs.toFixed(1)} ms, inference ${m.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`,
+      );
     }

@@ -22,7 +22,11 @@ const addons = files.map((f) => ({ name: path.basename(f), a: require(path.resol
 for (const { a } of addons) a.setThreads(1);
 
 // [name, cin, cout, k, hw] as the CLI's plain-cnn builds them (packages/models/src/cnn.ts), batch 32.
-const LAYERS = [['1→16 k9 28²', 1, 16, 9, 28], ['16→32 k9 14²', 16, 32, 9, 14], ['32→64 k5 7²', 32, 64, 5, 7]];
+const LAYERS = [
+  ['1→16 k9 28²', 1, 16, 9, 28],
+  ['16→32 k9 14²', 16, 32, 9, 14],
+  ['32→64 k5 7²', 32, 64, 5, 7],
+];
 const B = 32;
 const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
@@ -43,8 +47,12 @@ function ours(a) {
   return LAYERS.map(([, cin, cout, k, hw]) => {
     const p = (k - 1) >> 1;
     const geom = Int32Array.from([B, hw, hw, cin, hw, hw, 1, 1, k, k, 1, 1, 1, 1, p, p, 0]);
-    const x = rand(B * hw * hw * cin), w = rand(k * k * cin * cout), dy = rand(B * hw * hw * cout);
-    const y = alloc(a, dy.length), dx = alloc(a, x.length), dw = alloc(a, w.length);
+    const x = rand(B * hw * hw * cin),
+      w = rand(k * k * cin * cout),
+      dy = rand(B * hw * hw * cout);
+    const y = alloc(a, dy.length),
+      dx = alloc(a, x.length),
+      dw = alloc(a, w.length);
     const r = {
       forward: cpuMs(() => a.convForward(x, w, geom, cout, null, 0, y)),
       inputGrad: cpuMs(() => a.convBackpropInput(dy, w, geom, cout, dx)),
@@ -64,12 +72,21 @@ for (let i = 0; i < rounds; i++) {
   if (t.status !== 0) throw new Error(`conv_layers.py failed: ${t.stderr.slice(-2000)}`);
   res.torch.push(JSON.parse(t.stdout.trim().split('\n').pop()));
 }
-console.log(`per-op CPU ms at 1 thread, medians of ${rounds} rounds × ${runs} calls; load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`);
+console.log(
+  `per-op CPU ms at 1 thread, medians of ${rounds} rounds × ${runs} calls; load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+);
 const cols = Object.keys(res);
 console.log(['layer', 'op', ...cols, ...cols.filter((c) => c !== 'torch').map((c) => `${c}/torch`)].join(' | '));
 LAYERS.forEach(([lname], li) => {
   for (const op of ['forward', 'inputGrad', 'filterGrad']) {
     const m = Object.fromEntries(cols.map((c) => [c, median(res[c].map((r) => r[li][op]))]));
-    console.log([lname, op, ...cols.map((c) => m[c].toFixed(2)), ...cols.filter((c) => c !== 'torch').map((c) => (m[c] / m.torch).toFixed(2) + '×')].join(' | '));
+    console.log(
+      [
+        lname,
+        op,
+        ...cols.map((c) => m[c].toFixed(2)),
+        ...cols.filter((c) => c !== 'torch').map((c) => (m[c] / m.torch).toFixed(2) + '×'),
+      ].join(' | '),
+    );
   }
 });

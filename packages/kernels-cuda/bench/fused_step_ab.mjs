@@ -17,7 +17,10 @@ const rounds = Number(process.argv[3] ?? 3);
 const runs = String(process.argv[4] ?? 15);
 const threads = String(process.argv[5] ?? 1);
 const widths = { 'gmr-cnn': '24,48,96', 'plain-cnn': '16,32,64' };
-const sides = { before: { GMR_FUSED_OPTIMIZER: '0', GMR_BENCH_NO_FOLD: '1' }, after: { GMR_FUSED_OPTIMIZER: '1', GMR_BENCH_NO_FOLD: '0' } };
+const sides = {
+  before: { GMR_FUSED_OPTIMIZER: '0', GMR_BENCH_NO_FOLD: '1' },
+  after: { GMR_FUSED_OPTIMIZER: '1', GMR_BENCH_NO_FOLD: '0' },
+};
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 for (const m of which === 'both' ? Object.keys(widths) : [which]) {
@@ -25,12 +28,34 @@ for (const m of which === 'both' ? Object.keys(widths) : [which]) {
   for (let i = 0; i < rounds; i++) {
     for (const [side, extra] of Object.entries(sides)) {
       const load = loadavg()[0];
-      const args = [gmr, 'bench', '--model', m, '--widths', widths[m], '--batch-size', '32', '--runs', runs, '--warmup', '3', '--backend', 'native', '--json'];
-      const r = spawnSync(process.execPath, args, { env: { ...process.env, ...extra, GMR_NATIVE_THREADS: threads }, encoding: 'utf8', maxBuffer: 1 << 24 });
+      const args = [
+        gmr,
+        'bench',
+        '--model',
+        m,
+        '--widths',
+        widths[m],
+        '--batch-size',
+        '32',
+        '--runs',
+        runs,
+        '--warmup',
+        '3',
+        '--backend',
+        'native',
+        '--json',
+      ];
+      const r = spawnSync(process.execPath, args, {
+        env: { ...process.env, ...extra, GMR_NATIVE_THREADS: threads },
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
       if (r.status !== 0) throw new Error(`gmr bench failed: ${r.stderr.slice(-2000)}`);
       const o = JSON.parse(r.stdout.trim().split('\n').pop()).results[0];
       got[side].push(o);
-      console.log(`${m} round ${i + 1} ${side}: train ${o.trainStepMs.toFixed(1)} ms, inference ${o.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`);
+      console.log(
+        `${m} round ${i + 1} ${side}: train ${o.trainStepMs.toFixed(1)} ms, inference ${o.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`,
+      );
     }
   }
   const med = (side, k) => median(got[side].map((o) => o[k]));

@@ -20,14 +20,39 @@ const got = { before: [], after: [] };
 for (let i = 0; i < rounds; i++) {
   for (const [side, extra] of Object.entries(sides)) {
     const load = loadavg()[0];
-    const args = [gmr, 'bench', '--model', 'gmr-steerable', 'gmr-cnn', '--batch-size', '32', '--runs', runs, '--warmup', '3', '--backend', 'native', '--json'];
-    const r = spawnSync(process.execPath, args, { env: { ...process.env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 24 });
+    const args = [
+      gmr,
+      'bench',
+      '--model',
+      'gmr-steerable',
+      'gmr-cnn',
+      '--batch-size',
+      '32',
+      '--runs',
+      runs,
+      '--warmup',
+      '3',
+      '--backend',
+      'native',
+      '--json',
+    ];
+    const r = spawnSync(process.execPath, args, {
+      env: { ...process.env, ...extra },
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
     if (r.status !== 0) throw new Error(`gmr bench failed: ${r.stderr.slice(-2000)}`);
     const [s, c] = JSON.parse(r.stdout.trim().split('\n').pop()).results;
     got[side].push({ s, c });
-    console.log(`round ${i + 1} ${side}: steerable train ${s.trainStepMs.toFixed(1)} ms, inference ${s.inferenceMs.toFixed(1)} ms; gmr-cnn train ${c.trainStepMs.toFixed(1)} ms, inference ${c.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`);
+    console.log(
+      `round ${i + 1} ${side}: steerable train ${s.trainStepMs.toFixed(1)} ms, inference ${s.inferenceMs.toFixed(1)} ms; gmr-cnn train ${c.trainStepMs.toFixed(1)} ms, inference ${c.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`,
+    );
   }
 }
 const med = (side, m, k) => median(got[side].map((o) => o[m][k])).toFixed(1);
-console.log(`medians over ${rounds} rounds: steerable train ${med('before', 's', 'trainStepMs')} → ${med('after', 's', 'trainStepMs')} ms, inference ${med('before', 's', 'inferenceMs')} → ${med('after', 's', 'inferenceMs')} ms`);
-console.log(`  gmr-cnn in the same runs: train ${med('before', 'c', 'trainStepMs')} / ${med('after', 'c', 'trainStepMs')} ms, inference ${med('before', 'c', 'inferenceMs')} / ${med('after', 'c', 'inferenceMs')} ms`);
+console.log(
+  `medians over ${rounds} rounds: steerable train ${med('before', 's', 'trainStepMs')} → ${med('after', 's', 'trainStepMs')} ms, inference ${med('before', 's', 'inferenceMs')} → ${med('after', 's', 'inferenceMs')} ms`,
+);
+console.log(
+  `  gmr-cnn in the same runs: train ${med('before', 'c', 'trainStepMs')} / ${med('after', 'c', 'trainStepMs')} ms, inference ${med('before', 'c', 'inferenceMs')} / ${med('after', 'c', 'inferenceMs')} ms`,
+);

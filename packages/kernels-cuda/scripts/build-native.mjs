@@ -32,10 +32,14 @@ function nodeInclude() {
     process.config?.variables?.node_prefix && path.join(process.config.variables.node_prefix, 'include', 'node'),
   ].filter(Boolean);
   for (const c of candidates) if (existsSync(path.join(c, 'node_api.h'))) return c;
-  throw new Error(`Node's headers (node_api.h) not found in ${candidates.join(', ')}; set GMR_NODE_INCLUDE to the folder holding them`);
+  throw new Error(
+    `Node's headers (node_api.h) not found in ${candidates.join(', ')}; set GMR_NODE_INCLUDE to the folder holding them`,
+  );
 }
 
-const headers = readdirSync(src).filter((f) => f.endsWith('.h')).map((f) => path.join(src, f));
+const headers = readdirSync(src)
+  .filter((f) => f.endsWith('.h'))
+  .map((f) => path.join(src, f));
 const newest = (files) => Math.max(...files.map((f) => statSync(f).mtimeMs));
 const stale = (target, deps) => !existsSync(target) || statSync(target).mtimeMs < newest(deps);
 
@@ -48,8 +52,27 @@ function run(cmd, argv) {
 }
 
 const inc = nodeInclude();
-const common = ['-std=c++17', '-O3', '-fPIC', '-fvisibility=hidden', '-pthread', `-I${inc}`, `-I${src}`, '-DNAPI_VERSION=8', '-Wall', '-Wno-unused-function'];
-const hostSources = ['addon.cc', 'host_ops.cc', 'sgemm_host.cc', 'thread_pool.cc', 'conv_host.cc', 'field_ops.cc', 'optimizer_update.cc'];
+const common = [
+  '-std=c++17',
+  '-O3',
+  '-fPIC',
+  '-fvisibility=hidden',
+  '-pthread',
+  `-I${inc}`,
+  `-I${src}`,
+  '-DNAPI_VERSION=8',
+  '-Wall',
+  '-Wno-unused-function',
+];
+const hostSources = [
+  'addon.cc',
+  'host_ops.cc',
+  'sgemm_host.cc',
+  'thread_pool.cc',
+  'conv_host.cc',
+  'field_ops.cc',
+  'optimizer_update.cc',
+];
 
 async function compileAll(variant, defines) {
   const objects = [];
@@ -58,7 +81,9 @@ async function compileAll(variant, defines) {
     const o = path.join(obj, `${variant}_${f.replace(/\.cc$/, '.o')}`);
     objects.push(o);
     if (stale(o, [path.join(src, f), ...headers])) {
-      jobs.push(run(cxx, [...common, ...defines, `-DNODE_GYP_MODULE_NAME=gmr_${variant}`, '-c', path.join(src, f), '-o', o]));
+      jobs.push(
+        run(cxx, [...common, ...defines, `-DNODE_GYP_MODULE_NAME=gmr_${variant}`, '-c', path.join(src, f), '-o', o]),
+      );
     }
   }
   await Promise.all(jobs);
@@ -74,7 +99,11 @@ async function buildHost() {
 }
 
 function findNvcc() {
-  const candidates = [process.env.NVCC, process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'bin', 'nvcc'), '/usr/local/cuda/bin/nvcc'].filter(Boolean);
+  const candidates = [
+    process.env.NVCC,
+    process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'bin', 'nvcc'),
+    '/usr/local/cuda/bin/nvcc',
+  ].filter(Boolean);
   for (const c of candidates) if (existsSync(c)) return c;
   const w = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' });
   return w.status === 0 && w.stdout.trim() ? w.stdout.trim() : null;
@@ -93,18 +122,42 @@ async function buildCuda() {
   const cuObj = path.join(obj, 'cuda_ops.o');
   if (stale(cuObj, [cu, ...headers])) {
     await run(nvcc, [
-      '-std=c++17', '-O3', '-Xcompiler', '-fPIC,-fvisibility=hidden', `-I${src}`,
-      '-gencode', 'arch=compute_90,code=sm_90', '-gencode', 'arch=compute_90,code=compute_90',
-      '-c', cu, '-o', cuObj,
+      '-std=c++17',
+      '-O3',
+      '-Xcompiler',
+      '-fPIC,-fvisibility=hidden',
+      `-I${src}`,
+      '-gencode',
+      'arch=compute_90,code=sm_90',
+      '-gencode',
+      'arch=compute_90,code=compute_90',
+      '-c',
+      cu,
+      '-o',
+      cuObj,
     ]);
   }
   const objects = await compileAll('cuda', ['-DGMR_CUDA']);
   const target = path.join(out, 'gmr_cuda.node');
   // nvcc links (it knows where its static cudart is, even behind a wrapper script on the path).
   if (stale(target, [...objects, cuObj])) {
-    await run(nvcc, ['-shared', '-cudart', 'static', '-Xcompiler', '-pthread', '-o', target, ...objects, cuObj, '-ldl', '-lrt']);
+    await run(nvcc, [
+      '-shared',
+      '-cudart',
+      'static',
+      '-Xcompiler',
+      '-pthread',
+      '-o',
+      target,
+      ...objects,
+      cuObj,
+      '-ldl',
+      '-lrt',
+    ]);
   }
-  console.log(`kernels-cuda: CUDA addon ${path.relative(root, target)} with ${nvcc} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `kernels-cuda: CUDA addon ${path.relative(root, target)} with ${nvcc} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 }
 
 try {

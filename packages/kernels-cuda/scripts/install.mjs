@@ -42,8 +42,16 @@ function loadablePrebuild() {
   } catch (e) {
     return { file: null, why: `no prebuilt binary for ${target()} (prebuilds/ has ${shipped()})` };
   }
-  const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(file)}).info()))`], { encoding: 'utf8' });
-  if (probe.status !== 0) return { file: null, why: `the prebuilt ${path.relative(root, file)} does not load here (${probe.stderr.trim().split('\n').pop()})` };
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `console.log(JSON.stringify(require(${JSON.stringify(file)}).info()))`],
+    { encoding: 'utf8' },
+  );
+  if (probe.status !== 0)
+    return {
+      file: null,
+      why: `the prebuilt ${path.relative(root, file)} does not load here (${probe.stderr.trim().split('\n').pop()})`,
+    };
   return { file, info: JSON.parse(probe.stdout) };
 }
 
@@ -61,9 +69,14 @@ function shipped() {
 function sourceBuildMissing() {
   const missing = [];
   const cxx = process.env.CXX || 'g++';
-  if (spawnSync('sh', ['-c', `command -v ${JSON.stringify(cxx)}`]).status !== 0) missing.push(`C++17 compiler (${cxx} not found; set CXX, or install g++)`);
-  const heads = [process.env.GMR_NODE_INCLUDE, path.resolve(path.dirname(process.execPath), '..', 'include', 'node')].filter(Boolean);
-  if (!heads.some((h) => existsSync(path.join(h, 'node_api.h')))) missing.push(`Node headers (no node_api.h in ${heads.join(' or ')}; set GMR_NODE_INCLUDE)`);
+  if (spawnSync('sh', ['-c', `command -v ${JSON.stringify(cxx)}`]).status !== 0)
+    missing.push(`C++17 compiler (${cxx} not found; set CXX, or install g++)`);
+  const heads = [
+    process.env.GMR_NODE_INCLUDE,
+    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+  ].filter(Boolean);
+  if (!heads.some((h) => existsSync(path.join(h, 'node_api.h'))))
+    missing.push(`Node headers (no node_api.h in ${heads.join(' or ')}; set GMR_NODE_INCLUDE)`);
   return missing.length ? missing.join(' and ') : null;
 }
 
@@ -75,7 +88,8 @@ function buildFromSource() {
 const rebuild = 'npm rebuild @gmr-conv/kernels-cuda';
 if (fromSource) {
   const missing = sourceBuildMissing();
-  if (!missing && buildFromSource()) finish(true, `built from source${wantCuda ? ' (CUDA requested: see the lines above)' : ''}`);
+  if (!missing && buildFromSource())
+    finish(true, `built from source${wantCuda ? ' (CUDA requested: see the lines above)' : ''}`);
   const pre = loadablePrebuild();
   const why = missing ? `cannot build from source: no ${missing}` : 'the source build failed (see above)';
   if (pre.file) finish(true, `${why}; using the prebuilt ${path.relative(root, pre.file)} (host build, no CUDA)`);

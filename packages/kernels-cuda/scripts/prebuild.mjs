@@ -19,7 +19,11 @@ const libc = process.platform === 'linux' ? (existsSync('/etc/alpine-release') ?
 const tuple = `${process.platform}-${process.arch}`;
 const name = ['node', 'napi', libc, 'node'].filter(Boolean).join('.');
 
-const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.mjs'), '--portable', '--out', tmp], { stdio: 'inherit' });
+const build = spawnSync(
+  process.execPath,
+  [path.join(root, 'scripts', 'build-native.mjs'), '--portable', '--out', tmp],
+  { stdio: 'inherit' },
+);
 if (build.status !== 0) {
   console.error('kernels-cuda prebuild: the portable host build failed (see above); no prebuilt binary');
   process.exit(1);
@@ -32,9 +36,15 @@ mkdirSync(dir, { recursive: true });
 const dest = path.join(dir, name);
 copyFileSync(path.join(tmp, 'gmr_host.node'), dest);
 
-const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(dest)}).info()))`], { encoding: 'utf8' });
+const probe = spawnSync(
+  process.execPath,
+  ['-e', `console.log(JSON.stringify(require(${JSON.stringify(dest)}).info()))`],
+  { encoding: 'utf8' },
+);
 if (probe.status !== 0) {
-  console.error(`kernels-cuda prebuild: ${path.relative(root, dest)} does not load: ${probe.stderr.trim().split('\n')[0]}`);
+  console.error(
+    `kernels-cuda prebuild: ${path.relative(root, dest)} does not load: ${probe.stderr.trim().split('\n')[0]}`,
+  );
   process.exit(1);
 }
 

@@ -39,7 +39,11 @@ if (what === 'layer') {
   const ls = tf.tensor1d(initialLogSigmas(9, 5));
   const b = tf.zeros([64]);
   step = async () => {
-    const g = tf.tidy(() => tf.grads((...a) => tf.sum(gmrConv2d(a[0], { weight: a[1], logSigmas: a[2], bias: a[3] }, { kernelSize: 9, padding: 'same' })))([x, w, ls, b]));
+    const g = tf.tidy(() =>
+      tf.grads((...a) =>
+        tf.sum(gmrConv2d(a[0], { weight: a[1], logSigmas: a[2], bias: a[3] }, { kernelSize: 9, padding: 'same' })),
+      )([x, w, ls, b]),
+    );
     await Promise.all(g.map((t) => t.data()));
     tf.dispose(g);
   };
@@ -48,7 +52,13 @@ if (what === 'layer') {
   const model = gmrResNet18({ numClasses: 10, gmrConvSize: [9, 9, 5, 5], inputSize: [32, 32] });
   const opt = tf.train.momentum(0.1, 0.9);
   const x = tf.randomNormal([32, 32, 32, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   step =
     what === 'resnet18-inference'
       ? async () => {
@@ -72,5 +82,7 @@ const cpu = process.cpuUsage(c0);
 const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
 const rows = [...self.entries()].map(([k, v]) => [k, v / steps]).sort((a, b) => b[1] - a[1]);
 const inKernels = rows.reduce((s, r) => s + r[1], 0);
-console.log(`${what}: ${total.toFixed(1)} ms per step (${cpuMs.toFixed(0)} ms of CPU time, all threads), ${inKernels.toFixed(1)} ms in kernels`);
+console.log(
+  `${what}: ${total.toFixed(1)} ms per step (${cpuMs.toFixed(0)} ms of CPU time, all threads), ${inKernels.toFixed(1)} ms in kernels`,
+);
 for (const [k, v] of rows.slice(0, 25)) console.log(`${k.padEnd(32)} ${v.toFixed(1).padStart(8)}`);

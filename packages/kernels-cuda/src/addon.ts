@@ -22,18 +22,46 @@ export interface NativeAddon {
   setThreads(n: number): number;
   info(): { build: 'host' | 'cuda'; simd: string; threads: number };
   sgemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, aOffset: number, lda: number, b: Float32Array, bOffset: number, ldb: number,
-    beta: number, c: Float32Array, cOffset: number, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
   ): void;
   ringSum(x: Float32Array, taps: Float32Array, geom: Int32Array, r: Float32Array): void;
   /** GMR forward without keeping R: ring sums and mixing block by block (phiT [Cout, n·Cin/g]); y [P, Cout]. */
-  gmrForward(x: Float32Array, taps: Float32Array, geom: Int32Array, phiT: Float32Array, cout: number, y: Float32Array): void;
+  gmrForward(
+    x: Float32Array,
+    taps: Float32Array,
+    geom: Int32Array,
+    phiT: Float32Array,
+    cout: number,
+    y: Float32Array,
+  ): void;
   ringScatter(d: Float32Array, taps: Float32Array, geom: Int32Array, dx: Float32Array): void;
   im2col(x: Float32Array, geom: Int32Array, col: Float32Array): void;
   col2im(col: Float32Array, geom: Int32Array, dx: Float32Array): void;
   /** Plain conv (im2col geometry, w [kh, kw, Cin, cout]): y = conv(x, w) (+ bias, ReLU when act 1), implicit GEMM. */
-  convForward(x: Float32Array, w: Float32Array, geom: Int32Array, cout: number, bias: Float32Array | null, act: 0 | 1, y: Float32Array): void;
+  convForward(
+    x: Float32Array,
+    w: Float32Array,
+    geom: Int32Array,
+    cout: number,
+    bias: Float32Array | null,
+    act: 0 | 1,
+    y: Float32Array,
+  ): void;
   convBackpropInput(dy: Float32Array, w: Float32Array, geom: Int32Array, cout: number, dx: Float32Array): void;
   convBackpropFilter(x: Float32Array, dy: Float32Array, geom: Int32Array, cout: number, dw: Float32Array): void;
   relu(x: Float32Array, y: Float32Array): void;
@@ -42,22 +70,71 @@ export interface NativeAddon {
   fieldGate(x: Float32Array, n0: number, n1: number, n2: number, y: Float32Array): void;
   fieldGateGrad(x: Float32Array, dy: Float32Array, n0: number, n1: number, n2: number, dx: Float32Array): void;
   /** core's FieldBatchNorm in training (field_ops.h): y, mean [C], stats [F], invStd [C] from x, γ [F], β [n0]. */
-  fieldBatchNorm(x: Float32Array, n0: number, n1: number, n2: number, gamma: Float32Array, beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array, stats: Float32Array, invStd: Float32Array): void;
-  fieldBatchNormGrad(x: Float32Array, dy: Float32Array, n0: number, n1: number, n2: number, mean: Float32Array, invStd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array | null): void;
+  fieldBatchNorm(
+    x: Float32Array,
+    n0: number,
+    n1: number,
+    n2: number,
+    gamma: Float32Array,
+    beta: Float32Array | null,
+    eps: number,
+    y: Float32Array,
+    mean: Float32Array,
+    stats: Float32Array,
+    invStd: Float32Array,
+  ): void;
+  fieldBatchNormGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    n0: number,
+    n1: number,
+    n2: number,
+    mean: Float32Array,
+    invStd: Float32Array,
+    gamma: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array | null,
+  ): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: 0 | 1): void;
   binary(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** x viewed as [outer, red, inner] → out [outer, inner], summed (or averaged) over the middle axis. */
   reduce(x: Float32Array, outer: number, red: number, inner: number, out: Float32Array, mean: boolean): void;
   /** op 0 add, 1 sub, 2 mul, 3 div, 4 squared difference; element strides per output axis (0 = broadcast). */
-  binaryStrided(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array, shape: Int32Array): void;
+  binaryStrided(
+    op: number,
+    a: Float32Array,
+    aStrides: Int32Array,
+    b: Float32Array,
+    bStrides: Int32Array,
+    out: Float32Array,
+    shape: Int32Array,
+  ): void;
   tile(x: Float32Array, shape: Int32Array, reps: Int32Array, out: Float32Array): void;
   avgPool(x: Float32Array, geom: Int32Array, y: Float32Array): void;
   avgPoolGrad(dy: Float32Array, geom: Int32Array, dx: Float32Array): void;
-  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, eps: number, y: Float32Array): void;
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    eps: number,
+    y: Float32Array,
+  ): void;
   /** The gradients of batchNorm for dy: dx, and per channel dmean, dvar, dscale, doffset (scale null = 1). */
   batchNormGrad(
-    x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
-    dx: Float32Array, dmean: Float32Array, dvar: Float32Array, dscale: Float32Array, doffset: Float32Array,
+    x: Float32Array,
+    dy: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    eps: number,
+    dx: Float32Array,
+    dmean: Float32Array,
+    dvar: Float32Array,
+    dscale: Float32Array,
+    doffset: Float32Array,
   ): void;
   step(x: Float32Array, alpha: number, y: Float32Array): void;
   /**
@@ -65,7 +142,13 @@ export interface NativeAddon {
    * β₁, 1 − β₁, β₂, 1 − β₂, 1 − β₁ᵗ, 1 − β₂ᵗ, ε, lr·wd, clipNorm]; per variable inputs (w, g, state…) and outputs
    * (w, state…); norm[0] = the global gradient norm before clipping.
    */
-  optimizerUpdate(params: Float64Array, decay: Uint8Array, inputs: Float32Array[], outputs: Float32Array[], norm: Float32Array): void;
+  optimizerUpdate(
+    params: Float64Array,
+    decay: Uint8Array,
+    inputs: Float32Array[],
+    outputs: Float32Array[],
+    norm: Float32Array,
+  ): void;
   deviceInfo?(): { ok: boolean; count: number; name: string; error: string };
 }
 
@@ -103,7 +186,10 @@ function prebuiltFile(): { file: string | null; why: string } {
 /** The install script's one line (build/install-status.json), when it ran and found no binary. */
 function installNote(): string | null {
   try {
-    const s = JSON.parse(readFileSync(path.join(packageRoot, 'build', 'install-status.json'), 'utf8')) as { ok: boolean; line: string };
+    const s = JSON.parse(readFileSync(path.join(packageRoot, 'build', 'install-status.json'), 'utf8')) as {
+      ok: boolean;
+      line: string;
+    };
     return s.ok ? null : s.line;
   } catch {
     return null;
@@ -126,7 +212,9 @@ export function loadAddon(kind: BuildKind): LoadResult {
   let missing: string | null = null;
   if (!existsSync(file)) {
     if (kind === 'cuda') {
-      const how = installed ? 'GMR_BUILD_CUDA=1 npm rebuild @gmr-conv/kernels-cuda' : 'pnpm --filter @gmr-conv/kernels-cuda build:cuda';
+      const how = installed
+        ? 'GMR_BUILD_CUDA=1 npm rebuild @gmr-conv/kernels-cuda'
+        : 'pnpm --filter @gmr-conv/kernels-cuda build:cuda';
       missing = `gmr_cuda.node is not built (opt-in, needs nvcc: ${how})`;
     } else if (process.env.GMR_NATIVE_DIR) missing = `${file} not found (GMR_NATIVE_DIR is set)`;
     else {
@@ -140,7 +228,11 @@ export function loadAddon(kind: BuildKind): LoadResult {
     try {
       result = { addon: req(file) as NativeAddon, error: null, file };
     } catch (e) {
-      result = { addon: null, error: `cannot load ${path.basename(file)}: ${(e as Error).message.split('\n')[0]}`, file };
+      result = {
+        addon: null,
+        error: `cannot load ${path.basename(file)}: ${(e as Error).message.split('\n')[0]}`,
+        file,
+      };
     }
   }
   cache.set(kind, result);

@@ -11,7 +11,10 @@ import type { NativeAddon } from './addon.js';
 
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
 type DataId = object;
-type Storage = { get(id: DataId): { values?: BackendValues; dtype: tf.DataType; refCount: number }; has(id: DataId): boolean };
+type Storage = {
+  get(id: DataId): { values?: BackendValues; dtype: tf.DataType; refCount: number };
+  has(id: DataId): boolean;
+};
 
 export class NativeBackend extends MathBackendCPU {
   /** Native buffers → number of data entries holding a view of them. */

@@ -9,7 +9,13 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { invalid } from '@gmr-conv/core';
-import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, FIELD_GATE, FIELD_GATE_GRAD, setSteerablePath } from '@gmr-conv/core/kernel';
+import {
+  FIELD_BATCH_NORM,
+  FIELD_BATCH_NORM_GRAD,
+  FIELD_GATE,
+  FIELD_GATE_GRAD,
+  setSteerablePath,
+} from '@gmr-conv/core/kernel';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
@@ -20,7 +26,12 @@ export { NativeBackend } from './backend.js';
 export { loadAddon, addonFile, type NativeAddon, type BuildKind } from './addon.js';
 export { kernelCallCounts, resetKernelCallCounts } from './counters.js';
 export { ringTaps, unsupportedReason } from './kernels/gmr_conv_impl.js';
-export { NativeBatchNormGrad, NativeReluGrad, NativeOptimizerUpdate, type NativeOptimizerUpdateAttrs } from './kernel_names.js';
+export {
+  NativeBatchNormGrad,
+  NativeReluGrad,
+  NativeOptimizerUpdate,
+  type NativeOptimizerUpdateAttrs,
+} from './kernel_names.js';
 export { optimizerSlots } from './kernels/NativeOptimizerUpdate.js';
 
 export type NativeBackendName = 'native' | 'cuda';
@@ -48,7 +59,12 @@ function kernelConfigs(name: NativeBackendName): tf.KernelConfig[] {
   return [...fallback, ...native];
 }
 
-const FUSED_STEERABLE_KERNELS: readonly string[] = [FIELD_GATE, FIELD_GATE_GRAD, FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD];
+const FUSED_STEERABLE_KERNELS: readonly string[] = [
+  FIELD_GATE,
+  FIELD_GATE_GRAD,
+  FIELD_BATCH_NORM,
+  FIELD_BATCH_NORM_GRAD,
+];
 
 /** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
 export const NATIVE_KERNELS: readonly string[] = nativeKernelConfigs.map((c) => c.kernelName);
@@ -109,31 +125,51 @@ function registeredAddon(fn: string, name: NativeBackendName): NativeAddon {
   const a = addons[name];
   if (a) return a;
   const registered = (Object.keys(addons) as NativeBackendName[]).map((n) => `'${n}'`);
-  const why = Object.hasOwn(status, name) ? `'${name}' is not: ${status[name].detail}` : `'native' or 'cuda' when registered`;
-  return invalid(`@gmr-conv/kernels-cuda ${fn}`, 'name', name, `a registered native backend (${registered.length ? registered.join(', ') : 'none is'}; ${why})`);
+  const why = Object.hasOwn(status, name)
+    ? `'${name}' is not: ${status[name].detail}`
+    : `'native' or 'cuda' when registered`;
+  return invalid(
+    `@gmr-conv/kernels-cuda ${fn}`,
+    'name',
+    name,
+    `a registered native backend (${registered.length ? registered.join(', ') : 'none is'}; ${why})`,
+  );
 }
 
 /** Native buffers alive in the addon of `name` (count, bytes, allocations so far): the leak check. */
-export function liveNativeBuffers(name: NativeBackendName = 'native'): { count: number; bytes: number; allocations: number; cachedBytes: number } {
+export function liveNativeBuffers(name: NativeBackendName = 'native'): {
+  count: number;
+  bytes: number;
+  allocations: number;
+  cachedBytes: number;
+} {
   const a = registeredAddon('liveNativeBuffers', name);
   const live = a.liveBuffers();
   // The backend's spare buffers (kept for reuse) are live to the addon but hold no data: count them as cached.
   const b = tf.engine().registry[name] as NativeBackend | undefined;
   const spare = b?.spareBuffers?.() ?? { count: 0, bytes: 0 };
-  return { ...live, count: live.count - spare.count, bytes: live.bytes - spare.bytes, cachedBytes: live.cachedBytes + spare.bytes };
+  return {
+    ...live,
+    count: live.count - spare.count,
+    bytes: live.bytes - spare.bytes,
+    cachedBytes: live.cachedBytes + spare.bytes,
+  };
 }
 
 /** Sets the host threads of `name`'s addon (default 2, or GMR_NATIVE_THREADS); returns the count in use. */
 export function setNumThreads(n: number, name: NativeBackendName = 'native'): number {
   // The pool would clamp silently; a count outside its range is a mistake worth saying.
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) invalid('@gmr-conv/kernels-cuda setNumThreads', 'n', n, `an integer from 1 to ${MAX_THREADS}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+    invalid('@gmr-conv/kernels-cuda setNumThreads', 'n', n, `an integer from 1 to ${MAX_THREADS}`);
   const a = registeredAddon('setNumThreads', name);
   return a.setThreads(n);
 }
 
 /** A one-line description for backend setup tools (@gmr-conv/test-utils/backends, the root scripts). */
 export function describeBackend(name: string): string {
-  return name === 'native' || name === 'cuda' ? `@gmr-conv/kernels-cuda ${name}: ${status[name].detail}` : `unknown backend ${name}`;
+  return name === 'native' || name === 'cuda'
+    ? `@gmr-conv/kernels-cuda ${name}: ${status[name].detail}`
+    : `unknown backend ${name}`;
 }
 
 registerNativeBackends();

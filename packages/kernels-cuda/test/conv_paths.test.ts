@@ -11,7 +11,14 @@ import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 import { expectNoLeaks } from './leak_check.js';
 
-const t = (shape: number[], seed: number) => tf.tensor(rand(shape.reduce((p, q) => p * q, 1), seed), shape);
+const t = (shape: number[], seed: number) =>
+  tf.tensor(
+    rand(
+      shape.reduce((p, q) => p * q, 1),
+      seed,
+    ),
+    shape,
+  );
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
 interface ConvCase {
@@ -25,24 +32,86 @@ interface ConvCase {
 }
 
 const cases: ConvCase[] = [
-  { name: 'first layer 1 → 16, 9×9 same, 28×28 (the CLI plain CNN)', x: [2, 28, 28, 1], k: [9, 9], cout: 16, pad: 'same' },
+  {
+    name: 'first layer 1 → 16, 9×9 same, 28×28 (the CLI plain CNN)',
+    x: [2, 28, 28, 1],
+    k: [9, 9],
+    cout: 16,
+    pad: 'same',
+  },
   { name: '16 → 32, 9×9 same, 14×14, batch 1', x: [1, 14, 14, 16], k: [9, 9], cout: 32, pad: 'same' },
-  { name: '32 → 64, 5×5 same, 7×7, batch 3 (tiles of two rows that span two images)', x: [3, 7, 7, 32], k: [5, 5], cout: 64, pad: 'same' },
-  { name: '8 → 24, 3×3 valid, odd sizes (7×5: 15 positions, no multiple of 12)', x: [1, 7, 5, 8], k: [3, 3], cout: 24, pad: 'valid' },
-  { name: '12 → 40, 5×3 explicit asymmetric pads (a masked second panel)', x: [3, 9, 6, 12], k: [5, 3], cout: 40, pad: [[0, 0], [1, 3], [2, 0], [0, 0]] },
+  {
+    name: '32 → 64, 5×5 same, 7×7, batch 3 (tiles of two rows that span two images)',
+    x: [3, 7, 7, 32],
+    k: [5, 5],
+    cout: 64,
+    pad: 'same',
+  },
+  {
+    name: '8 → 24, 3×3 valid, odd sizes (7×5: 15 positions, no multiple of 12)',
+    x: [1, 7, 5, 8],
+    k: [3, 3],
+    cout: 24,
+    pad: 'valid',
+  },
+  {
+    name: '12 → 40, 5×3 explicit asymmetric pads (a masked second panel)',
+    x: [3, 9, 6, 12],
+    k: [5, 3],
+    cout: 40,
+    pad: [
+      [0, 0],
+      [1, 3],
+      [2, 0],
+      [0, 0],
+    ],
+  },
   { name: '9 → 70, 3×3 same (three column groups, the last of 6)', x: [2, 5, 7, 9], k: [3, 3], cout: 70, pad: 'same' },
-  { name: '16 → 8, 3×3 stride 2 same (strided forward and filter gradient)', x: [2, 9, 8, 16], k: [3, 3], cout: 8, strides: 2, pad: 'same' },
-  { name: '10 → 20, 4×4 stride [1, 2] valid (even kernel)', x: [2, 8, 11, 10], k: [4, 4], cout: 20, strides: [1, 2], pad: 'valid' },
-  { name: '10 → 20, 4×4 same (even kernel: uneven padding turned for the input gradient)', x: [2, 7, 9, 10], k: [4, 4], cout: 20, pad: 'same' },
-  { name: '8 → 16, 3×3, pads wider than the kernel (3 top, 4 right)', x: [2, 6, 5, 8], k: [3, 3], cout: 16, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
+  {
+    name: '16 → 8, 3×3 stride 2 same (strided forward and filter gradient)',
+    x: [2, 9, 8, 16],
+    k: [3, 3],
+    cout: 8,
+    strides: 2,
+    pad: 'same',
+  },
+  {
+    name: '10 → 20, 4×4 stride [1, 2] valid (even kernel)',
+    x: [2, 8, 11, 10],
+    k: [4, 4],
+    cout: 20,
+    strides: [1, 2],
+    pad: 'valid',
+  },
+  {
+    name: '10 → 20, 4×4 same (even kernel: uneven padding turned for the input gradient)',
+    x: [2, 7, 9, 10],
+    k: [4, 4],
+    cout: 20,
+    pad: 'same',
+  },
+  {
+    name: '8 → 16, 3×3, pads wider than the kernel (3 top, 4 right)',
+    x: [2, 6, 5, 8],
+    k: [3, 3],
+    cout: 16,
+    pad: [
+      [0, 0],
+      [3, 0],
+      [0, 4],
+      [0, 0],
+    ],
+  },
   { name: '3 → 17, 5×5 same (few input channels)', x: [2, 6, 6, 3], k: [5, 5], cout: 17, pad: 'same' },
 ];
 
-const conv = (c: ConvCase) => (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.strides ?? 1, c.pad, 'NHWC', c.dilations ?? 1);
+const conv = (c: ConvCase) => (x: tf.Tensor, w: tf.Tensor) =>
+  tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.strides ?? 1, c.pad, 'NHWC', c.dilations ?? 1);
 
 /** y, dx and dw (through a random dy) of a case. */
 const withGrads = (c: ConvCase) => () => {
-  const x = t(c.x, 1), w = t([...c.k, c.x[3], c.cout], 2);
+  const x = t(c.x, 1),
+    w = t([...c.k, c.x[3], c.cout], 2);
   const y = conv(c)(x, w);
   const r = t(y.shape, 3);
   return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(c)(a, b), r)))([x, w])];
@@ -55,7 +124,8 @@ describe('plain convolutions on native vs cpu', () => {
       resetKernelCallCounts();
       const got = await on('native', withGrads(c));
       const counts = kernelCallCounts();
-      for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) expect(counts[k] ?? 0, `${k} ran natively`).toBeGreaterThan(0);
+      for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'])
+        expect(counts[k] ?? 0, `${k} ran natively`).toBeGreaterThan(0);
       ['y', 'dx', 'dw'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(2e-5));
     });
   }

@@ -18,7 +18,9 @@ describe('errors', () => {
   it('a backend name that is not a registered native backend', () => {
     const e = thrown(() => liveNativeBuffers('tpu' as never));
     expect(e).toBeInstanceOf(GMRValueError);
-    expect(e.message).toMatch(/^@gmr-conv\/kernels-cuda liveNativeBuffers: `name` must be a registered native backend \('native'.*, got "tpu"\.$/);
+    expect(e.message).toMatch(
+      /^@gmr-conv\/kernels-cuda liveNativeBuffers: `name` must be a registered native backend \('native'.*, got "tpu"\.$/,
+    );
     const s = thrown(() => setNumThreads(2, 'tpu' as never));
     expect(s.message).toContain('setNumThreads: `name`');
   });
@@ -38,7 +40,9 @@ describe('errors', () => {
     const x = tf.tensor1d([1, 2]);
     const e = thrown(() => cpuKernel('NoSuchKernel', { inputs: { x }, backend: tf.backend() as never, attrs: {} }));
     expect(e).toBeInstanceOf(GMRValueError);
-    expect(e.message).toBe('@gmr-conv/kernels-cuda fallback: `kernelName` must be a kernel that the tfjs cpu backend registers, got "NoSuchKernel".');
+    expect(e.message).toBe(
+      '@gmr-conv/kernels-cuda fallback: `kernelName` must be a kernel that the tfjs cpu backend registers, got "NoSuchKernel".',
+    );
     x.dispose();
   });
 });

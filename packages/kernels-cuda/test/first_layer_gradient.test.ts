@@ -21,7 +21,8 @@ describe('input gradients on native', () => {
     const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
     const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 3);
     const y = tf.oneHot(tf.tensor1d([1, 7], 'int32'), 10);
-    const loss = (input: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
+    const loss = (input: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(y, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
 
     // Weights only, as a training step (tf.variableGrads).
     let weightsOnly: Float32Array[] = [];

@@ -27,7 +27,8 @@ describe('native GMRConv2D vs core composed on cpu', () => {
     expect(counts.gmrBackpropFilter).toBe(1);
     expect(counts.gmrRingSumsReused).toBe(1);
     expect(counts.gmrForwardFused).toBe(1); // the output outside the tape
-    for (const [what, e] of Object.entries(opCaseErrors(got, ref))) expect(e, `${what} rel err ${e}`).toBeLessThan(1e-4);
+    for (const [what, e] of Object.entries(opCaseErrors(got, ref)))
+      expect(e, `${what} rel err ${e}`).toBeLessThan(1e-4);
   });
 
   it.each([...opCasesOf(3), ...opCasesOf(1), ...opCasesOf('transposed')].map((c) => [c.name, c] as const))(
@@ -35,12 +36,19 @@ describe('native GMRConv2D vs core composed on cpu', () => {
     async (_name, c) => {
       const ref = await runOpCase(c, 'cpu');
       const got = await runOpCase(c, 'native');
-      for (const [what, e] of Object.entries(opCaseErrors(got, ref))) expect(e, `${what} rel err ${e}`).toBeLessThan(1e-4);
+      for (const [what, e] of Object.entries(opCaseErrors(got, ref)))
+        expect(e, `${what} rel err ${e}`).toBeLessThan(1e-4);
     },
   );
 
-  it("GMRHarmonicConv2D (rings weighted by cos φ / sin φ) runs natively and matches cpu, gradients included", async () => {
-    const layer = new GMRHarmonicConv2D({ filters: 3, kernelSize: 7, padding: 'same', biasInitializer: 'randomNormal', magnitudeEpsilon: 1e-3 });
+  it('GMRHarmonicConv2D (rings weighted by cos φ / sin φ) runs natively and matches cpu, gradients included', async () => {
+    const layer = new GMRHarmonicConv2D({
+      filters: 3,
+      kernelSize: 7,
+      padding: 'same',
+      biasInitializer: 'randomNormal',
+      magnitudeEpsilon: 1e-3,
+    });
     layer.build([2, 10, 9, 4]);
     const weights = layer.getWeights().map((w) => w.dataSync().slice());
     const f = () => {

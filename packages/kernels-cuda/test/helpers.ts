@@ -11,8 +11,6 @@ export { tf };
 const st = nativeStatus();
 if (!st.native.ok) throw new Error(`the 'native' backend is not available: ${st.native.detail} (run pnpm build first)`);
 
-
-
 /** Runs f on `backend` with every tensor created from plain arrays there; returns the outputs as arrays. */
 export async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);

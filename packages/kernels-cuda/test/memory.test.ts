@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gmrConv2d, initialLogSigmas } from '@gmr-conv/core';
-import { liveNativeBuffers, loadAddon, nativeStatus, registerNativeBackends, type NativeBackend } from '../src/index.js';
+import {
+  liveNativeBuffers,
+  loadAddon,
+  nativeStatus,
+  registerNativeBackends,
+  type NativeBackend,
+} from '../src/index.js';
 import { rand, tf } from './helpers.js';
 
 describe('native memory', () => {
@@ -80,10 +86,34 @@ describe('native memory', () => {
 describe('errors', () => {
   it('a native error is a JavaScript error with the message, and the process goes on', async () => {
     const { addon } = loadAddon('host');
-    expect(() => addon!.sgemm(false, false, 4, 4, 4, 1, new Float32Array(3), 0, 4, new Float32Array(16), 0, 4, 0, new Float32Array(16), 0, 4)).toThrow(
-      /kernels-cuda: Float32Array argument 6 has 3 elements, needs 16/,
-    );
-    expect(() => addon!.ringSum(new Float32Array(4), new Float32Array([0, 0, 9, 1]), Int32Array.from([1, 2, 2, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]), new Float32Array(4))).toThrow(/tap out of range/);
+    expect(() =>
+      addon!.sgemm(
+        false,
+        false,
+        4,
+        4,
+        4,
+        1,
+        new Float32Array(3),
+        0,
+        4,
+        new Float32Array(16),
+        0,
+        4,
+        0,
+        new Float32Array(16),
+        0,
+        4,
+      ),
+    ).toThrow(/kernels-cuda: Float32Array argument 6 has 3 elements, needs 16/);
+    expect(() =>
+      addon!.ringSum(
+        new Float32Array(4),
+        new Float32Array([0, 0, 9, 1]),
+        Int32Array.from([1, 2, 2, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]),
+        new Float32Array(4),
+      ),
+    ).toThrow(/tap out of range/);
     expect(() => addon!.alloc(-1)).toThrow(/bad allocation size/);
     // Still working afterwards.
     await tf.setBackend('native');
@@ -118,7 +148,24 @@ describe('the CUDA build', () => {
       expect(tf.findBackendFactory('cuda')).toBeNull();
       // The CUDA build's host code still runs (its kernels fall back to the host loops without a device).
       const c = new Float32Array(4);
-      cuda.addon.sgemm(false, false, 2, 2, 2, 1, new Float32Array([1, 2, 3, 4]), 0, 2, new Float32Array([1, 0, 0, 1]), 0, 2, 0, c, 0, 2);
+      cuda.addon.sgemm(
+        false,
+        false,
+        2,
+        2,
+        2,
+        1,
+        new Float32Array([1, 2, 3, 4]),
+        0,
+        2,
+        new Float32Array([1, 0, 0, 1]),
+        0,
+        2,
+        0,
+        c,
+        0,
+        2,
+      );
       expect(Array.from(c)).toEqual([1, 2, 3, 4]);
     } else {
       expect(st.cuda.ok).toBe(true);

@@ -12,7 +12,9 @@ import { tf } from './helpers.js';
 
 const dir = defaultOracleDir();
 const checkable = fs.existsSync(dir)
-  ? listVectorFiles([dir]).filter((f) => ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind))
+  ? listVectorFiles([dir]).filter((f) =>
+      ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind),
+    )
   : [];
 
 describe('oracle vectors on the native backend', () => {
@@ -26,7 +28,9 @@ describe('oracle vectors on the native backend', () => {
     expect(failed).toBe(0);
     expect(passed).toBe(checkable.length);
     const counts = kernelCallCounts();
-    console.log(`[kernels-cuda oracle] ${lines[lines.length - 1]}; GMR kernel calls fwd ${counts.gmrForward} bi ${counts.gmrBackpropInput} bf ${counts.gmrBackpropFilter}`);
+    console.log(
+      `[kernels-cuda oracle] ${lines[lines.length - 1]}; GMR kernel calls fwd ${counts.gmrForward} bi ${counts.gmrBackpropInput} bf ${counts.gmrBackpropFilter}`,
+    );
     expect(counts.gmrForward).toBeGreaterThan(0);
     expect(counts.gmrBackpropInput).toBeGreaterThan(0);
     expect(counts.gmrBackpropFilter).toBeGreaterThan(0);

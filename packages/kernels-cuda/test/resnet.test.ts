@@ -42,7 +42,12 @@ async function lossAndGrads(backend: string, weights?: Float32Array[]) {
   await tf.setBackend(backend);
   const s = setup(weights);
   const { value, grads } = tf.variableGrads(s.lossFn);
-  const out = { loss: value.dataSync()[0]!, grads: Object.values(grads).map((g) => g.dataSync() as Float32Array), names: Object.keys(grads), weights: s.start };
+  const out = {
+    loss: value.dataSync()[0]!,
+    grads: Object.values(grads).map((g) => g.dataSync() as Float32Array),
+    names: Object.keys(grads),
+    weights: s.start,
+  };
   tf.dispose([value, ...Object.values(grads), s.x, s.y]);
   s.model.dispose();
   return out;
@@ -65,7 +70,9 @@ describe('GMR-ResNet-18 on native', () => {
       worst = Math.max(worst, e);
       expect(e, `gradient ${i} (${ref.names[i]})`).toBeLessThan(2e-3);
     }
-    console.log(`[kernels-cuda resnet] loss cpu ${ref.loss} native ${got.loss}; worst gradient rel err ${worst.toExponential(2)} over ${ref.grads.length} weights`);
+    console.log(
+      `[kernels-cuda resnet] loss cpu ${ref.loss} native ${got.loss}; worst gradient rel err ${worst.toExponential(2)} over ${ref.grads.length} weights`,
+    );
   }, 170_000);
 
   it('trains a few steps with momentum: finite losses, no leaked tensor or native buffer', async () => {

@@ -29,7 +29,7 @@ function soak(step: () => void, n: number, warmup: number): { growthMB: number; 
 function smallModel() {
   const original = Math.random;
   let s = 7;
-  Math.random = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  Math.random = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   try {
     return gmrCNN({ widths: [4, 4, 4], kernelSizes: [5, 3, 3], numClasses: 4, inputSize: [8, 8] });
   } finally {
@@ -44,15 +44,20 @@ describe('native memory over thousands of steps', () => {
     const opt = tf.train.adam(1e-3);
     const x = tf.tensor4d(rand(4 * 8 * 8, 1), [4, 8, 8, 1]);
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 4);
-    let first = NaN, last = NaN;
+    let first = NaN,
+      last = NaN;
     const step = () => {
-      const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+      const loss = opt.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        true,
+      )!;
       last = loss.dataSync()[0]!;
       if (Number.isNaN(first)) first = last;
       loss.dispose();
     };
     step();
-    const tensors = tf.memory().numTensors, buffers = liveNativeBuffers().count;
+    const tensors = tf.memory().numTensors,
+      buffers = liveNativeBuffers().count;
     const r = soak(step, 1500, 50);
     console.log(`[kernels-cuda] soak, training: native MB ${r.samples.map((v) => v.toFixed(0)).join(' ')}`);
     expect(tf.memory().numTensors).toBe(tensors);

@@ -20,43 +20,61 @@ describe("GMRSteerableConv2D path 'auto' on native", () => {
     [[1, 0, 0], [3, 2, 1], 7, 2, 'valid'],
     [[2, 3, 0], [0, 1, 2], 3, 1, 'same'],
   ];
-  for (const [inputFields, fields, kernelSize, strides, padding] of cases) it(`runs the native GMR kernels and matches the dense path on cpu: output, dx, dθ, dlogσ, dbias (${inputFields.join(':')} → ${fields.join(':')}, k ${kernelSize}, stride ${strides}, ${padding})`, async () => {
-    const cin = fieldChannels(inputFields);
-    const make = (path?: 'dense') => new GMRSteerableConv2D({ fields, inputFields, kernelSize, strides, padding, biasInitializer: 'randomNormal', ...(path ? { path } : {}) });
-    const auto = make();
-    auto.build([2, 9, 8, cin]);
-    const weights = auto.getWeights().map((w) => w.dataSync().slice());
-    const run = (layer: GMRSteerableConv2D) => () => {
-      if (!layer.built) layer.build([2, 9, 8, cin]);
-      layer.setWeights(weights.map((v, i) => tf.tensor(v, layer.weights[i]!.shape as number[])));
-      const x = tf.tensor(rand(2 * 9 * 8 * cin, 51), [2, 9, 8, cin]);
-      const outShape = layer.computeOutputShape([2, 9, 8, cin]) as number[];
-      const r = tf.tensor(rand(outShape.reduce((p, q) => p * q, 1), 52), outShape);
-      const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar, vars);
-      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, r)))(x);
-      return [layer.apply(x) as tf.Tensor, dx, ...vars.map((v) => grads[v.name]!)];
-    };
-    const dense = make('dense');
-    const ref = await on('cpu', run(dense));
-    resetKernelCallCounts();
-    const got = await on('native', run(auto));
-    const counts = kernelCallCounts();
-    expect(counts.gmrForward ?? 0, 'the native GMR forward ran').toBeGreaterThanOrEqual(1);
-    expect(counts.gmrBackpropInput ?? 0, 'its input gradient ran').toBeGreaterThanOrEqual(1);
-    expect(counts.gmrBackpropFilter ?? 0, 'its filter gradient ran').toBeGreaterThanOrEqual(1);
-    expect(counts.Conv2D ?? 0, 'no dense conv').toBe(0);
-    expect(got.length).toBe(fields[0] > 0 ? 5 : 4); // no bias without order-0 outputs
-    ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].slice(0, got.length).forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
-    // inference: one cached set of mixing weights, nothing leaked over repeated calls
-    await tf.setBackend('native');
-    const x = tf.tensor(rand(2 * 9 * 8 * cin, 53), [2, 9, 8, cin]);
-    tf.dispose(auto.apply(x) as tf.Tensor);
-    const tensors = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) tf.dispose(auto.apply(x) as tf.Tensor);
-    expect(tf.memory().numTensors).toBe(tensors);
-    x.dispose();
-    auto.disposeCaches();
-    dense.disposeCaches();
-  });
+  for (const [inputFields, fields, kernelSize, strides, padding] of cases)
+    it(`runs the native GMR kernels and matches the dense path on cpu: output, dx, dθ, dlogσ, dbias (${inputFields.join(':')} → ${fields.join(':')}, k ${kernelSize}, stride ${strides}, ${padding})`, async () => {
+      const cin = fieldChannels(inputFields);
+      const make = (path?: 'dense') =>
+        new GMRSteerableConv2D({
+          fields,
+          inputFields,
+          kernelSize,
+          strides,
+          padding,
+          biasInitializer: 'randomNormal',
+          ...(path ? { path } : {}),
+        });
+      const auto = make();
+      auto.build([2, 9, 8, cin]);
+      const weights = auto.getWeights().map((w) => w.dataSync().slice());
+      const run = (layer: GMRSteerableConv2D) => () => {
+        if (!layer.built) layer.build([2, 9, 8, cin]);
+        layer.setWeights(weights.map((v, i) => tf.tensor(v, layer.weights[i]!.shape as number[])));
+        const x = tf.tensor(rand(2 * 9 * 8 * cin, 51), [2, 9, 8, cin]);
+        const outShape = layer.computeOutputShape([2, 9, 8, cin]) as number[];
+        const r = tf.tensor(
+          rand(
+            outShape.reduce((p, q) => p * q, 1),
+            52,
+          ),
+          outShape,
+        );
+        const vars = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar, vars);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, r)))(x);
+        return [layer.apply(x) as tf.Tensor, dx, ...vars.map((v) => grads[v.name]!)];
+      };
+      const dense = make('dense');
+      const ref = await on('cpu', run(dense));
+      resetKernelCallCounts();
+      const got = await on('native', run(auto));
+      const counts = kernelCallCounts();
+      expect(counts.gmrForward ?? 0, 'the native GMR forward ran').toBeGreaterThanOrEqual(1);
+      expect(counts.gmrBackpropInput ?? 0, 'its input gradient ran').toBeGreaterThanOrEqual(1);
+      expect(counts.gmrBackpropFilter ?? 0, 'its filter gradient ran').toBeGreaterThanOrEqual(1);
+      expect(counts.Conv2D ?? 0, 'no dense conv').toBe(0);
+      expect(got.length).toBe(fields[0] > 0 ? 5 : 4); // no bias without order-0 outputs
+      ['y', 'dx', 'dθ', 'dlogσ', 'dbias']
+        .slice(0, got.length)
+        .forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
+      // inference: one cached set of mixing weights, nothing leaked over repeated calls
+      await tf.setBackend('native');
+      const x = tf.tensor(rand(2 * 9 * 8 * cin, 53), [2, 9, 8, cin]);
+      tf.dispose(auto.apply(x) as tf.Tensor);
+      const tensors = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) tf.dispose(auto.apply(x) as tf.Tensor);
+      expect(tf.memory().numTensors).toBe(tensors);
+      x.dispose();
+      auto.disposeCaches();
+      dense.disposeCaches();
+    });
 });

@@ -39,12 +39,44 @@ async function timeIt(f: () => Promise<void> | void, runs: number): Promise<numb
 }
 
 // ---- 2. GMRConv2D vs core composed on cpu --------------------------------------------------------
-interface LayerCase { name: string; cin: number; cout: number; h: number; w: number; n: number; opts: GMRConvOptions }
+interface LayerCase {
+  name: string;
+  cin: number;
+  cout: number;
+  h: number;
+  w: number;
+  n: number;
+  opts: GMRConvOptions;
+}
 const layerCases: LayerCase[] = [
   { name: 'k9 same 16→8', cin: 16, cout: 8, h: 12, w: 12, n: 5, opts: { kernelSize: 9, padding: 'same' } },
-  { name: 'k5 s2 d2 depthwise NCHW', cin: 3, cout: 6, h: 10, w: 9, n: 3, opts: { kernelSize: 5, strides: 2, dilations: 2, padding: 'same', groups: 3, dataFormat: 'channelsFirst' } },
-  { name: 'k3 reflect groups2', cin: 4, cout: 4, h: 7, w: 6, n: 2, opts: { kernelSize: 3, padding: 1, paddingMode: 'reflect', groups: 2 } },
-  { name: 'k5 circular s2', cin: 3, cout: 5, h: 9, w: 9, n: 3, opts: { kernelSize: 5, padding: 2, paddingMode: 'circular', strides: 2 } },
+  {
+    name: 'k5 s2 d2 depthwise NCHW',
+    cin: 3,
+    cout: 6,
+    h: 10,
+    w: 9,
+    n: 3,
+    opts: { kernelSize: 5, strides: 2, dilations: 2, padding: 'same', groups: 3, dataFormat: 'channelsFirst' },
+  },
+  {
+    name: 'k3 reflect groups2',
+    cin: 4,
+    cout: 4,
+    h: 7,
+    w: 6,
+    n: 2,
+    opts: { kernelSize: 3, padding: 1, paddingMode: 'reflect', groups: 2 },
+  },
+  {
+    name: 'k5 circular s2',
+    cin: 3,
+    cout: 5,
+    h: 9,
+    w: 9,
+    n: 3,
+    opts: { kernelSize: 5, padding: 2, paddingMode: 'circular', strides: 2 },
+  },
 ];
 
 async function layerOutputs(backend: string, c: LayerCase): Promise<Float32Array[]> {
@@ -53,11 +85,20 @@ async function layerOutputs(backend: string, c: LayerCase): Promise<Float32Array
     const cf = c.opts.dataFormat === 'channelsFirst';
     const xShape = cf ? [2, c.cin, c.h, c.w] : [2, c.h, c.w, c.cin];
     const g = c.opts.groups ?? 1;
-    const x = tf.tensor(rand(xShape.reduce((p, q) => p * q), 1), xShape);
+    const x = tf.tensor(
+      rand(
+        xShape.reduce((p, q) => p * q),
+        1,
+      ),
+      xShape,
+    );
     const w = tf.tensor(rand(c.cout * (c.cin / g) * c.n, 2), [c.cout, c.cin / g, c.n]);
-    const ls = tf.tensor1d(Float32Array.from(initialLogSigmas(c.opts.kernelSize as number, c.n), (v, i) => v + 0.1 * i));
+    const ls = tf.tensor1d(
+      Float32Array.from(initialLogSigmas(c.opts.kernelSize as number, c.n), (v, i) => v + 0.1 * i),
+    );
     const b = tf.tensor1d(rand(c.cout, 3));
-    const f = (...p: tf.Tensor[]) => gmrConv2d(p[0]!, { weight: p[1]!, logSigmas: p[2]!, bias: p[3]! }, { ...c.opts, path: 'two-stage' });
+    const f = (...p: tf.Tensor[]) =>
+      gmrConv2d(p[0]!, { weight: p[1]!, logSigmas: p[2]!, bias: p[3]! }, { ...c.opts, path: 'two-stage' });
     const y = f(x, w, ls, b);
     const r = tf.tensor(rand(y.size, 4), y.shape);
     return [y, ...tf.grads((...p: tf.Tensor[]) => tf.sum(tf.mul(f(...p), r)))([x, w, ls, b])];
@@ -77,7 +118,12 @@ async function checkLayers(backend: string) {
   }
   const k = kernelCallCounts();
   const ran = (k.gmrForward ?? 0) > 0 && (k.gmrBackpropInput ?? 0) > 0 && (k.gmrBackpropFilter ?? 0) > 0;
-  row('GMRConv2D fwd+grads vs cpu', backend, `${layerCases.length} cases, max rel err ${worst.toExponential(1)}${ran ? '' : ' (native kernels did not run)'}`, worst < 1e-4 && ran);
+  row(
+    'GMRConv2D fwd+grads vs cpu',
+    backend,
+    `${layerCases.length} cases, max rel err ${worst.toExponential(1)}${ran ? '' : ' (native kernels did not run)'}`,
+    worst < 1e-4 && ran,
+  );
 }
 
 // ---- 3. oracle vectors ---------------------------------------------------------------------------
@@ -100,7 +146,8 @@ async function checkOracle(backend: string, dir: string) {
         if (kind === 'layer') r = await checkLayerCase(json);
         else if (kind === 'equivariance45') r = await checkEquivariance45CaseAsync(json, {});
         else if (kind === 'reference_behaviour') r = await checkReferenceBehaviour(json);
-        else if (kind === 'model') r = pass === 0 ? { ok: true, name: '', messages: [] } : checkModelOracle(json as ModelOracleFile);
+        else if (kind === 'model')
+          r = pass === 0 ? { ok: true, name: '', messages: [] } : checkModelOracle(json as ModelOracleFile);
         else continue;
       } catch (e) {
         r = { ok: false, name: path.basename(file), messages: [(e as Error).message] };
@@ -120,7 +167,8 @@ async function benchLayer(backend: string) {
   const w = tf.randomNormal([64, 64, 5], 0, 0.05, 'float32', 2);
   const ls = tf.tensor1d(initialLogSigmas(9, 5));
   const b = tf.zeros([64]);
-  const f = (...p: tf.Tensor[]) => gmrConv2d(p[0]!, { weight: p[1]!, logSigmas: p[2]!, bias: p[3]! }, { kernelSize: 9, padding: 'same' });
+  const f = (...p: tf.Tensor[]) =>
+    gmrConv2d(p[0]!, { weight: p[1]!, logSigmas: p[2]!, bias: p[3]! }, { kernelSize: 9, padding: 'same' });
   const fwd = await timeIt(async () => {
     const y = tf.tidy(() => f(x, w, ls, b));
     await y.data();
@@ -132,7 +180,11 @@ async function benchLayer(backend: string) {
     tf.dispose(g);
   }, 5);
   tf.dispose([x, w, ls, b]);
-  row('bench layer 64→64 k9 32² b8 (PyTorch CPU fwd+bwd 189 ms)', backend, `forward ${fwd.toFixed(1)} ms, fwd+bwd ${fb.toFixed(1)} ms`);
+  row(
+    'bench layer 64→64 k9 32² b8 (PyTorch CPU fwd+bwd 189 ms)',
+    backend,
+    `forward ${fwd.toFixed(1)} ms, fwd+bwd ${fb.toFixed(1)} ms`,
+  );
 }
 
 async function benchResNet(backend: string) {
@@ -140,9 +192,18 @@ async function benchResNet(backend: string) {
   const model = gmrResNet18({ numClasses: 10, gmrConvSize: [9, 9, 5, 5], inputSize: [32, 32] });
   const opt = tf.train.momentum(0.1, 0.9);
   const x = tf.randomNormal([32, 32, 32, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   const train = await timeIt(async () => {
-    const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+    const loss = opt.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      true,
+    )!;
     await loss.data();
     loss.dispose();
   }, 3);
@@ -154,7 +215,11 @@ async function benchResNet(backend: string) {
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();
-  row('bench GMR-ResNet-18 b32 32² (PyTorch CPU 813 / 137 ms)', backend, `train step ${train.toFixed(0)} ms, inference ${infer.toFixed(0)} ms`);
+  row(
+    'bench GMR-ResNet-18 b32 32² (PyTorch CPU 813 / 137 ms)',
+    backend,
+    `train step ${train.toFixed(0)} ms, inference ${infer.toFixed(0)} ms`,
+  );
 }
 
 async function main() {
@@ -173,7 +238,8 @@ async function main() {
       await benchResNet(b);
     }
   }
-  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length));
+  const w0 = Math.max(...rows.map((r) => r[0].length)),
+    w1 = Math.max(...rows.map((r) => r[1].length));
   console.log(`\n${'check'.padEnd(w0)}  ${'backend'.padEnd(w1)}  result`);
   for (const [c, b, r] of rows) console.log(`${c.padEnd(w0)}  ${b.padEnd(w1)}  ${r}`);
   console.log(failures === 0 ? 'device check: all passed' : `device check: ${failures} failed`);

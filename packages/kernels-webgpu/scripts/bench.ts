@@ -8,7 +8,14 @@
  * Chromium (tools/browser/: the same grid in a bundled page). A benchmark prints figures; it asserts nothing.
  */
 import * as os from 'node:os';
-import { gridFromArgs, ratioLines, runBenchGrid, TABLE_HEADER, type BenchRecord, type GridOptions } from './bench_grid.js';
+import {
+  gridFromArgs,
+  ratioLines,
+  runBenchGrid,
+  TABLE_HEADER,
+  type BenchRecord,
+  type GridOptions,
+} from './bench_grid.js';
 
 function parseArgs(argv: string[]) {
   const o: Record<string, string | boolean> = {};
@@ -30,7 +37,9 @@ async function benchNode(grid: Omit<GridOptions, 'adapter' | 'runtime'>): Promis
   try {
     const kernelsMod = await import('../src/index.js');
     const adapter = st.detail.replace(/^tfjs webgpu backend on /, '').replace(/; conv2d check.*$/, '');
-    console.log(`\n[node] ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, Node ${process.version}, tfjs ${tf.version.tfjs}`);
+    console.log(
+      `\n[node] ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, Node ${process.version}, tfjs ${tf.version.tfjs}`,
+    );
     console.log(`[node] adapter: ${adapter}`);
     console.log(TABLE_HEADER);
     return await runBenchGrid({ ...grid, adapter, runtime: 'node' }, kernelsMod, timeIt, (s) => console.log(s));
@@ -43,7 +52,9 @@ async function benchChromium(grid: Omit<GridOptions, 'adapter' | 'runtime'>): Pr
   // A path in a variable: bundlers (tools/device-bench.sh bundles this script for Node alone) leave it unresolved,
   // so the bundle does not need playwright-core and esbuild.
   const harnessPath = '../tools/browser/harness.js';
-  const { openChromiumPage, chromiumPath } = (await import(harnessPath)) as typeof import('../tools/browser/harness.js');
+  const { openChromiumPage, chromiumPath } = (await import(
+    harnessPath
+  )) as typeof import('../tools/browser/harness.js');
   const s = await openChromiumPage({ onConsole: (line) => line.startsWith('[log] ') && console.log(line.slice(6)) });
   try {
     if (!s.init.ok) throw new Error(`webgpu not available in Chromium (${s.init.detail})`);

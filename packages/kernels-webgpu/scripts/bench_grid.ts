@@ -49,8 +49,12 @@ export function formatRecord(r: BenchRecord): string {
  * (`--kernels` is accepted too).
  */
 export function gridFromArgs(o: Record<string, string | boolean>): Omit<GridOptions, 'adapter' | 'runtime'> {
-  const list = (v: string | boolean | undefined, d: number[]) => (typeof v === 'string' && v ? v.split(',').map(Number) : d);
-  const impls = typeof o.impl === 'string' && o.impl ? (o.impl.split(',') as Array<'fused' | 'composed'>) : (['fused', 'composed'] as const).slice();
+  const list = (v: string | boolean | undefined, d: number[]) =>
+    typeof v === 'string' && v ? v.split(',').map(Number) : d;
+  const impls =
+    typeof o.impl === 'string' && o.impl
+      ? (o.impl.split(',') as Array<'fused' | 'composed'>)
+      : (['fused', 'composed'] as const).slice();
   return {
     runs: Number(o.runs ?? 5),
     channels: list(o.channels, o.quick ? [16] : [16, 64]),
@@ -61,7 +65,12 @@ export function gridFromArgs(o: Record<string, string | boolean>): Omit<GridOpti
   };
 }
 
-export async function runBenchGrid(g: GridOptions, kernels: KernelSwitch, timeIt: TimeIt, log: (s: string) => void): Promise<BenchRecord[]> {
+export async function runBenchGrid(
+  g: GridOptions,
+  kernels: KernelSwitch,
+  timeIt: TimeIt,
+  log: (s: string) => void,
+): Promise<BenchRecord[]> {
   const records: BenchRecord[] = [];
   for (const c of g.channels)
     for (const size of g.sizes)
@@ -78,12 +87,27 @@ export async function runBenchGrid(g: GridOptions, kernels: KernelSwitch, timeIt
           else kernels.unregisterWebGPUKernels();
           const fwd = await timeIt(() => tf.tidy(() => forward(x, theta, logSigmas, bias)), g.runs);
           const fb = await timeIt(
-            () => tf.tidy(() => tf.grads((...a: tf.Tensor[]) => tf.sum(forward(a[0]!, a[1]!, a[2]!, a[3]!)))([x, theta, logSigmas, bias])),
+            () =>
+              tf.tidy(() =>
+                tf.grads((...a: tf.Tensor[]) => tf.sum(forward(a[0]!, a[1]!, a[2]!, a[3]!)))([
+                  x,
+                  theta,
+                  logSigmas,
+                  bias,
+                ]),
+              ),
             g.runs,
           );
           const r: BenchRecord = {
-            adapter: g.adapter, runtime: g.runtime, impl, kernel: k, channels: c, size, batch: g.batch,
-            forward_ms: +fwd.toFixed(2), forward_backward_ms: +fb.toFixed(2),
+            adapter: g.adapter,
+            runtime: g.runtime,
+            impl,
+            kernel: k,
+            channels: c,
+            size,
+            batch: g.batch,
+            forward_ms: +fwd.toFixed(2),
+            forward_backward_ms: +fb.toFixed(2),
           };
           records.push(r);
           log(formatRecord(r));
@@ -98,9 +122,20 @@ export async function runBenchGrid(g: GridOptions, kernels: KernelSwitch, timeIt
 export function ratioLines(records: BenchRecord[]): string[] {
   const out: string[] = [];
   for (const f of records.filter((r) => r.impl === 'fused')) {
-    const c = records.find((r) => r.impl === 'composed' && r.runtime === f.runtime && r.adapter === f.adapter && r.kernel === f.kernel && r.channels === f.channels && r.size === f.size && r.batch === f.batch);
+    const c = records.find(
+      (r) =>
+        r.impl === 'composed' &&
+        r.runtime === f.runtime &&
+        r.adapter === f.adapter &&
+        r.kernel === f.kernel &&
+        r.channels === f.channels &&
+        r.size === f.size &&
+        r.batch === f.batch,
+    );
     if (!c) continue;
-    out.push(`${f.runtime} k=${f.kernel} C=${f.channels} ${f.size}×${f.size}: fused ${(c.forward_ms / f.forward_ms).toFixed(1)}× forward, ${(c.forward_backward_ms / f.forward_backward_ms).toFixed(1)}× forward+backward`);
+    out.push(
+      `${f.runtime} k=${f.kernel} C=${f.channels} ${f.size}×${f.size}: fused ${(c.forward_ms / f.forward_ms).toFixed(1)}× forward, ${(c.forward_backward_ms / f.forward_backward_ms).toFixed(1)}× forward+backward`,
+    );
   }
   return out;
 }

@@ -16,17 +16,29 @@ import { gmrConv3DBackpropFilterConfig } from './kernels/GMRConv3DBackpropFilter
 
 export { kernelCallCounts, resetKernelCallCounts, type KernelCallCounts } from './kernel_call_counts.js';
 export {
-  gmrConv1DConfig, gmrConv1DBackpropInputConfig, gmrConv1DBackpropFilterConfig,
-  gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig,
-  gmrConv3DConfig, gmrConv3DBackpropInputConfig, gmrConv3DBackpropFilterConfig,
+  gmrConv1DConfig,
+  gmrConv1DBackpropInputConfig,
+  gmrConv1DBackpropFilterConfig,
+  gmrConv2DConfig,
+  gmrConv2DBackpropInputConfig,
+  gmrConv2DBackpropFilterConfig,
+  gmrConv3DConfig,
+  gmrConv3DBackpropInputConfig,
+  gmrConv3DBackpropFilterConfig,
 };
 export { unsupportedReason } from './kernels/GMRConv_impl.js';
 
 /** The kernel configs this package registers (all for backend 'webgpu'). */
 export const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
-  gmrConv1DConfig, gmrConv1DBackpropInputConfig, gmrConv1DBackpropFilterConfig,
-  gmrConv2DConfig, gmrConv2DBackpropInputConfig, gmrConv2DBackpropFilterConfig,
-  gmrConv3DConfig, gmrConv3DBackpropInputConfig, gmrConv3DBackpropFilterConfig,
+  gmrConv1DConfig,
+  gmrConv1DBackpropInputConfig,
+  gmrConv1DBackpropFilterConfig,
+  gmrConv2DConfig,
+  gmrConv2DBackpropInputConfig,
+  gmrConv2DBackpropFilterConfig,
+  gmrConv3DConfig,
+  gmrConv3DBackpropInputConfig,
+  gmrConv3DBackpropFilterConfig,
 ];
 
 /** Registers (or re-registers) this package's kernels for 'webgpu', replacing whatever was registered. */

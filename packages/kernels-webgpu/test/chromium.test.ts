@@ -32,17 +32,23 @@ if (why && session) {
   await session.close();
   session = null;
 }
-if (why && !REQUIRE_WEBGPU) console.log(`[kernels-webgpu chromium] skipping: ${why} (set GMR_REQUIRE_WEBGPU=1 to fail instead)`);
+if (why && !REQUIRE_WEBGPU)
+  console.log(`[kernels-webgpu chromium] skipping: ${why} (set GMR_REQUIRE_WEBGPU=1 to fail instead)`);
 const SKIP = why !== '' && !REQUIRE_WEBGPU;
 
 type Compared = Awaited<ReturnType<GmrPage['compareCase']>>;
 function compare(c: Case, checkLeak = false): Promise<Compared> {
-  return session!.page.evaluate(([cc, leak]) => (globalThis as unknown as { gmrPage: GmrPage }).gmrPage.compareCase(cc, leak), [c, checkLeak] as const);
+  return session!.page.evaluate(
+    ([cc, leak]) => (globalThis as unknown as { gmrPage: GmrPage }).gmrPage.compareCase(cc, leak),
+    [c, checkLeak] as const,
+  );
 }
 
 const dir = defaultOracleDir();
 const checkable = fs.existsSync(dir)
-  ? listVectorFiles([dir]).filter((f) => ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind))
+  ? listVectorFiles([dir]).filter((f) =>
+      ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind),
+    )
   : [];
 
 it.runIf(REQUIRE_WEBGPU)('headless Chromium with a WebGPU adapter is available (GMR_REQUIRE_WEBGPU=1)', () => {
@@ -75,12 +81,16 @@ describe.skipIf(SKIP)('headless Chromium: webgpu kernels vs core composed on cpu
     const names = checkable.map((f) => path.basename(f));
     // As in test/oracle.test.ts: one 2D layer vector first, so that what core keeps for the process is not counted
     // as a leak of whichever vector runs first.
-    const warm = checkable.find((f) => readVector(f)?.meta?.kind === 'layer' && readVector(f)?.dims === 2) ?? checkable[0]!;
-    const run = (files: string[]) => session!.page.evaluate((ff) => (globalThis as unknown as { gmrPage: GmrPage }).gmrPage.oracle(ff), files);
+    const warm =
+      checkable.find((f) => readVector(f)?.meta?.kind === 'layer' && readVector(f)?.dims === 2) ?? checkable[0]!;
+    const run = (files: string[]) =>
+      session!.page.evaluate((ff) => (globalThis as unknown as { gmrPage: GmrPage }).gmrPage.oracle(ff), files);
     await run([path.basename(warm)]);
     const { results, counts } = await run(names);
     const failures = results.filter((r) => !r.ok).map((r) => `${r.file}: ${r.messages.join('; ')}`);
-    console.log(`[kernels-webgpu chromium oracle] ${results.filter((r) => r.ok).length} passed, ${failures.length} failed; kernel calls ${JSON.stringify(counts)}`);
+    console.log(
+      `[kernels-webgpu chromium oracle] ${results.filter((r) => r.ok).length} passed, ${failures.length} failed; kernel calls ${JSON.stringify(counts)}`,
+    );
     expect(failures).toEqual([]);
     expect(results.length).toBe(names.length);
     expect(counts.forward).toBeGreaterThan(0);

@@ -25,17 +25,20 @@ describe.skipIf(SKIP)('GMRConv3D and GMRConv1D webgpu kernels vs core composed o
     }
   });
 
-  it.each([...opCasesOf(3), ...opCasesOf(1)].map((c) => [c.name, c] as const))('%s: y and all gradients match', async (_name, c) => {
-    const ref = await runCase(c, 'cpu');
-    resetKernelCallCounts();
-    const got = await runCase(c, 'webgpu');
-    const counts = kernelCallCounts();
-    expect(counts.forward).toBeGreaterThanOrEqual(1);
-    expect(counts.backpropInput).toBe(1);
-    expect(counts.backpropFilter).toBe(1);
-    expect(counts.fallback).toBe(0);
-    for (const [what, e] of Object.entries(caseErrors(got, ref))) expect(e, what).toBeLessThan(1e-4);
-  });
+  it.each([...opCasesOf(3), ...opCasesOf(1)].map((c) => [c.name, c] as const))(
+    '%s: y and all gradients match',
+    async (_name, c) => {
+      const ref = await runCase(c, 'cpu');
+      resetKernelCallCounts();
+      const got = await runCase(c, 'webgpu');
+      const counts = kernelCallCounts();
+      expect(counts.forward).toBeGreaterThanOrEqual(1);
+      expect(counts.backpropInput).toBe(1);
+      expect(counts.backpropFilter).toBe(1);
+      expect(counts.fallback).toBe(0);
+      for (const [what, e] of Object.entries(caseErrors(got, ref))) expect(e, what).toBeLessThan(1e-4);
+    },
+  );
 
   it('does not leak tensors across a 3D forward + backward', async () => {
     await tf.setBackend('webgpu');

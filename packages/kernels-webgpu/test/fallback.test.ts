@@ -14,7 +14,15 @@ type Op = (p: tf.Tensor[]) => tf.Tensor;
 
 async function valueAndGrads(backend: string, shapes: number[][], op: Op): Promise<Float32Array[]> {
   await tf.setBackend(backend);
-  const params = shapes.map((s, i) => tf.tensor(rand(s.reduce((a, b) => a * b, 1), 21 + i), s));
+  const params = shapes.map((s, i) =>
+    tf.tensor(
+      rand(
+        s.reduce((a, b) => a * b, 1),
+        21 + i,
+      ),
+      s,
+    ),
+  );
   const f = (...p: tf.Tensor[]) => op(p);
   const y = f(...params);
   const dy = tf.tensor(rand(y.size, 7), y.shape);
@@ -36,7 +44,11 @@ describe.skipIf(SKIP)('fallbacks on webgpu', () => {
 
   it('trainIndexMat: forward on the fused kernel, gradients (with d indexMat) through core', async () => {
     const op: Op = ([x, w, ls, m]) =>
-      gmrConv2d(x!, { weight: w!, logSigmas: ls!, indexMat: m! }, { kernelSize: 3, padding: 1, trainIndexMat: true, checkFinite: false });
+      gmrConv2d(
+        x!,
+        { weight: w!, logSigmas: ls!, indexMat: m! },
+        { kernelSize: 3, padding: 1, trainIndexMat: true, checkFinite: false },
+      );
     const ref = await valueAndGrads('cpu', [[1, 6, 6, 2], [2, 2, 2], [2], [2, 9]], op);
     resetKernelCallCounts();
     const got = await valueAndGrads('webgpu', [[1, 6, 6, 2], [2, 2, 2], [2], [2, 9]], op);
@@ -48,7 +60,11 @@ describe.skipIf(SKIP)('fallbacks on webgpu', () => {
 
   it('3D trainIndexMat: forward fused, gradients (with d indexMat) through core', async () => {
     const op: Op = ([x, w, ls, m]) =>
-      gmrConv3d(x!, { weight: w!, logSigmas: ls!, indexMat: m! }, { kernelSize: 3, padding: 1, trainIndexMat: true, checkFinite: false });
+      gmrConv3d(
+        x!,
+        { weight: w!, logSigmas: ls!, indexMat: m! },
+        { kernelSize: 3, padding: 1, trainIndexMat: true, checkFinite: false },
+      );
     const shapes = [[1, 4, 5, 5, 2], [2, 2, 2], [2], [2, 27]];
     const ref = await valueAndGrads('cpu', shapes, op);
     resetKernelCallCounts();
@@ -63,7 +79,12 @@ describe.skipIf(SKIP)('fallbacks on webgpu', () => {
     await tf.setBackend('webgpu');
     resetKernelCallCounts();
     await compare([[1, 4, 4, 2], [2, 3, 2], [2]], ([x, w, ls]) =>
-      gmrConvTranspose2d(x!, { weight: w!, logSigmas: ls! }, { kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, checkFinite: false }));
+      gmrConvTranspose2d(
+        x!,
+        { weight: w!, logSigmas: ls! },
+        { kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, checkFinite: false },
+      ),
+    );
     expect(kernelCallCounts().forward).toBe(0);
     expect(usesComposedKernel('GMRConv2DTranspose', 'webgpu')).toBe(true);
   });

@@ -6,7 +6,8 @@ export const REQUIRE_WEBGPU = process.env.GMR_REQUIRE_WEBGPU === '1';
 
 export const webgpuStatus = await initBackend('webgpu');
 console.log(`[kernels-webgpu] webgpu: ${webgpuStatus.detail}`);
-if (!webgpuStatus.ok && !REQUIRE_WEBGPU) console.log('[kernels-webgpu] skipping: no WebGPU adapter (set GMR_REQUIRE_WEBGPU=1 to fail instead)');
+if (!webgpuStatus.ok && !REQUIRE_WEBGPU)
+  console.log('[kernels-webgpu] skipping: no WebGPU adapter (set GMR_REQUIRE_WEBGPU=1 to fail instead)');
 /** Skip the webgpu tests only when there is no adapter and GMR_REQUIRE_WEBGPU is not set. */
 export const SKIP = !webgpuStatus.ok && !REQUIRE_WEBGPU;
 

@@ -12,7 +12,9 @@ import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 
 const dir = defaultOracleDir();
 const checkable = fs.existsSync(dir)
-  ? listVectorFiles([dir]).filter((f) => ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind))
+  ? listVectorFiles([dir]).filter((f) =>
+      ['layer', 'equivariance45', 'reference_behaviour'].includes(readVector(f)?.meta?.kind),
+    )
   : [];
 
 describe.skipIf(SKIP)('oracle vectors on webgpu with the fused kernels', () => {
@@ -23,7 +25,8 @@ describe.skipIf(SKIP)('oracle vectors on webgpu with the fused kernels', () => {
     // The first GMR call through a non-composed kernel creates a few tensors that core keeps for the process (the
     // empty placeholder for absent inputs, cached masks); the checker would count them as a leak of whichever vector
     // runs first. Run one vector once to create them; the full run below then checks for leaks per vector.
-    const warm = checkable.find((f) => readVector(f)?.meta?.kind === 'layer' && readVector(f)?.dims === 2) ?? checkable[0]!;
+    const warm =
+      checkable.find((f) => readVector(f)?.meta?.kind === 'layer' && readVector(f)?.dims === 2) ?? checkable[0]!;
     await runOracle([warm], 'webgpu', () => undefined);
     resetKernelCallCounts();
     const lines: string[] = [];

@@ -45,9 +45,18 @@ export async function benchResNet18(backend: string, runs: number, warmup: numbe
   const model = gmrResNet18({ numClasses: 10, gmrConvSize: [9, 9, 5, 5], inputSize: [size, size] });
   const opt = tf.train.momentum(0.1, 0.9);
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   const train = async () => {
-    const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+    const loss = opt.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      true,
+    )!;
     await loss.data();
     loss.dispose();
   };
@@ -67,7 +76,14 @@ export async function benchResNet18(backend: string, runs: number, warmup: numbe
   opt.dispose();
   model.dispose();
   if (leaked !== 0) console.warn(`warning: ${leaked} tensors more after the benchmark than before it`);
-  return { backend, model: 'gmr_resnet18', batch, size, train_step_ms: Math.round(train_step_ms * 10) / 10, inference_ms: Math.round(inference_ms * 10) / 10 };
+  return {
+    backend,
+    model: 'gmr_resnet18',
+    batch,
+    size,
+    train_step_ms: Math.round(train_step_ms * 10) / 10,
+    inference_ms: Math.round(inference_ms * 10) / 10,
+  };
 }
 
 async function main() {
@@ -84,7 +100,10 @@ async function main() {
     else if (a === '--json') jsonFile = path.resolve(process.env.INIT_CWD ?? process.cwd(), args[++i]);
     else if (a === '--runs') runs = Number(args[++i]);
     else if (a === '--warmup') warmup = Number(args[++i]);
-    else throw new Error(`bench: unknown argument '${a}' (use --backend cpu|wasm|webgpu|native|cuda|all or a comma list, --json FILE, --runs N, --warmup N)`);
+    else
+      throw new Error(
+        `bench: unknown argument '${a}' (use --backend cpu|wasm|webgpu|native|cuda|all or a comma list, --json FILE, --runs N, --warmup N)`,
+      );
   }
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`bench: --runs must be an integer ≥ 1, got ${runs}`);
   const backends = backendArg === 'all' ? ['cpu', 'wasm', 'webgpu'] : backendArg.split(',');

@@ -91,7 +91,14 @@ export class BatchNormFolding {
 
   /** The variables a pair's folded weights come from, in a fixed order (the cache key). */
   private sources(p: Pair): (LayerVariable | undefined)[] {
-    return [weight(p.conv, 'kernel'), weight(p.conv, 'bias'), weight(p.bn, 'gamma'), weight(p.bn, 'beta'), weight(p.bn, 'moving_mean'), weight(p.bn, 'moving_variance')];
+    return [
+      weight(p.conv, 'kernel'),
+      weight(p.conv, 'bias'),
+      weight(p.bn, 'gamma'),
+      weight(p.bn, 'beta'),
+      weight(p.bn, 'moving_mean'),
+      weight(p.bn, 'moving_variance'),
+    ];
   }
 
   /** The folded kernel and bias of a pair, from the cache when no source changed. */
@@ -123,10 +130,30 @@ export class BatchNormFolding {
       // the folded call cannot drift from the layer's.
       const opts = (layer as unknown as { opOptions(): GMRConvOptions }).opOptions();
       const logSigmas = weight(layer, 'log_sigmas')?.read() ?? null;
-      return gmrConv2d(x as tf.Tensor4D, { weight: f.kernel as tf.Tensor3D, logSigmas: logSigmas as tf.Tensor1D | null, indexMat: layer.indexMat(), bias: f.bias }, opts);
+      return gmrConv2d(
+        x as tf.Tensor4D,
+        {
+          weight: f.kernel as tf.Tensor3D,
+          logSigmas: logSigmas as tf.Tensor1D | null,
+          indexMat: layer.indexMat(),
+          bias: f.bias,
+        },
+        opts,
+      );
     }
-    const c = p.conv.getConfig() as { strides: [number, number]; padding: 'same' | 'valid'; dilationRate: [number, number] };
-    return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f.kernel as tf.Tensor4D, strides: c.strides, pad: c.padding, dilations: c.dilationRate, bias: f.bias });
+    const c = p.conv.getConfig() as {
+      strides: [number, number];
+      padding: 'same' | 'valid';
+      dilationRate: [number, number];
+    };
+    return tf.fused.conv2d({
+      x: x as tf.Tensor4D,
+      filter: f.kernel as tf.Tensor4D,
+      strides: c.strides,
+      pad: c.padding,
+      dilations: c.dilationRate,
+      bias: f.bias,
+    });
   }
 
   /**
@@ -138,10 +165,12 @@ export class BatchNormFolding {
     const patched: Layer[] = [];
     try {
       for (const p of this.pairs) {
-        const conv = p.conv, bn = p.bn;
+        const conv = p.conv,
+          bn = p.bn;
         // Own properties over the class's call, for this call only (deleted below, so the class's method is back).
         patched.push(conv, bn);
-        conv.call = ((inputs: tf.Tensor | tf.Tensor[]) => this.foldedCall(p, Array.isArray(inputs) ? inputs[0]! : inputs)) as Call;
+        conv.call = ((inputs: tf.Tensor | tf.Tensor[]) =>
+          this.foldedCall(p, Array.isArray(inputs) ? inputs[0]! : inputs)) as Call;
         // A new tensor over the same data (no copy): the model's executor disposes intermediate tensors by identity.
         bn.call = ((inputs: tf.Tensor | tf.Tensor[]) => tf.clone(Array.isArray(inputs) ? inputs[0]! : inputs)) as Call;
       }

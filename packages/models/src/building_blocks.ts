@@ -75,7 +75,10 @@ export function avgPool(x: SymbolicTensor, size: number, name: string): Symbolic
 /** Kaiming normal, fan_out mode, ReLU gain, untruncated (PyTorch's kaiming_normal_; tfjs's heNormal truncates and uses fan_in). */
 // The return type is spelled out: inferred, it is written to the .d.ts as a deep import of tfjs-layers' dist that a
 // published consumer cannot resolve.
-export function kaimingNormalFanOut(filters: number, kernelArea: number): ReturnType<typeof tfl.initializers.randomNormal> {
+export function kaimingNormalFanOut(
+  filters: number,
+  kernelArea: number,
+): ReturnType<typeof tfl.initializers.randomNormal> {
   return tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (filters * kernelArea)) });
 }
 
@@ -90,7 +93,18 @@ export type PointwiseAs = 'dense' | 'conv2d';
 export function pointwise(x: SymbolicTensor, name: string, filters: number, as: PointwiseAs): SymbolicTensor {
   const kernelInitializer = kaimingNormalFanOut(filters, 1);
   if (as === 'conv2d') {
-    return apply(tfl.layers.conv2d({ name, filters, kernelSize: 1, strides: 1, padding: 'valid', useBias: false, kernelInitializer }), x);
+    return apply(
+      tfl.layers.conv2d({
+        name,
+        filters,
+        kernelSize: 1,
+        strides: 1,
+        padding: 'valid',
+        useBias: false,
+        kernelInitializer,
+      }),
+      x,
+    );
   }
   return apply(tfl.layers.dense({ name, units: filters, useBias: false, kernelInitializer }), x);
 }

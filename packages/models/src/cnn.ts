@@ -7,7 +7,17 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GMRHarmonicConv2D, RingPooling2D, invalid } from '@gmr-conv/core';
-import { apply, avgPool, batchNorm, checkInt, gmrConv, kaimingNormalFanOut, linear, relu, type GMROptions } from './building_blocks.js';
+import {
+  apply,
+  avgPool,
+  batchNorm,
+  checkInt,
+  gmrConv,
+  kaimingNormalFanOut,
+  linear,
+  relu,
+  type GMROptions,
+} from './building_blocks.js';
 
 export interface CNNOptions {
   numClasses?: number;
@@ -47,12 +57,14 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
   const inChannels = checkInt(where, 'inChannels', o.inChannels ?? 1);
   const size = o.inputSize ?? [28, 28];
   const harmonic = o.harmonicChannels ?? [0, 0, 0];
-  if (!Array.isArray(harmonic) || harmonic.length !== 3) invalid(where, 'harmonicChannels', harmonic, '3 channel counts');
+  if (!Array.isArray(harmonic) || harmonic.length !== 3)
+    invalid(where, 'harmonicChannels', harmonic, '3 channel counts');
   harmonic.forEach((h, i) => {
     checkInt(where, `harmonicChannels[${i}]`, h, 0);
     if (h > widths[i]) invalid(where, `harmonicChannels[${i}]`, h, `at most widths[${i}] (${widths[i]})`);
   });
-  if (kind === 'plain' && harmonic.some((h) => h > 0)) invalid(where, 'harmonicChannels', harmonic, 'all 0 (harmonic channels are GMR channels; a plain CNN takes none)');
+  if (kind === 'plain' && harmonic.some((h) => h > 0))
+    invalid(where, 'harmonicChannels', harmonic, 'all 0 (harmonic channels are GMR channels; a plain CNN takes none)');
   const input = tfl.input({ shape: [size[0], size[1], inChannels], name: 'input' });
   let x: tfl.SymbolicTensor = input;
   for (let i = 0; i < 3; i++) {
@@ -61,10 +73,30 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
     if (kind === 'gmr') x = gmrStage(x, name, widths[i], harmonic[i], k, o);
     else {
       if (k % 2 === 1) {
-        x = apply(tfl.layers.conv2d({ name, filters: widths[i], kernelSize: k, padding: 'same', useBias: false, kernelInitializer: kaimingNormalFanOut(widths[i], k * k) }), x);
+        x = apply(
+          tfl.layers.conv2d({
+            name,
+            filters: widths[i],
+            kernelSize: k,
+            padding: 'same',
+            useBias: false,
+            kernelInitializer: kaimingNormalFanOut(widths[i], k * k),
+          }),
+          x,
+        );
       } else {
         x = apply(tfl.layers.zeroPadding2d({ name: `${name}_pad`, padding: Math.floor(k / 2) }), x);
-        x = apply(tfl.layers.conv2d({ name, filters: widths[i], kernelSize: k, padding: 'valid', useBias: false, kernelInitializer: kaimingNormalFanOut(widths[i], k * k) }), x);
+        x = apply(
+          tfl.layers.conv2d({
+            name,
+            filters: widths[i],
+            kernelSize: k,
+            padding: 'valid',
+            useBias: false,
+            kernelInitializer: kaimingNormalFanOut(widths[i], k * k),
+          }),
+          x,
+        );
       }
     }
     x = relu(batchNorm(x, `bn${i + 1}`), `relu${i + 1}`);
@@ -72,21 +104,45 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
   }
   const pooling = o.pooling ?? 'average';
   if (pooling !== 'average' && pooling !== 'rings') invalid(where, 'pooling', pooling, "'average' or 'rings'");
-  x = apply(pooling === 'rings' ? new RingPooling2D({ name: 'ringpool' }) : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
+  x = apply(
+    pooling === 'rings'
+      ? new RingPooling2D({ name: 'ringpool' })
+      : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }),
+    x,
+  );
   const logits = linear(x, 'fc', numClasses, x.shape[1] as number);
   return tfl.model({ inputs: input, outputs: logits, name: o.name ?? (kind === 'gmr' ? 'gmr_cnn' : 'plain_cnn') });
 }
 
 /** One GMR-CNN conv: `width − h` isotropic GMR channels, then `h` harmonic magnitudes (when h > 0). */
-function gmrStage(x: tfl.SymbolicTensor, name: string, width: number, h: number, k: number, o: CNNOptions): tfl.SymbolicTensor {
+function gmrStage(
+  x: tfl.SymbolicTensor,
+  name: string,
+  width: number,
+  h: number,
+  k: number,
+  o: CNNOptions,
+): tfl.SymbolicTensor {
   if (h === 0) return gmrConv(x, name, width, k, o.gmr ?? {});
   const { trainIndexMat: _unused, ...gmr } = o.gmr ?? {};
   const harmonic = apply(
-    new GMRHarmonicConv2D({ name: `${name}_harmonic`, filters: h, kernelSize: k, padding: Math.floor(k / 2), useBias: false, initScheme: 'kaimingNormalFanOut', order: o.harmonicOrder ?? 1, ...gmr }),
+    new GMRHarmonicConv2D({
+      name: `${name}_harmonic`,
+      filters: h,
+      kernelSize: k,
+      padding: Math.floor(k / 2),
+      useBias: false,
+      initScheme: 'kaimingNormalFanOut',
+      order: o.harmonicOrder ?? 1,
+      ...gmr,
+    }),
     x,
   );
   if (h === width) return harmonic;
-  return apply(tfl.layers.concatenate({ name: `${name}_concat`, axis: -1 }), [gmrConv(x, name, width - h, k, o.gmr ?? {}), harmonic]);
+  return apply(tfl.layers.concatenate({ name: `${name}_concat`, axis: -1 }), [
+    gmrConv(x, name, width - h, k, o.gmr ?? {}),
+    harmonic,
+  ]);
 }
 
 /**

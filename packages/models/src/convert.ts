@@ -9,20 +9,39 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, GMRConvBase, GMRHarmonicConv2D, GMRValueError, invalid, type GMRConvLayerArgs, type InitScheme } from '@gmr-conv/core';
+import {
+  GMRConv2D,
+  GMRConvBase,
+  GMRHarmonicConv2D,
+  GMRValueError,
+  invalid,
+  type GMRConvLayerArgs,
+  type InitScheme,
+} from '@gmr-conv/core';
 import type { GMROptions, SymbolicTensor } from './building_blocks.js';
 
 type Layer = tfl.layers.Layer;
 type Node = { inputTensors: SymbolicTensor[]; outputTensors: SymbolicTensor[]; callArgs?: Record<string, unknown> };
 /** Returns what stands for `layer` in the new graph: a function of the new inputs. */
-type Replace = (layer: Layer) => ((xs: SymbolicTensor[], callArgs?: Record<string, unknown>) => SymbolicTensor | SymbolicTensor[]) | null;
+type Replace = (
+  layer: Layer,
+) => ((xs: SymbolicTensor[], callArgs?: Record<string, unknown>) => SymbolicTensor | SymbolicTensor[]) | null;
 
 /** A fresh layer of the same class and config (not yet built). */
 export function cloneLayer(layer: Layer): Layer {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
-  if (!entry) invalid(`cloneLayer: layer '${layer.name}'`, 'className', layer.getClassName(), 'a layer class registered for serialization (tf.serialization.registerClass)');
+  if (!entry)
+    invalid(
+      `cloneLayer: layer '${layer.name}'`,
+      'className',
+      layer.getClassName(),
+      'a layer class registered for serialization (tf.serialization.registerClass)',
+    );
   const [cls, fromConfig] = entry;
-  return fromConfig(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>, layer.getConfig()) as unknown as Layer;
+  return fromConfig(
+    cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+    layer.getConfig(),
+  ) as unknown as Layer;
 }
 
 /** Clone applied to the new inputs, then given the old layer's weights. */
@@ -53,15 +72,26 @@ function isInputLayer(layer: Layer): boolean {
 }
 
 /** Rebuilds the graph of `model`, asking `replace` for each layer (null: clone it). */
-export function rebuildModel(model: tfl.LayersModel, replace: Replace, options: { copyWeights?: boolean; name?: string } = {}): tfl.LayersModel {
+export function rebuildModel(
+  model: tfl.LayersModel,
+  replace: Replace,
+  options: { copyWeights?: boolean; name?: string } = {},
+): tfl.LayersModel {
   const copyWeights = options.copyWeights ?? true;
   const map = new Map<number, SymbolicTensor>();
   const inputs = model.inputs.map((t, i) => {
-    const inp = tfl.input({ shape: t.shape.slice(1) as (number | null)[], dtype: t.dtype, name: model.inputLayers?.[i]?.name ?? `input_${i}` });
+    const inp = tfl.input({
+      shape: t.shape.slice(1) as (number | null)[],
+      dtype: t.dtype,
+      name: model.inputLayers?.[i]?.name ?? `input_${i}`,
+    });
     map.set(t.id, inp);
     return inp;
   });
-  const fns = new Map<Layer, (xs: SymbolicTensor[], callArgs?: Record<string, unknown>) => SymbolicTensor | SymbolicTensor[]>();
+  const fns = new Map<
+    Layer,
+    (xs: SymbolicTensor[], callArgs?: Record<string, unknown>) => SymbolicTensor | SymbolicTensor[]
+  >();
   const fnFor = (layer: Layer) => {
     let f = fns.get(layer);
     if (!f) {
@@ -86,7 +116,10 @@ export function rebuildModel(model: tfl.LayersModel, replace: Replace, options: 
     progress = false;
     for (const { layer, node } of pending) {
       if (done.has(node) || !node.inputTensors.every((t) => map.has(t.id))) continue;
-      const ys = fnFor(layer)(node.inputTensors.map((t) => map.get(t.id)!), node.callArgs);
+      const ys = fnFor(layer)(
+        node.inputTensors.map((t) => map.get(t.id)!),
+        node.callArgs,
+      );
       const list = Array.isArray(ys) ? ys : [ys];
       node.outputTensors.forEach((t, i) => map.set(t.id, list[i]));
       done.add(node);
@@ -95,7 +128,10 @@ export function rebuildModel(model: tfl.LayersModel, replace: Replace, options: 
   }
   const outputs = model.outputs.map((t) => {
     const y = map.get(t.id);
-    if (!y) throw new GMRValueError(`rebuildModel: output '${t.name}' of model '${model.name}' could not be rebuilt (is the graph connected to its inputs?)`);
+    if (!y)
+      throw new GMRValueError(
+        `rebuildModel: output '${t.name}' of model '${model.name}' could not be rebuilt (is the graph connected to its inputs?)`,
+      );
     return y;
   });
   return tfl.model({ inputs, outputs, name: options.name ?? model.name });
@@ -114,7 +150,20 @@ export interface ConvertToGMROptions extends GMROptions {
   name?: string;
 }
 
-const GMR_KEYS: (keyof GMROptions)[] = ['forceCircular', 'gaussianMixtureRing', 'trainGaussianSigma', 'sigmaScale', 'clipSigma', 'sigmaMin', 'sigmaMax', 'trainIndexMat', 'path', 'twoStageBasis', 'inferenceCache', 'paddingMode'];
+const GMR_KEYS: (keyof GMROptions)[] = [
+  'forceCircular',
+  'gaussianMixtureRing',
+  'trainGaussianSigma',
+  'sigmaScale',
+  'clipSigma',
+  'sigmaMin',
+  'sigmaMax',
+  'trainIndexMat',
+  'path',
+  'twoStageBasis',
+  'inferenceCache',
+  'paddingMode',
+];
 
 /**
  * A new model in which every Conv2D with kernel > 1 is a GMRConv2D (stride 1, same
@@ -137,7 +186,13 @@ export function convertToGMR(model: tfl.LayersModel, options: ConvertToGMROption
     const strided = strides.some((s) => s > 1);
     const dataFormat = (c.dataFormat as 'channelsLast' | 'channelsFirst') ?? 'channelsLast';
     const padding = c.padding as 'same' | 'valid' | 'causal';
-    if (padding === 'causal') invalid(`${where}: layer '${layer.name}'`, 'padding', padding, "'same' or 'valid' (a 2D GMR conv takes no 'causal')");
+    if (padding === 'causal')
+      invalid(
+        `${where}: layer '${layer.name}'`,
+        'padding',
+        padding,
+        "'same' or 'valid' (a 2D GMR conv takes no 'causal')",
+      );
     const gmrLayer = new GMRConv2D({
       ...gmr,
       name: strided ? `${layer.name}.1` : layer.name,
@@ -158,7 +213,13 @@ export function convertToGMR(model: tfl.LayersModel, options: ConvertToGMROption
       trainable: layer.trainable,
     } as GMRConvLayerArgs);
     const pool = strided
-      ? tfl.layers.averagePooling2d({ name: `${layer.name}.0`, poolSize: strides as [number, number], strides: strides as [number, number], padding: padding === 'same' ? 'same' : 'valid', dataFormat })
+      ? tfl.layers.averagePooling2d({
+          name: `${layer.name}.0`,
+          poolSize: strides as [number, number],
+          strides: strides as [number, number],
+          padding: padding === 'same' ? 'same' : 'valid',
+          dataFormat,
+        })
       : null;
     return (xs) => {
       const x = pool ? (pool.apply(xs[0]) as SymbolicTensor) : xs[0];
@@ -166,7 +227,9 @@ export function convertToGMR(model: tfl.LayersModel, options: ConvertToGMROption
       if (copyWeights && (c.useBias as boolean)) {
         const bias = layer.getWeights()[1];
         const w = gmrLayer.getWeights();
-        const idx = (gmrLayer.weights as unknown as { originalName?: string; name: string }[]).findIndex((v) => (v.originalName ?? v.name).endsWith('/bias'));
+        const idx = (gmrLayer.weights as unknown as { originalName?: string; name: string }[]).findIndex((v) =>
+          (v.originalName ?? v.name).endsWith('/bias'),
+        );
         if (idx >= 0 && bias) {
           w[idx] = bias;
           gmrLayer.setWeights(w);
@@ -188,11 +251,30 @@ export function exportToPlainConv(model: tfl.LayersModel, options: { name?: stri
   const where = 'exportToPlainConv';
   const replace: Replace = (layer) => {
     if (!(layer instanceof GMRConvBase)) return null;
-    if (layer instanceof GMRHarmonicConv2D) invalid(`${where}: layer '${layer.name}'`, 'className', layer.getClassName(), 'GMRConv2D (a GMRHarmonicConv2D is the magnitude of two convolutions: it has no plain Conv2D equivalent)');
-    if (layer.transposed) invalid(`${where}: layer '${layer.name}'`, 'className', layer.getClassName(), 'GMRConv2D (a transposed GMR conv is not exported)');
+    if (layer instanceof GMRHarmonicConv2D)
+      invalid(
+        `${where}: layer '${layer.name}'`,
+        'className',
+        layer.getClassName(),
+        'GMRConv2D (a GMRHarmonicConv2D is the magnitude of two convolutions: it has no plain Conv2D equivalent)',
+      );
+    if (layer.transposed)
+      invalid(
+        `${where}: layer '${layer.name}'`,
+        'className',
+        layer.getClassName(),
+        'GMRConv2D (a transposed GMR conv is not exported)',
+      );
     if (layer.rank !== 2) return null;
-    if (layer.groups !== 1) invalid(`${where}: layer '${layer.name}'`, 'groups', layer.groups, '1 (tfjs Conv2D has no groups)');
-    if (layer.paddingMode !== 'zeros') invalid(`${where}: layer '${layer.name}'`, 'paddingMode', layer.paddingMode, "'zeros' (the only padding mode with a plain equivalent)");
+    if (layer.groups !== 1)
+      invalid(`${where}: layer '${layer.name}'`, 'groups', layer.groups, '1 (tfjs Conv2D has no groups)');
+    if (layer.paddingMode !== 'zeros')
+      invalid(
+        `${where}: layer '${layer.name}'`,
+        'paddingMode',
+        layer.paddingMode,
+        "'zeros' (the only padding mode with a plain equivalent)",
+      );
     const cfg = layer.getConfig() as Record<string, unknown>;
     let padding: 'same' | 'valid' = 'valid';
     let pad: [[number, number], [number, number]] | null = null;
@@ -217,12 +299,20 @@ export function exportToPlainConv(model: tfl.LayersModel, options: { name?: stri
       useBias: layer.useBias,
       activation: (typeof cfg.activation === 'string' ? cfg.activation : 'linear') as 'linear',
     });
-    const zp = pad ? tfl.layers.zeroPadding2d({ name: `${layer.name}_pad`, padding: pad, dataFormat: layer.dataFormat }) : null;
+    const zp = pad
+      ? tfl.layers.zeroPadding2d({ name: `${layer.name}_pad`, padding: pad, dataFormat: layer.dataFormat })
+      : null;
     return (xs) => {
       const x = zp ? (zp.apply(xs[0]) as SymbolicTensor) : xs[0];
       const y = conv.apply(x) as SymbolicTensor;
       const kernel = layer.synthesizedKernel();
-      const bias = layer.useBias ? layer.getWeights().filter((_, i) => (layer.weights[i] as unknown as { originalName?: string; name: string }).name.endsWith('bias')) : [];
+      const bias = layer.useBias
+        ? layer
+            .getWeights()
+            .filter((_, i) =>
+              (layer.weights[i] as unknown as { originalName?: string; name: string }).name.endsWith('bias'),
+            )
+        : [];
       conv.setWeights([kernel, ...bias]);
       kernel.dispose();
       return y;

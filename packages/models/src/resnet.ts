@@ -72,11 +72,16 @@ interface ResolvedOptions {
 }
 
 function resolve(where: string, o: GMRResNetOptions): ResolvedOptions {
-  const sizes = perStage(where, 'gmrConvSize', o.gmrConvSize ?? [9, 9, 5, 5], 4).map((k, i) => checkInt(where, `gmrConvSize[${i}]`, k));
+  const sizes = perStage(where, 'gmrConvSize', o.gmrConvSize ?? [9, 9, 5, 5], 4).map((k, i) =>
+    checkInt(where, `gmrConvSize[${i}]`, k),
+  );
   const rings = perStage<number | null>(where, 'numRings', o.numRings ?? null, 4);
-  const strides = perStage(where, 'layerStride', o.layerStride ?? [1, 2, 2, 2], 4).map((s, i) => checkInt(where, `layerStride[${i}]`, s));
+  const strides = perStage(where, 'layerStride', o.layerStride ?? [1, 2, 2, 2], 4).map((s, i) =>
+    checkInt(where, `layerStride[${i}]`, s),
+  );
   const pointwiseAs = o.pointwiseAs ?? 'dense';
-  if (pointwiseAs !== 'dense' && pointwiseAs !== 'conv2d') invalid(where, 'pointwiseAs', pointwiseAs, "'dense' or 'conv2d'");
+  if (pointwiseAs !== 'dense' && pointwiseAs !== 'conv2d')
+    invalid(where, 'pointwiseAs', pointwiseAs, "'dense' or 'conv2d'");
   return {
     numClasses: checkInt(where, 'numClasses', o.numClasses ?? 1000),
     inChannels: checkInt(where, 'inChannels', o.inChannels ?? 3),
@@ -94,7 +99,10 @@ function resolve(where: string, o: GMRResNetOptions): ResolvedOptions {
 
 function bnZeroGamma(x: SymbolicTensor, name: string, zero: boolean): SymbolicTensor {
   if (!zero) return batchNorm(x, name);
-  return apply(tfl.layers.batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9, gammaInitializer: 'zeros' }), x);
+  return apply(
+    tfl.layers.batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9, gammaInitializer: 'zeros' }),
+    x,
+  );
 }
 
 /** GMRBasicBlock / GMRBottleneck, named `${p}.conv1`, `${p}.bn1`, …, `${p}.downsample.{1,2}`. */
@@ -128,7 +136,10 @@ function gmrBlock(
   if (stride !== 1 || inplanes !== planes * expansion) {
     // Sequential(AvgPool2d(stride), conv1x1, BN); AvgPool2d(1) is the identity and is left out.
     const pooled = stride !== 1 ? avgPool(x, stride, `${p}.downsample.0`) : x;
-    identity = batchNorm(pointwise(pooled, `${p}.downsample.1`, planes * expansion, o.pointwiseAs), `${p}.downsample.2`);
+    identity = batchNorm(
+      pointwise(pooled, `${p}.downsample.1`, planes * expansion, o.pointwiseAs),
+      `${p}.downsample.2`,
+    );
   }
   return relu(apply(tfl.layers.add({ name: `${p}.add` }), [out, identity]), `${p}.relu_out`);
 }
@@ -166,16 +177,21 @@ export function gmrResNet(kind: BlockKind, layers: number[], options: GMRResNetO
   }
   x = apply(tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
   const logits = linear(x, 'fc', o.numClasses, 8 * o.inplanes * expansion);
-  const name = options.name ?? (kind === 'basic' ? (layers.join() === '2,2,2,2' ? 'gmr_resnet18' : 'gmr_resnet34') : 'gmr_resnet50');
+  const name =
+    options.name ??
+    (kind === 'basic' ? (layers.join() === '2,2,2,2' ? 'gmr_resnet18' : 'gmr_resnet34') : 'gmr_resnet50');
   return tfl.model({ inputs: input, outputs: logits, name });
 }
 
 /** GMR-ResNet-18 (basic blocks [2, 2, 2, 2]); the guarantee as gmrResNet. */
-export const gmrResNet18 = (o: GMRResNetOptions = {}) => gmrResNet('basic', [2, 2, 2, 2], { name: 'gmr_resnet18', ...o });
+export const gmrResNet18 = (o: GMRResNetOptions = {}) =>
+  gmrResNet('basic', [2, 2, 2, 2], { name: 'gmr_resnet18', ...o });
 /** GMR-ResNet-34 (basic blocks [3, 4, 6, 3]); the guarantee as gmrResNet. */
-export const gmrResNet34 = (o: GMRResNetOptions = {}) => gmrResNet('basic', [3, 4, 6, 3], { name: 'gmr_resnet34', ...o });
+export const gmrResNet34 = (o: GMRResNetOptions = {}) =>
+  gmrResNet('basic', [3, 4, 6, 3], { name: 'gmr_resnet34', ...o });
 /** GMR-ResNet-50 (bottleneck blocks [3, 4, 6, 3]); the guarantee as gmrResNet. */
-export const gmrResNet50 = (o: GMRResNetOptions = {}) => gmrResNet('bottleneck', [3, 4, 6, 3], { name: 'gmr_resnet50', ...o });
+export const gmrResNet50 = (o: GMRResNetOptions = {}) =>
+  gmrResNet('bottleneck', [3, 4, 6, 3], { name: 'gmr_resnet50', ...o });
 
 export interface ResNetOptions {
   numClasses?: number;
@@ -191,10 +207,25 @@ export interface ResNetOptions {
 }
 
 /** A plain conv with PyTorch padding p, stride s: ZeroPadding2D(p) → Conv2D valid. */
-function plainConv(x: SymbolicTensor, name: string, filters: number, k: number, stride: number, pad: number): SymbolicTensor {
+function plainConv(
+  x: SymbolicTensor,
+  name: string,
+  filters: number,
+  k: number,
+  stride: number,
+  pad: number,
+): SymbolicTensor {
   if (pad > 0) x = apply(tfl.layers.zeroPadding2d({ name: `${name}_pad`, padding: pad }), x);
   return apply(
-    tfl.layers.conv2d({ name, filters, kernelSize: k, strides: stride, padding: 'valid', useBias: false, kernelInitializer: kaimingNormalFanOut(filters, k * k) }),
+    tfl.layers.conv2d({
+      name,
+      filters,
+      kernelSize: k,
+      strides: stride,
+      padding: 'valid',
+      useBias: false,
+      kernelInitializer: kaimingNormalFanOut(filters, k * k),
+    }),
     x,
   );
 }

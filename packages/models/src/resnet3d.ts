@@ -11,7 +11,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConv3D, invalid } from '@gmr-conv/core';
-import { apply, checkInt, perStage, pointwise, relu, type GMROptions, type PointwiseAs, type SymbolicTensor } from './building_blocks.js';
+import {
+  apply,
+  checkInt,
+  perStage,
+  pointwise,
+  relu,
+  type GMROptions,
+  type PointwiseAs,
+  type SymbolicTensor,
+} from './building_blocks.js';
 
 /** Mean over the three spatial axes of a channels-last 5D tensor (tfjs-layers has no GlobalAveragePooling3D). */
 export class GlobalAveragePooling3D extends tfl.layers.Layer {
@@ -47,7 +56,9 @@ export class BatchNormalization5D extends BatchNormalizationBase {
     return out;
   }
 }
-tf.serialization.registerClass(BatchNormalization5D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+tf.serialization.registerClass(
+  BatchNormalization5D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+);
 
 function batchNorm5d(x: SymbolicTensor, name: string): SymbolicTensor {
   return apply(new BatchNormalization5D({ name, axis: -1, epsilon: 1e-5, momentum: 0.9 }), x);
@@ -68,9 +79,27 @@ export interface GMRResNet3DOptions {
   name?: string;
 }
 
-function gmr3d(x: SymbolicTensor, name: string, filters: number, k: number[], pad: number[], o: GMROptions, numRings: number | null): SymbolicTensor {
+function gmr3d(
+  x: SymbolicTensor,
+  name: string,
+  filters: number,
+  k: number[],
+  pad: number[],
+  o: GMROptions,
+  numRings: number | null,
+): SymbolicTensor {
   return apply(
-    new GMRConv3D({ name, filters, kernelSize: k, strides: 1, padding: pad, useBias: false, initScheme: 'reference', ...o, ...(numRings != null ? { numRings } : {}) }),
+    new GMRConv3D({
+      name,
+      filters,
+      kernelSize: k,
+      strides: 1,
+      padding: pad,
+      useBias: false,
+      initScheme: 'reference',
+      ...o,
+      ...(numRings != null ? { numRings } : {}),
+    }),
     x,
   );
 }
@@ -83,7 +112,13 @@ function pool3d(x: SymbolicTensor, s: number, name: string): SymbolicTensor {
 function pointwise3d(x: SymbolicTensor, name: string, filters: number, as: PointwiseAs): SymbolicTensor {
   if (as === 'dense') return pointwise(x, name, filters, 'dense');
   return apply(
-    tfl.layers.conv3d({ name, filters, kernelSize: 1, useBias: false, kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / filters) }) }),
+    tfl.layers.conv3d({
+      name,
+      filters,
+      kernelSize: 1,
+      useBias: false,
+      kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / filters) }),
+    }),
     x,
   );
 }
@@ -101,7 +136,9 @@ export function gmrResNet3D(layers: number[], options: GMRResNet3DOptions = {}):
   const numClasses = checkInt(where, 'numClasses', options.numClasses ?? 400);
   const inChannels = checkInt(where, 'inChannels', options.inChannels ?? 3);
   const base = checkInt(where, 'inplanes', options.inplanes ?? 64);
-  const sizes = perStage(where, 'gmrConvSize', options.gmrConvSize ?? 3, 4).map((k, i) => checkInt(where, `gmrConvSize[${i}]`, k));
+  const sizes = perStage(where, 'gmrConvSize', options.gmrConvSize ?? 3, 4).map((k, i) =>
+    checkInt(where, `gmrConvSize[${i}]`, k),
+  );
   const rings = perStage<number | null>(where, 'numRings', options.numRings ?? null, 4);
   const gmr = options.gmr ?? {};
   const as = options.pointwiseAs ?? 'dense';
@@ -118,8 +155,17 @@ export function gmrResNet3D(layers: number[], options: GMRResNet3DOptions = {}):
       const p = `layer${stage + 1}.${b}`;
       const stride = b === 0 && stage > 0 ? 2 : 1;
       const pooled = stride > 1 ? pool3d(x, stride, `${p}.conv1.0`) : x;
-      let out = relu(batchNorm5d(gmr3d(pooled, `${p}.conv1.1`, planes, [k, k, k], [pad, pad, pad], gmr, rings[stage]), `${p}.conv1.2`), `${p}.conv1.3`);
-      out = batchNorm5d(gmr3d(out, `${p}.conv2.0`, planes, [k, k, k], [pad, pad, pad], gmr, rings[stage]), `${p}.conv2.1`);
+      let out = relu(
+        batchNorm5d(
+          gmr3d(pooled, `${p}.conv1.1`, planes, [k, k, k], [pad, pad, pad], gmr, rings[stage]),
+          `${p}.conv1.2`,
+        ),
+        `${p}.conv1.3`,
+      );
+      out = batchNorm5d(
+        gmr3d(out, `${p}.conv2.0`, planes, [k, k, k], [pad, pad, pad], gmr, rings[stage]),
+        `${p}.conv2.1`,
+      );
       let identity = x;
       if (stride !== 1 || inplanes !== planes) {
         const dpool = stride > 1 ? pool3d(x, stride, `${p}.downsample.0`) : x;
@@ -131,7 +177,12 @@ export function gmrResNet3D(layers: number[], options: GMRResNet3DOptions = {}):
   }
   x = apply(new GlobalAveragePooling3D({ name: 'avgpool' }), x);
   const logits = apply(
-    tfl.layers.dense({ name: 'fc', units: numClasses, kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 0.01 }), biasInitializer: 'zeros' }),
+    tfl.layers.dense({
+      name: 'fc',
+      units: numClasses,
+      kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 0.01 }),
+      biasInitializer: 'zeros',
+    }),
     x,
   );
   return tfl.model({ inputs: input, outputs: logits, name: options.name ?? 'gmr_r3d' });

@@ -79,9 +79,18 @@ function gaussianBlur(x: tfl.SymbolicTensor, sigma: number, channels: number): t
   const g = Array.from({ length: size }, (_, i) => Math.exp(-0.5 * ((i - radius) / sigma) ** 2));
   const total = g.reduce((a, b) => a + b, 0);
   const values = new Float32Array(size * size * channels);
-  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) for (let c = 0; c < channels; c++) values[(i * size + j) * channels + c] = (g[i]! * g[j]!) / (total * total);
+  for (let i = 0; i < size; i++)
+    for (let j = 0; j < size; j++)
+      for (let c = 0; c < channels; c++) values[(i * size + j) * channels + c] = (g[i]! * g[j]!) / (total * total);
   const kernel = tf.tensor4d(values, [size, size, channels, 1]);
-  const layer = tfl.layers.depthwiseConv2d({ name: 'input_blur', kernelSize: size, padding: 'same', useBias: false, trainable: false, weights: [kernel] });
+  const layer = tfl.layers.depthwiseConv2d({
+    name: 'input_blur',
+    kernelSize: size,
+    padding: 'same',
+    useBias: false,
+    trainable: false,
+    weights: [kernel],
+  });
   const y = apply(layer, x);
   kernel.dispose();
   return y;
@@ -97,15 +106,20 @@ function gaussianBlur(x: tfl.SymbolicTensor, sigma: number, channels: number): t
  */
 export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
   const fields = o.fields ?? DEFAULT_STEERABLE_FIELDS;
-  if (!Array.isArray(fields) || fields.length < 1) invalid(WHERE, 'fields', fields, 'a non-empty list of [n0, n1, n2] field counts, one per conv');
+  if (!Array.isArray(fields) || fields.length < 1)
+    invalid(WHERE, 'fields', fields, 'a non-empty list of [n0, n1, n2] field counts, one per conv');
   fields.forEach((f, i) => checkFields(WHERE, `fields[${i}]`, f));
-  const ks = o.kernelSizes ?? (fields.length === DEFAULT_STEERABLE_KERNELS.length ? DEFAULT_STEERABLE_KERNELS : fields.map(() => 5));
-  if (!Array.isArray(ks) || ks.length !== fields.length) invalid(WHERE, 'kernelSizes', ks, `one odd size per conv (${fields.length})`);
+  const ks =
+    o.kernelSizes ??
+    (fields.length === DEFAULT_STEERABLE_KERNELS.length ? DEFAULT_STEERABLE_KERNELS : fields.map(() => 5));
+  if (!Array.isArray(ks) || ks.length !== fields.length)
+    invalid(WHERE, 'kernelSizes', ks, `one odd size per conv (${fields.length})`);
   ks.forEach((k, i) => {
     if (!Number.isInteger(k) || k < 3 || k % 2 === 0) invalid(WHERE, `kernelSizes[${i}]`, k, 'an odd integer ≥ 3');
   });
   const pools = o.pools ?? fields.map((_, i) => i < fields.length - 1);
-  if (!Array.isArray(pools) || pools.length !== fields.length || pools.some((p) => typeof p !== 'boolean')) invalid(WHERE, 'pools', pools, `one boolean per conv (${fields.length})`);
+  if (!Array.isArray(pools) || pools.length !== fields.length || pools.some((p) => typeof p !== 'boolean'))
+    invalid(WHERE, 'pools', pools, `one boolean per conv (${fields.length})`);
   const numClasses = o.numClasses ?? 10;
   if (!Number.isInteger(numClasses) || numClasses < 2) invalid(WHERE, 'numClasses', numClasses, 'an integer ≥ 2');
   const inChannels = o.inChannels ?? 1;
@@ -114,14 +128,21 @@ export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
   let [h, w] = size;
   pools.forEach((p, i) => {
     if (!p) return;
-    if (h % 2 !== 0 || w % 2 !== 0) invalid(WHERE, 'inputSize', size, `sizes that stay even through every pool (pool after conv ${i + 1} sees ${h}×${w})`);
+    if (h % 2 !== 0 || w % 2 !== 0)
+      invalid(
+        WHERE,
+        'inputSize',
+        size,
+        `sizes that stay even through every pool (pool after conv ${i + 1} sees ${h}×${w})`,
+      );
     h /= 2;
     w /= 2;
   });
   const pooling = o.pooling ?? 'rings';
   if (pooling !== 'rings' && pooling !== 'average') invalid(WHERE, 'pooling', pooling, "'rings' or 'average'");
   const blur = o.inputBlur ?? 0;
-  if (typeof blur !== 'number' || !(blur >= 0) || !Number.isFinite(blur)) invalid(WHERE, 'inputBlur', blur, 'a finite σ ≥ 0 in pixels (0 = no blur)');
+  if (typeof blur !== 'number' || !(blur >= 0) || !Number.isFinite(blur))
+    invalid(WHERE, 'inputBlur', blur, 'a finite σ ≥ 0 in pixels (0 = no blur)');
   const products = o.products ?? 'paired';
   const mode = o.nonlinearity ?? 'gate';
   if (mode !== 'norm-relu' && mode !== 'gate') invalid(WHERE, 'nonlinearity', mode, "'norm-relu' or 'gate'");
@@ -134,15 +155,37 @@ export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
     const n = i + 1;
     // a gate non-linearity takes one extra order-0 channel per order-1/2 field from the conv
     const convFields = mode === 'gate' ? gatedFields(f) : f;
-    x = apply(new GMRSteerableConv2D({ name: `conv${n}`, fields: convFields, inputFields, kernelSize: ks[i]!, padding: 'same', useBias: false, ...(o.path ? { path: o.path } : {}) }), x);
-    x = apply(new FieldBatchNorm({ name: `bn${n}`, fields: convFields, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }), x);
+    x = apply(
+      new GMRSteerableConv2D({
+        name: `conv${n}`,
+        fields: convFields,
+        inputFields,
+        kernelSize: ks[i]!,
+        padding: 'same',
+        useBias: false,
+        ...(o.path ? { path: o.path } : {}),
+      }),
+      x,
+    );
+    x = apply(
+      new FieldBatchNorm({ name: `bn${n}`, fields: convFields, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }),
+      x,
+    );
     x = apply(new FieldNonlinearity({ name: `act${n}`, fields: f, mode }), x);
     if (pools[i]) x = avgPool(x, 2, `pool${n}`);
     inputFields = f;
   });
   x = apply(new FieldInvariants({ name: 'invariants', fields: inputFields, products }), x);
-  x = apply(pooling === 'rings' ? new RingPooling2D({ name: 'ringpool' }) : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }), x);
-  x = apply(tfl.layers.batchNormalization({ name: 'head_bn', axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }), x);
+  x = apply(
+    pooling === 'rings'
+      ? new RingPooling2D({ name: 'ringpool' })
+      : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }),
+    x,
+  );
+  x = apply(
+    tfl.layers.batchNormalization({ name: 'head_bn', axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }),
+    x,
+  );
   const features = x.shape[1] as number;
   const logits = linear(x, 'fc', numClasses, features);
   return tfl.model({ inputs: input, outputs: logits, name: o.name ?? 'gmr_steerable_cnn' });

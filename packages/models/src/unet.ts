@@ -33,7 +33,13 @@ export class InstanceNormalization extends tfl.layers.Layer {
   }
   override build(inputShape: (number | null)[]): void {
     const c = inputShape[inputShape.length - 1];
-    if (c == null) invalid(`${this.name} (InstanceNormalization)`, 'inputShape', inputShape, 'a shape whose last (channel) axis is known');
+    if (c == null)
+      invalid(
+        `${this.name} (InstanceNormalization)`,
+        'inputShape',
+        inputShape,
+        'a shape whose last (channel) axis is known',
+      );
     if (this.affine) {
       this.gamma = this.addWeight('gamma', [c], 'float32', tfl.initializers.ones()) as never;
       this.beta = this.addWeight('beta', [c], 'float32', tfl.initializers.zeros()) as never;
@@ -123,13 +129,22 @@ export function gmrUNet(options: GMRUNetOptions = {}): tfl.LayersModel {
   const Conv = dims === 2 ? GMRConv2D : GMRConv3D;
 
   const convBlock = (x: SymbolicTensor, name: string, filters: number, k: number) => {
-    x = apply(new Conv({ name: `${name}.conv`, filters, kernelSize: k, padding: Math.floor(k / 2), useBias: true, ...gmr }), x);
+    x = apply(
+      new Conv({ name: `${name}.conv`, filters, kernelSize: k, padding: Math.floor(k / 2), useBias: true, ...gmr }),
+      x,
+    );
     x = apply(new InstanceNormalization({ name: `${name}.adn.N` }), x);
     return apply(tfl.layers.leakyReLU({ name: `${name}.adn.A`, alpha: slope }), x);
   };
-  const twoConv = (x: SymbolicTensor, name: string, filters: number, k: number) => convBlock(convBlock(x, `${name}.conv_0`, filters, k), `${name}.conv_1`, filters, k);
+  const twoConv = (x: SymbolicTensor, name: string, filters: number, k: number) =>
+    convBlock(convBlock(x, `${name}.conv_0`, filters, k), `${name}.conv_1`, filters, k);
   const pool = (x: SymbolicTensor, name: string) =>
-    apply(dims === 2 ? tfl.layers.maxPooling2d({ name, poolSize: 2, strides: 2 }) : tfl.layers.maxPooling3d({ name, poolSize: 2, strides: 2 }), x);
+    apply(
+      dims === 2
+        ? tfl.layers.maxPooling2d({ name, poolSize: 2, strides: 2 })
+        : tfl.layers.maxPooling3d({ name, poolSize: 2, strides: 2 }),
+      x,
+    );
   const up = (x: SymbolicTensor, name: string, filters: number) => {
     if (upsample === 'deconv') {
       const args = { name, filters, kernelSize: 2, strides: 2, padding: 'valid' as const };
@@ -177,7 +192,8 @@ function perClassDice(yTrue: tf.Tensor, p: tf.Tensor, smooth: number, includeBac
 }
 
 function checkDiceShapes(where: string, yTrue: tf.Tensor, yPred: tf.Tensor) {
-  if (yTrue.shape.join() !== yPred.shape.join()) invalid(where, 'yPred', yPred, `a tensor of yTrue's (one-hot) shape [${yTrue.shape.join(', ')}]`);
+  if (yTrue.shape.join() !== yPred.shape.join())
+    invalid(where, 'yPred', yPred, `a tensor of yTrue's (one-hot) shape [${yTrue.shape.join(', ')}]`);
   if (yPred.rank < 3) invalid(where, 'yPred', yPred, 'a tensor of shape [batch, ...spatial, classes]');
 }
 
@@ -185,17 +201,31 @@ function checkDiceShapes(where: string, yTrue: tf.Tensor, yPred: tf.Tensor) {
 export function diceLoss(yTrue: tf.Tensor, yPred: tf.Tensor, options: DiceOptions = {}): tf.Scalar {
   checkDiceShapes('diceLoss', yTrue, yPred);
   return tf.tidy(() => {
-    const p = options.fromLogits ?? true ? tf.softmax(yPred) : yPred;
-    return tf.sub(1, tf.mean(perClassDice(tf.cast(yTrue, 'float32'), p, options.smooth ?? 1e-5, options.includeBackground ?? true))) as tf.Scalar;
+    const p = (options.fromLogits ?? true) ? tf.softmax(yPred) : yPred;
+    return tf.sub(
+      1,
+      tf.mean(perClassDice(tf.cast(yTrue, 'float32'), p, options.smooth ?? 1e-5, options.includeBackground ?? true)),
+    ) as tf.Scalar;
   });
 }
 
 /** Hard Dice coefficient (argmax of yPred vs the one-hot yTrue), mean over batch and classes; a class absent from both counts 1. */
-export function diceCoefficient(yTrue: tf.Tensor, yPred: tf.Tensor, options: Omit<DiceOptions, 'fromLogits'> = {}): tf.Scalar {
+export function diceCoefficient(
+  yTrue: tf.Tensor,
+  yPred: tf.Tensor,
+  options: Omit<DiceOptions, 'fromLogits'> = {},
+): tf.Scalar {
   checkDiceShapes('diceCoefficient', yTrue, yPred);
   return tf.tidy(() => {
     const c = yPred.shape[yPred.rank - 1];
     const hard = tf.oneHot(tf.argMax(yPred, -1), c);
-    return tf.mean(perClassDice(tf.cast(yTrue, 'float32'), tf.cast(hard, 'float32'), options.smooth ?? 1e-5, options.includeBackground ?? true)) as tf.Scalar;
+    return tf.mean(
+      perClassDice(
+        tf.cast(yTrue, 'float32'),
+        tf.cast(hard, 'float32'),
+        options.smooth ?? 1e-5,
+        options.includeBackground ?? true,
+      ),
+    ) as tf.Scalar;
   });
 }

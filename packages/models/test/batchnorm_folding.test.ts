@@ -40,7 +40,10 @@ function relErr(model: tfl.LayersModel, folding: BatchNormFolding, x: tf.Tensor)
 
 describe('BatchNormFolding', () => {
   it('gives the unfolded inference outputs (≤ 1e-5) for the GMR-CNN and the plain CNN, with every conv → BN pair folded', async () => {
-    for (const [build, seed] of [[gmrCNN, 3], [plainCNN, 4]] as const) {
+    for (const [build, seed] of [
+      [gmrCNN, 3],
+      [plainCNN, 4],
+    ] as const) {
       const m = seeded(seed, () => build({ widths: [6, 8, 12] }));
       randomiseBatchNorm(m, 10 * seed);
       const f = new BatchNormFolding(m);
@@ -49,7 +52,8 @@ describe('BatchNormFolding', () => {
       expect(relErr(m, f, x)).toBeLessThanOrEqual(1e-5);
       // The fold is in use: no batch-norm kernel runs (the model itself runs three), and the BN layers' own call is
       // back afterwards.
-      const kernels = async (run: () => tf.Tensor) => (await tf.profile(() => tf.tidy(run) as never)).kernels.filter((k) => k.name === 'FusedBatchNorm').length;
+      const kernels = async (run: () => tf.Tensor) =>
+        (await tf.profile(() => tf.tidy(run) as never)).kernels.filter((k) => k.name === 'FusedBatchNorm').length;
       expect(await kernels(() => m.predict(x) as tf.Tensor)).toBe(3);
       expect(await kernels(() => f.predict(x))).toBe(0);
       expect(Object.hasOwn(m.getLayer('bn1'), 'call')).toBe(false);
@@ -60,15 +64,42 @@ describe('BatchNormFolding', () => {
   });
 
   it('folds a residual network and convolutions with a bias to the same outputs', () => {
-    const r = seeded(7, () => gmrResNet('basic', [1, 1, 1, 1], { inChannels: 3, numClasses: 5, inplanes: 4, gmrConvSize: 3, inputSize: [16, 16] }));
+    const r = seeded(7, () =>
+      gmrResNet('basic', [1, 1, 1, 1], {
+        inChannels: 3,
+        numClasses: 5,
+        inplanes: 4,
+        gmrConvSize: 3,
+        inputSize: [16, 16],
+      }),
+    );
     // A GMR conv with bias and trainable σ, and a plain conv with bias, each followed by BN.
     const input = tfl.input({ shape: [12, 12, 2] });
-    let h = new GMRConv2D({ name: 'g', filters: 5, kernelSize: 5, padding: 2, useBias: true, biasInitializer: 'glorotUniform' }).apply(input) as tfl.SymbolicTensor;
+    let h = new GMRConv2D({
+      name: 'g',
+      filters: 5,
+      kernelSize: 5,
+      padding: 2,
+      useBias: true,
+      biasInitializer: 'glorotUniform',
+    }).apply(input) as tfl.SymbolicTensor;
     h = tfl.layers.batchNormalization({ name: 'gbn' }).apply(h) as tfl.SymbolicTensor;
-    h = tfl.layers.conv2d({ name: 'c', filters: 3, kernelSize: 3, padding: 'same', useBias: true, biasInitializer: 'glorotUniform' }).apply(h) as tfl.SymbolicTensor;
+    h = tfl.layers
+      .conv2d({
+        name: 'c',
+        filters: 3,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: true,
+        biasInitializer: 'glorotUniform',
+      })
+      .apply(h) as tfl.SymbolicTensor;
     h = tfl.layers.batchNormalization({ name: 'cbn' }).apply(h) as tfl.SymbolicTensor;
     const b = seeded(8, () => tfl.model({ inputs: input, outputs: h }));
-    for (const [m, shape, seed, pairs] of [[r, [2, 16, 16, 3], 70, 4], [b, [2, 12, 12, 2], 80, 2]] as const) {
+    for (const [m, shape, seed, pairs] of [
+      [r, [2, 16, 16, 3], 70, 4],
+      [b, [2, 12, 12, 2], 80, 2],
+    ] as const) {
       randomiseBatchNorm(m, seed);
       const f = new BatchNormFolding(m);
       expect(f.folded.length).toBeGreaterThanOrEqual(pairs);

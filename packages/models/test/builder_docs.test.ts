@@ -11,7 +11,11 @@ beforeAll(() => useBackend('cpu'));
 
 describe("builders' docstrings: exact at the sizes they name, not at the others", () => {
   it('gmrCNN: a side divisible by 4 is exact (28, 32), 30 is not (the second pool sees 15)', () => {
-    for (const [size, exact] of [[28, true], [32, true], [30, false]] as const) {
+    for (const [size, exact] of [
+      [28, true],
+      [32, true],
+      [30, false],
+    ] as const) {
       const m = gmrCNN({ inputSize: [size, size] });
       const r = checkExactEquivariance(m);
       expect(r.exact, `${size}: ${r.reasons.join('; ')}`).toBe(exact);
@@ -30,7 +34,10 @@ describe("builders' docstrings: exact at the sizes they name, not at the others"
   });
 
   it('gmrResNet18: a side divisible by 16 is exact (32), 40 is not (a pool sees 5)', () => {
-    for (const [size, exact] of [[32, true], [40, false]] as const) {
+    for (const [size, exact] of [
+      [32, true],
+      [40, false],
+    ] as const) {
       const m = gmrResNet18({ inputSize: [size, size], numClasses: 4 });
       const r = checkExactEquivariance(m);
       expect(r.exact, `${size}: ${r.reasons.join('; ')}`).toBe(exact);

@@ -58,7 +58,12 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     for (const v of Object.values(d4)) expect(v).toBeLessThan(1e-4);
     const y0 = tf.tidy(() => (g.predict(x) as tf.Tensor).dataSync());
     const loaded = await loadFromMemory(await saveToMemory(g));
-    expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(
+      maxAbsDiff(
+        y0,
+        tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
     expect(() => plainCNN({ pooling: 'max' as 'rings' })).toThrow(/`pooling` must be 'average' or 'rings', got "max"/);
     tf.dispose(x);
     g.dispose();
@@ -73,16 +78,27 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     expect(g.getLayer('conv2_harmonic').outputShape).toEqual([null, 14, 14, 8]);
     // θ of the GMR and harmonic parts share the layout [O, I, n] (+ one log σ per layer)
     const bn = 2 * (4 + 8 + 8);
-    expect(countTrainable(g)).toBe(2 * 1 * 5 + 5 + 2 * 1 * 5 + 5 + (8 * 4 * 5 + 5) + (5 * 8 * 3 + 3) + (3 * 8 * 3 + 3) + bn + 8 * 10 + 10);
+    expect(countTrainable(g)).toBe(
+      2 * 1 * 5 + 5 + 2 * 1 * 5 + 5 + (8 * 4 * 5 + 5) + (5 * 8 * 3 + 3) + (3 * 8 * 3 + 3) + bn + 8 * 10 + 10,
+    );
     warmUpBatchNorm(g, [8, 28, 28, 1]);
     const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 9);
     const d4 = modelInvarianceCheck((t) => g.predict(t) as tf.Tensor, x);
     for (const v of Object.values(d4)) expect(v).toBeLessThan(1e-4);
     const y0 = tf.tidy(() => (g.predict(x) as tf.Tensor).dataSync());
     const loaded = await loadFromMemory(await saveToMemory(g));
-    expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
-    expect(() => gmrCNN({ widths: [4, 8, 8], harmonicChannels: [5, 0, 0] })).toThrow(/`harmonicChannels\[0\]` must be at most widths\[0\] \(4\), got 5/);
-    expect(() => gmrCNN({ harmonicChannels: [1, -1, 0] })).toThrow(/`harmonicChannels\[1\]` must be an integer ≥ 0, got -1/);
+    expect(
+      maxAbsDiff(
+        y0,
+        tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
+    expect(() => gmrCNN({ widths: [4, 8, 8], harmonicChannels: [5, 0, 0] })).toThrow(
+      /`harmonicChannels\[0\]` must be at most widths\[0\] \(4\), got 5/,
+    );
+    expect(() => gmrCNN({ harmonicChannels: [1, -1, 0] })).toThrow(
+      /`harmonicChannels\[1\]` must be an integer ≥ 0, got -1/,
+    );
     expect(() => plainCNN({ harmonicChannels: [1, 0, 0] })).toThrow(/a plain CNN takes none/);
     tf.dispose(x);
     g.dispose();
@@ -104,10 +120,19 @@ describe('GMR-CNN and plain CNN (28×28 digits)', () => {
     const g = seeded(3, () => gmrCNN({ widths: [8, 16, 32] }));
     const opt = tf.train.momentum(0.02, 0.9);
     const x = tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', 3);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10);
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    );
     const losses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, g.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+      const l = opt.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, g.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        true,
+      )!;
       losses.push(l.dataSync()[0]);
       l.dispose();
     }

@@ -6,9 +6,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportPyTorchStateDict, gmrResNet18, loadPyTorchStateDict, readSafetensors, writeSafetensors, type StateDict } from '../src/index.js';
+import {
+  exportPyTorchStateDict,
+  gmrResNet18,
+  loadPyTorchStateDict,
+  readSafetensors,
+  writeSafetensors,
+  type StateDict,
+} from '../src/index.js';
 import { seeded, tf, useBackend } from './helpers/backend.js';
-import { DDP_SCRIPT, INTEROP_SCRIPT, logits, perturb, pytorchSkipReason, relError, runPython, tmpDir } from './helpers/pytorch.js';
+import {
+  DDP_SCRIPT,
+  INTEROP_SCRIPT,
+  logits,
+  perturb,
+  pytorchSkipReason,
+  relError,
+  runPython,
+  tmpDir,
+} from './helpers/pytorch.js';
 
 const skip = pytorchSkipReason();
 if (skip) console.warn(`pytorch_ddp: skipped: ${skip}`);
@@ -29,7 +45,17 @@ describe.skipIf(skip !== null)('torch.distributed DDP (2 processes, gloo) with G
     ours = seeded(41, make);
     perturb(ours, [4, 32, 32, 3], 42);
     writeFileSync(join(dir, 'init.safetensors'), writeSafetensors(exportPyTorchStateDict(ours)));
-    runPython([DDP_SCRIPT, '--nproc', '2', '--steps', '3', '--init', join(dir, 'init.safetensors'), '--out', join(dir, 'run')]);
+    runPython([
+      DDP_SCRIPT,
+      '--nproc',
+      '2',
+      '--steps',
+      '3',
+      '--init',
+      join(dir, 'init.safetensors'),
+      '--out',
+      join(dir, 'run'),
+    ]);
     summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8'));
     probe = readSafetensors(readFileSync(join(dir, 'run', 'probe.safetensors')));
     const x = probe.get('x')!;

@@ -44,21 +44,37 @@ const errorOf = (f: () => unknown) => {
 };
 
 describe('malformed safetensors files are refused with a clear error', () => {
-  const ok = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } };
+  const ok = {
+    a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+    b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+  };
   it('header longer than the file', () => {
-    expect(() => readSafetensors(rawFile(ok, 16, 5000), 'w.safetensors')).toThrow(/w\.safetensors: header length 5000 exceeds the \d+ bytes after it/);
+    expect(() => readSafetensors(rawFile(ok, 16, 5000), 'w.safetensors')).toThrow(
+      /w\.safetensors: header length 5000 exceeds the \d+ bytes after it/,
+    );
   });
   it('data offsets past the end', () => {
     const h = { ...ok, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } };
-    expect(() => readSafetensors(rawFile(h, 12), 'w.safetensors')).toThrow(/tensor 'b' ends at byte 16 of a 12-byte data section/);
+    expect(() => readSafetensors(rawFile(h, 12), 'w.safetensors')).toThrow(
+      /tensor 'b' ends at byte 16 of a 12-byte data section/,
+    );
   });
   it('overlapping data offsets', () => {
-    const h = { a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } };
-    expect(() => readSafetensors(rawFile(h, 16), 'w.safetensors')).toThrow(/tensors 'a' \(bytes 0\.\.12\) and 'b' \(bytes 8\.\.16\) overlap/);
+    const h = {
+      a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] },
+      b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+    };
+    expect(() => readSafetensors(rawFile(h, 16), 'w.safetensors')).toThrow(
+      /tensors 'a' \(bytes 0\.\.12\) and 'b' \(bytes 8\.\.16\) overlap/,
+    );
   });
   it('offsets that disagree with dtype and shape, and an unsupported dtype', () => {
-    expect(() => readSafetensors(rawFile({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).toThrow(/tensor 'a' \(F32 \[3\]\) needs 12 bytes, data_offsets give 8/);
-    expect(() => readSafetensors(rawFile({ a: { dtype: 'BF16', shape: [2], data_offsets: [0, 4] } }, 4))).toThrow(/tensor 'a': `dtype` must be F32, F64 or I64, got "BF16"/);
+    expect(() => readSafetensors(rawFile({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).toThrow(
+      /tensor 'a' \(F32 \[3\]\) needs 12 bytes, data_offsets give 8/,
+    );
+    expect(() => readSafetensors(rawFile({ a: { dtype: 'BF16', shape: [2], data_offsets: [0, 4] } }, 4))).toThrow(
+      /tensor 'a': `dtype` must be F32, F64 or I64, got "BF16"/,
+    );
   });
   it('reads a file from disk (a Node Buffer from a shared pool) with the right values', () => {
     const dir = tmpDir('st');
@@ -86,7 +102,12 @@ describe('loadPyTorchStateDict', () => {
     expect(msg).toMatch(/missing from the state dict \(1\): 13\.bias \[5\]/);
     expect(msg).toMatch(/shape mismatch for '1\.weight': state dict has \[5\], layer 'bn1' needs \[4\]/);
     expect(msg).toMatch(/dtype mismatch for '4\.weight': state dict has int64, layer 'conv2' needs float32 or float64/);
-    expect(maxAbsDiff(tf.tidy(() => dst.getLayer('conv1').getWeights()[0].dataSync()), before)).toBe(0);
+    expect(
+      maxAbsDiff(
+        tf.tidy(() => dst.getLayer('conv1').getWeights()[0].dataSync()),
+        before,
+      ),
+    ).toBe(0);
     src.dispose();
     dst.dispose();
   });
@@ -101,22 +122,34 @@ describe('loadPyTorchStateDict', () => {
     expect(r.missing).toEqual(['13.weight [5, 8]']);
     expect(r.unexpected).toEqual(['head.weight']);
     expect(r.loaded).toContain('0.weight');
-    expect(maxAbsDiff(dst.getLayer('conv1').getWeights()[0].dataSync(), src.getLayer('conv1').getWeights()[0].dataSync())).toBe(0);
+    expect(
+      maxAbsDiff(dst.getLayer('conv1').getWeights()[0].dataSync(), src.getLayer('conv1').getWeights()[0].dataSync()),
+    ).toBe(0);
     src.dispose();
     dst.dispose();
   });
 
-  it("accepts {model: …} JSON checkpoints and DDP / checkpoint prefixes, and reports what it stripped", () => {
+  it('accepts {model: …} JSON checkpoints and DDP / checkpoint prefixes, and reports what it stripped', () => {
     const src = seeded(1, cnn);
     const sd = exportPyTorchStateDict(src);
-    const json = { model: Object.fromEntries([...sd].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype, data: Array.from(t.data) }])), epoch: 3 };
+    const json = {
+      model: Object.fromEntries(
+        [...sd].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype, data: Array.from(t.data) }]),
+      ),
+      epoch: 3,
+    };
     const wrapped: StateDict = new Map([...stateDictFromJSON(json)].map(([k, t]) => [`state_dict.module.${k}`, t]));
     const dst = seeded(2, cnn);
     const r = loadPyTorchStateDict(dst, wrapped);
     expect(r.stripped).toEqual(['state_dict.', 'module.']);
     expect(r.layout).toBe('sequential');
     const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 5);
-    expect(maxAbsDiff(tf.tidy(() => (src.predict(x) as tf.Tensor).dataSync()), tf.tidy(() => (dst.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(
+      maxAbsDiff(
+        tf.tidy(() => (src.predict(x) as tf.Tensor).dataSync()),
+        tf.tidy(() => (dst.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
     tf.dispose(x);
     src.dispose();
     dst.dispose();
@@ -125,12 +158,22 @@ describe('loadPyTorchStateDict', () => {
   it('the CNN is an nn.Sequential for PyTorch; state dicts keyed by our layer names load too', () => {
     const src = seeded(1, cnn);
     const seq = exportPyTorchStateDict(src);
-    expect([...seq.keys()].filter((k) => k.endsWith('.weight')).sort()).toEqual(['0.weight', '1.weight', '13.weight', '4.weight', '5.weight', '8.weight', '9.weight']);
+    expect([...seq.keys()].filter((k) => k.endsWith('.weight')).sort()).toEqual([
+      '0.weight',
+      '1.weight',
+      '13.weight',
+      '4.weight',
+      '5.weight',
+      '8.weight',
+      '9.weight',
+    ]);
     const byName = exportPyTorchStateDict(src, { layout: 'modules' });
     expect(byName.has('conv1.weight') && byName.has('fc.weight')).toBe(true);
     const dst = seeded(2, cnn);
     expect(loadPyTorchStateDict(dst, byName).layout).toBe('modules');
-    expect(maxAbsDiff(dst.getLayer('fc').getWeights()[0].dataSync(), src.getLayer('fc').getWeights()[0].dataSync())).toBe(0);
+    expect(
+      maxAbsDiff(dst.getLayer('fc').getWeights()[0].dataSync(), src.getLayer('fc').getWeights()[0].dataSync()),
+    ).toBe(0);
     src.dispose();
     dst.dispose();
   });
@@ -164,7 +207,12 @@ describe('loadPyTorchStateDict', () => {
     expect(sd.get('final_conv.weight')!.shape).toEqual([2, 2, 1, 1]);
     loadPyTorchStateDict(b, readSafetensors(writeSafetensors(sd)));
     const x = tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 9);
-    expect(maxAbsDiff(tf.tidy(() => (a.predict(x) as tf.Tensor).dataSync()), tf.tidy(() => (b.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(
+      maxAbsDiff(
+        tf.tidy(() => (a.predict(x) as tf.Tensor).dataSync()),
+        tf.tidy(() => (b.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
     tf.dispose(x);
     a.dispose();
     b.dispose();
@@ -172,7 +220,9 @@ describe('loadPyTorchStateDict', () => {
 
   it('refuses a model with harmonic channels (no counterpart in the official code)', () => {
     const m = gmrCNN({ widths: [4, 8, 8], harmonicChannels: [2, 0, 0] });
-    expect(() => exportPyTorchStateDict(m)).toThrow(/layer 'conv1_harmonic' \(GMRHarmonicConv2D\) has no counterpart in the official PyTorch code/);
+    expect(() => exportPyTorchStateDict(m)).toThrow(
+      /layer 'conv1_harmonic' \(GMRHarmonicConv2D\) has no counterpart in the official PyTorch code/,
+    );
     m.dispose();
   });
 });

@@ -10,7 +10,9 @@ describe('parameter counts (those of the official PyTorch models)', () => {
     const m = gmrResNet18({ numClasses: 10 });
     expect(countTrainable(m)).toBe(3_996_685);
     // BN channels: 64 + 2·(2·64 + 2·128 + 2·256 + 2·512) − … : moving mean + variance are non-trainable weights.
-    const bnChannels = m.layers.filter((l) => l.getClassName() === 'BatchNormalization').reduce((a, l) => a + (l.getWeights()[0].shape[0] as number), 0);
+    const bnChannels = m.layers
+      .filter((l) => l.getClassName() === 'BatchNormalization')
+      .reduce((a, l) => a + (l.getWeights()[0].shape[0] as number), 0);
     expect(m.countParams()).toBe(3_996_685 + 2 * bnChannels);
     expect(m.countParams()).toBe(4_006_285);
     m.dispose();
@@ -45,7 +47,18 @@ describe('structure', () => {
   it('follows the reference: stride as AvgPool before a stride-1 GMR conv, k//2 padding, rings k//2+1', () => {
     const m = gmrResNet18({ numClasses: 10, inplanes: 8 });
     const names = m.layers.map((l) => l.name);
-    for (const n of ['conv1', 'bn1', 'first_avgpool', 'layer1.0.conv1', 'layer2.0.conv1.0', 'layer2.0.conv1.1', 'layer2.0.downsample.0', 'layer2.0.downsample.1', 'layer2.0.downsample.2', 'fc']) {
+    for (const n of [
+      'conv1',
+      'bn1',
+      'first_avgpool',
+      'layer1.0.conv1',
+      'layer2.0.conv1.0',
+      'layer2.0.conv1.1',
+      'layer2.0.downsample.0',
+      'layer2.0.downsample.1',
+      'layer2.0.downsample.2',
+      'fc',
+    ]) {
       expect(names).toContain(n);
     }
     expect(names).not.toContain('layer1.0.downsample.1');
@@ -76,8 +89,14 @@ describe('structure', () => {
 describe('whole-model D4 invariance of logits (float32, 32×32)', () => {
   const cases = [
     ['gmr_resnet18 [9,9,5,5]', () => seeded(18, () => gmrResNet18({ numClasses: 10, inplanes: 4 }))],
-    ['gmr_resnet34 [5,5,3,3]', () => seeded(34, () => gmrResNet34({ numClasses: 10, inplanes: 4, gmrConvSize: [5, 5, 3, 3] }))],
-    ['gmr_resnet50 [5,5,3,3]', () => seeded(50, () => gmrResNet50({ numClasses: 10, inplanes: 4, gmrConvSize: [5, 5, 3, 3] }))],
+    [
+      'gmr_resnet34 [5,5,3,3]',
+      () => seeded(34, () => gmrResNet34({ numClasses: 10, inplanes: 4, gmrConvSize: [5, 5, 3, 3] })),
+    ],
+    [
+      'gmr_resnet50 [5,5,3,3]',
+      () => seeded(50, () => gmrResNet50({ numClasses: 10, inplanes: 4, gmrConvSize: [5, 5, 3, 3] })),
+    ],
   ] as const;
   for (const [name, make] of cases) {
     it(`${name}: every D4 element within 1e-4, no tensor leak`, () => {

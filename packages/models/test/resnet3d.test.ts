@@ -1,6 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GMRConv3D } from '@gmr-conv/core';
-import { exportPyTorchStateDict, gmrR3D18, gmrR3D9, loadFromMemory, loadPyTorchStateDict, saveToMemory } from '../src/index.js';
+import {
+  exportPyTorchStateDict,
+  gmrR3D18,
+  gmrR3D9,
+  loadFromMemory,
+  loadPyTorchStateDict,
+  saveToMemory,
+} from '../src/index.js';
 import { maxAbsDiff, seeded, tf, useBackend, warmUpBatchNorm } from './helpers/backend.js';
 
 beforeAll(() => useBackend('wasm'));
@@ -14,7 +21,15 @@ describe('GMR-ResNet3D', () => {
     const stem = a.getLayer('stem.0') as GMRConv3D;
     expect(stem.kernelSize).toEqual([3, 7, 7]);
     expect(stem.padding).toEqual([1, 3, 3]);
-    for (const n of ['layer2.0.conv1.0', 'layer2.0.conv1.1', 'layer2.0.conv1.2', 'layer2.0.conv2.0', 'layer2.0.downsample.1', 'layer2.0.downsample.2', 'fc']) {
+    for (const n of [
+      'layer2.0.conv1.0',
+      'layer2.0.conv1.1',
+      'layer2.0.conv1.2',
+      'layer2.0.conv2.0',
+      'layer2.0.downsample.1',
+      'layer2.0.downsample.2',
+      'fc',
+    ]) {
       expect(a.layers.map((l) => l.name)).toContain(n);
     }
     expect(a.outputs[0].shape).toEqual([null, 5]);
@@ -27,7 +42,12 @@ describe('GMR-ResNet3D', () => {
     const x = tf.randomNormal([2, 8, 16, 16, 1], 0, 1, 'float32', 13);
     const y = tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync());
     const before = tf.memory().numTensors;
-    for (const t of [(v: tf.Tensor) => tf.reverse(v, 1), (v: tf.Tensor) => tf.reverse(v, 2), (v: tf.Tensor) => tf.reverse(v, 3), (v: tf.Tensor) => tf.transpose(v, [0, 1, 3, 2, 4])]) {
+    for (const t of [
+      (v: tf.Tensor) => tf.reverse(v, 1),
+      (v: tf.Tensor) => tf.reverse(v, 2),
+      (v: tf.Tensor) => tf.reverse(v, 3),
+      (v: tf.Tensor) => tf.transpose(v, [0, 1, 3, 2, 4]),
+    ]) {
       const yt = tf.tidy(() => (m.predict(t(x)) as tf.Tensor).dataSync());
       expect(maxAbsDiff(y, yt)).toBeLessThan(1e-4);
     }
@@ -40,12 +60,22 @@ describe('GMR-ResNet3D', () => {
     const x = tf.randomNormal([1, 8, 8, 8, 1]);
     const y0 = tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync());
     const loaded = await loadFromMemory(await saveToMemory(m));
-    expect(maxAbsDiff(y0, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(
+      maxAbsDiff(
+        y0,
+        tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
     const fresh = gmrR3D9({ numClasses: 3, inplanes: 4, inChannels: 1 });
     const sd = exportPyTorchStateDict(m);
     expect(sd.get('stem.1.running_var')!.shape).toEqual([4]);
     loadPyTorchStateDict(fresh, sd);
-    expect(maxAbsDiff(y0, tf.tidy(() => (fresh.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(
+      maxAbsDiff(
+        y0,
+        tf.tidy(() => (fresh.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
     tf.dispose(x);
     for (const d of [m, loaded, fresh]) d.dispose();
   });

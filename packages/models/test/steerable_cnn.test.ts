@@ -5,7 +5,14 @@ import { maxAbsDiff, seeded, tf, useBackend, warmUpBatchNorm } from './helpers/b
 
 beforeAll(() => useBackend('cpu'));
 
-const SMALL = { fields: [[2, 2, 2], [4, 2, 2], [4, 2, 2]] as [number, number, number][], kernelSizes: [5, 5, 3] };
+const SMALL = {
+  fields: [
+    [2, 2, 2],
+    [4, 2, 2],
+    [4, 2, 2],
+  ] as [number, number, number][],
+  kernelSizes: [5, 5, 3],
+};
 
 describe('gmrSteerableCNN', () => {
   it('builds the default network: three steerable convs with gates, field BN, invariants, ring pooling', () => {
@@ -18,7 +25,8 @@ describe('gmrSteerableCNN', () => {
     expect(convs.map((c) => c.fields)).toEqual(DEFAULT_STEERABLE_FIELDS.map(([a, b, c]) => [a + b + c, b, c]));
     expect(m.layers.filter((l) => l instanceof FieldBatchNorm)).toHaveLength(3);
     const classes = m.layers.map((l) => l.getClassName());
-    for (const c of ['FieldNonlinearity', 'FieldInvariants', 'GMRRingPooling2D', 'Dense']) expect(classes, classes.join(' ')).toContain(c);
+    for (const c of ['FieldNonlinearity', 'FieldInvariants', 'GMRRingPooling2D', 'Dense'])
+      expect(classes, classes.join(' ')).toContain(c);
     m.dispose();
   });
 

@@ -24,13 +24,19 @@ describe('GMR-UNet', () => {
     const eq = seeded(8, () => gmrUNet({ features: small, outChannels: 2, upsample: 'nearest' }));
     const de = seeded(9, () => gmrUNet({ features: small, outChannels: 2 }));
     const x = tf.randomNormal([1, 32, 32, 1], 0, 1, 'float32', 5);
-    for (const [m, exact] of [[eq, true], [de, false]] as const) {
+    for (const [m, exact] of [
+      [eq, true],
+      [de, false],
+    ] as const) {
       tf.dispose(m.predict(x) as tf.Tensor);
       const before = tf.memory().numTensors;
       let worst = 0;
       let scale = 0;
       for (const e of D4_ELEMENTS) {
-        const [a, b] = tf.tidy(() => [applyD4(m.predict(x) as tf.Tensor, e).dataSync(), (m.predict(applyD4(x, e)) as tf.Tensor).dataSync()]);
+        const [a, b] = tf.tidy(() => [
+          applyD4(m.predict(x) as tf.Tensor, e).dataSync(),
+          (m.predict(applyD4(x, e)) as tf.Tensor).dataSync(),
+        ]);
         worst = Math.max(worst, maxAbsDiff(a, b));
         scale = Math.max(scale, ...Array.from(a, Math.abs));
       }
@@ -46,7 +52,15 @@ describe('GMR-UNet', () => {
     de.dispose();
   });
   it('3D: builds on GMRConv3D, output equivariant to flips and H↔W transpose (nearest upsampling)', () => {
-    const m = seeded(10, () => gmrUNet({ spatialDims: 3, features: [2, 2, 4, 4, 8, 2], kernelSizes: [5, 5, 3, 3, 3], outChannels: 2, upsample: 'nearest' }));
+    const m = seeded(10, () =>
+      gmrUNet({
+        spatialDims: 3,
+        features: [2, 2, 4, 4, 8, 2],
+        kernelSizes: [5, 5, 3, 3, 3],
+        outChannels: 2,
+        upsample: 'nearest',
+      }),
+    );
     expect(m.layers.filter((l) => l instanceof GMRConv3D).length).toBe(18);
     const x = tf.randomNormal([1, 16, 16, 16, 1], 0, 1, 'float32', 9);
     const y = tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync());
@@ -71,7 +85,12 @@ describe('GMR-UNet', () => {
     const x = tf.randomNormal([1, 16, 16, 1]);
     const y0 = tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync());
     const l = await loadFromMemory(await saveToMemory(m));
-    expect(maxAbsDiff(y0, tf.tidy(() => (l.predict(x) as tf.Tensor).dataSync()))).toBe(0);
+    expect(
+      maxAbsDiff(
+        y0,
+        tf.tidy(() => (l.predict(x) as tf.Tensor).dataSync()),
+      ),
+    ).toBe(0);
     x.dispose();
     m.dispose();
     l.dispose();
@@ -101,10 +120,15 @@ describe('Dice loss and metric', () => {
     const probs = tf.tensor4d([1, 0, 0, 1, 0, 1, 0, 1], [1, 1, 4, 2]);
     // class 0: 2·1 / (2 + 1) = 2/3; class 1: 2·2 / (2 + 3) = 4/5
     expect(diceCoefficient(yTrue, probs, { smooth: 0 }).dataSync()[0]).toBeCloseTo((2 / 3 + 4 / 5) / 2, 6);
-    expect(diceLoss(yTrue, probs, { fromLogits: false, smooth: 0 }).dataSync()[0]).toBeCloseTo(1 - (2 / 3 + 4 / 5) / 2, 6);
+    expect(diceLoss(yTrue, probs, { fromLogits: false, smooth: 0 }).dataSync()[0]).toBeCloseTo(
+      1 - (2 / 3 + 4 / 5) / 2,
+      6,
+    );
     expect(diceCoefficient(yTrue, probs, { smooth: 0, includeBackground: false }).dataSync()[0]).toBeCloseTo(4 / 5, 6);
     expect(diceCoefficient(yTrue, yTrue).dataSync()[0]).toBeCloseTo(1, 6);
     expect(diceLoss(yTrue, tf.mul(yTrue, 100)).dataSync()[0]).toBeLessThan(1e-4); // logits → softmax ≈ one-hot
-    expect(() => diceLoss(yTrue, tf.zeros([1, 1, 4, 3]))).toThrow(/`yPred` must be a tensor of yTrue's \(one-hot\) shape/);
+    expect(() => diceLoss(yTrue, tf.zeros([1, 1, 4, 3]))).toThrow(
+      /`yPred` must be a tensor of yTrue's \(one-hot\) shape/,
+    );
   });
 });

@@ -17,7 +17,9 @@ import { maxAbsDiff, tf, useBackend } from './helpers/backend.js';
 
 beforeAll(() => useBackend('wasm'));
 
-const oracle = JSON.parse(fs.readFileSync(path.join(defaultModelOracleDir(), 'public_gmr_resnet18_small.json'), 'utf8'));
+const oracle = JSON.parse(
+  fs.readFileSync(path.join(defaultModelOracleDir(), 'public_gmr_resnet18_small.json'), 'utf8'),
+);
 const small = () => gmrResNet18({ gmrConvSize: [5, 5, 3, 3], numClasses: 7, inplanes: 4 });
 
 /** A safetensors file written by hand, byte by byte, as the format spec describes. */
@@ -56,7 +58,9 @@ describe('safetensors', () => {
   it('rejects truncated, corrupt and unsupported files with a clear error', () => {
     const good = handMadeSafetensors();
     expect(() => readSafetensors(good.slice(0, 5), 'x.safetensors')).toThrow(/x\.safetensors: 5 bytes is too short/);
-    expect(() => readSafetensors(good.slice(0, good.length - 8), 'x.safetensors')).toThrow(/x\.safetensors: tensor 'c' ends at byte 48.*truncated/);
+    expect(() => readSafetensors(good.slice(0, good.length - 8), 'x.safetensors')).toThrow(
+      /x\.safetensors: tensor 'c' ends at byte 48.*truncated/,
+    );
     const huge = good.slice();
     new DataView(huge.buffer).setUint32(0, 1e6, true);
     expect(() => readSafetensors(huge)).toThrow(/header length 1000000 exceeds/);
@@ -112,10 +116,14 @@ describe('PyTorch state dict import', () => {
     } catch (e) {
       msg = (e as Error).message;
     }
-    expect(msg).toMatch(/missing from the state dict \(2\): .*layer3\.0\.downsample\.2\.running_mean \[16\].*fc\.bias \[7\]|missing from the state dict \(2\): .*fc\.bias/);
+    expect(msg).toMatch(
+      /missing from the state dict \(2\): .*layer3\.0\.downsample\.2\.running_mean \[16\].*fc\.bias \[7\]|missing from the state dict \(2\): .*fc\.bias/,
+    );
     expect(msg).toMatch(/layer3\.0\.downsample\.2\.running_mean/);
     expect(msg).toMatch(/not in model 'gmr_resnet18' \(1\): layer9\.0\.conv1\.weight \[1\]/);
-    expect(msg).toMatch(/shape mismatch for 'layer1\.0\.bn1\.weight': state dict has \[5\], layer 'layer1\.0\.bn1' needs \[4\]/);
+    expect(msg).toMatch(
+      /shape mismatch for 'layer1\.0\.bn1\.weight': state dict has \[5\], layer 'layer1\.0\.bn1' needs \[4\]/,
+    );
     expect(maxAbsDiff((m.getLayer('fc').getWeights()[0] as tf.Tensor).dataSync(), before)).toBe(0);
     m.dispose();
   });

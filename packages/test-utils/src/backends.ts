@@ -69,7 +69,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: un
   }
 }
 
-
 const CHECK_X_SHAPE: [number, number, number, number] = [2, 7, 6, 3];
 const CHECK_W_SHAPE: [number, number, number, number] = [3, 3, 3, 4];
 
@@ -103,8 +102,14 @@ function naiveConv2dSame(x: Float32Array, w: Float32Array): Float32Array {
 
 /** Runs the check conv2d on the current backend and returns its output. */
 async function checkConv2d(): Promise<Float32Array> {
-  const xv = pseudoRandom(CHECK_X_SHAPE.reduce((a, b) => a * b), 1);
-  const wv = pseudoRandom(CHECK_W_SHAPE.reduce((a, b) => a * b), 2);
+  const xv = pseudoRandom(
+    CHECK_X_SHAPE.reduce((a, b) => a * b),
+    1,
+  );
+  const wv = pseudoRandom(
+    CHECK_W_SHAPE.reduce((a, b) => a * b),
+    2,
+  );
   const y = tf.tidy(() => tf.conv2d(tf.tensor4d(xv, CHECK_X_SHAPE), tf.tensor4d(wv, CHECK_W_SHAPE), 1, 'same'));
   try {
     return (await y.data()) as Float32Array;
@@ -131,8 +136,14 @@ async function cpuCheckOutput(): Promise<Float32Array> {
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
   await tf.ready();
   const got = await checkConv2d();
-  const xv = pseudoRandom(CHECK_X_SHAPE.reduce((a, b) => a * b), 1);
-  const wv = pseudoRandom(CHECK_W_SHAPE.reduce((a, b) => a * b), 2);
+  const xv = pseudoRandom(
+    CHECK_X_SHAPE.reduce((a, b) => a * b),
+    1,
+  );
+  const wv = pseudoRandom(
+    CHECK_W_SHAPE.reduce((a, b) => a * b),
+    2,
+  );
   const diff = maxAbsDiff(got, naiveConv2dSame(xv, wv));
   if (!(diff <= CHECK_TOLERANCE)) throw new Error(`cpu conv2d differs from the plain-JS reference by ${diff}`);
   cpuReference = got;
@@ -149,7 +160,10 @@ async function activateAndCheck(name: string, what: string): Promise<BackendStat
   }
   const set = await quietly(() => tf.setBackend(name));
   if (set.error !== undefined || set.value !== true) {
-    const why = set.error !== undefined ? errText(set.error) : set.logged.join(' | ').split('\n')[0] || 'tf.setBackend returned false';
+    const why =
+      set.error !== undefined
+        ? errText(set.error)
+        : set.logged.join(' | ').split('\n')[0] || 'tf.setBackend returned false';
     return { ok: false, name, detail: `${what}: initialisation failed: ${why}` };
   }
   try {
@@ -273,8 +287,14 @@ async function initRegistered(name: string, kernels?: string | string[]): Promis
   }
   if (tf.findBackendFactory(name) == null) {
     const why = describe ? describe(name) : errors.length ? errors.join('; ') : '';
-    const hint = specs.length ? `not registered by ${specs.join(', ')}` : 'no kernel module given (--kernels-module MODULE or GMR_KERNELS)';
-    return { ok: false, name, detail: `unknown backend '${name}' (known: ${BACKEND_NAMES.join(', ')}; ${hint})${why ? `: ${why}` : ''}` };
+    const hint = specs.length
+      ? `not registered by ${specs.join(', ')}`
+      : 'no kernel module given (--kernels-module MODULE or GMR_KERNELS)';
+    return {
+      ok: false,
+      name,
+      detail: `unknown backend '${name}' (known: ${BACKEND_NAMES.join(', ')}; ${hint})${why ? `: ${why}` : ''}`,
+    };
   }
   return activateAndCheck(name, describe ? describe(name) : `backend ${name}`);
 }
@@ -286,7 +306,10 @@ async function initRegistered(name: string, kernels?: string | string[]): Promis
  * Makes `name` the active tfjs backend and checks it with a small conv2d against cpu.
  * Never throws: {ok: false, detail: reason} when the backend cannot be used here.
  */
-export async function initBackend(name: BackendName | (string & {}), options: { kernels?: string | string[] } = {}): Promise<BackendStatus> {
+export async function initBackend(
+  name: BackendName | (string & {}),
+  options: { kernels?: string | string[] } = {},
+): Promise<BackendStatus> {
   try {
     switch (name) {
       case 'cpu':

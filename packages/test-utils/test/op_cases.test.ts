@@ -9,7 +9,9 @@ describe('OP_CASES', () => {
     expect(new Set(OP_CASES.map((c) => c.name)).size).toBe(OP_CASES.length);
     for (const kind of [1, 2, 3, 'transposed'] as const) expect(opCasesOf(kind).length, `${kind}`).toBeGreaterThan(0);
     for (const rank of [1, 2, 3]) {
-      const modes = new Set(OP_CASES.filter((c) => c.rank === rank && !c.transposed).map((c) => c.opts.paddingMode ?? 'zeros'));
+      const modes = new Set(
+        OP_CASES.filter((c) => c.rank === rank && !c.transposed).map((c) => c.opts.paddingMode ?? 'zeros'),
+      );
       expect([...modes].sort(), `rank ${rank}`).toEqual(['circular', 'reflect', 'replicate', 'zeros']);
       const formats = new Set(OP_CASES.filter((c) => c.rank === rank).map((c) => c.opts.dataFormat ?? 'channelsLast'));
       expect(formats.size, `rank ${rank}`).toBe(2);

@@ -9,7 +9,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DataFormat } from '../ops/attrs.js';
 import { invalid } from '../utils/errors.js';
-import { applySpatialSymmetry, composeSymmetries, invertSymmetry, sameSymmetry, type SpatialSymmetry, symmetryDeterminant } from './signed_permutation.js';
+import {
+  applySpatialSymmetry,
+  composeSymmetries,
+  invertSymmetry,
+  sameSymmetry,
+  type SpatialSymmetry,
+  symmetryDeterminant,
+} from './signed_permutation.js';
 
 export interface CubeSymmetry extends SpatialSymmetry {
   /**
@@ -26,7 +33,9 @@ const AXIS_LETTERS = ['D', 'H', 'W'];
 
 function permutations(items: number[]): number[][] {
   if (items.length <= 1) return [items.slice()];
-  return items.flatMap((v, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [v, ...rest]));
+  return items.flatMap((v, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [v, ...rest]),
+  );
 }
 
 function cubeName(perm: number[], flips: number[]): string {
@@ -36,14 +45,25 @@ function cubeName(perm: number[], flips: number[]): string {
 
 function makeSymmetry(perm: number[], flips: number[]): CubeSymmetry {
   const det = symmetryDeterminant({ perm, flips }) as 1 | -1;
-  return Object.freeze({ name: cubeName(perm, flips), perm: Object.freeze(perm.slice()), flips: Object.freeze(flips.slice()), determinant: det, isRotation: det === 1 });
+  return Object.freeze({
+    name: cubeName(perm, flips),
+    perm: Object.freeze(perm.slice()),
+    flips: Object.freeze(flips.slice()),
+    determinant: det,
+    isRotation: det === 1,
+  });
 }
 
 /** All 48: identity first, then the other 23 rotations, then the 24 improper symmetries. */
 export const CUBE_SYMMETRIES: readonly CubeSymmetry[] = Object.freeze(
   permutations([0, 1, 2])
     .flatMap((perm) =>
-      Array.from({ length: 8 }, (_, mask) => makeSymmetry(perm, [0, 1, 2].filter((k) => (mask >> k) & 1))),
+      Array.from({ length: 8 }, (_, mask) =>
+        makeSymmetry(
+          perm,
+          [0, 1, 2].filter((k) => (mask >> k) & 1),
+        ),
+      ),
     )
     .sort((a, b) => (a.name === 'identity' ? -1 : b.name === 'identity' ? 1 : b.determinant - a.determinant)),
 );
@@ -57,7 +77,12 @@ function lookup(where: string, s: unknown): CubeSymmetry {
     if (!found) invalid(where, 'symmetry', s, "a CUBE_SYMMETRIES name such as 'identity' or '+H-D+W'");
     return found;
   }
-  if (s && typeof s === 'object' && Array.isArray((s as SpatialSymmetry).perm) && Array.isArray((s as SpatialSymmetry).flips)) {
+  if (
+    s &&
+    typeof s === 'object' &&
+    Array.isArray((s as SpatialSymmetry).perm) &&
+    Array.isArray((s as SpatialSymmetry).flips)
+  ) {
     const sym = s as SpatialSymmetry;
     const found = sym.perm.length === 3 ? CUBE_SYMMETRIES.find((c) => sameSymmetry(c, sym)) : undefined;
     if (!found) invalid(where, 'symmetry', s, 'a permutation of [0, 1, 2] with flips among 0, 1, 2');
@@ -72,7 +97,11 @@ export function cubeSymmetry(s: CubeSymmetry | SpatialSymmetry | string): CubeSy
 }
 
 /** Applies a cube symmetry to the spatial axes of a rank-5 tensor (tf.reverse / tf.transpose only). */
-export function applyCubeSymmetry(x: tf.Tensor, symmetry: CubeSymmetry | SpatialSymmetry | string, dataFormat: DataFormat | string = 'channelsLast'): tf.Tensor {
+export function applyCubeSymmetry(
+  x: tf.Tensor,
+  symmetry: CubeSymmetry | SpatialSymmetry | string,
+  dataFormat: DataFormat | string = 'channelsLast',
+): tf.Tensor {
   return applySpatialSymmetry(x, lookup('applyCubeSymmetry', symmetry), dataFormat, 'applyCubeSymmetry');
 }
 
@@ -81,6 +110,12 @@ export function invertCubeSymmetry(symmetry: CubeSymmetry | SpatialSymmetry | st
 }
 
 /** `second ∘ first`: apply `first`, then `second`. */
-export function composeCubeSymmetries(second: CubeSymmetry | SpatialSymmetry | string, first: CubeSymmetry | SpatialSymmetry | string): CubeSymmetry {
-  return lookup('composeCubeSymmetries', composeSymmetries(lookup('composeCubeSymmetries', second), lookup('composeCubeSymmetries', first)));
+export function composeCubeSymmetries(
+  second: CubeSymmetry | SpatialSymmetry | string,
+  first: CubeSymmetry | SpatialSymmetry | string,
+): CubeSymmetry {
+  return lookup(
+    'composeCubeSymmetries',
+    composeSymmetries(lookup('composeCubeSymmetries', second), lookup('composeCubeSymmetries', first)),
+  );
 }

@@ -19,7 +19,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DataFormat } from '../ops/attrs.js';
 import { invalid } from '../utils/errors.js';
-import { applySpatialSymmetry, composeSymmetries, invertSymmetry, sameSymmetry, type SpatialSymmetry, symmetryDeterminant } from './signed_permutation.js';
+import {
+  applySpatialSymmetry,
+  composeSymmetries,
+  invertSymmetry,
+  sameSymmetry,
+  type SpatialSymmetry,
+  symmetryDeterminant,
+} from './signed_permutation.js';
 
 export type D4Element = 'identity' | 'rot90' | 'rot180' | 'rot270' | 'flipH' | 'flipV' | 'transpose' | 'antiTranspose';
 
@@ -36,7 +43,16 @@ const D4_TABLE: Record<D4Element, SpatialSymmetry> = {
 };
 
 /** All 8 elements, identity first, then the proper rotations, then the reflections. */
-export const D4_ELEMENTS: readonly D4Element[] = ['identity', 'rot90', 'rot180', 'rot270', 'flipH', 'flipV', 'transpose', 'antiTranspose'];
+export const D4_ELEMENTS: readonly D4Element[] = [
+  'identity',
+  'rot90',
+  'rot180',
+  'rot270',
+  'flipH',
+  'flipV',
+  'transpose',
+  'antiTranspose',
+];
 
 /** The oracle's names (d4_logit_max_abs_diff keys) for each element. */
 export const D4_ORACLE_NAMES: Readonly<Record<D4Element, string>> = {
@@ -80,7 +96,9 @@ export function invertD4(element: D4Element): D4Element {
 
 /** `second ∘ first`: the single element equal to applying `first`, then `second`. */
 export function composeD4(second: D4Element, first: D4Element): D4Element {
-  return elementOf(composeSymmetries(D4_TABLE[checkElement('composeD4', second)], D4_TABLE[checkElement('composeD4', first)]));
+  return elementOf(
+    composeSymmetries(D4_TABLE[checkElement('composeD4', second)], D4_TABLE[checkElement('composeD4', first)]),
+  );
 }
 
 /** True for the 4 rotations (determinant +1), false for the 4 reflections. */

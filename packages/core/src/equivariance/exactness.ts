@@ -130,7 +130,14 @@ function allEqual(xs: number[]): boolean {
 }
 
 /** (before, after) per axis for a forward window op, or a message for an unsupported spec. */
-function resolvePads(label: string, padding: unknown, size: number[], k: number[], s: number[], d: number[]): Array<[number, number]> {
+function resolvePads(
+  label: string,
+  padding: unknown,
+  size: number[],
+  k: number[],
+  s: number[],
+  d: number[],
+): Array<[number, number]> {
   const n = size.length;
   if (padding == null || padding === 'valid') return size.map(() => [0, 0]);
   if (padding === 'same') return size.map((len, a) => samePads(len, k[a], s[a], d[a]));
@@ -138,9 +145,12 @@ function resolvePads(label: string, padding: unknown, size: number[], k: number[
   if (typeof padding === 'number') return size.map(() => [padding, padding]);
   if (Array.isArray(padding) && padding.length === n) {
     if (padding.every((p) => typeof p === 'number')) return (padding as number[]).map((p) => [p, p]);
-    if (padding.every((p) => Array.isArray(p) && p.length === 2)) return (padding as Array<[number, number]>).map((p) => [p[0], p[1]]);
+    if (padding.every((p) => Array.isArray(p) && p.length === 2))
+      return (padding as Array<[number, number]>).map((p) => [p[0], p[1]]);
   }
-  throw new SpecError(`${label}: \`padding\` must be 'same', 'valid', a number, ${n} numbers or ${n} [before, after] pairs, got ${JSON.stringify(padding)}`);
+  throw new SpecError(
+    `${label}: \`padding\` must be 'same', 'valid', a number, ${n} numbers or ${n} [before, after] pairs, got ${JSON.stringify(padding)}`,
+  );
 }
 
 /** Same parameters on every axis, else 90° rotations / transposes see a different layer. */
@@ -152,8 +162,12 @@ function checkIsotropic(ctx: Ctx, label: string, n: number, params: Record<strin
     if (!keys.every((x) => x === keys[0])) bad.push(['padding', []]);
   }
   if (bad.length > 0) {
-    const what = bad.map(([k, v]) => (v.length ? `${k} [${v.join(', ')}]` : `padding ${JSON.stringify(pads)}`)).join(', ');
-    ctx.reasons.push(`${label}: ${what} differ between axes — 90° rotations and transposes swap the axes, so the layer must treat them alike`);
+    const what = bad
+      .map(([k, v]) => (v.length ? `${k} [${v.join(', ')}]` : `padding ${JSON.stringify(pads)}`))
+      .join(', ');
+    ctx.reasons.push(
+      `${label}: ${what} differ between axes — 90° rotations and transposes swap the axes, so the layer must treat them alike`,
+    );
   }
 }
 
@@ -173,25 +187,43 @@ function windowOp(
 ): number[] {
   const n = size.length;
   const pads = resolvePads(label, padding, size, k, s, d);
-  checkIsotropic(ctx, label, n, kind === 'pool' ? { poolSize: k, strides: s } : { kernelSize: k, strides: s, dilation: d }, padding);
+  checkIsotropic(
+    ctx,
+    label,
+    n,
+    kind === 'pool' ? { poolSize: k, strides: s } : { kernelSize: k, strides: s, dilation: d },
+    padding,
+  );
   return size.map((len, a) => {
     const [pb, pa] = pads[a];
     const e = d[a] * (k[a] - 1) + 1;
     const t = len + pb + pa - e;
     if (t < 0) {
-      throw new SpecError(`${label}: axis ${axisName(n, a)} of size ${len} with padding (${pb}, ${pa}) is smaller than the ${kind === 'pool' ? 'pool window' : 'dilated kernel'} (${e})`);
+      throw new SpecError(
+        `${label}: axis ${axisName(n, a)} of size ${len} with padding (${pb}, ${pa}) is smaller than the ${kind === 'pool' ? 'pool window' : 'dilated kernel'} (${e})`,
+      );
     }
     const rem = t % s[a];
     if (pa - pb !== rem) {
       const parts: string[] = [];
       if (pb !== pa) {
-        const why = padding === 'same' ? ` ('same' with stride ${s[a]} on size ${len})` : padding === 'causal' ? " ('causal')" : '';
+        const why =
+          padding === 'same'
+            ? ` ('same' with stride ${s[a]} on size ${len})`
+            : padding === 'causal'
+              ? " ('causal')"
+              : '';
         parts.push(`asymmetric padding (${pb}, ${pa})${why}`);
       }
       if (rem !== 0) {
         const formula = `(${len} + ${pb} + ${pa} − ${d[a]}·(${k[a]}−1) − 1) % ${s[a]} = ${rem}`;
-        const oddPool = kind === 'pool' && s[a] === 2 && len % 2 === 1 && pb === 0 && pa === 0 ? ` (a stride-2 pool on the odd size ${len})` : '';
-        parts.push(`stride ${s[a]} samples an asymmetric grid${oddPool}: ${formula} ≠ 0, so ${rem} row(s) at the far end only are never covered`);
+        const oddPool =
+          kind === 'pool' && s[a] === 2 && len % 2 === 1 && pb === 0 && pa === 0
+            ? ` (a stride-2 pool on the odd size ${len})`
+            : '';
+        parts.push(
+          `stride ${s[a]} samples an asymmetric grid${oddPool}: ${formula} ≠ 0, so ${rem} row(s) at the far end only are never covered`,
+        );
       }
       ctx.reasons.push(
         `${label}: axis ${axisName(n, a)} (size ${len}): ${parts.join(' and ')} — the windows are not placed symmetrically about the centre, so a rotated/flipped input is sampled on a shifted grid`,
@@ -202,12 +234,26 @@ function windowOp(
 }
 
 /** Transposed conv: full output (L−1)s + e cropped by (before, after); exact iff the crop is symmetric. */
-function transposedOp(ctx: Ctx, label: string, size: number[], k: number[], s: number[], d: number[], padding: unknown, outputPadding: number[]): number[] {
+function transposedOp(
+  ctx: Ctx,
+  label: string,
+  size: number[],
+  k: number[],
+  s: number[],
+  d: number[],
+  padding: unknown,
+  outputPadding: number[],
+): number[] {
   const n = size.length;
   checkIsotropic(ctx, label, n, { kernelSize: k, strides: s, dilation: d, outputPadding }, padding);
   return size.map((len, a) => {
     const full = (len - 1) * s[a] + d[a] * (k[a] - 1) + 1;
-    const spec = padding === 'same' ? 'same' : padding == null || padding === 'valid' ? 'valid' : resolvePads(label, padding, size, k, s, d)[a];
+    const spec =
+      padding === 'same'
+        ? 'same'
+        : padding == null || padding === 'valid'
+          ? 'valid'
+          : resolvePads(label, padding, size, k, s, d)[a];
     // The op's geometry (tfjs 'same': output L·s, crop split floor/ceil); `after` < 0 when the output outgrows the full one.
     const { outLength: out, pads } = gmrConvAxis(len, k[a], s[a], d[a], spec, true, outputPadding[a]);
     const before = pads[0];
@@ -259,12 +305,23 @@ function step(ctx: Ctx, i: string, spec: LayerSpec, st: State): State {
             `${label}: even kernel size ${fmtSize(k)} — GMR rings are centred on tap k/2, not on the kernel centre (k−1)/2, so the kernel is not symmetric under 90° rotations and flips (use an odd size)`,
           );
         } else if (!allEqual(k)) {
-          ctx.reasons.push(`${label}: non-cubic kernel ${fmtSize(k)} — the rings are built from the first kernel axis, so the kernel is not symmetric under rotations`);
+          ctx.reasons.push(
+            `${label}: non-cubic kernel ${fmtSize(k)} — the rings are built from the first kernel axis, so the kernel is not symmetric under rotations`,
+          );
         }
       }
       const out =
         spec.type === 'gmrConvTranspose' || spec.type === 'convTranspose'
-          ? transposedOp(ctx, label, size, k, s, d, spec.padding, tuple(label, 'outputPadding', spec.outputPadding, n, 0))
+          ? transposedOp(
+              ctx,
+              label,
+              size,
+              k,
+              s,
+              d,
+              spec.padding,
+              tuple(label, 'outputPadding', spec.outputPadding, n, 0),
+            )
           : windowOp(ctx, label, size, k, s, d, spec.padding, 'conv');
       return { ...st, size: out };
     }
@@ -274,7 +331,19 @@ function step(ctx: Ctx, i: string, spec: LayerSpec, st: State): State {
       const k = tuple(label, 'poolSize', spec.poolSize, n);
       // Default stride = pool size (tfjs and PyTorch).
       const s = spec.strides == null ? k : tuple(label, 'strides', spec.strides, n);
-      return { ...st, size: windowOp(ctx, label, size, k, s, k.map(() => 1), spec.padding, 'pool') };
+      return {
+        ...st,
+        size: windowOp(
+          ctx,
+          label,
+          size,
+          k,
+          s,
+          k.map(() => 1),
+          spec.padding,
+          'pool',
+        ),
+      };
     }
     case 'globalPool':
       return { ...st, size: null };
@@ -296,7 +365,9 @@ function step(ctx: Ctx, i: string, spec: LayerSpec, st: State): State {
         if (ctx.fmt === 'channelsLast') {
           ctx.notes.push(`${label}: dense layer on a ${fmtSize(size)} map acts on the channel axis only (pointwise)`);
         } else {
-          ctx.reasons.push(`${label}: dense layer on channelsFirst data of size ${fmtSize(size)} acts on the last spatial axis, not on the channels`);
+          ctx.reasons.push(
+            `${label}: dense layer on channelsFirst data of size ${fmtSize(size)} acts on the last spatial axis, not on the channels`,
+          );
         }
       }
       return st;
@@ -305,11 +376,21 @@ function step(ctx: Ctx, i: string, spec: LayerSpec, st: State): State {
     case 'cropping': {
       if (!size) return noSpatial(spec.type);
       const raw = spec.type === 'zeroPadding' ? spec.padding : spec.cropping;
-      const pairs = resolvePads(label, raw, size, size.map(() => 1), size.map(() => 1), size.map(() => 1));
+      const pairs = resolvePads(
+        label,
+        raw,
+        size,
+        size.map(() => 1),
+        size.map(() => 1),
+        size.map(() => 1),
+      );
       const sign = spec.type === 'zeroPadding' ? 1 : -1;
       checkIsotropic(ctx, label, n, {}, raw);
       pairs.forEach(([b, a], ax) => {
-        if (b !== a) ctx.reasons.push(`${label}: axis ${axisName(n, ax)}: asymmetric ${spec.type === 'zeroPadding' ? 'padding' : 'cropping'} (${b}, ${a}) — shifts the grid centre`);
+        if (b !== a)
+          ctx.reasons.push(
+            `${label}: axis ${axisName(n, ax)}: asymmetric ${spec.type === 'zeroPadding' ? 'padding' : 'cropping'} (${b}, ${a}) — shifts the grid centre`,
+          );
       });
       return { ...st, size: size.map((len, ax) => len + sign * (pairs[ax][0] + pairs[ax][1])) };
     }
@@ -326,7 +407,9 @@ function step(ctx: Ctx, i: string, spec: LayerSpec, st: State): State {
     }
     default: {
       const t = (spec as { type?: unknown }).type;
-      ctx.reasons.push(`${label.replace(/\(.*\)$/, `(${String(t)})`)}: unknown layer type ${JSON.stringify(t)} — cannot prove that it commutes with the group`);
+      ctx.reasons.push(
+        `${label.replace(/\(.*\)$/, `(${String(t)})`)}: unknown layer type ${JSON.stringify(t)} — cannot prove that it commutes with the group`,
+      );
       return st;
     }
   }
@@ -335,9 +418,29 @@ function step(ctx: Ctx, i: string, spec: LayerSpec, st: State): State {
 // ---------------------------------------------------------------- tfjs models
 
 const POINTWISE_CLASSES = new Set([
-  'InputLayer', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU', 'Softmax', 'Dropout', 'SpatialDropout1D',
-  'SpatialDropout2D', 'SpatialDropout3D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Add', 'Subtract', 'Multiply',
-  'Average', 'Maximum', 'Minimum', 'Masking', 'Rescaling', 'Identity',
+  'InputLayer',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Softmax',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'Add',
+  'Subtract',
+  'Multiply',
+  'Average',
+  'Maximum',
+  'Minimum',
+  'Masking',
+  'Rescaling',
+  'Identity',
 ]);
 
 type Converted = { spec: LayerSpec } | { reason: string } | { nested: LayerLike[] };
@@ -374,32 +477,54 @@ function fromTfjsLayer(layer: LayerLike, n: number, fmt: DataFormat): Converted 
     outputPadding: cfg.outputPadding as Ints | undefined,
     paddingMode: cfg.paddingMode as string | undefined,
   };
-  if (cls.startsWith('GMRConv')) return { spec: { type: /Transpose/i.test(cls) ? 'gmrConvTranspose' : 'gmrConv', ...conv } };
+  if (cls.startsWith('GMRConv'))
+    return { spec: { type: /Transpose/i.test(cls) ? 'gmrConvTranspose' : 'gmrConv', ...conv } };
   if (/^Conv[123]DTranspose$/.test(cls)) return { spec: { type: 'convTranspose', ...conv } };
   if (/^(Conv[123]D|DepthwiseConv2D|SeparableConv[12]D)$/.test(cls)) return { spec: { type: 'conv', ...conv } };
   if (/^(Average|Max)Pooling[123]D$/.test(cls)) {
-    return { spec: { type: cls.startsWith('Max') ? 'maxPool' : 'avgPool', name, poolSize: cfg.poolSize as Ints, strides: (cfg.strides ?? undefined) as Ints | undefined, padding: cfg.padding as Padding } };
+    return {
+      spec: {
+        type: cls.startsWith('Max') ? 'maxPool' : 'avgPool',
+        name,
+        poolSize: cfg.poolSize as Ints,
+        strides: (cfg.strides ?? undefined) as Ints | undefined,
+        padding: cfg.padding as Padding,
+      },
+    };
   }
   if (/^Global(Average|Max)Pooling[123]D$/.test(cls)) return { spec: { type: 'globalPool', name } };
   if (cls === 'Flatten') return { spec: { type: 'flatten', name } };
   if (cls === 'Dense') return { spec: { type: 'dense', name } };
   if (/^ZeroPadding[123]D$/.test(cls)) return { spec: { type: 'zeroPadding', name, padding: cfg.padding as Ints } };
   if (/^Cropping[123]D$/.test(cls)) return { spec: { type: 'cropping', name, cropping: cfg.cropping as Ints } };
-  if (/^UpSampling[123]D$/.test(cls)) return { spec: { type: 'upsample', name, size: cfg.size as Ints, interpolation: (cfg.interpolation as 'nearest' | 'bilinear') ?? 'nearest' } };
+  if (/^UpSampling[123]D$/.test(cls))
+    return {
+      spec: {
+        type: 'upsample',
+        name,
+        size: cfg.size as Ints,
+        interpolation: (cfg.interpolation as 'nearest' | 'bilinear') ?? 'nearest',
+      },
+    };
   if (cls === 'BatchNormalization' || cls === 'LayerNormalization') {
     const axes = cfgAxis(cfg, 'axis', -1);
-    if (!channelAxisOnly(axes, rank, fmt)) return { reason: `${cls} over axis ${JSON.stringify(cfg.axis)} normalises along a spatial axis, not only the channels` };
+    if (!channelAxisOnly(axes, rank, fmt))
+      return {
+        reason: `${cls} over axis ${JSON.stringify(cfg.axis)} normalises along a spatial axis, not only the channels`,
+      };
     return { spec: { type: 'pointwise', name } };
   }
   if (cls === 'Concatenate') {
-    if (!channelAxisOnly(cfgAxis(cfg, 'axis', -1), rank, fmt)) return { reason: `Concatenate along axis ${JSON.stringify(cfg.axis)} joins maps along a spatial axis` };
+    if (!channelAxisOnly(cfgAxis(cfg, 'axis', -1), rank, fmt))
+      return { reason: `Concatenate along axis ${JSON.stringify(cfg.axis)} joins maps along a spatial axis` };
     return { spec: { type: 'pointwise', name } };
   }
   if (cls === 'PReLU') {
     const shared = (cfg.sharedAxes as number[] | number | null | undefined) ?? [];
     const sharedList = Array.isArray(shared) ? shared : [shared];
     const spatial = Array.from({ length: n }, (_, a) => (fmt === 'channelsLast' ? 1 + a : 2 + a));
-    if (!spatial.every((a) => sharedList.includes(a))) return { reason: 'PReLU without sharedAxes on every spatial axis learns one slope per pixel' };
+    if (!spatial.every((a) => sharedList.includes(a)))
+      return { reason: 'PReLU without sharedAxes on every spatial axis learns one slope per pixel' };
     return { spec: { type: 'pointwise', name } };
   }
   // Core's other layers. A harmonic or steerable GMR conv has a GMR conv's geometry: its weighted rings map onto
@@ -407,7 +532,8 @@ function fromTfjsLayer(layer: LayerLike, n: number, fmt: DataFormat): Converted 
   // well as moving them (applyD4ToFields). The field layers act on each pixel's fields alone, in ways that commute
   // with turning them. Ring pooling averages over rings of pixels, which D4 maps onto themselves: a global pool.
   if (cls === 'GMRHarmonicConv2D' || cls === 'GMRSteerableConv2D') return { spec: { type: 'gmrConv', ...conv } };
-  if (cls === 'FieldBatchNorm' || cls === 'FieldNonlinearity' || cls === 'FieldInvariants') return { spec: { type: 'pointwise', name } };
+  if (cls === 'FieldBatchNorm' || cls === 'FieldNonlinearity' || cls === 'FieldInvariants')
+    return { spec: { type: 'pointwise', name } };
   if (cls === 'GMRRingPooling2D') return { spec: { type: 'globalPool', name } };
   if (POINTWISE_CLASSES.has(cls)) return { spec: { type: 'pointwise', name } };
   return { reason: `unknown layer class ${cls} — cannot prove that it commutes with the group` };
@@ -429,7 +555,10 @@ function walkLayers(ctx: Ctx, layers: Array<LayerLike | LayerSpec>, start: State
       const known = inbound.filter((l) => states.has(l)).map((l) => states.get(l) as State);
       if (inbound.length > 0) input = known.length > 0 ? known[0] : start;
       const sizes = new Set(known.map((s) => JSON.stringify(s.size)));
-      if (sizes.size > 1) ctx.reasons.push(`layer ${index} "${layer.name ?? ''}" (${layer.getClassName()}): merges maps of different sizes ${[...sizes].join(', ')}`);
+      if (sizes.size > 1)
+        ctx.reasons.push(
+          `layer ${index} "${layer.name ?? ''}" (${layer.getClassName()}): merges maps of different sizes ${[...sizes].join(', ')}`,
+        );
       const n = input.size?.length ?? 2;
       const conv = fromTfjsLayer(layer, n, ctx.fmt);
       let out: State;
@@ -459,7 +588,8 @@ function runStep(ctx: Ctx, index: string, spec: LayerSpec, st: State, className?
     const before = ctx.reasons.length;
     const out = step(ctx, index, spec, st);
     if (className) {
-      for (let r = before; r < ctx.reasons.length; r++) ctx.reasons[r] = ctx.reasons[r].replace(`(${spec.type})`, `(${className} → ${spec.type})`);
+      for (let r = before; r < ctx.reasons.length; r++)
+        ctx.reasons[r] = ctx.reasons[r].replace(`(${spec.type})`, `(${className} → ${spec.type})`);
     }
     return out;
   } catch (e) {
@@ -492,7 +622,9 @@ export function checkExactEquivariance(
   options: ExactnessOptions = {},
 ): ExactnessReport {
   const fmt = normalizeDataFormat('checkExactEquivariance', options.dataFormat);
-  const list: Array<LayerSpec | LayerLike> = Array.isArray(layers) ? (layers as Array<LayerSpec | LayerLike>) : ((layers as ModelLike)?.layers ?? null);
+  const list: Array<LayerSpec | LayerLike> = Array.isArray(layers)
+    ? (layers as Array<LayerSpec | LayerLike>)
+    : ((layers as ModelLike)?.layers ?? null);
   if (!Array.isArray(list)) {
     invalid('checkExactEquivariance', 'layers', typeof layers, 'an array of layer specs or a tfjs LayersModel');
   }
@@ -501,7 +633,12 @@ export function checkExactEquivariance(
   else if (Array.isArray(inputSize)) size = inputSize.slice();
   else if (!Array.isArray(layers)) size = inputSizeOf(layers as ModelLike, fmt);
   if (!size || size.length === 0 || !size.every((x) => Number.isInteger(x) && x > 0)) {
-    invalid('checkExactEquivariance', 'inputSize', inputSize, 'a positive integer or 1–3 positive integers (spatial size)');
+    invalid(
+      'checkExactEquivariance',
+      'inputSize',
+      inputSize,
+      'a positive integer or 1–3 positive integers (spatial size)',
+    );
   }
   const ctx: Ctx = { reasons: [], notes: [], fmt };
   const st = walkLayers(ctx, list, { size, flattenedAt: null, flattenedSize: null }, '');
@@ -513,5 +650,12 @@ export function checkExactEquivariance(
   const outputSize = st.size ?? [];
   const exact = ctx.reasons.length === 0;
   const invariant = exact && st.flattenedAt == null && outputSize.every((x) => x === 1);
-  return { exact, invariant, reasons: ctx.reasons, notes: ctx.notes, outputSize, group: GROUPS[size.length] ?? 'hyperoctahedral' };
+  return {
+    exact,
+    invariant,
+    reasons: ctx.reasons,
+    notes: ctx.notes,
+    outputSize,
+    group: GROUPS[size.length] ?? 'hyperoctahedral',
+  };
 }

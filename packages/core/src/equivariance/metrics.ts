@@ -62,9 +62,11 @@ export function equivarianceErrorFromValues(
 ): EquivarianceError {
   const where = 'equivarianceError';
   const total = shape.reduce((a, b) => a * b, 1);
-  if (y1.length !== total || y2.length !== total) invalid(where, 'values', [y1.length, y2.length], `${total} values each (shape [${shape.join(', ')}])`);
+  if (y1.length !== total || y2.length !== total)
+    invalid(where, 'values', [y1.length, y2.length], `${total} values each (shape [${shape.join(', ')}])`);
   const radius = options.radius ?? Infinity;
-  if (typeof radius !== 'number' || Number.isNaN(radius) || radius < 0) invalid(where, 'radius', radius, 'a non-negative number');
+  if (typeof radius !== 'number' || Number.isNaN(radius) || radius < 0)
+    invalid(where, 'radius', radius, 'a non-negative number');
   let mask: Uint8Array | null = null;
   let spatialSize = 1;
   let channels = 1;
@@ -113,12 +115,20 @@ function checkPair(y1: unknown, y2: unknown): [tf.Tensor, tf.Tensor] {
 }
 
 /** Oracle metric between y1 = f(g·x) and the reference y2 = g·f(x) (synchronous read-back). */
-export function equivarianceError(y1: tf.Tensor, y2: tf.Tensor, options: EquivarianceErrorOptions = {}): EquivarianceError {
+export function equivarianceError(
+  y1: tf.Tensor,
+  y2: tf.Tensor,
+  options: EquivarianceErrorOptions = {},
+): EquivarianceError {
   const [a, b] = checkPair(y1, y2);
   return equivarianceErrorFromValues(a.dataSync(), b.dataSync(), a.shape, options);
 }
 
-export async function equivarianceErrorAsync(y1: tf.Tensor, y2: tf.Tensor, options: EquivarianceErrorOptions = {}): Promise<EquivarianceError> {
+export async function equivarianceErrorAsync(
+  y1: tf.Tensor,
+  y2: tf.Tensor,
+  options: EquivarianceErrorOptions = {},
+): Promise<EquivarianceError> {
   const [a, b] = checkPair(y1, y2);
   const [va, vb] = await Promise.all([a.data(), b.data()]);
   return equivarianceErrorFromValues(va as ArrayLike<number>, vb as ArrayLike<number>, a.shape, options);
@@ -133,14 +143,28 @@ export type EquivarianceTransform = D4Element | number | { angleDegrees: number 
 
 export interface LayerEquivarianceOptions extends EquivarianceErrorOptions {}
 
-function transformFn(where: string, t: EquivarianceTransform, fmt: DataFormat): { apply: (x: tf.Tensor) => tf.Tensor; isAngle: boolean } {
+function transformFn(
+  where: string,
+  t: EquivarianceTransform,
+  fmt: DataFormat,
+): { apply: (x: tf.Tensor) => tf.Tensor; isAngle: boolean } {
   if (typeof t === 'number') return { apply: (x) => rotateBilinear(x, t, fmt), isAngle: true };
-  if (t && typeof t === 'object' && 'angleDegrees' in t) return { apply: (x) => rotateBilinear(x, t.angleDegrees, fmt), isAngle: true };
-  if (typeof t === 'string' && (D4_ELEMENTS as readonly string[]).includes(t)) return { apply: (x) => applyD4(x, t, fmt), isAngle: false };
-  if ((typeof t === 'string' && CUBE_SYMMETRIES.some((c) => c.name === t)) || (t && typeof t === 'object' && 'perm' in t)) {
+  if (t && typeof t === 'object' && 'angleDegrees' in t)
+    return { apply: (x) => rotateBilinear(x, t.angleDegrees, fmt), isAngle: true };
+  if (typeof t === 'string' && (D4_ELEMENTS as readonly string[]).includes(t))
+    return { apply: (x) => applyD4(x, t, fmt), isAngle: false };
+  if (
+    (typeof t === 'string' && CUBE_SYMMETRIES.some((c) => c.name === t)) ||
+    (t && typeof t === 'object' && 'perm' in t)
+  ) {
     return { apply: (x) => applyCubeSymmetry(x, t as CubeSymmetry, fmt), isAngle: false };
   }
-  return invalid(where, 'transform', t, 'a D4 element name, a cube symmetry, or an angle in degrees (number or {angleDegrees})');
+  return invalid(
+    where,
+    'transform',
+    t,
+    'a D4 element name, a cube symmetry, or an angle in degrees (number or {angleDegrees})',
+  );
 }
 
 function outputOf(where: string, v: unknown): tf.Tensor {
@@ -155,7 +179,13 @@ function defaultRadius(shape: number[], fmt: DataFormat, isAngle: boolean): numb
   return Math.max(0, Math.min(...spatial.map((n) => (n - 1) / 2)) - 1);
 }
 
-function layerPair(where: string, f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, transform: EquivarianceTransform, options: LayerEquivarianceOptions) {
+function layerPair(
+  where: string,
+  f: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  transform: EquivarianceTransform,
+  options: LayerEquivarianceOptions,
+) {
   const fmt = normalizeDataFormat(where, options.dataFormat);
   const { apply, isAngle } = transformFn(where, transform, fmt);
   const y1 = tf.tidy(() => outputOf(where, f(apply(x))));
@@ -228,14 +258,20 @@ function invariancePlan(where: string, options: ModelInvarianceOptions) {
   const fmt = normalizeDataFormat(where, options.dataFormat);
   const elements = options.elements ?? D4_ELEMENTS.filter((e) => e !== 'identity');
   elements.forEach((e, i) => {
-    if (!(D4_ELEMENTS as readonly string[]).includes(e)) invalid(where, `elements[${i}]`, e, `one of ${D4_ELEMENTS.join(', ')}`);
+    if (!(D4_ELEMENTS as readonly string[]).includes(e))
+      invalid(where, `elements[${i}]`, e, `one of ${D4_ELEMENTS.join(', ')}`);
   });
   return { fmt, elements };
 }
 
 function checkSameShapes(where: string, a: tf.Tensor[], b: tf.Tensor[], e: string): void {
   if (a.length !== b.length || a.some((t, i) => t.shape.join() !== b[i].shape.join())) {
-    invalid(where, `predict(${e}(x))`, b.map((t) => t.shape), `outputs shaped like predict(x): ${JSON.stringify(a.map((t) => t.shape))}`);
+    invalid(
+      where,
+      `predict(${e}(x))`,
+      b.map((t) => t.shape),
+      `outputs shaped like predict(x): ${JSON.stringify(a.map((t) => t.shape))}`,
+    );
   }
 }
 
@@ -244,7 +280,11 @@ function checkSameShapes(where: string, a: tf.Tensor[], b: tf.Tensor[], e: strin
  * per D4 element. A GMR-ResNet with odd kernels and even pooled sizes gives
  * float error here (oracle: ≈1e-15 in float64, ≈1e-6 in float32).
  */
-export function modelInvarianceCheck(predict: Predict, x: tf.Tensor, options: ModelInvarianceOptions = {}): Partial<Record<D4Element, number>> {
+export function modelInvarianceCheck(
+  predict: Predict,
+  x: tf.Tensor,
+  options: ModelInvarianceOptions = {},
+): Partial<Record<D4Element, number>> {
   const where = 'modelInvarianceCheck';
   const { fmt, elements } = invariancePlan(where, options);
   const ref = tf.tidy(() => asList(where, predict(x), x));
@@ -266,7 +306,11 @@ export function modelInvarianceCheck(predict: Predict, x: tf.Tensor, options: Mo
   }
 }
 
-export async function modelInvarianceCheckAsync(predict: Predict, x: tf.Tensor, options: ModelInvarianceOptions = {}): Promise<Partial<Record<D4Element, number>>> {
+export async function modelInvarianceCheckAsync(
+  predict: Predict,
+  x: tf.Tensor,
+  options: ModelInvarianceOptions = {},
+): Promise<Partial<Record<D4Element, number>>> {
   const where = 'modelInvarianceCheckAsync';
   const { fmt, elements } = invariancePlan(where, options);
   const ref = tf.tidy(() => asList(where, predict(x), x));

@@ -38,7 +38,11 @@ const planCache = new Map<string, RotationPlan>();
  * Where each output pixel (i, j) samples the input under a rotation by angleDegrees about the grid centre
  * (the oracle's formula, float64): r = c_y + cosθ·(i − c_y) + sinθ·(j − c_x), s = c_x − sinθ·(i − c_y) + cosθ·(j − c_x).
  */
-export function sourceCoordinates(height: number, width: number, angleDegrees: number): { r: Float64Array; s: Float64Array } {
+export function sourceCoordinates(
+  height: number,
+  width: number,
+  angleDegrees: number,
+): { r: Float64Array; s: Float64Array } {
   // Multiply by the constant π/180 as numpy.deg2rad / math.radians do (same last bit).
   const t = angleDegrees * (Math.PI / 180);
   const cos = Math.cos(t);
@@ -98,13 +102,23 @@ export function rotationPlan(height: number, width: number, angleDegrees: number
  * `angleDegrees` (counter-clockwise in the numpy.rot90 sense) about the grid
  * centre; the output keeps the H×W grid. Differentiable with respect to x.
  */
-export function rotateBilinear(x: tf.Tensor, angleDegrees: number, dataFormat: DataFormat | string = 'channelsLast'): tf.Tensor4D {
+export function rotateBilinear(
+  x: tf.Tensor,
+  angleDegrees: number,
+  dataFormat: DataFormat | string = 'channelsLast',
+): tf.Tensor4D {
   const where = 'rotateBilinear';
   const fmt = normalizeDataFormat(where, dataFormat);
   if (!(x instanceof tf.Tensor) || x.rank !== 4) {
-    invalid(where, 'x', x, `a rank-4 tensor (${fmt === 'channelsLast' ? '[batch, height, width, channels]' : '[batch, channels, height, width]'})`);
+    invalid(
+      where,
+      'x',
+      x,
+      `a rank-4 tensor (${fmt === 'channelsLast' ? '[batch, height, width, channels]' : '[batch, channels, height, width]'})`,
+    );
   }
-  if (typeof angleDegrees !== 'number' || !Number.isFinite(angleDegrees)) invalid(where, 'angleDegrees', angleDegrees, 'a finite number of degrees');
+  if (typeof angleDegrees !== 'number' || !Number.isFinite(angleDegrees))
+    invalid(where, 'angleDegrees', angleDegrees, 'a finite number of degrees');
   if (x.dtype !== 'float32') invalid(where, 'x.dtype', x.dtype, "'float32'");
   const shape = x.shape as number[];
   const [b, h, w, c] = fmt === 'channelsLast' ? shape : [shape[0], shape[2], shape[3], shape[1]];
@@ -113,7 +127,11 @@ export function rotateBilinear(x: tf.Tensor, angleDegrees: number, dataFormat: D
   return tf.tidy(() => {
     const xl = fmt === 'channelsLast' ? x : tf.transpose(x, [0, 2, 3, 1]);
     const flat = tf.reshape(xl, [b, hw, c]);
-    const padded = tf.pad(flat, [[0, 0], [0, 1], [0, 0]]);
+    const padded = tf.pad(flat, [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ]);
     const picked = tf.gather(padded, tf.tensor1d(plan.indices, 'int32'), 1); // [B, 4·HW, C]
     const weights = tf.tensor4d(Float32Array.from(plan.weights), [1, 4, hw, 1]);
     const out = tf.sum(tf.mul(tf.reshape(picked, [b, 4, hw, c]), weights), 1);

@@ -92,7 +92,12 @@ export function spatialAxes(rank: number, dataFormat: DataFormat): number[] {
  * Applies `s` to the spatial axes of x ([B, ...spatial, C] or [B, C, ...spatial]).
  * Batch and channel axes are untouched.
  */
-export function applySpatialSymmetry(x: tf.Tensor, s: SpatialSymmetry, dataFormat: DataFormat | string | undefined, where: string): tf.Tensor {
+export function applySpatialSymmetry(
+  x: tf.Tensor,
+  s: SpatialSymmetry,
+  dataFormat: DataFormat | string | undefined,
+  where: string,
+): tf.Tensor {
   const fmt = normalizeDataFormat(where, dataFormat);
   const nSpatial = s.perm.length;
   if (!(x instanceof tf.Tensor)) invalid(where, 'x', x, 'a tf.Tensor');
@@ -102,7 +107,11 @@ export function applySpatialSymmetry(x: tf.Tensor, s: SpatialSymmetry, dataForma
   const axes = spatialAxes(x.rank, fmt);
   return tf.tidy(() => {
     let y = x;
-    if (s.flips.length > 0) y = tf.reverse(y, s.flips.map((k) => axes[k]));
+    if (s.flips.length > 0)
+      y = tf.reverse(
+        y,
+        s.flips.map((k) => axes[k]),
+      );
     if (s.perm.some((k, j) => k !== j)) {
       const full = Array.from({ length: x.rank }, (_, i) => i);
       s.perm.forEach((k, j) => {

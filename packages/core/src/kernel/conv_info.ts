@@ -12,7 +12,12 @@ export const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'reflect', 'repli
  * Integer code of each padding mode in compiled kernels. The native header's PadMode enum must agree (a core test
  * parses gmr_common.h), because the attrs cross the language boundary as these numbers.
  */
-export const PADDING_MODE_CODES: Readonly<Record<PaddingMode, number>> = { zeros: 0, reflect: 1, replicate: 2, circular: 3 };
+export const PADDING_MODE_CODES: Readonly<Record<PaddingMode, number>> = {
+  zeros: 0,
+  reflect: 1,
+  replicate: 2,
+  circular: 3,
+};
 /** 'same', 'valid', one number for every side, one number per axis, or [before, after] per axis. */
 export type PaddingSpec = 'same' | 'valid' | number | number[] | Array<[number, number]>;
 export type PadPairs = Array<[number, number]>;
@@ -68,7 +73,8 @@ export function gmrConvAxis(
 ): GMRConvAxis {
   const extent = d * (k - 1) + 1;
   if (!transposed) {
-    const pads = padding === 'same' ? samePads(len, k, s, d) : padding === 'valid' ? ([0, 0] as [number, number]) : padding;
+    const pads =
+      padding === 'same' ? samePads(len, k, s, d) : padding === 'valid' ? ([0, 0] as [number, number]) : padding;
     return { inLength: len, outLength: convOutLength(len, k, s, d, pads[0], pads[1]), pads, outputPadding: 0 };
   }
   const full = (len - 1) * s + extent;
@@ -147,15 +153,31 @@ export function channelsOf(shape: readonly number[], dataFormat: DataFormat): nu
  * `weightShape` ([Cout, Cin/groups, n]; transposed: [Cin, Cout/groups, n]). Sizes are not checked here: the op
  * checks its arguments (and refuses an output smaller than 1) before any kernel runs.
  */
-export function computeGMRConvInfo(xShape: readonly number[], weightShape: readonly number[], g: GMRConvGeometryArgs): GMRConvInfo {
+export function computeGMRConvInfo(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+  g: GMRConvGeometryArgs,
+): GMRConvInfo {
   const rank = g.kernelSize.length;
   const transposed = g.transposed ?? false;
   const inSpatial = spatialOf(xShape, g.dataFormat);
   const inChannels = channelsOf(xShape, g.dataFormat);
   const axes = inSpatial.map((len, i) => {
-    const padding = g.pads ? g.pads[i] : g.padding === 'same' || g.padding === 'valid' || g.padding == null ? (g.padding ?? 'valid') : specPads(g.padding, i);
+    const padding = g.pads
+      ? g.pads[i]
+      : g.padding === 'same' || g.padding === 'valid' || g.padding == null
+        ? (g.padding ?? 'valid')
+        : specPads(g.padding, i);
     // With resolved pads a transposed conv keeps the outputPadding it resolved to ('same' included).
-    return gmrConvAxis(len, g.kernelSize[i], g.strides[i], g.dilations[i], padding, transposed, g.outputPadding?.[i] ?? 0);
+    return gmrConvAxis(
+      len,
+      g.kernelSize[i],
+      g.strides[i],
+      g.dilations[i],
+      padding,
+      transposed,
+      g.outputPadding?.[i] ?? 0,
+    );
   });
   const outChannels = transposed ? weightShape[1] * g.groups : weightShape[0];
   const outSpatial = axes.map((a) => a.outLength);

@@ -54,7 +54,13 @@ function emptyInput(): tf.Tensor {
 
 /** Kernel inputs: always the five names, so the registered gradient can save them by name. */
 function namedInputs(t: GMRConvTensors): tf.NamedTensorMap {
-  return { x: t.x, weight: t.weight, logSigmas: t.logSigmas ?? emptyInput(), indexMat: t.indexMat, bias: t.bias ?? emptyInput() };
+  return {
+    x: t.x,
+    weight: t.weight,
+    logSigmas: t.logSigmas ?? emptyInput(),
+    indexMat: t.indexMat,
+    bias: t.bias ?? emptyInput(),
+  };
 }
 
 function gradFuncFor(name: string): tf.GradFunc {
@@ -75,7 +81,11 @@ function gradFuncFor(name: string): tf.GradFunc {
       // dx only when asked for: tfjs calls an input's gradient closure only when that input lies on the path from
       // the differentiated variables, so a first layer (x = the images) never runs BackpropInput (issue 17).
       dxLater = () => engine.runKernel(backward.input, dxIn, attrs as tf.NamedAttrMap) as tf.Tensor;
-      const dPhi = engine.runKernel(backward.filter, { x: t.x, dy: d, indexMat: t.indexMat }, attrs as tf.NamedAttrMap) as tf.Tensor;
+      const dPhi = engine.runKernel(
+        backward.filter,
+        { x: t.x, dy: d, indexMat: t.indexMat },
+        attrs as tf.NamedAttrMap,
+      ) as tf.Tensor;
       const params = t.logSigmas ? [t.weight, t.logSigmas] : [t.weight];
       const pg = t.logSigmas ? nestedGrads((...p: tf.Tensor[]) => mixingWeights(p[0], p[1], a), params, dPhi) : [dPhi];
       grads = [d /* x's place; dxLater makes x's gradient */, pg[0]];
@@ -113,7 +123,11 @@ function registerGradients(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
   for (const name of GMR_KERNEL_NAMES) {
-    tf.registerGradient({ kernelName: name, inputsToSave: ['x', 'weight', 'logSigmas', 'indexMat', 'bias'], gradFunc: gradFuncFor(name) });
+    tf.registerGradient({
+      kernelName: name,
+      inputsToSave: ['x', 'weight', 'logSigmas', 'indexMat', 'bias'],
+      gradFunc: gradFuncFor(name),
+    });
   }
 }
 registerGradients();
@@ -121,7 +135,9 @@ registerGradients();
 /** Registers core's composed implementation of `name` for a backend (no-op when one is registered). */
 export function registerComposedKernel(name: GMRForwardKernelName, backendName: string): void {
   if (tf.getKernel(name, backendName)) return;
-  const config = gmrKernelConfig(name, backendName, ({ inputs, attrs }) => gmrConvComposed(forwardTensors(inputs, attrs), attrs));
+  const config = gmrKernelConfig(name, backendName, ({ inputs, attrs }) =>
+    gmrConvComposed(forwardTensors(inputs, attrs), attrs),
+  );
   composedKernelFuncs.add(config.kernelFunc);
   tf.registerKernel(config);
 }

@@ -15,6 +15,10 @@ export function mixingWeights(weight: tf.Tensor, logSigmas: tf.Tensor | null | u
   if (!logSigmas) return weight;
   return tf.tidy(() => {
     const [cout, cinG, n] = weight.shape;
-    return tf.reshape(tf.matMul(tf.reshape(weight, [cout * cinG, n]), gaussianMatrix(logSigmas, clip)), [cout, cinG, n]);
+    return tf.reshape(tf.matMul(tf.reshape(weight, [cout * cinG, n]), gaussianMatrix(logSigmas, clip)), [
+      cout,
+      cinG,
+      n,
+    ]);
   });
 }

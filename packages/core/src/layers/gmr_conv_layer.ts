@@ -12,7 +12,14 @@ import type { RingGeometry } from '../rings/ring_masks.js';
 import { markSymmetricRings } from '../rings/symmetry.js';
 import { initialLogSigmas, smoothedBasis } from '../mixture/gaussian_mixture.js';
 import { synthesizeKernel } from '../kernel/synthesis.js';
-import { gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d, normalizeDataFormat, type GMRConvOptions } from '../ops/gmr_conv_ops.js';
+import {
+  gmrConv1d,
+  gmrConv2d,
+  gmrConv3d,
+  gmrConvTranspose2d,
+  normalizeDataFormat,
+  type GMRConvOptions,
+} from '../ops/gmr_conv_ops.js';
 import { checkPaddingMode, checkPaddingSpec, type PaddingMode, type PaddingSpec } from '../ops/padding.js';
 import { gmrConvAxis, specPads } from '../kernel/conv_info.js';
 import type { DataFormat } from '../ops/attrs.js';
@@ -126,7 +133,8 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   constructor(rank: number, transposed: boolean, args: GMRConvLayerArgs) {
     super(args);
     const where = (this.constructor as unknown as { className: string }).className ?? 'GMRConv';
-    if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with filters and kernelSize');
+    if (args == null || typeof args !== 'object')
+      invalid(where, 'args', args, 'an options object with filters and kernelSize');
     this.rank = rank;
     this.transposed = transposed;
     this.filters = checkPositiveInt(where, 'filters', args.filters);
@@ -135,10 +143,12 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     this.dilationRate = toTuple(where, 'dilationRate', args.dilationRate ?? 1, rank);
     this.padding = checkPaddingSpec(where, args.padding ?? 'valid', rank);
     this.paddingMode = checkPaddingMode(where, args.paddingMode ?? 'zeros');
-    if (transposed && this.paddingMode !== 'zeros') invalid(where, 'paddingMode', args.paddingMode, "'zeros' for a transposed convolution");
+    if (transposed && this.paddingMode !== 'zeros')
+      invalid(where, 'paddingMode', args.paddingMode, "'zeros' for a transposed convolution");
     this.dataFormat = normalizeDataFormat(where, args.dataFormat);
     this.groups = checkPositiveInt(where, 'groups', args.groups ?? 1);
-    if (this.filters % this.groups !== 0) invalid(where, 'groups', args.groups, `a divisor of filters (${this.filters})`);
+    if (this.filters % this.groups !== 0)
+      invalid(where, 'groups', args.groups, `a divisor of filters (${this.filters})`);
     this.useBias = bool(where, 'useBias', args.useBias, true);
     const rings = resolveRingOptions(where, this.kernelSize, args);
     this.forceCircular = rings.forceCircular;
@@ -153,22 +163,57 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     this.trainIndexMat = bool(where, 'trainIndexMat', args.trainIndexMat, false);
     this.inferenceCache = bool(where, 'inferenceCache', args.inferenceCache, true);
     this.path = args.path ?? 'auto';
-    if (!['auto', 'two-stage', 'dense'].includes(this.path)) invalid(where, 'path', args.path, "'auto', 'two-stage' or 'dense'");
+    if (!['auto', 'two-stage', 'dense'].includes(this.path))
+      invalid(where, 'path', args.path, "'auto', 'two-stage' or 'dense'");
     this.twoStageBasis = args.twoStageBasis ?? 'binary';
-    if (!['smoothed', 'binary'].includes(this.twoStageBasis)) invalid(where, 'twoStageBasis', args.twoStageBasis, "'smoothed' or 'binary'");
+    if (!['smoothed', 'binary'].includes(this.twoStageBasis))
+      invalid(where, 'twoStageBasis', args.twoStageBasis, "'smoothed' or 'binary'");
     this.initScheme = args.initScheme ?? 'reference';
-    if (!['reference', 'kaimingNormalFanOut'].includes(this.initScheme)) invalid(where, 'initScheme', args.initScheme, "'reference' or 'kaimingNormalFanOut'");
+    if (!['reference', 'kaimingNormalFanOut'].includes(this.initScheme))
+      invalid(where, 'initScheme', args.initScheme, "'reference' or 'kaimingNormalFanOut'");
     this.outputPadding = toTuple(where, 'outputPadding', args.outputPadding ?? 0, rank, checkNonNegativeInt);
-    this.activationId = typeof args.activation === 'string' ? args.activation : args.activation == null ? 'linear' : null;
+    this.activationId =
+      typeof args.activation === 'string' ? args.activation : args.activation == null ? 'linear' : null;
     this.activationFn = resolveSerializable<Activation>(where, 'activation', args.activation ?? 'linear', 'activation');
-    this.kernelInitializer = resolveSerializable<Initializer>(where, 'kernelInitializer', args.kernelInitializer, 'initializer');
-    this.biasInitializer = resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer');
-    this.kernelRegularizer = resolveSerializable<Regularizer>(where, 'kernelRegularizer', args.kernelRegularizer, 'regularizer');
-    this.biasRegularizer = resolveSerializable<Regularizer>(where, 'biasRegularizer', args.biasRegularizer, 'regularizer');
-    this.kernelConstraint = resolveSerializable<Constraint>(where, 'kernelConstraint', args.kernelConstraint, 'constraint');
+    this.kernelInitializer = resolveSerializable<Initializer>(
+      where,
+      'kernelInitializer',
+      args.kernelInitializer,
+      'initializer',
+    );
+    this.biasInitializer = resolveSerializable<Initializer>(
+      where,
+      'biasInitializer',
+      args.biasInitializer,
+      'initializer',
+    );
+    this.kernelRegularizer = resolveSerializable<Regularizer>(
+      where,
+      'kernelRegularizer',
+      args.kernelRegularizer,
+      'regularizer',
+    );
+    this.biasRegularizer = resolveSerializable<Regularizer>(
+      where,
+      'biasRegularizer',
+      args.biasRegularizer,
+      'regularizer',
+    );
+    this.kernelConstraint = resolveSerializable<Constraint>(
+      where,
+      'kernelConstraint',
+      args.kernelConstraint,
+      'constraint',
+    );
     this.biasConstraint = resolveSerializable<Constraint>(where, 'biasConstraint', args.biasConstraint, 'constraint');
-    const activityRegularizer = resolveSerializable<Regularizer>(where, 'activityRegularizer', args.activityRegularizer, 'regularizer');
-    if (activityRegularizer) (this as unknown as { activityRegularizer: Regularizer }).activityRegularizer = activityRegularizer;
+    const activityRegularizer = resolveSerializable<Regularizer>(
+      where,
+      'activityRegularizer',
+      args.activityRegularizer,
+      'regularizer',
+    );
+    if (activityRegularizer)
+      (this as unknown as { activityRegularizer: Regularizer }).activityRegularizer = activityRegularizer;
   }
 
   private channelAxis(rank: number): number {
@@ -178,7 +223,8 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
     const where = (this.constructor as unknown as { className: string }).className;
-    if (shape.length !== this.rank + 2) invalid(where, 'input shape', shape, `rank ${this.rank + 2} (batch, ${this.rank} spatial axes and channels)`);
+    if (shape.length !== this.rank + 2)
+      invalid(where, 'input shape', shape, `rank ${this.rank + 2} (batch, ${this.rank} spatial axes and channels)`);
     const inChannels = shape[this.channelAxis(shape.length)];
     if (inChannels == null) invalid(where, 'input shape', shape, 'a known channel size');
     const cin = inChannels as number;
@@ -194,20 +240,50 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
           : new GMRKaimingNormal({ fan: (this.transposed ? cin : this.filters) * taps });
     }
     const addWeight = (this as unknown as { addWeight: (...a: unknown[]) => LayerVariable }).addWeight.bind(this);
-    this.kernelVar = addWeight('kernel', shapeTheta, 'float32', this.kernelInitializer, this.kernelRegularizer, true, this.kernelConstraint);
+    this.kernelVar = addWeight(
+      'kernel',
+      shapeTheta,
+      'float32',
+      this.kernelInitializer,
+      this.kernelRegularizer,
+      true,
+      this.kernelConstraint,
+    );
     if (this.gaussianMixtureRing) {
       const init = initialLogSigmas(this.kernelSize[0], n, this.sigmaScale);
-      this.logSigmasVar = addWeight('log_sigmas', [n], 'float32', { apply: () => tf.tensor1d(init) }, undefined, this.trainGaussianSigma);
+      this.logSigmasVar = addWeight(
+        'log_sigmas',
+        [n],
+        'float32',
+        { apply: () => tf.tensor1d(init) },
+        undefined,
+        this.trainGaussianSigma,
+      );
     }
     if (this.useBias) {
       const fanIn = shapeTheta[1] * n;
       const biasInit = this.biasInitializer ?? new GMRReferenceUniform({ fan: fanIn });
       this.biasInitializer = biasInit;
-      this.biasVar = addWeight('bias', [this.filters], 'float32', biasInit, this.biasRegularizer, true, this.biasConstraint);
+      this.biasVar = addWeight(
+        'bias',
+        [this.filters],
+        'float32',
+        biasInit,
+        this.biasRegularizer,
+        true,
+        this.biasConstraint,
+      );
     }
     const masks = this.geometry.masks;
     if (this.trainIndexMat) {
-      this.indexMatVar = addWeight('index_mat', [n, taps], 'float32', { apply: () => tf.tensor2d(masks, [n, taps]) }, undefined, true);
+      this.indexMatVar = addWeight(
+        'index_mat',
+        [n, taps],
+        'float32',
+        { apply: () => tf.tensor2d(masks, [n, taps]) },
+        undefined,
+        true,
+      );
     }
     this.fixedIndexMat = markSymmetricRings(tf.keep(tf.tensor2d(masks, [n, taps])));
     this.built = true;
@@ -235,7 +311,12 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
       const [a, b] = this.padding === 'same' ? [0, 0] : specPads(this.padding, i);
       const d = this.dilationRate[i];
       const most = Math.floor((len + a + b - 1) / d) + 1;
-      invalid(where, 'kernelSize', this.kernelSize, `at most ${most} on spatial axis ${i} for an input of size ${len} with padding ${JSON.stringify(this.padding)} and dilation ${d} (the output would be ${o})`);
+      invalid(
+        where,
+        'kernelSize',
+        this.kernelSize,
+        `at most ${most} on spatial axis ${i} for an input of size ${len} with padding ${JSON.stringify(this.padding)} and dilation ${d} (the output would be ${o})`,
+      );
     });
   }
 
@@ -243,7 +324,15 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   private axisGeometry(i: number, len: number) {
     const p = this.padding;
     const padding = p === 'same' || p === 'valid' ? p : specPads(p, i);
-    return gmrConvAxis(len, this.kernelSize[i], this.strides[i], this.dilationRate[i], padding, this.transposed, this.outputPadding[i]);
+    return gmrConvAxis(
+      len,
+      this.kernelSize[i],
+      this.strides[i],
+      this.dilationRate[i],
+      padding,
+      this.transposed,
+      this.outputPadding[i],
+    );
   }
 
   /** Ring masks in use: the trainable ones, or the fixed geometry. */
@@ -282,13 +371,18 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   }
 
   protected assertBuilt(what: string) {
-    if (!this.kernelVar) throw new GMRValueError(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
+    if (!this.kernelVar)
+      throw new GMRValueError(
+        `${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`,
+      );
   }
 
   /** Inference basis cache key: the identity of the data behind every variable it depends on. */
   private cacheKey(): string {
     // Variable.assign (optimizers, setWeights, loading) swaps the variable's dataId object: key on its identity.
-    return [this.logSigmasVar, this.indexMatVar].map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-')).join('|');
+    return [this.logSigmasVar, this.indexMatVar]
+      .map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-'))
+      .join('|');
   }
 
   private cachedBasis(): tf.Tensor2D {
@@ -332,11 +426,19 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
       const opName = this.transposed ? GMR_CONV_2D_TRANSPOSE : [GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D][this.rank - 1]!;
       const useCache = this.inferenceCache && !kwargs?.training && !recordingGradients() && usesComposedKernel(opName);
       const weights = useCache
-        ? { weight: this.kernelVar!.read(), logSigmas: null, indexMat: this.cachedBasis(), bias: this.biasVar?.read() ?? null }
-        : { weight: this.kernelVar!.read(), logSigmas: this.logSigmasVar?.read() ?? null, indexMat: this.indexMat(), bias: this.biasVar?.read() ?? null };
-      const y = this.transposed
-        ? gmrConvTranspose2d(x, weights, opts)
-        : OPS[this.rank as 1 | 2 | 3](x, weights, opts);
+        ? {
+            weight: this.kernelVar!.read(),
+            logSigmas: null,
+            indexMat: this.cachedBasis(),
+            bias: this.biasVar?.read() ?? null,
+          }
+        : {
+            weight: this.kernelVar!.read(),
+            logSigmas: this.logSigmasVar?.read() ?? null,
+            indexMat: this.indexMat(),
+            bias: this.biasVar?.read() ?? null,
+          };
+      const y = this.transposed ? gmrConvTranspose2d(x, weights, opts) : OPS[this.rank as 1 | 2 | 3](x, weights, opts);
       return this.activationFn ? this.activationFn.apply(y) : y;
     });
   }
@@ -371,7 +473,9 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
       biasInitializer: serializeObject(this.biasInitializer),
       kernelRegularizer: serializeObject(this.kernelRegularizer),
       biasRegularizer: serializeObject(this.biasRegularizer),
-      activityRegularizer: serializeObject((this as unknown as { activityRegularizer?: Regularizer }).activityRegularizer),
+      activityRegularizer: serializeObject(
+        (this as unknown as { activityRegularizer?: Regularizer }).activityRegularizer,
+      ),
       kernelConstraint: serializeObject(this.kernelConstraint),
       biasConstraint: serializeObject(this.biasConstraint),
       initScheme: this.initScheme,

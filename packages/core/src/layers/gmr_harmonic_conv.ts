@@ -86,18 +86,34 @@ export class GMRHarmonicConv2D extends GMRConvBase {
 
   constructor(args: GMRHarmonicConvLayerArgs) {
     const where = 'GMRHarmonicConv2D';
-    if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with filters and kernelSize');
+    if (args == null || typeof args !== 'object')
+      invalid(where, 'args', args, 'an options object with filters and kernelSize');
     const a = args as GMRHarmonicConvLayerArgs & { trainIndexMat?: unknown; outputPadding?: unknown };
-    if (a.trainIndexMat) invalid(where, 'trainIndexMat', a.trainIndexMat, 'false (trained masks would lose the angular structure)');
+    if (a.trainIndexMat)
+      invalid(where, 'trainIndexMat', a.trainIndexMat, 'false (trained masks would lose the angular structure)');
     const output = args.outputMode ?? 'magnitude';
-    if (!(HARMONIC_OUTPUTS as readonly string[]).includes(output)) invalid(where, 'outputMode', args.outputMode, "'magnitude' or 'components'");
-    if (output === 'components' && args.useBias) invalid(where, 'useBias', args.useBias, "false with outputMode 'components' (a bias on a harmonic pair is not rotation-equivariant)");
-    if (output === 'components' && args.activation != null && args.activation !== 'linear') invalid(where, 'activation', args.activation, "'linear' with outputMode 'components' (apply a non-linearity to the magnitude)");
+    if (!(HARMONIC_OUTPUTS as readonly string[]).includes(output))
+      invalid(where, 'outputMode', args.outputMode, "'magnitude' or 'components'");
+    if (output === 'components' && args.useBias)
+      invalid(
+        where,
+        'useBias',
+        args.useBias,
+        "false with outputMode 'components' (a bias on a harmonic pair is not rotation-equivariant)",
+      );
+    if (output === 'components' && args.activation != null && args.activation !== 'linear')
+      invalid(
+        where,
+        'activation',
+        args.activation,
+        "'linear' with outputMode 'components' (apply a non-linearity to the magnitude)",
+      );
     super(2, false, { ...args, useBias: args.useBias ?? output === 'magnitude', trainIndexMat: false });
     this.order = checkPositiveInt(where, 'order', args.order ?? 1);
     this.outputMode = output;
     this.magnitudeEpsilon = args.magnitudeEpsilon ?? 1e-6;
-    if (!(this.magnitudeEpsilon > 0) || !Number.isFinite(this.magnitudeEpsilon)) invalid(where, 'magnitudeEpsilon', args.magnitudeEpsilon, 'a finite positive number');
+    if (!(this.magnitudeEpsilon > 0) || !Number.isFinite(this.magnitudeEpsilon))
+      invalid(where, 'magnitudeEpsilon', args.magnitudeEpsilon, 'a finite positive number');
   }
 
   /** Output channels: filters (magnitude) or 2·filters (components). */
@@ -123,7 +139,10 @@ export class GMRHarmonicConv2D extends GMRConvBase {
         mc[i] = m[i]! * cos[i % taps]!;
         ms[i] = m[i]! * sin[i % taps]!;
       }
-      this.angularMasks = [tf.keep(tf.tensor2d(mc, [this.numRings, taps])), tf.keep(tf.tensor2d(ms, [this.numRings, taps]))];
+      this.angularMasks = [
+        tf.keep(tf.tensor2d(mc, [this.numRings, taps])),
+        tf.keep(tf.tensor2d(ms, [this.numRings, taps])),
+      ];
     }
     return this.angularMasks;
   }

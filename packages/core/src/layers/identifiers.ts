@@ -14,9 +14,15 @@ function classEntry(className: string) {
 }
 
 /** Initializer / Regularizer / Constraint / Activation from an identifier, a config dict or an instance. */
-export function resolveSerializable<T>(where: string, param: string, value: unknown, kind: 'initializer' | 'regularizer' | 'constraint' | 'activation'): T | undefined {
+export function resolveSerializable<T>(
+  where: string,
+  param: string,
+  value: unknown,
+  kind: 'initializer' | 'regularizer' | 'constraint' | 'activation',
+): T | undefined {
   if (value == null) return undefined;
-  if (typeof value === 'object' && !('className' in (value as object) && 'config' in (value as object))) return value as T;
+  if (typeof value === 'object' && !('className' in (value as object) && 'config' in (value as object)))
+    return value as T;
   let className: string;
   let config: tf.serialization.ConfigDict = {};
   if (typeof value === 'string') {
@@ -27,7 +33,13 @@ export function resolveSerializable<T>(where: string, param: string, value: unkn
     config = v.config ?? {};
   }
   const entry = classEntry(className);
-  if (!entry) invalid(where, param, value, `a known ${kind} name (e.g. ${kind === 'activation' ? "'relu'" : kind === 'initializer' ? "'glorotUniform'" : kind === 'regularizer' ? "'l1l2'" : "'maxNorm'"}) or a ${kind} object`);
+  if (!entry)
+    invalid(
+      where,
+      param,
+      value,
+      `a known ${kind} name (e.g. ${kind === 'activation' ? "'relu'" : kind === 'initializer' ? "'glorotUniform'" : kind === 'regularizer' ? "'l1l2'" : "'maxNorm'"}) or a ${kind} object`,
+    );
   const [cls, fromConfig] = entry;
   return fromConfig(cls as any, config) as T;
 }

@@ -8,4 +8,3 @@ export function bool(where: string, param: string, v: unknown, dflt: boolean): b
   if (typeof v !== 'boolean') invalid(where, param, v, 'a boolean');
   return v as boolean;
 }
-

@@ -41,12 +41,30 @@ export function resolveRingOptions(where: string, kernelSize: number[], args: GM
   const trainGaussianSigma = bool(where, 'trainGaussianSigma', args.trainGaussianSigma, true);
   const clipSigma = bool(where, 'clipSigma', args.clipSigma, true);
   const sigmaScale = args.sigmaScale ?? DEFAULT_SIGMA_SCALE;
-  if (!(sigmaScale > 0) || !Number.isFinite(sigmaScale)) invalid(where, 'sigmaScale', args.sigmaScale, 'a finite positive number');
+  if (!(sigmaScale > 0) || !Number.isFinite(sigmaScale))
+    invalid(where, 'sigmaScale', args.sigmaScale, 'a finite positive number');
   const geometry = ringMasks(kernelSize, { forceCircular, numRings: args.numRings ?? null });
   const numRings = geometry.numRings;
-  if (gaussianMixtureRing && numRings < 2) invalid(where, 'numRings', numRings, 'at least 2 with gaussianMixtureRing (σ⁰ divides by numRings − 1); use gaussianMixtureRing: false for one ring');
+  if (gaussianMixtureRing && numRings < 2)
+    invalid(
+      where,
+      'numRings',
+      numRings,
+      'at least 2 with gaussianMixtureRing (σ⁰ divides by numRings − 1); use gaussianMixtureRing: false for one ring',
+    );
   const sigmaMin = args.sigmaMin ?? 1e-2;
   const sigmaMax = args.sigmaMax ?? 2 * numRings;
-  if (!(sigmaMin > 0 && sigmaMax > sigmaMin)) invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
-  return { geometry, numRings, forceCircular, gaussianMixtureRing, trainGaussianSigma, sigmaScale, clipSigma, sigmaMin, sigmaMax };
+  if (!(sigmaMin > 0 && sigmaMax > sigmaMin))
+    invalid(where, 'sigmaMin/sigmaMax', [args.sigmaMin, args.sigmaMax], '0 < sigmaMin < sigmaMax');
+  return {
+    geometry,
+    numRings,
+    forceCircular,
+    gaussianMixtureRing,
+    trainGaussianSigma,
+    sigmaScale,
+    clipSigma,
+    sigmaMin,
+    sigmaMax,
+  };
 }

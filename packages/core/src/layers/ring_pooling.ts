@@ -20,7 +20,10 @@ export interface RingPoolingArgs extends LayerArgs {
 }
 
 /** Ring index of every pixel of an H×W map (row-major): distance to the centre ((H−1)/2, (W−1)/2), rounded. */
-export function ringIndexOfPixels(height: number, width: number): { index: Int32Array; numRings: number; sizes: number[] } {
+export function ringIndexOfPixels(
+  height: number,
+  width: number,
+): { index: Int32Array; numRings: number; sizes: number[] } {
   const index = new Int32Array(height * width);
   const ci = (height - 1) / 2;
   const cj = (width - 1) / 2;
@@ -68,7 +71,8 @@ export class RingPooling2D extends tfl.layers.Layer {
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
     const [h, w, c] = this.spatial(s);
-    if (h == null || w == null) invalid('RingPooling2D', 'input height and width', [h, w], 'known (ring pooling needs the map size)');
+    if (h == null || w == null)
+      invalid('RingPooling2D', 'input height and width', [h, w], 'known (ring pooling needs the map size)');
     const rings = ringIndexOfPixels(h, w).numRings;
     return [s[0], c == null ? null : rings * c];
   }

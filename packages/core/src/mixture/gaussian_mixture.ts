@@ -24,7 +24,11 @@ export function initialSigma(kernelSize0: number, numRings: number, sigmaScale =
   return kernelSize0 / (2 * (numRings - 1)) / sigmaScale;
 }
 
-export function initialLogSigmas(kernelSize0: number, numRings: number, sigmaScale = DEFAULT_SIGMA_SCALE): Float32Array {
+export function initialLogSigmas(
+  kernelSize0: number,
+  numRings: number,
+  sigmaScale = DEFAULT_SIGMA_SCALE,
+): Float32Array {
   return new Float32Array(numRings).fill(Math.log(initialSigma(kernelSize0, numRings, sigmaScale)));
 }
 
@@ -52,7 +56,11 @@ export function gaussianMatrix(logSigmas: tf.Tensor, clip: SigmaClip = {}): tf.T
 }
 
 /** The smoothed ring basis G = P·M, shape [n, K]. Without logSigmas (binary rings) G = M. */
-export function smoothedBasis(masks: tf.Tensor2D, logSigmas: tf.Tensor | null | undefined, clip: SigmaClip = {}): tf.Tensor2D {
+export function smoothedBasis(
+  masks: tf.Tensor2D,
+  logSigmas: tf.Tensor | null | undefined,
+  clip: SigmaClip = {},
+): tf.Tensor2D {
   if (logSigmas == null) return masks;
   return tf.tidy(() => tf.matMul(gaussianMatrix(logSigmas, clip), masks));
 }

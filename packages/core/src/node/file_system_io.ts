@@ -38,8 +38,17 @@ export class GMRModelFileError extends Error {
 type Spec = tf.io.WeightsManifestEntry;
 
 // Maps, not object literals: a manifest dtype like "constructor" must not hit Object.prototype.
-const DTYPE_BYTES = new Map<unknown, number>([['float32', 4], ['int32', 4], ['bool', 1], ['complex64', 8]]);
-const QUANT_BYTES = new Map<unknown, number>([['uint8', 1], ['uint16', 2], ['float16', 2]]);
+const DTYPE_BYTES = new Map<unknown, number>([
+  ['float32', 4],
+  ['int32', 4],
+  ['bool', 1],
+  ['complex64', 8],
+]);
+const QUANT_BYTES = new Map<unknown, number>([
+  ['uint8', 1],
+  ['uint16', 2],
+  ['float16', 2],
+]);
 
 function errCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
@@ -473,10 +482,17 @@ function integrityDigest(topology: unknown, specs: unknown, chunks: Uint8Array[]
 function checkIntegrity(jsonPath: string, modelJSON: tf.io.ModelJSON, specs: Spec[], data: Uint8Array): void {
   const integrity = (modelJSON as unknown as { integrity?: { sha256?: unknown } }).integrity;
   if (integrity == null) return;
-  if (typeof integrity.sha256 !== 'string') throw new GMRModelFileError(jsonPath, `has an integrity field without a sha256 string: ${JSON.stringify(integrity)}`);
+  if (typeof integrity.sha256 !== 'string')
+    throw new GMRModelFileError(
+      jsonPath,
+      `has an integrity field without a sha256 string: ${JSON.stringify(integrity)}`,
+    );
   const actual = integrityDigest(modelJSON.modelTopology, specs, [data]);
   if (actual !== integrity.sha256) {
-    throw new GMRModelFileError(jsonPath, `checksum mismatch: the SHA-256 of ${INTEGRITY_COVERS} is ${actual.slice(0, 16)}…, model.json says ${integrity.sha256.slice(0, 16)}…; the model is damaged`);
+    throw new GMRModelFileError(
+      jsonPath,
+      `checksum mismatch: the SHA-256 of ${INTEGRITY_COVERS} is ${actual.slice(0, 16)}…, model.json says ${integrity.sha256.slice(0, 16)}…; the model is damaged`,
+    );
   }
 }
 
@@ -570,7 +586,10 @@ async function checkWeightsPath(
     throw new GMRModelFileError(jsonPath, `weights path ${JSON.stringify(p)} is not a usable file name`);
   }
   if (nodePath.isAbsolute(p) || nodePath.posix.isAbsolute(p) || nodePath.win32.isAbsolute(p)) {
-    throw new GMRModelFileError(jsonPath, `weights path ${JSON.stringify(p)} is absolute; only paths inside the model folder are allowed`);
+    throw new GMRModelFileError(
+      jsonPath,
+      `weights path ${JSON.stringify(p)} is absolute; only paths inside the model folder are allowed`,
+    );
   }
   const resolved = nodePath.resolve(dir, p);
   if (!isInside(dir, resolved)) {

@@ -16,6 +16,12 @@ export {
   PREVIOUS_PREFIX,
 } from './file_system_io.js';
 export { FILE_SCHEME, fileSystemRouter, registerFileSystemRouters } from './register.js';
-export { registerNodeWebGPU, releaseNodeWebGPU, SWIFTSHADER_ICD, type NodeWebGPUStatus, type DawnAdapterKind } from './webgpu_dawn.js';
+export {
+  registerNodeWebGPU,
+  releaseNodeWebGPU,
+  SWIFTSHADER_ICD,
+  type NodeWebGPUStatus,
+  type DawnAdapterKind,
+} from './webgpu_dawn.js';
 
 registerFileSystemRouters();

@@ -60,7 +60,8 @@ function describeAdapter(a: MinimalAdapter): string {
 
 function navigatorObject(): Record<string, unknown> {
   const g = globalThis as unknown as { navigator?: Record<string, unknown> };
-  if (g.navigator == null) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true, enumerable: true });
+  if (g.navigator == null)
+    Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true, enumerable: true });
   return g.navigator!;
 }
 
@@ -88,7 +89,10 @@ async function openDawn(): Promise<NodeWebGPUStatus> {
       if (kind === 'gles') {
         // Mesa's EGL reads this when Dawn opens the display (process.env writes reach getenv()).
         process.env.EGL_PLATFORM ??= 'surfaceless';
-        if (!existsSync('/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0') && !existsSync('/usr/lib/aarch64-linux-gnu/libEGL_mesa.so.0')) {
+        if (
+          !existsSync('/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0') &&
+          !existsSync('/usr/lib/aarch64-linux-gnu/libEGL_mesa.so.0')
+        ) {
           tried.push('gles: Mesa EGL missing (Debian libegl-dev libegl-mesa0 libgl1-mesa-dri)');
           continue;
         }
@@ -113,7 +117,8 @@ async function openDawn(): Promise<NodeWebGPUStatus> {
       (await adapter.requestDevice()).destroy();
       // tfjs asks for an adapter without our options: pass them on every request.
       const original = gpu.requestAdapter.bind(gpu);
-      const wrapped: MinimalGPU['requestAdapter'] = (o?: Record<string, unknown>) => original({ ...(o ?? {}), ...options });
+      const wrapped: MinimalGPU['requestAdapter'] = (o?: Record<string, unknown>) =>
+        original({ ...(o ?? {}), ...options });
       const gpuObject = gpu as unknown as Record<string, unknown>;
       try {
         gpuObject.requestAdapter = wrapped;
@@ -121,10 +126,23 @@ async function openDawn(): Promise<NodeWebGPUStatus> {
         /* read-only: the proxy below */
       }
       const exposed: MinimalGPU =
-        gpuObject.requestAdapter === wrapped ? gpu : (new Proxy(gpu as object, { get: (t, p) => (p === 'requestAdapter' ? wrapped : Reflect.get(t, p)) }) as MinimalGPU);
-      Object.defineProperty(navigatorObject(), 'gpu', { value: exposed, configurable: true, writable: true, enumerable: true });
+        gpuObject.requestAdapter === wrapped
+          ? gpu
+          : (new Proxy(gpu as object, {
+              get: (t, p) => (p === 'requestAdapter' ? wrapped : Reflect.get(t, p)),
+            }) as MinimalGPU);
+      Object.defineProperty(navigatorObject(), 'gpu', {
+        value: exposed,
+        configurable: true,
+        writable: true,
+        enumerable: true,
+      });
       exposedGpu = exposed;
-      return { ok: true, kind, detail: `${kind === 'gles' ? 'Dawn GLES (compatibility)' : 'Dawn Vulkan'}: ${describeAdapter(adapter)}` };
+      return {
+        ok: true,
+        kind,
+        detail: `${kind === 'gles' ? 'Dawn GLES (compatibility)' : 'Dawn Vulkan'}: ${describeAdapter(adapter)}`,
+      };
     } catch (e) {
       tried.push(`${kind}: ${errText(e)}`);
     }

@@ -22,7 +22,14 @@ import { checkPaddingMode, checkPaddingSpec, type PaddingMode, type PaddingSpec 
 import { computeGMRConvInfo } from '../kernel/conv_info.js';
 import { pathCost } from './path_choice.js';
 import { canFoldRings } from '../kernel/composed/ring_filter.js';
-import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE, type GMRConvAttrs, type GMRForwardKernelName } from '../kernel/kernel_names.js';
+import {
+  GMR_CONV_1D,
+  GMR_CONV_2D,
+  GMR_CONV_3D,
+  GMR_CONV_2D_TRANSPOSE,
+  type GMRConvAttrs,
+  type GMRForwardKernelName,
+} from '../kernel/kernel_names.js';
 import { runGMRKernel } from '../kernel/kernel_registry.js';
 
 export interface GMRConvWeights {
@@ -67,7 +74,8 @@ const LAYOUT_NAMES: Record<number, [string, string]> = {
 };
 
 export function normalizeDataFormat(where: string, value: unknown): DataFormat {
-  if (value == null || value === 'channelsLast' || value === 'NWC' || value === 'NHWC' || value === 'NDHWC') return 'channelsLast';
+  if (value == null || value === 'channelsLast' || value === 'NWC' || value === 'NHWC' || value === 'NDHWC')
+    return 'channelsLast';
   if (value === 'channelsFirst' || value === 'NCW' || value === 'NCHW' || value === 'NCDHW') return 'channelsFirst';
   return invalid(where, 'dataFormat', value, "'channelsLast' or 'channelsFirst'");
 }
@@ -81,14 +89,20 @@ function checkFiniteValues(where: string, param: string, t: tf.Tensor): void {
   const data = t.dataSync();
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
-      throw new GMRValueError(`${where}: \`${param}\` must hold finite numbers, got ${data[i]} at flat index ${i} (shape [${t.shape.join(', ')}]).`);
+      throw new GMRValueError(
+        `${where}: \`${param}\` must hold finite numbers, got ${data[i]} at flat index ${i} (shape [${t.shape.join(', ')}]).`,
+      );
     }
   }
 }
 
 const indexMatCache = new Map<string, tf.Tensor2D>();
 /** Ring masks as a kept tensor, shared by every call with the same geometry. */
-export function indexMatFor(kernelSize: number[], forceCircular: boolean, numRings: number | null | undefined): tf.Tensor2D {
+export function indexMatFor(
+  kernelSize: number[],
+  forceCircular: boolean,
+  numRings: number | null | undefined,
+): tf.Tensor2D {
   const key = `${kernelSize.join('x')}|${forceCircular}|${numRings ?? ''}|${tf.getBackend()}`;
   let t = indexMatCache.get(key);
   if (!t || t.isDisposed) {
@@ -100,19 +114,37 @@ export function indexMatFor(kernelSize: number[], forceCircular: boolean, numRin
 }
 
 interface Prepared {
-  tensors: { x: tf.Tensor; weight: tf.Tensor; logSigmas: tf.Tensor | null; indexMat: tf.Tensor; bias: tf.Tensor | null };
+  tensors: {
+    x: tf.Tensor;
+    weight: tf.Tensor;
+    logSigmas: tf.Tensor | null;
+    indexMat: tf.Tensor;
+    bias: tf.Tensor | null;
+  };
   attrs: GMRConvAttrs;
 }
 
 /** Checks every argument and resolves the attributes for this input. */
-export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w: GMRConvWeights, o: GMRConvOptions): Prepared {
+export function prepareGMRConv(
+  rank: number,
+  transposed: boolean,
+  x: unknown,
+  w: GMRConvWeights,
+  o: GMRConvOptions,
+): Prepared {
   const where = transposed ? 'gmrConvTranspose2d' : OP_NAMES[rank];
   if (o == null || typeof o !== 'object') invalid(where, 'options', o, 'an options object with at least kernelSize');
-  if (w == null || typeof w !== 'object') invalid(where, 'weights', w, 'an object {weight, logSigmas?, indexMat?, bias?}');
+  if (w == null || typeof w !== 'object')
+    invalid(where, 'weights', w, 'an object {weight, logSigmas?, indexMat?, bias?}');
   const dataFormat = normalizeDataFormat(where, o.dataFormat);
   const xt = checkTensor(where, 'x', x);
   if (xt.rank !== rank + 2) {
-    invalid(where, 'x', xt, `a rank-${rank + 2} tensor ${LAYOUT_NAMES[rank][dataFormat === 'channelsLast' ? 0 : 1]} (${dataFormat})`);
+    invalid(
+      where,
+      'x',
+      xt,
+      `a rank-${rank + 2} tensor ${LAYOUT_NAMES[rank][dataFormat === 'channelsLast' ? 0 : 1]} (${dataFormat})`,
+    );
   }
   if (xt.dtype !== 'float32') invalid(where, 'x.dtype', xt.dtype, "'float32'");
   const kernelSize = toTuple(where, 'kernelSize', o.kernelSize, rank);
@@ -121,43 +153,82 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   const groups = checkPositiveInt(where, 'groups', o.groups ?? 1);
   const paddingMode = checkPaddingMode(where, o.paddingMode ?? 'zeros');
   const padding = checkPaddingSpec(where, o.padding ?? 'valid', rank);
-  if (transposed && paddingMode !== 'zeros') invalid(where, 'paddingMode', paddingMode, "'zeros' for a transposed convolution");
+  if (transposed && paddingMode !== 'zeros')
+    invalid(where, 'paddingMode', paddingMode, "'zeros' for a transposed convolution");
   if (kernelSize.some((k) => k % 2 === 0)) {
-    warnOnce(`${where}: even kernelSize [${kernelSize.join(', ')}] works like the reference (rings centred on tap k/2) but loses exact 90°/flip equivariance; use an odd size for an equivariant layer.`);
+    warnOnce(
+      `${where}: even kernelSize [${kernelSize.join(', ')}] works like the reference (rings centred on tap k/2) but loses exact 90°/flip equivariance; use an odd size for an equivariant layer.`,
+    );
   }
   const spatial = dataFormat === 'channelsLast' ? xt.shape.slice(1, rank + 1) : xt.shape.slice(2);
   const cin = (dataFormat === 'channelsLast' ? xt.shape[rank + 1] : xt.shape[1]) as number;
 
   const weight = checkTensor(where, 'weights.weight', w.weight);
-  if (weight.rank !== 3) invalid(where, 'weights.weight', weight, transposed ? 'a rank-3 tensor [inChannels, outChannels/groups, numRings]' : 'a rank-3 tensor [outChannels, inChannels/groups, numRings]');
+  if (weight.rank !== 3)
+    invalid(
+      where,
+      'weights.weight',
+      weight,
+      transposed
+        ? 'a rank-3 tensor [inChannels, outChannels/groups, numRings]'
+        : 'a rank-3 tensor [outChannels, inChannels/groups, numRings]',
+    );
   const n = weight.shape[2] as number;
   const cout = transposed ? (weight.shape[1] as number) * groups : (weight.shape[0] as number);
   const cinExpected = transposed ? (weight.shape[0] as number) : (weight.shape[1] as number) * groups;
   if (cin % groups !== 0) invalid(where, 'groups', groups, `a divisor of the input channels (${cin})`);
   if (cin !== cinExpected) {
-    invalid(where, 'x', xt, `${cinExpected} input channels (weights.weight has shape [${weight.shape.join(', ')}] with groups=${groups}) on the channel axis of ${dataFormat} data, but it has ${cin}`);
+    invalid(
+      where,
+      'x',
+      xt,
+      `${cinExpected} input channels (weights.weight has shape [${weight.shape.join(', ')}] with groups=${groups}) on the channel axis of ${dataFormat} data, but it has ${cin}`,
+    );
   }
   if (cout % groups !== 0) invalid(where, 'groups', groups, `a divisor of the output channels (${cout})`);
 
   // sizes first: a kernel larger than its (padded) input is refused before the ring masks (O(k²·rings)) are made
-  const outputPaddingIn = transposed ? toTuple(where, 'outputPadding', o.outputPadding ?? 0, rank, checkNonNegativeInt) : kernelSize.map(() => 0);
+  const outputPaddingIn = transposed
+    ? toTuple(where, 'outputPadding', o.outputPadding ?? 0, rank, checkNonNegativeInt)
+    : kernelSize.map(() => 0);
   if (transposed) {
     outputPaddingIn.forEach((p, i) => {
-      if (p >= Math.max(strides[i], dilations[i])) invalid(where, 'outputPadding', o.outputPadding, 'smaller than the stride or the dilation on each axis');
+      if (p >= Math.max(strides[i], dilations[i]))
+        invalid(where, 'outputPadding', o.outputPadding, 'smaller than the stride or the dilation on each axis');
     });
   }
-  const info = computeGMRConvInfo(xt.shape, weight.shape, { kernelSize, strides, dilations, padding, paddingMode, dataFormat, groups, transposed, outputPadding: outputPaddingIn });
+  const info = computeGMRConvInfo(xt.shape, weight.shape, {
+    kernelSize,
+    strides,
+    dilations,
+    padding,
+    paddingMode,
+    dataFormat,
+    groups,
+    transposed,
+    outputPadding: outputPaddingIn,
+  });
   const { pads, outputPadding, outSpatial } = info;
   if (paddingMode === 'reflect' || paddingMode === 'circular') {
     pads.forEach(([b, e], i) => {
       const limit = paddingMode === 'reflect' ? spatial[i] - 1 : spatial[i];
       if (b > limit || e > limit) {
-        invalid(where, 'padding', o.padding, `at most ${limit} on spatial axis ${i} (size ${spatial[i]}) with paddingMode '${paddingMode}', which resolves to [${b}, ${e}]`);
+        invalid(
+          where,
+          'padding',
+          o.padding,
+          `at most ${limit} on spatial axis ${i} (size ${spatial[i]}) with paddingMode '${paddingMode}', which resolves to [${b}, ${e}]`,
+        );
       }
     });
   }
   if (outSpatial.some((s) => s < 1)) {
-    invalid(where, 'x', xt, `a spatial size large enough for kernelSize [${kernelSize}] with dilations [${dilations}] and padding ${JSON.stringify(pads)} (the output would be [${outSpatial.join(', ')}])`);
+    invalid(
+      where,
+      'x',
+      xt,
+      `a spatial size large enough for kernelSize [${kernelSize}] with dilations [${dilations}] and padding ${JSON.stringify(pads)} (the output would be [${outSpatial.join(', ')}])`,
+    );
   }
   let indexMat: tf.Tensor;
   if (w.indexMat != null) {
@@ -167,10 +238,16 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   }
   const taps = kernelSize.reduce((a, b) => a * b, 1);
   if (indexMat.rank !== 2 || indexMat.shape[0] !== n || indexMat.shape[1] !== taps) {
-    invalid(where, 'weights.indexMat', indexMat, `shape [${n}, ${taps}] (numRings from weights.weight, prod(kernelSize))`);
+    invalid(
+      where,
+      'weights.indexMat',
+      indexMat,
+      `shape [${n}, ${taps}] (numRings from weights.weight, prod(kernelSize))`,
+    );
   }
   const logSigmas = w.logSigmas == null ? null : checkTensor(where, 'weights.logSigmas', w.logSigmas);
-  if (logSigmas && (logSigmas.rank !== 1 || logSigmas.shape[0] !== n)) invalid(where, 'weights.logSigmas', logSigmas, `shape [${n}]`);
+  if (logSigmas && (logSigmas.rank !== 1 || logSigmas.shape[0] !== n))
+    invalid(where, 'weights.logSigmas', logSigmas, `shape [${n}]`);
   const bias = w.bias == null ? null : checkTensor(where, 'weights.bias', w.bias);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) invalid(where, 'weights.bias', bias, `shape [${cout}]`);
 
@@ -182,19 +259,30 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   }
 
   const trainIndexMat = o.trainIndexMat ?? false;
-  const symmetricRings = !trainIndexMat && kernelSize.every((k) => k % 2 === 1) && isSymmetricRings(indexMat, kernelSize);
+  const symmetricRings =
+    !trainIndexMat && kernelSize.every((k) => k % 2 === 1) && isSymmetricRings(indexMat, kernelSize);
   let path: ComputePath;
   const requested = o.path ?? 'auto';
   if (requested === 'auto') {
     const positions = xt.shape[0] * outSpatial.reduce((a, b) => a * b, 1);
-    path = pathCost(backendName, kernelSize, n, cin, cout, groups, positions, symmetricRings && canFoldRings(kernelSize)).path;
+    path = pathCost(
+      backendName,
+      kernelSize,
+      n,
+      cin,
+      cout,
+      groups,
+      positions,
+      symmetricRings && canFoldRings(kernelSize),
+    ).path;
   } else if (requested === 'dense' || requested === 'two-stage') {
     path = requested;
   } else {
     return invalid(where, 'path', requested, "'auto', 'two-stage' or 'dense'");
   }
   const twoStageBasis = o.twoStageBasis ?? 'binary';
-  if (twoStageBasis !== 'smoothed' && twoStageBasis !== 'binary') invalid(where, 'twoStageBasis', twoStageBasis, "'smoothed' or 'binary'");
+  if (twoStageBasis !== 'smoothed' && twoStageBasis !== 'binary')
+    invalid(where, 'twoStageBasis', twoStageBasis, "'smoothed' or 'binary'");
   const clipSigma = o.clipSigma ?? true;
   const attrs: GMRConvAttrs = {
     rank,
@@ -221,7 +309,14 @@ export function prepareGMRConv(rank: number, transposed: boolean, x: unknown, w:
   return { tensors: { x: xt, weight, logSigmas, indexMat, bias }, attrs };
 }
 
-function run(name: GMRForwardKernelName, rank: number, transposed: boolean, x: tf.Tensor, w: GMRConvWeights, o: GMRConvOptions): tf.Tensor {
+function run(
+  name: GMRForwardKernelName,
+  rank: number,
+  transposed: boolean,
+  x: tf.Tensor,
+  w: GMRConvWeights,
+  o: GMRConvOptions,
+): tf.Tensor {
   const { tensors, attrs } = prepareGMRConv(rank, transposed, x, w, o);
   return runGMRKernel(name, tensors, attrs);
 }

@@ -29,7 +29,16 @@ export function registerConv2DBackpropFilter(backendName = 'wasm'): boolean {
         const channelsFirst = a.dataFormat === 'NCHW';
         const xl = channelsFirst ? tf.transpose(x, [0, 2, 3, 1]) : x;
         const dyl = channelsFirst ? tf.transpose(dy, [0, 2, 3, 1]) : dy;
-        const info = tf.backend_util.computeConv2DInfo(xl.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+        const info = tf.backend_util.computeConv2DInfo(
+          xl.shape as [number, number, number, number],
+          a.filterShape,
+          a.strides,
+          1,
+          a.pad,
+          a.dimRoundingMode,
+          false,
+          'channelsLast',
+        );
         return conv2dFilterGrad(xl as tf.Tensor4D, dyl as tf.Tensor4D, a.filterShape, {
           strides: [info.strideHeight, info.strideWidth],
           dilations: [1, 1],
@@ -69,7 +78,10 @@ export function registerFastTile(backendName = 'wasm'): boolean {
         const full: number[] = [];
         let kind = '';
         x.shape.forEach((d, i) => {
-          for (const [v, f] of [[1, reps[i]], [d, d]] as Array<[number, number]>) {
+          for (const [v, f] of [
+            [1, reps[i]],
+            [d, d],
+          ] as Array<[number, number]>) {
             if (f === 1) continue;
             const k = v === 1 ? 'b' : 'c';
             if (k === kind) {

@@ -82,7 +82,12 @@ export function ringMasks(kernelSize: number | number[], options: RingOptions = 
   const heightAxis = ks.length === 3 ? 1 : 0;
   const total = ks.reduce((a, b) => a * b, 1);
   if (numRings * total > MAX_MASK_ENTRIES) {
-    invalid(where, 'kernelSize', kernelSize, `small enough that numRings × taps ≤ ${MAX_MASK_ENTRIES} (the masks' size; here ${numRings} × ${total})`);
+    invalid(
+      where,
+      'kernelSize',
+      kernelSize,
+      `small enough that numRings × taps ≤ ${MAX_MASK_ENTRIES} (the masks' size; here ${numRings} × ${total})`,
+    );
   }
   const D = tapDistances(ks);
   let maxD = 0;
@@ -90,10 +95,17 @@ export function ringMasks(kernelSize: number | number[], options: RingOptions = 
   const maxDist = forceCircular ? Math.floor(ks[heightAxis] / 2) + 0.5 : maxD;
   // θ can only tell apart as many rings as the kernel has distinct tap distances (3 for a 3×3: 0, 1, √2); more rings
   // are empty parameters, so the count is bounded by that (never below the default count)
-  const radii = new Set(Array.from(D, (d) => (!forceCircular || d < maxDist ? Math.round(d * 1e9) : -1)).filter((d) => d >= 0)).size;
+  const radii = new Set(
+    Array.from(D, (d) => (!forceCircular || d < maxDist ? Math.round(d * 1e9) : -1)).filter((d) => d >= 0),
+  ).size;
   const mostRings = Math.max(radii, defaultNumRings(ks[0], forceCircular));
   if (numRings > mostRings) {
-    invalid(where, 'numRings', numRings, `at most ${mostRings} for kernelSize [${ks.join(', ')}] (the distinct distances of its taps from the centre${forceCircular ? ' inside the circle' : ''})`);
+    invalid(
+      where,
+      'numRings',
+      numRings,
+      `at most ${mostRings} for kernelSize [${ks.join(', ')}] (the distinct distances of its taps from the centre${forceCircular ? ' inside the circle' : ''})`,
+    );
   }
   const numLevels = forceCircular ? numRings + 1 : numRings;
   if (!forceCircular && numLevels < 2 && total > 1) {

@@ -55,7 +55,14 @@ const padChannels = (v: tf.Tensor, C: number) => (v.size === C ? v : tf.pad(v, [
  * where the field sum is the channel itself on order 0 and Re + Im on order m (E|z|² couples them). Autodiff of
  * the same forward ran about 100 kernels per layer, most of them the gradients of the small per-channel vectors.
  */
-function fieldBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor | null, maps: FieldMaps, epsilon: number, onStats: (mean: tf.Tensor, stats: tf.Tensor) => void): tf.Tensor {
+function fieldBatchNormTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor | null,
+  maps: FieldMaps,
+  epsilon: number,
+  onStats: (mean: tf.Tensor, stats: tf.Tensor) => void,
+): tf.Tensor {
   const C = maps.channels;
   const n0 = maps.order0Count;
   const order0 = () => tf.tensor1d(maps.order0);
@@ -63,7 +70,8 @@ function fieldBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor 
     const [xs, g] = args as [tf.Tensor, tf.Tensor];
     const b = beta ? (args[2] as tf.Tensor) : null;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const mean = n0 === 0 ? tf.zeros([C]) : n0 === C ? tf.mean(xs, [0, 1, 2]) : tf.mul(tf.mean(xs, [0, 1, 2]), order0());
+    const mean =
+      n0 === 0 ? tf.zeros([C]) : n0 === C ? tf.mean(xs, [0, 1, 2]) : tf.mul(tf.mean(xs, [0, 1, 2]), order0());
     const centred = n0 > 0 ? tf.sub(xs, mean) : xs;
     // order 0: E(x − mean)²; order m: E re², E im², summed per field into E|z|²
     const stats = channelsToFields(tf.mean(tf.square(centred), [0, 1, 2]), maps);
@@ -121,9 +129,11 @@ export class FieldBatchNorm extends tfl.layers.Layer {
     if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with fields');
     this.fields = checkFields(where, 'fields', args.fields);
     this.momentum = args.momentum ?? 0.99;
-    if (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1)) invalid(where, 'momentum', args.momentum, 'a number in [0, 1]');
+    if (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1))
+      invalid(where, 'momentum', args.momentum, 'a number in [0, 1]');
     this.epsilon = args.epsilon ?? 1e-3;
-    if (typeof this.epsilon !== 'number' || !(this.epsilon > 0) || !Number.isFinite(this.epsilon)) invalid(where, 'epsilon', args.epsilon, 'a finite positive number');
+    if (typeof this.epsilon !== 'number' || !(this.epsilon > 0) || !Number.isFinite(this.epsilon))
+      invalid(where, 'epsilon', args.epsilon, 'a finite positive number');
   }
 
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
@@ -157,14 +167,23 @@ export class FieldBatchNorm extends tfl.layers.Layer {
       const gamma = this.joinFields(this.gamma0, this.fieldGamma);
       if (kwargs?.training === true) {
         const training = fieldBatchNormKernelHere(x)
-          ? (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) => fusedFieldBatchNorm(x, gamma, this.beta0?.read() ?? null, { fields: this.fields, epsilon: this.epsilon }, onStats)
-          : (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) => fieldBatchNormTraining(x, gamma, this.beta0?.read() ?? null, maps, this.epsilon, onStats);
+          ? (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) =>
+              fusedFieldBatchNorm(
+                x,
+                gamma,
+                this.beta0?.read() ?? null,
+                { fields: this.fields, epsilon: this.epsilon },
+                onStats,
+              )
+          : (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) =>
+              fieldBatchNormTraining(x, gamma, this.beta0?.read() ?? null, maps, this.epsilon, onStats);
         return training((mean, stats) => {
           if (n0 > 0) {
             movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
             movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
           }
-          if (this.movingSquareNorm) movingAverage(this.movingSquareNorm, takeChannels(stats, n0, maps.fieldCount - n0)!, this.momentum);
+          if (this.movingSquareNorm)
+            movingAverage(this.movingSquareNorm, takeChannels(stats, n0, maps.fieldCount - n0)!, this.momentum);
         });
       }
       const C = maps.channels;

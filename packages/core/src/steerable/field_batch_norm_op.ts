@@ -13,14 +13,22 @@ import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, type FieldBatchNormAttrs } fro
 /** Whether the current backend registers both kernels (for float32 x). */
 export function fieldBatchNormKernelHere(x: tf.Tensor): boolean {
   const b = tf.getBackend();
-  return x.dtype === 'float32' && tf.getKernel(FIELD_BATCH_NORM, b) != null && tf.getKernel(FIELD_BATCH_NORM_GRAD, b) != null;
+  return (
+    x.dtype === 'float32' && tf.getKernel(FIELD_BATCH_NORM, b) != null && tf.getKernel(FIELD_BATCH_NORM_GRAD, b) != null
+  );
 }
 
 /**
  * Training-mode field batch norm through the kernels: y, with `onStats(mean [C], stats [F])` given the batch statistics
  * (for the moving averages), and the gradient for x, γ [F] and β [n0] (β null when n0 = 0).
  */
-export function fusedFieldBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor | null, attrs: FieldBatchNormAttrs, onStats: (mean: tf.Tensor, stats: tf.Tensor) => void): tf.Tensor {
+export function fusedFieldBatchNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor | null,
+  attrs: FieldBatchNormAttrs,
+  onStats: (mean: tf.Tensor, stats: tf.Tensor) => void,
+): tf.Tensor {
   const a = attrs as unknown as tf.NamedAttrMap;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, g] = args as [tf.Tensor, tf.Tensor];
@@ -34,7 +42,9 @@ export function fusedFieldBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Ten
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xv, m, inv, gv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const grads = tf.engine().runKernel(FIELD_BATCH_NORM_GRAD, { x: xv, dy, mean: m, invStd: inv, gamma: gv }, a) as tf.Tensor[];
+        const grads = tf
+          .engine()
+          .runKernel(FIELD_BATCH_NORM_GRAD, { x: xv, dy, mean: m, invStd: inv, gamma: gv }, a) as tf.Tensor[];
         return beta ? grads : grads.slice(0, 2);
       },
     };

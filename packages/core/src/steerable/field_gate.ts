@@ -14,7 +14,9 @@ import type { Fields } from './fields.js';
 /** Where the fused kernels serve: float32 input on a backend that registers both. */
 function fusedHere(x: tf.Tensor): boolean {
   const backend = tf.getBackend();
-  return x.dtype === 'float32' && tf.getKernel(FIELD_GATE, backend) != null && tf.getKernel(FIELD_GATE_GRAD, backend) != null;
+  return (
+    x.dtype === 'float32' && tf.getKernel(FIELD_GATE, backend) != null && tf.getKernel(FIELD_GATE_GRAD, backend) != null
+  );
 }
 
 /**
@@ -29,7 +31,11 @@ export function composedFieldGate(x: tf.Tensor, fields: Fields): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const axis = x.rank - 1;
     const sizes = [n0, n1 + n2, 2 * (n1 + n2)];
-    const parts = tf.split(x, sizes.filter((n) => n > 0), axis);
+    const parts = tf.split(
+      x,
+      sizes.filter((n) => n > 0),
+      axis,
+    );
     const [maps, gates, complex] = n0 > 0 ? parts : [null, ...parts];
     const sigma = tf.sigmoid(gates!);
     // [..., orders, 2 (Re, Im), fields of the order] × [..., orders, 1, fields]: one product when both orders hold
@@ -39,11 +45,15 @@ export function composedFieldGate(x: tf.Tensor, fields: Fields): tf.Tensor {
     if (orders.length === 1 || n1 === n2) {
       const n = orders[0]!;
       const shape = [...lead, orders.length, 2, n];
-      gated = tf.reshape(tf.mul(tf.reshape(complex!, shape), tf.reshape(sigma, [...lead, orders.length, 1, n])), [...lead, 2 * (n1 + n2)]);
+      gated = tf.reshape(tf.mul(tf.reshape(complex!, shape), tf.reshape(sigma, [...lead, orders.length, 1, n])), [
+        ...lead,
+        2 * (n1 + n2),
+      ]);
     } else {
       const [z1, z2] = tf.split(complex!, [2 * n1, 2 * n2], axis);
       const [s1, s2] = tf.split(sigma, [n1, n2], axis);
-      const turn = (z: tf.Tensor, g: tf.Tensor, n: number) => tf.reshape(tf.mul(tf.reshape(z, [...lead, 2, n]), tf.reshape(g, [...lead, 1, n])), [...lead, 2 * n]);
+      const turn = (z: tf.Tensor, g: tf.Tensor, n: number) =>
+        tf.reshape(tf.mul(tf.reshape(z, [...lead, 2, n]), tf.reshape(g, [...lead, 1, n])), [...lead, 2 * n]);
       gated = tf.concat([turn(z1!, s1!, n1), turn(z2!, s2!, n2)], axis);
     }
     return maps ? tf.concat([tf.relu(maps), gated], axis) : gated;

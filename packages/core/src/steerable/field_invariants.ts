@@ -33,7 +33,8 @@ export interface FieldInvariantsArgs extends LayerArgs {
 /** Output channel count of FieldInvariants for these fields. */
 export function fieldInvariantChannels(fields: Fields, products: FieldInvariantProducts = 'paired'): number {
   const [n0, n1, n2] = checkFields('fieldInvariantChannels', 'fields', fields);
-  if (!(FIELD_INVARIANT_PRODUCTS as readonly string[]).includes(products)) invalid('fieldInvariantChannels', 'products', products, "'none' or 'paired'");
+  if (!(FIELD_INVARIANT_PRODUCTS as readonly string[]).includes(products))
+    invalid('fieldInvariantChannels', 'products', products, "'none' or 'paired'");
   const pairs = products === 'paired' ? Math.max(n1 - 1, 0) + Math.max(n2 - 1, 0) + Math.min(n1, n2) : 0;
   return n0 + n1 + n2 + pairs;
 }
@@ -56,7 +57,8 @@ export class FieldInvariants extends tfl.layers.Layer {
     if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with fields');
     this.fields = checkFields(where, 'fields', args.fields);
     this.products = args.products ?? 'paired';
-    if (!(FIELD_INVARIANT_PRODUCTS as readonly string[]).includes(this.products)) invalid(where, 'products', args.products, "'none' or 'paired'");
+    if (!(FIELD_INVARIANT_PRODUCTS as readonly string[]).includes(this.products))
+      invalid(where, 'products', args.products, "'none' or 'paired'");
   }
 
   static outputChannels(fields: Fields, products: FieldInvariantProducts = 'paired'): number {
@@ -64,7 +66,11 @@ export class FieldInvariants extends tfl.layers.Layer {
   }
 
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
-    checkFieldInput('FieldInvariants', (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[], this.fields);
+    checkFieldInput(
+      'FieldInvariants',
+      (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[],
+      this.fields,
+    );
     this.built = true;
   }
 
@@ -83,16 +89,29 @@ export class FieldInvariants extends tfl.layers.Layer {
       for (const m of [1, 2]) if (b.re[m]) parts.push(tf.add(tf.square(b.re[m]!), tf.square(b.im[m]!)));
       if (this.products === 'paired') {
         // Re(z_i·conj z_{i+1}) for consecutive fields of one order.
-        for (const [m, n] of [[1, n1], [2, n2]] as const) {
+        for (const [m, n] of [
+          [1, n1],
+          [2, n2],
+        ] as const) {
           if (n < 2) continue;
           const [re, im] = [b.re[m]!, b.im[m]!];
-          const [a0, a1, b0, b1] = [takeChannels(re, 0, n - 1)!, takeChannels(re, 1, n - 1)!, takeChannels(im, 0, n - 1)!, takeChannels(im, 1, n - 1)!];
+          const [a0, a1, b0, b1] = [
+            takeChannels(re, 0, n - 1)!,
+            takeChannels(re, 1, n - 1)!,
+            takeChannels(im, 0, n - 1)!,
+            takeChannels(im, 1, n - 1)!,
+          ];
           parts.push(tf.add(tf.mul(a0, a1), tf.mul(b0, b1)));
         }
         // Re(z2_i·conj(z1_i)²) = a2·(a1² − b1²) + b2·2·a1·b1.
         const k = Math.min(n1, n2);
         if (k > 0) {
-          const [a1, b1, a2, b2] = [takeChannels(b.re[1]!, 0, k)!, takeChannels(b.im[1]!, 0, k)!, takeChannels(b.re[2]!, 0, k)!, takeChannels(b.im[2]!, 0, k)!];
+          const [a1, b1, a2, b2] = [
+            takeChannels(b.re[1]!, 0, k)!,
+            takeChannels(b.im[1]!, 0, k)!,
+            takeChannels(b.re[2]!, 0, k)!,
+            takeChannels(b.im[2]!, 0, k)!,
+          ];
           parts.push(tf.add(tf.mul(a2, tf.sub(tf.square(a1), tf.square(b1))), tf.mul(b2, tf.mul(2, tf.mul(a1, b1)))));
         }
       }

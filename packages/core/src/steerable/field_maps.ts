@@ -46,10 +46,21 @@ export function fieldMaps(fields: Fields): FieldMaps {
 
 /** A per-field vector [F] (or [1, F]) as a per-channel vector [C] (call inside tf.tidy). */
 export function fieldsToChannels(v: tf.Tensor, maps: FieldMaps): tf.Tensor1D {
-  return tf.reshape(tf.matMul(tf.reshape(v, [1, maps.fieldCount]), tf.tensor2d(maps.expand, [maps.fieldCount, maps.channels])), [maps.channels]);
+  return tf.reshape(
+    tf.matMul(tf.reshape(v, [1, maps.fieldCount]), tf.tensor2d(maps.expand, [maps.fieldCount, maps.channels])),
+    [maps.channels],
+  );
 }
 
 /** A per-channel vector [C] summed per field [F] (Re + Im for order m > 0; call inside tf.tidy). */
 export function channelsToFields(v: tf.Tensor, maps: FieldMaps): tf.Tensor1D {
-  return tf.reshape(tf.matMul(tf.reshape(v, [1, maps.channels]), tf.tensor2d(maps.expand, [maps.fieldCount, maps.channels]), false, true), [maps.fieldCount]);
+  return tf.reshape(
+    tf.matMul(
+      tf.reshape(v, [1, maps.channels]),
+      tf.tensor2d(maps.expand, [maps.fieldCount, maps.channels]),
+      false,
+      true,
+    ),
+    [maps.fieldCount],
+  );
 }

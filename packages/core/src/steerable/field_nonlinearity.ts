@@ -63,7 +63,9 @@ function normRelu(x: tf.Tensor, bias: tf.Tensor, maps: FieldMaps, epsilon: numbe
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const e = fieldToChannels();
-    const norm = tf.sqrt(tf.fused.matMul({ a: tf.reshape(tf.square(xs), [rows, C]), b: e, transposeB: true, bias: tf.fill([K], epsilon) }));
+    const norm = tf.sqrt(
+      tf.fused.matMul({ a: tf.reshape(tf.square(xs), [rows, C]), b: e, transposeB: true, bias: tf.fill([K], epsilon) }),
+    );
     const t = tf.add(norm, b);
     const open = tf.div(tf.relu(t), norm);
     const factor = tf.reshape(tf.matMul(open, e), xs.shape); // 0 on order-0 channels
@@ -73,7 +75,14 @@ function normRelu(x: tf.Tensor, bias: tf.Tensor, maps: FieldMaps, epsilon: numbe
     return {
       value: order0 ? tf.add(tf.mul(xs, factor), order0) : tf.mul(xs, factor),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xv, n, tv, o, fc, r0] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+        const [xv, n, tv, o, fc, r0] = saved as [
+          tf.Tensor,
+          tf.Tensor,
+          tf.Tensor,
+          tf.Tensor,
+          tf.Tensor,
+          tf.Tensor | undefined,
+        ];
         const e2 = fieldToChannels();
         const u = tf.div(tf.matMul(tf.reshape(tf.mul(dy, xv), [rows, C]), e2, false, true), n); // a/|z| per field
         const passing = tf.step(tv);
@@ -109,10 +118,17 @@ export class FieldNonlinearity extends tfl.layers.Layer {
     if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with fields');
     this.fields = checkFields(where, 'fields', args.fields);
     this.mode = args.mode ?? 'norm-relu';
-    if (!(FIELD_NONLINEARITY_MODES as readonly string[]).includes(this.mode)) invalid(where, 'mode', args.mode, "'norm-relu' or 'gate'");
+    if (!(FIELD_NONLINEARITY_MODES as readonly string[]).includes(this.mode))
+      invalid(where, 'mode', args.mode, "'norm-relu' or 'gate'");
     this.epsilon = args.epsilon ?? 1e-6;
-    if (!(this.epsilon > 0) || !Number.isFinite(this.epsilon)) invalid(where, 'epsilon', args.epsilon, 'a finite positive number');
-    this.biasInitializer = resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer');
+    if (!(this.epsilon > 0) || !Number.isFinite(this.epsilon))
+      invalid(where, 'epsilon', args.epsilon, 'a finite positive number');
+    this.biasInitializer = resolveSerializable<Initializer>(
+      where,
+      'biasInitializer',
+      args.biasInitializer,
+      'initializer',
+    );
   }
 
   /** The fields of the input: `fields`, or gatedFields(fields) in 'gate' mode. */
@@ -122,11 +138,23 @@ export class FieldNonlinearity extends tfl.layers.Layer {
 
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
-    checkFieldInput('FieldNonlinearity', shape, this.inputFields, this.mode === 'gate' ? 'fields (gate mode: input fields gatedFields(fields))' : 'fields');
+    checkFieldInput(
+      'FieldNonlinearity',
+      shape,
+      this.inputFields,
+      this.mode === 'gate' ? 'fields (gate mode: input fields gatedFields(fields))' : 'fields',
+    );
     const count = this.fields[1] + this.fields[2];
     if (this.mode === 'norm-relu' && count > 0) {
       const addWeight = (this as unknown as { addWeight: (...a: unknown[]) => LayerVariable }).addWeight.bind(this);
-      this.biasVar = addWeight('bias', [count], 'float32', this.biasInitializer ?? { apply: (s: number[]) => tf.zeros(s) }, undefined, true);
+      this.biasVar = addWeight(
+        'bias',
+        [count],
+        'float32',
+        this.biasInitializer ?? { apply: (s: number[]) => tf.zeros(s) },
+        undefined,
+        true,
+      );
     }
     this.built = true;
   }

@@ -44,7 +44,11 @@ export function fieldTurn(element: D4Element, order: number): [[number, number],
 }
 
 /** Mixes the channels of a [..., channels] field tensor: order 0 kept, each order-m pair multiplied by turn(m). */
-function mixFields(x: tf.Tensor, fields: Fields, turn: (order: number) => [[number, number], [number, number]]): tf.Tensor {
+function mixFields(
+  x: tf.Tensor,
+  fields: Fields,
+  turn: (order: number) => [[number, number], [number, number]],
+): tf.Tensor {
   const layout = fieldLayout(fields);
   const c = layout.channels;
   // One channel-mixing matrix; out[:, col] = Σ_row in[:, row]·mix[row, col].
@@ -66,7 +70,8 @@ function mixFields(x: tf.Tensor, fields: Fields, turn: (order: number) => [[numb
 
 function checkFieldTensor(where: string, x: tf.Tensor, fields: Fields): void {
   const channels = fieldLayout(fields).channels;
-  if (x.rank !== 4 || x.shape[3] !== channels) invalid(where, 'x', x, `a [batch, height, width, ${channels}] tensor for fields [${fields.join(', ')}]`);
+  if (x.rank !== 4 || x.shape[3] !== channels)
+    invalid(where, 'x', x, `a [batch, height, width, ${channels}] tensor for fields [${fields.join(', ')}]`);
 }
 
 /** g·x for a channelsLast field tensor [B, H, W, channels]: pixels moved by applyD4, each field turned (exactly: the turns are 0/±1). */
@@ -82,7 +87,8 @@ export function applyD4ToFields(x: tf.Tensor, element: D4Element, fields: Fields
  */
 export function turnFields(x: tf.Tensor, fields: Fields, alpha: number): tf.Tensor {
   checkFieldTensor('turnFields', x, fields);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) invalid('turnFields', 'alpha', alpha, 'a finite angle in radians');
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha))
+    invalid('turnFields', 'alpha', alpha, 'a finite angle in radians');
   return tf.tidy(() =>
     mixFields(x, fields, (m) => {
       const [c, s] = [Math.cos(m * alpha), Math.sin(m * alpha)];

@@ -75,7 +75,10 @@ export function fieldEntries(fields: Fields): FieldEntry[] {
   const out: FieldEntry[] = [];
   for (let m = 0; m <= MAX_FIELD_ORDER; m++) {
     for (let i = 0; i < l.fields[m]; i++) {
-      const entry = m === 0 ? { order: 0 as const, index: out.length, re: l.order0 + i, im: -1 } : { order: m as 1 | 2, index: out.length, re: l.re[m] + i, im: l.im[m] + i };
+      const entry =
+        m === 0
+          ? { order: 0 as const, index: out.length, re: l.order0 + i, im: -1 }
+          : { order: m as 1 | 2, index: out.length, re: l.re[m] + i, im: l.im[m] + i };
       out.push(entry);
     }
   }
@@ -115,14 +118,23 @@ export function splitFields(x: tf.Tensor, fields: Fields): FieldBlocks {
 
 /** The inverse of splitFields: concatenates the non-empty blocks in layout order. */
 export function concatFields(blocks: FieldBlocks): tf.Tensor {
-  const parts = [blocks.order0, blocks.re[1], blocks.im[1], blocks.re[2], blocks.im[2]].filter((t): t is tf.Tensor => t != null);
+  const parts = [blocks.order0, blocks.re[1], blocks.im[1], blocks.re[2], blocks.im[2]].filter(
+    (t): t is tf.Tensor => t != null,
+  );
   return parts.length === 1 ? parts[0]! : tf.concat(parts, parts[0]!.rank - 1);
 }
 
 /** Checks that a layer's input has the channel count of `fields` on its last axis (channelsLast only). */
 export function checkFieldInput(where: string, shape: (number | null)[], fields: Fields, param = 'fields'): void {
-  if (shape.length !== 4) invalid(where, 'input shape', shape, 'rank 4 [batch, height, width, channels] (channelsLast)');
+  if (shape.length !== 4)
+    invalid(where, 'input shape', shape, 'rank 4 [batch, height, width, channels] (channelsLast)');
   const c = shape[3];
   const want = fieldChannels(fields);
-  if (c !== want) invalid(where, param, fields, `a field layout with as many channels as the input (${c}); [${fields.join(', ')}] has n0 + 2·n1 + 2·n2 = ${want}`);
+  if (c !== want)
+    invalid(
+      where,
+      param,
+      fields,
+      `a field layout with as many channels as the input (${c}); [${fields.join(', ')}] has n0 + 2·n1 + 2·n2 = ${want}`,
+    );
 }

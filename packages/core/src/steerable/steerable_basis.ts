@@ -37,7 +37,11 @@ export function angularComponents(kernelSize: [number, number]): Float32Array[] 
  * input. Scaling cos 2φ by √(m_s/m_c) and sin 2φ by √(m_c/m_s) balances them; neither mixes with the other under
  * the 8 grid symmetries, so D4 equivariance stays exact.
  */
-export function secondOrderBalance(kernelSize: [number, number], ringMasksFlat: Float32Array, numRings: number): { cos: number[]; sin: number[] } {
+export function secondOrderBalance(
+  kernelSize: [number, number],
+  ringMasksFlat: Float32Array,
+  numRings: number,
+): { cos: number[]; sin: number[] } {
   const [kh, kw] = kernelSize;
   const taps = kh * kw;
   const { cos, sin } = angularFactors(kernelSize, 2);
@@ -84,10 +88,11 @@ export function steerableLinks(inputFields: Fields, fields: Fields): SteerableLi
       const compC = k === 0 ? 0 : 2 * k - 1;
       const compS = k === 0 ? -1 : 2 * k;
       const add = (cin: number, cout: number, component: number, sign: 1 | -1) => {
-        if (cin >= 0 && cout >= 0 && component >= 0) links.push({ cin, cout, component, sign, inField: i.index, outField: o.index });
+        if (cin >= 0 && cout >= 0 && component >= 0)
+          links.push({ cin, cout, component, sign, inField: i.index, outField: o.index });
       };
       add(i.re, o.re, compC, 1); // Re y += a⋆C
-      add(i.im, o.re, compS, (-sgn) as 1 | -1); // Re y −= b⋆S
+      add(i.im, o.re, compS, -sgn as 1 | -1); // Re y −= b⋆S
       add(i.re, o.im, compS, sgn as 1 | -1); // Im y += a⋆S
       add(i.im, o.im, compC, 1); // Im y += b⋆C
     }
@@ -116,7 +121,13 @@ export interface SteerableBasis {
  * The masks and index tables of a layer. `ringMasksFlat` is the binary ring geometry [numRings, taps]. Mask rows
  * that no link uses, or that are zero everywhere (the centre ring times cos/sin), are dropped.
  */
-export function steerableBasis(inputFields: Fields, fields: Fields, kernelSize: [number, number], ringMasksFlat: Float32Array, numRings: number): SteerableBasis {
+export function steerableBasis(
+  inputFields: Fields,
+  fields: Fields,
+  kernelSize: [number, number],
+  ringMasksFlat: Float32Array,
+  numRings: number,
+): SteerableBasis {
   const taps = kernelSize[0] * kernelSize[1];
   const ang = angularComponents(kernelSize);
   const balance = secondOrderBalance(kernelSize, ringMasksFlat, numRings);
@@ -151,8 +162,21 @@ export function steerableBasis(inputFields: Fields, fields: Fields, kernelSize: 
   for (const f of fieldEntries(fields)) for (const c of [f.re, f.im]) if (c >= 0) outFieldOfChannel[c] = f.index;
   for (const f of fieldEntries(inputFields)) for (const c of [f.re, f.im]) if (c >= 0) inFieldOfChannel[c] = f.index;
   const sign = new Float32Array(cout * cin * rows);
-  for (const l of links) for (let row = 0; row < rows; row++) if (rowComponent[row] === l.component) sign[(l.cout * cin + l.cin) * rows + row] = l.sign;
-  return { masks: Float32Array.from(rowsData), rows, taps, rowComponent: Int32Array.from(rowComponent), rowRing: Int32Array.from(rowRing), outFieldOfChannel, inFieldOfChannel, sign, cin, cout };
+  for (const l of links)
+    for (let row = 0; row < rows; row++)
+      if (rowComponent[row] === l.component) sign[(l.cout * cin + l.cin) * rows + row] = l.sign;
+  return {
+    masks: Float32Array.from(rowsData),
+    rows,
+    taps,
+    rowComponent: Int32Array.from(rowComponent),
+    rowRing: Int32Array.from(rowRing),
+    outFieldOfChannel,
+    inFieldOfChannel,
+    sign,
+    cin,
+    cout,
+  };
 }
 
 /** The basis tables as tensors (the layer keeps them). */
@@ -193,7 +217,9 @@ export function steerableTables(basis: SteerableBasis, numRings: number): Steera
 function rowsFirst(basis: SteerableBasis): Float32Array {
   const { cout, cin, rows } = basis;
   const out = new Float32Array(basis.sign.length);
-  for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let r = 0; r < rows; r++) out[(r * cin + i) * cout + o] = basis.sign[(o * cin + i) * rows + r]!;
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let r = 0; r < rows; r++) out[(r * cin + i) * cout + o] = basis.sign[(o * cin + i) * rows + r]!;
   return out;
 }
 
@@ -228,7 +254,12 @@ export function mixingWeights(theta: tf.Tensor, gaussian: tf.Tensor2D | null, ta
  *   W[row, cin, cout] = sign·E2[ring(row), ...]  (ring one-hot, then the link signs)
  *   kernel[t, cin, cout] = Σ_row masks[row, t]·W[row, cin, cout]
  */
-export function steerableDenseKernel(theta: tf.Tensor, gaussian: tf.Tensor2D | null, tables: SteerableTables, kernelSize: [number, number]): tf.Tensor4D {
+export function steerableDenseKernel(
+  theta: tf.Tensor,
+  gaussian: tf.Tensor2D | null,
+  tables: SteerableTables,
+  kernelSize: [number, number],
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [nOut, nIn, n] = theta.shape as [number, number, number];
     const [cout, cin] = [tables.outFields.shape[0], tables.inFields.shape[1]];
@@ -238,6 +269,11 @@ export function steerableDenseKernel(theta: tf.Tensor, gaussian: tf.Tensor2D | n
     const e1 = tf.matMul(tf.reshape(byRing, [n * nIn, nOut]), tables.outFields, false, true); // [n·nIn, Cout]
     const e2 = tf.matMul(tf.reshape(tables.inFields, [1, nIn, cin]), tf.reshape(e1, [n, nIn, cout]), true, false); // [n, Cin, Cout]
     const w = tf.mul(tf.matMul(tables.rings, tf.reshape(e2, [n, cin * cout]), true, false), tables.signRowsFirst); // [rows, Cin·Cout]
-    return tf.reshape(tf.matMul(tables.masks, w, true, false), [kernelSize[0], kernelSize[1], cin, cout]) as tf.Tensor4D;
+    return tf.reshape(tf.matMul(tables.masks, w, true, false), [
+      kernelSize[0],
+      kernelSize[1],
+      cin,
+      cout,
+    ]) as tf.Tensor4D;
   });
 }

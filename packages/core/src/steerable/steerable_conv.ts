@@ -32,7 +32,15 @@ import { dataToken } from '../layers/gmr_conv_layer.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, type Fields, fieldLayout } from './fields.js';
 import { steerablePathFor } from './steerable_path.js';
-import { mixingWeights, steerableBasis, type SteerableBasis, steerableDenseKernel, steerableLinks, steerableTables, type SteerableTables } from './steerable_basis.js';
+import {
+  mixingWeights,
+  steerableBasis,
+  type SteerableBasis,
+  steerableDenseKernel,
+  steerableLinks,
+  steerableTables,
+  type SteerableTables,
+} from './steerable_basis.js';
 
 type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
 type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
@@ -79,7 +87,9 @@ class FieldScaledNormal {
 
 /** P(σ⁰) in float64, the Gaussian matrix of gaussian_mixture.ts at the initial σ (for the init scale only). */
 function initialGaussian(sigma: number, n: number): number[][] {
-  return Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => Math.exp(-0.5 * ((i - j) / sigma) ** 2) / (sigma * REFERENCE_SQRT_2PI)));
+  return Array.from({ length: n }, (_, j) =>
+    Array.from({ length: n }, (_, i) => Math.exp(-0.5 * ((i - j) / sigma) ** 2) / (sigma * REFERENCE_SQRT_2PI)),
+  );
 }
 
 /**
@@ -132,23 +142,40 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   constructor(args: GMRSteerableConv2DArgs) {
     super(args);
     const where = 'GMRSteerableConv2D';
-    if (args == null || typeof args !== 'object') invalid(where, 'args', args, 'an options object with fields and kernelSize');
+    if (args == null || typeof args !== 'object')
+      invalid(where, 'args', args, 'an options object with fields and kernelSize');
     this.fields = checkFields(where, 'fields', args.fields);
     this.inputFields = args.inputFields == null ? null : checkFields(where, 'inputFields', args.inputFields);
     const ks = toTuple(where, 'kernelSize', args.kernelSize, 2);
-    if (ks[0] !== ks[1] || ks[0] < 3 || ks[0] % 2 === 0) invalid(where, 'kernelSize', args.kernelSize, 'an odd size of at least 3, the same on both axes (an even or non-square kernel has no centre tap to rotate about)');
+    if (ks[0] !== ks[1] || ks[0] < 3 || ks[0] % 2 === 0)
+      invalid(
+        where,
+        'kernelSize',
+        args.kernelSize,
+        'an odd size of at least 3, the same on both axes (an even or non-square kernel has no centre tap to rotate about)',
+      );
     this.kernelSize = [ks[0], ks[1]];
     const st = toTuple(where, 'strides', args.strides ?? 1, 2);
     this.strides = [st[0], st[1]];
     this.padding = args.padding ?? 'same';
-    if (this.padding !== 'same' && this.padding !== 'valid') invalid(where, 'padding', args.padding, "'same' or 'valid'");
+    if (this.padding !== 'same' && this.padding !== 'valid')
+      invalid(where, 'padding', args.padding, "'same' or 'valid'");
     if (args.dataFormat != null && args.dataFormat !== 'channelsLast') {
-      invalid(where, 'dataFormat', args.dataFormat, "'channelsLast' (the field layout is defined on the last axis; transpose channelsFirst data first)");
+      invalid(
+        where,
+        'dataFormat',
+        args.dataFormat,
+        "'channelsLast' (the field layout is defined on the last axis; transpose channelsFirst data first)",
+      );
     }
     this.path = args.path ?? 'auto';
-    if (!(STEERABLE_PATHS as readonly string[]).includes(this.path)) invalid(where, 'path', args.path, "'auto', 'rings' or 'dense'");
+    if (!(STEERABLE_PATHS as readonly string[]).includes(this.path))
+      invalid(where, 'path', args.path, "'auto', 'rings' or 'dense'");
     this.useBias = bool(where, 'useBias', args.useBias, true);
-    if (args.numRings != null && (typeof args.numRings !== 'number' || !Number.isInteger(args.numRings) || args.numRings < 1)) {
+    if (
+      args.numRings != null &&
+      (typeof args.numRings !== 'number' || !Number.isInteger(args.numRings) || args.numRings < 1)
+    ) {
       invalid(where, 'numRings', args.numRings, 'a positive integer or null (default k//2 + 1)');
     }
     const rings = resolveRingOptions(where, this.kernelSize, args);
@@ -162,9 +189,24 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     this.sigmaMin = rings.sigmaMin;
     this.sigmaMax = rings.sigmaMax;
     this.userKernelInitializer = args.kernelInitializer != null;
-    this.kernelInitializer = resolveSerializable<Initializer>(where, 'kernelInitializer', args.kernelInitializer, 'initializer');
-    this.biasInitializer = resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer');
-    this.kernelRegularizer = resolveSerializable<Regularizer>(where, 'kernelRegularizer', args.kernelRegularizer, 'regularizer');
+    this.kernelInitializer = resolveSerializable<Initializer>(
+      where,
+      'kernelInitializer',
+      args.kernelInitializer,
+      'initializer',
+    );
+    this.biasInitializer = resolveSerializable<Initializer>(
+      where,
+      'biasInitializer',
+      args.biasInitializer,
+      'initializer',
+    );
+    this.kernelRegularizer = resolveSerializable<Regularizer>(
+      where,
+      'kernelRegularizer',
+      args.kernelRegularizer,
+      'regularizer',
+    );
   }
 
   /** Output channel count n0 + 2·n1 + 2·n2. */
@@ -175,25 +217,53 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
     const where = 'GMRSteerableConv2D';
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
-    if (shape.length !== 4) invalid(where, 'input shape', shape, 'rank 4 [batch, height, width, channels] (channelsLast)');
+    if (shape.length !== 4)
+      invalid(where, 'input shape', shape, 'rank 4 [batch, height, width, channels] (channelsLast)');
     const c = shape[3];
     if (c == null) invalid(where, 'input shape', shape, 'a known channel size');
     if (this.inputFields == null) this.inputFields = [c as number, 0, 0];
     const want = fieldLayout(this.inputFields).channels;
-    if (want !== c) invalid(where, 'inputFields', this.inputFields, `a field layout with as many channels as the input (${c}); n0 + 2·n1 + 2·n2 = ${want}`);
+    if (want !== c)
+      invalid(
+        where,
+        'inputFields',
+        this.inputFields,
+        `a field layout with as many channels as the input (${c}); n0 + 2·n1 + 2·n2 = ${want}`,
+      );
     const nIn = this.inputFields.reduce((a, b) => a + b, 0);
     const nOut = this.fields.reduce((a, b) => a + b, 0);
     const n = this.numRings;
     this.basis = steerableBasis(this.inputFields, this.fields, this.kernelSize, this.geometry.masks, n);
     const addWeight = (this as unknown as { addWeight: (...a: unknown[]) => LayerVariable }).addWeight.bind(this);
     if (!this.kernelInitializer) this.kernelInitializer = new FieldScaledNormal(this.heStddevs());
-    this.kernelVar = addWeight('kernel', [nOut, nIn, n], 'float32', this.kernelInitializer, this.kernelRegularizer, true);
+    this.kernelVar = addWeight(
+      'kernel',
+      [nOut, nIn, n],
+      'float32',
+      this.kernelInitializer,
+      this.kernelRegularizer,
+      true,
+    );
     if (this.gaussianMixtureRing) {
       const init = initialLogSigmas(this.kernelSize[0], n, this.sigmaScale);
-      this.logSigmasVar = addWeight('log_sigmas', [n], 'float32', { apply: () => tf.tensor1d(init) }, undefined, this.trainGaussianSigma);
+      this.logSigmasVar = addWeight(
+        'log_sigmas',
+        [n],
+        'float32',
+        { apply: () => tf.tensor1d(init) },
+        undefined,
+        this.trainGaussianSigma,
+      );
     }
     if (this.useBias && this.fields[0] > 0) {
-      this.biasVar = addWeight('bias', [this.fields[0]], 'float32', this.biasInitializer ?? { apply: (s: number[]) => tf.zeros(s) }, undefined, true);
+      this.biasVar = addWeight(
+        'bias',
+        [this.fields[0]],
+        'float32',
+        this.biasInitializer ?? { apply: (s: number[]) => tf.zeros(s) },
+        undefined,
+        true,
+      );
     }
     this.built = true;
   }
@@ -208,7 +278,12 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     const basis = this.basis!;
     const n = this.numRings;
     const taps = basis.taps;
-    const p = this.gaussianMixtureRing ? initialGaussian(Math.min(Math.max(initialSigma(this.kernelSize[0], n, this.sigmaScale), this.sigmaMin), this.sigmaMax), n) : null;
+    const p = this.gaussianMixtureRing
+      ? initialGaussian(
+          Math.min(Math.max(initialSigma(this.kernelSize[0], n, this.sigmaScale), this.sigmaMin), this.sigmaMax),
+          n,
+        )
+      : null;
     // energy[c] = Σ_j Σ_t (Σ_r P[j, r]·(M_r∘ang_c)(t))²
     const energy = new Array<number>(5).fill(0);
     const rowsOf = (c: number) => Array.from(basis.rowComponent.keys()).filter((row) => basis.rowComponent[row] === c);
@@ -264,11 +339,16 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   /** P(σ) from the current log σ, or null for binary rings (call inside tf.tidy). */
   private gaussian(): tf.Tensor2D | null {
     const ls = this.logSigmasVar?.read() ?? null;
-    return ls ? gaussianMatrix(ls, { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax }) : null;
+    return ls
+      ? gaussianMatrix(ls, { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax })
+      : null;
   }
 
   private assertBuilt(what: string) {
-    if (!this.kernelVar) throw new GMRValueError(`${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`);
+    if (!this.kernelVar)
+      throw new GMRValueError(
+        `${this.name}: ${what}() needs a built layer (call it on an input or build(inputShape) first).`,
+      );
   }
 
   /** The op's mixing weights [Cout, Cin, rows] (θ smoothed by P(σ) and placed with signs). */
@@ -286,7 +366,9 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   /** The dense kernel [k, k, Cin, Cout] this layer cross-correlates with. */
   synthesizedKernel(): tf.Tensor4D {
     this.assertBuilt('synthesizedKernel');
-    return tf.tidy(() => steerableDenseKernel(this.kernelVar!.read(), this.gaussian(), this.fixedTensors().tables, this.kernelSize));
+    return tf.tidy(() =>
+      steerableDenseKernel(this.kernelVar!.read(), this.gaussian(), this.fixedTensors().tables, this.kernelSize),
+    );
   }
 
   /**
@@ -295,7 +377,12 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
    * kernels; an evaluation over thousands of batches would otherwise rebuild the same weights for each.
    */
   private inferenceWeights<T extends tf.Tensor>(path: 'rings' | 'dense'): T {
-    const key = [path, ...[this.kernelVar, this.logSigmasVar].map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-'))].join('|');
+    const key = [
+      path,
+      ...[this.kernelVar, this.logSigmasVar].map((v) =>
+        v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-',
+      ),
+    ].join('|');
     if (!this.kernelCache || this.kernelCache.key !== key || this.kernelCache.kernel.isDisposed) {
       this.kernelCache?.kernel.dispose();
       this.kernelCache = { key, kernel: tf.keep(path === 'dense' ? this.synthesizedKernel() : this.mixingWeights()) };
@@ -315,23 +402,37 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       if (x.rank !== 4 || x.shape[3] !== this.basis!.cin) {
-        invalid('GMRSteerableConv2D', 'input', x, `a [batch, height, width, ${this.basis!.cin}] tensor (inputFields [${this.inputFields!.join(', ')}])`);
+        invalid(
+          'GMRSteerableConv2D',
+          'input',
+          x,
+          `a [batch, height, width, ${this.basis!.cin}] tensor (inputFields [${this.inputFields!.join(', ')}])`,
+        );
       }
       const bias = this.fullBias();
       const path = this.path === 'auto' ? steerablePathFor(tf.getBackend()) : this.path;
       const cached = !kwargs?.training && !recordingGradients();
       if (path === 'dense') {
-        const y = tf.conv2d(x as tf.Tensor4D, cached ? this.inferenceWeights<tf.Tensor4D>('dense') : this.synthesizedKernel(), this.strides, this.padding);
+        const y = tf.conv2d(
+          x as tf.Tensor4D,
+          cached ? this.inferenceWeights<tf.Tensor4D>('dense') : this.synthesizedKernel(),
+          this.strides,
+          this.padding,
+        );
         return bias ? tf.add(y, bias) : y;
       }
       const weight = cached ? this.inferenceWeights<tf.Tensor3D>('rings') : this.mixingWeights();
-      return gmrConv2d(x, { weight, logSigmas: null, indexMat: this.fixedTensors().masks, bias }, {
-        kernelSize: this.kernelSize,
-        strides: this.strides,
-        padding: this.padding,
-        path: 'two-stage',
-        twoStageBasis: 'binary',
-      });
+      return gmrConv2d(
+        x,
+        { weight, logSigmas: null, indexMat: this.fixedTensors().masks, bias },
+        {
+          kernelSize: this.kernelSize,
+          strides: this.strides,
+          padding: this.padding,
+          path: 'two-stage',
+          twoStageBasis: 'binary',
+        },
+      );
     });
   }
 
@@ -360,7 +461,9 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
       dataFormat: 'channelsLast',
       useBias: this.useBias,
       kernelInitializer: this.userKernelInitializer ? serializeObject(this.kernelInitializer) : null,
-      biasInitializer: serializeObject(this.biasInitializer && 'getClassName' in this.biasInitializer ? this.biasInitializer : null),
+      biasInitializer: serializeObject(
+        this.biasInitializer && 'getClassName' in this.biasInitializer ? this.biasInitializer : null,
+      ),
       kernelRegularizer: serializeObject(this.kernelRegularizer),
       numRings: this.numRings,
       forceCircular: this.forceCircular,

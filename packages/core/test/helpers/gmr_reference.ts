@@ -10,7 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ringMasks, gmrConv1d, gmrConv2d, gmrConv3d, gmrConvTranspose2d } from '../../src/index.js';
-import { denseConvReference, denseConvTransposeReference, sourceIndex } from '@gmr-conv/test-utils/oracle/dense_reference';
+import {
+  denseConvReference,
+  denseConvTransposeReference,
+  sourceIndex,
+} from '@gmr-conv/test-utils/oracle/dense_reference';
 import { relError } from '@gmr-conv/test-utils/oracle/load';
 
 // ---------------------------------------------------------------- random numbers
@@ -47,7 +51,11 @@ export function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
 // ---------------------------------------------------------------- layouts
 
 /** out = transpose(data, perm) for a row-major array. */
-export function permute(data: ArrayLike<number>, shape: number[], perm: number[]): { data: Float64Array; shape: number[] } {
+export function permute(
+  data: ArrayLike<number>,
+  shape: number[],
+  perm: number[],
+): { data: Float64Array; shape: number[] } {
   const outShape = perm.map((p) => shape[p]);
   const inStrides = new Array(shape.length).fill(1);
   for (let i = shape.length - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1] * shape[i + 1];
@@ -94,7 +102,11 @@ export function gaussianMatrix64(logSigmas: ArrayLike<number>, clip: SigmaClipSp
 }
 
 /** Ring masks [n, taps] (float64 copy of src/rings). */
-export function masks64(kernelSize: number[], forceCircular = true, numRings: number | null = null): { masks: Float64Array; n: number } {
+export function masks64(
+  kernelSize: number[],
+  forceCircular = true,
+  numRings: number | null = null,
+): { masks: Float64Array; n: number } {
   const g = ringMasks(kernelSize, { forceCircular, numRings });
   return { masks: Float64Array.from(g.masks), n: g.numRings };
 }
@@ -113,14 +125,16 @@ export function synthesize64(
   if (logSigmas) {
     const P = gaussianMatrix64(logSigmas, clip);
     const g = new Float64Array(n * taps);
-    for (let i = 0; i < n; i++) for (let l = 0; l < n; l++) for (let p = 0; p < taps; p++) g[i * taps + p] += P[i * n + l] * masks[l * taps + p];
+    for (let i = 0; i < n; i++)
+      for (let l = 0; l < n; l++) for (let p = 0; p < taps; p++) g[i * taps + p] += P[i * n + l] * masks[l * taps + p];
     G = g;
   }
   const K = new Float64Array(A * B * taps);
-  for (let ab = 0; ab < A * B; ab++) for (let i = 0; i < n; i++) {
-    const t = theta[ab * n + i];
-    for (let p = 0; p < taps; p++) K[ab * taps + p] += t * G[i * taps + p];
-  }
+  for (let ab = 0; ab < A * B; ab++)
+    for (let i = 0; i < n; i++) {
+      const t = theta[ab * n + i];
+      for (let p = 0; p < taps; p++) K[ab * taps + p] += t * G[i * taps + p];
+    }
   return K;
 }
 
@@ -129,7 +143,13 @@ export function synthesize64(
 export type PadSpec = 'same' | 'valid' | number | number[] | Array<[number, number]>;
 
 /** tfjs 'same' (output ceil(L/s), extra padding after), numbers, tuples, pairs. */
-export function resolvePadsRef(padding: PadSpec, spatial: number[], k: number[], s: number[], d: number[]): Array<[number, number]> {
+export function resolvePadsRef(
+  padding: PadSpec,
+  spatial: number[],
+  k: number[],
+  s: number[],
+  d: number[],
+): Array<[number, number]> {
   if (padding === 'valid') return spatial.map(() => [0, 0]);
   if (padding === 'same') {
     return spatial.map((L, i) => {
@@ -270,7 +290,10 @@ export function resolveCase(c: CaseData): { pads: Array<[number, number]>; outpu
   const rank = s.rank;
   const spatial = s.spatial;
   if (!s.transposed) {
-    return { pads: resolvePadsRef(s.padding ?? 'valid', spatial, c.kernelSize, c.strides, c.dilations), outputPadding: [] };
+    return {
+      pads: resolvePadsRef(s.padding ?? 'valid', spatial, c.kernelSize, c.strides, c.dilations),
+      outputPadding: [],
+    };
   }
   const outputPadding = tuple(s.outputPadding as number | number[] | undefined, rank, 0);
   let pads: Array<[number, number]>;
@@ -310,7 +333,10 @@ export function referenceOutput(c: CaseData, over: RefOverrides = {}): { data: F
   const logSigmas = over.logSigmas !== undefined ? over.logSigmas : c.logSigmas;
   const bias = over.bias !== undefined ? over.bias : c.bias;
   const masks = over.masks ?? c.masks;
-  const xFirst = c.dataFormat === 'channelsLast' ? permute(x, c.xShape, toFirstPerm(rank + 2)) : { data: Float64Array.from(x), shape: c.xShape };
+  const xFirst =
+    c.dataFormat === 'channelsLast'
+      ? permute(x, c.xShape, toFirstPerm(rank + 2))
+      : { data: Float64Array.from(x), shape: c.xShape };
   const K = synthesize64(weight, c.weightShape, masks, logSigmas, { clipSigma: s.clipSigma ?? true });
   const kShape = [c.weightShape[0], c.weightShape[1], ...c.kernelSize];
   const { pads, outputPadding } = resolveCase(c);
@@ -411,7 +437,9 @@ export function tfComposition(c: CaseData, p: TfParams): tf.Tensor {
     const rank = s.rank;
     const g = c.groups;
     let x = c.dataFormat === 'channelsFirst' ? tf.transpose(p.x, toLastPerm(rank + 2)) : p.x;
-    const basis = p.logSigmas ? tf.matMul(tfGaussianMatrix(p.logSigmas, { clipSigma: s.clipSigma ?? true }), p.indexMat) : p.indexMat;
+    const basis = p.logSigmas
+      ? tf.matMul(tfGaussianMatrix(p.logSigmas, { clipSigma: s.clipSigma ?? true }), p.indexMat)
+      : p.indexMat;
     const [A, B, n] = c.weightShape;
     const koi = tf.reshape(tf.matMul(tf.reshape(p.weight, [A * B, n]), basis), [A, B, ...c.kernelSize]);
     // filter [...k, B, A]
@@ -438,10 +466,17 @@ export function tfComposition(c: CaseData, p: TfParams): tf.Tensor {
       const [b, h, w] = x.shape as number[];
       const [kh, kw, fo] = f.shape as number[];
       const full: [number, number, number, number] = [b, (h - 1) * c.strides[0] + kh, (w - 1) * c.strides[1] + kw, fo];
-      const ys = xs.map((xi, i) => tf.conv2dTranspose(xi as tf.Tensor4D, fs[i] as tf.Tensor4D, full, c.strides as [number, number], 'valid'));
+      const ys = xs.map((xi, i) =>
+        tf.conv2dTranspose(xi as tf.Tensor4D, fs[i] as tf.Tensor4D, full, c.strides as [number, number], 'valid'),
+      );
       let yy = g === 1 ? ys[0] : tf.concat(ys, 3);
       // Crop pads, add outputPadding at the end (zeros where the full output stops).
-      yy = tf.pad(yy, [[0, 0], [0, outputPadding[0]], [0, outputPadding[1]], [0, 0]]);
+      yy = tf.pad(yy, [
+        [0, 0],
+        [0, outputPadding[0]],
+        [0, outputPadding[1]],
+        [0, 0],
+      ]);
       const outH = full[1] - pads[0][0] - pads[0][1] + outputPadding[0];
       const outW = full[2] - pads[1][0] - pads[1][1] + outputPadding[1];
       y = tf.slice(yy, [0, pads[0][0], pads[1][0], 0], [b, outH, outW, yy.shape[3]]);
@@ -473,8 +508,11 @@ export function caseName(s: CaseSpec): string {
 }
 
 /** Calls the public op of a case. */
-export type OpFn = (x: tf.Tensor, w: { weight: tf.Tensor; logSigmas?: tf.Tensor | null; indexMat?: tf.Tensor | null; bias?: tf.Tensor | null }, o: any) => tf.Tensor;
-
+export type OpFn = (
+  x: tf.Tensor,
+  w: { weight: tf.Tensor; logSigmas?: tf.Tensor | null; indexMat?: tf.Tensor | null; bias?: tf.Tensor | null },
+  o: any,
+) => tf.Tensor;
 
 export function opFor(s: CaseSpec): OpFn {
   if (s.transposed) return gmrConvTranspose2d as OpFn;
@@ -490,7 +528,13 @@ export function pathOptions(v: PathVariant): Record<string, unknown> {
 }
 
 /** Runs the public op of a case on given tensors (indexMat passed only when `withIndexMat`). */
-export function runCase(c: CaseData, p: TfParams, variant: PathVariant, extra: Record<string, unknown> = {}, withIndexMat = true): tf.Tensor {
+export function runCase(
+  c: CaseData,
+  p: TfParams,
+  variant: PathVariant,
+  extra: Record<string, unknown> = {},
+  withIndexMat = true,
+): tf.Tensor {
   const op = opFor(c.spec);
   return op(
     p.x,

@@ -31,7 +31,13 @@ export function denseSteerableKernel(layer: GMRSteerableConv2D): tf.Tensor4D {
   const geometry = ringMasks([k, k], { forceCircular: layer.forceCircular, numRings: layer.numRings });
   const n = geometry.numRings;
   const m = geometry.masks;
-  const p = layer.gaussianMixtureRing ? (gaussianMatrix(weights[1]!, { clipSigma: layer.clipSigma, sigmaMin: layer.sigmaMin, sigmaMax: layer.sigmaMax }).arraySync() as number[][]) : null;
+  const p = layer.gaussianMixtureRing
+    ? (gaussianMatrix(weights[1]!, {
+        clipSigma: layer.clipSigma,
+        sigmaMin: layer.sigmaMin,
+        sigmaMax: layer.sigmaMax,
+      }).arraySync() as number[][])
+    : null;
   // |n| = 2: cos 2φ and sin 2φ scaled per ring so that Σ r²cos²2φ and Σ r²sin²2φ over the ring agree (their
   // geometric mean), the layer's second-order balance, computed here from atan2 angles.
   const balance = Array.from({ length: n }, (_, r) => {
@@ -59,7 +65,8 @@ export function denseSteerableKernel(layer: GMRSteerableConv2D): tf.Tensor4D {
           const order = o.order - i.order;
           // e^{inφ} (the centre tap has no angle: only n = 0 keeps it); for |n| = 2 the balance of the tap's ring
           // applies inside the ring sum (the smoothing P mixes rings, each with its own balance).
-          const [c, s] = dx === 0 && dy === 0 ? (order === 0 ? [1, 0] : [0, 0]) : [Math.cos(order * phi), Math.sin(order * phi)];
+          const [c, s] =
+            dx === 0 && dy === 0 ? (order === 0 ? [1, 0] : [0, 0]) : [Math.cos(order * phi), Math.sin(order * phi)];
           let kc = 0;
           let ks = 0;
           for (let j = 0; j < n; j++) {

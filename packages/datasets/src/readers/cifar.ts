@@ -27,9 +27,9 @@ export function parseCifar(raw: Uint8Array, file = '<cifar>', options: CifarOpti
   if (bytes.length % record !== 0) {
     fail(
       file,
-      `truncated or not a CIFAR-${variant} binary file: ${bytes.length} bytes is not a multiple of the ${record}-byte record (${
-        Math.floor(bytes.length / record)
-      } whole records and ${bytes.length % record} bytes left over)`,
+      `truncated or not a CIFAR-${variant} binary file: ${bytes.length} bytes is not a multiple of the ${record}-byte record (${Math.floor(
+        bytes.length / record,
+      )} whole records and ${bytes.length % record} bytes left over)`,
     );
   }
   const count = bytes.length / record;
@@ -67,12 +67,25 @@ export function concatImageSets(sets: ImageSet[]): ImageSet {
   if (sets.length === 1) return sets[0];
   const { height, width, channels } = sets[0];
   for (const s of sets) {
-    if (s.height !== height || s.width !== width || s.channels !== channels || s.images.constructor !== sets[0].images.constructor) {
-      invalidArg('concatImageSets', `sets[${sets.indexOf(s)}]`, `${s.height}×${s.width}×${s.channels} ${s.images.constructor.name} images`, `of the first set's shape ${height}×${width}×${channels} and dtype (${sets[0].images.constructor.name})`);
+    if (
+      s.height !== height ||
+      s.width !== width ||
+      s.channels !== channels ||
+      s.images.constructor !== sets[0].images.constructor
+    ) {
+      invalidArg(
+        'concatImageSets',
+        `sets[${sets.indexOf(s)}]`,
+        `${s.height}×${s.width}×${s.channels} ${s.images.constructor.name} images`,
+        `of the first set's shape ${height}×${width}×${channels} and dtype (${sets[0].images.constructor.name})`,
+      );
     }
   }
   const count = sets.reduce((a, s) => a + s.count, 0);
-  const images = sets[0].images instanceof Float32Array ? new Float32Array(count * height * width * channels) : new Uint8Array(count * height * width * channels);
+  const images =
+    sets[0].images instanceof Float32Array
+      ? new Float32Array(count * height * width * channels)
+      : new Uint8Array(count * height * width * channels);
   const labels = new Int32Array(count);
   let o = 0;
   for (const s of sets) {

@@ -44,7 +44,16 @@ function quietly<T>(file: string, what: string, fn: () => T): T {
   fs.writeSync = ((fd: number, buffer: string | ArrayBufferView, ...rest: unknown[]) => {
     if (fd !== 2) return (write as (...a: unknown[]) => number)(fd, buffer, ...rest);
     const [offset, length] = typeof buffer === 'string' ? [0, undefined] : (rest as [number?, number?]);
-    const part = typeof buffer === 'string' ? buffer : new TextDecoder().decode(new Uint8Array(buffer.buffer, buffer.byteOffset + (offset ?? 0), length ?? buffer.byteLength - (offset ?? 0)));
+    const part =
+      typeof buffer === 'string'
+        ? buffer
+        : new TextDecoder().decode(
+            new Uint8Array(
+              buffer.buffer,
+              buffer.byteOffset + (offset ?? 0),
+              length ?? buffer.byteLength - (offset ?? 0),
+            ),
+          );
     text += part;
     return typeof buffer === 'string' ? Buffer.byteLength(buffer) : (length ?? buffer.byteLength - (offset ?? 0));
   }) as typeof fs.writeSync;
@@ -126,12 +135,16 @@ export async function readHdf5Dataset(file: string, name: string): Promise<NdArr
     if (!f || f.file_id < 0n) fail(file, 'not an HDF5 file or corrupt (h5wasm could not open it)');
     const keys = quietly(file, 'corrupt or truncated HDF5 file', () => f.keys());
     const ds = quietly(file, `dataset '${name}' cannot be opened: corrupt or truncated`, () => f.get(name));
-    if (!ds || !(ds instanceof lib.Dataset)) fail(file, `no dataset '${name}' (found: ${keys.join(', ') || 'nothing'})`);
+    if (!ds || !(ds instanceof lib.Dataset))
+      fail(file, `no dataset '${name}' (found: ${keys.join(', ') || 'nothing'})`);
     const shape = (ds.shape ?? []) as number[];
     const value: unknown = quietly(file, `dataset '${name}' cannot be read: corrupt or truncated`, () => ds.value);
     const n = shape.reduce((a, b) => a * b, 1);
     if (!ArrayBuffer.isView(value) || (value as unknown as ArrayLike<number>).length !== n) {
-      fail(file, `dataset '${name}' is not a numeric array of shape [${shape.join(', ')}] (dtype ${JSON.stringify(ds.dtype)})`);
+      fail(
+        file,
+        `dataset '${name}' is not a numeric array of shape [${shape.join(', ')}] (dtype ${JSON.stringify(ds.dtype)})`,
+      );
     }
     return { shape, dtype: String(ds.dtype), data: value as NdArray['data'] };
   } finally {
@@ -147,7 +160,8 @@ export async function readHdf5Dataset(file: string, name: string): Promise<NdArr
 export async function readPcam(xFile: string, yFile: string): Promise<ImageSet> {
   const x = await readHdf5Dataset(xFile, 'x');
   const y = await readHdf5Dataset(yFile, 'y');
-  if (!(x.data instanceof Uint8Array) || x.shape.length !== 4) fail(xFile, `dataset 'x' must be uint8 [N, H, W, C]; found ${x.dtype} [${x.shape.join(', ')}]`);
+  if (!(x.data instanceof Uint8Array) || x.shape.length !== 4)
+    fail(xFile, `dataset 'x' must be uint8 [N, H, W, C]; found ${x.dtype} [${x.shape.join(', ')}]`);
   const [count, height, width, channels] = x.shape;
   if (y.shape[0] !== count) fail(yFile, `mismatched counts: ${y.shape[0]} labels for ${count} images in ${xFile}`);
   const per = y.shape.slice(1).reduce((a, b) => a * b, 1);

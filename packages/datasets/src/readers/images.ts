@@ -25,9 +25,15 @@ export type ImageFormat = 'png' | 'jpeg' | 'tiff';
 
 /** The format of an image file from its magic number, or null. */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47)
+    return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (bytes.length >= 4 && ((bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 0x2a && bytes[3] === 0) || (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 0x2a))) return 'tiff';
+  if (
+    bytes.length >= 4 &&
+    ((bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 0x2a && bytes[3] === 0) ||
+      (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 0x2a))
+  )
+    return 'tiff';
   return null;
 }
 
@@ -39,7 +45,11 @@ export function decodeImage(bytes: Uint8Array, file = '<image>'): DecodedImage {
   try {
     if (format === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      out = { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      out = {
+        width: png.width,
+        height: png.height,
+        rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+      };
     } else if (format === 'jpeg') {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
       out = { width: img.width, height: img.height, rgba: img.data };
@@ -56,7 +66,10 @@ export function decodeImage(bytes: Uint8Array, file = '<image>'): DecodedImage {
     fail(file, `corrupt or truncated ${format.toUpperCase()} image (${(e as Error).message})`);
   }
   if (!(out.width > 0 && out.height > 0) || out.rgba.length < out.width * out.height * 4) {
-    fail(file, `corrupt or truncated ${format.toUpperCase()} image (decoded ${out.rgba.length} bytes for ${out.width}×${out.height})`);
+    fail(
+      file,
+      `corrupt or truncated ${format.toUpperCase()} image (decoded ${out.rgba.length} bytes for ${out.width}×${out.height})`,
+    );
   }
   return out;
 }
@@ -114,7 +127,8 @@ export function resizeRgba(src: DecodedImage, height: number, width: number): De
       const fx = x - x0;
       for (let c = 0; c < 4; c++) {
         const v =
-          (1 - fy) * ((1 - fx) * src.rgba[(y0 * src.width + x0) * 4 + c] + fx * src.rgba[(y0 * src.width + x1) * 4 + c]) +
+          (1 - fy) *
+            ((1 - fx) * src.rgba[(y0 * src.width + x0) * 4 + c] + fx * src.rgba[(y0 * src.width + x1) * 4 + c]) +
           fy * ((1 - fx) * src.rgba[(y1 * src.width + x0) * 4 + c] + fx * src.rgba[(y1 * src.width + x1) * 4 + c]);
         out[(i * width + j) * 4 + c] = Math.round(v);
       }
@@ -186,14 +200,16 @@ export async function listClassFolders(root: string): Promise<string[]> {
 export async function readImageFolder(root: string, options: ImageFolderOptions = {}): Promise<ImageSet> {
   const where = 'readImageFolder';
   checkReadOptions(where, options);
-  if (options.otherFiles !== undefined && options.otherFiles !== 'error' && options.otherFiles !== 'ignore') invalidArg(where, 'otherFiles', options.otherFiles, "'error' or 'ignore'");
+  if (options.otherFiles !== undefined && options.otherFiles !== 'error' && options.otherFiles !== 'ignore')
+    invalidArg(where, 'otherFiles', options.otherFiles, "'error' or 'ignore'");
   const extensions = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase());
   const folders = await listClassFolders(root);
   let classes: string[];
   if (options.classes) {
     classes = options.classes;
     for (const f of folders) {
-      if (!classes.includes(f)) fail(join(root, f), `unknown class folder '${f}' (the classes are: ${classes.join(', ')})`);
+      if (!classes.includes(f))
+        fail(join(root, f), `unknown class folder '${f}' (the classes are: ${classes.join(', ')})`);
     }
     for (const c of classes) {
       if (!folders.includes(c)) fail(join(root, c), `class '${c}' has no folder`);
@@ -201,7 +217,8 @@ export async function readImageFolder(root: string, options: ImageFolderOptions 
   } else {
     classes = folders;
   }
-  if (classes.length === 0) fail(root, 'no class sub-folders (an image folder holds one sub-folder of images per class: root/<class>/<image>)');
+  if (classes.length === 0)
+    fail(root, 'no class sub-folders (an image folder holds one sub-folder of images per class: root/<class>/<image>)');
   const files: Array<{ path: string; label: number }> = [];
   for (let label = 0; label < classes.length; label++) {
     const dir = join(root, classes[label]);
@@ -216,20 +233,30 @@ export async function readImageFolder(root: string, options: ImageFolderOptions 
       if (lower.startsWith('.') || SYSTEM_FILES.has(lower)) continue;
       if (!extensions.some((x) => lower.endsWith(x))) {
         if (options.otherFiles === 'ignore') continue;
-        fail(join(dir, name), `not an image file (the readable extensions are ${extensions.join(' ')}); move it out of the class folder, or pass otherFiles: 'ignore'`);
+        fail(
+          join(dir, name),
+          `not an image file (the readable extensions are ${extensions.join(' ')}); move it out of the class folder, or pass otherFiles: 'ignore'`,
+        );
       }
       const path = join(dir, name);
       let isFile: boolean;
       try {
         isFile = (await stat(path)).isFile();
       } catch (e) {
-        fail(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; a broken link?)`);
+        fail(
+          path,
+          `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; a broken link?)`,
+        );
       }
       if (!isFile) continue;
       files.push({ path, label });
       found++;
     }
-    if (found === 0) fail(dir, `class folder '${classes[label]}' holds no image files (${extensions.join(' ')}); add images or remove the folder`);
+    if (found === 0)
+      fail(
+        dir,
+        `class folder '${classes[label]}' holds no image files (${extensions.join(' ')}); add images or remove the folder`,
+      );
   }
   const set = await readFiles(files, options);
   return { ...set, classNames: [...classes] };
@@ -265,7 +292,10 @@ async function readFiles(files: Array<{ path: string; label: number }>, options:
     }
     if (options.size) img = resizeRgba(img, height, width);
     else if (img.height !== height || img.width !== width) {
-      fail(path, `image is ${img.width}×${img.height}, the others are ${width}×${height} (as ${first}): images of mixed sizes need a size to resize them to (option size: [height, width])`);
+      fail(
+        path,
+        `image is ${img.width}×${img.height}, the others are ${width}×${height} (as ${first}): images of mixed sizes need a size to resize them to (option size: [height, width])`,
+      );
     }
     rgbaTo(img.rgba, height * width, channels, images, n * height * width * channels);
     labels[n] = label;
@@ -289,9 +319,17 @@ const VAL_FOLDERS = ['val', 'validation'];
  * val folder whose class folders differ from train's is an error naming both folders and the classes that differ:
  * read on their own, each would number its classes in its own way and the labels would not match.
  */
-export async function readImageFolderSplits(root: string, options: Omit<ImageFolderOptions, 'classes'> = {}): Promise<ImageFolderSplits> {
+export async function readImageFolderSplits(
+  root: string,
+  options: Omit<ImageFolderOptions, 'classes'> = {},
+): Promise<ImageFolderSplits> {
   const present = await listClassFolders(root);
-  for (const need of ['train', 'test']) if (!present.includes(need)) fail(join(root, need), `no ${need}/ folder (a split image folder holds train/ and test/, each with one sub-folder per class)`);
+  for (const need of ['train', 'test'])
+    if (!present.includes(need))
+      fail(
+        join(root, need),
+        `no ${need}/ folder (a split image folder holds train/ and test/, each with one sub-folder per class)`,
+      );
   const val = VAL_FOLDERS.find((v) => present.includes(v));
   const trainDir = join(root, 'train');
   const classes = await listClassFolders(trainDir);
@@ -301,21 +339,36 @@ export async function readImageFolderSplits(root: string, options: Omit<ImageFol
     const onlyTrain = classes.filter((c) => !theirs.includes(c));
     const onlyHere = theirs.filter((c) => !classes.includes(c));
     if (onlyTrain.length || onlyHere.length) {
-      const parts = [onlyTrain.length ? `only in ${trainDir}: ${onlyTrain.join(', ')}` : '', onlyHere.length ? `only in ${dir}: ${onlyHere.join(', ')}` : ''].filter(Boolean);
-      fail(dir, `its class folders differ from the training folder's (${parts.join('; ')}): train and ${split} must hold the same classes`);
+      const parts = [
+        onlyTrain.length ? `only in ${trainDir}: ${onlyTrain.join(', ')}` : '',
+        onlyHere.length ? `only in ${dir}: ${onlyHere.join(', ')}` : '',
+      ].filter(Boolean);
+      fail(
+        dir,
+        `its class folders differ from the training folder's (${parts.join('; ')}): train and ${split} must hold the same classes`,
+      );
     }
   }
   // progress counts on across the splits (train's files, then test's on top), so a bar does not start over
   let before = 0;
-  const progress = options.onProgress && ((done: number, total: number) => options.onProgress!(before + done, before + total));
+  const progress =
+    options.onProgress && ((done: number, total: number) => options.onProgress!(before + done, before + total));
   const train = await readImageFolder(trainDir, { ...options, onProgress: progress });
   before = train.count;
   const size = options.size ?? [train.height, train.width];
   const read = async (split: string) => {
-    const set = await readImageFolder(join(root, split), { ...options, onProgress: progress, classes, size: options.size });
+    const set = await readImageFolder(join(root, split), {
+      ...options,
+      onProgress: progress,
+      classes,
+      size: options.size,
+    });
     before += set.count;
     if (!options.size && (set.height !== size[0] || set.width !== size[1]))
-      fail(join(root, split), `images are ${set.width}×${set.height}, the training images ${size[1]}×${size[0]}: pass a size to resize both`);
+      fail(
+        join(root, split),
+        `images are ${set.width}×${set.height}, the training images ${size[1]}×${size[0]}: pass a size to resize both`,
+      );
     return set;
   };
   return { train, test: await read('test'), ...(val ? { val: await read(val) } : {}) };

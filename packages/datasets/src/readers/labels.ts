@@ -2,9 +2,15 @@
 import { fail } from '../errors.js';
 
 /** Fails on the first label outside 0..numClasses-1, with its index and the allowed range. */
-export function checkLabelRange(file: string, labels: ArrayLike<number>, numClasses: number, classes = `${numClasses} classes`): void {
+export function checkLabelRange(
+  file: string,
+  labels: ArrayLike<number>,
+  numClasses: number,
+  classes = `${numClasses} classes`,
+): void {
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    if (!(Number.isInteger(l) && l >= 0 && l < numClasses)) fail(file, `label ${l} at index ${i} is outside the ${classes} (labels must be 0..${numClasses - 1})`);
+    if (!(Number.isInteger(l) && l >= 0 && l < numClasses))
+      fail(file, `label ${l} at index ${i} is outside the ${classes} (labels must be 0..${numClasses - 1})`);
   }
 }

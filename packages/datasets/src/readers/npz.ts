@@ -25,7 +25,8 @@ const DESCR: Record<string, { dtype: string; size: number }> = {
 
 /** Parses one .npy file. Booleans come back as uint8 0/1 (dtype 'bool'); C order always (Fortran order is transposed). */
 export function parseNpy(bytes: Uint8Array, file = '<npy>'): NdArray {
-  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) fail(file, 'wrong magic number: .npy files start with \\x93NUMPY');
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
+    fail(file, 'wrong magic number: .npy files start with \\x93NUMPY');
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
@@ -40,7 +41,8 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NdArray {
   } else {
     fail(file, `unsupported .npy format version ${major}.${bytes[7]} (1.0, 2.0 and 3.0 are read)`);
   }
-  if (bytes.length < start + headerLen) fail(file, `truncated .npy header: needs ${start + headerLen} bytes, the file has ${bytes.length}`);
+  if (bytes.length < start + headerLen)
+    fail(file, `truncated .npy header: needs ${start + headerLen} bytes, the file has ${bytes.length}`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen));
   const descrM = /'descr'\s*:\s*'([<>|=])([a-z]\d+)'/.exec(header);
   const fortranM = /'fortran_order'\s*:\s*(True|False)/.exec(header);
@@ -61,7 +63,11 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NdArray {
   const n = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
   const need = offset + n * type.size;
-  if (bytes.length < need) fail(file, `truncated .npy data: shape [${shape.join(', ')}] of ${descrM[1]}${descrM[2]} needs ${need} bytes, the file has ${bytes.length}`);
+  if (bytes.length < need)
+    fail(
+      file,
+      `truncated .npy data: shape [${shape.join(', ')}] of ${descrM[1]}${descrM[2]} needs ${need} bytes, the file has ${bytes.length}`,
+    );
   let data: NdArray['data'];
   const le = !bigEndian;
   switch (type.dtype) {
@@ -77,14 +83,30 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NdArray {
       for (let i = 0; i < n; i++) {
         const o = offset + i * type.size;
         switch (type.dtype) {
-          case 'uint16': out[i] = view.getUint16(o, le); break;
-          case 'int16': out[i] = view.getInt16(o, le); break;
-          case 'uint32': out[i] = view.getUint32(o, le); break;
-          case 'int32': out[i] = view.getInt32(o, le); break;
-          case 'uint64': (out as BigUint64Array)[i] = view.getBigUint64(o, le); break;
-          case 'int64': (out as BigInt64Array)[i] = view.getBigInt64(o, le); break;
-          case 'float32': out[i] = view.getFloat32(o, le); break;
-          case 'float64': out[i] = view.getFloat64(o, le); break;
+          case 'uint16':
+            out[i] = view.getUint16(o, le);
+            break;
+          case 'int16':
+            out[i] = view.getInt16(o, le);
+            break;
+          case 'uint32':
+            out[i] = view.getUint32(o, le);
+            break;
+          case 'int32':
+            out[i] = view.getInt32(o, le);
+            break;
+          case 'uint64':
+            (out as BigUint64Array)[i] = view.getBigUint64(o, le);
+            break;
+          case 'int64':
+            (out as BigInt64Array)[i] = view.getBigInt64(o, le);
+            break;
+          case 'float32':
+            out[i] = view.getFloat32(o, le);
+            break;
+          case 'float64':
+            out[i] = view.getFloat64(o, le);
+            break;
         }
       }
       data = out;
@@ -96,20 +118,28 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NdArray {
 
 function makeTyped(dtype: string, n: number): NdArray['data'] {
   switch (dtype) {
-    case 'uint16': return new Uint16Array(n);
-    case 'int16': return new Int16Array(n);
-    case 'uint32': return new Uint32Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'uint64': return new BigUint64Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'float32': return new Float32Array(n);
-    default: return new Float64Array(n);
+    case 'uint16':
+      return new Uint16Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    case 'uint32':
+      return new Uint32Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'uint64':
+      return new BigUint64Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'float32':
+      return new Float32Array(n);
+    default:
+      return new Float64Array(n);
   }
 }
 
 function fortranToC(data: NdArray['data'], shape: number[]): NdArray['data'] {
   const n = data.length;
-  const out = new (data.constructor as new (n: number) => NdArray["data"])(n);
+  const out = new (data.constructor as new (n: number) => NdArray['data'])(n);
   const rank = shape.length;
   const idx = new Array<number>(rank).fill(0);
   // Walk the C-order output; the Fortran source index has strides 1, s0, s0·s1, ...
@@ -158,14 +188,16 @@ function centralCrcs(bytes: Uint8Array, file: string): Map<string, number> {
   let offset = view.getUint32(eocd + 16, true);
   if ((offset === 0xffffffff || count === 0xffff) && eocd >= 20 && view.getUint32(eocd - 20, true) === 0x07064b50) {
     const z = Number(view.getBigUint64(eocd - 12, true));
-    if (z + 56 > bytes.length || view.getUint32(z, true) !== 0x06064b50) fail(file, 'corrupt zip64 archive: bad zip64 end-of-central-directory record');
+    if (z + 56 > bytes.length || view.getUint32(z, true) !== 0x06064b50)
+      fail(file, 'corrupt zip64 archive: bad zip64 end-of-central-directory record');
     count = Number(view.getBigUint64(z + 32, true));
     offset = Number(view.getBigUint64(z + 48, true));
   }
   const crcs = new Map<string, number>();
   let p = offset;
   for (let k = 0; k < count; k++) {
-    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50) fail(file, `corrupt zip archive: central directory entry ${k} is damaged`);
+    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50)
+      fail(file, `corrupt zip archive: central directory entry ${k} is damaged`);
     const nameLen = view.getUint16(p + 28, true);
     const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
     crcs.set(name, view.getUint32(p + 16, true));
@@ -181,13 +213,18 @@ function checkZipCrcs(bytes: Uint8Array, entries: Record<string, Uint8Array>, fi
     const want = crcs.get(name);
     if (want === undefined) fail(file, `corrupt zip archive: member '${name}' is missing from the central directory`);
     const got = crc32(data);
-    if (got !== want) fail(file, `member '${name}' is damaged: CRC-32 ${got.toString(16).padStart(8, '0')}, the archive says ${want.toString(16).padStart(8, '0')}`);
+    if (got !== want)
+      fail(
+        file,
+        `member '${name}' is damaged: CRC-32 ${got.toString(16).padStart(8, '0')}, the archive says ${want.toString(16).padStart(8, '0')}`,
+      );
   }
 }
 
 /** Parses a .npz archive into its arrays by name (the `.npy` suffix dropped). */
 export function parseNpz(bytes: Uint8Array, file = '<npz>'): Record<string, NdArray> {
-  if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) fail(file, 'wrong magic number: .npz files are zip archives starting with "PK"');
+  if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b)
+    fail(file, 'wrong magic number: .npz files are zip archives starting with "PK"');
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);
@@ -211,7 +248,14 @@ export async function readNpz(file: string): Promise<Record<string, NdArray>> {
 
 /** Encodes an array as .npy (version 1.0, little-endian, C order): for fixtures and exports. */
 export function encodeNpy(shape: number[], data: Uint8Array | Float32Array | Int32Array | Float64Array): Uint8Array {
-  const descr = data instanceof Uint8Array ? '|u1' : data instanceof Float32Array ? '<f4' : data instanceof Int32Array ? '<i4' : '<f8';
+  const descr =
+    data instanceof Uint8Array
+      ? '|u1'
+      : data instanceof Float32Array
+        ? '<f4'
+        : data instanceof Int32Array
+          ? '<i4'
+          : '<f8';
   const shapeStr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
   const pad = 64 - ((10 + header.length + 1) % 64);
@@ -228,7 +272,10 @@ export function encodeNpy(shape: number[], data: Uint8Array | Float32Array | Int
 }
 
 /** Encodes arrays as a .npz archive (deflated when `compress`, as numpy.savez_compressed). */
-export function encodeNpz(arrays: Record<string, { shape: number[]; data: Uint8Array | Float32Array | Int32Array | Float64Array }>, compress = false): Uint8Array {
+export function encodeNpz(
+  arrays: Record<string, { shape: number[]; data: Uint8Array | Float32Array | Int32Array | Float64Array }>,
+  compress = false,
+): Uint8Array {
   const files: Record<string, Uint8Array> = {};
   for (const [name, a] of Object.entries(arrays)) files[`${name}.npy`] = encodeNpy(a.shape, a.data);
   return zipSync(files, { level: compress ? 6 : 0 });
@@ -238,19 +285,33 @@ export function encodeNpz(arrays: Record<string, { shape: number[]; data: Uint8A
  * A MedMNIST split from its .npz ({split}_images [N, H, W] or [N, H, W, C] uint8, {split}_labels [N, 1] or [N]).
  * Multi-label sets ([N, L] with L > 1) are refused: this returns single-label classification data.
  */
-export function medmnistSplit(arrays: Record<string, NdArray>, split: 'train' | 'val' | 'test', file = '<npz>'): ImageSet {
+export function medmnistSplit(
+  arrays: Record<string, NdArray>,
+  split: 'train' | 'val' | 'test',
+  file = '<npz>',
+): ImageSet {
   const images = arrays[`${split}_images`];
   const labels = arrays[`${split}_labels`];
   if (!images) fail(file, `no '${split}_images' array (found: ${Object.keys(arrays).join(', ')})`);
   if (!labels) fail(file, `no '${split}_labels' array (found: ${Object.keys(arrays).join(', ')})`);
   if (images.dtype !== 'uint8' || (images.shape.length !== 3 && images.shape.length !== 4)) {
-    fail(file, `'${split}_images' must be uint8 [N, H, W] or [N, H, W, C]; found ${images.dtype} [${images.shape.join(', ')}]`);
+    fail(
+      file,
+      `'${split}_images' must be uint8 [N, H, W] or [N, H, W, C]; found ${images.dtype} [${images.shape.join(', ')}]`,
+    );
   }
   const [count, height, width] = images.shape;
   const channels = images.shape.length === 4 ? images.shape[3] : 1;
-  if (labels.shape[0] !== count) fail(file, `mismatched counts: ${labels.shape[0]} labels in '${split}_labels' for ${count} images in '${split}_images'`);
+  if (labels.shape[0] !== count)
+    fail(
+      file,
+      `mismatched counts: ${labels.shape[0]} labels in '${split}_labels' for ${count} images in '${split}_images'`,
+    );
   if (labels.shape.length > 2 || (labels.shape.length === 2 && labels.shape[1] !== 1)) {
-    fail(file, `'${split}_labels' has shape [${labels.shape.join(', ')}]: multi-label data is not a single-label classification set`);
+    fail(
+      file,
+      `'${split}_labels' has shape [${labels.shape.join(', ')}]: multi-label data is not a single-label classification set`,
+    );
   }
   const lab = new Int32Array(count);
   for (let i = 0; i < count; i++) lab[i] = Number(labels.data[i]);

@@ -14,8 +14,12 @@ export interface Mesh {
 
 /** Parses OFF text. */
 export function parseOff(text: string, file = '<off>'): Mesh {
-  const lines = text.split(/\r?\n/).map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l.length > 0);
-  if (lines.length === 0 || !lines[0].startsWith('OFF')) fail(file, `wrong magic: OFF files start with 'OFF'; found ${JSON.stringify((lines[0] ?? '').slice(0, 20))}`);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l.length > 0);
+  if (lines.length === 0 || !lines[0].startsWith('OFF'))
+    fail(file, `wrong magic: OFF files start with 'OFF'; found ${JSON.stringify((lines[0] ?? '').slice(0, 20))}`);
   let li = 0;
   let countsLine = lines[0].slice(3).trim();
   li = 1;
@@ -25,13 +29,19 @@ export function parseOff(text: string, file = '<off>'): Mesh {
     li = 2;
   }
   const counts = countsLine.split(/\s+/).map(Number);
-  if (counts.length < 2 || !counts.slice(0, 2).every((c) => Number.isInteger(c) && c >= 0)) fail(file, `corrupt OFF counts line ${JSON.stringify(countsLine)}`);
+  if (counts.length < 2 || !counts.slice(0, 2).every((c) => Number.isInteger(c) && c >= 0))
+    fail(file, `corrupt OFF counts line ${JSON.stringify(countsLine)}`);
   const [nv, nf] = counts;
-  if (lines.length < li + nv + nf) fail(file, `truncated OFF file: header declares ${nv} vertices and ${nf} faces, only ${lines.length - li} data lines follow`);
+  if (lines.length < li + nv + nf)
+    fail(
+      file,
+      `truncated OFF file: header declares ${nv} vertices and ${nf} faces, only ${lines.length - li} data lines follow`,
+    );
   const vertices = new Float64Array(nv * 3);
   for (let v = 0; v < nv; v++) {
     const t = lines[li + v].split(/\s+/).map(Number);
-    if (t.length < 3 || !t.slice(0, 3).every(Number.isFinite)) fail(file, `corrupt vertex ${v}: ${JSON.stringify(lines[li + v])}`);
+    if (t.length < 3 || !t.slice(0, 3).every(Number.isFinite))
+      fail(file, `corrupt vertex ${v}: ${JSON.stringify(lines[li + v])}`);
     vertices.set(t.slice(0, 3), 3 * v);
   }
   li += nv;
@@ -39,9 +49,11 @@ export function parseOff(text: string, file = '<off>'): Mesh {
   for (let f = 0; f < nf; f++) {
     const t = lines[li + f].split(/\s+/).map(Number);
     const k = t[0];
-    if (!Number.isInteger(k) || k < 3 || t.length < 1 + k) fail(file, `corrupt face ${f}: ${JSON.stringify(lines[li + f])}`);
+    if (!Number.isInteger(k) || k < 3 || t.length < 1 + k)
+      fail(file, `corrupt face ${f}: ${JSON.stringify(lines[li + f])}`);
     const idx = t.slice(1, 1 + k);
-    for (const i of idx) if (!Number.isInteger(i) || i < 0 || i >= nv) fail(file, `face ${f} refers to vertex ${i}, outside 0..${nv - 1}`);
+    for (const i of idx)
+      if (!Number.isInteger(i) || i < 0 || i >= nv) fail(file, `face ${f} refers to vertex ${i}, outside 0..${nv - 1}`);
     for (let j = 1; j + 1 < k; j++) tris.push(idx[0], idx[j], idx[j + 1]);
   }
   return { vertices, triangles: Int32Array.from(tris) };
@@ -94,7 +106,11 @@ export function voxelizeMesh(mesh: Mesh, options: VoxelizeOptions = {}): Uint8Ar
         const u = i / n;
         const w = j / n;
         const s = 1 - u - w;
-        mark(s * p[a] + u * p[b] + w * p[c], s * p[a + 1] + u * p[b + 1] + w * p[c + 1], s * p[a + 2] + u * p[b + 2] + w * p[c + 2]);
+        mark(
+          s * p[a] + u * p[b] + w * p[c],
+          s * p[a + 1] + u * p[b + 1] + w * p[c + 1],
+          s * p[a + 2] + u * p[b + 2] + w * p[c + 2],
+        );
       }
     }
   }
@@ -125,7 +141,11 @@ export interface VoxelSet {
  * A ModelNet10/40 split from its folder layout root/<class>/<split>/*.off, voxelised to resolution³.
  * `classes` (when given) must match the class folders exactly, as in readImageFolder.
  */
-export async function readModelNet(root: string, split: 'train' | 'test', options: VoxelizeOptions & { classes?: string[] } = {}): Promise<VoxelSet> {
+export async function readModelNet(
+  root: string,
+  split: 'train' | 'test',
+  options: VoxelizeOptions & { classes?: string[] } = {},
+): Promise<VoxelSet> {
   const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
   if (split !== 'train' && split !== 'test') invalidArg('readModelNet', 'split', split, "'train' or 'test'");
@@ -136,10 +156,15 @@ export async function readModelNet(root: string, split: 'train' | 'test', option
   } catch (e) {
     fail(root, `cannot list the ModelNet folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const folders = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const classes = options.classes ?? folders;
   if (options.classes) {
-    for (const f of folders) if (!classes.includes(f)) fail(join(root, f), `unknown class folder '${f}' (the classes are: ${classes.join(', ')})`);
+    for (const f of folders)
+      if (!classes.includes(f))
+        fail(join(root, f), `unknown class folder '${f}' (the classes are: ${classes.join(', ')})`);
     for (const c of classes) if (!folders.includes(c)) fail(join(root, c), `class '${c}' has no folder`);
   }
   if (classes.length === 0) fail(root, 'no class sub-folders');
@@ -160,5 +185,12 @@ export async function readModelNet(root: string, split: 'train' | 'test', option
   }
   const grids = new Uint8Array(files.length * R * R * R);
   for (let i = 0; i < files.length; i++) grids.set(await readOffVoxels(files[i], { resolution: R }), i * R * R * R);
-  return { grids, labels: Int32Array.from(labels), count: files.length, resolution: R, classNames: [...classes], files };
+  return {
+    grids,
+    labels: Int32Array.from(labels),
+    count: files.length,
+    resolution: R,
+    classNames: [...classes],
+    files,
+  };
 }

@@ -7,7 +7,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /** A native gradient: the input gradients as tfjs's gradFunc returns them, or null to use tfjs's own. */
-export type NativeGradFunc = (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor> | null;
+export type NativeGradFunc = (
+  dy: tf.Tensor,
+  saved: tf.Tensor[],
+  attrs: tf.NamedAttrMap,
+) => Record<string, () => tf.Tensor> | null;
 
 export interface NativeGradConfig {
   /** The tfjs kernel whose gradient this replaces. */
@@ -28,7 +32,8 @@ export function overrideGradient(config: NativeGradConfig): void {
     kernelName: config.kernelName,
     inputsToSave: stock.inputsToSave,
     native: true,
-    gradFunc: (dy, saved, attrs) => (onNative() ? config.gradFunc(dy as tf.Tensor, saved, attrs) : null) ?? stock.gradFunc(dy, saved, attrs),
+    gradFunc: (dy, saved, attrs) =>
+      (onNative() ? config.gradFunc(dy as tf.Tensor, saved, attrs) : null) ?? stock.gradFunc(dy, saved, attrs),
   };
   tf.registerGradient(replaced);
 }

@@ -6,7 +6,8 @@ import { allF32, cpuKernel, nativeKernel, size, type NativeKernelArgs } from './
 export function addN(args: NativeKernelArgs<AddNInputs, unknown>) {
   const { backend } = args;
   const ts = args.inputs;
-  if (ts.length < 2 || !allF32(...ts) || ts.some((t) => size(t.shape) !== size(ts[0]!.shape))) return cpuKernel(AddN, args);
+  if (ts.length < 2 || !allF32(...ts) || ts.some((t) => size(t.shape) !== size(ts[0]!.shape)))
+    return cpuKernel(AddN, args);
   count(AddN);
   const out = backend.allocFloat32(size(ts[0]!.shape));
   backend.addon.binary(0, backend.f32(ts[0]!), backend.f32(ts[1]!), out);

@@ -11,7 +11,8 @@ export function avgPool(args: NativeKernelArgs<AvgPoolInputs, AvgPoolAttrs>) {
   const at = args.attrs;
   if (x.dtype !== 'float32' || x.shape.length !== 4) return cpuKernel(AvgPool, args);
   const c = backend_util.computePool2DInfo(x.shape as never, at.filterSize, at.strides, 1, at.pad, at.dimRoundingMode);
-  if (c.filterWidth === 1 && c.filterHeight === 1 && tf.util.arraysEqual(c.inShape, c.outShape)) return cpuKernel(AvgPool, args);
+  if (c.filterWidth === 1 && c.filterHeight === 1 && tf.util.arraysEqual(c.inShape, c.outShape))
+    return cpuKernel(AvgPool, args);
   count(AvgPool);
   const out = backend.allocFloat32(size(c.outShape));
   backend.addon.avgPool(backend.f32(x), poolGeom(c), out);

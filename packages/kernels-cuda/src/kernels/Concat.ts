@@ -12,7 +12,8 @@ export function concat(args: NativeKernelArgs<ConcatInputs, ConcatAttrs>) {
   if (ts.length === 0 || ts.some((t) => t.dtype !== 'float32' || t.shape.length === 0)) return cpuKernel(Concat, args);
   const rank = ts[0]!.shape.length;
   const $axis = tf.util.parseAxisParam(axis, ts[0]!.shape)[0]!;
-  if (ts.some((t) => t.shape.length !== rank || t.shape.some((d, i) => i !== $axis && d !== ts[0]!.shape[i]))) return cpuKernel(Concat, args);
+  if (ts.some((t) => t.shape.length !== rank || t.shape.some((d, i) => i !== $axis && d !== ts[0]!.shape[i])))
+    return cpuKernel(Concat, args);
   count(Concat);
   const outShape = ts[0]!.shape.slice();
   outShape[$axis] = ts.reduce((n, t) => n + t.shape[$axis]!, 0);

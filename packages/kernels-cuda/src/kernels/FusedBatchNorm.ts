@@ -13,7 +13,11 @@ export function fusedBatchNorm(args: NativeKernelArgs<FusedBatchNormInputs, Fuse
   const { varianceEpsilon } = args.attrs;
   const C = x!.shape[x!.shape.length - 1] ?? 1;
   const params = [mean, variance, offset, scale].filter((t): t is tf.TensorInfo => t != null);
-  if (!allF32(x, ...params) || params.some((t) => size(t.shape) !== C && size(t.shape) !== 1) || size(x!.shape) % C !== 0) {
+  if (
+    !allF32(x, ...params) ||
+    params.some((t) => size(t.shape) !== C && size(t.shape) !== 1) ||
+    size(x!.shape) % C !== 0
+  ) {
     return cpuKernel(FusedBatchNorm, args);
   }
   count(FusedBatchNorm);
@@ -23,7 +27,15 @@ export function fusedBatchNorm(args: NativeKernelArgs<FusedBatchNormInputs, Fuse
     return v.length === C ? v : new Float32Array(C).fill(v[0]!);
   };
   const out = backend.allocFloat32(size(x!.shape));
-  backend.addon.batchNorm(backend.f32(x!), full(mean)!, full(variance)!, full(offset), full(scale), varianceEpsilon ?? 0.001, out);
+  backend.addon.batchNorm(
+    backend.f32(x!),
+    full(mean)!,
+    full(variance)!,
+    full(offset),
+    full(scale),
+    varianceEpsilon ?? 0.001,
+    out,
+  );
   return backend.makeNativeOutput(out, x!.shape);
 }
 

@@ -5,7 +5,17 @@
 import { forwardTensors, gmrConvComposed, GMR_CONV_2D, type GMRKernelArgs } from '@gmr-conv/core/kernel';
 import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
-import { finish, geometry, GMR_COUNTERS, mixingOperand, ringKey, ringSums, ringTaps, toNHWC, unsupportedReason } from './gmr_conv_impl.js';
+import {
+  finish,
+  geometry,
+  GMR_COUNTERS,
+  mixingOperand,
+  ringKey,
+  ringSums,
+  ringTaps,
+  toNHWC,
+  unsupportedReason,
+} from './gmr_conv_impl.js';
 import { nativeKernel } from './native_util.js';
 
 /** Largest mixing operand (Cout/g · n·Cin/g floats) for which the fused forward pays (measured on a 2-core EPYC). */
@@ -45,7 +55,24 @@ export function gmrConv2D({ inputs, backend: b, attrs: a }: GMRKernelArgs<typeof
   if (xl !== x) xl.dispose();
   const y = backend.allocFloat32(P * cout);
   for (let grp = 0; grp < g.groups; grp++) {
-    backend.addon.sgemm(false, true, P, coutG, k, 1, r, grp * k, g.cin * g.n, phi, grp * coutG * k, k, 0, y, grp * coutG, cout);
+    backend.addon.sgemm(
+      false,
+      true,
+      P,
+      coutG,
+      k,
+      1,
+      r,
+      grp * k,
+      g.cin * g.n,
+      phi,
+      grp * coutG * k,
+      k,
+      0,
+      y,
+      grp * coutG,
+      cout,
+    );
   }
   backend.freeScratch(phi);
   // Under a gradient tape the filter gradient needs R again: keep it rather than recompute it there.

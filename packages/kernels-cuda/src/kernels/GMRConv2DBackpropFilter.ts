@@ -9,9 +9,19 @@ import { count } from '../counters.js';
 import { geometry, GMR_COUNTERS, ringKey, ringSums, toNHWC, unsupportedReason } from './gmr_conv_impl.js';
 import { nativeKernel } from './native_util.js';
 
-export function gmrConv2DBackpropFilter({ inputs, backend, attrs: a }: GMRKernelArgs<typeof GMR_CONV_2D_BACKPROP_FILTER, NativeBackend>) {
+export function gmrConv2DBackpropFilter({
+  inputs,
+  backend,
+  attrs: a,
+}: GMRKernelArgs<typeof GMR_CONV_2D_BACKPROP_FILTER, NativeBackend>) {
   const why = unsupportedReason(a);
-  if (why !== null) invalid(`@gmr-conv/kernels-cuda ${GMR_CONV_2D_BACKPROP_FILTER}`, 'attrs', why, 'a 2D non-transposed convolution with a known padding mode');
+  if (why !== null)
+    invalid(
+      `@gmr-conv/kernels-cuda ${GMR_CONV_2D_BACKPROP_FILTER}`,
+      'attrs',
+      why,
+      'a 2D non-transposed convolution with a known padding mode',
+    );
   count(GMR_COUNTERS.backpropFilter);
   const { x, dy, indexMat } = inputs;
   const cout = channelsOf(dy.shape, a.dataFormat);
@@ -31,7 +41,24 @@ export function gmrConv2DBackpropFilter({ inputs, backend, attrs: a }: GMRKernel
   const dphiT = new Float32Array(cout * k);
   const dyv = backend.f32(dyl);
   for (let grp = 0; grp < g.groups; grp++) {
-    backend.addon.sgemm(true, false, coutG, k, P, 1, dyv, grp * coutG, cout, r, grp * k, g.cin * g.n, 0, dphiT, grp * coutG * k, k);
+    backend.addon.sgemm(
+      true,
+      false,
+      coutG,
+      k,
+      P,
+      1,
+      dyv,
+      grp * coutG,
+      cout,
+      r,
+      grp * k,
+      g.cin * g.n,
+      0,
+      dphiT,
+      grp * coutG * k,
+      k,
+    );
   }
   if (dyl !== dy) dyl.dispose();
   backend.freeScratch(r);

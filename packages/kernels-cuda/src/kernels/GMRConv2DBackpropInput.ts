@@ -6,9 +6,19 @@ import { count } from '../counters.js';
 import { finish, geometry, GMR_COUNTERS, mixingOperand, ringTaps, toNHWC, unsupportedReason } from './gmr_conv_impl.js';
 import { nativeKernel } from './native_util.js';
 
-export function gmrConv2DBackpropInput({ inputs, backend, attrs: a }: GMRKernelArgs<typeof GMR_CONV_2D_BACKPROP_INPUT, NativeBackend>) {
+export function gmrConv2DBackpropInput({
+  inputs,
+  backend,
+  attrs: a,
+}: GMRKernelArgs<typeof GMR_CONV_2D_BACKPROP_INPUT, NativeBackend>) {
   const why = unsupportedReason(a);
-  if (why !== null) invalid(`@gmr-conv/kernels-cuda ${GMR_CONV_2D_BACKPROP_INPUT}`, 'attrs', why, 'a 2D non-transposed convolution with a known padding mode');
+  if (why !== null)
+    invalid(
+      `@gmr-conv/kernels-cuda ${GMR_CONV_2D_BACKPROP_INPUT}`,
+      'attrs',
+      why,
+      'a 2D non-transposed convolution with a known padding mode',
+    );
   count(GMR_COUNTERS.backpropInput);
   const { dy, weight, indexMat } = inputs;
   const logSigmas = a.hasLogSigmas && inputs.logSigmas && inputs.logSigmas.size > 0 ? inputs.logSigmas : null;
@@ -22,7 +32,24 @@ export function gmrConv2DBackpropInput({ inputs, backend, attrs: a }: GMRKernelA
   const d = backend.allocFloat32(P * g.cin * g.n);
   const dyv = backend.f32(dyl);
   for (let grp = 0; grp < g.groups; grp++) {
-    backend.addon.sgemm(false, false, P, k, coutG, 1, dyv, grp * coutG, cout, phi, grp * coutG * k, k, 0, d, grp * k, g.cin * g.n);
+    backend.addon.sgemm(
+      false,
+      false,
+      P,
+      k,
+      coutG,
+      1,
+      dyv,
+      grp * coutG,
+      cout,
+      phi,
+      grp * coutG * k,
+      k,
+      0,
+      d,
+      grp * k,
+      g.cin * g.n,
+    );
   }
   backend.freeScratch(phi);
   if (dyl !== dy) dyl.dispose();

@@ -12,18 +12,54 @@ import { allF32, nativeKernel, size, type NativeKernelArgs } from './native_util
 /** Channels C = n0 + 2·(n1 + n2) and fields F = n0 + n1 + n2 of a layout. */
 export const fieldSizes = ([n0, n1, n2]: FieldBatchNormAttrs['fields']) => ({ C: n0 + 2 * (n1 + n2), F: n0 + n1 + n2 });
 
-export function fieldBatchNorm({ inputs, backend, attrs }: NativeKernelArgs<Pick<NamedTensorInfoMap, 'x' | 'gamma' | 'beta'>, FieldBatchNormAttrs>) {
+export function fieldBatchNorm({
+  inputs,
+  backend,
+  attrs,
+}: NativeKernelArgs<Pick<NamedTensorInfoMap, 'x' | 'gamma' | 'beta'>, FieldBatchNormAttrs>) {
   const { x, gamma, beta } = inputs;
   const [n0, n1, n2] = attrs.fields;
   const { C, F } = fieldSizes(attrs.fields);
-  if (!allF32(x, gamma, beta) || x!.shape[x!.shape.length - 1] !== C || size(gamma!.shape) !== F || (n0 > 0) !== (beta != null) || (beta != null && size(beta.shape) !== n0)) {
-    invalid(FIELD_BATCH_NORM, 'inputs', `x [${x!.shape}], gamma [${gamma!.shape}], beta ${beta ? `[${beta.shape}]` : 'none'}`, `float32 x [..., ${C}], gamma [${F}] and beta [${n0}] (none when n0 = 0) for fields [${attrs.fields}]`);
+  if (
+    !allF32(x, gamma, beta) ||
+    x!.shape[x!.shape.length - 1] !== C ||
+    size(gamma!.shape) !== F ||
+    n0 > 0 !== (beta != null) ||
+    (beta != null && size(beta.shape) !== n0)
+  ) {
+    invalid(
+      FIELD_BATCH_NORM,
+      'inputs',
+      `x [${x!.shape}], gamma [${gamma!.shape}], beta ${beta ? `[${beta.shape}]` : 'none'}`,
+      `float32 x [..., ${C}], gamma [${F}] and beta [${n0}] (none when n0 = 0) for fields [${attrs.fields}]`,
+    );
   }
   count(FIELD_BATCH_NORM);
   const y = backend.allocFloat32(size(x!.shape));
-  const [mean, stats, invStd] = [C, F, C].map((n) => backend.allocFloat32(n)) as [Float32Array, Float32Array, Float32Array];
-  backend.addon.fieldBatchNorm(backend.f32(x!), n0, n1, n2, backend.f32(gamma!), beta ? backend.f32(beta) : null, attrs.epsilon, y, mean, stats, invStd);
-  return [backend.makeNativeOutput(y, x!.shape), backend.makeNativeOutput(mean, [C]), backend.makeNativeOutput(stats, [F]), backend.makeNativeOutput(invStd, [C])];
+  const [mean, stats, invStd] = [C, F, C].map((n) => backend.allocFloat32(n)) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  backend.addon.fieldBatchNorm(
+    backend.f32(x!),
+    n0,
+    n1,
+    n2,
+    backend.f32(gamma!),
+    beta ? backend.f32(beta) : null,
+    attrs.epsilon,
+    y,
+    mean,
+    stats,
+    invStd,
+  );
+  return [
+    backend.makeNativeOutput(y, x!.shape),
+    backend.makeNativeOutput(mean, [C]),
+    backend.makeNativeOutput(stats, [F]),
+    backend.makeNativeOutput(invStd, [C]),
+  ];
 }
 
 export const fieldBatchNormConfig = nativeKernel(FIELD_BATCH_NORM, fieldBatchNorm);

@@ -6,18 +6,46 @@ import { count } from '../counters.js';
 import { fieldSizes } from './GMRFieldBatchNorm.js';
 import { allF32, nativeKernel, size, type NativeKernelArgs } from './native_util.js';
 
-export function fieldBatchNormGrad({ inputs, backend, attrs }: NativeKernelArgs<Pick<NamedTensorInfoMap, 'x' | 'dy' | 'mean' | 'invStd' | 'gamma'>, FieldBatchNormAttrs>) {
+export function fieldBatchNormGrad({
+  inputs,
+  backend,
+  attrs,
+}: NativeKernelArgs<Pick<NamedTensorInfoMap, 'x' | 'dy' | 'mean' | 'invStd' | 'gamma'>, FieldBatchNormAttrs>) {
   const { x, dy, mean, invStd, gamma } = inputs;
   const [n0, n1, n2] = attrs.fields;
   const { C, F } = fieldSizes(attrs.fields);
-  if (!allF32(x, dy, mean, invStd, gamma) || x!.shape[x!.shape.length - 1] !== C || size(dy!.shape) !== size(x!.shape) || size(mean!.shape) !== C || size(invStd!.shape) !== C || size(gamma!.shape) !== F) {
-    invalid(FIELD_BATCH_NORM_GRAD, 'inputs', `x [${x!.shape}], dy [${dy!.shape}], mean [${mean!.shape}], invStd [${invStd!.shape}], gamma [${gamma!.shape}]`, `float32 x and dy [..., ${C}], mean and invStd [${C}], gamma [${F}] for fields [${attrs.fields}]`);
+  if (
+    !allF32(x, dy, mean, invStd, gamma) ||
+    x!.shape[x!.shape.length - 1] !== C ||
+    size(dy!.shape) !== size(x!.shape) ||
+    size(mean!.shape) !== C ||
+    size(invStd!.shape) !== C ||
+    size(gamma!.shape) !== F
+  ) {
+    invalid(
+      FIELD_BATCH_NORM_GRAD,
+      'inputs',
+      `x [${x!.shape}], dy [${dy!.shape}], mean [${mean!.shape}], invStd [${invStd!.shape}], gamma [${gamma!.shape}]`,
+      `float32 x and dy [..., ${C}], mean and invStd [${C}], gamma [${F}] for fields [${attrs.fields}]`,
+    );
   }
   count(FIELD_BATCH_NORM_GRAD);
   const dx = backend.allocFloat32(size(x!.shape));
   const dgamma = backend.allocFloat32(F);
   const dbeta = n0 > 0 ? backend.allocFloat32(n0) : null;
-  backend.addon.fieldBatchNormGrad(backend.f32(x!), backend.f32(dy!), n0, n1, n2, backend.f32(mean!), backend.f32(invStd!), backend.f32(gamma!), dx, dgamma, dbeta);
+  backend.addon.fieldBatchNormGrad(
+    backend.f32(x!),
+    backend.f32(dy!),
+    n0,
+    n1,
+    n2,
+    backend.f32(mean!),
+    backend.f32(invStd!),
+    backend.f32(gamma!),
+    dx,
+    dgamma,
+    dbeta,
+  );
   const out = [backend.makeNativeOutput(dx, x!.shape), backend.makeNativeOutput(dgamma, [F])];
   return dbeta ? [...out, backend.makeNativeOutput(dbeta, [n0])] : out;
 }

@@ -21,7 +21,13 @@ export function fieldGate(args: NativeKernelArgs<Pick<NamedTensorInfoMap, 'x'>, 
   const { fields } = args.attrs;
   const { cin, cout } = gateChannels(fields);
   // No cpu kernel of this name exists to fall back to (core's fieldGate sends only float32 of this layout)
-  if (x.dtype !== 'float32' || x.shape[x.shape.length - 1] !== cin) invalid(FIELD_GATE, 'x', `${x.dtype} [${x.shape.join(', ')}]`, `float32 [..., ${cin}] for fields [${fields.join(', ')}]`);
+  if (x.dtype !== 'float32' || x.shape[x.shape.length - 1] !== cin)
+    invalid(
+      FIELD_GATE,
+      'x',
+      `${x.dtype} [${x.shape.join(', ')}]`,
+      `float32 [..., ${cin}] for fields [${fields.join(', ')}]`,
+    );
   count(FIELD_GATE);
   const outShape = [...x.shape.slice(0, -1), cout];
   const y = backend.allocFloat32(size(outShape));

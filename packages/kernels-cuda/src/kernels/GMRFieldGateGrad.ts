@@ -12,8 +12,18 @@ export function fieldGateGrad(args: NativeKernelArgs<Pick<NamedTensorInfoMap, 'x
   const dy = args.inputs.dy!;
   const { fields } = args.attrs;
   const { cin, cout } = gateChannels(fields);
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape[x.shape.length - 1] !== cin || size(dy.shape) !== (size(x.shape) / cin) * cout) {
-    invalid(FIELD_GATE_GRAD, 'x, dy', `${x.dtype} [${x.shape.join(', ')}], ${dy.dtype} [${dy.shape.join(', ')}]`, `float32 [..., ${cin}] and [..., ${cout}] for fields [${fields.join(', ')}]`);
+  if (
+    x.dtype !== 'float32' ||
+    dy.dtype !== 'float32' ||
+    x.shape[x.shape.length - 1] !== cin ||
+    size(dy.shape) !== (size(x.shape) / cin) * cout
+  ) {
+    invalid(
+      FIELD_GATE_GRAD,
+      'x, dy',
+      `${x.dtype} [${x.shape.join(', ')}], ${dy.dtype} [${dy.shape.join(', ')}]`,
+      `float32 [..., ${cin}] and [..., ${cout}] for fields [${fields.join(', ')}]`,
+    );
   }
   count(FIELD_GATE_GRAD);
   const dx = backend.allocFloat32(size(x.shape));

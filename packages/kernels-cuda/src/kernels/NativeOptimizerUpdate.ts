@@ -26,7 +26,11 @@ export function optimizerSlots(a: Pick<NativeOptimizerUpdateAttrs, 'optimizer' |
   return a.optimizer === 'sgd' ? (a.momentum > 0 ? 1 : 0) : 2;
 }
 
-function optimizerUpdate({ inputs: named, backend, attrs: a }: NativeKernelArgs<tf.NamedTensorInfoMap, NativeOptimizerUpdateAttrs>): tf.TensorInfo[] {
+function optimizerUpdate({
+  inputs: named,
+  backend,
+  attrs: a,
+}: NativeKernelArgs<tf.NamedTensorInfoMap, NativeOptimizerUpdateAttrs>): tf.TensorInfo[] {
   // An array of tensors, as tfjs passes AddN's.
   const inputs = Object.values(named) as tf.TensorInfo[];
   if (!(a.optimizer in KINDS)) invalid(WHERE, 'optimizer', a.optimizer, "'sgd', 'adam' or 'adamw'");
@@ -35,21 +39,44 @@ function optimizerUpdate({ inputs: named, backend, attrs: a }: NativeKernelArgs<
   const slots = optimizerSlots(a);
   const per = 2 + slots;
   if (inputs.length !== decay.length * per) {
-    invalid(WHERE, 'inputs', `${inputs.length} tensors`, `${decay.length * per} tensors (${decay.length} variables × value, gradient and ${slots} state)`);
+    invalid(
+      WHERE,
+      'inputs',
+      `${inputs.length} tensors`,
+      `${decay.length * per} tensors (${decay.length} variables × value, gradient and ${slots} state)`,
+    );
   }
   for (let i = 0; i < inputs.length; i++) {
-    const t = inputs[i]!, w = inputs[i - (i % per)]!;
+    const t = inputs[i]!,
+      w = inputs[i - (i % per)]!;
     if (t.dtype !== 'float32') invalid(WHERE, `inputs[${i}].dtype`, t.dtype, "'float32'");
     if (t.shape.length !== w.shape.length || t.shape.some((d, k) => d !== w.shape[k])) {
-      invalid(WHERE, `inputs[${i}].shape`, t.shape, `the shape of its variable (inputs[${i - (i % per)}]), [${w.shape.join(', ')}]`);
+      invalid(
+        WHERE,
+        `inputs[${i}].shape`,
+        t.shape,
+        `the shape of its variable (inputs[${i - (i % per)}]), [${w.shape.join(', ')}]`,
+      );
     }
   }
   count(NativeOptimizerUpdate);
   // The constants as the tfjs-op path computes them: in double, before they become float32 scalars.
   const t = a.step;
   const params = Float64Array.from([
-    KINDS[a.optimizer], a.lr, a.momentum, a.nesterov ? 1 : 0, a.weightDecay, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2,
-    1 - a.beta1 ** t, 1 - a.beta2 ** t, a.eps, a.lr * a.weightDecay, a.clipNorm,
+    KINDS[a.optimizer],
+    a.lr,
+    a.momentum,
+    a.nesterov ? 1 : 0,
+    a.weightDecay,
+    a.beta1,
+    1 - a.beta1,
+    a.beta2,
+    1 - a.beta2,
+    1 - a.beta1 ** t,
+    1 - a.beta2 ** t,
+    a.eps,
+    a.lr * a.weightDecay,
+    a.clipNorm,
   ]);
   const ins: Float32Array[] = inputs.map((x) => backend.f32(x));
   const outs: Float32Array[] = [];
@@ -64,7 +91,13 @@ function optimizerUpdate({ inputs: named, backend, attrs: a }: NativeKernelArgs<
   }
   const norm = backend.allocFloat32(1);
   try {
-    backend.addon.optimizerUpdate(params, Uint8Array.from(decay, (d) => (d ? 1 : 0)), ins, outs, norm);
+    backend.addon.optimizerUpdate(
+      params,
+      Uint8Array.from(decay, (d) => (d ? 1 : 0)),
+      ins,
+      outs,
+      norm,
+    );
   } catch (e) {
     for (const o of outs) backend.freeScratch(o);
     backend.freeScratch(norm);

@@ -13,7 +13,15 @@ export function padV2(args: NativeKernelArgs<PadV2Inputs, PadV2Attrs>) {
   const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
   const out = backend.allocFloat32(size(outShape));
   out.fill(constantValue);
-  copyBox(backend.f32(x), x.shape, new Array(x.shape.length).fill(0), x.shape, out, outShape, paddings.map((p) => p[0]));
+  copyBox(
+    backend.f32(x),
+    x.shape,
+    new Array(x.shape.length).fill(0),
+    x.shape,
+    out,
+    outShape,
+    paddings.map((p) => p[0]),
+  );
   return backend.makeNativeOutput(out, outShape);
 }
 

@@ -7,7 +7,14 @@ export function tile(args: NativeKernelArgs<TileInputs, TileAttrs>) {
   const { backend } = args;
   const x = args.inputs.x!;
   const { reps } = args.attrs;
-  if (x.dtype !== 'float32' || x.shape.length === 0 || x.shape.length > 8 || size(x.shape) === 0 || reps.some((r) => r < 1)) return cpuKernel(Tile, args);
+  if (
+    x.dtype !== 'float32' ||
+    x.shape.length === 0 ||
+    x.shape.length > 8 ||
+    size(x.shape) === 0 ||
+    reps.some((r) => r < 1)
+  )
+    return cpuKernel(Tile, args);
   count(Tile);
   const outShape = x.shape.map((d, i) => d * reps[i]!);
   const out = backend.allocFloat32(size(outShape));

@@ -7,7 +7,8 @@ export function transpose(args: NativeKernelArgs<TransposeInputs, TransposeAttrs
   const { backend } = args;
   const x = args.inputs.x!;
   const { perm } = args.attrs;
-  if (x.dtype !== 'float32' || x.shape.length === 0 || x.shape.length > 8 || size(x.shape) === 0) return cpuKernel(Transpose, args);
+  if (x.dtype !== 'float32' || x.shape.length === 0 || x.shape.length > 8 || size(x.shape) === 0)
+    return cpuKernel(Transpose, args);
   count(Transpose);
   const outShape = perm.map((p) => x.shape[p]!);
   const out = backend.allocFloat32(size(x.shape));

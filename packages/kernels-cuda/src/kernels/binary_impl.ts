@@ -27,7 +27,9 @@ export function broadcastStrides(shape: number[], outShape: number[]): number[] 
 
 /** Merges neighbouring axes along which both operands step the same way (fewer, longer rows). */
 export function collapse(shape: number[], sa: number[], sb: number[]): [number[], number[], number[]] {
-  const s: number[] = [], a: number[] = [], b: number[] = [];
+  const s: number[] = [],
+    a: number[] = [],
+    b: number[] = [];
   for (let i = 0; i < shape.length; i++) {
     if (shape[i] === 1) continue;
     const k = s.length - 1;
@@ -61,9 +63,21 @@ export function binaryKernelFunc(name: string, op: BinaryOpCode): NativeKernelFu
     const n = size(outShape);
     if (n === 0 || outShape.length > 8) return cpuKernel(name, args);
     count(name);
-    const [shape, sa, sb] = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+    const [shape, sa, sb] = collapse(
+      outShape,
+      broadcastStrides(a.shape, outShape),
+      broadcastStrides(b.shape, outShape),
+    );
     const out = backend.allocFloat32(n);
-    backend.addon.binaryStrided(op, backend.f32(a), Int32Array.from(sa), backend.f32(b), Int32Array.from(sb), out, Int32Array.from(shape));
+    backend.addon.binaryStrided(
+      op,
+      backend.f32(a),
+      Int32Array.from(sa),
+      backend.f32(b),
+      Int32Array.from(sb),
+      out,
+      Int32Array.from(shape),
+    );
     return backend.makeNativeOutput(out, outShape);
   };
 }

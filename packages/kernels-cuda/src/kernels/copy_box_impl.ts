@@ -10,7 +10,15 @@ import { size } from './native_util.js';
  * Copies the box `box` (extent per axis) starting at `from` in src (shape `srcShape`) to the position `to` of
  * dst (shape `dstShape`). Both arrays are row-major; the ranks are equal.
  */
-export function copyBox(src: Float32Array, srcShape: number[], from: number[], box: number[], dst: Float32Array, dstShape: number[], to: number[]): void {
+export function copyBox(
+  src: Float32Array,
+  srcShape: number[],
+  from: number[],
+  box: number[],
+  dst: Float32Array,
+  dstShape: number[],
+  to: number[],
+): void {
   const rank = srcShape.length;
   if (rank === 0 || size(box) === 0) {
     if (rank === 0) dst[0] = src[0]!;

@@ -57,7 +57,25 @@ export function geometry(a: GMRConvAttrs, xShape: number[], weightShape: number[
   const [dh, dw] = info.dilations as [number, number];
   const [[pt], [pl]] = info.pads;
   const { batch, inChannels: cin, outChannels: cout, groups, numRings: n } = info;
-  const packed = Int32Array.from([batch, inH, inW, cin, outH, outW, groups, n, kh, kw, sh, sw, dh, dw, pt!, pl!, info.paddingModeCode]);
+  const packed = Int32Array.from([
+    batch,
+    inH,
+    inW,
+    cin,
+    outH,
+    outW,
+    groups,
+    n,
+    kh,
+    kw,
+    sh,
+    sw,
+    dh,
+    dw,
+    pt!,
+    pl!,
+    info.paddingModeCode,
+  ]);
   return { batch, inH, inW, cin, outH, outW, cout, groups, n, kh, kw, packed };
 }
 
@@ -73,7 +91,12 @@ export function ringTaps(mask: Float32Array, n: number, kh: number, kw: number):
 }
 
 /** Φ = θ·P (core's mixingWeights) rearranged to [Cout, n, Cin/g] (the GEMM operand) in native scratch memory (free it with freeScratch). */
-export function mixingOperand(backend: NativeBackend, weight: tf.Tensor, logSigmas: tf.Tensor | null, a: GMRConvAttrs): Float32Array {
+export function mixingOperand(
+  backend: NativeBackend,
+  weight: tf.Tensor,
+  logSigmas: tf.Tensor | null,
+  a: GMRConvAttrs,
+): Float32Array {
   const [cout, cinG, n] = weight.shape as [number, number, number];
   const phi = mixingWeights(weight, logSigmas, a);
   const out = backend.allocFloat32(cout * n * cinG);
@@ -82,10 +105,16 @@ export function mixingOperand(backend: NativeBackend, weight: tf.Tensor, logSigm
   return out;
 }
 
-export const toNHWC = (t: tf.Tensor, a: GMRConvAttrs) => (a.dataFormat === 'channelsFirst' ? tf.transpose(t, [0, 2, 3, 1]) : t);
+export const toNHWC = (t: tf.Tensor, a: GMRConvAttrs) =>
+  a.dataFormat === 'channelsFirst' ? tf.transpose(t, [0, 2, 3, 1]) : t;
 
 /** Wraps a native output as a tensor in x's layout (NCHW: transposed back, the NHWC one disposed). */
-export function finish(backend: NativeBackend, values: Float32Array, nhwcShape: number[], a: GMRConvAttrs): tf.TensorInfo {
+export function finish(
+  backend: NativeBackend,
+  values: Float32Array,
+  nhwcShape: number[],
+  a: GMRConvAttrs,
+): tf.TensorInfo {
   const info = backend.makeNativeOutput(values, nhwcShape);
   if (a.dataFormat !== 'channelsFirst') return info;
   const t = tf.engine().makeTensorFromTensorInfo(info);
@@ -95,7 +124,8 @@ export function finish(backend: NativeBackend, values: Float32Array, nhwcShape: 
 }
 
 /** What the ring sums of x depend on besides x: the geometry and the masks. */
-export const ringKey = (g: Geometry, indexMat: tf.TensorInfo) => `${g.packed.join(',')}|${(indexMat.dataId as { id?: number }).id ?? ''}`;
+export const ringKey = (g: Geometry, indexMat: tf.TensorInfo) =>
+  `${g.packed.join(',')}|${(indexMat.dataId as { id?: number }).id ?? ''}`;
 
 /** Ring sums of x (NHWC tensor) into a scratch native array [P, Cin·n]. */
 export function ringSums(backend: NativeBackend, xl: tf.Tensor, indexMat: tf.TensorInfo, g: Geometry): Float32Array {

@@ -29,12 +29,14 @@ export function nativeKernel<I, A>(kernelName: string, kernelFunc: NativeKernelF
 export const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
 
 /** True when every given tensor is float32 (absent optional inputs count as float32): what the addon computes in. */
-export const allF32 = (...ts: (tf.TensorInfo | undefined | null)[]) => ts.every((t) => t == null || t.dtype === 'float32');
+export const allF32 = (...ts: (tf.TensorInfo | undefined | null)[]) =>
+  ts.every((t) => t == null || t.dtype === 'float32');
 
 /** The cpu backend's kernel for `name` (the fallback of every native kernel), counted as `name:fallback`. */
 export function cpuKernel(name: string, args: NativeKernelArgs<unknown, unknown>): tf.TensorInfo | tf.TensorInfo[] {
   count(`${name}:fallback`);
   const k = tf.getKernel(name, 'cpu');
-  if (!k) invalid('@gmr-conv/kernels-cuda fallback', 'kernelName', name, 'a kernel that the tfjs cpu backend registers');
+  if (!k)
+    invalid('@gmr-conv/kernels-cuda fallback', 'kernelName', name, 'a kernel that the tfjs cpu backend registers');
   return k.kernelFunc(args as never);
 }

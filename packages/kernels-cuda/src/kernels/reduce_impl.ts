@@ -16,13 +16,18 @@ export function reduceKernelFunc(name: string, mean: boolean): NativeKernelFunc<
     if (x.dtype !== 'float32') return cpuKernel(name, args);
     const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
     if (axes.length === 0 || axes.some((v, i) => i > 0 && v !== axes[i - 1]! + 1)) return cpuKernel(name, args);
-    const first = axes[0]!, last = axes[axes.length - 1]!;
-    const outer = size(x.shape.slice(0, first)), red = size(x.shape.slice(first, last + 1)), inner = size(x.shape.slice(last + 1));
+    const first = axes[0]!,
+      last = axes[axes.length - 1]!;
+    const outer = size(x.shape.slice(0, first)),
+      red = size(x.shape.slice(first, last + 1)),
+      inner = size(x.shape.slice(last + 1));
     if (red === 0) return cpuKernel(name, args);
     count(name);
     const out = backend.allocFloat32(outer * inner);
     backend.addon.reduce(backend.f32(x), outer, red, inner, out, mean);
-    const shape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+    const shape = keepDims
+      ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
+      : x.shape.filter((_, i) => i < first || i > last);
     return backend.makeNativeOutput(out, shape);
   };
 }

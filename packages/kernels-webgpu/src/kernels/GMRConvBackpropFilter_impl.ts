@@ -18,7 +18,13 @@ export function gmrConvBackpropFilterWebGPU({
   attrs: a,
 }: GMRKernelArgs<'GMRConv1DBackpropFilter' | 'GMRConv2DBackpropFilter' | 'GMRConv3DBackpropFilter'>): tf.TensorInfo {
   const why = unsupportedReason(a);
-  if (why !== null) invalid('@gmr-conv/kernels-webgpu GMRConvBackpropFilter', 'attrs', why, 'a non-transposed 1D, 2D or 3D convolution with a known padding mode');
+  if (why !== null)
+    invalid(
+      '@gmr-conv/kernels-webgpu GMRConvBackpropFilter',
+      'attrs',
+      why,
+      'a non-transposed 1D, 2D or 3D convolution with a known padding mode',
+    );
   countCall('backpropFilter');
   const { x, dy, indexMat } = inputs;
   const backend = b as Runner;
@@ -38,7 +44,12 @@ export function gmrConvBackpropFilterWebGPU({
     });
   }
   const p = planar(g);
-  const dPhi = backend.runWebGPUProgram(new RingFilterGradProgram(p), [flat(rings), flat(dy)], 'float32', geometryUniformData(p));
+  const dPhi = backend.runWebGPUProgram(
+    new RingFilterGradProgram(p),
+    [flat(rings), flat(dy)],
+    'float32',
+    geometryUniformData(p),
+  );
   backend.disposeData(rings.dataId);
   return dPhi;
 }

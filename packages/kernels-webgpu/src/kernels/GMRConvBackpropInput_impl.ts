@@ -19,7 +19,13 @@ export function gmrConvBackpropInputWebGPU({
   attrs: a,
 }: GMRKernelArgs<'GMRConv1DBackpropInput' | 'GMRConv2DBackpropInput' | 'GMRConv3DBackpropInput'>): tf.TensorInfo {
   const why = unsupportedReason(a);
-  if (why !== null) invalid('@gmr-conv/kernels-webgpu GMRConvBackpropInput', 'attrs', why, 'a non-transposed 1D, 2D or 3D convolution with a known padding mode');
+  if (why !== null)
+    invalid(
+      '@gmr-conv/kernels-webgpu GMRConvBackpropInput',
+      'attrs',
+      why,
+      'a non-transposed 1D, 2D or 3D convolution with a known padding mode',
+    );
   countCall('backpropInput');
   const { dy, weight, indexMat } = inputs;
   const logSigmas = a.hasLogSigmas && inputs.logSigmas && inputs.logSigmas.size > 0 ? inputs.logSigmas : null;
@@ -31,7 +37,9 @@ export function gmrConvBackpropInputWebGPU({
   let d: tf.TensorInfo;
   if (g.groups === 1) {
     // D = dy·Φ as one tiled tfjs matMul [B·positions, Cout] × [Cout, Cin·n] (dy to channels-last rows first).
-    const dT = tf.tidy(() => tf.matMul(channelsLastRows(dy, g.channelsFirst, g.cout), tf.reshape(phi, [g.cout, g.cin * g.numRings])));
+    const dT = tf.tidy(() =>
+      tf.matMul(channelsLastRows(dy, g.channelsFirst, g.cout), tf.reshape(phi, [g.cout, g.cin * g.numRings])),
+    );
     d = { dataId: dT.dataId, shape: dT.shape, dtype: dT.dtype };
     keepUntilDone = dT;
   } else {
@@ -40,7 +48,12 @@ export function gmrConvBackpropInputWebGPU({
   const table = tapTable(backend, indexMat, g);
   const dx =
     g.rank === 3
-      ? backend.runWebGPUProgram(new RingScatter3DProgram(g, a.inputShape), [flat(d), flat(indexMat), table], 'float32', geometry3DUniformData(g))
+      ? backend.runWebGPUProgram(
+          new RingScatter3DProgram(g, a.inputShape),
+          [flat(d), flat(indexMat), table],
+          'float32',
+          geometry3DUniformData(g),
+        )
       : backend.runWebGPUProgram(
           new RingScatterProgram(g, a.inputShape, a.symmetricRings && g.kh % 2 === 1 && g.kw % 2 === 1),
           [flat(d), flat(indexMat), table],

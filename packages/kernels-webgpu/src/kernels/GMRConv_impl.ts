@@ -16,7 +16,14 @@ import {
   type GMRConvAttrs,
   type GMRKernelArgs,
 } from '@gmr-conv/core/kernel';
-import { geometry3DUniformData, geometryUniformData, planar, positions, programGeometry, type Conv2DGeometry } from '../programs/program_geometry.js';
+import {
+  geometry3DUniformData,
+  geometryUniformData,
+  planar,
+  positions,
+  programGeometry,
+  type Conv2DGeometry,
+} from '../programs/program_geometry.js';
 import { TapTableProgram } from '../programs/tap_table_webgpu.js';
 import { RingSumProgram } from '../programs/ring_sum_webgpu.js';
 import { RingSum3DProgram } from '../programs/ring_sum_3d_webgpu.js';
@@ -52,9 +59,27 @@ export function tapTable(backend: Runner, indexMat: tf.TensorInfo, g: Conv2DGeom
 }
 
 /** Ring sums R [B·positions·Cin·n] of x (layout of attrs), for the forward and the filter gradient. */
-export function ringSums(backend: Runner, x: tf.TensorInfo, indexMat: tf.TensorInfo, table: tf.TensorInfo, g: Conv2DGeometry, symmetric: boolean): tf.TensorInfo {
-  if (g.rank === 3) return backend.runWebGPUProgram(new RingSum3DProgram(g), [flat(x), flat(indexMat), table], 'float32', geometry3DUniformData(g));
-  return backend.runWebGPUProgram(new RingSumProgram(g, symmetric && g.kh % 2 === 1 && g.kw % 2 === 1), [flat(x), flat(indexMat), table], 'float32', geometryUniformData(g));
+export function ringSums(
+  backend: Runner,
+  x: tf.TensorInfo,
+  indexMat: tf.TensorInfo,
+  table: tf.TensorInfo,
+  g: Conv2DGeometry,
+  symmetric: boolean,
+): tf.TensorInfo {
+  if (g.rank === 3)
+    return backend.runWebGPUProgram(
+      new RingSum3DProgram(g),
+      [flat(x), flat(indexMat), table],
+      'float32',
+      geometry3DUniformData(g),
+    );
+  return backend.runWebGPUProgram(
+    new RingSumProgram(g, symmetric && g.kh % 2 === 1 && g.kw % 2 === 1),
+    [flat(x), flat(indexMat), table],
+    'float32',
+    geometryUniformData(g),
+  );
 }
 
 /** [B·positions, C] (channels-last rows) of a tensor in the layout of attrs; rank ≤ 3 transposes only. */
@@ -64,7 +89,11 @@ export function channelsLastRows(t: tf.Tensor, channelsFirst: boolean, channels:
   return tf.reshape(tf.transpose(tf.reshape(t, [b, channels, -1]), [0, 2, 1]), [-1, channels]);
 }
 
-export function gmrConvWebGPU({ inputs, backend: b, attrs: a }: GMRKernelArgs<'GMRConv1D' | 'GMRConv2D' | 'GMRConv3D'>): tf.TensorInfo {
+export function gmrConvWebGPU({
+  inputs,
+  backend: b,
+  attrs: a,
+}: GMRKernelArgs<'GMRConv1D' | 'GMRConv2D' | 'GMRConv3D'>): tf.TensorInfo {
   const t = forwardTensors(inputs, a);
   const { x, weight, indexMat } = t;
   const bias = t.bias ?? null;
@@ -97,7 +126,12 @@ export function gmrConvWebGPU({ inputs, backend: b, attrs: a }: GMRKernelArgs<'G
     const p = planar(g);
     const mixInputs = [flat(rings), flat(phi)];
     if (bias) mixInputs.push(flat(bias));
-    const y = backend.runWebGPUProgram(new RingMixProgram(p, outShape, bias != null), mixInputs, 'float32', geometryUniformData(p));
+    const y = backend.runWebGPUProgram(
+      new RingMixProgram(p, outShape, bias != null),
+      mixInputs,
+      'float32',
+      geometryUniformData(p),
+    );
     backend.disposeData(rings.dataId);
     return y;
   } finally {

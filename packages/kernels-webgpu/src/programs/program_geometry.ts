@@ -58,12 +58,42 @@ export function programGeometry(info: GMRConvInfo): Conv2DGeometry {
   const [kd, kh, kw] = toThree(info.kernelSize, 1);
   const [sd, sh, sw] = toThree(info.strides, 1);
   const [dd, dh, dw] = toThree(info.dilations, 1);
-  const [[padFront, padBack], [padTop, padBottom], [padLeft, padRight]] = toThree(info.pads, [0, 0] as [number, number]);
+  const [[padFront, padBack], [padTop, padBottom], [padLeft, padRight]] = toThree(info.pads, [0, 0] as [
+    number,
+    number,
+  ]);
   return {
-    batch: info.batch, inH, inW, cin: info.inChannels, outH, outW, cout: info.outChannels, cinG: info.inChannelsPerGroup,
-    coutG: info.outChannelsPerGroup, groups: info.groups, numRings: info.numRings, kh, kw, sh, sw, dh, dw,
-    padTop, padBottom, padLeft, padRight, channelsFirst: info.channelsFirst, paddingMode: info.paddingModeCode,
-    rank: info.rank, inD, outD, kd, sd, dd, padFront, padBack,
+    batch: info.batch,
+    inH,
+    inW,
+    cin: info.inChannels,
+    outH,
+    outW,
+    cout: info.outChannels,
+    cinG: info.inChannelsPerGroup,
+    coutG: info.outChannelsPerGroup,
+    groups: info.groups,
+    numRings: info.numRings,
+    kh,
+    kw,
+    sh,
+    sw,
+    dh,
+    dw,
+    padTop,
+    padBottom,
+    padLeft,
+    padRight,
+    channelsFirst: info.channelsFirst,
+    paddingMode: info.paddingModeCode,
+    rank: info.rank,
+    inD,
+    outD,
+    kd,
+    sd,
+    dd,
+    padFront,
+    padBack,
   };
 }
 
@@ -73,7 +103,19 @@ export function programGeometry(info: GMRConvInfo): Conv2DGeometry {
  */
 export function planar(g: Conv2DGeometry): Conv2DGeometry {
   if (g.rank < 3) return g;
-  return { ...g, inH: g.inD * g.inH, outH: g.outD * g.outH, kh: g.kd * g.kh, inD: 1, outD: 1, kd: 1, sd: 1, dd: 1, padFront: 0, padBack: 0 };
+  return {
+    ...g,
+    inH: g.inD * g.inH,
+    outH: g.outD * g.outH,
+    kh: g.kd * g.kh,
+    inD: 1,
+    outD: 1,
+    kd: 1,
+    sd: 1,
+    dd: 1,
+    padFront: 0,
+    padBack: 0,
+  };
 }
 
 /** Output positions per image (outD·outH·outW). */
@@ -86,16 +128,38 @@ export const GEOMETRY_UNIFORMS =
 
 export function geometryUniformData(g: Conv2DGeometry): Array<{ type: string; data: number[] }> {
   return [
-    g.batch, g.inH, g.inW, g.cin, g.outH, g.outW, g.cout, g.cinG, g.coutG,
-    g.numRings, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padBottom, g.padLeft, g.padRight,
+    g.batch,
+    g.inH,
+    g.inW,
+    g.cin,
+    g.outH,
+    g.outW,
+    g.cout,
+    g.cinG,
+    g.coutG,
+    g.numRings,
+    g.kh,
+    g.kw,
+    g.sh,
+    g.sw,
+    g.dh,
+    g.dw,
+    g.padTop,
+    g.padBottom,
+    g.padLeft,
+    g.padRight,
   ].map((v) => ({ type: 'int32', data: [v] }));
 }
 
 /** Uniforms of the 3D programs: the 2D ones, then the depth axis. */
-export const GEOMETRY_3D_UNIFORMS = GEOMETRY_UNIFORMS + ' inD : i32, outD : i32, kd : i32, sd : i32, dd : i32, padFront : i32, padBack : i32,';
+export const GEOMETRY_3D_UNIFORMS =
+  GEOMETRY_UNIFORMS + ' inD : i32, outD : i32, kd : i32, sd : i32, dd : i32, padFront : i32, padBack : i32,';
 
 export function geometry3DUniformData(g: Conv2DGeometry): Array<{ type: string; data: number[] }> {
-  return [...geometryUniformData(g), ...[g.inD, g.outD, g.kd, g.sd, g.dd, g.padFront, g.padBack].map((v) => ({ type: 'int32', data: [v] }))];
+  return [
+    ...geometryUniformData(g),
+    ...[g.inD, g.outD, g.kd, g.sd, g.dd, g.padFront, g.padBack].map((v) => ({ type: 'int32', data: [v] })),
+  ];
 }
 
 /** WGSL body of mapCoord for each padding mode. */
@@ -110,6 +174,12 @@ const MAP_COORD: Record<PaddingMode, string> = {
 /** WGSL: maps a padded coordinate p (may be < 0 or ≥ size) to the input coordinate it reads, or -1 (zero). */
 export function mapCoordSnippet(paddingModeCode: number): string {
   const mode = PADDING_MODES.find((m) => PADDING_MODE_CODES[m] === paddingModeCode);
-  if (mode === undefined) invalid('@gmr-conv/kernels-webgpu mapCoordSnippet', 'paddingModeCode', paddingModeCode, `one of ${Object.values(PADDING_MODE_CODES).join(', ')}`);
+  if (mode === undefined)
+    invalid(
+      '@gmr-conv/kernels-webgpu mapCoordSnippet',
+      'paddingModeCode',
+      paddingModeCode,
+      `one of ${Object.values(PADDING_MODE_CODES).join(', ')}`,
+    );
   return `fn mapCoord(p : i32, size : i32) -> i32 { ${MAP_COORD[mode!]} }`;
 }

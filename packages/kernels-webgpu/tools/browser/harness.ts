@@ -49,7 +49,8 @@ export async function bundlePage(): Promise<string> {
           build.onResolve({ filter: /^@gmr-conv\/core\/kernel$/ }, () => ({ path: coreKernelSource }));
           build.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
           build.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
-            contents: 'export default {}; export const readFileSync = undefined, existsSync = undefined, statSync = undefined, readdirSync = undefined, writeFileSync = undefined, join = undefined, resolve = undefined, dirname = undefined, basename = undefined, fileURLToPath = undefined;',
+            contents:
+              'export default {}; export const readFileSync = undefined, existsSync = undefined, statSync = undefined, readdirSync = undefined, writeFileSync = undefined, join = undefined, resolve = undefined, dirname = undefined, basename = undefined, fileURLToPath = undefined;',
             loader: 'js',
           }));
         },
@@ -59,7 +60,8 @@ export async function bundlePage(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-const HTML = '<!doctype html><meta charset="utf-8"><title>gmr kernels-webgpu</title><script type="module" src="/page.js"></script>';
+const HTML =
+  '<!doctype html><meta charset="utf-8"><title>gmr kernels-webgpu</title><script type="module" src="/page.js"></script>';
 
 export interface ChromiumSession {
   page: Page;
@@ -75,7 +77,9 @@ export interface ChromiumSession {
  * Bundles and serves the page, launches Chromium with WebGPU and waits until the page is ready, then activates
  * webgpu there (init: adapter name, conv2d check against cpu). Throws when Chromium or the page fails.
  */
-export async function openChromiumPage(options: { oracleDir?: string; onConsole?: (s: string) => void } = {}): Promise<ChromiumSession> {
+export async function openChromiumPage(
+  options: { oracleDir?: string; onConsole?: (s: string) => void } = {},
+): Promise<ChromiumSession> {
   const bundle = await bundlePage();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');

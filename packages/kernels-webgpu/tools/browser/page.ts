@@ -26,15 +26,23 @@ async function adapterName(): Promise<string> {
   const adapter = (await gpu.requestAdapter()) as { info?: Record<string, string> } | null;
   if (!adapter) return 'no adapter';
   const info = adapter.info ?? {};
-  return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unnamed adapter';
+  return (
+    [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unnamed adapter'
+  );
 }
 
 /** Activates webgpu and checks a small conv2d against cpu (as @gmr-conv/test-utils/backends does in Node). */
 async function init(): Promise<InitResult> {
   const adapter = await adapterName().catch((e: unknown) => `requestAdapter threw: ${String(e)}`);
   await tf.setBackend('cpu');
-  const x = tf.tensor4d(Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i)), [2, 7, 6, 3]);
-  const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
+  const x = tf.tensor4d(
+    Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i)),
+    [2, 7, 6, 3],
+  );
+  const w = tf.tensor4d(
+    Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)),
+    [3, 3, 3, 4],
+  );
   const ref = tf.conv2d(x, w, 1, 'same').dataSync();
   let ok = false;
   try {
@@ -53,11 +61,18 @@ async function init(): Promise<InitResult> {
   let diff = 0;
   for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
   if (!(diff <= 1e-4)) return { ok: false, adapter, detail: `conv2d check differs from cpu by ${diff}` };
-  return { ok: true, adapter, detail: `tfjs webgpu backend on ${adapter}; conv2d check vs cpu max|diff| ${diff.toExponential(1)}` };
+  return {
+    ok: true,
+    adapter,
+    detail: `tfjs webgpu backend on ${adapter}; conv2d check vs cpu max|diff| ${diff.toExponential(1)}`,
+  };
 }
 
 /** Case on cpu (reference), then on webgpu with the kernel call counters reset before; `leaked` counts tensors left. */
-async function compareCase(c: Case, checkLeak = false): Promise<{ errors: Record<string, number>; counts: kernels.KernelCallCounts; leaked: number }> {
+async function compareCase(
+  c: Case,
+  checkLeak = false,
+): Promise<{ errors: Record<string, number>; counts: kernels.KernelCallCounts; leaked: number }> {
   const ref = await runCase(c, 'cpu');
   await tf.setBackend('webgpu');
   // With checkLeak, one run first creates what core keeps for the process (placeholders, cached masks), so the
@@ -71,7 +86,9 @@ async function compareCase(c: Case, checkLeak = false): Promise<{ errors: Record
 }
 
 /** Core's oracle checkers on the named vector files (served by the harness under /oracle/). */
-async function oracle(files: string[]): Promise<{ results: Array<CaseResult & { file: string }>; counts: kernels.KernelCallCounts }> {
+async function oracle(
+  files: string[],
+): Promise<{ results: Array<CaseResult & { file: string }>; counts: kernels.KernelCallCounts }> {
   await tf.setBackend('webgpu');
   const results: Array<CaseResult & { file: string }> = [];
   kernels.resetKernelCallCounts();

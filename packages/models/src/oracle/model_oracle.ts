@@ -44,7 +44,14 @@ export interface ModelOracleResult {
     logitsRelError: number;
     d4MaxAbsDiff: Partial<Record<D4Element, number>>;
     oracleD4MaxAbsDiff: number;
-    rot45?: { logitsRelError: number; rotatedLogitsRelError: number; maxAbsDiff: number; oracleMaxAbsDiff: number; relL2: number; oracleRelL2: number };
+    rot45?: {
+      logitsRelError: number;
+      rotatedLogitsRelError: number;
+      maxAbsDiff: number;
+      oracleMaxAbsDiff: number;
+      relL2: number;
+      oracleRelL2: number;
+    };
   };
 }
 
@@ -78,7 +85,9 @@ export function optionsFromKwargs(kwargs: Record<string, unknown>): GMRResNetOpt
 
 /** NCHW oracle tensor → NHWC tf tensor. */
 export function nchwToNhwc(t: OracleTensor): tf.Tensor4D {
-  return tf.tidy(() => tf.transpose(tf.tensor4d(t.data, t.shape as [number, number, number, number], 'float32'), [0, 2, 3, 1]));
+  return tf.tidy(() =>
+    tf.transpose(tf.tensor4d(t.data, t.shape as [number, number, number, number], 'float32'), [0, 2, 3, 1]),
+  );
 }
 
 function relError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -104,17 +113,24 @@ export function checkModelOracle(file: ModelOracleFile, tolerance = MODEL_ORACLE
     const logitsOf = (t: OracleTensor) => tf.tidy(() => predict(nchwToNhwc(t)).dataSync() as Float32Array);
     const logits = logitsOf(v.input);
     const logitsRelError = relError(logits, v.logits.data);
-    if (!(logitsRelError <= tolerance)) messages.push(`logits relative error ${logitsRelError.toExponential(2)} > ${tolerance}`);
+    if (!(logitsRelError <= tolerance))
+      messages.push(`logits relative error ${logitsRelError.toExponential(2)} > ${tolerance}`);
     const x = nchwToNhwc(v.input);
     const d4 = modelInvarianceCheck(predict, x);
     x.dispose();
     for (const e of D4_ELEMENTS) {
       if (e === 'identity') continue;
       const ours = d4[e]!;
-      if (!(ours <= tolerance)) messages.push(`D4 ${D4_ORACLE_NAMES[e]}: max |Δlogits| ${ours.toExponential(2)} > ${tolerance}`);
+      if (!(ours <= tolerance))
+        messages.push(`D4 ${D4_ORACLE_NAMES[e]}: max |Δlogits| ${ours.toExponential(2)} > ${tolerance}`);
     }
     const oracleD4 = Math.max(...Object.values(v.d4_logit_max_abs_diff));
-    const result: ModelOracleResult = { name: file.name, ok: false, messages, figures: { logitsRelError, d4MaxAbsDiff: d4, oracleD4MaxAbsDiff: oracleD4 } };
+    const result: ModelOracleResult = {
+      name: file.name,
+      ok: false,
+      messages,
+      figures: { logitsRelError, d4MaxAbsDiff: d4, oracleD4MaxAbsDiff: oracleD4 },
+    };
     if (v.rot45_disk && file.rot45_disk_input && file.rot45_disk_input_rotated) {
       const a = logitsOf(file.rot45_disk_input);
       const b = logitsOf(file.rot45_disk_input_rotated);
@@ -134,11 +150,16 @@ export function checkModelOracle(file: ModelOracleFile, tolerance = MODEL_ORACLE
         relL2: Math.sqrt(num / den),
         oracleRelL2: v.rot45_disk.rel_l2,
       };
-      if (!(r.logitsRelError <= tolerance)) messages.push(`rot45 logits relative error ${r.logitsRelError.toExponential(2)} > ${tolerance}`);
-      if (!(r.rotatedLogitsRelError <= tolerance)) messages.push(`rot45 rotated-input logits relative error ${r.rotatedLogitsRelError.toExponential(2)} > ${tolerance}`);
+      if (!(r.logitsRelError <= tolerance))
+        messages.push(`rot45 logits relative error ${r.logitsRelError.toExponential(2)} > ${tolerance}`);
+      if (!(r.rotatedLogitsRelError <= tolerance))
+        messages.push(
+          `rot45 rotated-input logits relative error ${r.rotatedLogitsRelError.toExponential(2)} > ${tolerance}`,
+        );
       // The 45° gap itself is a difference of two logit vectors: allow the logit tolerance on each side.
       const allowed = 2 * tolerance * Math.max(...Array.from(v.rot45_disk.logits.data, Math.abs)) + 1e-6;
-      if (!(Math.abs(r.maxAbsDiff - r.oracleMaxAbsDiff) <= allowed)) messages.push(`rot45 max |Δ| ${r.maxAbsDiff} vs oracle ${r.oracleMaxAbsDiff}`);
+      if (!(Math.abs(r.maxAbsDiff - r.oracleMaxAbsDiff) <= allowed))
+        messages.push(`rot45 max |Δ| ${r.maxAbsDiff} vs oracle ${r.oracleMaxAbsDiff}`);
       result.figures.rot45 = r;
     }
     result.ok = messages.length === 0;

@@ -24,7 +24,13 @@ interface BNLayer extends tfl.layers.Layer {
 }
 
 /** Per-channel Σy, Σy² and the count of values per channel of `layer`'s input over `images` (inference mode). */
-function inputMoments(model: tfl.LayersModel, layer: tfl.layers.Layer, axisOption: number, images: tf.Tensor, batchSize: number) {
+function inputMoments(
+  model: tfl.LayersModel,
+  layer: tfl.layers.Layer,
+  axisOption: number,
+  images: tf.Tensor,
+  batchSize: number,
+) {
   const prefix = tfl.model({ inputs: model.inputs, outputs: layer.input as tfl.SymbolicTensor });
   const rank = (layer.input as tfl.SymbolicTensor).shape.length;
   const axis = axisOption < 0 ? rank + axisOption : axisOption;
@@ -50,7 +56,10 @@ function inputMoments(model: tfl.LayersModel, layer: tfl.layers.Layer, axisOptio
 }
 
 /** Mean and (biased) variance of the given channels from the sums, as BatchNormalization keeps them. */
-function meanVariance(m: { sum: tf.Tensor; sumSq: tf.Tensor; count: number }, channels: number[]): [tf.Tensor, tf.Tensor] {
+function meanVariance(
+  m: { sum: tf.Tensor; sumSq: tf.Tensor; count: number },
+  channels: number[],
+): [tf.Tensor, tf.Tensor] {
   return tf.tidy(() => {
     const idx = tf.tensor1d(channels, 'int32');
     const mean = tf.div(tf.gather(m.sum, idx), m.count);
@@ -72,9 +81,14 @@ function setNamedWeights(layer: tfl.layers.Layer, values: Record<string, tf.Tens
  * BatchNormalization; fields of order m > 0: moving_square_norm = the population E|z|² = E(re² + im²) per field).
  * Returns the names of the recalibrated layers. Leaves no tensor behind.
  */
-export function recalibrateBatchNorm(model: tfl.LayersModel, images: tf.Tensor, options: RecalibrationOptions = {}): string[] {
+export function recalibrateBatchNorm(
+  model: tfl.LayersModel,
+  images: tf.Tensor,
+  options: RecalibrationOptions = {},
+): string[] {
   const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) invalid('recalibrateBatchNorm', 'batchSize', batchSize, 'a positive integer');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    invalid('recalibrateBatchNorm', 'batchSize', batchSize, 'a positive integer');
   if (images.shape[0] === 0) invalid('recalibrateBatchNorm', 'images', images, 'a batch of at least one image');
   const done: string[] = [];
   for (const layer of model.layers) {
@@ -90,17 +104,29 @@ export function recalibrateBatchNorm(model: tfl.LayersModel, images: tf.Tensor, 
       const l = fieldLayout((layer as FieldBatchNorm).fields);
       const [n0, n1, n2] = l.fields;
       const values: Record<string, tf.Tensor> = {};
-      if (n0 > 0) [values.moving_mean, values.moving_variance] = meanVariance(m, Array.from({ length: n0 }, (_, c) => l.order0 + c));
+      if (n0 > 0)
+        [values.moving_mean, values.moving_variance] = meanVariance(
+          m,
+          Array.from({ length: n0 }, (_, c) => l.order0 + c),
+        );
       const re: number[] = [];
       const im: number[] = [];
-      for (const [order, n] of [[1, n1], [2, n2]] as const) {
+      for (const [order, n] of [
+        [1, n1],
+        [2, n2],
+      ] as const) {
         for (let i = 0; i < n; i++) {
           re.push(l.re[order] + i);
           im.push(l.im[order] + i);
         }
       }
       if (re.length > 0) {
-        values.moving_square_norm = tf.tidy(() => tf.div(tf.add(tf.gather(m.sumSq, tf.tensor1d(re, 'int32')), tf.gather(m.sumSq, tf.tensor1d(im, 'int32'))), m.count));
+        values.moving_square_norm = tf.tidy(() =>
+          tf.div(
+            tf.add(tf.gather(m.sumSq, tf.tensor1d(re, 'int32')), tf.gather(m.sumSq, tf.tensor1d(im, 'int32'))),
+            m.count,
+          ),
+        );
       }
       tf.dispose([m.sum, m.sumSq]);
       setNamedWeights(layer, values);

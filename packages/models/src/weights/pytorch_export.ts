@@ -29,8 +29,13 @@ export function exportPyTorchStateDict(model: tfl.LayersModel, options: ExportOp
   }
   for (const m of masks) {
     const n = m.layer.numRings;
-    sd.set(m.key, { shape: [1, 1, n, m.layer.geometry.masks.length / n], dtype: 'float32', data: Float32Array.from(m.layer.geometry.masks) });
+    sd.set(m.key, {
+      shape: [1, 1, n, m.layer.geometry.masks.length / n],
+      dtype: 'float32',
+      data: Float32Array.from(m.layer.geometry.masks),
+    });
   }
-  for (const b of buffers) sd.set(b.key, { ...b.value, shape: [...b.value.shape], data: [...(b.value.data as number[])] });
+  for (const b of buffers)
+    sd.set(b.key, { ...b.value, shape: [...b.value.shape], data: [...(b.value.data as number[])] });
   return sd;
 }

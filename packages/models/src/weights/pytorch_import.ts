@@ -12,7 +12,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConvBase, GMRValueError, invalid } from '@gmr-conv/core';
 import type { StateDict, StateTensor } from './state_dict.js';
-import { PYTORCH_METADATA_KEY, isSequentialCNN, pytorchMetadata, pytorchSlots, type ParamSlot, type PyTorchLayout, type Slots } from './pytorch_layout.js';
+import {
+  PYTORCH_METADATA_KEY,
+  isSequentialCNN,
+  pytorchMetadata,
+  pytorchSlots,
+  type ParamSlot,
+  type PyTorchLayout,
+  type Slots,
+} from './pytorch_layout.js';
 
 /** Prefixes that wrappers add to every key: DDP / DataParallel, torch.compile, and flattened checkpoints. */
 export const WRAPPER_PREFIXES = ['module.', '_orig_mod.', 'state_dict.', 'model.'] as const;
@@ -59,7 +67,9 @@ export function stripWrapperPrefixes(sd: StateDict, expected: Set<string>): { sd
   let cur = sd;
   for (;;) {
     const keys = [...cur.keys()];
-    const p = WRAPPER_PREFIXES.find((w) => keys.length > 0 && keys.every((k) => k.startsWith(w)) && ![...expected].some((k) => k.startsWith(w)));
+    const p = WRAPPER_PREFIXES.find(
+      (w) => keys.length > 0 && keys.every((k) => k.startsWith(w)) && ![...expected].some((k) => k.startsWith(w)),
+    );
     if (!p) return { sd: cur, stripped };
     stripped.push(p);
     cur = new Map(keys.map((k) => [k.slice(p.length), cur.get(k)!]));
@@ -88,10 +98,12 @@ function checkMask(key: string, layer: GMRConvBase, t: StateTensor): string | nu
   const n = layer.numRings;
   const taps = ours.length / n;
   const inner = t.shape.filter((d, i) => !(d === 1 && i < t.shape.length - 2));
-  if (!sameShape(inner, [n, taps])) return `ring masks '${key}' have shape ${fmt(t.shape)}, layer '${layer.name}' has [${n}, ${taps}] (numRings ${n}, kernel ${fmt(layer.kernelSize)})`;
+  if (!sameShape(inner, [n, taps]))
+    return `ring masks '${key}' have shape ${fmt(t.shape)}, layer '${layer.name}' has [${n}, ${taps}] (numRings ${n}, kernel ${fmt(layer.kernelSize)})`;
   let worst = 0;
   for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - t.data[i]));
-  if (worst > 1e-6) return `ring masks '${key}' differ from layer '${layer.name}' (max |Δ| ${worst}): build the layer with the reference's numRings / forceCircular`;
+  if (worst > 1e-6)
+    return `ring masks '${key}' differ from layer '${layer.name}' (max |Δ| ${worst}): build the layer with the reference's numRings / forceCircular`;
   return null;
 }
 
@@ -99,7 +111,11 @@ function checkMask(key: string, layer: GMRConvBase, t: StateTensor): string | nu
  * Loads a PyTorch state dict (see readSafetensors, stateDictFromJSON) into a model built by this package (or
  * any model whose layers carry PyTorch module names). Values are rounded to float32.
  */
-export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDict, options: LoadOptions = {}): LoadReport {
+export function loadPyTorchStateDict(
+  model: tfl.LayersModel,
+  stateDict: StateDict,
+  options: LoadOptions = {},
+): LoadReport {
   const strict = options.strict ?? true;
   const checkMasks = options.checkMasks ?? true;
   const layout = options.layout ?? 'auto';
@@ -120,11 +136,15 @@ export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDic
     }
     used.add(slot.key);
     if (t.dtype !== 'float32' && t.dtype !== 'float64') {
-      problems.push(`dtype mismatch for '${slot.key}': state dict has ${t.dtype}, layer '${slot.layer}' needs float32 or float64`);
+      problems.push(
+        `dtype mismatch for '${slot.key}': state dict has ${t.dtype}, layer '${slot.layer}' needs float32 or float64`,
+      );
       continue;
     }
     if (!sameShape(t.shape, slot.torchShape) && !sameShape(squeezed(t.shape), squeezed(slot.torchShape))) {
-      problems.push(`shape mismatch for '${slot.key}': state dict has ${fmt(t.shape)}, layer '${slot.layer}' needs ${fmt(slot.torchShape)}`);
+      problems.push(
+        `shape mismatch for '${slot.key}': state dict has ${fmt(t.shape)}, layer '${slot.layer}' needs ${fmt(slot.torchShape)}`,
+      );
       continue;
     }
     plan.push({ slot, t });
@@ -151,11 +171,15 @@ export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDic
   const unexpected = [...sd.keys()].filter((k) => !used.has(k));
   if (strict && missing.length) problems.push(`missing from the state dict (${missing.length}): ${missing.join(', ')}`);
   if (strict && unexpected.length) {
-    problems.push(`in the state dict but not in model '${model.name}' (${unexpected.length}): ${unexpected.map((k) => `${k} ${fmt(sd.get(k)!.shape)}`).join(', ')}`);
+    problems.push(
+      `in the state dict but not in model '${model.name}' (${unexpected.length}): ${unexpected.map((k) => `${k} ${fmt(sd.get(k)!.shape)}`).join(', ')}`,
+    );
   }
   if (problems.length) {
     const how = stripped.length ? ` (keys read without the prefix ${stripped.join('')})` : '';
-    throw new GMRValueError(`loadPyTorchStateDict(${model.name}, ${slots.layout} layout)${how}: ${problems.join('; ')}`);
+    throw new GMRValueError(
+      `loadPyTorchStateDict(${model.name}, ${slots.layout} layout)${how}: ${problems.join('; ')}`,
+    );
   }
   const tensors = plan.map(({ slot, t }) =>
     tf.tidy(() => {
@@ -174,5 +198,13 @@ export function loadPyTorchStateDict(model: tfl.LayersModel, stateDict: StateDic
     const meta = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined) ?? {};
     model.setUserDefinedMetadata({ ...meta, [PYTORCH_METADATA_KEY]: { ...pytorchMetadata(model), numBatchesTracked } });
   }
-  return { layout: slots.layout, stripped, loaded: plan.map((p) => p.slot.key), ignored, masksChecked, missing, unexpected };
+  return {
+    layout: slots.layout,
+    stripped,
+    loaded: plan.map((p) => p.slot.key),
+    ignored,
+    masksChecked,
+    missing,
+    unexpected,
+  };
 }

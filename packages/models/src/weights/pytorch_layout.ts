@@ -21,7 +21,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConvBase, GMRValueError, invalid } from '@gmr-conv/core';
 import type { StateTensor } from './state_dict.js';
 
-export type Var = { read(): tf.Tensor; write(v: tf.Tensor): unknown; shape: number[]; originalName?: string; name: string };
+export type Var = {
+  read(): tf.Tensor;
+  write(v: tf.Tensor): unknown;
+  shape: number[];
+  originalName?: string;
+  name: string;
+};
 
 /** A state-dict entry backed by one of our variables. */
 export interface ParamSlot {
@@ -66,12 +72,36 @@ export interface Slots {
  * nn.Sequential(conv, BN, ReLU, AvgPool2d(2), conv, BN, ReLU, AvgPool2d(2), conv, BN, ReLU,
  * AdaptiveAvgPool2d(1), Flatten(), Linear) — our layer name → its index there.
  */
-export const SEQUENTIAL_CNN: Readonly<Record<string, string>> = { conv1: '0', bn1: '1', conv2: '4', bn2: '5', conv3: '8', bn3: '9', fc: '13' };
-const SEQUENTIAL_SHAPE = ['conv1', 'bn1', 'relu1', 'pool1', 'conv2', 'bn2', 'relu2', 'pool2', 'conv3', 'bn3', 'relu3', 'avgpool', 'fc'];
+export const SEQUENTIAL_CNN: Readonly<Record<string, string>> = {
+  conv1: '0',
+  bn1: '1',
+  conv2: '4',
+  bn2: '5',
+  conv3: '8',
+  bn3: '9',
+  fc: '13',
+};
+const SEQUENTIAL_SHAPE = [
+  'conv1',
+  'bn1',
+  'relu1',
+  'pool1',
+  'conv2',
+  'bn2',
+  'relu2',
+  'pool2',
+  'conv3',
+  'bn3',
+  'relu3',
+  'avgpool',
+  'fc',
+];
 
 /** Whether the model is cnn.ts's GMR-CNN / plain CNN with global average pooling (the form nn.Sequential can hold). */
 export function isSequentialCNN(model: tfl.LayersModel): boolean {
-  const names = model.layers.filter((l) => l.getClassName() !== 'InputLayer' && l.getClassName() !== 'ZeroPadding2D').map((l) => l.name);
+  const names = model.layers
+    .filter((l) => l.getClassName() !== 'InputLayer' && l.getClassName() !== 'ZeroPadding2D')
+    .map((l) => l.name);
   return names.length === SEQUENTIAL_SHAPE.length && names.every((n, i) => n === SEQUENTIAL_SHAPE[i]);
 }
 
@@ -104,40 +134,79 @@ function inputRank(layer: tfl.layers.Layer): number {
 export function pytorchSlots(model: tfl.LayersModel, layout: PyTorchLayout = 'auto'): Slots {
   const seqOK = isSequentialCNN(model);
   if (layout === 'sequential' && !seqOK) {
-    invalid(`pytorchSlots(${model.name})`, 'layout', layout, "'auto' or 'modules' for this model ('sequential' is the GMR-CNN / plain CNN with average pooling and no harmonic channels)");
+    invalid(
+      `pytorchSlots(${model.name})`,
+      'layout',
+      layout,
+      "'auto' or 'modules' for this model ('sequential' is the GMR-CNN / plain CNN with average pooling and no harmonic channels)",
+    );
   }
   const resolved = layout === 'auto' ? (seqOK ? 'sequential' : 'modules') : layout;
-  const prefix = (name: string) => (resolved === 'sequential' ? SEQUENTIAL_CNN[name] ?? name : name);
+  const prefix = (name: string) => (resolved === 'sequential' ? (SEQUENTIAL_CNN[name] ?? name) : name);
   const nbt = pytorchMetadata(model).numBatchesTracked ?? {};
   const params: ParamSlot[] = [];
   const buffers: BufferSlot[] = [];
   const masks: MaskSlot[] = [];
-  const add = (layer: tfl.layers.Layer, torchName: string, short: string, perm: number[] | null, torchShape?: number[]) => {
+  const add = (
+    layer: tfl.layers.Layer,
+    torchName: string,
+    short: string,
+    perm: number[] | null,
+    torchShape?: number[],
+  ) => {
     const v = weightByName(layer, short);
     if (!v) return;
     const permInShape = perm ? perm.map((_, i) => v.shape[perm.indexOf(i)]) : [...v.shape];
-    params.push({ key: `${prefix(layer.name)}.${torchName}`, layer: layer.name, variable: v, torchShape: torchShape ?? permInShape, permInShape, perm });
+    params.push({
+      key: `${prefix(layer.name)}.${torchName}`,
+      layer: layer.name,
+      variable: v,
+      torchShape: torchShape ?? permInShape,
+      permInShape,
+      perm,
+    });
   };
   for (const layer of model.layers) {
     if (layer.weights.length === 0) continue;
     const cls = layer.getClassName();
     const p = prefix(layer.name);
     if (layer instanceof GMRConvBase) {
-      if (cls === 'GMRHarmonicConv2D') throw new GMRValueError(`layer '${layer.name}' (GMRHarmonicConv2D) has no counterpart in the official PyTorch code; build the model without harmonic channels to exchange weights`);
+      if (cls === 'GMRHarmonicConv2D')
+        throw new GMRValueError(
+          `layer '${layer.name}' (GMRHarmonicConv2D) has no counterpart in the official PyTorch code; build the model without harmonic channels to exchange weights`,
+        );
       add(layer, 'weight', 'kernel', null);
       add(layer, 'bias', 'bias', null);
       if (layer.gaussianMixtureRing) {
         add(layer, 'log_sigmas', 'log_sigmas', null);
         const n = layer.numRings;
-        buffers.push({ key: `${p}.mus`, layer: layer.name, kind: 'mus', value: { shape: [n], dtype: 'int64', data: Array.from({ length: n }, (_, i) => i) } });
+        buffers.push({
+          key: `${p}.mus`,
+          layer: layer.name,
+          kind: 'mus',
+          value: { shape: [n], dtype: 'int64', data: Array.from({ length: n }, (_, i) => i) },
+        });
       }
       if (layer.trainIndexMat) {
         const v = weightByName(layer, 'index_mat')!;
-        params.push({ key: `${p}.weight_index_mat`, layer: layer.name, variable: v, torchShape: [1, 1, ...v.shape], permInShape: [...v.shape], perm: null });
+        params.push({
+          key: `${p}.weight_index_mat`,
+          layer: layer.name,
+          variable: v,
+          torchShape: [1, 1, ...v.shape],
+          permInShape: [...v.shape],
+          perm: null,
+        });
       }
       masks.push({ key: `${p}.default_weight_index_mat`, layer });
       if (!layer.trainIndexMat) masks.push({ key: `${p}.weight_index_mat`, layer });
-    } else if (cls === 'Conv1D' || cls === 'Conv2D' || cls === 'Conv3D' || cls === 'Conv2DTranspose' || cls === 'Conv3DTranspose') {
+    } else if (
+      cls === 'Conv1D' ||
+      cls === 'Conv2D' ||
+      cls === 'Conv3D' ||
+      cls === 'Conv2DTranspose' ||
+      cls === 'Conv3DTranspose'
+    ) {
       const rank = weightByName(layer, 'kernel')!.shape.length;
       // ours [...k, I, O] = torch [O, I, ...k] permuted by [2, …, rank-1, 1, 0]; transposed: [...k, O, I] and [I, O, ...k], same permutation
       add(layer, 'weight', 'kernel', [...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1, 0]);
@@ -153,7 +222,12 @@ export function pytorchSlots(model: tfl.LayersModel, layout: PyTorchLayout = 'au
       add(layer, 'running_mean', 'moving_mean', null);
       add(layer, 'running_var', 'moving_variance', null);
       const key = `${p}.num_batches_tracked`;
-      buffers.push({ key, layer: layer.name, kind: 'num_batches_tracked', value: { shape: [], dtype: 'int64', data: [nbt[key] ?? 0] } });
+      buffers.push({
+        key,
+        layer: layer.name,
+        kind: 'num_batches_tracked',
+        value: { shape: [], dtype: 'int64', data: [nbt[key] ?? 0] },
+      });
     } else if (cls === 'GMRModelsInstanceNormalization') {
       add(layer, 'weight', 'gamma', null);
       add(layer, 'bias', 'beta', null);

@@ -27,7 +27,9 @@ function flatten(v: unknown, out: number[]): void {
 }
 
 function normalizeDType(where: string, name: string, d: unknown): StateDType {
-  const s = String(d ?? 'float64').replace(/^torch\./, '').toLowerCase();
+  const s = String(d ?? 'float64')
+    .replace(/^torch\./, '')
+    .toLowerCase();
   if (s === 'float32' || s === 'f32' || s === 'float') return 'float32';
   if (s === 'float64' || s === 'f64' || s === 'double') return 'float64';
   if (s === 'int64' || s === 'i64' || s === 'long') return 'int64';
@@ -39,15 +41,25 @@ function normalizeDType(where: string, name: string, d: unknown): StateDType {
  * or the name → {shape, dtype, data} object itself. `data` may be flat or nested.
  */
 export function stateDictFromJSON(json: unknown, where = 'stateDictFromJSON'): StateDict {
-  if (json == null || typeof json !== 'object') invalid(where, 'json', json, 'an object (a state dict, or one wrapped as {state_dict: …} or {model: …})');
+  if (json == null || typeof json !== 'object')
+    invalid(where, 'json', json, 'an object (a state dict, or one wrapped as {state_dict: …} or {model: …})');
   // checkpoints wrap the state dict: {state_dict: …} (Lightning, the oracle) or {model: …} (many training scripts)
   const wrapped = json as Record<string, unknown>;
-  const obj = ('state_dict' in wrapped ? wrapped.state_dict : wrapped.model != null && typeof wrapped.model === 'object' && !('data' in wrapped.model) ? wrapped.model : json) as Record<string, unknown>;
-  if (obj == null || typeof obj !== 'object') invalid(where, 'state_dict', obj, 'an object of name → {shape, dtype, data}');
+  const obj = (
+    'state_dict' in wrapped
+      ? wrapped.state_dict
+      : wrapped.model != null && typeof wrapped.model === 'object' && !('data' in wrapped.model)
+        ? wrapped.model
+        : json
+  ) as Record<string, unknown>;
+  if (obj == null || typeof obj !== 'object')
+    invalid(where, 'state_dict', obj, 'an object of name → {shape, dtype, data}');
   const sd: StateDict = new Map();
   for (const [name, entry] of Object.entries(obj)) {
     if (entry == null || typeof entry !== 'object' || !('data' in (entry as object))) {
-      throw new GMRValueError(`${where}: entry '${name}' must be {shape, dtype, data}, got ${describeValue(entry).slice(0, 80)}.`);
+      throw new GMRValueError(
+        `${where}: entry '${name}' must be {shape, dtype, data}, got ${describeValue(entry).slice(0, 80)}.`,
+      );
     }
     const e = entry as { shape?: unknown; dtype?: unknown; data: unknown };
     const data: number[] = [];
@@ -60,9 +72,16 @@ export function stateDictFromJSON(json: unknown, where = 'stateDictFromJSON'): S
     if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
       invalid(`${where}: entry '${name}'`, 'shape', e.shape, 'a list of non-negative integers');
     }
-    if (size(shape) !== data.length) throw new GMRValueError(`${where}: entry '${name}': \`data\` must hold ${size(shape)} values (shape [${shape.join(', ')}]), got ${data.length} values.`);
+    if (size(shape) !== data.length)
+      throw new GMRValueError(
+        `${where}: entry '${name}': \`data\` must hold ${size(shape)} values (shape [${shape.join(', ')}]), got ${data.length} values.`,
+      );
     const dtype = normalizeDType(where, name, e.dtype);
-    sd.set(name, { shape: [...shape], dtype, data: dtype === 'int64' ? data : dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data) });
+    sd.set(name, {
+      shape: [...shape],
+      dtype,
+      data: dtype === 'int64' ? data : dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data),
+    });
   }
   return sd;
 }
@@ -76,12 +95,19 @@ const ST_DTYPES: Record<string, { dtype: StateDType; bytes: number }> = {
 /** Parses a `.safetensors` file (F32, F64 and I64 tensors). `where` names the file in errors. */
 export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 'safetensors'): StateDict {
   // any view (a Node Buffer is one into a shared pool): read through its own offset and length
-  const u8 = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
-  if (u8.byteLength < 8) throw new GMRValueError(`${where}: ${u8.byteLength} bytes is too short for a safetensors file (needs an 8-byte header length)`);
+  const u8 = ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : new Uint8Array(bytes);
+  if (u8.byteLength < 8)
+    throw new GMRValueError(
+      `${where}: ${u8.byteLength} bytes is too short for a safetensors file (needs an 8-byte header length)`,
+    );
   const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const headerLen = view.getBigUint64(0, true);
   if (headerLen > BigInt(u8.byteLength - 8)) {
-    throw new GMRValueError(`${where}: header length ${headerLen} exceeds the ${u8.byteLength - 8} bytes after it (truncated or not a safetensors file)`);
+    throw new GMRValueError(
+      `${where}: header length ${headerLen} exceeds the ${u8.byteLength - 8} bytes after it (truncated or not a safetensors file)`,
+    );
   }
   const n = Number(headerLen);
   let header: Record<string, unknown>;
@@ -90,7 +116,8 @@ export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 's
   } catch (err) {
     throw new GMRValueError(`${where}: the ${n}-byte header is not valid JSON (${(err as Error).message})`);
   }
-  if (header == null || typeof header !== 'object' || Array.isArray(header)) throw new GMRValueError(`${where}: the header must be a JSON object, got ${describeValue(header)}.`);
+  if (header == null || typeof header !== 'object' || Array.isArray(header))
+    throw new GMRValueError(`${where}: the header must be a JSON object, got ${describeValue(header)}.`);
   const dataStart = 8 + n;
   const dataLen = u8.byteLength - dataStart;
   const sd: StateDict = new Map();
@@ -100,16 +127,27 @@ export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 's
     const e = info as { dtype?: string; shape?: number[]; data_offsets?: number[] };
     const t = ST_DTYPES[e?.dtype ?? ''];
     if (!t) invalid(`${where}: tensor '${name}'`, 'dtype', e?.dtype, 'F32, F64 or I64');
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) invalid(`${where}: tensor '${name}'`, 'shape', e.shape, 'a list of non-negative integers');
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0))
+      invalid(`${where}: tensor '${name}'`, 'shape', e.shape, 'a list of non-negative integers');
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isInteger(v) && v >= 0) || off[1] < off[0]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((v) => Number.isInteger(v) && v >= 0) ||
+      off[1] < off[0]
+    ) {
       invalid(`${where}: tensor '${name}'`, 'data_offsets', off, 'two byte offsets [begin, end] with 0 ≤ begin ≤ end');
     }
     const count = size(e.shape);
     if (off[1] - off[0] !== count * t.bytes) {
-      throw new GMRValueError(`${where}: tensor '${name}' (${e.dtype} [${e.shape}]) needs ${count * t.bytes} bytes, data_offsets give ${off[1] - off[0]}`);
+      throw new GMRValueError(
+        `${where}: tensor '${name}' (${e.dtype} [${e.shape}]) needs ${count * t.bytes} bytes, data_offsets give ${off[1] - off[0]}`,
+      );
     }
-    if (off[1] > dataLen) throw new GMRValueError(`${where}: tensor '${name}' ends at byte ${off[1]} of a ${dataLen}-byte data section (file truncated?)`);
+    if (off[1] > dataLen)
+      throw new GMRValueError(
+        `${where}: tensor '${name}' ends at byte ${off[1]} of a ${dataLen}-byte data section (file truncated?)`,
+      );
     spans.push({ name, start: off[0], end: off[1] });
     // a copy (aligned, independent of the file buffer); not u8.slice, which on a Node Buffer is a view into a shared pool
     const raw = new Uint8Array(u8.subarray(dataStart + off[0], dataStart + off[1]));
@@ -132,7 +170,10 @@ export function readSafetensors(bytes: ArrayBufferView | ArrayBuffer, where = 's
   for (let i = 1; i < spans.length; i++) {
     const a = spans[i - 1];
     const b = spans[i];
-    if (b.start < a.end && b.end > b.start) throw new GMRValueError(`${where}: tensors '${a.name}' (bytes ${a.start}..${a.end}) and '${b.name}' (bytes ${b.start}..${b.end}) overlap in the data section`);
+    if (b.start < a.end && b.end > b.start)
+      throw new GMRValueError(
+        `${where}: tensors '${a.name}' (bytes ${a.start}..${a.end}) and '${b.name}' (bytes ${b.start}..${b.end}) overlap in the data section`,
+      );
   }
   return sd;
 }
@@ -146,7 +187,11 @@ export function writeSafetensors(sd: StateDict, metadata?: Record<string, string
   for (const [name, t] of sd) {
     const bytes = t.dtype === 'float32' ? 4 : 8;
     const len = size(t.shape) * bytes;
-    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : t.dtype === 'float64' ? 'F64' : 'I64', shape: t.shape, data_offsets: [offset, offset + len] };
+    header[name] = {
+      dtype: t.dtype === 'float32' ? 'F32' : t.dtype === 'float64' ? 'F64' : 'I64',
+      shape: t.shape,
+      data_offsets: [offset, offset + len],
+    };
     offset += len;
     parts.push({ t, bytes });
   }

@@ -30,7 +30,8 @@ export function pytorchSkipReason(): string | null {
   if (!src) return 'GMR_PYTORCH_SRC is not set (the folder holding the official GMR_Conv/ modules; CI sets it)';
   if (!existsSync(join(src, 'GMR_Conv', 'gmr_conv.py'))) return `GMR_PYTORCH_SRC=${src} has no GMR_Conv/gmr_conv.py`;
   const r = spawnSync(PYTHON, ['-c', 'import torch, numpy, scipy'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `${PYTHON} cannot import torch, numpy and scipy (apt-get install python3-torch python3-numpy python3-scipy): ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}`;
+  if (r.error || r.status !== 0)
+    return `${PYTHON} cannot import torch, numpy and scipy (apt-get install python3-torch python3-numpy python3-scipy): ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}`;
   return null;
 }
 
@@ -38,8 +39,13 @@ export const tmpDir = (tag: string) => mkdtempSync(join(tmpdir(), `gmr-${tag}-`)
 
 /** Runs Python with the official modules on its path; throws with its stderr on failure. */
 export function runPython(args: string[], timeoutMs = 300_000): string {
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, GMR_PYTORCH_SRC: pytorchSrc() ?? '', OMP_NUM_THREADS: '1' } });
-  if (r.error || r.status !== 0) throw new Error(`${PYTHON} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
+  const r = spawnSync(PYTHON, args, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, GMR_PYTORCH_SRC: pytorchSrc() ?? '', OMP_NUM_THREADS: '1' },
+  });
+  if (r.error || r.status !== 0)
+    throw new Error(`${PYTHON} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -57,11 +63,17 @@ export function runJob(dir: string, tasks: Record<string, unknown>[]): JobResult
 }
 
 /** Channels-last (ours) → channels-first (PyTorch), any rank. */
-export const toNCHW = (x: tf.Tensor) => tf.transpose(x, [0, x.rank - 1, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 1)]);
+export const toNCHW = (x: tf.Tensor) =>
+  tf.transpose(x, [0, x.rank - 1, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 1)]);
 
 export function writeTensorFile(path: string, name: string, t: tf.Tensor): void {
   const data = t.dataSync() as Float32Array;
-  writeFileSync(path, writeSafetensors(new Map([[name, { shape: [...t.shape], dtype: 'float32' as const, data: Float32Array.from(data) }]])));
+  writeFileSync(
+    path,
+    writeSafetensors(
+      new Map([[name, { shape: [...t.shape], dtype: 'float32' as const, data: Float32Array.from(data) }]]),
+    ),
+  );
 }
 
 export function readTensorFile(path: string, name: string): { shape: number[]; data: ArrayLike<number> } {

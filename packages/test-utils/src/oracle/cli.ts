@@ -11,7 +11,11 @@ import { defaultOracleDir, listVectorFiles, readVector } from './load.js';
 import { checkLayerCase, type CaseResult } from './layer_case.js';
 import { gmrConv2d } from '@gmr-conv/core';
 
-export async function runOracle(targets: string[], backend: string, log: (s: string) => void = console.log): Promise<{ passed: number; failed: number; results: CaseResult[] }> {
+export async function runOracle(
+  targets: string[],
+  backend: string,
+  log: (s: string) => void = console.log,
+): Promise<{ passed: number; failed: number; results: CaseResult[] }> {
   const init = await initBackend(backend as any);
   if (!init.ok) throw new Error(`oracle: backend '${backend}' is not available here: ${init.detail}`);
   // With a kernel package's GMR kernels, core keeps one empty placeholder per backend for absent inputs (made on
@@ -48,7 +52,9 @@ export async function runOracle(targets: string[], backend: string, log: (s: str
       .slice(0, 4)
       .map(([k, v]) => `${k}=${v.toExponential(1)}`)
       .join(' ');
-    log(`${r.ok ? 'PASS' : 'FAIL'} ${path.basename(file)} [${tf.getBackend()}] ${worst}${r.messages.length ? ' | ' + r.messages.join('; ') : ''}`);
+    log(
+      `${r.ok ? 'PASS' : 'FAIL'} ${path.basename(file)} [${tf.getBackend()}] ${worst}${r.messages.length ? ' | ' + r.messages.join('; ') : ''}`,
+    );
   }
   log(`${passed} passed, ${failed} failed`);
   return { passed, failed, results };
@@ -65,7 +71,10 @@ export async function oracleMain(argv: string[]): Promise<void> {
       try {
         // pnpm runs package scripts in the package folder: resolve paths from where the user typed the command.
         const base = process.env.INIT_CWD ?? process.cwd();
-        const { failed } = await runOracle(targets.map((t) => path.resolve(base, t)), opts.backend);
+        const { failed } = await runOracle(
+          targets.map((t) => path.resolve(base, t)),
+          opts.backend,
+        );
         process.exitCode = failed > 0 ? 1 : 0;
       } catch (e) {
         console.error((e as Error).message);

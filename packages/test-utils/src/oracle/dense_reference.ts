@@ -60,7 +60,10 @@ export function denseConvReference(
   const [Cout, CinG] = kShape;
   const K = kShape.slice(2);
   const mode = spec.paddingMode ?? 'zeros';
-  const outS = S.map((len, i) => Math.floor((len + spec.pads[i][0] + spec.pads[i][1] - spec.dilations[i] * (K[i] - 1) - 1) / spec.strides[i]) + 1);
+  const outS = S.map(
+    (len, i) =>
+      Math.floor((len + spec.pads[i][0] + spec.pads[i][1] - spec.dilations[i] * (K[i] - 1) - 1) / spec.strides[i]) + 1,
+  );
   const outShape = [B, Cout, ...outS];
   const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
   const xs = strides(xShape);
@@ -111,7 +114,13 @@ export function denseConvTransposeReference(
   kernel: ArrayLike<number>,
   kShape: number[],
   bias: ArrayLike<number> | null,
-  spec: { strides: number[]; dilations: number[]; pads: Array<[number, number]>; groups: number; outputPadding: number[] },
+  spec: {
+    strides: number[];
+    dilations: number[];
+    pads: Array<[number, number]>;
+    groups: number;
+    outputPadding: number[];
+  },
 ): { data: Float64Array; shape: number[] } {
   const rank = xShape.length - 2;
   const [B, Cin] = xShape;
@@ -120,7 +129,15 @@ export function denseConvTransposeReference(
   const K = kShape.slice(2);
   const Cout = CoutG * spec.groups;
   const CinG = Cin / spec.groups;
-  const outS = S.map((len, i) => (len - 1) * spec.strides[i] - spec.pads[i][0] - spec.pads[i][1] + spec.dilations[i] * (K[i] - 1) + spec.outputPadding[i] + 1);
+  const outS = S.map(
+    (len, i) =>
+      (len - 1) * spec.strides[i] -
+      spec.pads[i][0] -
+      spec.pads[i][1] +
+      spec.dilations[i] * (K[i] - 1) +
+      spec.outputPadding[i] +
+      1,
+  );
   const outShape = [B, Cout, ...outS];
   const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
   const xs = strides(xShape);
@@ -156,7 +173,8 @@ export function denseConvTransposeReference(
   }
   if (bias) {
     const per = outS.reduce((a, b) => a * b, 1);
-    for (let b = 0; b < B; b++) for (let o = 0; o < Cout; o++) for (let i = 0; i < per; i++) out[b * os[0] + o * os[1] + i] += bias[o];
+    for (let b = 0; b < B; b++)
+      for (let o = 0; o < Cout; o++) for (let i = 0; i < per; i++) out[b * os[0] + o * os[1] + i] += bias[o];
   }
   return { data: out, shape: outShape };
 }

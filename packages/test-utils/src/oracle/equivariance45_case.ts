@@ -78,7 +78,11 @@ function entryName(e: any, i: number): string {
  * cpu, wasm) and the asynchronous one (data(): also webgpu, where Node has no
  * synchronous read-back). Every tensor it creates is tracked and disposed.
  */
-function* caseSteps(json: any, opts: Equivariance45Options, out: Equivariance45Result): Generator<tf.Tensor, void, ArrayLike<number>> {
+function* caseSteps(
+  json: any,
+  opts: Equivariance45Options,
+  out: Equivariance45Result,
+): Generator<tf.Tensor, void, ArrayLike<number>> {
   const tol = opts.tolerance ?? 1e-4;
   const metricTol = opts.metricTolerance ?? 1e-3;
   const sanityTol = opts.sanityTolerance ?? 1e-5;
@@ -162,7 +166,12 @@ function* caseSteps(json: any, opts: Equivariance45Options, out: Equivariance45R
 }
 
 function newResult(json: any): Equivariance45Result {
-  return { name: json?.name ?? `equivariance45${json?.meta?.set ? `_${json.meta.set}` : ''}`, ok: true, worst: {}, messages: [] };
+  return {
+    name: json?.name ?? `equivariance45${json?.meta?.set ? `_${json.meta.set}` : ''}`,
+    ok: true,
+    worst: {},
+    messages: [],
+  };
 }
 
 /** Synchronous check (reads with dataSync: cpu, wasm, webgl). */
@@ -181,7 +190,10 @@ export function checkEquivariance45Case(json: any, opts: Equivariance45Options =
 }
 
 /** Same check with asynchronous reads (works on webgpu in Node, where dataSync cannot). */
-export async function checkEquivariance45CaseAsync(json: any, opts: Equivariance45Options = {}): Promise<Equivariance45Result> {
+export async function checkEquivariance45CaseAsync(
+  json: any,
+  opts: Equivariance45Options = {},
+): Promise<Equivariance45Result> {
   const out = newResult(json);
   const steps = caseSteps(json, opts, out);
   try {

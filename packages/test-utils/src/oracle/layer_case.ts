@@ -33,7 +33,10 @@ export interface CaseResult {
 const OPS = { 1: gmrConv1d, 2: gmrConv2d, 3: gmrConv3d } as const;
 
 /** Our op options for the reference's constructor kwargs (PyTorch names → tfjs names). */
-export function optionsFromKwargs(kw: any, effective: any = {}): GMRConvOptions & { useBias: boolean; gaussianMixtureRing: boolean; sigmaScale: number } {
+export function optionsFromKwargs(
+  kw: any,
+  effective: any = {},
+): GMRConvOptions & { useBias: boolean; gaussianMixtureRing: boolean; sigmaScale: number } {
   const padding = typeof kw.padding === 'string' ? kw.padding : kw.padding;
   return {
     kernelSize: kw.kernel_size,
@@ -78,7 +81,9 @@ export async function checkLayerCase(json: any, opts: { tolerance?: number } = {
   tf.tidy(() => {
     const geom = ringMasks(ks, { forceCircular: o.forceCircular, numRings: o.numRings });
     if (json.reference_error) {
-      messages.push(`reference raised (${json.reference_error.error}); checked against the independent dense computation`);
+      messages.push(
+        `reference raised (${json.reference_error.error}); checked against the independent dense computation`,
+      );
       checkAgainstIndependent(dims, ks, geom, o, kw, cmp);
       return;
     }
@@ -122,18 +127,29 @@ export async function checkLayerCase(json: any, opts: { tolerance?: number } = {
           return tf.sum(tf.mul(y, rin));
         };
         const yOut = op(xin, { weight, logSigmas, indexMat: masks, bias }, { ...o, path, dataFormat: layout });
-        const yFirst = layout === 'channelsFirst' ? yOut : tf.transpose(yOut, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
+        const yFirst =
+          layout === 'channelsFirst'
+            ? yOut
+            : tf.transpose(yOut, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
         const tag = `${path}/${layout}`;
         cmp(`output`, yFirst, dense.train_output.data);
         cmp(`eval_output`, yFirst, dense.eval_output.data);
         // Where the reference's own two-stage (dw) path worked and agreed, ours must match it too.
-        if (path === 'two-stage' && ref.dw && !ref.dw.error && (json.variants.float64.dw_minus_dense_max_abs?.train_output ?? 0) < 1e-6) {
+        if (
+          path === 'two-stage' &&
+          ref.dw &&
+          !ref.dw.error &&
+          (json.variants.float64.dw_minus_dense_max_abs?.train_output ?? 0) < 1e-6
+        ) {
           cmp('output_vs_reference_dw', yFirst, ref.dw.train_output.data);
         }
         const grads = tf.grads(f)(params);
         let gi = 0;
         const gx = grads[gi++];
-        const gxFirst = layout === 'channelsFirst' ? gx : tf.transpose(gx, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
+        const gxFirst =
+          layout === 'channelsFirst'
+            ? gx
+            : tf.transpose(gx, [0, dims + 1, ...Array.from({ length: dims }, (_, i) => i + 1)]);
         cmp('grad_input', gxFirst, dense.grads.input.data);
         cmp('grad_weight', grads[gi++], dense.grads.weight.data);
         if (logSigmas) {
@@ -147,23 +163,39 @@ export async function checkLayerCase(json: any, opts: { tolerance?: number } = {
       }
     }
     checkLayerClass(json, dims, o, x, ks, cmp);
-    if (ref.dw?.error) messages.push(`reference dw path raised (${String(ref.dw.error).slice(0, 60)}…); our two-stage path matched its dense path`);
+    if (ref.dw?.error)
+      messages.push(
+        `reference dw path raised (${String(ref.dw.error).slice(0, 60)}…); our two-stage path matched its dense path`,
+      );
   });
   for (const [key, t, ref] of pending) note(key, relError(await t.data(), ref));
   tf.dispose([...new Set(pending.map((p) => p[1]))]);
   const leaked = tf.memory().numTensors - before;
   if (leaked > 0) messages.push(`leaked ${leaked} tensors`);
-  return { name, ok: messages.every((m) => !m.includes('>') && !m.startsWith('leaked') && !m.startsWith('masks')), worst, messages };
+  return {
+    name,
+    ok: messages.every((m) => !m.includes('>') && !m.startsWith('leaked') && !m.startsWith('masks')),
+    worst,
+    messages,
+  };
 }
 
 /** For cases the reference cannot run (e.g. GMR_Conv1d): our paths vs plain float64 loops. */
-function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType<typeof ringMasks>, o: ReturnType<typeof optionsFromKwargs>, kw: any, cmp: (k: string, t: tf.Tensor, ref: ArrayLike<number>) => void) {
+function checkAgainstIndependent(
+  dims: 1 | 2 | 3,
+  ks: number[],
+  geom: ReturnType<typeof ringMasks>,
+  o: ReturnType<typeof optionsFromKwargs>,
+  kw: any,
+  cmp: (k: string, t: tf.Tensor, ref: ArrayLike<number>) => void,
+) {
   const cin = kw.in_channels;
   const cout = kw.out_channels;
   const groups = kw.groups ?? 1;
   const n = geom.numRings;
   const spatial = new Array(dims).fill(9);
-  const rand = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.9);
+  const rand = (len: number, seed: number) =>
+    Float32Array.from({ length: len }, (_, i) => Math.sin(seed * 1000 + i * 12.9898) * 0.9);
   const xData = rand(2 * cin * spatial.reduce((a, b) => a * b, 1), 1);
   const wData = rand(cout * (cin / groups) * n, 2);
   const bData = o.useBias ? rand(cout, 3) : null;
@@ -176,17 +208,29 @@ function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType
   // The kernel for the loop reference, computed in plain JS (θ · P · M).
   const taps = geom.masks.length / n;
   const s = Math.min(Math.max(Math.fround(sigma0), 1e-2), 2 * n);
-  const P = Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, i) => (o.gaussianMixtureRing ? Math.exp(-0.5 * ((i - j) / s) ** 2) / (s * 2.5066) : i === j ? 1 : 0)));
+  const P = Array.from({ length: n }, (_, j) =>
+    Array.from({ length: n }, (_, i) =>
+      o.gaussianMixtureRing ? Math.exp(-0.5 * ((i - j) / s) ** 2) / (s * 2.5066) : i === j ? 1 : 0,
+    ),
+  );
   const kernel = new Float64Array(cout * (cin / groups) * taps);
   for (let oc = 0; oc < cout * (cin / groups); oc++)
     for (let p = 0; p < taps; p++) {
       let acc = 0;
-      for (let i = 0; i < n; i++) for (let l = 0; l < n; l++) acc += wData[oc * n + i] * P[i][l] * geom.masks[l * taps + p];
+      for (let i = 0; i < n; i++)
+        for (let l = 0; l < n; l++) acc += wData[oc * n + i] * P[i][l] * geom.masks[l * taps + p];
       kernel[oc * taps + p] = acc;
     }
   const strides = Array.isArray(kw.stride) ? kw.stride : new Array(dims).fill(kw.stride ?? 1);
   const dilations = Array.isArray(kw.dilation) ? kw.dilation : new Array(dims).fill(kw.dilation ?? 1);
-  const geometry = { kernelSize: ks, strides, dilations, padding: kw.padding ?? 0, dataFormat: 'channelsFirst' as const, groups };
+  const geometry = {
+    kernelSize: ks,
+    strides,
+    dilations,
+    padding: kw.padding ?? 0,
+    dataFormat: 'channelsFirst' as const,
+    groups,
+  };
   const { pads } = computeGMRConvInfo([2, cin, ...spatial], [cout, cin / groups, n], geometry);
   const expected = denseConvReference(xData, [2, cin, ...spatial], kernel, [cout, cin / groups, ...ks], bData, {
     strides,
@@ -204,7 +248,14 @@ function checkAgainstIndependent(dims: 1 | 2 | 3, ks: number[], geom: ReturnType
 const LAYERS = { 1: GMRConv1D, 2: GMRConv2D, 3: GMRConv3D } as const;
 
 /** Builds our layer from the constructor kwargs, loads the parameters, compares eval (cached) and train outputs. */
-function checkLayerClass(json: any, dims: 1 | 2 | 3, o: ReturnType<typeof optionsFromKwargs>, x: tf.Tensor, ks: number[], cmp: (k: string, t: tf.Tensor, ref: ArrayLike<number>) => void) {
+function checkLayerClass(
+  json: any,
+  dims: 1 | 2 | 3,
+  o: ReturnType<typeof optionsFromKwargs>,
+  x: tf.Tensor,
+  ks: number[],
+  cmp: (k: string, t: tf.Tensor, ref: ArrayLike<number>) => void,
+) {
   const kw = json.constructor_kwargs;
   const v = json.variants.float32;
   const layer = new LAYERS[dims]({
@@ -230,11 +281,12 @@ function checkLayerClass(json: any, dims: 1 | 2 | 3, o: ReturnType<typeof option
   const byName: Record<string, tf.Tensor> = { kernel: tensorOf(v.weight) };
   if (kw.gaussian_mixture_ring) byName.log_sigmas = tensorOf(v.log_sigmas);
   if (kw.bias) byName.bias = tensorOf(v.bias);
-  if (kw.train_index_mat) byName.index_mat = tf.tensor2d(Float32Array.from(v.weight_index_mat.data), v.weight_index_mat.shape);
+  if (kw.train_index_mat)
+    byName.index_mat = tf.tensor2d(Float32Array.from(v.weight_index_mat.data), v.weight_index_mat.shape);
   layer.setWeights(layer.weights.map((w) => byName[w.originalName.split('/').pop()!]));
   const dense = v.paths.dense;
-  cmp('layer_eval_output', (layer.apply(x) as tf.Tensor), dense.eval_output.data);
-  cmp('layer_train_output', (layer.apply(x, { training: true }) as tf.Tensor), dense.train_output.data);
+  cmp('layer_eval_output', layer.apply(x) as tf.Tensor, dense.eval_output.data);
+  cmp('layer_train_output', layer.apply(x, { training: true }) as tf.Tensor, dense.train_output.data);
   layer.disposeCaches();
   for (const w of layer.weights) w.dispose();
 }

@@ -36,13 +36,22 @@ export async function runModelOracle(paths: string[], log: (s: string) => void =
     try {
       r = checkModelOracle(file);
     } catch (e) {
-      r = { name: file.name, ok: false, messages: [(e as Error).message], figures: { logitsRelError: NaN, d4MaxAbsDiff: {}, oracleD4MaxAbsDiff: NaN } };
+      r = {
+        name: file.name,
+        ok: false,
+        messages: [(e as Error).message],
+        figures: { logitsRelError: NaN, d4MaxAbsDiff: {}, oracleD4MaxAbsDiff: NaN },
+      };
     }
     results.push(r);
     const fig = r.figures;
     const d4 = Math.max(...Object.values(fig.d4MaxAbsDiff).map(Number));
-    const rot = fig.rot45 ? ` rot45 max|Δ| ${fig.rot45.maxAbsDiff.toFixed(4)} (oracle ${fig.rot45.oracleMaxAbsDiff.toFixed(4)}) rel_l2 ${fig.rot45.relL2.toFixed(4)} (oracle ${fig.rot45.oracleRelL2.toFixed(4)})` : '';
-    log(`${r.ok ? 'PASS' : 'FAIL'} ${path.basename(f)} [${tf.getBackend()}]: logits rel err ${fig.logitsRelError.toExponential(2)}, D4 max|Δ| ${d4.toExponential(2)} (oracle ${fig.oracleD4MaxAbsDiff.toExponential(2)})${rot}${r.ok ? '' : ` — ${r.messages.join('; ')}`}`);
+    const rot = fig.rot45
+      ? ` rot45 max|Δ| ${fig.rot45.maxAbsDiff.toFixed(4)} (oracle ${fig.rot45.oracleMaxAbsDiff.toFixed(4)}) rel_l2 ${fig.rot45.relL2.toFixed(4)} (oracle ${fig.rot45.oracleRelL2.toFixed(4)})`
+      : '';
+    log(
+      `${r.ok ? 'PASS' : 'FAIL'} ${path.basename(f)} [${tf.getBackend()}]: logits rel err ${fig.logitsRelError.toExponential(2)}, D4 max|Δ| ${d4.toExponential(2)} (oracle ${fig.oracleD4MaxAbsDiff.toExponential(2)})${rot}${r.ok ? '' : ` — ${r.messages.join('; ')}`}`,
+    );
   }
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;

@@ -47,7 +47,12 @@ export function upsampleZeros(x: tf.Tensor, axes: number[], factors: number[]): 
     // [outer, L, 1, inner] padded to [outer, L, s, inner] (rank 4: webgpu's Pad breaks at rank ≥ 5).
     const outer = t.shape.slice(0, axis).reduce((a, b) => a * b, 1);
     const inner = t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const padded = tf.pad(tf.reshape(t, [outer, len, 1, inner]), [[0, 0], [0, 0], [0, s - 1], [0, 0]]);
+    const padded = tf.pad(tf.reshape(t, [outer, len, 1, inner]), [
+      [0, 0],
+      [0, 0],
+      [0, s - 1],
+      [0, 0],
+    ]);
     const merged = t.shape.slice();
     merged[axis] = len * s;
     t = tf.reshape(padded, merged);
@@ -57,7 +62,13 @@ export function upsampleZeros(x: tf.Tensor, axes: number[], factors: number[]): 
 }
 
 /** tf.conv2d, lifting its "strides or dilations must be 1" restriction. */
-export function rawConv2d(x: tf.Tensor4D, f: tf.Tensor4D, strides: number[], dilations: number[], pads: PadPairs): tf.Tensor4D {
+export function rawConv2d(
+  x: tf.Tensor4D,
+  f: tf.Tensor4D,
+  strides: number[],
+  dilations: number[],
+  pads: PadPairs,
+): tf.Tensor4D {
   const explicit: [[number, number], [number, number], [number, number], [number, number]] = [
     [0, 0],
     [pads[0][0], pads[0][1]],
@@ -86,7 +97,10 @@ function conv2dInputGrad(dy: tf.Tensor4D, f: tf.Tensor4D, inShape: number[], att
     g = padOrCropAxis(g, 1 + i, before, after);
   }
   const flipped = tf.transpose(tf.reverse(f, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-  return rawConv2d(g as tf.Tensor4D, flipped, [1, 1], dilations, [[0, 0], [0, 0]]);
+  return rawConv2d(g as tf.Tensor4D, flipped, [1, 1], dilations, [
+    [0, 0],
+    [0, 0],
+  ]);
 }
 
 /** dL/df as one forward conv: batch and channel axes swapped, strides and dilations swapped. */
@@ -100,7 +114,10 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fShape: number
   }
   const xt = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Ci, Hp, Wp, N]
   const dyt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, N, Co]
-  const out = rawConv2d(xt, dyt, dilations, strides, [[0, 0], [0, 0]]); // [Ci, kh, kw, Co]
+  const out = rawConv2d(xt, dyt, dilations, strides, [
+    [0, 0],
+    [0, 0],
+  ]); // [Ci, kh, kw, Co]
   return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D;
 }
 
@@ -138,7 +155,9 @@ function ensurePrimitive(backendName: string): void {
 /** Channels-last 2D convolution with a backward pass made of forward convolutions. */
 export function conv2dForwardOnly(x: tf.Tensor4D, f: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
   ensurePrimitive(tf.getBackend());
-  return tf.engine().runKernel(CONV2D_FORWARD_ONLY, { x, filter: f }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  return tf
+    .engine()
+    .runKernel(CONV2D_FORWARD_ONLY, { x, filter: f }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /**
@@ -187,11 +206,16 @@ export function convNdFilterGrad(x: tf.Tensor, dy: tf.Tensor, filterShape: numbe
   return tf.tidy(() => {
     if (rank === 2) return conv2dFilterGrad(x as tf.Tensor4D, dy as tf.Tensor4D, filterShape, attrs);
     if (rank === 1) {
-      const g = conv2dFilterGrad(tf.expandDims(x, 1) as tf.Tensor4D, tf.expandDims(dy, 1) as tf.Tensor4D, [1, ...filterShape], {
-        strides: [1, attrs.strides[0]],
-        dilations: [1, attrs.dilations[0]],
-        pads: [[0, 0], attrs.pads[0]],
-      });
+      const g = conv2dFilterGrad(
+        tf.expandDims(x, 1) as tf.Tensor4D,
+        tf.expandDims(dy, 1) as tf.Tensor4D,
+        [1, ...filterShape],
+        {
+          strides: [1, attrs.strides[0]],
+          dilations: [1, attrs.dilations[0]],
+          pads: [[0, 0], attrs.pads[0]],
+        },
+      );
       return tf.squeeze(g, [0]);
     }
     const [kd] = filterShape;
@@ -206,7 +230,9 @@ export function convNdFilterGrad(x: tf.Tensor, dy: tf.Tensor, filterShape: numbe
     for (let a = 0; a < kd; a++) {
       let slab = sliceAxis(xp, 1, a * dd, (outDepth - 1) * sd + 1);
       slab = subsample(slab, [1], [sd]);
-      taps.push(conv2dFilterGrad(tf.reshape(slab, [b * outDepth, h, w, ci]) as tf.Tensor4D, dy4, filterShape.slice(1), attrs2d));
+      taps.push(
+        conv2dFilterGrad(tf.reshape(slab, [b * outDepth, h, w, ci]) as tf.Tensor4D, dy4, filterShape.slice(1), attrs2d),
+      );
     }
     return tf.stack(taps, 0);
   });

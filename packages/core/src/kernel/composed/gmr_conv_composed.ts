@@ -26,7 +26,13 @@ export function fromChannelsLast(y: tf.Tensor, dataFormat: string): tf.Tensor {
 }
 
 /** Dense path: synthesise the k^d kernel, one convolution per group. */
-function densePath(x: tf.Tensor, theta: tf.Tensor, basis: tf.Tensor2D, a: GMRConvAttrs, conv: { strides: number[]; dilations: number[]; pads: PadPairs }) {
+function densePath(
+  x: tf.Tensor,
+  theta: tf.Tensor,
+  basis: tf.Tensor2D,
+  a: GMRConvAttrs,
+  conv: { strides: number[]; dilations: number[]; pads: PadPairs },
+) {
   const kernel = synthesizeKernel(theta, basis, a.kernelSize); // [...k, Cin/g, Cout]
   if (a.groups === 1) return convNd(x, kernel, conv);
   const rank = a.kernelSize.length;
@@ -48,7 +54,10 @@ export function transposedToForwardWeight(weight: tf.Tensor, groups: number): tf
   return tf.reshape(regrouped, [groups * coutG, cin / groups, n]);
 }
 
-const asConstantOp = tf.customGrad(((m: tf.Tensor) => ({ value: tf.clone(m), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+const asConstantOp = tf.customGrad(((m: tf.Tensor) => ({
+  value: tf.clone(m),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]);
 /** Identity whose gradient is zero (tfjs has no stopGradient op). */
 function asConstant(m: tf.Tensor): tf.Tensor {
   return asConstantOp(m) as tf.Tensor;
@@ -101,7 +110,13 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
         mix = mixingWeights(theta, t.logSigmas, a);
       }
       const filtersTrainable = a.trainIndexMat || (P != null && a.twoStageBasis === 'smoothed');
-      y = twoStage(x, filters, mix, { ...conv, kernelSize: a.kernelSize, groups: a.groups, filtersTrainable, symmetric: a.symmetricRings });
+      y = twoStage(x, filters, mix, {
+        ...conv,
+        kernelSize: a.kernelSize,
+        groups: a.groups,
+        filtersTrainable,
+        symmetric: a.symmetricRings,
+      });
     }
     // Bias on a rank-2 view: tfjs-webgpu's broadcasting binary ops break at rank ≥ 5.
     if (t.bias) y = tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[y.rank - 1]]), t.bias), y.shape);

@@ -43,7 +43,11 @@ export function padOrCropAxis(x: tf.Tensor, axis: number, before: number, after:
     const shape = t.shape;
     const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
     const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const padded = tf.pad(tf.reshape(t, [outer, shape[axis], inner]), [[0, 0], [padBefore, padAfter], [0, 0]]);
+    const padded = tf.pad(tf.reshape(t, [outer, shape[axis], inner]), [
+      [0, 0],
+      [padBefore, padAfter],
+      [0, 0],
+    ]);
     const out = shape.slice();
     out[axis] = shape[axis] + padBefore + padAfter;
     t = tf.reshape(padded, out);
@@ -67,7 +71,12 @@ export function padWithMode(x: tf.Tensor, axes: number[], pads: PadPairs, mode: 
       const parts: tf.Tensor[] = [];
       if (mode === 'reflect') {
         if (before >= len || after >= len) {
-          invalid(where, 'padding', pads[i], `smaller than the input size ${len} along that axis for paddingMode 'reflect'`);
+          invalid(
+            where,
+            'padding',
+            pads[i],
+            `smaller than the input size ${len} along that axis for paddingMode 'reflect'`,
+          );
         }
         if (before > 0) parts.push(reverseAxis(sliceAxis(t, axis, 1, before), axis));
         parts.push(t);
@@ -80,7 +89,12 @@ export function padWithMode(x: tf.Tensor, axes: number[], pads: PadPairs, mode: 
         for (let j = 0; j < after; j++) parts.push(last);
       } else {
         if (before > len || after > len) {
-          invalid(where, 'padding', pads[i], `at most the input size ${len} along that axis for paddingMode 'circular'`);
+          invalid(
+            where,
+            'padding',
+            pads[i],
+            `at most the input size ${len} along that axis for paddingMode 'circular'`,
+          );
         }
         if (before > 0) parts.push(sliceAxis(t, axis, len - before, before));
         parts.push(t);
@@ -91,4 +105,3 @@ export function padWithMode(x: tf.Tensor, axes: number[], pads: PadPairs, mode: 
     return t;
   });
 }
-

@@ -44,7 +44,13 @@ function foldedRingConv2d(x: tf.Tensor4D, filters: tf.Tensor2D, k: number, conv:
 }
 
 /** Stage 1 → [B·prod(So), Cin·n] (channel c·n + i) and the output spatial size. */
-export function ringFilter(x: tf.Tensor, filters: tf.Tensor2D, kernelSize: number[], conv: RingConv, symmetric = false) {
+export function ringFilter(
+  x: tf.Tensor,
+  filters: tf.Tensor2D,
+  kernelSize: number[],
+  conv: RingConv,
+  symmetric = false,
+) {
   const rank = kernelSize.length;
   const [b] = x.shape;
   const cin = x.shape[rank + 1];
@@ -52,9 +58,10 @@ export function ringFilter(x: tf.Tensor, filters: tf.Tensor2D, kernelSize: numbe
   const n = filters.shape[0];
   const perChannel = cin === 1 ? x : tf.transpose(x, [0, rank + 1, ...range(1, rank + 1)]);
   const stacked = tf.reshape(perChannel, [b * cin, ...spatial, 1]);
-  const z = symmetric && canFoldRings(kernelSize)
-    ? foldedRingConv2d(stacked as tf.Tensor4D, filters, kernelSize[0], conv)
-    : convNd(stacked, tf.reshape(tf.transpose(filters), [...kernelSize, 1, n]), conv); // [B·Cin, ...So, n]
+  const z =
+    symmetric && canFoldRings(kernelSize)
+      ? foldedRingConv2d(stacked as tf.Tensor4D, filters, kernelSize[0], conv)
+      : convNd(stacked, tf.reshape(tf.transpose(filters), [...kernelSize, 1, n]), conv); // [B·Cin, ...So, n]
   const outSpatial = z.shape.slice(1, rank + 1);
   const z5 = tf.reshape(z, [b, cin, ...outSpatial, n]);
   const zl = cin === 1 ? z5 : tf.transpose(z5, [0, ...range(2, rank + 2), 1, rank + 2]);

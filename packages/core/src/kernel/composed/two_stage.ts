@@ -50,7 +50,10 @@ function mixBack(zdy: tf.Tensor, phi: tf.Tensor, groups: number): tf.Tensor2D {
 /** Reverses ring filters [n, prod(k)] along every spatial axis (a no-op for the symmetric rings of odd sizes). */
 export function flipRingFilters(filters: tf.Tensor, kernelSize: number[]): tf.Tensor2D {
   const n = filters.shape[0];
-  return tf.reshape(tf.reverse(tf.reshape(filters, [n, ...kernelSize]), range(1, kernelSize.length + 1)), [n, -1]) as tf.Tensor2D;
+  return tf.reshape(tf.reverse(tf.reshape(filters, [n, ...kernelSize]), range(1, kernelSize.length + 1)), [
+    n,
+    -1,
+  ]) as tf.Tensor2D;
 }
 
 export interface TwoStageAttrs extends ConvAttrs {
@@ -100,7 +103,13 @@ export function twoStage(x: tf.Tensor, filters: tf.Tensor2D, phi: tf.Tensor, a: 
       const convPads = backPads.map(([b, e]) => [Math.max(b, 0), Math.max(e, 0)] as [number, number]);
       backPads.forEach(([b, e], i) => (g = padOrCropAxis(g, 1 + i, Math.min(b, 0), Math.min(e, 0))));
       const ones = a.kernelSize.map(() => 1);
-      const back = ringFilter(g, flipRingFilters(fs, a.kernelSize), a.kernelSize, { strides: ones, dilations: a.dilations, pads: convPads }, a.symmetric);
+      const back = ringFilter(
+        g,
+        flipRingFilters(fs, a.kernelSize),
+        a.kernelSize,
+        { strides: ones, dilations: a.dilations, pads: convPads },
+        a.symmetric,
+      );
       const dx = tf.reshape(mixBack(back.z, ps, a.groups), xs.shape);
       let dFilters: tf.Tensor;
       if (a.filtersTrainable) {
@@ -108,8 +117,15 @@ export function twoStage(x: tf.Tensor, filters: tf.Tensor2D, phi: tf.Tensor, a: 
         const bsz = xs.shape[0];
         const cin = xs.shape[rank + 1];
         const outSp = dy.shape.slice(1, rank + 1);
-        const dzStacked = tf.reshape(tf.transpose(tf.reshape(dz, [bsz, ...outSp, cin, n]), [0, rank + 1, ...range(1, rank + 1), rank + 2]), [bsz * cin, ...outSp, n]);
-        const xStacked = tf.reshape(tf.transpose(xs, [0, rank + 1, ...range(1, rank + 1)]), [bsz * cin, ...xs.shape.slice(1, rank + 1), 1]);
+        const dzStacked = tf.reshape(
+          tf.transpose(tf.reshape(dz, [bsz, ...outSp, cin, n]), [0, rank + 1, ...range(1, rank + 1), rank + 2]),
+          [bsz * cin, ...outSp, n],
+        );
+        const xStacked = tf.reshape(tf.transpose(xs, [0, rank + 1, ...range(1, rank + 1)]), [
+          bsz * cin,
+          ...xs.shape.slice(1, rank + 1),
+          1,
+        ]);
         const gf = convNdFilterGrad(xStacked, dzStacked, [...a.kernelSize, 1, n], a); // [...k, 1, n]
         dFilters = tf.transpose(tf.reshape(gf, [-1, n]));
       } else {
