@@ -15,14 +15,30 @@ import { augmentation, datasetClassCount, pick, pixelScale, subset, type Augment
 import { channelStats, loadDataSource, parseDataSource } from './data_source.js';
 import { CliError, fileError, makeFolder } from './errors.js';
 import { classificationMetrics, type Metrics } from './metrics.js';
-import { buildModel, describeSpec, downsampling, headerOfSpec, readWeights, sameSpec, specFromHeader, writeWeights, type ModelKind, type ModelSpec, type Normalization, type Pooling } from './model.js';
+import {
+  buildModel,
+  describeSpec,
+  downsampling,
+  headerOfSpec,
+  readWeights,
+  sameSpec,
+  specFromHeader,
+  writeWeights,
+  type ModelKind,
+  type ModelSpec,
+  type Normalization,
+  type Pooling,
+} from './model.js';
 import { Optimizer, learningRate, type OptimConfig } from './optim.js';
 import { progressBar } from './progress.js';
 import { appendLog, readLog, reconcileLog } from './run_log.js';
 import type { ResNetOptions } from './train_options.js';
 
 /** The optimizer settings a run chooses (the rest of OptimConfig is derived from the data and the epochs). */
-export interface TrainConfig extends ResNetOptions, Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
+export interface TrainConfig
+  extends
+    ResNetOptions,
+    Pick<OptimConfig, 'optimizer' | 'lr' | 'minLr' | 'momentum' | 'nesterov' | 'weightDecay' | 'clipNorm'> {
   model: ModelKind;
   widths: [number, number, number];
   /** 'average' (default) or 'rings' */
@@ -108,7 +124,12 @@ function recalibrate(model: tf.LayersModel, set: ImageSet, count: number): void 
   if (n <= 0) return;
   const size = set.height * set.width * set.channels;
   const scale = pixelScale(set);
-  const x = tf.tidy(() => tf.mul(tf.tensor4d(Float32Array.from(set.images.subarray(0, n * size)), [n, set.height, set.width, set.channels]), scale));
+  const x = tf.tidy(() =>
+    tf.mul(
+      tf.tensor4d(Float32Array.from(set.images.subarray(0, n * size)), [n, set.height, set.width, set.channels]),
+      scale,
+    ),
+  );
   try {
     recalibrateBatchNorm(model, x);
   } finally {
@@ -120,7 +141,13 @@ export function checkpointPath(out: string): string {
   return join(out, 'checkpoint.gmrckpt');
 }
 
-function batchOf(set: ImageSet, idx: Int32Array, seed: number, epoch: number, transform: ReturnType<typeof augmentation>): { xs: Float32Array; labels: Int32Array } {
+function batchOf(
+  set: ImageSet,
+  idx: Int32Array,
+  seed: number,
+  epoch: number,
+  transform: ReturnType<typeof augmentation>,
+): { xs: Float32Array; labels: Int32Array } {
   const { height: H, width: W, channels: C } = set;
   const size = H * W * C;
   const xs = new Float32Array(idx.length * size);
@@ -134,21 +161,31 @@ function batchOf(set: ImageSet, idx: Int32Array, seed: number, epoch: number, tr
       xs.set(scratch, k * size);
       return;
     }
-    const img = transform({ data: scratch.slice(), height: H, width: W, channels: C }, new Rng(deriveSeed(seed, epoch, i)));
+    const img = transform(
+      { data: scratch.slice(), height: H, width: W, channels: C },
+      new Rng(deriveSeed(seed, epoch, i)),
+    );
     xs.set(img.data, k * size);
   });
   return { xs, labels };
 }
 
 /** Softmax probabilities [count × classes] of `set` (pixels scaled to [0, 1]), in batches. */
-export async function predictProbabilities(model: tf.LayersModel, set: ImageSet, batchSize = 500): Promise<Float32Array> {
+export async function predictProbabilities(
+  model: tf.LayersModel,
+  set: ImageSet,
+  batchSize = 500,
+): Promise<Float32Array> {
   const size = set.height * set.width * set.channels;
   const scale = pixelScale(set);
   let out: Float32Array | undefined;
   for (let s = 0; s < set.count; s += batchSize) {
     const n = Math.min(batchSize, set.count - s);
     const p = tf.tidy(() => {
-      const x = tf.tensor4d(Float32Array.from(set.images.subarray(s * size, (s + n) * size), (v) => v * scale), [n, set.height, set.width, set.channels]);
+      const x = tf.tensor4d(
+        Float32Array.from(set.images.subarray(s * size, (s + n) * size), (v) => v * scale),
+        [n, set.height, set.width, set.channels],
+      );
       return tf.softmax(model.predict(x) as tf.Tensor);
     });
     const k = p.shape[1] as number;
@@ -172,8 +209,37 @@ export interface DataShape {
 }
 
 export function modelSpecOf(c: TrainConfig, d?: DataShape): ModelSpec {
-  const { kind, widths, pooling, harmonicChannels, fields, inputBlur, inplanes, gmrConvSize, skipFirstPool, stemKernel, stemStride, maxPool } = { ...c, kind: c.model };
-  return specFromHeader({ kind, widths, numClasses: d?.numClasses ?? numClassesOf(c), pooling, harmonicChannels, fields, inputBlur, inplanes, gmrConvSize, skipFirstPool, stemKernel, stemStride, maxPool, inputShape: d?.inputShape, normalization: d?.normalization });
+  const {
+    kind,
+    widths,
+    pooling,
+    harmonicChannels,
+    fields,
+    inputBlur,
+    inplanes,
+    gmrConvSize,
+    skipFirstPool,
+    stemKernel,
+    stemStride,
+    maxPool,
+  } = { ...c, kind: c.model };
+  return specFromHeader({
+    kind,
+    widths,
+    numClasses: d?.numClasses ?? numClassesOf(c),
+    pooling,
+    harmonicChannels,
+    fields,
+    inputBlur,
+    inplanes,
+    gmrConvSize,
+    skipFirstPool,
+    stemKernel,
+    stemStride,
+    maxPool,
+    inputShape: d?.inputShape,
+    normalization: d?.normalization,
+  });
 }
 
 /** The images a run trains on and measures every epoch, with the class names. */
@@ -188,7 +254,9 @@ export interface RunData {
 /** n images of a set drawn by a seeded permutation, kept in the set's order (a class folder is sorted by class). */
 function sample(set: ImageSet, n: number | undefined, seed: number): ImageSet {
   if (n === undefined || n >= set.count) return set;
-  const idx = Array.from(permutation(set.count, new Rng(deriveSeed(seed, 0x11e17))).subarray(0, n)).sort((a, b) => a - b);
+  const idx = Array.from(permutation(set.count, new Rng(deriveSeed(seed, 0x11e17))).subarray(0, n)).sort(
+    (a, b) => a - b,
+  );
   return pick(set, idx);
 }
 
@@ -196,24 +264,43 @@ function sample(set: ImageSet, n: number | undefined, seed: number): ImageSet {
  * Reads a run's data (data_source.ts). --limit and --test-limit take the first images of the embedded data (already
  * in random order; as every earlier run did) and a seeded sample of a file source.
  */
-export async function loadRunData(c: TrainConfig, onProgress?: (done: number, total: number) => void): Promise<RunData> {
+export async function loadRunData(
+  c: TrainConfig,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RunData> {
   const source = parseDataSource(c.data ?? c.dataset);
-  const d = await loadDataSource(source, { size: c.size, valFraction: c.valFraction, seed: c.seed, classes: c.classes, dataDir: c.dataDir, onProgress });
+  const d = await loadDataSource(source, {
+    size: c.size,
+    valFraction: c.valFraction,
+    seed: c.seed,
+    classes: c.classes,
+    dataDir: c.dataDir,
+    onProgress,
+  });
   const embedded = source.paths.length === 0;
   const take = (set: ImageSet, n: number | undefined) => (embedded ? subset(set, n) : sample(set, n, c.seed));
   const train = take(d.train, c.limit);
-  if (d.validation.count > 0) return { train, evaluation: take(d.validation, c.testLimit), evaluatedOn: 'validation', classNames: d.classNames };
+  if (d.validation.count > 0)
+    return { train, evaluation: take(d.validation, c.testLimit), evaluatedOn: 'validation', classNames: d.classNames };
   if (d.test) return { train, evaluation: take(d.test, c.testLimit), evaluatedOn: 'test', classNames: d.classNames };
-  throw new CliError(`--data ${source.text} has no validation or test split and --val-fraction is 0: nothing to measure the epochs on; give --val-fraction a value in (0, 1)`);
+  throw new CliError(
+    `--data ${source.text} has no validation or test split and --val-fraction is 0: nothing to measure the epochs on; give --val-fraction a value in (0, 1)`,
+  );
 }
 
 /** Checks a checkpoint's model against the one asked for. */
 export function assertSameModel(ck: Checkpoint, spec: ModelSpec, path: string): void {
   const held = specFromHeader(ck.header.model);
-  if (!sameSpec(held, spec)) throw new CliError(`${path} holds a ${describeSpec(held)}, not the requested ${describeSpec(spec)}`);
+  if (!sameSpec(held, spec))
+    throw new CliError(`${path} holds a ${describeSpec(held)}, not the requested ${describeSpec(spec)}`);
 }
 
-export async function train(config: TrainConfig, hooks: TrainHooks, resume?: string, load: LoadOptions = {}): Promise<TrainResult> {
+export async function train(
+  config: TrainConfig,
+  hooks: TrainHooks,
+  resume?: string,
+  load: LoadOptions = {},
+): Promise<TrainResult> {
   const t0 = performance.now();
   let c = config;
   let ck: Checkpoint | undefined;
@@ -225,8 +312,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   }
   const ckPath = checkpointPath(c.out);
   const logPath = join(c.out, 'log.jsonl');
-  if (!ck && existsSync(ckPath)) throw new CliError(`${ckPath} already exists: pass --resume ${ckPath} to continue that run, or choose another --out`);
-  if (!ck && readLog(logPath).lines.length > 0) throw new CliError(`${logPath} already holds the log of an earlier run (that never saved a checkpoint): move it away or choose another --out`);
+  if (!ck && existsSync(ckPath))
+    throw new CliError(
+      `${ckPath} already exists: pass --resume ${ckPath} to continue that run, or choose another --out`,
+    );
+  if (!ck && readLog(logPath).lines.length > 0)
+    throw new CliError(
+      `${logPath} already holds the log of an earlier run (that never saved a checkpoint): move it away or choose another --out`,
+    );
   const runId = ck ? (ck.header.runId ?? '') : randomUUID();
   if (ck && !runId) throw new CliError(`${resume}: the checkpoint has no run id; it was not written by gmr train`);
 
@@ -250,13 +343,19 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   // a resumed run keeps the normalisation it started with (read from its checkpoint, not computed again)
   const heldNorm = ck?.header.model.normalization;
   const normalization = heldNorm ?? (c.normalize ? channelStats(trainSet) : undefined);
-  const spec = modelSpecOf(c, { numClasses: numClassesOfData, inputShape: [trainSet.height, trainSet.width, trainSet.channels], normalization });
+  const spec = modelSpecOf(c, {
+    numClasses: numClassesOfData,
+    inputShape: [trainSet.height, trainSet.width, trainSet.channels],
+    normalization,
+  });
   checkBatchMemory(c.batchSize, trainSet, spec.widths);
   const model = buildModel(spec, c.seed);
   const { factor } = downsampling(spec);
   // a 'valid' pool over an odd size drops the last row or column, which a rotation moves to the other side
   if (spec.kind.startsWith('gmr-') && (trainSet.height % factor !== 0 || trainSet.width % factor !== 0))
-    hooks.log(`note: ${trainSet.height}×${trainSet.width} is not a multiple of ${factor}, the pooling of ${spec.kind}: it drops edge pixels, so the model is not exactly invariant to 90° rotations and flips${c.data?.startsWith('folder:') ? '; --size can make it a multiple' : ''}`);
+    hooks.log(
+      `note: ${trainSet.height}×${trainSet.width} is not a multiple of ${factor}, the pooling of ${spec.kind}: it drops edge pixels, so the model is not exactly invariant to 90° rotations and flips${c.data?.startsWith('folder:') ? '; --size can make it a multiple' : ''}`,
+    );
   const trainable = model.trainableWeights;
   const vars = trainable.map((w) => (w as unknown as { val: tf.Variable }).val);
   const names = trainable.map((w) => w.originalName);
@@ -291,7 +390,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(...(ck.header.history as EpochRecord[]));
     removeStaleTemps(ckPath);
     const recovered = reconcileLog(logPath, runId, history, { model: c.model, checkpoint: ckPath });
-    hooks.log(`resuming ${resume} after epoch ${epochStart}/${c.epochs} (step ${step}) in ${c.out}${recovered.length ? `; log lines of epoch(s) ${recovered.join(', ')} written again from the checkpoint` : ''}`);
+    hooks.log(
+      `resuming ${resume} after epoch ${epochStart}/${c.epochs} (step ${step}) in ${c.out}${recovered.length ? `; log lines of epoch(s) ${recovered.join(', ')} written again from the checkpoint` : ''}`,
+    );
   } else {
     try {
       makeFolder(c.out);
@@ -309,7 +410,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     if (c.stopAfter !== undefined && epochsThisRun >= c.stopAfter) break;
     const te = performance.now();
     const order = permutation(trainSet.count, new Rng(deriveSeed(c.seed, epoch, 0x5eed)));
-    const bar = progressBar(`epoch ${epoch + 1}/${c.epochs}`, trainSet.count, { unit: 'img', enabled: hooks.progress, fields: { loss: '-' } });
+    const bar = progressBar(`epoch ${epoch + 1}/${c.epochs}`, trainSet.count, {
+      unit: 'img',
+      enabled: hooks.progress,
+      fields: { loss: '-' },
+    });
     let lossSum = 0;
     let seen = 0;
     for (let b = 0; b < stepsPerEpoch; b++) {
@@ -327,7 +432,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
       await opt.apply(grads, step);
       const loss = (await value.data())[0];
       tf.dispose([value, ...Object.values(grads)]);
-      if (!Number.isFinite(loss)) throw new CliError(`training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a smaller --lr or --clip-norm`, 3);
+      if (!Number.isFinite(loss))
+        throw new CliError(
+          `training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a smaller --lr or --clip-norm`,
+          3,
+        );
       step++;
       lossSum += loss * n;
       seen += n;
@@ -350,7 +459,15 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
     history.push(rec);
     saveCheckpoint(
       ckPath,
-      { runId, model: headerOfSpec(spec), classNames: data.classNames, config: c as unknown as Record<string, unknown>, epochsDone: epoch + 1, step, history },
+      {
+        runId,
+        model: headerOfSpec(spec),
+        classNames: data.classNames,
+        config: c as unknown as Record<string, unknown>,
+        epochsDone: epoch + 1,
+        step,
+        history,
+      },
       await readWeights(model),
       await opt.state(),
     );
@@ -362,6 +479,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks, resume?: str
   }
   opt.dispose();
   const done = history.length >= c.epochs;
-  if (done && (epochsThisRun > 0 || !readLog(logPath).lines.some((l) => l.event === 'done'))) appendLog(logPath, { event: 'done', run: runId, model: c.model, epochs: c.epochs, final: history[history.length - 1] });
+  if (done && (epochsThisRun > 0 || !readLog(logPath).lines.some((l) => l.event === 'done')))
+    appendLog(logPath, {
+      event: 'done',
+      run: runId,
+      model: c.model,
+      epochs: c.epochs,
+      final: history[history.length - 1],
+    });
   return { model, spec, history, checkpoint: ckPath, seconds: (performance.now() - t0) / 1000, finished: done };
 }

@@ -66,8 +66,10 @@ function cubic(t: number): [number, number, number, number] {
 export function rotate(img: Image, degrees: number, options: RotateOptions = {}): Image {
   const interpolation = options.interpolation ?? 'bilinear';
   const padding = options.padding ?? 'zeros';
-  if (!['nearest', 'bilinear', 'bicubic'].includes(interpolation)) invalidArg('rotate', 'interpolation', interpolation, "'nearest', 'bilinear' or 'bicubic'");
-  if (!['zeros', 'reflect', 'replicate'].includes(padding)) invalidArg('rotate', 'padding', padding, "'zeros', 'reflect' or 'replicate'");
+  if (!['nearest', 'bilinear', 'bicubic'].includes(interpolation))
+    invalidArg('rotate', 'interpolation', interpolation, "'nearest', 'bilinear' or 'bicubic'");
+  if (!['zeros', 'reflect', 'replicate'].includes(padding))
+    invalidArg('rotate', 'padding', padding, "'zeros', 'reflect' or 'replicate'");
   if (!Number.isFinite(degrees)) invalidArg('rotate', 'degrees', degrees, 'a finite number');
   const { height: H, width: W, channels: C, data } = img;
   const out = new Float32Array(data.length);
@@ -130,7 +132,9 @@ export function rotate(img: Image, degrees: number, options: RotateOptions = {})
 export function flipHorizontal(img: Image): Image {
   const { height: H, width: W, channels: C, data } = img;
   const out = new Float32Array(data.length);
-  for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) for (let c = 0; c < C; c++) out[(i * W + j) * C + c] = data[(i * W + (W - 1 - j)) * C + c];
+  for (let i = 0; i < H; i++)
+    for (let j = 0; j < W; j++)
+      for (let c = 0; c < C; c++) out[(i * W + j) * C + c] = data[(i * W + (W - 1 - j)) * C + c];
   return { ...img, data: out };
 }
 
@@ -188,7 +192,11 @@ export function translate(img: Image, dy: number, dx: number): Image {
  * [−fx·W, fx·W] and [−fy·H, fy·H], rounded to whole pixels, zero fill.
  */
 export function randomTranslation(fx: number, fy: number = fx): Transform {
-  for (const [n, v] of [['fx', fx], ['fy', fy]] as const) if (!(v >= 0 && v <= 1)) invalidArg('randomTranslation', n, v, 'a fraction in [0, 1]');
+  for (const [n, v] of [
+    ['fx', fx],
+    ['fy', fy],
+  ] as const)
+    if (!(v >= 0 && v <= 1)) invalidArg('randomTranslation', n, v, 'a fraction in [0, 1]');
   return (img, rng) => {
     const dx = Math.round(rng.uniform(-fx * img.width, fx * img.width));
     const dy = Math.round(rng.uniform(-fy * img.height, fy * img.height));
@@ -197,7 +205,15 @@ export function randomTranslation(fx: number, fy: number = fx): Transform {
 }
 
 /** Crops rows top..top+h, columns left..left+w and resizes the crop to [height, width] (bilinear, half-pixel centres). */
-export function cropResize(img: Image, top: number, left: number, h: number, w: number, height: number, width: number): Image {
+export function cropResize(
+  img: Image,
+  top: number,
+  left: number,
+  h: number,
+  w: number,
+  height: number,
+  width: number,
+): Image {
   const { width: W, height: H, channels: C, data } = img;
   const out = new Float32Array(height * width * C);
   const sy = h / height;
@@ -226,10 +242,18 @@ export function cropResize(img: Image, top: number, left: number, h: number, w: 
  * torchvision's RandomResizedCrop: up to 10 tries at an area fraction from `scale` and a log-uniform aspect
  * ratio from `ratio`, falling back to the central crop; then a bilinear resize to [height, width].
  */
-export function randomResizedCrop(height: number, width: number = height, scale: [number, number] = [0.08, 1], ratio: [number, number] = [3 / 4, 4 / 3]): Transform {
-  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) invalidArg('randomResizedCrop', '[height, width]', [height, width], 'positive integers');
-  if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) invalidArg('randomResizedCrop', 'scale', scale, '[min, max] with 0 < min ≤ max ≤ 1');
-  if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) invalidArg('randomResizedCrop', 'ratio', ratio, '[min, max] with 0 < min ≤ max');
+export function randomResizedCrop(
+  height: number,
+  width: number = height,
+  scale: [number, number] = [0.08, 1],
+  ratio: [number, number] = [3 / 4, 4 / 3],
+): Transform {
+  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0))
+    invalidArg('randomResizedCrop', '[height, width]', [height, width], 'positive integers');
+  if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
+    invalidArg('randomResizedCrop', 'scale', scale, '[min, max] with 0 < min ≤ max ≤ 1');
+  if (!(ratio[0] > 0 && ratio[0] <= ratio[1]))
+    invalidArg('randomResizedCrop', 'ratio', ratio, '[min, max] with 0 < min ≤ max');
   return (img, rng) => {
     const area = img.height * img.width;
     const logR = [Math.log(ratio[0]), Math.log(ratio[1])];
@@ -274,7 +298,8 @@ export function randomGrayscale(p = 0.1): Transform {
  * gaussian_blur: kernel exp(−x²/2σ²) over x = −(k−1)/2 … (k−1)/2, normalised to sum 1).
  */
 export function gaussianBlur(img: Image, kernelSize: number, sigma: number): Image {
-  if (!(Number.isInteger(kernelSize) && kernelSize > 0 && kernelSize % 2 === 1)) invalidArg('gaussianBlur', 'kernelSize', kernelSize, 'an odd positive integer');
+  if (!(Number.isInteger(kernelSize) && kernelSize > 0 && kernelSize % 2 === 1))
+    invalidArg('gaussianBlur', 'kernelSize', kernelSize, 'an odd positive integer');
   if (!(sigma > 0)) invalidArg('gaussianBlur', 'sigma', sigma, 'a positive number');
   const half = (kernelSize - 1) / 2;
   const k = Array.from({ length: kernelSize }, (_, i) => Math.exp(-0.5 * ((i - half) / sigma) ** 2));
@@ -307,7 +332,8 @@ export function gaussianBlur(img: Image, kernelSize: number, sigma: number): Ima
 /** With probability p, a Gaussian blur with sigma uniform in [sigmaMin, sigmaMax] (torchvision GaussianBlur inside RandomApply). */
 export function randomGaussianBlur(kernelSize = 3, sigmaMin = 0.1, sigmaMax = 2, p = 1): Transform {
   checkP('randomGaussianBlur', p);
-  if (!(sigmaMin > 0 && sigmaMin <= sigmaMax)) invalidArg('randomGaussianBlur', '[sigmaMin, sigmaMax]', [sigmaMin, sigmaMax], 'positive numbers with min ≤ max');
+  if (!(sigmaMin > 0 && sigmaMin <= sigmaMax))
+    invalidArg('randomGaussianBlur', '[sigmaMin, sigmaMax]', [sigmaMin, sigmaMax], 'positive numbers with min ≤ max');
   return (img, rng) => (rng.next() < p ? gaussianBlur(img, kernelSize, rng.uniform(sigmaMin, sigmaMax)) : img);
 }
 
@@ -330,7 +356,8 @@ export interface ColorJitterOptions {
  */
 export function colorJitter(options: ColorJitterOptions): Transform {
   const { brightness = 0, contrast = 0, saturation = 0, hue = 0, p = 1 } = options;
-  for (const [n, v] of Object.entries({ brightness, contrast, saturation })) if (!(v >= 0)) invalidArg('colorJitter', n, v, 'a non-negative number');
+  for (const [n, v] of Object.entries({ brightness, contrast, saturation }))
+    if (!(v >= 0)) invalidArg('colorJitter', n, v, 'a non-negative number');
   if (!(hue >= 0 && hue <= 0.5)) invalidArg('colorJitter', 'hue', hue, 'a number in [0, 0.5]');
   checkP('colorJitter', p);
   return (img, rng) => {
@@ -411,7 +438,8 @@ export function normalize(mean: number[] | number, std: number[] | number): Tran
     const m = typeof mean === 'number' ? new Array<number>(C).fill(mean) : mean;
     const s = typeof std === 'number' ? new Array<number>(C).fill(std) : std;
     if (m.length !== C) invalidArg('normalize', 'mean', mean, `one value or ${C} values (one per channel)`);
-    if (s.length !== C || s.some((v) => !(v > 0))) invalidArg('normalize', 'std', std, `one positive value or ${C} positive values`);
+    if (s.length !== C || s.some((v) => !(v > 0)))
+      invalidArg('normalize', 'std', std, `one positive value or ${C} positive values`);
     const d = new Float32Array(img.data.length);
     for (let i = 0; i < d.length; i++) d[i] = (img.data[i] - m[i % C]) / s[i % C];
     return { ...img, data: d };
@@ -429,7 +457,10 @@ export function compose(transforms: Transform[]): Transform {
  * σ ∈ [0.1, 2]) with p = 0.2; then, where given, RandomAffine translation and normalisation.
  * `pathology: true` gives the NCT-CRC/PCam variant (jitter p = 0.5, blur σ ∈ [0.1, 1]).
  */
-export function mocoAugmentation(size: number, options: { translate?: number; mean?: number[]; std?: number[]; pathology?: boolean } = {}): Transform {
+export function mocoAugmentation(
+  size: number,
+  options: { translate?: number; mean?: number[]; std?: number[]; pathology?: boolean } = {},
+): Transform {
   const t: Transform[] = [
     randomResizedCrop(size, size, [0.5, 1]),
     colorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: options.pathology ? 0.5 : 0.8 }),

@@ -34,7 +34,9 @@ function at(img: Image, i: number, j: number, c = 0): number {
 function rot90(img: Image): Image {
   const N = img.height;
   const out = new Float32Array(img.data.length);
-  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) for (let c = 0; c < img.channels; c++) out[(i * N + j) * img.channels + c] = at(img, j, N - 1 - i, c);
+  for (let i = 0; i < N; i++)
+    for (let j = 0; j < N; j++)
+      for (let c = 0; c < img.channels; c++) out[(i * N + j) * img.channels + c] = at(img, j, N - 1 - i, c);
   return { ...img, data: out };
 }
 
@@ -48,13 +50,18 @@ function pad(img: Image, p: number, mode: 'reflect' | 'edge'): Image {
     return k;
   };
   const out = new Float32Array(H * W * img.channels);
-  for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) for (let c = 0; c < img.channels; c++) out[(i * W + j) * img.channels + c] = at(img, idx(i - p, img.height), idx(j - p, img.width), c);
+  for (let i = 0; i < H; i++)
+    for (let j = 0; j < W; j++)
+      for (let c = 0; c < img.channels; c++)
+        out[(i * W + j) * img.channels + c] = at(img, idx(i - p, img.height), idx(j - p, img.width), c);
   return { data: out, height: H, width: W, channels: img.channels };
 }
 
 function crop(img: Image, p: number, h: number, w: number): Image {
   const out = new Float32Array(h * w * img.channels);
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let c = 0; c < img.channels; c++) out[(i * w + j) * img.channels + c] = at(img, i + p, j + p, c);
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      for (let c = 0; c < img.channels; c++) out[(i * w + j) * img.channels + c] = at(img, i + p, j + p, c);
   return { data: out, height: h, width: w, channels: img.channels };
 }
 
@@ -93,7 +100,10 @@ describe('rotate', () => {
   it('reflect and replicate equal an explicit pad–rotate–crop', () => {
     const img = randomImage(5, 5, 1, 5);
     const P = 6;
-    for (const [padding, mode] of [['reflect', 'reflect'], ['replicate', 'edge']] as const) {
+    for (const [padding, mode] of [
+      ['reflect', 'reflect'],
+      ['replicate', 'edge'],
+    ] as const) {
       for (const interpolation of ['nearest', 'bilinear', 'bicubic'] as const) {
         for (const deg of [30, 135]) {
           const direct = rotate(img, deg, { interpolation, padding });
@@ -106,7 +116,9 @@ describe('rotate', () => {
 
   it('rejects bad options', () => {
     const img = randomImage(3, 3, 1, 1);
-    expect(() => rotate(img, 10, { interpolation: 'area' as 'nearest' })).toThrow(/rotate: `interpolation` must be 'nearest', 'bilinear' or 'bicubic', got "area"/);
+    expect(() => rotate(img, 10, { interpolation: 'area' as 'nearest' })).toThrow(
+      /rotate: `interpolation` must be 'nearest', 'bilinear' or 'bicubic', got "area"/,
+    );
     expect(() => rotate(img, NaN)).toThrow(/`degrees` must be a finite number/);
   });
 });
@@ -153,8 +165,18 @@ describe('flips, translation, crops, colour, normalisation', () => {
     const f = b.data[0] / half.data[0];
     expect(f).toBeGreaterThanOrEqual(0.6);
     expect(f).toBeLessThanOrEqual(1.4);
-    expect(maxDiff(b.data, half.data.map((v) => v * f))).toBeLessThan(1e-6);
-    const grey: Image = { data: Float32Array.from({ length: 48 }, (_, i) => Math.floor(i / 3) / 16), height: 4, width: 4, channels: 3 };
+    expect(
+      maxDiff(
+        b.data,
+        half.data.map((v) => v * f),
+      ),
+    ).toBeLessThan(1e-6);
+    const grey: Image = {
+      data: Float32Array.from({ length: 48 }, (_, i) => Math.floor(i / 3) / 16),
+      height: 4,
+      width: 4,
+      channels: 3,
+    };
     expect(maxDiff(colorJitter({ hue: 0.5 })(grey, new Rng(1)).data, grey.data)).toBeLessThan(1e-6);
     expect(colorJitter({ brightness: 1, contrast: 1, p: 0 })(img, new Rng(1))).toBe(img);
     const c = colorJitter({ contrast: 0.5 })(half, new Rng(3));
@@ -173,14 +195,21 @@ describe('flips, translation, crops, colour, normalisation', () => {
     expect(at(n, 1, 1, 1)).toBeCloseTo((at(img, 1, 1, 1) - 0.25) / 0.25, 6);
     expect(at(n, 0, 1, 2)).toBeCloseTo(at(img, 0, 1, 2) / 2, 6);
     expect(() => normalize([0.5], [1])(img, new Rng(0))).toThrow(/normalize: `mean` must be one value or 3 values/);
-    const t = compose([randomRotation(0, 360, { interpolation: 'bicubic', padding: 'reflect' }), randomHorizontalFlip(0.5), colorJitter({ brightness: 0.2 })]);
+    const t = compose([
+      randomRotation(0, 360, { interpolation: 'bicubic', padding: 'reflect' }),
+      randomHorizontalFlip(0.5),
+      colorJitter({ brightness: 0.2 }),
+    ]);
     expect(Array.from(t(img, new Rng(42)).data)).toEqual(Array.from(t(img, new Rng(42)).data));
   });
 
   it('grayscale, Gaussian blur and the MoCo recipe', () => {
     const img = randomImage(5, 6, 3, 12);
     const g = randomGrayscale(1)(img, new Rng(1));
-    expect(at(g, 2, 3, 0)).toBeCloseTo(0.2989 * at(img, 2, 3, 0) + 0.587 * at(img, 2, 3, 1) + 0.114 * at(img, 2, 3, 2), 6);
+    expect(at(g, 2, 3, 0)).toBeCloseTo(
+      0.2989 * at(img, 2, 3, 0) + 0.587 * at(img, 2, 3, 1) + 0.114 * at(img, 2, 3, 2),
+      6,
+    );
     expect(at(g, 2, 3, 1)).toBe(at(g, 2, 3, 0));
     expect(randomGrayscale(0)(img, new Rng(1))).toBe(img);
     // A 3-tap blur of an impulse gives the outer product of the normalised kernel [a, b, a].
