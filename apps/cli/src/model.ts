@@ -142,44 +142,28 @@ export function resnetWidths(inplanes: number): [number, number, number] {
   return [inplanes, 2 * inplanes, 4 * inplanes];
 }
 
-/** The header fields of a spec (what saveCheckpoint stores under "model"). */
+/** The spec's fields that a checkpoint header stores under "model", in the order they are written. */
+const HEADER_FIELDS = [
+  'kind',
+  'widths',
+  'numClasses',
+  'pooling',
+  'harmonicChannels',
+  'fields',
+  'inputBlur',
+  'inputShape',
+  'normalization',
+  'inplanes',
+  'gmrConvSize',
+  'skipFirstPool',
+  'stemKernel',
+  'stemStride',
+  'maxPool',
+] as const satisfies readonly (keyof ModelSpec)[];
+
+/** The header fields of a spec (what saveCheckpoint stores under "model"); a JSON round trip drops the absent ones. */
 export function headerOfSpec(s: ModelSpec): HeaderModel {
-  const {
-    kind,
-    widths,
-    numClasses,
-    pooling,
-    harmonicChannels,
-    fields,
-    inputBlur,
-    inputShape,
-    normalization,
-    inplanes,
-    gmrConvSize,
-    skipFirstPool,
-    stemKernel,
-    stemStride,
-    maxPool,
-  } = s;
-  return JSON.parse(
-    JSON.stringify({
-      kind,
-      widths,
-      numClasses,
-      pooling,
-      harmonicChannels,
-      fields,
-      inputBlur,
-      inputShape,
-      normalization,
-      inplanes,
-      gmrConvSize,
-      skipFirstPool,
-      stemKernel,
-      stemStride,
-      maxPool,
-    }),
-  );
+  return JSON.parse(JSON.stringify(Object.fromEntries(HEADER_FIELDS.map((k) => [k, s[k]]))));
 }
 
 /** A one-line description of a model spec (for messages). */
