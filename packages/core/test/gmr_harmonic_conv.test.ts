@@ -161,7 +161,15 @@ describe('GMRHarmonicConv2D', () => {
         }
       return tf.tensor4d(v, [1, size, size, 1]);
     };
-    const layer = new GMRHarmonicConv2D({ filters: 4, kernelSize: 9, padding: 'same', useBias: false });
+    // Seeded weights: over 30 random draws the pooled error was 0.001–0.013 for 28 and up to 0.031 for one, where a
+    // channel's pooled response happens to be small; unseeded, the test failed now and then.
+    const layer = new GMRHarmonicConv2D({
+      filters: 4,
+      kernelSize: 9,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+    });
     const y0 = layer.apply(blob(0)) as tf.Tensor;
     const y45 = layer.apply(blob(Math.PI / 4)) as tf.Tensor;
     // Pooled over the image, the responses of rotated inputs agree (the magnitude does not see the angle).

@@ -1,7 +1,7 @@
 """The official GMR-ResNet-18 ([9, 9, 5, 5], 10 classes) timed as `pnpm bench resnet18` times ours: batch 32 of
 32x32x3, a training step with SGD momentum 0.9 and an inference batch in eval mode, median of `runs` after 2 warm-up.
 Run beside `pnpm bench resnet18 --backend native`, on the same machine at the same load:
-  GMR_PYTORCH_SRC=../shared/reference/pytorch /usr/bin/python3 packages/models/bench/pytorch_resnet18.py [runs=15] [threads=2]
+  GMR_PYTORCH_SRC=../shared/reference/pytorch /usr/bin/python3 packages/models/python/pytorch_resnet18.py [runs=15] [threads=2]
 (Debian's python3-torch; OMP_WAIT_POLICY=PASSIVE when other jobs share the cores)
 """
 import os
