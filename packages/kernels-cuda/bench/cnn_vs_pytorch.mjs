@@ -11,9 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gmrBench, median, repo } from './gmr_bench.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..', '..');
 const which = process.argv[2] ?? 'both';
 const rounds = Number(process.argv[3] ?? 2);
 const runs = String(process.argv[4] ?? 15);
@@ -33,29 +33,12 @@ function run(cmd, args) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const m of models) {
   const ours = [],
     torch = [];
   for (let i = 0; i < rounds; i++) {
     const l1 = loadavg()[0];
-    const o = run(process.execPath, [
-      path.join(repo, 'apps', 'cli', 'bin', 'gmr.js'),
-      'bench',
-      '--model',
-      m,
-      '--widths',
-      widths[m],
-      '--batch-size',
-      '32',
-      '--runs',
-      runs,
-      '--warmup',
-      '3',
-      '--backend',
-      'native',
-      '--json',
-    ]).results[0];
+    const [o] = gmrBench([m], { widths: widths[m], runs, env });
     const l2 = loadavg()[0];
     const t = run(python, [
       path.join(here, 'pytorch_cnn.py'),

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './gmr_bench.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.argv[2] ?? 5);
@@ -28,7 +29,6 @@ const LAYERS = [
   ['32→64 k5 7²', 32, 64, 5, 7],
 ];
 const B = 32;
-const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 const alloc = (a, n) => new Float32Array(a.alloc(n * 4));
 

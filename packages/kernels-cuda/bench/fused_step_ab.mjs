@@ -5,13 +5,9 @@
 // NativeOptimizerUpdate call; inference with batch norm folded), `rounds` times, each in its own process, with the
 // 1-minute load average printed per run; then the medians over rounds.
 //   node bench/fused_step_ab.mjs [gmr-cnn|plain-cnn|both] [rounds=3] [runs=15] [threads=1]
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { gmrBench, median } from './gmr_bench.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const gmr = path.resolve(here, '..', '..', '..', 'apps', 'cli', 'bin', 'gmr.js');
 const which = process.argv[2] ?? 'both';
 const rounds = Number(process.argv[3] ?? 3);
 const runs = String(process.argv[4] ?? 15);
@@ -21,37 +17,17 @@ const sides = {
   before: { GMR_FUSED_OPTIMIZER: '0', GMR_BENCH_NO_FOLD: '1' },
   after: { GMR_FUSED_OPTIMIZER: '1', GMR_BENCH_NO_FOLD: '0' },
 };
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 for (const m of which === 'both' ? Object.keys(widths) : [which]) {
   const got = { before: [], after: [] };
   for (let i = 0; i < rounds; i++) {
     for (const [side, extra] of Object.entries(sides)) {
       const load = loadavg()[0];
-      const args = [
-        gmr,
-        'bench',
-        '--model',
-        m,
-        '--widths',
-        widths[m],
-        '--batch-size',
-        '32',
-        '--runs',
+      const [o] = gmrBench([m], {
+        widths: widths[m],
         runs,
-        '--warmup',
-        '3',
-        '--backend',
-        'native',
-        '--json',
-      ];
-      const r = spawnSync(process.execPath, args, {
         env: { ...process.env, ...extra, GMR_NATIVE_THREADS: threads },
-        encoding: 'utf8',
-        maxBuffer: 1 << 24,
       });
-      if (r.status !== 0) throw new Error(`gmr bench failed: ${r.stderr.slice(-2000)}`);
-      const o = JSON.parse(r.stdout.trim().split('\n').pop()).results[0];
       got[side].push(o);
       console.log(
         `${m} round ${i + 1} ${side}: train ${o.trainStepMs.toFixed(1)} ms, inference ${o.inferenceMs.toFixed(1)} ms (load ${load.toFixed(2)})`,
