@@ -15,6 +15,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   DatasetError,
+  concatImageSets,
   Rng,
   listClassFolders,
   medmnistSplit,
@@ -159,7 +160,11 @@ export async function loadDataSource(source: DataSource, opts: LoadSourceOptions
       );
     throw e;
   }
-  if (want.size === 1 && want.has('test') && !raw.test) raw = { test: joinSets([raw.train, raw.val]) };
+  if (want.size === 1 && want.has('test') && !raw.test) {
+    // a source without a test split is tested on all of its images
+    const parts = [raw.train, raw.val].filter((set): set is ImageSet => set !== undefined);
+    if (parts.length > 0) raw = { test: concatImageSets(parts) };
+  }
   const anySet = raw.train ?? raw.test ?? raw.val;
   if (!anySet) throw new CliError(`--data ${source.text}: no images read`);
   const classNames = namesOf(source, [raw.train, raw.val, raw.test]);
@@ -358,21 +363,6 @@ function emptyLike(set: ImageSet): ImageSet {
     labels: new Int32Array(0),
     count: 0,
   };
-}
-
-function joinSets(sets: Array<ImageSet | undefined>): ImageSet {
-  const present = sets.filter((s): s is ImageSet => !!s);
-  if (present.length === 1) return present[0];
-  const all = present.flatMap((s, k) => Array.from({ length: s.count }, (_, i) => [k, i] as const));
-  const first = present[0];
-  const size = first.height * first.width * first.channels;
-  const images = new Uint8Array(all.length * size);
-  const labels = new Int32Array(all.length);
-  all.forEach(([k, i], n) => {
-    images.set(present[k].images.subarray(i * size, (i + 1) * size), n * size);
-    labels[n] = present[k].labels[i];
-  });
-  return { ...first, images, labels, count: all.length };
 }
 
 /**
