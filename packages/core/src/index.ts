@@ -15,6 +15,9 @@ export {
   toTuple,
 } from './utils/errors.js';
 
+// Cache keys for values derived from layer variables (stale exactly when a variable's data changes).
+export { variableToken } from './utils/data_token.js';
+
 // Rings, Gaussian mixtures, kernel synthesis.
 export {
   ringMasks,

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, gmrConv2d, invalid, type GMRConvOptions } from '@gmr-conv/core';
+import { GMRConv2D, gmrConv2d, invalid, variableToken, type GMRConvOptions } from '@gmr-conv/core';
 
 type Layer = tfl.layers.Layer;
 type LayerVariable = Layer['weights'][number];
@@ -24,17 +24,6 @@ interface Pair {
   conv: Layer;
   bn: Layer;
   kind: 'gmr' | 'plain';
-}
-
-/** A small number per data object: the cache key (WeakMap, so a dropped dataId leaves no entry). */
-const tokens = new WeakMap<object, number>();
-let nextToken = 1;
-function dataToken(v: LayerVariable | undefined): string {
-  if (!v) return '-';
-  const id = (v.read() as unknown as { dataId: object }).dataId;
-  let t = tokens.get(id);
-  if (t === undefined) tokens.set(id, (t = nextToken++));
-  return String(t);
 }
 
 /** A layer's weight by its own name ('kernel', 'gamma', …), or undefined. */
@@ -104,7 +93,7 @@ export class BatchNormFolding {
   /** The folded kernel and bias of a pair, from the cache when no source changed. */
   private foldedWeights(p: Pair): Folded {
     const src = this.sources(p);
-    const key = src.map(dataToken).join('|');
+    const key = src.map(variableToken).join('|');
     const hit = this.cache.get(p.conv);
     if (hit && hit.key === key && !hit.kernel.isDisposed) return hit;
     if (hit) tf.dispose([hit.kernel, hit.bias]);

@@ -28,6 +28,7 @@ import { resolveSerializable, serializeObject } from './identifiers.js';
 import { GMRKaimingNormal, GMRReferenceUniform, type InitScheme } from './initializers.js';
 import { bool, recordingGradients } from './layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from './ring_options.js';
+import { variableToken } from '../utils/data_token.js';
 import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE } from '../kernel/kernel_names.js';
 import { usesComposedKernel } from '../kernel/kernel_registry.js';
 
@@ -72,15 +73,6 @@ export interface GMRConvLayerArgs extends LayerArgs, GMRRingArgs {
 }
 
 const OPS = { 1: gmrConv1d, 2: gmrConv2d, 3: gmrConv3d } as const;
-
-const dataTokens = new WeakMap<object, number>();
-let nextToken = 0;
-/** A unique number per tensor data object (backends' dataIds are opaque objects; an assign gives a variable a new one). */
-export function dataToken(dataId: object): number {
-  let t = dataTokens.get(dataId);
-  if (t === undefined) dataTokens.set(dataId, (t = ++nextToken));
-  return t;
-}
 
 /**
  * The shared implementation of GMRConv1D/2D/3D/2DTranspose (use those; GMRConv2D's docstring states the
@@ -380,9 +372,7 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
   /** Inference basis cache key: the identity of the data behind every variable it depends on. */
   private cacheKey(): string {
     // Variable.assign (optimizers, setWeights, loading) swaps the variable's dataId object: key on its identity.
-    return [this.logSigmasVar, this.indexMatVar]
-      .map((v) => (v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-'))
-      .join('|');
+    return [this.logSigmasVar, this.indexMatVar].map(variableToken).join('|');
   }
 
   private cachedBasis(): tf.Tensor2D {

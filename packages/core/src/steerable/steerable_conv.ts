@@ -28,7 +28,7 @@ import { gmrConvAxis } from '../kernel/conv_info.js';
 import { GMRValueError, invalid, toTuple } from '../utils/errors.js';
 import { bool, recordingGradients } from '../layers/layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js';
-import { dataToken } from '../layers/gmr_conv_layer.js';
+import { variableToken } from '../utils/data_token.js';
 import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, type Fields, fieldLayout } from './fields.js';
 import { steerablePathFor } from './steerable_path.js';
@@ -377,12 +377,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
    * kernels; an evaluation over thousands of batches would otherwise rebuild the same weights for each.
    */
   private inferenceWeights<T extends tf.Tensor>(path: 'rings' | 'dense'): T {
-    const key = [
-      path,
-      ...[this.kernelVar, this.logSigmasVar].map((v) =>
-        v ? String(dataToken((v.read() as unknown as { dataId: object }).dataId)) : '-',
-      ),
-    ].join('|');
+    const key = [path, ...[this.kernelVar, this.logSigmasVar].map(variableToken)].join('|');
     if (!this.kernelCache || this.kernelCache.key !== key || this.kernelCache.kernel.isDisposed) {
       this.kernelCache?.kernel.dispose();
       this.kernelCache = { key, kernel: tf.keep(path === 'dense' ? this.synthesizedKernel() : this.mixingWeights()) };
