@@ -54,6 +54,7 @@ export { registerConv2DBackpropFilter, registerFastTile, optimizeWasmBackend } f
 
 // Layers.
 export { GMRConvBase, clipModelIndexMats, type GMRConvLayerArgs } from './layers/gmr_conv_layer.js';
+export { FusedBatchNormalization, type FusedBatchNormalizationArgs } from './layers/fused_batch_normalization.js';
 export {
   GMRConv1D,
   GMRConv2D,

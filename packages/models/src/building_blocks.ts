@@ -4,7 +4,7 @@
  * so weight import is a lookup by name (see weights/pytorch_import.ts).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv2D, invalid, type GMRConvLayerArgs } from '@gmr-conv/core';
+import { FusedBatchNormalization, GMRConv2D, invalid, type GMRConvLayerArgs } from '@gmr-conv/core';
 
 export type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -61,7 +61,7 @@ export function gmrConv(
 }
 
 export function batchNorm(x: SymbolicTensor, name: string): SymbolicTensor {
-  return apply(tfl.layers.batchNormalization({ name, axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }), x);
+  return apply(new FusedBatchNormalization({ name, axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }), x);
 }
 
 export function relu(x: SymbolicTensor, name: string): SymbolicTensor {

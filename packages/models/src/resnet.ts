@@ -26,7 +26,7 @@ import {
   type PointwiseAs,
   type SymbolicTensor,
 } from './building_blocks.js';
-import { invalid } from '@gmr-conv/core';
+import { FusedBatchNormalization, invalid } from '@gmr-conv/core';
 
 export type BlockKind = 'basic' | 'bottleneck';
 
@@ -100,7 +100,7 @@ function resolve(where: string, o: GMRResNetOptions): ResolvedOptions {
 function bnZeroGamma(x: SymbolicTensor, name: string, zero: boolean): SymbolicTensor {
   if (!zero) return batchNorm(x, name);
   return apply(
-    tfl.layers.batchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9, gammaInitializer: 'zeros' }),
+    new FusedBatchNormalization({ name, axis: -1, epsilon: 1e-5, momentum: 0.9, gammaInitializer: 'zeros' }),
     x,
   );
 }

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GMRConv3D, invalid } from '@gmr-conv/core';
+import { FusedBatchNormalization, GMRConv3D, invalid } from '@gmr-conv/core';
 import {
   apply,
   checkInt,
@@ -34,19 +34,16 @@ export class GlobalAveragePooling3D extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(GlobalAveragePooling3D);
 
-type LayerCtor = new (args: Record<string, unknown>) => tfl.layers.Layer;
-// tfjs-layers' BatchNormalization class (not exported by name) and its call().
-const BatchNormalizationBase = tfl.layers.batchNormalization({}).constructor as unknown as LayerCtor;
 
 /**
  * BatchNormalization over the last axis of a 5D tensor (tfjs-layers' own stops at rank 4):
  * [B, D, H, W, C] is folded to [B·D, H, W, C], normalised, and unfolded. Same weights and
  * statistics as BatchNorm3d (mean / variance over B, D, H, W).
  */
-export class BatchNormalization5D extends BatchNormalizationBase {
-  static className = 'GMRModelsBatchNormalization5D';
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+export class BatchNormalization5D extends FusedBatchNormalization {
+  static override className = 'GMRModelsBatchNormalization5D';
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     if (x.rank !== 5) return super.call(x, kwargs) as tf.Tensor;
     const [b, d, h, w, c] = x.shape;
     const x4 = tf.reshape(x, [b * d, h, w, c]);

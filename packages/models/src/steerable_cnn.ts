@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {
   FieldBatchNorm,
+  FusedBatchNormalization,
   FieldInvariants,
   FieldNonlinearity,
   GMRSteerableConv2D,
@@ -183,7 +184,7 @@ export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
     x,
   );
   x = apply(
-    tfl.layers.batchNormalization({ name: 'head_bn', axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }),
+    new FusedBatchNormalization({ name: 'head_bn', axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }),
     x,
   );
   const features = x.shape[1] as number;

@@ -19,7 +19,7 @@ import { checkFieldInput, checkFields, type Fields, takeChannels } from './field
 import { channelsToFields, type FieldMaps, fieldMaps, fieldsToChannels } from './field_maps.js';
 import { fieldBatchNormKernelHere, fusedFieldBatchNorm } from './field_batch_norm_op.js';
 
-type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
+import { movingAverage, type LayerVariable } from '../layers/layer_utils.js';
 
 export interface FieldBatchNormArgs extends LayerArgs {
   fields: Fields;
@@ -30,14 +30,6 @@ export interface FieldBatchNormArgs extends LayerArgs {
 }
 
 const constant = (v: number) => ({ apply: (s: number[]) => tf.fill(s, v) });
-
-/** tfjs-layers' update: moving ← moving − (moving − value)·(1 − momentum). */
-function movingAverage(variable: LayerVariable, value: tf.Tensor, momentum: number): void {
-  tf.tidy(() => {
-    const old = variable.read();
-    variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - momentum)));
-  });
-}
 
 /** An order-0 vector [n0] as a per-channel one [C] (zeros on the order-m channels, which follow the order-0 ones). */
 const padChannels = (v: tf.Tensor, C: number) => (v.size === C ? v : tf.pad(v, [[0, C - v.size]]));
