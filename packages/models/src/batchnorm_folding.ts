@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConv2D, gmrConv2d, invalid, variableToken, type GMRConvOptions } from '@gmr-conv/core';
+import { mixingWeights } from '@gmr-conv/core/kernel';
 
 type Layer = tfl.layers.Layer;
 type LayerVariable = Layer['weights'][number];
@@ -39,6 +40,14 @@ function foldable(conv: Layer): 'gmr' | 'plain' | null {
   if (conv instanceof GMRConv2D && conv.constructor === GMRConv2D) return 'gmr';
   if (conv.getClassName() === 'Conv2D') return 'plain';
   return null;
+}
+
+/**
+ * A GMR layer's own op options (strides, padding mode, rings, σ clipping, path…): protected, read here so that the
+ * folded call cannot drift from the layer's.
+ */
+function gmrOptions(layer: GMRConv2D): GMRConvOptions {
+  return (layer as unknown as { opOptions(): GMRConvOptions }).opOptions();
 }
 
 /** The (conv, batch norm) pairs of `model` that fold exactly. */
@@ -87,6 +96,8 @@ export class BatchNormFolding {
       weight(p.bn, 'beta'),
       weight(p.bn, 'moving_mean'),
       weight(p.bn, 'moving_variance'),
+      // GMR: σ too, since the folded kernel is the mixing operand Φ = θ·P(σ) (see foldedWeights)
+      p.kind === 'gmr' ? weight(p.conv, 'log_sigmas') : undefined,
     ];
   }
 
@@ -97,12 +108,17 @@ export class BatchNormFolding {
     const hit = this.cache.get(p.conv);
     if (hit && hit.key === key && !hit.kernel.isDisposed) return hit;
     if (hit) tf.dispose([hit.kernel, hit.bias]);
-    const [kernel, bias, gamma, beta, mean, variance] = src.map((v) => v?.read());
+    const [kernel, bias, gamma, beta, mean, variance, logSigmas] = src.map((v) => v?.read());
     const eps = p.bn.getConfig().epsilon as number;
     const folded = tf.tidy(() => {
       const s = tf.div(gamma ?? tf.scalar(1), tf.sqrt(tf.add(variance!, eps)));
       // GMR θ [Cout, Cin/groups, n]: output channels on the first axis; a plain kernel [kh, kw, Cin, Cout]: the last.
-      const k = p.kind === 'gmr' ? tf.mul(kernel!, tf.reshape(s, [-1, 1, 1])) : tf.mul(kernel!, s);
+      // For GMR the cached kernel is Φ = (θ·s)·P(σ), the operand every GMR kernel mixes the binary ring sums with, so
+      // a folded call passes no σ and no kernel rebuilds P (about twenty small kernels per layer and call).
+      const k =
+        p.kind === 'gmr'
+          ? mixingWeights(tf.mul(kernel!, tf.reshape(s, [-1, 1, 1])), logSigmas, gmrOptions(p.conv as GMRConv2D))
+          : tf.mul(kernel!, s);
       const b = tf.add(tf.mul(tf.sub(bias ?? tf.scalar(0), mean!), s), beta ?? tf.scalar(0));
       return { kernel: tf.keep(k), bias: tf.keep(b as tf.Tensor1D) };
     });
@@ -115,19 +131,11 @@ export class BatchNormFolding {
     const f = this.foldedWeights(p);
     if (p.kind === 'gmr') {
       const layer = p.conv as GMRConv2D;
-      // The layer's own op options (strides, padding mode, rings, σ clipping, path…): protected, read here so that
-      // the folded call cannot drift from the layer's.
-      const opts = (layer as unknown as { opOptions(): GMRConvOptions }).opOptions();
-      const logSigmas = weight(layer, 'log_sigmas')?.read() ?? null;
+      // f.kernel is Φ, σ already applied: binary rings from here (logSigmas null)
       return gmrConv2d(
         x as tf.Tensor4D,
-        {
-          weight: f.kernel as tf.Tensor3D,
-          logSigmas: logSigmas as tf.Tensor1D | null,
-          indexMat: layer.indexMat(),
-          bias: f.bias,
-        },
-        opts,
+        { weight: f.kernel as tf.Tensor3D, logSigmas: null, indexMat: layer.indexMat(), bias: f.bias },
+        gmrOptions(layer),
       );
     }
     const c = p.conv.getConfig() as {

@@ -4,6 +4,7 @@
  * so weight import is a lookup by name (see weights/pytorch_import.ts).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { LeanConv2D } from './lean_conv2d.js';
 import { FusedBatchNormalization, GMRConv2D, invalid, type GMRConvLayerArgs } from '@gmr-conv/core';
 
 export type SymbolicTensor = tfl.SymbolicTensor;
@@ -94,7 +95,7 @@ export function pointwise(x: SymbolicTensor, name: string, filters: number, as: 
   const kernelInitializer = kaimingNormalFanOut(filters, 1);
   if (as === 'conv2d') {
     return apply(
-      tfl.layers.conv2d({
+      new LeanConv2D({
         name,
         filters,
         kernelSize: 1,

@@ -6,6 +6,7 @@
  * GMR model's logits are D4-invariant to float rounding at 28×28.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { LeanConv2D } from './lean_conv2d.js';
 import { GMRHarmonicConv2D, RingPooling2D, invalid } from '@gmr-conv/core';
 import {
   apply,
@@ -74,7 +75,7 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
     else {
       if (k % 2 === 1) {
         x = apply(
-          tfl.layers.conv2d({
+          new LeanConv2D({
             name,
             filters: widths[i],
             kernelSize: k,
@@ -87,7 +88,7 @@ function build(where: string, kind: 'gmr' | 'plain', o: CNNOptions): tfl.LayersM
       } else {
         x = apply(tfl.layers.zeroPadding2d({ name: `${name}_pad`, padding: Math.floor(k / 2) }), x);
         x = apply(
-          tfl.layers.conv2d({
+          new LeanConv2D({
             name,
             filters: widths[i],
             kernelSize: k,

@@ -13,3 +13,4 @@ export * from './weights/pytorch_export.js';
 export * from './oracle/model_oracle.js';
 export * from './training/batchnorm_recalibration.js';
 export * from './batchnorm_folding.js';
+export * from './lean_conv2d.js';

@@ -11,6 +11,7 @@
  * Every layer is named after its PyTorch module so `loadPyTorchStateDict` maps weights by name.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { LeanConv2D } from './lean_conv2d.js';
 import {
   apply,
   avgPool,
@@ -217,7 +218,7 @@ function plainConv(
 ): SymbolicTensor {
   if (pad > 0) x = apply(tfl.layers.zeroPadding2d({ name: `${name}_pad`, padding: pad }), x);
   return apply(
-    tfl.layers.conv2d({
+    new LeanConv2D({
       name,
       filters,
       kernelSize: k,

@@ -111,7 +111,7 @@ describe('BatchNormFolding', () => {
     }
   });
 
-  it('keeps the folded weights while nothing changes and recomputes them when a weight or a statistic changes', () => {
+  it('keeps the folded weights while nothing changes and recomputes them when a weight, a statistic or a σ changes', () => {
     const m = seeded(5, () => gmrCNN({ widths: [4, 6, 8] }));
     randomiseBatchNorm(m, 50);
     const f = new BatchNormFolding(m);
@@ -138,6 +138,16 @@ describe('BatchNormFolding', () => {
     expect(relErr(m, f, x)).toBeLessThanOrEqual(1e-5);
     const y3 = tf.tidy(() => f.predict(x).dataSync());
     expect(maxAbsDiff(y2, y3)).toBeGreaterThan(1e-3);
+
+    // A σ changes (the folded GMR kernel is Φ = θ·s·P(σ)).
+    const conv1 = m.getLayer('conv1');
+    const sigmaIndex = conv1.weights.findIndex((w) => w.originalName.endsWith('log_sigmas'));
+    expect(sigmaIndex).toBeGreaterThanOrEqual(0);
+    tf.tidy(() => conv1.setWeights(conv1.getWeights().map((w, i) => (i === sigmaIndex ? tf.add(w, 0.4) : w))));
+    tf.tidy(() => void m.predict(x)); // the layer's own inference cache, rebuilt for the new σ
+    expect(relErr(m, f, x)).toBeLessThanOrEqual(1e-5);
+    const y4 = tf.tidy(() => f.predict(x).dataSync());
+    expect(maxAbsDiff(y3, y4)).toBeGreaterThan(1e-3);
 
     expect(tf.memory().numTensors).toBe(tensors);
     f.dispose();
