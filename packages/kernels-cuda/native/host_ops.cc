@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "host_ops.h"
@@ -198,10 +200,278 @@ void ringSumRange(const RingGeom& g, const RingPlan& plan, const float* x, float
 }
 }  // namespace
 
+namespace {
+// ---- Fast paths for the small layers of real networks (measured on the CLI's GMR-CNN, batch 32, one thread) ----
+// The general loops above pay per output position: a tap table of pointers checked against the padding, a call per
+// ring, and one accumulator chain per ring (FMA latency, not loads, bounds a ring of ~14 taps at 24 channels).
+// Below, zero padding is resolved per class of positions instead: the taps valid at an output row depend only on
+// the row (an interval of kernel rows), likewise for columns, so each (row class, column class) gets its tap list
+// with constant offsets once per call, and a position only adds its base index. Two accumulator chains per vector
+// (even and odd taps) halve the latency bound. 24→48 k9 on 14×14, batch 32, one thread: ring sums 0.89 → 0.65 ms,
+// ringScatter 2.16 → 0.44 ms.
+
+bool useAvx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    const char* env = std::getenv("GMR_NATIVE_SIMD");
+    const bool avx2Only = env && (std::strcmp(env, "avx2") == 0 || std::strcmp(env, "generic") == 0);
+    return !avx2Only && __builtin_cpu_supports("avx512f");
+  }();
+  return yes;
+}
+
+// out[0..width) = Σ_t w[t] · src[off[t] .. +width), width ≤ 64; even and odd taps in separate chains, added last.
+template <int V>
+__attribute__((target("avx512f"))) void gatherAvx512V(const float* src, const long* off, const float* w, int nt, int width, float* out) {
+  __m512 a[V], b[V];
+  __mmask16 m[V];
+  for (int v = 0; v < V; v++) {
+    a[v] = _mm512_setzero_ps(), b[v] = _mm512_setzero_ps();
+    const int left = width - 16 * v;
+    m[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+  }
+  int t = 0;
+  for (; t + 1 < nt; t += 2) {
+    const float* s0 = src + off[t];
+    const float* s1 = src + off[t + 1];
+    const __m512 w0 = _mm512_set1_ps(w[t]), w1 = _mm512_set1_ps(w[t + 1]);
+    for (int v = 0; v < V; v++) {
+      a[v] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m[v], s0 + 16 * v), a[v]);
+      b[v] = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(m[v], s1 + 16 * v), b[v]);
+    }
+  }
+  if (t < nt) {
+    const float* s0 = src + off[t];
+    const __m512 w0 = _mm512_set1_ps(w[t]);
+    for (int v = 0; v < V; v++) a[v] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m[v], s0 + 16 * v), a[v]);
+  }
+  for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(out + 16 * v, m[v], _mm512_add_ps(a[v], b[v]));
+}
+
+void gatherGeneric(const float* src, const long* off, const float* w, int nt, int width, float* out) {
+  float acc[64];
+  for (int c = 0; c < width; c++) acc[c] = 0.f;
+  for (int t = 0; t < nt; t++) {
+    const float* s = src + off[t];
+    for (int c = 0; c < width; c++) acc[c] += w[t] * s[c];
+  }
+  for (int c = 0; c < width; c++) out[c] = acc[c];
+}
+
+void gather(const float* src, const long* off, const float* w, int nt, int width, float* out) {
+  static const bool avx512 = useAvx512();
+  if (!avx512) return gatherGeneric(src, off, w, nt, width, out);
+  if (width <= 16) return gatherAvx512V<1>(src, off, w, nt, width, out);
+  if (width <= 32) return gatherAvx512V<2>(src, off, w, nt, width, out);
+  if (width <= 48) return gatherAvx512V<3>(src, off, w, nt, width, out);
+  return gatherAvx512V<4>(src, off, w, nt, width, out);
+}
+
+// Valid kernel indices [lo, hi] along one axis for coordinate a + step·t ∈ [0, size), t ∈ [0, k) (hi < lo: none),
+// and the class (distinct interval) of each position.
+struct AxisClasses {
+  std::vector<int> classOf, lo, hi;
+  AxisClasses(int positions, int k, int size, const std::function<int(int)>& start, int step) : classOf(positions) {
+    std::vector<int> id((size_t)(k + 1) * (k + 1), -1);
+    for (int o = 0; o < positions; o++) {
+      int l = k, h = -1;
+      for (int t = 0; t < k; t++) {
+        const int c = start(o) + step * t;
+        if (c >= 0 && c < size) l = std::min(l, t), h = std::max(h, t);
+      }
+      if (h < 0) l = 0;  // none valid: the empty interval [0, −1]
+      const size_t key = (size_t)l * (k + 1) + (size_t)(h + 1);
+      if (id[key] < 0) id[key] = (int)lo.size(), lo.push_back(l), hi.push_back(h);
+      classOf[o] = id[key];
+    }
+  }
+};
+
+// Per (row class, column class) and list j < lists: the taps valid there as (offset, weight), CSR.
+struct ClassTaps {
+  int lists, nx;
+  std::vector<int> start;
+  std::vector<long> off;
+  std::vector<float> w;
+  // listOf(tap) picks the list, offOf(tap) its offset; taps in the order given (grouped by list as sorted).
+  template <class ListOf, class OffOf>
+  ClassTaps(const AxisClasses& ys, const AxisClasses& xs, const std::vector<RingTap>& taps, int lists, ListOf listOf, OffOf offOf) : lists(lists), nx((int)xs.lo.size()) {
+    const size_t classes = ys.lo.size() * xs.lo.size();
+    start.assign(classes * lists + 1, 0);
+    for (size_t cy = 0; cy < ys.lo.size(); cy++)
+      for (size_t cx = 0; cx < xs.lo.size(); cx++)
+        for (int j = 0; j < lists; j++) {
+          const size_t at = (cy * xs.lo.size() + cx) * lists + j;
+          start[at] = (int)off.size();
+          for (const RingTap& t : taps)
+            if (listOf(t) == j && t.ty >= ys.lo[cy] && t.ty <= ys.hi[cy] && t.tx >= xs.lo[cx] && t.tx <= xs.hi[cx]) off.push_back(offOf(t)), w.push_back(t.w);
+        }
+    start[classes * lists] = (int)off.size();
+  }
+  size_t at(int cy, int cx, int j) const { return ((size_t)cy * nx + cx) * lists + j; }
+};
+
+// Keeps the per-class tables small (they are built per call): past this many entries the general loops run.
+constexpr size_t MAX_CLASS_ENTRIES = 1 << 22;
+size_t classEntries(const AxisClasses& ys, const AxisClasses& xs, int nTaps) { return ys.lo.size() * xs.lo.size() * (size_t)nTaps; }
+
+// Ring sums with zero padding through the class tables.
+struct ZeroPadRingSum {
+  const RingGeom& g;
+  AxisClasses ys, xs;
+  std::unique_ptr<ClassTaps> ct;
+  ZeroPadRingSum(const RingGeom& g, const RingPlan& plan)
+      : g(g),
+        ys(g.outH, g.kh, g.inH, [&](int o) { return o * g.sh - g.padTop; }, g.dh),
+        xs(g.outW, g.kw, g.inW, [&](int o) { return o * g.sw - g.padLeft; }, g.dw) {
+    if (classEntries(ys, xs, (int)plan.sorted.size()) > MAX_CLASS_ENTRIES) return;
+    ct.reset(new ClassTaps(ys, xs, plan.sorted, g.numRings, [](const RingTap& t) { return t.ring; },
+                           [&](const RingTap& t) { return ((long)t.ty * g.dh * g.inW + (long)t.tx * g.dw) * g.cin; }));
+  }
+  bool ok() const { return g.padMode == PAD_ZEROS && ct != nullptr; }
+  void range(const float* x, float* R, long pb, long pe) const {
+    const int cinG = g.cin / g.groups, n = g.numRings;
+    const long rowLen = (long)g.cin * n;
+    for (long p = pb; p < pe; p++) {
+      const int ox = (int)(p % g.outW);
+      const int oy = (int)((p / g.outW) % g.outH);
+      const long b = p / ((long)g.outW * g.outH);
+      const float* base = x + ((b * g.inH + (long)oy * g.sh - g.padTop) * g.inW + (long)ox * g.sw - g.padLeft) * g.cin;
+      const int cy = ys.classOf[oy], cx = xs.classOf[ox];
+      float* out = R + (p - pb) * rowLen;
+      for (int r = 0; r < n; r++) {
+        const size_t a = ct->at(cy, cx, r);
+        const int t0 = ct->start[a], nt = ct->start[a + 1] - t0;
+        for (int grp = 0; grp < g.groups; grp++)
+          for (int c0 = 0; c0 < cinG; c0 += 64)
+            gather(base + (long)grp * cinG + c0, ct->off.data() + t0, ct->w.data() + t0, nt, std::min(64, cinG - c0), out + ((long)grp * n + r) * cinG + c0);
+      }
+    }
+  }
+};
+}  // namespace
+
+namespace {
+// One input channel, stride 1 along the row (a first layer): the input is copied once per call into a padded image
+// (every padding mode through mapCoord, 64 spare columns so that full vectors may read past a row's end), then an
+// output row's ring sums are 16-lane vectors along the row: ring r of lanes [s0, s0 + 64) is the gather above with
+// tap offsets in the padded image. The fused forward mixes each position's n sums into its Cout outputs at once
+// (R never written). 1→24 k9 on 28×28, batch 32, one thread: ring sums 0.95 → 0.16 ms, fused forward 1.52 → 0.58 ms.
+struct C1Path {
+  const RingGeom& g;
+  int Hp = 0, Wp = 0;
+  std::vector<float> xp;
+  std::vector<long> off;  // per tap of plan.sorted
+  static bool applies(const RingGeom& g) { return g.cin == 1 && g.sw == 1; }
+  C1Path(const RingGeom& g, const RingPlan& plan, const float* x) : g(g), off(plan.sorted.size()) {
+    const int cols = g.outW + (g.kw - 1) * g.dw;
+    Hp = (g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+    Wp = cols + 64;
+    xp.assign((size_t)g.batch * Hp * Wp, 0.f);
+    std::vector<int> colMap(cols);
+    for (int j = 0; j < cols; j++) colMap[j] = mapCoord(j - g.padLeft, g.inW, g.padMode);
+    parallelFor((long)g.batch * Hp, [&](long tb, long te) {
+      for (long task = tb; task < te; task++) {
+        const long b = task / Hp;
+        const int iy = mapCoord((int)(task % Hp) - g.padTop, g.inH, g.padMode);
+        if (iy < 0) continue;
+        const float* row = x + (b * g.inH + iy) * g.inW;
+        float* o = xp.data() + task * Wp;
+        for (int j = 0; j < cols; j++) o[j] = colMap[j] < 0 ? 0.f : row[colMap[j]];
+      }
+    }, 8);
+    for (size_t t = 0; t < off.size(); t++) off[t] = (long)plan.sorted[t].ty * g.dh * Wp + (long)plan.sorted[t].tx * g.dw;
+  }
+  // Output rows [rb, re) (row = b·outH + oy): R [P, n] when R, else y [P, cout] = R·Φᵀ with phiR [n, cout].
+  void rows(const RingPlan& plan, long rb, long re, float* R, const float* phiR, int cout, float* y) const {
+    const int n = g.numRings;
+    std::vector<float> tmp((size_t)n * 64);
+    for (long row = rb; row < re; row++) {
+      const long b = row / g.outH;
+      const int oy = (int)(row % g.outH);
+      for (int s0 = 0; s0 < g.outW; s0 += 64) {
+        const int len = std::min(64, g.outW - s0);
+        const float* base = xp.data() + (b * Hp + (long)oy * g.sh) * Wp + s0;
+        for (int r = 0; r < n; r++) {
+          const int t0 = plan.ringStart[r];
+          gather(base, off.data() + t0, plan.w.data() + t0, plan.ringStart[r + 1] - t0, len, tmp.data() + (size_t)r * 64);
+        }
+        const long p0 = row * g.outW + s0;
+        if (R) {
+          for (int i = 0; i < len; i++)
+            for (int r = 0; r < n; r++) R[(p0 + i) * n + r] = tmp[(size_t)r * 64 + i];
+        } else {
+          for (int i = 0; i < len; i++) mixC1(tmp.data() + i, n, phiR, cout, y + (p0 + i) * cout);
+        }
+      }
+    }
+  }
+  // y[0..cout) = Σ_r s[64·r] · phiR[r, 0..cout), rings in order.
+  GMR_CLONES512 static void mixC1(const float* __restrict s, int n, const float* __restrict phiR, int cout, float* __restrict y) {
+    for (int c = 0; c < cout; c++) y[c] = 0.f;
+    for (int r = 0; r < n; r++) {
+      const float v = s[(size_t)r * 64];
+      const float* f = phiR + (size_t)r * cout;
+      for (int c = 0; c < cout; c++) y[c] += v * f[c];
+    }
+  }
+};
+
+// ringScatter with zero padding and stride 1 as a gather over D: dx[iy, ix] = Σ_t w_t · D[iy + padTop − ty·dh,
+// ix + padLeft − tx·dw, ring_t], the valid taps of each pixel from the class tables (one list, every ring).
+struct ZeroPadScatter {
+  const RingGeom& g;
+  AxisClasses ys, xs;
+  std::unique_ptr<ClassTaps> ct;
+  static bool applies(const RingGeom& g) { return g.padMode == PAD_ZEROS && g.sh == 1 && g.sw == 1; }
+  ZeroPadScatter(const RingGeom& g, const RingTap* taps, int nTaps)
+      : g(g),
+        ys(g.inH, g.kh, g.outH, [&](int i) { return i + g.padTop; }, -g.dh),
+        xs(g.inW, g.kw, g.outW, [&](int i) { return i + g.padLeft; }, -g.dw) {
+    if (classEntries(ys, xs, nTaps) > MAX_CLASS_ENTRIES) return;
+    const long rowLen = (long)g.cin * g.numRings;
+    const int cinG = g.cin / g.groups;
+    ct.reset(new ClassTaps(ys, xs, std::vector<RingTap>(taps, taps + nTaps), 1, [](const RingTap&) { return 0; },
+                           [&](const RingTap& t) { return -((long)t.ty * g.dh * g.outW + (long)t.tx * g.dw) * rowLen + (long)t.ring * cinG; }));
+  }
+  bool ok() const { return ct != nullptr; }
+  void run(const float* D, float* dx) const {
+    const int cinG = g.cin / g.groups, n = g.numRings;
+    const long rowLen = (long)g.cin * n;
+    parallelFor((long)g.batch * g.inH, [&](long tb, long te) {
+      for (long task = tb; task < te; task++) {
+        const long b = task / g.inH;
+        const int iy = (int)(task % g.inH), cy = ys.classOf[iy];
+        for (int ix = 0; ix < g.inW; ix++) {
+          const size_t a = ct->at(cy, xs.classOf[ix], 0);
+          const int t0 = ct->start[a], nt = ct->start[a + 1] - t0;
+          // May point outside D (before its start at the top rows); every tap added to it lands inside.
+          const float* base = D + ((b * g.outH + iy + g.padTop) * g.outW + ix + g.padLeft) * rowLen;
+          float* out = dx + ((b * g.inH + iy) * g.inW + ix) * g.cin;
+          for (int grp = 0; grp < g.groups; grp++)
+            for (int c0 = 0; c0 < cinG; c0 += 64)
+              gather(base + (long)grp * n * cinG + c0, ct->off.data() + t0, ct->w.data() + t0, nt, std::min(64, cinG - c0), out + (long)grp * cinG + c0);
+        }
+      }
+    });
+  }
+};
+}  // namespace
+
 void ringSum(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, float* R) {
   const RingPlan plan(g, taps, nTaps);
   const long P = (long)g.batch * g.outH * g.outW;
   const long rowLen = (long)g.cin * g.numRings;
+  if (C1Path::applies(g)) {
+    const C1Path c1(g, plan, x);
+    parallelFor((long)g.batch * g.outH, [&](long rb, long re) { c1.rows(plan, rb, re, R, nullptr, 0, nullptr); }, 4);
+    return;
+  }
+  const ZeroPadRingSum zp(g, plan);
+  if (zp.ok()) {
+    parallelFor(P, [&](long pb, long pe) { zp.range(x, R + pb * rowLen, pb, pe); }, 16);
+    return;
+  }
   parallelFor(P, [&](long pb, long pe) { ringSumRange(g, plan, x, R + pb * rowLen, pb, pe); }, 16);
 }
 
@@ -210,13 +480,24 @@ void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const fl
   const long P = (long)g.batch * g.outH * g.outW;
   const int cinG = g.cin / g.groups, coutG = cout / g.groups, k = g.numRings * cinG;
   const long rowLen = (long)g.cin * g.numRings;
+  if (C1Path::applies(g)) {
+    // One input channel: the product with Φ is n multiply-adds per output, done per position (phiR = Φ as [n, Cout]).
+    std::vector<float> phiR((size_t)g.numRings * cout);
+    for (int c = 0; c < cout; c++)
+      for (int r = 0; r < g.numRings; r++) phiR[(size_t)r * cout + c] = phiT[(size_t)c * g.numRings + r];
+    const C1Path c1(g, plan, x);
+    parallelFor((long)g.batch * g.outH, [&](long rb, long re) { c1.rows(plan, rb, re, nullptr, phiR.data(), cout, y); }, 4);
+    return;
+  }
+  const ZeroPadRingSum zp(g, plan);
   constexpr long BLOCK = 96;  // positions per block: R block of 96 × Cin·n floats stays in L2
   const long blocks = (P + BLOCK - 1) / BLOCK;
   parallelFor(blocks, [&](long bb, long be) {
     std::vector<float> rb((size_t)(BLOCK * rowLen));
     for (long blk = bb; blk < be; blk++) {
       const long p0 = blk * BLOCK, p1 = std::min(P, p0 + BLOCK);
-      ringSumRange(g, plan, x, rb.data(), p0, p1);
+      if (zp.ok()) zp.range(x, rb.data(), p0, p1);
+      else ringSumRange(g, plan, x, rb.data(), p0, p1);
       for (int grp = 0; grp < g.groups; grp++)
         sgemmOn(false, false, true, (int)(p1 - p0), coutG, k, 1.f, rb.data() + (long)grp * k, (int)rowLen, phiT + (long)grp * coutG * k, k, 0.f,
                 y + p0 * cout + (long)grp * coutG, cout);
@@ -262,6 +543,10 @@ void ringScatterC1(const RingGeom& g, const RingTap* taps, int nTaps, const floa
 // (inverse row and column lists, which cover every padding mode), accumulated in registers and written once.
 void ringScatter(const RingGeom& g, const RingTap* taps, int nTaps, const float* D, float* dx) {
   static const RingBlock block = pickRingBlock();
+  if (g.cin > 1 && ZeroPadScatter::applies(g)) {
+    const ZeroPadScatter zs(g, taps, nTaps);
+    if (zs.ok()) return zs.run(D, dx);
+  }
   const Maps m(g);
   const int cinG = g.cin / g.groups, n = g.numRings;
   const long rowLen = (long)g.cin * n;
