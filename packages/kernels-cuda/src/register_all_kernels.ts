@@ -45,6 +45,8 @@ import { fieldGateConfig } from './kernels/GMRFieldGate.js';
 import { fieldGateGradConfig } from './kernels/GMRFieldGateGrad.js';
 import { fieldBatchNormConfig } from './kernels/GMRFieldBatchNorm.js';
 import { fieldBatchNormGradConfig } from './kernels/GMRFieldBatchNormGrad.js';
+import { gmrMixingWeightsConfig } from './kernels/GMRMixingWeights.js';
+import { gmrMixingWeightsGradConfig } from './kernels/GMRMixingWeightsGrad.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   gmrConv2DConfig,
@@ -85,4 +87,6 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   fieldGateGradConfig,
   fieldBatchNormConfig,
   fieldBatchNormGradConfig,
+  gmrMixingWeightsConfig,
+  gmrMixingWeightsGradConfig,
 ];

@@ -62,7 +62,13 @@ export {
   PADDING_MODE_CODES,
 } from './conv_info.js';
 export type { GMRConvInfo, GMRConvAxis, GMRConvGeometryArgs, PaddingMode, PaddingSpec, PadPairs } from './conv_info.js';
-export { mixingWeights } from './mixing_weights.js';
+export {
+  mixingWeights,
+  mixingWeightsAttrs,
+  GMR_MIXING_WEIGHTS,
+  GMR_MIXING_WEIGHTS_GRAD,
+  type MixingWeightsAttrs,
+} from './mixing_weights.js';
 export { gmrConvComposed } from './composed/gmr_conv_composed.js';
 export { registerComposedKernel, usesComposedKernel } from './kernel_registry.js';
 export { recordingGradients } from './engine_internals.js';
