@@ -7,8 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GMRHarmonicConv2D } from '@gmr-conv/core';
 import { GMR_CONV_2D, usesComposedKernel } from '@gmr-conv/core/kernel';
-import { opCaseErrors, opCasesOf, runOpCase } from '@gmr-conv/test-utils/op_cases';
-import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
+import { opCaseErrors, opCasesOf, runOpCase, type OpCase } from '@gmr-conv/test-utils/op_cases';
+import { kernelCallCounts, resetKernelCallCounts, setNumThreads } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
 describe('native GMRConv2D vs core composed on cpu', () => {
@@ -76,4 +76,41 @@ describe('native GMRConv2D vs core composed on cpu', () => {
     ['y', 'dx', 'dθ', 'dlogσ', 'dbias'].forEach((name, i) => expect(relErr(got[i]!, ref[i]!), name).toBeLessThan(1e-4));
     layer.disposeCaches();
   });
+
+  // The CLI's GMR-CNN layers (packages/models/src/cnn.ts, widths 24/48/96) and the edges of the host fast paths
+  // (native/host_ops.cc): per-class tap tables with zero padding, the one-channel padded image with its fused mixing
+  // (Cout in 1, 2 or 4 vectors, or past 64 the plain loop; rows wider than 64 in two segments), positions no tap reaches.
+  const fastPathCases: OpCase[] = [
+    { name: 'CNN 1→24 k9 28²', cin: 1, cout: 24, size: [28, 28], opts: { kernelSize: 9, padding: 'same' } },
+    { name: 'CNN 24→48 k9 14²', cin: 24, cout: 48, size: [14, 14], opts: { kernelSize: 9, padding: 'same' } },
+    { name: 'CNN 48→96 k5 7²', cin: 48, cout: 96, size: [7, 7], opts: { kernelSize: 5, padding: 'same' } },
+    { name: '1→40 k5 9×70', cin: 1, cout: 40, size: [9, 70], opts: { kernelSize: 5, padding: 'same' } },
+    {
+      name: '1→70 k3 replicate 6×5',
+      cin: 1,
+      cout: 70,
+      size: [6, 5],
+      opts: { kernelSize: 3, padding: 'same', paddingMode: 'replicate' },
+    },
+    { name: '6→5 k3 padding 3 on 4×4', cin: 6, cout: 5, size: [4, 4], opts: { kernelSize: 3, padding: 3 } },
+  ].map((c) => ({ rank: 2, gaussian: true, bias: true, ...c }) as OpCase);
+
+  it.each(fastPathCases.map((c) => [c.name, c] as const))(
+    '%s: native matches cpu at 1 and 2 threads, equal bits',
+    async (_name, c) => {
+      const ref = await runOpCase(c, 'cpu', { path: 'two-stage' });
+      try {
+        setNumThreads(1);
+        const one = await runOpCase(c, 'native', { path: 'two-stage' });
+        setNumThreads(2);
+        const two = await runOpCase(c, 'native', { path: 'two-stage' });
+        for (const [what, e] of Object.entries(opCaseErrors(one, ref)))
+          expect(e, `${what} rel err ${e}`).toBeLessThan(1e-4);
+        expect(Array.from(two.y)).toEqual(Array.from(one.y));
+        for (const k of Object.keys(one.grads)) expect(Array.from(two.grads[k]!), k).toEqual(Array.from(one.grads[k]!));
+      } finally {
+        setNumThreads(2);
+      }
+    },
+  );
 });
