@@ -106,31 +106,41 @@ class Scratch {
 
 // x with its zero padding written out (each image [Hp, Wp, Cin]): every tap of every output position then reads
 // inside it, so an im2col row is kh runs of kw·Cin consecutive floats (dilation 1 along the row) with no border tests.
-// Not zero-filled first: every float is written below.
+// Not zero-filled first: every float is written by fill. Filled at once over the pool's threads, or, `lazy`, image by
+// image by its users (fillImages), so that an image is read back while it is still in the core's cache: the whole
+// padded batch of a 16- or 32-channel layer (1–2 MB) would have left L2 by the time it is read.
 struct PaddedInput {
+  const RingGeom& g;
+  const float* x;
   int Hp, Wp;
   Scratch mem;
   float* v;
   const float* data() const { return v; }
-  PaddedInput(const RingGeom& g, const float* x)
-      : Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), mem((size_t)g.batch * Hp * Wp * g.cin), v(mem.get()) {
+  PaddedInput(const RingGeom& g, const float* x, bool lazy = false)
+      : g(g), x(x), Hp((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1), mem((size_t)g.batch * Hp * Wp * g.cin), v(mem.get()) {
+    if (!lazy) parallelFor((long)g.batch * Hp, [&](long tb, long te) { fillRows(tb, te); }, 8);
+  }
+  // Images [b0, b1), on the caller's thread.
+  void fillImages(long b0, long b1) const { fillRows(b0 * Hp, b1 * Hp); }
+
+ private:
+  // Padded rows [t0, t1) of the whole batch (row t: image t / Hp, padded row t % Hp).
+  void fillRows(long t0, long t1) const {
     const long cin = g.cin;
-    parallelFor((long)g.batch * Hp, [&](long tb, long te) {
-      for (long t = tb; t < te; t++) {
-        const long b = t / Hp;
-        const int py = (int)(t % Hp), iy = py - g.padTop;
-        float* row = v + t * Wp * cin;
-        if (iy < 0 || iy >= g.inH) {
-          std::memset(row, 0, (size_t)Wp * cin * sizeof(float));
-          continue;
-        }
-        // Columns [padLeft, padLeft + inW) of the padded row hold x's row (clipped to Wp); the rest are zeros.
-        const int c0 = std::min(Wp, std::max(0, g.padLeft)), c1 = std::min(Wp, std::max(0, g.padLeft + g.inW));
-        std::memset(row, 0, (size_t)c0 * cin * sizeof(float));
-        if (c1 > c0) std::memcpy(row + (long)c0 * cin, x + ((b * g.inH + iy) * g.inW + (c0 - g.padLeft)) * cin, (size_t)(c1 - c0) * cin * sizeof(float));
-        std::memset(row + (long)std::max(c0, c1) * cin, 0, (size_t)(Wp - std::max(c0, c1)) * cin * sizeof(float));
+    for (long t = t0; t < t1; t++) {
+      const long b = t / Hp;
+      const int py = (int)(t % Hp), iy = py - g.padTop;
+      float* row = v + t * Wp * cin;
+      if (iy < 0 || iy >= g.inH) {
+        std::memset(row, 0, (size_t)Wp * cin * sizeof(float));
+        continue;
       }
-    }, 8);
+      // Columns [padLeft, padLeft + inW) of the padded row hold x's row (clipped to Wp); the rest are zeros.
+      const int c0 = std::min(Wp, std::max(0, g.padLeft)), c1 = std::min(Wp, std::max(0, g.padLeft + g.inW));
+      std::memset(row, 0, (size_t)c0 * cin * sizeof(float));
+      if (c1 > c0) std::memcpy(row + (long)c0 * cin, x + ((b * g.inH + iy) * g.inW + (c0 - g.padLeft)) * cin, (size_t)(c1 - c0) * cin * sizeof(float));
+      std::memset(row + (long)std::max(c0, c1) * cin, 0, (size_t)(Wp - std::max(c0, c1)) * cin * sizeof(float));
+    }
   }
 };
 
@@ -315,22 +325,48 @@ RunShape runShape(int run, int step, int np) {
 // rows: whole-row tiles (directRunTile) where the row length and step have an instance, else 14-position tiles; the
 // output channels 32 (or, when cout ≤ 16, 16) at a time.
 void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
-  const PaddedInput xp(g, x);
-  const std::vector<int> koff = columnOffsets(g, xp.Wp);
   const int np = cout <= 16 ? 1 : 2;
   const RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
-  // Task units: groups of consecutive output rows over all images (a group may span two images).
   const int group = rsh.fn ? rsh.rows : std::max(1, DR / std::max(1, g.outW));
-  const long rowsAll = (long)g.batch * g.outH;
-  parallelFor((rowsAll + group - 1) / group, [&](long ub, long ue) {
-    for (long u = ub; u < ue; u++) {
-      const long row0 = u * group, row1 = std::min(rowsAll, row0 + group);
-      const long p0 = row0 * g.outW, p1 = row1 * g.outW;
-      if (rsh.fn && row1 - row0 == group) {
+  // Tasks: chunks of `ipc` whole images, each padded by its task just before its rows are computed (the fewest
+  // images whose rows make whole groups, so that no group is cut at the chunk's end), where there are enough chunks
+  // to keep the threads busy; else one padding pass and groups of rows over all images (a group may span two).
+  int ipc = 1;
+  while (ipc < group && (ipc * g.outH) % group) ipc++;
+  const long chunks = (g.batch + ipc - 1) / ipc;
+  const bool lazy = chunks >= 4L * numThreads();
+  const PaddedInput xp(g, x, lazy);
+  const std::vector<int> koff = columnOffsets(g, xp.Wp);
+  // Kernel rows that read x (not the zero padding) for some output row of [r0, r1) (over all images): the others
+  // add only zeros, and the im2col columns run kernel row by kernel row, so they are skipped as one range of k
+  // (about a sixth of the multiply-adds of a 9×9 'same' layer on 14×14; the sums are the same, zeros left out).
+  const int kRow = g.kw * g.cin;
+  auto tapRows = [&](long r0, long r1, int& ty0, int& ty1) {
+    ty0 = g.kh, ty1 = 0;
+    for (long r = r0; r < r1; r++) {
+      const int oy = (int)(r % g.outH);
+      int a = 0, b = g.kh;
+      while (a < b && oy * g.sh + a * g.dh - g.padTop < 0) a++;
+      while (b > a && oy * g.sh + (b - 1) * g.dh - g.padTop >= g.inH) b--;
+      if (a < b) ty0 = std::min(ty0, a), ty1 = std::max(ty1, b);
+    }
+    if (ty0 >= ty1) ty0 = ty1 = 0;
+  };
+  // Output rows [row0, row1) (over all images), in groups from row0.
+  auto rowsOf = [&](long row0, long row1) {
+    for (long r0 = row0; r0 < row1; r0 += group) {
+      const long r1 = std::min(row1, r0 + group);
+      const long p0 = r0 * g.outW, p1 = r1 * g.outW;
+      int ty0, ty1;
+      tapRows(r0, r1, ty0, ty1);
+      const int* ko = koff.data() + (size_t)ty0 * kRow;
+      const int K = (ty1 - ty0) * kRow;
+      const float* wk = w + (size_t)ty0 * kRow * cout;
+      if (rsh.fn && r1 - r0 == group) {
         const float* a[4];
-        for (int j = 0; j < group; j++) a[j] = positionBase(g, xp, (row0 + j) * g.outW);
+        for (int j = 0; j < group; j++) a[j] = positionBase(g, xp, (r0 + j) * g.outW);
         for (int j0 = 0; j0 < cout; j0 += 16 * np)
-          rsh.fn(a, koff.data(), (int)koff.size(), w + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout);
+          rsh.fn(a, ko, K, wk + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout);
       } else {
         for (long t0 = p0; t0 < p1; t0 += DR) {
           const int rows = (int)std::min<long>(DR, p1 - t0);
@@ -338,27 +374,68 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
           _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, t0 + std::min(r, rows - 1));
           for (int j0 = 0; j0 < cout; j0 += 32) {
             const int cols = std::min(32, cout - j0);
-            if (cols > 16) directTile<2>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, y + t0 * cout + j0, cout);
-            else directTile<1>(a, rows, koff.data(), (int)koff.size(), w + j0, cout, cols, y + t0 * cout + j0, cout);
+            if (cols > 16) directTile<2>(a, rows, ko, K, wk + j0, cout, cols, y + t0 * cout + j0, cout);
+            else directTile<1>(a, rows, ko, K, wk + j0, cout, cols, y + t0 * cout + j0, cout);
           }
         }
       }
       if (bias || act) addBiasAct(y + p0 * cout, bias, p1 - p0, cout, act);
     }
+  };
+  if (lazy) {
+    parallelFor(chunks, [&](long cb, long ce) {
+      for (long c = cb; c < ce; c++) {
+        const long b0 = c * ipc, b1 = std::min<long>(g.batch, b0 + ipc);
+        xp.fillImages(b0, b1);
+        rowsOf(b0 * g.outH, b1 * g.outH);
+      }
+    });
+    return;
+  }
+  const long rowsAll = (long)g.batch * g.outH;
+  parallelFor((rowsAll + group - 1) / group, [&](long ub, long ue) {
+    for (long u = ub; u < ue; u++) rowsOf(u * group, std::min(rowsAll, u * group + group));
   });
 }
 
-// fn(base, d, n, step) for each output row's run of the positions [p0, p1): n positions, the first one's first tap
-// at base (each next one step floats on), its dy row at d (each next one cout floats on).
+// The output positions whose taps [tap0, tap1) (tap = ty·kw + tx) read x for at least one of them, as a rectangle
+// of rows [oy0, oy1) × columns [ox0, ox1) of every image: outside it those taps read only the zero padding, so that
+// a filter-gradient tile of these taps adds zeros there (about 30% of a 'same' 9×9 layer's positions on 14×14).
+struct OutRect {
+  int oy0, oy1, ox0, ox1;
+};
+OutRect tapsRect(const RingGeom& g, int tap0, int tap1) {
+  // Output coordinates [o0, o1) that tap t of an axis maps inside [0, n) (o·s + t·d − pad).
+  auto axis = [](int outN, int s, int d, int pad, int n, int t, int& o0, int& o1) {
+    o0 = 0, o1 = outN;
+    while (o0 < o1 && o0 * s + t * d - pad < 0) o0++;
+    while (o1 > o0 && (o1 - 1) * s + t * d - pad >= n) o1--;
+  };
+  OutRect r{g.outH, 0, g.outW, 0};
+  for (int t = tap0; t < tap1; t++) {
+    int y0, y1, x0, x1;
+    axis(g.outH, g.sh, g.dh, g.padTop, g.inH, t / g.kw, y0, y1);
+    axis(g.outW, g.sw, g.dw, g.padLeft, g.inW, t % g.kw, x0, x1);
+    if (y0 < y1 && x0 < x1) r = {std::min(r.oy0, y0), std::max(r.oy1, y1), std::min(r.ox0, x0), std::max(r.ox1, x1)};
+  }
+  if (r.oy0 >= r.oy1) r = {0, 0, 0, 0};
+  return r;
+}
+
+// fn(base, d, n, step) for each output row's run of the positions [p0, p1) inside rect: n positions, the first
+// one's first tap at base (each next one step floats on), its dy row at d (each next one cout floats on).
 // (The row and image advance by counting: a division per run cost as much as a 7-position run's multiply-adds.)
 template <typename F>
-inline void forRowRuns(const RingGeom& g, const PaddedInput& xp, long p0, long p1, const float* d, int cout, F&& fn) {
+inline void forRowRuns(const RingGeom& g, const PaddedInput& xp, long p0, long p1, const float* d, int cout, const OutRect& rect, F&& fn) {
   const long step = (long)g.sw * g.cin;
   int ox = (int)(p0 % g.outW), oy = (int)((p0 / g.outW) % g.outH);
   long b = p0 / ((long)g.outW * g.outH);
   for (long p = p0; p < p1;) {
     const long run = std::min<long>(p1 - p, g.outW - ox);
-    fn(xp.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin, d + p * cout, run, step);
+    if (oy >= rect.oy0 && oy < rect.oy1) {
+      const int x0 = std::max(ox, rect.ox0), x1 = (int)std::min<long>(ox + run, rect.ox1);
+      if (x0 < x1) fn(xp.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)x0 * g.sw) * g.cin, d + (p + x0 - ox) * cout, x1 - x0, step);
+    }
     p += run, ox = 0;
     if (++oy == g.outH) oy = 0, b++;
   }
@@ -367,14 +444,14 @@ inline void forRowRuns(const RingGeom& g, const PaddedInput& xp, long p0, long p
 // acc rows = im2col columns k0 + r (at offset koff[r] from a position's first tap) × output channels [j0, j0 + 16·NP)
 // summed over positions [p0, p1) (dy rows), added to dW [K, cout] (the task's own rows).
 template <int NP>
-__attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const PaddedInput& xp, const int* koff, int rows, const float* dy, int cout, int j0, int cols, long p0, long p1, float* dw) {
+__attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const PaddedInput& xp, const int* koff, int rows, const float* dy, int cout, int j0, int cols, long p0, long p1, const OutRect& rect, float* dw) {
   __m512 acc[DR][NP];
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++)
     _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = r < rows ? _mm512_maskz_loadu_ps(q == NP - 1 ? m : (__mmask16)0xFFFF, dw + (size_t)r * cout + j0 + q * 16) : _mm512_setzero_ps();
   int o[DR];
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) o[r] = koff[std::min(r, rows - 1)];
-  forRowRuns(g, xp, p0, p1, dy + j0, cout, [&](const float* base, const float* d, long n, long step) {
+  forRowRuns(g, xp, p0, p1, dy + j0, cout, rect, [&](const float* base, const float* d, long n, long step) {
     for (long i = 0; i < n; i++, base += step, d += cout) {
       __m512 b[NP];
       _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, d + q * 16) : _mm512_loadu_ps(d + q * 16);
@@ -395,13 +472,13 @@ __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const Padd
 // broadcast from one row (constant offsets: no offset registers to spill). A tile, 8 output channels × KV vectors,
 // adds the positions [p0, p1) to dWᵀ rows co0… at vectors voff (the first nv of KV valid).
 constexpr int FT_CO = 8, FT_KV = 3;
-__attribute__((target("avx512f"))) void filterTileT(const RingGeom& g, const PaddedInput& xp, const int* voff, int nv, const float* dy, int cout, int co0, long p0, long p1, float* dwT, int K) {
+__attribute__((target("avx512f"))) void filterTileT(const RingGeom& g, const PaddedInput& xp, const int* voff, int nv, const float* dy, int cout, int co0, long p0, long p1, const OutRect& rect, float* dwT, int K) {
   __m512 acc[FT_CO][FT_KV];
   int o[FT_KV];
   _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) o[v] = voff[std::min(v, nv - 1)];
   _Pragma("GCC unroll 8") for (int c = 0; c < FT_CO; c++)
     _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) acc[c][v] = v < nv ? _mm512_loadu_ps(dwT + (size_t)(co0 + c) * K + v * 16) : _mm512_setzero_ps();
-  forRowRuns(g, xp, p0, p1, dy + co0, cout, [&](const float* base, const float* d, long n, long step) {
+  forRowRuns(g, xp, p0, p1, dy + co0, cout, rect, [&](const float* base, const float* d, long n, long step) {
     for (long i = 0; i < n; i++, base += step, d += cout) {
       __m512 xv[FT_KV];
       _Pragma("GCC unroll 3") for (int v = 0; v < FT_KV; v++) xv[v] = _mm512_loadu_ps(base + o[v]);
@@ -427,6 +504,11 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
     const int vecs = K / 16;
     const long vTiles = (vecs + FT_KV - 1) / FT_KV, cTiles = cout / FT_CO;
     const long chunk = std::max(16L, (128L << 10) / (4L * cout));
+    std::vector<OutRect> rects((size_t)vTiles);  // per vector tile: its taps' positions that read x
+    for (long vt = 0; vt < vTiles; vt++) {
+      const int v0 = (int)vt * FT_KV, v1 = std::min(vecs, v0 + FT_KV);
+      rects[(size_t)vt] = tapsRect(g, v0 * 16 / g.cin, (v1 * 16 - 1) / g.cin + 1);
+    }
     parallelFor(vTiles * cTiles, [&](long tb, long te) {
       for (long p0 = 0; p0 < P; p0 += chunk)
         for (long t = tb; t < te; t++) {
@@ -434,7 +516,7 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
           int voff[FT_KV];
           const int nv = std::min(FT_KV, vecs - v0);
           for (int v = 0; v < nv; v++) voff[v] = koff[(size_t)(v0 + v) * 16];
-          filterTileT(g, xp, voff, nv, dy, cout, co0, p0, std::min(P, p0 + chunk), dwT.get() + (size_t)v0 * 16, K);
+          filterTileT(g, xp, voff, nv, dy, cout, co0, p0, std::min(P, p0 + chunk), rects[t / cTiles], dwT.get() + (size_t)v0 * 16, K);
         }
     });
     parallelFor(K, [&](long b, long e) {
@@ -446,13 +528,19 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
   std::memset(dw, 0, (size_t)K * cout * sizeof(float));
   const long kTiles = (K + DR - 1) / DR, jTiles = (cout + 31) / 32;
   const long chunk = std::max(16L, (128L << 10) / (4L * cout));
+  std::vector<OutRect> rects((size_t)kTiles);  // per column tile: its taps' positions that read x
+  for (long kt = 0; kt < kTiles; kt++) {
+    const int k0 = (int)kt * DR, k1 = std::min(K, k0 + DR);
+    rects[(size_t)kt] = tapsRect(g, k0 / g.cin, (k1 - 1) / g.cin + 1);
+  }
   parallelFor(kTiles * jTiles, [&](long tb, long te) {
     for (long p0 = 0; p0 < P; p0 += chunk)
       for (long t = tb; t < te; t++) {
         const int k0 = (int)(t / jTiles) * DR, j0 = (int)(t % jTiles) * 32;
         const int rows = std::min(DR, K - k0), cols = std::min(32, cout - j0);
-        if (cols > 16) filterTile<2>(g, xp, koff.data() + k0, rows, dy, cout, j0, cols, p0, std::min(P, p0 + chunk), dw + (size_t)k0 * cout);
-        else filterTile<1>(g, xp, koff.data() + k0, rows, dy, cout, j0, cols, p0, std::min(P, p0 + chunk), dw + (size_t)k0 * cout);
+        const OutRect& rect = rects[(size_t)(t / jTiles)];
+        if (cols > 16) filterTile<2>(g, xp, koff.data() + k0, rows, dy, cout, j0, cols, p0, std::min(P, p0 + chunk), rect, dw + (size_t)k0 * cout);
+        else filterTile<1>(g, xp, koff.data() + k0, rows, dy, cout, j0, cols, p0, std::min(P, p0 + chunk), rect, dw + (size_t)k0 * cout);
       }
   });
 }

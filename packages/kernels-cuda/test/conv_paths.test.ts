@@ -3,7 +3,9 @@
  * stride-1 input gradient as a convolution of dy with the turned filter, the filter gradient tile by tile) against
  * the tfjs cpu backend: output-channel counts around the 16- and 32-wide tiles (8, 16, 24, 40, 70), position counts
  * that are no multiple of the 12-position tile, batch 1, odd sizes, 'same' / 'valid' / explicit asymmetric pads,
- * strides, dilation (forward only: tfjs has no conv gradient for dilation > 1), and the one-channel first layer.
+ * batches large enough that each task pads its own images, kernels wider than the image (taps that read only padding
+ * are skipped), strides, dilation (forward only: tfjs has no conv gradient for dilation > 1), and the one-channel
+ * first layer.
  * Run with GMR_NATIVE_SIMD=avx2 (or generic) the same cases take the im2col paths.
  */
 import { describe, expect, it } from 'vitest';
@@ -103,6 +105,20 @@ const cases: ConvCase[] = [
     ],
   },
   { name: '3 → 17, 5×5 same (few input channels)', x: [2, 6, 6, 3], k: [5, 5], cout: 17, pad: 'same' },
+  {
+    name: '16 → 32, 5×5 same, 7×7, batch 17 (images padded chunk by chunk, a last chunk of one image)',
+    x: [17, 7, 7, 16],
+    k: [5, 5],
+    cout: 32,
+    pad: 'same',
+  },
+  {
+    name: '8 → 16, 7×7 same on 5×6, batch 12 (kernel rows and columns wider than the image: taps skipped per row)',
+    x: [12, 5, 6, 8],
+    k: [7, 7],
+    cout: 16,
+    pad: 'same',
+  },
 ];
 
 const conv = (c: ConvCase) => (x: tf.Tensor, w: tf.Tensor) =>
