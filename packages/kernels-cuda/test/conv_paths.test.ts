@@ -113,6 +113,13 @@ const cases: ConvCase[] = [
     pad: 'same',
   },
   {
+    name: '32 → 10, 7×5 same, 9×7, batch 3 (the dot form: 6-position tiles across rows and images, channels 4 at a time)',
+    x: [3, 9, 7, 32],
+    k: [7, 5],
+    cout: 10,
+    pad: 'same',
+  },
+  {
     name: '8 → 16, 7×7 same on 5×6, batch 12 (kernel rows and columns wider than the image: taps skipped per row)',
     x: [12, 5, 6, 8],
     k: [7, 7],
