@@ -264,34 +264,62 @@ inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long 
   return xp.data() + ((b * xp.Hp + (long)oy * g.sh) * xp.Wp + (long)ox * g.sw) * g.cin;
 }
 
+// The multiply-adds of im2col columns [0, n) of one tap (offsets ko, filter rows from w) for the positions
+// [LO, RUN − RR) of each of NRUNS rows: the others read the zero padding at this tap (LO, RR: the positions of the
+// row that the tap puts left of or right of x), so they are left out, the sums unchanged.
+template <int NP, int RUN, int NRUNS, int STEP, int LO, int RR>
+__attribute__((always_inline, target("avx512f"))) inline void runTapColumns(__m512 (&acc)[RUN * NRUNS][NP], const float* const* a, const int* ko, int n, const float* w, int ldw, __mmask16 m) {
+  _Pragma("GCC unroll 2") for (int k = 0; k < n; k++, w += ldw) {
+    const int o = ko[k];
+    __m512 b[NP];
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
+    _Pragma("GCC unroll 4") for (int j = 0; j < NRUNS; j++) {
+      const float* pj = a[j] + o;
+      _Pragma("GCC unroll 28") for (int i = LO; i < RUN - RR; i++) {
+        const __m512 av = _mm512_set1_ps(pj[i * STEP]);
+        _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[j * RUN + i][q] = _mm512_fmadd_ps(av, b[q], acc[j * RUN + i][q]);
+      }
+    }
+  }
+}
+
+// Kinds of taps by the positions of a whole output row that they put in the zero padding, LO on the left and RR on
+// the right, each at most RUN_EDGE (a tap with more computes some zeros): kind LO·(RUN_EDGE + 1) + RR.
+constexpr int RUN_EDGE = 4;
+
 // The same product for NRUNS consecutive whole output rows of RUN positions (a[j]: row j's first tap; the positions
 // of a row STEP floats apart): every broadcast address is one of NRUNS base registers plus a constant, so the 14 to
 // 28 positions cost no pointer registers (directTile's 14 pointers spill), and a 16-column tile can take 28
-// positions, which halves its loads per multiply-add. Writes all RUN·NRUNS rows of y.
+// positions, which halves its loads per multiply-add. The columns run tap by tap (cin each), each tap leaving out
+// the positions that it puts in the padding (kind[tap]: about a sixth of a 9×9 'same' layer's multiply-adds on
+// 14×14 rows); kind null: all columns for all positions (a switch per tap costs more than it saves with a channel
+// or two per tap). Writes all RUN·NRUNS rows of y.
 template <int NP, int RUN, int NRUNS, int STEP>
-__attribute__((target("avx512f"))) void directRunTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy) {
+__attribute__((target("avx512f"))) void directRunTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, const unsigned char* kind, int cin) {
   constexpr int R = RUN * NRUNS;
   __m512 acc[R][NP];
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
   const __mmask16 m = tailMask(cols - 16 * (NP - 1));
-  _Pragma("GCC unroll 2") for (int k = 0; k < K; k++, w += ldw) {
-    const int o = koff[k];
-    __m512 b[NP];
-    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
-    _Pragma("GCC unroll 4") for (int j = 0; j < NRUNS; j++) {
-      const float* pj = a[j] + o;
-      _Pragma("GCC unroll 28") for (int i = 0; i < RUN; i++) {
-        const __m512 av = _mm512_set1_ps(pj[i * STEP]);
-        _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[j * RUN + i][q] = _mm512_fmadd_ps(av, b[q], acc[j * RUN + i][q]);
-      }
+  if (!kind) runTapColumns<NP, RUN, NRUNS, STEP, 0, 0>(acc, a, koff, K, w, ldw, m);
+  else for (int t = 0, k = 0; k < K; t++, k += cin) {
+    const int* ko = koff + k;
+    const float* wt = w + (size_t)k * ldw;
+    switch (kind[t]) {
+#define GMR_TAP(L, RR) \
+  case L * (RUN_EDGE + 1) + RR: runTapColumns<NP, RUN, NRUNS, STEP, L, RR>(acc, a, ko, cin, wt, ldw, m); break;
+#define GMR_TAPS(L) GMR_TAP(L, 0) GMR_TAP(L, 1) GMR_TAP(L, 2) GMR_TAP(L, 3) GMR_TAP(L, 4)
+      GMR_TAPS(0) GMR_TAPS(1) GMR_TAPS(2) GMR_TAPS(3) GMR_TAPS(4)
+#undef GMR_TAPS
+#undef GMR_TAP
+      default: break;
     }
   }
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
 }
 
-using RunTile = void (*)(const float* const*, const int*, int, const float*, int, int, float*, int);
+using RunTile = void (*)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int);
 struct RunShape {
   RunTile fn;
   int rows;  // output rows per tile (NRUNS, at most 4)
@@ -344,6 +372,14 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
   const bool lazy = chunks >= 4L * numThreads();
   const PaddedInput xp(g, x, lazy);
   const std::vector<int> koff = columnOffsets(g, xp.Wp);
+  // Each tap's kind for the whole-row tiles (see RUN_EDGE): the row's positions that it puts left or right of x.
+  std::vector<unsigned char> kind((size_t)g.kh * g.kw);
+  for (int tx = 0; tx < g.kw; tx++) {
+    int lo = 0, rr = 0;
+    while (lo < g.outW && lo * g.sw + tx * g.dw - g.padLeft < 0) lo++;
+    while (rr < g.outW - lo && (g.outW - 1 - rr) * g.sw + tx * g.dw - g.padLeft >= g.inW) rr++;
+    for (int ty = 0; ty < g.kh; ty++) kind[(size_t)ty * g.kw + tx] = (unsigned char)(std::min(lo, RUN_EDGE) * (RUN_EDGE + 1) + std::min(rr, RUN_EDGE));
+  }
   // Kernel rows that read x (not the zero padding) for some output row of [r0, r1) (over all images): the others
   // add only zeros, and the im2col columns run kernel row by kernel row, so they are skipped as one range of k
   // (about a sixth of the multiply-adds of a 9×9 'same' layer on 14×14; the sums are the same, zeros left out).
@@ -373,7 +409,7 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
         const float* a[4];
         for (int j = 0; j < group; j++) a[j] = positionBase(g, xp, (r0 + j) * g.outW);
         for (int j0 = 0; j0 < cout; j0 += 16 * np)
-          rsh.fn(a, ko, K, wk + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout);
+          rsh.fn(a, ko, K, wk + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout, g.cin >= 8 ? kind.data() + (size_t)ty0 * g.kw : nullptr, g.cin);
       } else {
         for (long t0 = p0; t0 < p1; t0 += DR) {
           const int rows = (int)std::min<long>(DR, p1 - t0);

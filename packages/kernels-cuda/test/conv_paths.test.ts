@@ -120,6 +120,13 @@ const cases: ConvCase[] = [
     pad: 'same',
   },
   {
+    name: '16 → 16, 3×11 same, 7×7 (whole-row tiles: taps that put 5 of a 7-position row in the padding)',
+    x: [2, 7, 7, 16],
+    k: [3, 11],
+    cout: 16,
+    pad: 'same',
+  },
+  {
     name: '8 → 16, 7×7 same on 5×6, batch 12 (kernel rows and columns wider than the image: taps skipped per row)',
     x: [12, 5, 6, 8],
     k: [7, 7],
