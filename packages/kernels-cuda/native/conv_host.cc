@@ -349,17 +349,11 @@ RunShape runShape(int run, int step, int np) {
   }
 }
 
-void dotForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act);
-
 // y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout), over the pool's threads by groups of output
 // rows: whole-row tiles (directRunTile) where the row length and step have an instance, else 14-position tiles; the
 // output channels 32 (or, when cout ≤ 16, 16) at a time.
 
 void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
-  // One 16-wide panel of output channels (a 16-channel layer's input gradient) and long im2col rows: the dot form
-  // (below; 7% faster on the plain CNN's 32 → 16 9×9 input gradient, 14×14; slower where its per-tile reductions
-  // weigh, as for 64 → 16 3×3 on 28×28 with 576 columns).
-  if (cout <= 16 && g.cin % 16 == 0 && g.kh * g.kw * g.cin >= 1024) return dotForward(g, x, w, cout, y, bias, act);
   const int np = cout <= 16 ? 1 : 2;
   const RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
   const int group = rsh.fn ? rsh.rows : std::max(1, DR / std::max(1, g.outW));
@@ -439,99 +433,6 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
   parallelFor((rowsAll + group - 1) / group, [&](long ub, long ue) {
     for (long u = ub; u < ue; u++) rowsOf(u * group, std::min(rowsAll, u * group + group));
   });
-}
-
-// ---- The dot form, for Cin a multiple of 16 and few output channels: 16 consecutive im2col columns (16 input
-// channels of one tap) are one vector read straight from the padded input, so a 6-position × 4-channel tile
-// multiplies per step 6 input vectors by 4 filter vectors (24 multiply-adds for 10 loads), each sum 16 lanes wide
-// until the end of the tile. The broadcast form above needs a load per multiply-add when Cout is 16 (one 16-wide
-// panel), as in the input gradient of a 16-channel layer.
-constexpr int DOT_R = 6, DOT_C = 4;
-
-// The lane totals of a0…a3 into t[0], t[8], t[4], t[12] (t: 16 floats, 64-byte aligned): halves, then quarters,
-// then pairs added across registers merged by blends, so that 4 sums cost about as much as one reduction.
-__attribute__((target("avx512f"))) inline void sum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3, float* t) {
-  a0 = _mm512_add_ps(a0, _mm512_mask_shuffle_f32x4(a0, 0xFFFF, a0, a0, 0x4E));
-  a1 = _mm512_add_ps(a1, _mm512_mask_shuffle_f32x4(a1, 0xFFFF, a1, a1, 0x4E));
-  a2 = _mm512_add_ps(a2, _mm512_mask_shuffle_f32x4(a2, 0xFFFF, a2, a2, 0x4E));
-  a3 = _mm512_add_ps(a3, _mm512_mask_shuffle_f32x4(a3, 0xFFFF, a3, a3, 0x4E));
-  __m512 m01 = _mm512_mask_blend_ps(0xFF00, a0, a1), m23 = _mm512_mask_blend_ps(0xFF00, a2, a3);
-  m01 = _mm512_add_ps(m01, _mm512_mask_shuffle_f32x4(m01, 0xFFFF, m01, m01, 0xB1));
-  m23 = _mm512_add_ps(m23, _mm512_mask_shuffle_f32x4(m23, 0xFFFF, m23, m23, 0xB1));
-  __m512 z = _mm512_mask_blend_ps(0xF0F0, m01, m23);
-  z = _mm512_add_ps(z, _mm512_mask_permute_ps(z, 0xFFFF, z, 0x4E));
-  z = _mm512_add_ps(z, _mm512_mask_permute_ps(z, 0xFFFF, z, 0xB1));
-  _mm512_store_ps(t, z);
-}
-
-// y rows [0, rows) × channels [0, cols ≤ 4) = Σ over vectors v of a[r][voff[v] + lane] · wg[v][c][lane]: wg, the
-// 4 channels' filter columns interleaved by vector ([nv][4][16]).
-__attribute__((target("avx512f"))) void dotTile(const float* const* a, int rows, const int* voff, int nv, const float* wg, int cols, float* y, int ldy) {
-  __m512 acc[DOT_R][DOT_C];
-  _Pragma("GCC unroll 8") for (int r = 0; r < DOT_R; r++)
-    _Pragma("GCC unroll 4") for (int c = 0; c < DOT_C; c++) acc[r][c] = _mm512_setzero_ps();
-  const float* p[DOT_R];
-  _Pragma("GCC unroll 8") for (int r = 0; r < DOT_R; r++) p[r] = a[r];
-  _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++, wg += DOT_C * 16) {
-    const int o = voff[v];
-    __m512 wv[DOT_C];
-    _Pragma("GCC unroll 4") for (int c = 0; c < DOT_C; c++) wv[c] = _mm512_load_ps(wg + c * 16);
-    _Pragma("GCC unroll 8") for (int r = 0; r < DOT_R; r++) {
-      const __m512 xv = _mm512_loadu_ps(p[r] + o);
-      _Pragma("GCC unroll 4") for (int c = 0; c < DOT_C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
-    }
-  }
-  alignas(64) float t[16];
-  for (int r = 0; r < rows; r++) {
-    sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], t);
-    float* yr = y + (size_t)r * ldy;
-    yr[0] = t[0];
-    if (cols > 1) yr[1] = t[8];
-    if (cols > 2) yr[2] = t[4];
-    if (cols > 3) yr[3] = t[12];
-  }
-}
-
-// y [P, cout] = conv(x, w) in the dot form (g.cin % 16 == 0): the filter packed once per call into groups of 4
-// channels interleaved by vector (a last partial group zero-filled), then tasks over tiles of 6 consecutive positions
-// of the flat index over all images (a tile's positions, and so each sum's order, never depend on the thread
-// count), each over the kernel rows that read x for one of its output rows (as directForward).
-void dotForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
-  const PaddedInput xp(g, x);
-  const int K = g.kh * g.kw * g.cin, nv = K / 16, groups = (cout + DOT_C - 1) / DOT_C, rowVecs = g.kw * g.cin / 16;
-  std::vector<int> voff((size_t)nv);
-  for (int ty = 0, v = 0; ty < g.kh; ty++)
-    for (int tx = 0; tx < g.kw; tx++)
-      for (int c0 = 0; c0 < g.cin; c0 += 16) voff[v++] = (ty * g.dh * xp.Wp + tx * g.dw) * g.cin + c0;
-  Scratch wg((size_t)groups * nv * DOT_C * 16);
-  for (int gi = 0; gi < groups; gi++)
-    for (int v = 0; v < nv; v++)
-      for (int c = 0; c < DOT_C; c++) {
-        float* d = wg.get() + (((size_t)gi * nv + v) * DOT_C + c) * 16;
-        const int co = gi * DOT_C + c;
-        for (int l = 0; l < 16; l++) d[l] = co < cout ? w[(size_t)(v * 16 + l) * cout + co] : 0.f;
-      }
-  const long P = (long)g.batch * g.outH * g.outW, tiles = (P + DOT_R - 1) / DOT_R;
-  parallelFor(tiles, [&](long tb, long te) {
-    for (long t = tb; t < te; t++) {
-      const long p0 = t * DOT_R;
-      const int rows = (int)std::min<long>(DOT_R, P - p0);
-      int ty0 = g.kh, ty1 = 0;
-      for (long r = p0 / g.outW; r <= (p0 + rows - 1) / g.outW; r++) {
-        const int oy = (int)(r % g.outH);
-        int a = 0, b = g.kh;
-        while (a < b && oy * g.sh + a * g.dh - g.padTop < 0) a++;
-        while (b > a && oy * g.sh + (b - 1) * g.dh - g.padTop >= g.inH) b--;
-        if (a < b) ty0 = std::min(ty0, a), ty1 = std::max(ty1, b);
-      }
-      if (ty0 >= ty1) ty0 = ty1 = 0;
-      const float* a[DOT_R];
-      for (int r = 0; r < DOT_R; r++) a[r] = positionBase(g, xp, p0 + std::min(r, rows - 1));
-      for (int gi = 0; gi < groups; gi++)
-        dotTile(a, rows, voff.data() + (size_t)ty0 * rowVecs, (ty1 - ty0) * rowVecs, wg.get() + ((size_t)gi * nv + (size_t)ty0 * rowVecs) * DOT_C * 16, std::min(DOT_C, cout - gi * DOT_C), y + p0 * cout + gi * DOT_C, cout);
-      if (bias || act) addBiasAct(y + p0 * cout, bias, rows, cout, act);
-    }
-  }, 4);
 }
 
 // The output positions whose taps [tap0, tap1) (tap = ty·kw + tx) read x for at least one of them, as a rectangle

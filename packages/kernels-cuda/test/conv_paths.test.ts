@@ -113,7 +113,7 @@ const cases: ConvCase[] = [
     pad: 'same',
   },
   {
-    name: '32 → 10, 7×5 same, 9×7, batch 3 (the dot form: 6-position tiles across rows and images, channels 4 at a time)',
+    name: '32 → 10, 7×5 same, 9×7, batch 3 (a masked 16-wide panel, groups of four 7-position rows across images)',
     x: [3, 9, 7, 32],
     k: [7, 5],
     cout: 10,
