@@ -503,7 +503,8 @@ __attribute__((target("avx512f"))) void filterTile(const RingGeom& g, const Padd
 }
 
 // dW [K, cout] = Σ over positions of im2colᵀ · dy, tile by tile (12 im2col columns × 32 channels); a task owns its
-// tiles and walks the positions in chunks of about 128 KB of dy, so that the chunk stays in L2 across its tiles.
+// tiles and walks the positions in chunks of about 32 KB of dy, so that the chunk stays in L1 across its tiles (5–8%
+// faster than 128 KB on the plain CNN's layers, where a chunk of dy is read once per tile).
 // With Cin a multiple of 16 the filter gradient turns around once more: dWᵀ [cout, K] = dyᵀ · im2col, with 16
 // im2col columns (16 channels of one tap) as one vector read straight from the padded input and dy's 8 channels
 // broadcast from one row (constant offsets: no offset registers to spill). A tile, 8 output channels × KV vectors,
@@ -535,12 +536,12 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
   const PaddedInput xp(g, x);
   const std::vector<int> koff = columnOffsets(g, xp.Wp);
   if (g.cin % 16 == 0 && cout % FT_CO == 0) {
-    // dWᵀ tile by tile (tasks over 8-channel × 3-vector tiles, positions in chunks of about 128 KB of dy), then dW.
+    // dWᵀ tile by tile (tasks over 8-channel × 3-vector tiles, positions in chunks of about 32 KB of dy), then dW.
     Scratch dwT((size_t)cout * K);
     std::memset(dwT.get(), 0, (size_t)cout * K * sizeof(float));
     const int vecs = K / 16;
     const long vTiles = (vecs + FT_KV - 1) / FT_KV, cTiles = cout / FT_CO;
-    const long chunk = std::max(16L, (128L << 10) / (4L * cout));
+    const long chunk = std::max(16L, (32L << 10) / (4L * cout));
     std::vector<OutRect> rects((size_t)vTiles);  // per vector tile: its taps' positions that read x
     for (long vt = 0; vt < vTiles; vt++) {
       const int v0 = (int)vt * FT_KV, v1 = std::min(vecs, v0 + FT_KV);
@@ -564,7 +565,7 @@ void directFilter(const RingGeom& g, const float* x, const float* dy, int cout, 
   }
   std::memset(dw, 0, (size_t)K * cout * sizeof(float));
   const long kTiles = (K + DR - 1) / DR, jTiles = (cout + 31) / 32;
-  const long chunk = std::max(16L, (128L << 10) / (4L * cout));
+  const long chunk = std::max(16L, (32L << 10) / (4L * cout));
   std::vector<OutRect> rects((size_t)kTiles);  // per column tile: its taps' positions that read x
   for (long kt = 0; kt < kTiles; kt++) {
     const int k0 = (int)kt * DR, k1 = std::min(K, k0 + DR);
