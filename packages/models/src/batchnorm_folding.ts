@@ -11,7 +11,9 @@
  * they are recomputed exactly when a weight or a statistic changed.
  *
  * A pair is folded only when the fold is exact: a 2D GMR layer (GMRConv2D) or a tfjs Conv2D, channels-last, with
- * a linear activation, whose output goes to one batch-norm layer over the last axis and nowhere else.
+ * a linear activation, whose output goes to one batch-norm layer over the last axis and nowhere else. When that
+ * batch norm's output goes only to a plain ReLU layer, the ReLU is fused too: the convolution's `activation`
+ * (gmrConv2d's and tf.fused.conv2d's), which the native kernels apply in their output pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -25,6 +27,8 @@ interface Pair {
   conv: Layer;
   bn: Layer;
   kind: 'gmr' | 'plain';
+  /** The ReLU layer that takes the batch norm's output and nothing else, fused into the convolution's output pass. */
+  relu: Layer | null;
 }
 
 /** A layer's weight by its own name ('kernel', 'gamma', …), or undefined. */
@@ -50,6 +54,18 @@ function gmrOptions(layer: GMRConv2D): GMRConvOptions {
   return (layer as unknown as { opOptions(): GMRConvOptions }).opOptions();
 }
 
+/** The plain ReLU layer that is the only consumer of `bn`'s output (and has no other input), or null. */
+function followingRelu(bn: Layer): Layer | null {
+  if (bn.outboundNodes.length !== 1) return null;
+  const next = bn.outboundNodes[0]!.outboundLayer;
+  if (!next || next.inboundNodes.length !== 1 || next.inboundNodes[0]!.inboundLayers.length !== 1) return null;
+  const c = next.getConfig();
+  const plainRelu =
+    (next.getClassName() === 'ReLU' && c.maxValue == null) ||
+    (next.getClassName() === 'Activation' && c.activation === 'relu');
+  return plainRelu ? next : null;
+}
+
 /** The (conv, batch norm) pairs of `model` that fold exactly. */
 function findPairs(model: tfl.LayersModel): Pair[] {
   const pairs: Pair[] = [];
@@ -64,7 +80,7 @@ function findPairs(model: tfl.LayersModel): Pair[] {
     // The conv's output must feed this batch norm only (else the unnormalised output is needed too).
     if (conv.inboundNodes.length !== 1 || conv.outboundNodes.length !== 1) continue;
     const kind = foldable(conv);
-    if (kind) pairs.push({ conv, bn, kind });
+    if (kind) pairs.push({ conv, bn, kind, relu: followingRelu(bn) });
   }
   return pairs;
 }
@@ -84,7 +100,12 @@ export class BatchNormFolding {
   constructor(readonly model: tfl.LayersModel) {
     if (!(model instanceof tfl.LayersModel)) invalid('BatchNormFolding', 'model', model, 'a tf.LayersModel');
     this.pairs = findPairs(model);
-    this.folded = this.pairs.map((p) => `${p.conv.name}→${p.bn.name}`);
+    this.folded = this.pairs.map((p) =>
+      [p.conv, p.bn, p.relu]
+        .filter((l) => l != null)
+        .map((l) => l.name)
+        .join('→'),
+    );
   }
 
   /** The variables a pair's folded weights come from, in a fixed order (the cache key). */
@@ -135,7 +156,7 @@ export class BatchNormFolding {
       return gmrConv2d(
         x as tf.Tensor4D,
         { weight: f.kernel as tf.Tensor3D, logSigmas: null, indexMat: layer.indexMat(), bias: f.bias },
-        gmrOptions(layer),
+        { ...gmrOptions(layer), activation: p.relu ? 'relu' : 'linear' },
       );
     }
     const c = p.conv.getConfig() as {
@@ -150,6 +171,7 @@ export class BatchNormFolding {
       pad: c.padding,
       dilations: c.dilationRate,
       bias: f.bias,
+      activation: p.relu ? 'relu' : 'linear',
     });
   }
 
@@ -169,7 +191,13 @@ export class BatchNormFolding {
         conv.call = ((inputs: tf.Tensor | tf.Tensor[]) =>
           this.foldedCall(p, Array.isArray(inputs) ? inputs[0]! : inputs)) as Call;
         // A new tensor over the same data (no copy): the model's executor disposes intermediate tensors by identity.
-        bn.call = ((inputs: tf.Tensor | tf.Tensor[]) => tf.clone(Array.isArray(inputs) ? inputs[0]! : inputs)) as Call;
+        const passThrough = ((inputs: tf.Tensor | tf.Tensor[]) =>
+          tf.clone(Array.isArray(inputs) ? inputs[0]! : inputs)) as Call;
+        bn.call = passThrough;
+        if (p.relu) {
+          patched.push(p.relu);
+          p.relu.call = passThrough;
+        }
       }
       return this.model.predict(x) as tf.Tensor;
     } finally {

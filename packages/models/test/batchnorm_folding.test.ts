@@ -47,7 +47,7 @@ describe('BatchNormFolding', () => {
       const m = seeded(seed, () => build({ widths: [6, 8, 12] }));
       randomiseBatchNorm(m, 10 * seed);
       const f = new BatchNormFolding(m);
-      expect(f.folded).toEqual(['conv1→bn1', 'conv2→bn2', 'conv3→bn3']);
+      expect(f.folded).toEqual(['conv1→bn1→relu1', 'conv2→bn2→relu2', 'conv3→bn3→relu3']);
       const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', seed);
       expect(relErr(m, f, x)).toBeLessThanOrEqual(1e-5);
       // The fold is in use: no batch-norm kernel runs (the model itself runs three), and the BN layers' own call is

@@ -44,6 +44,27 @@ const CF = 'channelsFirst';
 // (16 lanes, the last one masked; 64 channels at a time; a first layer vectorised along the row).
 const CASES_2D: OpCase[] = [
   {
+    // the fused activation: in the output pass outside the tape, tf.relu after the kernel under it
+    name: 'k5 same bias gaussian relu',
+    rank: 2,
+    cin: 3,
+    cout: 4,
+    size: [8, 7],
+    gaussian: true,
+    bias: true,
+    opts: { kernelSize: 5, padding: 'same', activation: 'relu' },
+  },
+  {
+    name: 'k7 s2 CF binary relu, 16 in',
+    rank: 2,
+    cin: 16,
+    cout: 5,
+    size: [9, 9],
+    gaussian: false,
+    bias: false,
+    opts: { kernelSize: 7, strides: 2, padding: 'same', dataFormat: CF, activation: 'relu' },
+  },
+  {
     name: 'k5 same bias gaussian',
     rank: 2,
     cin: 3,
@@ -244,6 +265,16 @@ const CASES_2D: OpCase[] = [
 
 const CASES_3D: OpCase[] = [
   {
+    name: '3D k3 same gaussian relu',
+    rank: 3,
+    cin: 2,
+    cout: 3,
+    size: [5, 6, 5],
+    gaussian: true,
+    bias: false,
+    opts: { kernelSize: 3, padding: 'same', activation: 'relu' },
+  },
+  {
     name: '3D k3 same bias gaussian',
     rank: 3,
     cin: 2,
@@ -366,6 +397,16 @@ const CASES_3D: OpCase[] = [
 
 const CASES_1D: OpCase[] = [
   {
+    name: '1D k5 same bias relu',
+    rank: 1,
+    cin: 3,
+    cout: 2,
+    size: [11],
+    gaussian: true,
+    bias: true,
+    opts: { kernelSize: 5, padding: 'same', activation: 'relu' },
+  },
+  {
     name: '1D k5 same bias gaussian',
     rank: 1,
     cin: 3,
@@ -418,6 +459,17 @@ const CASES_1D: OpCase[] = [
 ];
 
 const CASES_TRANSPOSED: OpCase[] = [
+  {
+    name: 'T2D k3 s2 bias relu',
+    rank: 2,
+    transposed: true,
+    cin: 2,
+    cout: 3,
+    size: [4, 5],
+    gaussian: true,
+    bias: true,
+    opts: { kernelSize: 3, strides: 2, padding: 1, outputPadding: 1, activation: 'relu' },
+  },
   {
     name: 'T2D k3 s2 padding 1 outputPadding 1 bias',
     rank: 2,

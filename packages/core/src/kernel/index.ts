@@ -23,6 +23,7 @@ export {
   GMR_CONV_3D_BACKPROP_FILTER,
   GMR_KERNEL_NAMES,
   GMR_BACKPROP_KERNEL_NAMES,
+  GMR_ACTIVATIONS,
   gmrKernelConfig,
   forwardTensors,
 } from './kernel_names.js';
@@ -45,6 +46,7 @@ export type {
   GMRConv2DBackpropFilterInputs,
   GMRConv3DBackpropFilterInputs,
   GMRConvAttrs,
+  GMRActivation,
   GMRConv1DAttrs,
   GMRConv2DAttrs,
   GMRConv3DAttrs,

@@ -12,6 +12,9 @@
  *    mixing weights Φ = θ·P (kernel/mixing_weights.ts) of the binary-ring form; core turns dΦ into dθ and
  *    d(log σ) through P and computes d(bias) itself. Core uses the backward kernels only when a backend registers
  *    both, and never for transposed convolutions or trainable masks.
+ *  - attrs.activation ('relu', absent or 'linear' for none) is applied by the forward kernels after the bias. Core's
+ *    op passes 'relu' only outside a gradient tape (as tfjs's fused ops): under a tape it runs the kernel linear and
+ *    tf.relu after it, so no gradient kernel ever sees an activation.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ComputePath, DataFormat } from '../ops/attrs.js';
@@ -106,7 +109,13 @@ export interface GMRConvAttrs {
   symmetricRings: boolean;
   /** Shape of x (so backward kernels know the input size, ambiguous from dy when stride > 1). */
   inputShape: number[];
+  /** Applied after the bias by the forward kernels; absent means 'linear' (see the contract above). */
+  activation?: GMRActivation;
 }
+
+/** The activations a GMR forward kernel fuses. */
+export type GMRActivation = 'linear' | 'relu';
+export const GMR_ACTIVATIONS: readonly GMRActivation[] = ['linear', 'relu'];
 export type GMRConv1DAttrs = GMRConvAttrs;
 export type GMRConv2DAttrs = GMRConvAttrs;
 export type GMRConv3DAttrs = GMRConvAttrs;

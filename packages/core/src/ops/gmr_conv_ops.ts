@@ -27,10 +27,13 @@ import {
   GMR_CONV_2D,
   GMR_CONV_3D,
   GMR_CONV_2D_TRANSPOSE,
+  GMR_ACTIVATIONS,
+  type GMRActivation,
   type GMRConvAttrs,
   type GMRForwardKernelName,
 } from '../kernel/kernel_names.js';
 import { runGMRKernel } from '../kernel/kernel_registry.js';
+import { recordingGradients } from '../kernel/engine_internals.js';
 
 export interface GMRConvWeights {
   /** Ring weights θ: [Cout, Cin/groups, n] ([Cin, Cout/groups, n] for the transposed op). */
@@ -64,6 +67,11 @@ export interface GMRConvOptions {
   outputPadding?: number | number[];
   /** Check θ, log σ and bias for NaN/Infinity (reads them back; default: on for cpu and wasm only). */
   checkFinite?: boolean;
+  /**
+   * Applied after the bias: 'linear' (default) or 'relu', as tf.fused.conv2d's `activation`. Outside a gradient tape
+   * the kernel fuses it (the native kernels in their output pass); under one it is tf.relu after the convolution.
+   */
+  activation?: GMRActivation;
 }
 
 const OP_NAMES: Record<string, string> = { 1: 'gmrConv1d', 2: 'gmrConv2d', 3: 'gmrConv3d' };
@@ -306,6 +314,9 @@ export function prepareGMRConv(
     inputShape: xt.shape.slice(),
     symmetricRings,
   };
+  const activation = o.activation ?? 'linear';
+  if (!GMR_ACTIVATIONS.includes(activation)) invalid(where, 'activation', activation, "'linear' or 'relu'");
+  if (activation !== 'linear') attrs.activation = activation;
   return { tensors: { x: xt, weight, logSigmas, indexMat, bias }, attrs };
 }
 
@@ -318,6 +329,11 @@ function run(
   o: GMRConvOptions,
 ): tf.Tensor {
   const { tensors, attrs } = prepareGMRConv(rank, transposed, x, w, o);
+  // Under a tape the activation stays out of the kernel (the registered gradient knows none): tf.relu after it.
+  if (attrs.activation === 'relu' && recordingGradients()) {
+    const { activation: _relu, ...linear } = attrs;
+    return tf.tidy(() => tf.relu(runGMRKernel(name, tensors, linear)));
+  }
   return runGMRKernel(name, tensors, attrs);
 }
 

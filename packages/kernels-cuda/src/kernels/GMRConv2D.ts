@@ -40,6 +40,8 @@ export function gmrConv2D({ inputs, backend: b, attrs: a }: GMRKernelArgs<typeof
   const xl = toNHWC(x, a);
   const phi = mixingOperand(backend, weight, logSigmas, a);
   const taping = backend.recordingGradients();
+  // attrs.activation (core passes it only outside a tape) in the bias pass: 1 = ReLU
+  const act = a.activation === 'relu' ? 1 : 0;
   if (!taping && backend.kind === 'native' && coutG * k <= FUSE_MAX_MIX) {
     // No backward will follow: ring sums and mixing fused block by block (R never leaves the cache). Each block
     // packs the mixing operand again, so very large operands (Cout·Cin·n above FUSE_MAX_MIX) are not fused.
@@ -48,7 +50,7 @@ export function gmrConv2D({ inputs, backend: b, attrs: a }: GMRKernelArgs<typeof
     backend.addon.gmrForward(backend.f32(xl), ringTaps(backend.f32(indexMat), g.n, g.kh, g.kw), g.packed, phi, cout, y);
     if (xl !== x) xl.dispose();
     backend.freeScratch(phi);
-    if (bias) backend.addon.biasAct(y, backend.f32(bias), P, cout, 0);
+    if (bias || act) backend.addon.biasAct(y, bias ? backend.f32(bias) : null, P, cout, act);
     return finish(backend, y, [g.batch, g.outH, g.outW, cout], a);
   }
   const r = ringSums(backend, xl, indexMat, g);
@@ -78,7 +80,7 @@ export function gmrConv2D({ inputs, backend: b, attrs: a }: GMRKernelArgs<typeof
   // Under a gradient tape the filter gradient needs R again: keep it rather than recompute it there.
   if (taping) backend.keepRingSums(x.dataId, ringKey(g, indexMat), r);
   else backend.freeScratch(r);
-  if (bias) backend.addon.biasAct(y, backend.f32(bias), P, cout, 0);
+  if (bias || act) backend.addon.biasAct(y, bias ? backend.f32(bias) : null, P, cout, act);
   return finish(backend, y, [g.batch, g.outH, g.outW, cout], a);
 }
 

@@ -94,6 +94,14 @@ export function gmrConvWebGPU({
   backend: b,
   attrs: a,
 }: GMRKernelArgs<'GMRConv1D' | 'GMRConv2D' | 'GMRConv3D'>): tf.TensorInfo {
+  if (a.activation === 'relu') {
+    // The WGSL kernels write the linear output; the ReLU is one more pass here.
+    const linear = gmrConvWebGPU({ inputs, backend: b, attrs: { ...a, activation: 'linear' } });
+    const t = linear instanceof tf.Tensor ? linear : tf.engine().makeTensorFromTensorInfo(linear);
+    const y = tf.relu(t);
+    t.dispose();
+    return y;
+  }
   const t = forwardTensors(inputs, a);
   const { x, weight, indexMat } = t;
   const bias = t.bias ?? null;

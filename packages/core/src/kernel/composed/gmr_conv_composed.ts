@@ -120,6 +120,7 @@ export function gmrConvComposed(t: GMRConvTensors, a: GMRConvAttrs): tf.Tensor {
     }
     // Bias on a rank-2 view: tfjs-webgpu's broadcasting binary ops break at rank ≥ 5.
     if (t.bias) y = tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[y.rank - 1]]), t.bias), y.shape);
+    if (a.activation === 'relu') y = tf.relu(y);
     return fromChannelsLast(y, a.dataFormat);
   });
 }
