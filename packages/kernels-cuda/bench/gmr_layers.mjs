@@ -2,11 +2,12 @@
 // The CLI's GMR-CNN convolutions (packages/models/src/cnn.ts, widths 24/48/96: 1→24 k9 28×28, 24→48 k9 14×14,
 // 48→96 k5 7×7, default rings, 'same' zero padding, batch 32, NHWC) one addon call sequence at a time, as the native
 // kernels issue them (src/kernels/GMRConv2D*.ts): the fused forward (gmrForward), the taping forward (ringSum +
-// sgemm), the input gradient (sgemm + ringScatter) and the filter gradient (sgemm on the kept R + transpose), in
-// process CPU time at one thread (setThreads(1)). Every addon file named on the command line (default
-// build/gmr_host.node) alternates round by round; prints the median of each op over rounds (each round a median of
-// `runs` calls) and the load.
-//   node bench/gmr_layers.mjs [rounds=5] [runs=30] [addon.node ...]
+// sgemm), the input gradient (sgemm + ringScatter) and the filter gradient: the threaded sgemm on the kept R +
+// transpose (filterGrad), gmrFilterGrad on the kept R (filterGradSplit) and from x (filterGradFused), where the addon
+// has it. Process CPU time at GMR_BENCH_THREADS threads (default 1; above 1 the wall time too, as cpu/wall). Every
+// addon file named on the command line (default build/gmr_host.node) alternates round by round; prints the median of
+// each op over rounds (each round a median of `runs` calls) and the load.
+//   [GMR_BENCH_THREADS=2] node bench/gmr_layers.mjs [rounds=5] [runs=30] [addon.node ...]
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
@@ -20,7 +21,8 @@ const runs = Number(process.argv[3] ?? 30);
 const files = process.argv.length > 4 ? process.argv.slice(4) : [path.join(here, '..', 'build', 'gmr_host.node')];
 const require = createRequire(import.meta.url);
 const addons = files.map((f, i) => ({ name: `${i}:${path.basename(f)}`, a: require(path.resolve(f)) }));
-for (const { a } of addons) a.setThreads(1);
+const threads = Number(process.env.GMR_BENCH_THREADS ?? 1);
+for (const { a } of addons) a.setThreads(threads);
 
 // [name, cin, cout, k, hw], batch 32.
 const LAYERS = [
@@ -28,7 +30,7 @@ const LAYERS = [
   ['24→48 k9 14²', 24, 48, 9, 14],
   ['48→96 k5 7²', 48, 96, 5, 7],
 ];
-const OPS = ['fused', 'taping', 'inputGrad', 'filterGrad'];
+const OPS = ['fused', 'taping', 'inputGrad', 'filterGrad', 'filterGradSplit', 'filterGradFused'];
 const B = 32;
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 const alloc = (a, n) => new Float32Array(a.alloc(n * 4));
@@ -43,16 +45,23 @@ function tapsOf(k) {
   return { taps: Float32Array.from(out), n };
 }
 
+/** [median CPU ms, median wall ms] of `runs` calls after 2 warm-up calls. */
 function cpuMs(fn) {
-  const t = [];
+  const t = [],
+    w = [];
   for (let i = 0; i < runs + 2; i++) {
-    const c0 = process.cpuUsage();
+    const c0 = process.cpuUsage(),
+      w0 = performance.now();
     fn();
-    const c = process.cpuUsage(c0);
-    if (i >= 2) t.push((c.user + c.system) / 1000);
+    const c = process.cpuUsage(c0),
+      wall = performance.now() - w0;
+    if (i < 2) continue;
+    t.push((c.user + c.system) / 1000);
+    w.push(wall);
   }
-  return median(t);
+  return [median(t), median(w)];
 }
+const NONE = [NaN, NaN];
 
 function ours(a) {
   return LAYERS.map(([, cin, cout, k, hw]) => {
@@ -85,6 +94,8 @@ function ours(a) {
         a.sgemm(true, false, cout, kk, P, 1, dy, 0, cout, r, 0, kk, 0, dphiT, 0, kk);
         a.transpose(dphiT, Int32Array.from([cout, n, cin]), Int32Array.from([0, 2, 1]), dphi);
       }),
+      filterGradSplit: a.gmrFilterGrad ? cpuMs(() => a.gmrFilterGrad(null, r, dy, taps, geom, cout, dphi)) : NONE,
+      filterGradFused: a.gmrFilterGrad ? cpuMs(() => a.gmrFilterGrad(x, null, dy, taps, geom, cout, dphi)) : NONE,
     };
     for (const v of [y, r, d, dx, dphiT, dphi]) a.release(v.buffer);
     return res;
@@ -98,16 +109,17 @@ for (let i = 0; i < rounds; i++) {
   for (const { name, a } of addons) res[name].push(ours(a));
 }
 console.log(
-  `per-op CPU ms at 1 thread, medians of ${rounds} rounds × ${runs} calls; load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+  `per-op CPU ms${threads > 1 ? ' / wall ms' : ''} at ${threads} thread(s), medians of ${rounds} rounds × ${runs} calls; load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
 );
 const cols = Object.keys(res);
 console.log(['layer', 'op', ...cols].join(' | '));
-const total = Object.fromEntries(cols.map((c) => [c, Object.fromEntries(OPS.map((o) => [o, 0]))]));
+const total = Object.fromEntries(cols.map((c) => [c, Object.fromEntries(OPS.map((o) => [o, [0, 0]]))]));
+const show = ([cpu, wall]) => (threads > 1 ? `${cpu.toFixed(3)} / ${wall.toFixed(3)}` : cpu.toFixed(3));
 LAYERS.forEach(([lname], li) => {
   for (const op of OPS) {
-    const m = cols.map((c) => median(res[c].map((r) => r[li][op])));
-    cols.forEach((c, i) => (total[c][op] += m[i]));
-    console.log([lname, op, ...m.map((v) => v.toFixed(3))].join(' | '));
+    const m = cols.map((c) => [0, 1].map((j) => median(res[c].map((r) => r[li][op][j]))));
+    cols.forEach((c, i) => (total[c][op] = total[c][op].map((v, j) => v + m[i][j])));
+    console.log([lname, op, ...m.map(show)].join(' | '));
   }
 });
-for (const op of OPS) console.log(['all', op, ...cols.map((c) => total[c][op].toFixed(3))].join(' | '));
+for (const op of OPS) console.log(['all', op, ...cols.map((c) => show(total[c][op]))].join(' | '));

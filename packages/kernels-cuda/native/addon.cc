@@ -409,6 +409,22 @@ ENTRY(GmrForward) {
   });
 }
 
+ENTRY(GmrFilterGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (x | null, R | null, dy, taps, geom, cout, dphi)
+    RingGeom g = geomFrom(a, 4);
+    auto taps = tapsFrom(a, 3, g);
+    const int cout = a.i32(5);
+    if (cout <= 0 || cout % g.groups) throw Error("gmrFilterGrad: cout must be a positive multiple of groups");
+    const size_t P = (size_t)g.batch * g.outH * g.outW;
+    const float* R = a.isNull(1) ? nullptr : a.f32(1, rSize(g));
+    if (!R && a.isNull(0)) throw Error("gmrFilterGrad: needs x or the ring sums R");
+    const float* x = R ? nullptr : a.f32(0, xSize(g));  // x is read only when R is not given
+    gmrFilterGrad(g, taps.data(), (int)taps.size(), x, R, a.f32(2, P * cout), cout, a.f32(6, (size_t)cout * g.numRings * (g.cin / g.groups)));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(RingScatter) {
   return guarded(env, [&] {
     Args a(env, info, 4);  // (D, taps, geom, dx)
@@ -730,7 +746,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback cb;
   } fns[] = {
       {"alloc", Alloc}, {"release", Release}, {"liveBuffers", LiveBuffers}, {"trimPool", TrimPool}, {"setThreads", SetThreads}, {"info", Info},
-      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
+      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"gmrFilterGrad", GmrFilterGrad}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
       {"convForward", ConvForward}, {"convBackpropInput", ConvBackpropInput}, {"convBackpropFilter", ConvBackpropFilter},
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},

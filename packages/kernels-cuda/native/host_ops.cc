@@ -523,6 +523,137 @@ void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const fl
 }
 
 namespace {
+// Filter gradient as rank-1 updates: acc[c, j] += Σ_i dy[i, c] · a[i·sa + j·sj] for positions i < len (in order),
+// c < cout (dy rows of stride ldy), j < nk. A tile of NK columns j × V vectors of 16 output channels stays in
+// registers over all positions: per position V loads of dy, NK broadcasts and NK·V FMAs, dy and R read in place. The
+// packed SGEMM (dy transposed into its A panels) used 5 of its 16 tile columns for a first layer's n = 5 rings
+// (1→24 k9 28², batch 32: 0.46 → 0.17 ms at one thread).
+template <int NK, int V>
+__attribute__((target("avx512f"))) void outerAccAvx512(const float* a, long sa, long sj, int len, const float* dy, long ldy, int cout, float* acc, int ldAcc) {
+  __mmask16 m[V];
+  for (int v = 0; v < V; v++) {
+    const int left = cout - 16 * v;
+    m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+  }
+  __m512 s[NK][V];
+  for (int j = 0; j < NK; j++)
+    for (int v = 0; v < V; v++) s[j][v] = _mm512_setzero_ps();
+  for (int i = 0; i < len; i++) {
+    __m512 d[V];
+    for (int v = 0; v < V; v++) d[v] = _mm512_maskz_loadu_ps(m[v], dy + (long)i * ldy + 16 * v);
+    for (int j = 0; j < NK; j++) {
+      const __m512 b = _mm512_set1_ps(a[(long)i * sa + (long)j * sj]);
+      for (int v = 0; v < V; v++) s[j][v] = _mm512_fmadd_ps(b, d[v], s[j][v]);
+    }
+  }
+  alignas(64) float tmp[16];
+  for (int j = 0; j < NK; j++)
+    for (int v = 0; v < V; v++) {
+      _mm512_store_ps(tmp, s[j][v]);
+      for (int l = 0; l < 16 && 16 * v + l < cout; l++) acc[(long)(16 * v + l) * ldAcc + j] += tmp[l];
+    }
+}
+
+// Columns in tiles of NK (up to 8; 6 for 4 vectors: at most 24 accumulators of the 32 registers).
+template <int V>
+void outerAccV(int nk, const float* a, long sa, long sj, int len, const float* dy, long ldy, int cout, float* acc, int ldAcc) {
+  constexpr int MAXK = V >= 4 ? 6 : 8;
+  for (int j0 = 0; j0 < nk; j0 += MAXK) {
+    const float* aj = a + (long)j0 * sj;
+    float* cj = acc + j0;
+    switch (std::min(MAXK, nk - j0)) {
+      case 1: outerAccAvx512<1, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      case 2: outerAccAvx512<2, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      case 3: outerAccAvx512<3, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      case 4: outerAccAvx512<4, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      case 5: outerAccAvx512<5, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      case 6: outerAccAvx512<6, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      case 7: outerAccAvx512<(MAXK >= 7 ? 7 : 1), V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+      default: outerAccAvx512<MAXK, V>(aj, sa, sj, len, dy, ldy, cout, cj, ldAcc); break;
+    }
+  }
+}
+
+// acc [cout, ldAcc] += Σ_i dy[i, 0..cout)ᵀ · a[i, 0..nk) (a[i, j] at i·sa + j·sj), positions in order; output
+// channels in blocks of at most 64 (96 as 48 + 48, so that no vector is masked).
+__attribute__((target("avx512f"))) void outerAcc(int nk, const float* a, long sa, long sj, int len, const float* dy, long ldy, int cout, float* acc, int ldAcc) {
+  for (int c0 = 0; c0 < cout;) {
+    const int left = cout - c0;
+    const int cb = left <= 64 ? left : left % 48 == 0 ? 48 : 64;
+    const float* d = dy + c0;
+    float* o = acc + (long)c0 * ldAcc;
+    if (cb <= 16) outerAccV<1>(nk, a, sa, sj, len, d, ldy, cb, o, ldAcc);
+    else if (cb <= 32) outerAccV<2>(nk, a, sa, sj, len, d, ldy, cb, o, ldAcc);
+    else if (cb <= 48) outerAccV<3>(nk, a, sa, sj, len, d, ldy, cb, o, ldAcc);
+    else outerAccV<4>(nk, a, sa, sj, len, d, ldy, cb, o, ldAcc);
+    c0 += cb;
+  }
+}
+}  // namespace
+
+// The filter gradient as a split over positions: P (up to batch·H·W = 25088) is cut into a fixed number of chunks of
+// whole output rows, FG_CHUNK positions or so, independent of the thread count; each chunk's partial dΦᵀ comes from
+// one single-threaded product (its ring sums computed there when the forward did not keep R, so R is never written
+// whole), and the partials are summed in chunk order. Same bits at any thread count. The threaded SGEMM over the
+// whole P instead synchronised its threads per 256-wide block of P and repacked dy per column group (at 2 threads up
+// to 1.8× the CPU time of one).
+void gmrFilterGrad(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* R, const float* dy, int cout, float* dphi) {
+  constexpr long FG_CHUNK = 1024;
+  constexpr size_t MAX_PARTIALS = 1 << 22;  // floats of all the chunks' partials together; past it one chunk per group
+  const RingPlan plan(g, taps, nTaps);
+  const int cinG = g.cin / g.groups, coutG = cout / g.groups, n = g.numRings, k = n * cinG;
+  const long rowLen = (long)g.cin * n;
+  const long rowsAll = (long)g.batch * g.outH;
+  long rowsPer = std::max<long>(1, FG_CHUNK / g.outW);
+  long chunks = (rowsAll + rowsPer - 1) / rowsPer;
+  if ((size_t)chunks * cout * k > MAX_PARTIALS) rowsPer = rowsAll, chunks = 1;
+  // outerAcc (AVX-512) rather than the packed SGEMM for a few columns (k ≤ 8: one tile of columns, where the SGEMM
+  // tile wastes half or more of its 16 columns), while a chunk's R and dy stay in L2. Wider, the packed SGEMM is
+  // faster: outerAcc at one thread, 24→48 k9 14² 1.02 → 1.19 ms, 48→96 k5 7² 0.51 → 0.62 ms.
+  const bool outer = useAvx512() && k <= 8 && (double)rowsPer * g.outW * (rowLen + cout) * sizeof(float) <= 1.5 * (1 << 20);
+  const bool c1 = !R && C1Path::applies(g);
+  std::unique_ptr<C1Path> c1p(c1 ? new C1Path(g, plan, x) : nullptr);
+  std::unique_ptr<ZeroPadRingSum> zp(!R && !c1 ? new ZeroPadRingSum(g, plan) : nullptr);
+  std::vector<float> part((size_t)chunks * cout * k);
+  parallelFor(chunks, [&](long cb, long ce) {
+    std::vector<float> rbuf(R ? 0 : (size_t)(rowsPer * g.outW * rowLen));
+    for (long ch = cb; ch < ce; ch++) {
+      const long r0 = ch * rowsPer, r1 = std::min(rowsAll, r0 + rowsPer);
+      const long p0 = r0 * g.outW, p1 = r1 * g.outW;
+      const float* rc = R ? R + p0 * rowLen : rbuf.data();
+      if (!R) {
+        if (c1) c1p->rows(plan, r0, r1, rbuf.data() - p0 * n, nullptr, 0, nullptr);
+        else if (zp->ok()) zp->range(x, rbuf.data(), p0, p1);
+        else ringSumRange(g, plan, x, rbuf.data(), p0, p1);
+      }
+      float* pc = part.data() + (size_t)ch * cout * k;
+      if (outer) {
+        std::fill(pc, pc + (size_t)cout * k, 0.f);
+        for (int grp = 0; grp < g.groups; grp++)
+          outerAcc(k, rc + (long)grp * k, rowLen, 1, (int)(p1 - p0), dy + p0 * cout + (long)grp * coutG, cout, coutG, pc + (size_t)grp * coutG * k, k);
+        continue;
+      }
+      for (int grp = 0; grp < g.groups; grp++)
+        sgemmOn(false, true, false, coutG, k, (int)(p1 - p0), 1.f, dy + p0 * cout + (long)grp * coutG, cout, rc + (long)grp * k, (int)rowLen, 0.f,
+                pc + (size_t)grp * coutG * k, k);
+    }
+  });
+  // dΦ[c, ci, r] = Σ_chunks part[ch][c, r·cinG + ci], chunks in order (core's layout [Cout, Cin/groups, n]).
+  parallelFor(cout, [&](long cb, long ce) {
+    std::vector<float> s((size_t)k);
+    for (long c = cb; c < ce; c++) {
+      std::fill(s.begin(), s.end(), 0.f);
+      for (long ch = 0; ch < chunks; ch++) {
+        const float* pc = part.data() + ((size_t)ch * cout + c) * k;
+        for (int j = 0; j < k; j++) s[j] += pc[j];
+      }
+      for (int r = 0; r < n; r++)
+        for (int ci = 0; ci < cinG; ci++) dphi[((size_t)c * cinG + ci) * n + r] = s[(size_t)r * cinG + ci];
+    }
+  }, 8);
+}
+
+namespace {
 // ringScatter for one input channel, zero padding and stride 1 along the row: 16 input pixels of a row at a time.
 // For each output row that reads input row iy (the inverse row list), the ring values D of that output row are laid
 // out per ring as a zero-padded line, so that a tap (ty, tx) adds 16 consecutive values of its ring's line.

@@ -24,6 +24,10 @@ void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, 
 // phiT [Cout, n·Cin/groups] (per output channel: ring-major, then input channel of its group); y [B·Ho·Wo, Cout].
 void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* phiT, int cout, float* y);
 
+// Filter gradient dΦ [Cout, Cin/groups, n] = Σ over positions of dy[p]ᵀ · R[p] per group, R [B·Ho·Wo, groups, n,
+// Cin/groups] as ringSum writes it, or recomputed chunk by chunk from x when R is null. Same bits at any thread count.
+void gmrFilterGrad(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* R, const float* dy, int cout, float* dphi);
+
 // R [B·Ho·Wo, groups, n, Cin/groups] = binary (or weighted) ring sums of x [B, H, W, Cin].
 void ringSum(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, float* R);
 // dx [B, H, W, Cin] = Σ over positions and taps of the ring values D (layout of R), through the padding mode.

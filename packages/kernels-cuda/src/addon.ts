@@ -49,6 +49,20 @@ export interface NativeAddon {
     cout: number,
     y: Float32Array,
   ): void;
+  /**
+   * GMR filter gradient dΦ [Cout, Cin/g, n] = Σ_p dy[p]ᵀ·R[p] per group, from the kept ring sums r [P, Cin·n] or, when
+   * r is null, from x (ring sums recomputed chunk by chunk; x may be null when r is given); the same bits at any
+   * thread count.
+   */
+  gmrFilterGrad(
+    x: Float32Array | null,
+    r: Float32Array | null,
+    dy: Float32Array,
+    taps: Float32Array,
+    geom: Int32Array,
+    cout: number,
+    dphi: Float32Array,
+  ): void;
   ringScatter(d: Float32Array, taps: Float32Array, geom: Int32Array, dx: Float32Array): void;
   im2col(x: Float32Array, geom: Int32Array, col: Float32Array): void;
   col2im(col: Float32Array, geom: Int32Array, dx: Float32Array): void;

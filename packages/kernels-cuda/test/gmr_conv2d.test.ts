@@ -5,10 +5,10 @@
  * (1D, 3D, transposed: no native kernel) go through core's composed path on native and must match too.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GMRHarmonicConv2D } from '@gmr-conv/core';
+import { GMRHarmonicConv2D, ringMasks } from '@gmr-conv/core';
 import { GMR_CONV_2D, usesComposedKernel } from '@gmr-conv/core/kernel';
 import { opCaseErrors, opCasesOf, runOpCase, type OpCase } from '@gmr-conv/test-utils/op_cases';
-import { kernelCallCounts, resetKernelCallCounts, setNumThreads } from '../src/index.js';
+import { kernelCallCounts, loadAddon, resetKernelCallCounts, ringTaps, setNumThreads } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
 describe('native GMRConv2D vs core composed on cpu', () => {
@@ -113,4 +113,75 @@ describe('native GMRConv2D vs core composed on cpu', () => {
       }
     },
   );
+
+  // gmrFilterGrad (native/host_ops.cc) straight from the addon: the call on kept ring sums and the one that recomputes
+  // them chunk by chunk from x (the forward kept none) give the same bits, at 1 and 2 threads, and match the plain
+  // SGEMM dΦᵀ = dyᵀ·R. Cases: the GMR-CNN's layers (rank-1 updates for 5 rings, the packed SGEMM per chunk past 8
+  // columns), groups with reflect padding, more than 64 output channels in the rank-1 path, stride 2 with circular
+  // padding, and one-channel images tall enough for several chunks of rows.
+  it.each([
+    // [batch, cin, cout, k, H, W, groups, padMode, stride]
+    [32, 1, 24, 9, 28, 28, 1, 0, 1],
+    [32, 24, 48, 9, 14, 14, 1, 0, 1],
+    [32, 48, 96, 5, 7, 7, 1, 0, 1],
+    [3, 4, 6, 3, 9, 70, 2, 1, 1],
+    [2, 1, 70, 3, 6, 5, 1, 2, 1],
+    [5, 2, 3, 5, 11, 13, 1, 3, 2],
+    [4, 1, 8, 5, 300, 9, 1, 0, 1],
+  ])('gmrFilterGrad %i×(%i→%i) k%i %i×%i groups %i pad mode %i stride %i: from x = from R, any threads', (...c) => {
+    const [B, cin, cout, k, H, W, groups, pm, s] = c as number[];
+    const { addon } = loadAddon('host');
+    const { masks, numRings: n } = ringMasks([k!, k!]);
+    const taps = ringTaps(masks, n, k!, k!);
+    const p = (k! - 1) >> 1;
+    const oh = Math.floor((H! + 2 * p - k!) / s!) + 1,
+      ow = Math.floor((W! + 2 * p - k!) / s!) + 1;
+    const geom = Int32Array.from([B!, H!, W!, cin!, oh, ow, groups!, n, k!, k!, s!, s!, 1, 1, p, p, pm!]);
+    const P = B! * oh * ow,
+      cinG = cin! / groups!,
+      coutG = cout! / groups!,
+      kk = n * cinG;
+    const x = rand(B! * H! * W! * cin!, 31),
+      dy = rand(P * cout!, 32);
+    const r = new Float32Array(P * cin! * n);
+    addon!.ringSum(x, taps, geom, r);
+    const dphiT = new Float32Array(cout! * kk),
+      ref = new Float32Array(cout! * kk);
+    for (let g = 0; g < groups!; g++)
+      addon!.sgemm(
+        true,
+        false,
+        coutG,
+        kk,
+        P,
+        1,
+        dy,
+        g * coutG,
+        cout!,
+        r,
+        g * kk,
+        cin! * n,
+        0,
+        dphiT,
+        g * coutG * kk,
+        kk,
+      );
+    addon!.transpose(dphiT, Int32Array.from([cout!, n, cinG]), Int32Array.from([0, 2, 1]), ref);
+    const got: Float32Array[] = [];
+    const before = addon!.info().threads;
+    try {
+      for (const threads of [1, 2]) {
+        addon!.setThreads(threads);
+        const fromR = new Float32Array(cout! * kk),
+          fromX = new Float32Array(cout! * kk);
+        addon!.gmrFilterGrad(null, r, dy, taps, geom, cout!, fromR);
+        addon!.gmrFilterGrad(x, null, dy, taps, geom, cout!, fromX);
+        got.push(fromR, fromX);
+      }
+    } finally {
+      addon!.setThreads(before);
+    }
+    expect(relErr(got[0]!, ref)).toBeLessThan(1e-5);
+    for (const v of got.slice(1)) expect(Array.from(v)).toEqual(Array.from(got[0]!));
+  });
 });

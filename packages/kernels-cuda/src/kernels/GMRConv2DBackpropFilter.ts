@@ -1,12 +1,14 @@
 /**
- * GMRConv2DBackpropFilter on the native backends: dΦ = dyᵀ·R (SGEMM per group), with the ring sums R that the forward
- * kept under the tape when it can, recomputed otherwise. Core turns dΦ into dθ and d(log σ).
+ * GMRConv2DBackpropFilter on the native backends: dΦ = dyᵀ·R per group, with the ring sums R that the forward kept
+ * under the tape when it can, recomputed otherwise. On 'native' one addon call (gmrFilterGrad: fixed chunks of
+ * positions, each a single-threaded product, summed in order; R recomputed chunk by chunk when it was not kept); on
+ * 'cuda' the device SGEMM over all positions. Core turns dΦ into dθ and d(log σ).
  */
 import { invalid } from '@gmr-conv/core';
 import { channelsOf, GMR_CONV_2D_BACKPROP_FILTER, type GMRKernelArgs } from '@gmr-conv/core/kernel';
 import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
-import { geometry, GMR_COUNTERS, ringKey, ringSums, toNHWC, unsupportedReason } from './gmr_conv_impl.js';
+import { geometry, GMR_COUNTERS, ringKey, ringSums, ringTaps, toNHWC, unsupportedReason } from './gmr_conv_impl.js';
 import { nativeKernel } from './native_util.js';
 
 export function gmrConv2DBackpropFilter({
@@ -32,7 +34,18 @@ export function gmrConv2DBackpropFilter({
   const P = g.batch * g.outH * g.outW;
   let r = backend.takeRingSums(x.dataId, ringKey(g, indexMat));
   if (r) count(GMR_COUNTERS.ringSumsReused);
-  else {
+  if (backend.kind === 'native') {
+    const xl = r ? null : toNHWC(x, a);
+    const dyl = toNHWC(dy, a);
+    const dphi = backend.allocFloat32(cout * cinG * g.n);
+    const taps = ringTaps(backend.f32(indexMat), g.n, g.kh, g.kw);
+    backend.addon.gmrFilterGrad(xl ? backend.f32(xl) : null, r ?? null, backend.f32(dyl), taps, g.packed, cout, dphi);
+    if (xl && xl !== x) xl.dispose();
+    if (dyl !== dy) dyl.dispose();
+    if (r) backend.freeScratch(r);
+    return backend.makeNativeOutput(dphi, [cout, cinG, g.n]);
+  }
+  if (!r) {
     const xl = toNHWC(x, a);
     r = ringSums(backend, xl, indexMat, g);
     if (xl !== x) xl.dispose();
