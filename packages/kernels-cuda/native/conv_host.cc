@@ -222,7 +222,7 @@ bool directConvs() {
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 
-inline __mmask16 tailMask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1); }
+inline __mmask16 tailMask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1); }
 
 // y rows [0, rows) (row stride ldy) × columns [0, 16·NP) (the last panel masked to `cols` − 16·(NP − 1)) =
 // Σ over k of a[r][koff[k]] · w[k·ldw + column]: a, the rows' first taps; koff, im2col column k's offset from it.
@@ -268,11 +268,11 @@ inline const float* positionBase(const RingGeom& g, const PaddedInput& xp, long 
 // [LO, RUN − RR) of each of NRUNS rows: the others read the zero padding at this tap (LO, RR: the positions of the
 // row that the tap puts left of or right of x), so they are left out, the sums unchanged.
 template <int NP, int RUN, int NRUNS, int STEP, int LO, int RR>
-__attribute__((always_inline, target("avx512f"))) inline void runTapColumns(__m512 (&acc)[RUN * NRUNS][NP], const float* const* a, const int* ko, int n, const float* w, int ldw, __mmask16 m) {
+__attribute__((always_inline, target("avx512f"))) inline void runTapColumns(__m512 (&acc)[RUN * NRUNS][NP], const float* const* a, const int* ko, int n, const float* w, int ldw, const __mmask16* mq) {
   _Pragma("GCC unroll 2") for (int k = 0; k < n; k++, w += ldw) {
     const int o = ko[k];
     __m512 b[NP];
-    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = q == NP - 1 ? _mm512_maskz_loadu_ps(m, w + q * 16) : _mm512_loadu_ps(w + q * 16);
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) b[q] = _mm512_maskz_loadu_ps(mq[q], w + q * 16);
     _Pragma("GCC unroll 4") for (int j = 0; j < NRUNS; j++) {
       const float* pj = a[j] + o;
       _Pragma("GCC unroll 28") for (int i = LO; i < RUN - RR; i++) {
@@ -300,14 +300,15 @@ __attribute__((target("avx512f"))) void directRunTile(const float* const* a, con
   __m512 acc[R][NP];
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
     _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
-  const __mmask16 m = tailMask(cols - 16 * (NP - 1));
-  if (!kind) runTapColumns<NP, RUN, NRUNS, STEP, 0, 0>(acc, a, koff, K, w, ldw, m);
+  __mmask16 mq[NP];  // per panel: with cols ≤ 16 a second panel is all masked (cout 40: 32 columns, then 8)
+  _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) mq[q] = tailMask(cols - 16 * q);
+  if (!kind) runTapColumns<NP, RUN, NRUNS, STEP, 0, 0>(acc, a, koff, K, w, ldw, mq);
   else for (int t = 0, k = 0; k < K; t++, k += cin) {
     const int* ko = koff + k;
     const float* wt = w + (size_t)k * ldw;
     switch (kind[t]) {
 #define GMR_TAP(L, RR) \
-  case L * (RUN_EDGE + 1) + RR: runTapColumns<NP, RUN, NRUNS, STEP, L, RR>(acc, a, ko, cin, wt, ldw, m); break;
+  case L * (RUN_EDGE + 1) + RR: runTapColumns<NP, RUN, NRUNS, STEP, L, RR>(acc, a, ko, cin, wt, ldw, mq); break;
 #define GMR_TAPS(L) GMR_TAP(L, 0) GMR_TAP(L, 1) GMR_TAP(L, 2) GMR_TAP(L, 3) GMR_TAP(L, 4)
       GMR_TAPS(0) GMR_TAPS(1) GMR_TAPS(2) GMR_TAPS(3) GMR_TAPS(4)
 #undef GMR_TAPS
@@ -316,7 +317,73 @@ __attribute__((target("avx512f"))) void directRunTile(const float* const* a, con
     }
   }
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
-    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], acc[r][q]);
+}
+
+// One whole output row of RUN positions × NP 16-wide panels, for stride 1, dilation 1 and the padding of 'same'
+// (kernel width KW odd, (KW − 1) / 2 columns each side): per kernel row and input channel, each input pixel of the
+// row is broadcast once and multiplied by the KW taps' filter rows (held in registers) into the KW outputs that read
+// it. With a 14-wide row and 9 taps, 9 loads and 14 broadcasts feed 106 multiply-adds, where directRunTile needs a
+// load per multiply-add with one panel (16 per 28 with two); and the taps that read padding are never visited.
+// Same arguments as directRunTile (a[0]: the row's first tap; koff's kernel rows from the first that reads x).
+template <int NP, int RUN, int KW, int STEP>
+__attribute__((target("avx512f"))) void rowTapTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, const unsigned char*, int) {
+  static_assert(NP * (RUN + KW) + 1 <= 32, "accumulators, filter rows and the broadcast fit the 32 registers");
+  constexpr int PADL = (KW - 1) / 2;
+  __m512 acc[RUN][NP];
+  _Pragma("GCC unroll 28") for (int r = 0; r < RUN; r++)
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
+  __mmask16 mq[NP];
+  _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) mq[q] = tailMask(cols - 16 * q);
+  for (int k0 = 0; k0 < K; k0 += KW * STEP) {
+    const float* row = a[0] + koff[k0] + PADL * STEP;  // input column 0 of this kernel row
+    const float* wr = w + (size_t)k0 * ldw;
+    for (int ci = 0; ci < STEP; ci++, row++, wr += ldw) {
+      __m512 wv[KW][NP];
+      _Pragma("GCC unroll 16") for (int tx = 0; tx < KW; tx++)
+        _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) {
+          const float* wq = wr + (size_t)tx * STEP * ldw + q * 16;
+          wv[tx][q] = _mm512_maskz_loadu_ps(mq[q], wq);
+        }
+      _Pragma("GCC unroll 28") for (int ix = 0; ix < RUN; ix++) {
+        const __m512 xb = _mm512_set1_ps(row[ix * STEP]);
+        _Pragma("GCC unroll 16") for (int tx = 0; tx < KW; tx++) {
+          const int ox = ix + PADL - tx;
+          if (ox >= 0 && ox < RUN)
+            _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) acc[ox][q] = _mm512_fmadd_ps(xb, wv[tx][q], acc[ox][q]);
+        }
+      }
+    }
+  }
+  _Pragma("GCC unroll 28") for (int r = 0; r < RUN; r++)
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], acc[r][q]);
+}
+
+// The rowTapTile instance for a layer, if any (stride and dilation 1 along the row, 'same' columns, its row length,
+// kernel width and channel count): 14-wide rows of 9 taps one panel at a time, 7-wide rows of 5 taps two at a time
+// (one where there are only 16 output channels).
+struct RowTapShape {
+  void (*fn)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int);
+  int np;
+};
+RowTapShape rowTapShape(const RingGeom& g, int cout) {
+  if (g.sw != 1 || g.dw != 1 || g.inW != g.outW || g.kw % 2 == 0 || g.padLeft != (g.kw - 1) / 2) return {nullptr, 0};
+  if (g.outW == 14 && g.kw == 9) {
+    if (g.cin == 16) return {rowTapTile<1, 14, 9, 16>, 1};
+    if (g.cin == 32) return {rowTapTile<1, 14, 9, 32>, 1};
+    if (g.cin == 64) return {rowTapTile<1, 14, 9, 64>, 1};
+  }
+  if (g.outW == 7 && g.kw == 5 && cout <= 16) {
+    if (g.cin == 16) return {rowTapTile<1, 7, 5, 16>, 1};
+    if (g.cin == 32) return {rowTapTile<1, 7, 5, 32>, 1};
+    if (g.cin == 64) return {rowTapTile<1, 7, 5, 64>, 1};
+  }
+  if (g.outW == 7 && g.kw == 5) {
+    if (g.cin == 16) return {rowTapTile<2, 7, 5, 16>, 2};
+    if (g.cin == 32) return {rowTapTile<2, 7, 5, 32>, 2};
+    if (g.cin == 64) return {rowTapTile<2, 7, 5, 64>, 2};
+  }
+  return {nullptr, 0};
 }
 
 using RunTile = void (*)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int);
@@ -350,12 +417,13 @@ RunShape runShape(int run, int step, int np) {
 }
 
 // y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout), over the pool's threads by groups of output
-// rows: whole-row tiles (directRunTile) where the row length and step have an instance, else 14-position tiles; the
-// output channels 32 (or, when cout ≤ 16, 16) at a time.
+// rows: row-tap tiles (rowTapTile) where the layer has an instance, else whole-row tiles (directRunTile) where the
+// row length and step have one, else 14-position tiles; the output channels 32 (or, when cout ≤ 16, 16) at a time.
 
 void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
-  const int np = cout <= 16 ? 1 : 2;
-  const RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
+  int np = cout <= 16 ? 1 : 2;
+  RunShape rsh = runShape(g.outW, g.sw * g.cin, np);
+  if (const RowTapShape rt = rowTapShape(g, cout); rt.fn) rsh = {rt.fn, 1}, np = rt.np;
   const int group = rsh.fn ? rsh.rows : std::max(1, DR / std::max(1, g.outW));
   // Tasks: chunks of `ipc` whole images, each padded by its task just before its rows are computed (the fewest
   // images whose rows make whole groups, so that no group is cut at the chunk's end), where there are enough chunks

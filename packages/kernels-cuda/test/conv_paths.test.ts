@@ -127,6 +127,20 @@ const cases: ConvCase[] = [
     pad: 'same',
   },
   {
+    name: '16 → 40, 3×3 same, 14×14 (whole-row tiles of two panels, the last pass 8 columns wide)',
+    x: [2, 14, 14, 16],
+    k: [3, 3],
+    cout: 40,
+    pad: 'same',
+  },
+  {
+    name: '32 → 40, 5×5 same, 7×7 (the row-tap tile of two panels, the last pass 8 columns wide)',
+    x: [3, 7, 7, 32],
+    k: [5, 5],
+    cout: 40,
+    pad: 'same',
+  },
+  {
     name: '8 → 16, 7×7 same on 5×6, batch 12 (kernel rows and columns wider than the image: taps skipped per row)',
     x: [12, 5, 6, 8],
     k: [7, 7],
