@@ -41,6 +41,13 @@ const cases: ConvCase[] = [
     cout: 16,
     pad: 'same',
   },
+  {
+    name: 'first layer 1 → 20, 9×9 same, 28×28 (filter gradient by kernel row, a second panel of 4 channels)',
+    x: [1, 28, 28, 1],
+    k: [9, 9],
+    cout: 20,
+    pad: 'same',
+  },
   { name: '16 → 32, 9×9 same, 14×14, batch 1', x: [1, 14, 14, 16], k: [9, 9], cout: 32, pad: 'same' },
   {
     name: '32 → 64, 5×5 same, 7×7, batch 3 (tiles of two rows that span two images)',
