@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The CLI's GMR-CNN convolutions (packages/models/src/cnn.ts, widths 24/48/96: 1→24 k9 28×28, 24→48 k9 14×14,
 // 48→96 k5 7×7, default rings, 'same' zero padding, batch 32, NHWC) one addon call sequence at a time, as the native
-// kernels issue them (src/kernels/GMRConv2D*.ts): the fused forward (gmrForward), the taping forward (ringSum +
-// sgemm), the input gradient (sgemm + ringScatter) and the filter gradient: the threaded sgemm on the kept R +
+// kernels issue them (src/kernels/GMRConv2D*.ts): the fused forward (gmrForward), the ring sums alone (ringSum), the
+// taping forward (ringSum + sgemm), ringScatter alone, the input gradient (sgemm + ringScatter) and the filter gradient: the threaded sgemm on the kept R +
 // transpose (filterGrad), gmrFilterGrad on the kept R (filterGradSplit) and from x (filterGradFused), where the addon
 // has it. Process CPU time at GMR_BENCH_THREADS threads (default 1; above 1 the wall time too, as cpu/wall). Every
 // addon file named on the command line (default build/gmr_host.node) alternates round by round; prints the median of
@@ -30,7 +30,16 @@ const LAYERS = [
   ['24→48 k9 14²', 24, 48, 9, 14],
   ['48→96 k5 7²', 48, 96, 5, 7],
 ];
-const OPS = ['fused', 'taping', 'inputGrad', 'filterGrad', 'filterGradSplit', 'filterGradFused'];
+const OPS = [
+  'fused',
+  'ringSum',
+  'taping',
+  'ringScatter',
+  'inputGrad',
+  'filterGrad',
+  'filterGradSplit',
+  'filterGradFused',
+];
 const B = 32;
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 const alloc = (a, n) => new Float32Array(a.alloc(n * 4));
@@ -80,12 +89,15 @@ function ours(a) {
       dphiT = alloc(a, cout * kk),
       dphi = alloc(a, cout * kk);
     a.ringSum(x, taps, geom, r);
+    a.sgemm(false, false, P, kk, cout, 1, dy, 0, cout, phi, 0, kk, 0, d, 0, kk); // D for ringScatter alone
     const res = {
       fused: cpuMs(() => a.gmrForward(x, taps, geom, phi, cout, y)),
+      ringSum: cpuMs(() => a.ringSum(x, taps, geom, r)),
       taping: cpuMs(() => {
         a.ringSum(x, taps, geom, r);
         a.sgemm(false, true, P, cout, kk, 1, r, 0, kk, phi, 0, kk, 0, y, 0, cout);
       }),
+      ringScatter: cpuMs(() => a.ringScatter(d, taps, geom, dx)),
       inputGrad: cpuMs(() => {
         a.sgemm(false, false, P, kk, cout, 1, dy, 0, cout, phi, 0, kk, 0, d, 0, kk);
         a.ringScatter(d, taps, geom, dx);

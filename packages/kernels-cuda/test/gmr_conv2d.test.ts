@@ -79,7 +79,8 @@ describe('native GMRConv2D vs core composed on cpu', () => {
 
   // The CLI's GMR-CNN layers (packages/models/src/cnn.ts, widths 24/48/96) and the edges of the host fast paths
   // (native/host_ops.cc): per-class tap tables with zero padding, the one-channel padded image with its fused mixing
-  // (Cout in 1, 2 or 4 vectors, or past 64 the plain loop; rows wider than 64 in two segments), positions no tap reaches.
+  // (Cout in 1, 2 or 4 vectors, or past 64 the plain loop; rows wider than 64 in two segments), positions no tap reaches,
+  // ring sums of several images per tap list.
   const fastPathCases: OpCase[] = [
     { name: 'CNN 1→24 k9 28²', cin: 1, cout: 24, size: [28, 28], opts: { kernelSize: 9, padding: 'same' } },
     { name: 'CNN 24→48 k9 14²', cin: 24, cout: 48, size: [14, 14], opts: { kernelSize: 9, padding: 'same' } },
@@ -93,6 +94,17 @@ describe('native GMRConv2D vs core composed on cpu', () => {
       opts: { kernelSize: 3, padding: 'same', paddingMode: 'replicate' },
     },
     { name: '6→5 k3 padding 3 on 4×4', cin: 6, cout: 5, size: [4, 4], opts: { kernelSize: 3, padding: 3 } },
+    // Ring sums four images at a time (then the rest), channels past 64 in two blocks, groups with stride 2.
+    { name: '24→8 k5 batch 5', cin: 24, cout: 8, size: [6, 7], batch: 5, opts: { kernelSize: 5, padding: 'same' } },
+    { name: '70→4 k3 batch 7', cin: 70, cout: 4, size: [5, 5], batch: 7, opts: { kernelSize: 3, padding: 'same' } },
+    {
+      name: '12→6 k5 groups 2 stride 2 batch 6',
+      cin: 12,
+      cout: 6,
+      size: [9, 8],
+      batch: 6,
+      opts: { kernelSize: 5, padding: 1, strides: 2, groups: 2 },
+    },
   ].map((c) => ({ rank: 2, gaussian: true, bias: true, ...c }) as OpCase);
 
   it.each(fastPathCases.map((c) => [c.name, c] as const))(

@@ -2,7 +2,8 @@
  * GMRConv2DBackpropFilter on the native backends: dΦ = dyᵀ·R per group, with the ring sums R that the forward kept
  * under the tape when it can, recomputed otherwise. On 'native' one addon call (gmrFilterGrad: fixed chunks of
  * positions, each a single-threaded product, summed in order; R recomputed chunk by chunk when it was not kept); on
- * 'cuda' the device SGEMM over all positions. Core turns dΦ into dθ and d(log σ).
+ * 'cuda' the device SGEMM over all positions (and on 'native' too with GMR_NATIVE_FILTER_GRAD=sgemm, for A/B timing).
+ * Core turns dΦ into dθ and d(log σ).
  */
 import { invalid } from '@gmr-conv/core';
 import { channelsOf, GMR_CONV_2D_BACKPROP_FILTER, type GMRKernelArgs } from '@gmr-conv/core/kernel';
@@ -10,6 +11,8 @@ import type { NativeBackend } from '../backend.js';
 import { count } from '../counters.js';
 import { geometry, GMR_COUNTERS, ringKey, ringSums, ringTaps, toNHWC, unsupportedReason } from './gmr_conv_impl.js';
 import { nativeKernel } from './native_util.js';
+
+const SGEMM_ONLY = process.env.GMR_NATIVE_FILTER_GRAD === 'sgemm';
 
 export function gmrConv2DBackpropFilter({
   inputs,
@@ -34,7 +37,7 @@ export function gmrConv2DBackpropFilter({
   const P = g.batch * g.outH * g.outW;
   let r = backend.takeRingSums(x.dataId, ringKey(g, indexMat));
   if (r) count(GMR_COUNTERS.ringSumsReused);
-  if (backend.kind === 'native') {
+  if (backend.kind === 'native' && !SGEMM_ONLY) {
     const xl = r ? null : toNHWC(x, a);
     const dyl = toNHWC(dy, a);
     const dphi = backend.allocFloat32(cout * cinG * g.n);
