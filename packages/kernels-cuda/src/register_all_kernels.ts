@@ -47,6 +47,8 @@ import { fieldBatchNormConfig } from './kernels/GMRFieldBatchNorm.js';
 import { fieldBatchNormGradConfig } from './kernels/GMRFieldBatchNormGrad.js';
 import { gmrMixingWeightsConfig } from './kernels/GMRMixingWeights.js';
 import { gmrMixingWeightsGradConfig } from './kernels/GMRMixingWeightsGrad.js';
+import { steerableMixingWeightsConfig } from './kernels/GMRSteerableMixingWeights.js';
+import { steerableMixingWeightsGradConfig } from './kernels/GMRSteerableMixingWeightsGrad.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   gmrConv2DConfig,
@@ -89,4 +91,6 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   fieldBatchNormGradConfig,
   gmrMixingWeightsConfig,
   gmrMixingWeightsGradConfig,
+  steerableMixingWeightsConfig,
+  steerableMixingWeightsGradConfig,
 ];

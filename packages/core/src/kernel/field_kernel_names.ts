@@ -1,7 +1,8 @@
 /**
  * The steerable layers' own kernels, named here beside the GMR ones so that a kernel package finds every name it may
  * register in one place. Core runs a composed form of each where no backend kernel is registered
- * (steerable/field_gate.ts, steerable/field_batch_norm_op.ts); the native backends register all four.
+ * (steerable/field_gate.ts, steerable/field_batch_norm_op.ts, steerable/steerable_basis.ts); the native backends
+ * register all six.
  *
  *   GMRFieldGate           inputs { x [..., n0 + 3K] }, attrs FieldGateAttrs → [..., n0 + 2K]: ReLU on the n0 order-0
  *                          maps, z·σ(s) on each of the K = n1 + n2 fields of order 1 and 2 (s its gate)
@@ -10,6 +11,14 @@
  *                          → y (x's shape), mean [C] (order-0 means, 0 on order m), stats [F] (per-field variance:
  *                          order 0 of its channel, order m E|z|²), invStd [C] = 1/√(variance of the channel's field + ε)
  *   GMRFieldBatchNormGrad  inputs { x, dy, mean, invStd, gamma }, same attrs → dx, dgamma [F], dbeta [n0] (when n0 > 0)
+ *   GMRSteerableMixingWeights      inputs { weight θ [outFields, inFields, n], logSigmas [n] (absent for binary
+ *                                  rings) }, attrs SteerableMixingAttrs → the op's weights W [Cout, Cin, rows]:
+ *                                  W[o, i, row] = sign(o, i)·Φ[field(o), field(i), ring(row)] where row's component
+ *                                  is the one the pair (o, i) links with, else 0; Φ = θ·P(σ) (Φ = θ without logSigmas)
+ *   GMRSteerableMixingWeightsGrad  inputs { weight, logSigmas (as above), dW [Cout, Cin, rows] }, same attrs →
+ *                                  [dθ, d(log σ) [n] (only with logSigmas)]: dΦ gathers sign·dW back to the field
+ *                                  pairs and rings, then dθ = dΦ·Pᵀ and d(log σ) as GMRMixingWeightsGrad (0 where σ
+ *                                  was clipped)
  */
 import type { Fields } from '../steerable/fields.js';
 
@@ -17,6 +26,8 @@ export const FIELD_GATE = 'GMRFieldGate';
 export const FIELD_GATE_GRAD = 'GMRFieldGateGrad';
 export const FIELD_BATCH_NORM = 'GMRFieldBatchNorm';
 export const FIELD_BATCH_NORM_GRAD = 'GMRFieldBatchNormGrad';
+export const STEERABLE_MIXING_WEIGHTS = 'GMRSteerableMixingWeights';
+export const STEERABLE_MIXING_WEIGHTS_GRAD = 'GMRSteerableMixingWeightsGrad';
 
 /** The gate's output fields [n0, n1, n2] (its input carries n1 + n2 gates more). */
 export interface FieldGateAttrs {
@@ -27,4 +38,26 @@ export interface FieldGateAttrs {
 export interface FieldBatchNormAttrs {
   fields: Fields;
   epsilon: number;
+}
+
+/**
+ * Where the steerable mixing weights place Φ (steerable_basis.ts), as plain arrays, and P's σ clipping (gaussianMatrix's
+ * defaults filled in; unused without logSigmas). Every (output channel o, input channel i) pair links through at most
+ * one angular component: `linkComponent[o·Cin + i]` (−1 where the pair has no link) with sign `linkSign[o·Cin + i]`.
+ */
+export interface SteerableMixingAttrs {
+  cout: number;
+  cin: number;
+  rows: number;
+  /** The field of each output channel [Cout] and of each input channel [Cin]. */
+  outFieldOfChannel: number[];
+  inFieldOfChannel: number[];
+  /** The ring and the angular component of each mask row [rows]. */
+  rowRing: number[];
+  rowComponent: number[];
+  linkComponent: number[];
+  linkSign: number[];
+  clipSigma: boolean;
+  sigmaMin: number;
+  sigmaMax: number;
 }

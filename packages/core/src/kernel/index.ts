@@ -74,6 +74,13 @@ export {
 export { gmrConvComposed } from './composed/gmr_conv_composed.js';
 export { registerComposedKernel, usesComposedKernel } from './kernel_registry.js';
 export { recordingGradients } from './engine_internals.js';
-export { FIELD_GATE, FIELD_GATE_GRAD, FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD } from './field_kernel_names.js';
-export type { FieldGateAttrs, FieldBatchNormAttrs } from './field_kernel_names.js';
+export {
+  FIELD_GATE,
+  FIELD_GATE_GRAD,
+  FIELD_BATCH_NORM,
+  FIELD_BATCH_NORM_GRAD,
+  STEERABLE_MIXING_WEIGHTS,
+  STEERABLE_MIXING_WEIGHTS_GRAD,
+} from './field_kernel_names.js';
+export type { FieldGateAttrs, FieldBatchNormAttrs, SteerableMixingAttrs } from './field_kernel_names.js';
 export { setSteerablePath } from '../steerable/steerable_path.js';

@@ -17,6 +17,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { angularFactors } from '../layers/gmr_harmonic_conv.js';
+import { gaussianMatrix, type SigmaClip } from '../mixture/gaussian_mixture.js';
+import { mixingWeightsAttrs } from '../kernel/mixing_weights.js';
+import {
+  STEERABLE_MIXING_WEIGHTS,
+  STEERABLE_MIXING_WEIGHTS_GRAD,
+  type SteerableMixingAttrs,
+} from '../kernel/field_kernel_names.js';
 import { type Fields, fieldEntries, fieldLayout } from './fields.js';
 
 /** Angular components, in mask-row order: 1, cos φ, sin φ, cos 2φ, sin 2φ. */
@@ -192,6 +199,37 @@ export interface SteerableTables {
   signRowsFirst: tf.Tensor2D;
   /** The angle-weighted ring masks [rows, taps]. */
   masks: tf.Tensor2D;
+  /** The same placement as plain arrays: the attrs of the mixing-weight kernels, less P's clipping. */
+  layout: SteerableMixingLayout;
+}
+
+/** SteerableMixingAttrs without the σ clipping (the basis alone fixes these). */
+export type SteerableMixingLayout = Omit<SteerableMixingAttrs, 'clipSigma' | 'sigmaMin' | 'sigmaMax'>;
+
+/** The kernels' placement arrays of a basis: per channel pair the component and sign of its link (basis.sign). */
+export function steerableMixingLayout(basis: SteerableBasis): SteerableMixingLayout {
+  const { cout, cin, rows } = basis;
+  const linkComponent = new Array<number>(cout * cin).fill(-1);
+  const linkSign = new Array<number>(cout * cin).fill(0);
+  for (let p = 0; p < cout * cin; p++)
+    for (let row = 0; row < rows; row++) {
+      const s = basis.sign[p * rows + row]!;
+      if (s === 0) continue;
+      linkComponent[p] = basis.rowComponent[row]!;
+      linkSign[p] = s;
+      break;
+    }
+  return {
+    cout,
+    cin,
+    rows,
+    outFieldOfChannel: Array.from(basis.outFieldOfChannel),
+    inFieldOfChannel: Array.from(basis.inFieldOfChannel),
+    rowRing: Array.from(basis.rowRing),
+    rowComponent: Array.from(basis.rowComponent),
+    linkComponent,
+    linkSign,
+  };
 }
 
 function oneHot(rows: number, cols: number, hot: (r: number, c: number) => boolean): tf.Tensor2D {
@@ -210,6 +248,7 @@ export function steerableTables(basis: SteerableBasis, numRings: number): Steera
     sign: tf.tensor3d(basis.sign, [basis.cout, basis.cin, basis.rows]),
     signRowsFirst: tf.tensor2d(rowsFirst(basis), [basis.rows, basis.cin * basis.cout]),
     masks: tf.tensor2d(basis.masks, [basis.rows, basis.taps]),
+    layout: steerableMixingLayout(basis),
   };
 }
 
@@ -223,17 +262,69 @@ function rowsFirst(basis: SteerableBasis): Float32Array {
   return out;
 }
 
+/** Whether the current backend registers both steerable mixing-weight kernels. */
+function kernelsHere(): boolean {
+  const b = tf.getBackend();
+  return tf.getKernel(STEERABLE_MIXING_WEIGHTS, b) != null && tf.getKernel(STEERABLE_MIXING_WEIGHTS_GRAD, b) != null;
+}
+
 /**
- * The op's mixing weights [Cout, Cin, rows] = ±Φ placed by the basis tables, differentiable in θ and P.
- * theta: [outFields, inFields, numRings]; gaussian: P [numRings, numRings] or null (binary rings: Φ = θ).
+ * W through the two kernels, differentiable in θ and log σ: one kernel forward and one backward in place of the ~20
+ * and ~40 small ones of the composed form, each of which the tape records with its saved inputs.
  */
-export function mixingWeights(theta: tf.Tensor, gaussian: tf.Tensor2D | null, tables: SteerableTables): tf.Tensor3D {
+function mixingWeightsKernel(theta: tf.Tensor, logSigmas: tf.Tensor | null, attrs: SteerableMixingAttrs): tf.Tensor3D {
+  const a = attrs as unknown as tf.NamedAttrMap;
+  const run = (name: string, inputs: tf.NamedTensorMap) => tf.engine().runKernel(name, inputs, a);
+  if (!logSigmas) {
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [w, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      save([w]);
+      return {
+        value: run(STEERABLE_MIXING_WEIGHTS, { weight: w }) as tf.Tensor,
+        gradFunc: (dW: tf.Tensor, saved: tf.Tensor[]) =>
+          (run(STEERABLE_MIXING_WEIGHTS_GRAD, { weight: saved[0]!, dW }) as tf.Tensor[])[0]!,
+      };
+    });
+    return op(theta) as tf.Tensor3D;
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [w, s, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([w, s]);
+    return {
+      value: run(STEERABLE_MIXING_WEIGHTS, { weight: w, logSigmas: s }) as tf.Tensor,
+      gradFunc: (dW: tf.Tensor, saved: tf.Tensor[]) =>
+        run(STEERABLE_MIXING_WEIGHTS_GRAD, { weight: saved[0]!, logSigmas: saved[1]!, dW }) as tf.Tensor[],
+    };
+  });
+  return op(theta, logSigmas) as tf.Tensor3D;
+}
+
+/**
+ * The op's mixing weights [Cout, Cin, rows] = ±Φ placed by the basis tables, differentiable in θ and log σ.
+ * theta: [outFields, inFields, numRings]; logSigmas: [numRings], or null (binary rings: Φ = θ); clip: P's σ clipping
+ * (gaussianMatrix's). Where the backend registers GMRSteerableMixingWeights and its gradient (field_kernel_names.ts),
+ * they compute it; elsewhere the composed ops below, P from gaussianMatrix.
+ */
+export function mixingWeights(
+  theta: tf.Tensor,
+  logSigmas: tf.Tensor | null,
+  clip: SigmaClip,
+  tables: SteerableTables,
+): tf.Tensor3D {
+  const n = theta.shape[2]!;
+  if (
+    theta.dtype === 'float32' &&
+    (!logSigmas || (logSigmas.dtype === 'float32' && logSigmas.size === n)) &&
+    kernelsHere()
+  )
+    return mixingWeightsKernel(theta, logSigmas, { ...tables.layout, ...mixingWeightsAttrs(clip, n) });
   return tf.tidy(() => {
-    const [nOut, nIn, n] = theta.shape as [number, number, number];
+    const [nOut, nIn] = theta.shape as [number, number, number];
     const [cout, cin] = [tables.outFields.shape[0], tables.inFields.shape[1]];
     const rows = tables.rings.shape[1];
     const flatTheta = tf.reshape(theta, [nOut * nIn, n]);
-    const phi = gaussian ? tf.matMul(flatTheta, gaussian) : flatTheta; // Φ[k] = Σ_j θ_j·P[j, k], [nOut·nIn, n]
+    // Φ[k] = Σ_j θ_j·P[j, k], [nOut·nIn, n]
+    const phi = logSigmas ? tf.matMul(flatTheta, gaussianMatrix(logSigmas, clip)) : flatTheta;
     // Per output channel, per input channel: Φ of their fields, then the ring of each row.
     const byOut = tf.matMul(tables.outFields, tf.reshape(phi, [nOut, nIn * n])); // [Cout, nIn·n]
     const ringMajor = tf.reshape(tf.transpose(tf.reshape(byOut, [cout, nIn, n]), [0, 2, 1]), [cout * n, nIn]);

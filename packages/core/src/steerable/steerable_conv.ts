@@ -354,7 +354,14 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   /** The op's mixing weights [Cout, Cin, rows] (θ smoothed by P(σ) and placed with signs). */
   mixingWeights(): tf.Tensor3D {
     this.assertBuilt('mixingWeights');
-    return tf.tidy(() => mixingWeights(this.kernelVar!.read(), this.gaussian(), this.fixedTensors().tables));
+    return tf.tidy(() =>
+      mixingWeights(
+        this.kernelVar!.read(),
+        this.logSigmasVar?.read() ?? null,
+        { clipSigma: this.clipSigma, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax },
+        this.fixedTensors().tables,
+      ),
+    );
   }
 
   /** The angle-weighted ring masks the op runs on, [rows, k·k]. */

@@ -1,0 +1,112 @@
+/**
+ * What GMRSteerableMixingWeights and its gradient share: the input checks, Φ = θ·P (P from gaussianMixing, the
+ * product in the addon's sgemm; Φ = θ without log σ) and the placement of Φ into the op's weights W [Cout, Cin, rows]
+ * and back. Each (output channel, input channel) pair links through one angular component with one sign
+ * (core's field_kernel_names.ts), so W's pair (o, i) is sign·Φ[field(o), field(i), ring(row)] on the rows of that
+ * component and 0 on the others: one pass over W, in JS, since W holds a few thousand numbers.
+ */
+import { invalid } from '@gmr-conv/core';
+import type { SteerableMixingAttrs } from '@gmr-conv/core/kernel';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeBackend } from '../backend.js';
+import { gaussianMixing, type GaussianMixing } from './mixing_weights_impl.js';
+import { allF32, size } from './native_util.js';
+
+export interface SteerableMixingShape {
+  nOut: number;
+  nIn: number;
+  /** Rings (θ's last axis). */
+  n: number;
+}
+
+/** Checks θ [outFields, inFields, n], log σ [n] (or none) and dW [Cout, Cin, rows] against the attrs. */
+export function checkSteerableMixing(
+  name: string,
+  weight: TensorInfo | undefined,
+  logSigmas: TensorInfo | undefined,
+  dW: TensorInfo | undefined | null,
+  a: SteerableMixingAttrs,
+): SteerableMixingShape {
+  const [nOut, nIn, n] = weight?.shape ?? [];
+  const fieldsOk =
+    nOut != null &&
+    nIn != null &&
+    a.outFieldOfChannel.every((f) => f < nOut) &&
+    a.inFieldOfChannel.every((f) => f < nIn) &&
+    a.rowRing.every((r) => r < n!);
+  if (
+    !weight ||
+    weight.shape.length !== 3 ||
+    !fieldsOk ||
+    !allF32(weight, logSigmas, dW) ||
+    (logSigmas && size(logSigmas.shape) !== n) ||
+    (dW !== null && (!dW || size(dW.shape) !== a.cout * a.cin * a.rows))
+  ) {
+    const got = `weight [${weight?.shape}], logSigmas [${logSigmas?.shape ?? 'none'}]${dW === null ? '' : `, dW [${dW?.shape}]`}`;
+    invalid(
+      name,
+      'inputs',
+      got,
+      `float32 weight [outFields, inFields, n] covering the attrs' fields and rings, logSigmas [n] or none` +
+        (dW === null ? '' : `, dW [${a.cout}, ${a.cin}, ${a.rows}]`),
+    );
+  }
+  return { nOut: nOut!, nIn: nIn!, n: n! };
+}
+
+/** The rows of each angular component (components 0…4, steerable_basis.ts). */
+function rowsByComponent(a: SteerableMixingAttrs): number[][] {
+  const by: number[][] = [[], [], [], [], []];
+  a.rowComponent.forEach((c, row) => by[c]!.push(row));
+  return by;
+}
+
+/** Φ [nOut·nIn, n] = θ·P with P's details, or θ itself (P null) without log σ. */
+export function phiOf(
+  backend: NativeBackend,
+  weight: TensorInfo,
+  logSigmas: TensorInfo | undefined,
+  s: SteerableMixingShape,
+  a: SteerableMixingAttrs,
+): { phi: Float32Array; mixing: GaussianMixing | null } {
+  const theta = backend.f32(weight);
+  if (!logSigmas) return { phi: theta, mixing: null };
+  const mixing = gaussianMixing(backend.f32(logSigmas), a);
+  const rows = s.nOut * s.nIn;
+  const phi = new Float32Array(rows * s.n);
+  backend.addon.sgemm(false, false, rows, s.n, s.n, 1, theta, 0, s.n, mixing.p, 0, s.n, 0, phi, 0, s.n);
+  return { phi, mixing };
+}
+
+/** W[o, i, row] = sign·Φ[field(o), field(i), ring(row)] on the rows of the pair's component, 0 elsewhere. */
+export function placeMixing(phi: Float32Array, out: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs) {
+  const { cout, cin, rows } = a;
+  const byComponent = rowsByComponent(a);
+  out.fill(0); // a reused buffer: the rows of other components stay 0
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++) {
+      const p = o * cin + i;
+      const c = a.linkComponent[p]!;
+      if (c < 0) continue;
+      const sign = a.linkSign[p]!;
+      const from = (a.outFieldOfChannel[o]! * s.nIn + a.inFieldOfChannel[i]!) * s.n;
+      for (const row of byComponent[c]!) out[p * rows + row] = sign * phi[from + a.rowRing[row]!]!;
+    }
+}
+
+/** dΦ [nOut·nIn, n]: the sum of sign·dW over the pairs and rows that each Φ entry was placed in. */
+export function gatherMixing(dW: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs): Float32Array {
+  const { cout, cin, rows } = a;
+  const byComponent = rowsByComponent(a);
+  const dPhi = new Float32Array(s.nOut * s.nIn * s.n);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++) {
+      const p = o * cin + i;
+      const c = a.linkComponent[p]!;
+      if (c < 0) continue;
+      const sign = a.linkSign[p]!;
+      const to = (a.outFieldOfChannel[o]! * s.nIn + a.inFieldOfChannel[i]!) * s.n;
+      for (const row of byComponent[c]!) dPhi[to + a.rowRing[row]!]! += sign * dW[p * rows + row]!;
+    }
+  return dPhi;
+}
