@@ -2,11 +2,12 @@
 // The CLI's GMR-CNN convolutions (packages/models/src/cnn.ts, widths 24/48/96: 1→24 k9 28×28, 24→48 k9 14×14,
 // 48→96 k5 7×7, default rings, 'same' zero padding, batch 32, NHWC) one addon call sequence at a time, as the native
 // kernels issue them (src/kernels/GMRConv2D*.ts): the fused forward (gmrForward), the ring sums alone (ringSum), the
-// taping forward (ringSum + sgemm), ringScatter alone, the input gradient (sgemm + ringScatter) and the filter gradient: the threaded sgemm on the kept R +
-// transpose (filterGrad), gmrFilterGrad on the kept R (filterGradSplit) and from x (filterGradFused), where the addon
-// has it. Process CPU time at GMR_BENCH_THREADS threads (default 1; above 1 the wall time too, as cpu/wall). Every
-// addon file named on the command line (default build/gmr_host.node) alternates round by round; prints the median of
-// each op over rounds (each round a median of `runs` calls) and the load.
+// taping forward (ringSum + sgemm), ringScatter alone, the input gradient (sgemm + ringScatter) and the filter
+// gradient: the threaded sgemm on the kept R + transpose (filterGrad), gmrFilterGrad on the kept R (filterGradSplit)
+// and from x (filterGradFused), where the addon has it. Process CPU time at GMR_BENCH_THREADS threads (default 1; above
+// 1 the wall time too, as cpu/wall). Every addon file named on the command line (default build/gmr_host.node)
+// alternates round by round; prints the median of each op over rounds (each round a median of `runs` calls) and the
+// load.
 //   [GMR_BENCH_THREADS=2] node bench/gmr_layers.mjs [rounds=5] [runs=30] [addon.node ...]
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
