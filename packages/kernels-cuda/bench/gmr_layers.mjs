@@ -2,7 +2,7 @@
 // The CLI's GMR-CNN convolutions (packages/models/src/cnn.ts, widths 24/48/96: 1→24 k9 28×28, 24→48 k9 14×14,
 // 48→96 k5 7×7, default rings, 'same' zero padding, batch 32, NHWC) one addon call sequence at a time, as the native
 // kernels issue them (src/kernels/GMRConv2D*.ts): the fused forward (gmrForward), the ring sums alone (ringSum), the
-// taping forward (ringSum + sgemm), ringScatter alone, the input gradient (sgemm + ringScatter) and the filter
+// taping forward (ringSum + sgemm; tapingKeep: gmrForwardKeep), ringScatter alone, the input gradient (sgemm + ringScatter) and the filter
 // gradient: the threaded sgemm on the kept R + transpose (filterGrad), gmrFilterGrad on the kept R (filterGradSplit)
 // and from x (filterGradFused), where the addon has it. Process CPU time at GMR_BENCH_THREADS threads (default 1; above
 // 1 the wall time too, as cpu/wall). Every addon file named on the command line (default build/gmr_host.node)
@@ -35,6 +35,7 @@ const OPS = [
   'fused',
   'ringSum',
   'taping',
+  'tapingKeep',
   'ringScatter',
   'inputGrad',
   'filterGrad',
@@ -98,6 +99,7 @@ function ours(a) {
         a.ringSum(x, taps, geom, r);
         a.sgemm(false, true, P, cout, kk, 1, r, 0, kk, phi, 0, kk, 0, y, 0, cout);
       }),
+      tapingKeep: a.gmrForwardKeep ? cpuMs(() => a.gmrForwardKeep(x, taps, geom, phi, cout, y, r)) : NONE,
       ringScatter: cpuMs(() => a.ringScatter(d, taps, geom, dx)),
       inputGrad: cpuMs(() => {
         a.sgemm(false, false, P, kk, cout, 1, dy, 0, cout, phi, 0, kk, 0, d, 0, kk);

@@ -409,6 +409,20 @@ ENTRY(GmrForward) {
   });
 }
 
+ENTRY(GmrForwardKeep) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (x, taps, geom, phiT, cout, y, R)
+    RingGeom g = geomFrom(a, 2);
+    auto taps = tapsFrom(a, 1, g);
+    const int cout = a.i32(4);
+    if (cout <= 0 || cout % g.groups) throw Error("gmrForwardKeep: cout must be a positive multiple of groups");
+    const size_t P = (size_t)g.batch * g.outH * g.outW;
+    gmrForwardFused(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), a.f32(3, (size_t)cout * g.numRings * (g.cin / g.groups)), cout, a.f32(5, P * cout),
+                    a.f32(6, rSize(g)));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(GmrFilterGrad) {
   return guarded(env, [&] {
     Args a(env, info, 7);  // (x | null, R | null, dy, taps, geom, cout, dphi)
@@ -746,7 +760,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback cb;
   } fns[] = {
       {"alloc", Alloc}, {"release", Release}, {"liveBuffers", LiveBuffers}, {"trimPool", TrimPool}, {"setThreads", SetThreads}, {"info", Info},
-      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"gmrFilterGrad", GmrFilterGrad}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
+      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"gmrForwardKeep", GmrForwardKeep}, {"gmrFilterGrad", GmrFilterGrad}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
       {"convForward", ConvForward}, {"convBackpropInput", ConvBackpropInput}, {"convBackpropFilter", ConvBackpropFilter},
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},

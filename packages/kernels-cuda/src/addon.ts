@@ -63,6 +63,16 @@ export interface NativeAddon {
     cout: number,
     dphi: Float32Array,
   ): void;
+  /** The same forward keeping R [P, Cin·n] whole (for the filter gradient under a tape); y [P, Cout]. */
+  gmrForwardKeep(
+    x: Float32Array,
+    taps: Float32Array,
+    geom: Int32Array,
+    phiT: Float32Array,
+    cout: number,
+    y: Float32Array,
+    r: Float32Array,
+  ): void;
   ringScatter(d: Float32Array, taps: Float32Array, geom: Int32Array, dx: Float32Array): void;
   im2col(x: Float32Array, geom: Int32Array, col: Float32Array): void;
   col2im(col: Float32Array, geom: Int32Array, dx: Float32Array): void;

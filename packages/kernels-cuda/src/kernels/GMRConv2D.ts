@@ -53,6 +53,19 @@ export function gmrConv2D({ inputs, backend: b, attrs: a }: GMRKernelArgs<typeof
     if (bias || act) backend.addon.biasAct(y, bias ? backend.f32(bias) : null, P, cout, act);
     return finish(backend, y, [g.batch, g.outH, g.outW, cout], a);
   }
+  if (taping && backend.kind === 'native') {
+    // Under a gradient tape on the host: y and the ring sums R that the filter gradient reuses, in one call (one input
+    // channel: both from the same pass).
+    const r = backend.allocFloat32(P * g.cin * g.n);
+    const y = backend.allocFloat32(P * cout);
+    const taps = ringTaps(backend.f32(indexMat), g.n, g.kh, g.kw);
+    backend.addon.gmrForwardKeep(backend.f32(xl), taps, g.packed, phi, cout, y, r);
+    if (xl !== x) xl.dispose();
+    backend.freeScratch(phi);
+    backend.keepRingSums(x.dataId, ringKey(g, indexMat), r);
+    if (bias || act) backend.addon.biasAct(y, bias ? backend.f32(bias) : null, P, cout, act);
+    return finish(backend, y, [g.batch, g.outH, g.outW, cout], a);
+  }
   const r = ringSums(backend, xl, indexMat, g);
   if (xl !== x) xl.dispose();
   const y = backend.allocFloat32(P * cout);
