@@ -1,12 +1,9 @@
-/**
- * GMRMixingWeightsGrad: dθ = dΦ·Pᵀ and d(log σ) from D = θᵀ·dΦ [n, n] (both products in the addon's sgemm):
- * d(log σ)_j = Σ_i D_ji·P_ji·((i − j)²/σ_j² − 1) (∂P_ji/∂σ_j times σ_j = ∂σ_j/∂log σ_j), 0 where σ_j was clipped.
- */
+/** GMRMixingWeightsGrad: dθ = dΦ·Pᵀ and d(log σ), 0 where σ was clipped (mixing_weights_impl.ts's mixingGradients). */
 import { invalid } from '@gmr-conv/core';
 import { GMR_MIXING_WEIGHTS_GRAD, type MixingWeightsAttrs } from '@gmr-conv/core/kernel';
 import type { NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
-import { gaussianMixing } from './mixing_weights_impl.js';
+import { gaussianMixing, mixingGradients } from './mixing_weights_impl.js';
 import { allF32, nativeKernel, size, type NativeKernelArgs } from './native_util.js';
 
 export function gmrMixingWeightsGrad({
@@ -30,21 +27,9 @@ export function gmrMixingWeightsGrad({
   }
   count(GMR_MIXING_WEIGHTS_GRAD);
   const rows = size(weight!.shape) / n;
-  const { p, sigmas, inside } = gaussianMixing(backend.f32(logSigmas!), attrs);
-  const theta = backend.f32(weight!),
-    d = backend.f32(dPhi!);
   const dTheta = backend.allocFloat32(rows * n);
-  backend.addon.sgemm(false, true, rows, n, n, 1, d, 0, n, p, 0, n, 0, dTheta, 0, n);
-  const dP = new Float32Array(n * n);
-  backend.addon.sgemm(true, false, n, n, rows, 1, theta, 0, n, d, 0, n, 0, dP, 0, n);
-  const dLogSigmas = backend.allocFloat32(n).fill(0); // a reused buffer: clipped σ get 0
-  for (let j = 0; j < n; j++) {
-    if (!inside[j]) continue;
-    let acc = 0;
-    const s2 = sigmas[j]! * sigmas[j]!;
-    for (let i = 0; i < n; i++) acc += dP[j * n + i]! * p[j * n + i]! * (((i - j) * (i - j)) / s2 - 1);
-    dLogSigmas[j] = acc;
-  }
+  const mixing = gaussianMixing(backend.f32(logSigmas!), attrs);
+  const dLogSigmas = mixingGradients(backend, backend.f32(weight!), backend.f32(dPhi!), rows, mixing, dTheta);
   return [backend.makeNativeOutput(dTheta, weight!.shape), backend.makeNativeOutput(dLogSigmas, [n])];
 }
 

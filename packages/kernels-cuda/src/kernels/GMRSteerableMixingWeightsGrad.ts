@@ -7,7 +7,7 @@ import { STEERABLE_MIXING_WEIGHTS_GRAD, type SteerableMixingAttrs } from '@gmr-c
 import type { NamedTensorInfoMap } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { nativeKernel, type NativeKernelArgs } from './native_util.js';
-import { gaussianMixing } from './mixing_weights_impl.js';
+import { gaussianMixing, mixingGradients } from './mixing_weights_impl.js';
 import { checkSteerableMixing, gatherMixing } from './steerable_mixing_impl.js';
 
 export function steerableMixingWeightsGrad({
@@ -26,18 +26,8 @@ export function steerableMixingWeightsGrad({
     dTheta.set(dPhi);
     return [backend.makeNativeOutput(dTheta, weight!.shape)];
   }
-  const { p, sigmas, inside } = gaussianMixing(backend.f32(logSigmas), attrs);
-  backend.addon.sgemm(false, true, rows, n, n, 1, dPhi, 0, n, p, 0, n, 0, dTheta, 0, n);
-  const dP = new Float32Array(n * n);
-  backend.addon.sgemm(true, false, n, n, rows, 1, backend.f32(weight!), 0, n, dPhi, 0, n, 0, dP, 0, n);
-  const dLogSigmas = backend.allocFloat32(n).fill(0); // a reused buffer: clipped σ get 0
-  for (let j = 0; j < n; j++) {
-    if (!inside[j]) continue;
-    let acc = 0;
-    const s2 = sigmas[j]! * sigmas[j]!;
-    for (let i = 0; i < n; i++) acc += dP[j * n + i]! * p[j * n + i]! * (((i - j) * (i - j)) / s2 - 1);
-    dLogSigmas[j] = acc;
-  }
+  const mixing = gaussianMixing(backend.f32(logSigmas), attrs);
+  const dLogSigmas = mixingGradients(backend, backend.f32(weight!), dPhi, rows, mixing, dTheta);
   return [backend.makeNativeOutput(dTheta, weight!.shape), backend.makeNativeOutput(dLogSigmas, [n])];
 }
 

@@ -5,6 +5,7 @@
  */
 import { REFERENCE_SQRT_2PI } from '@gmr-conv/core';
 import type { MixingWeightsAttrs } from '@gmr-conv/core/kernel';
+import type { NativeBackend } from '../backend.js';
 
 export interface GaussianMixing {
   /** P [n, n] row-major. */
@@ -34,4 +35,32 @@ export function gaussianMixing(logSigmas: Float32Array, a: MixingWeightsAttrs): 
     }
   }
   return { p, sigmas, inside };
+}
+
+/**
+ * The gradient of Φ = θ·P (θ [rows, n]) from dΦ: dθ = dΦ·Pᵀ written into `dTheta`, and d(log σ) [n] from
+ * D = θᵀ·dΦ [n, n]: d(log σ)_j = Σ_i D_ji·P_ji·((i − j)²/σ_j² − 1) (∂P_ji/∂σ_j times σ_j = ∂σ_j/∂log σ_j), 0 where σ_j
+ * was clipped; both products in the addon's sgemm. Returns d(log σ) in a native buffer.
+ */
+export function mixingGradients(
+  backend: NativeBackend,
+  theta: Float32Array,
+  dPhi: Float32Array,
+  rows: number,
+  m: GaussianMixing,
+  dTheta: Float32Array,
+): Float32Array {
+  const n = m.sigmas.length;
+  backend.addon.sgemm(false, true, rows, n, n, 1, dPhi, 0, n, m.p, 0, n, 0, dTheta, 0, n);
+  const d = new Float32Array(n * n);
+  backend.addon.sgemm(true, false, n, n, rows, 1, theta, 0, n, dPhi, 0, n, 0, d, 0, n);
+  const dLogSigmas = backend.allocFloat32(n).fill(0); // a reused buffer: clipped σ get 0
+  for (let j = 0; j < n; j++) {
+    if (!m.inside[j]) continue;
+    let acc = 0;
+    const s2 = m.sigmas[j]! * m.sigmas[j]!;
+    for (let i = 0; i < n; i++) acc += d[j * n + i]! * m.p[j * n + i]! * (((i - j) * (i - j)) / s2 - 1);
+    dLogSigmas[j] = acc;
+  }
+  return dLogSigmas;
 }

@@ -78,35 +78,37 @@ export function phiOf(
   return { phi, mixing };
 }
 
-/** W[o, i, row] = sign·Φ[field(o), field(i), ring(row)] on the rows of the pair's component, 0 elsewhere. */
-export function placeMixing(phi: Float32Array, out: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs) {
+/**
+ * Every placed entry: `visit(w, phi, sign)` with w the index into W [Cout, Cin, rows] of pair (o, i) on a row of the
+ * pair's component and phi the index of the Φ [nOut·nIn, n] entry it holds, sign·Φ[field(o), field(i), ring(row)].
+ */
+function forEachLink(
+  s: SteerableMixingShape,
+  a: SteerableMixingAttrs,
+  visit: (w: number, phi: number, sign: number) => void,
+): void {
   const { cout, cin, rows } = a;
   const byComponent = rowsByComponent(a);
-  out.fill(0); // a reused buffer: the rows of other components stay 0
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++) {
       const p = o * cin + i;
       const c = a.linkComponent[p]!;
       if (c < 0) continue;
       const sign = a.linkSign[p]!;
-      const from = (a.outFieldOfChannel[o]! * s.nIn + a.inFieldOfChannel[i]!) * s.n;
-      for (const row of byComponent[c]!) out[p * rows + row] = sign * phi[from + a.rowRing[row]!]!;
+      const base = (a.outFieldOfChannel[o]! * s.nIn + a.inFieldOfChannel[i]!) * s.n;
+      for (const row of byComponent[c]!) visit(p * rows + row, base + a.rowRing[row]!, sign);
     }
+}
+
+/** W[o, i, row] = sign·Φ[field(o), field(i), ring(row)] on the rows of the pair's component, 0 elsewhere. */
+export function placeMixing(phi: Float32Array, out: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs) {
+  out.fill(0); // a reused buffer: the rows of other components stay 0
+  forEachLink(s, a, (w, f, sign) => (out[w] = sign * phi[f]!));
 }
 
 /** dΦ [nOut·nIn, n]: the sum of sign·dW over the pairs and rows that each Φ entry was placed in. */
 export function gatherMixing(dW: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs): Float32Array {
-  const { cout, cin, rows } = a;
-  const byComponent = rowsByComponent(a);
   const dPhi = new Float32Array(s.nOut * s.nIn * s.n);
-  for (let o = 0; o < cout; o++)
-    for (let i = 0; i < cin; i++) {
-      const p = o * cin + i;
-      const c = a.linkComponent[p]!;
-      if (c < 0) continue;
-      const sign = a.linkSign[p]!;
-      const to = (a.outFieldOfChannel[o]! * s.nIn + a.inFieldOfChannel[i]!) * s.n;
-      for (const row of byComponent[c]!) dPhi[to + a.rowRing[row]!]! += sign * dW[p * rows + row]!;
-    }
+  forEachLink(s, a, (w, f, sign) => (dPhi[f]! += sign * dW[w]!));
   return dPhi;
 }
