@@ -120,24 +120,101 @@ std::vector<int> fieldOfChannels(int n0, int n1, int n2) {
   return f;
 }
 
-// Per-channel sums over rows of u(r, c) and v(r, c), in double, chunk by chunk in parallel, added in chunk order (the
-// result does not depend on the thread count).
-template <class U, class V>
-void channelSums(long rows, int C, U u, V v, std::vector<double>& su, std::vector<double>& sv) {
-  const long chunks = std::max(1L, std::min(rows, 64L));
-  std::vector<double> pu((size_t)chunks * C, 0.0), pv((size_t)chunks * C, 0.0);
-  parallelFor(chunks, [&](long b, long e) {
-    for (long k = b; k < e; k++) {
-      double* au = pu.data() + k * C;
-      double* av = pv.data() + k * C;
-      for (long r = rows * k / chunks; r < rows * (k + 1) / chunks; r++)
-        for (int c = 0; c < C; c++) au[c] += u(r, c), av[c] += v(r, c);
+// Per-channel sums in double over each of SUM_CHUNKS fixed row ranges (rows·k/chunks ..), added in chunk order
+// afterwards: the result does not depend on the thread count. Within a chunk the channels go in blocks of 16 (then 8,
+// then 1) whose double accumulators stay in registers for the whole range, rows in order: per channel the same
+// additions in the same order as one accumulator per channel (products fused where the clone has FMA), but vectorised
+// (AVX-512 clone: a block is 2 zmm per sum) and with no store-to-load round trip per row. The lambda-per-value form
+// with memory accumulators it replaces ran 32×28²×16 at 0.26 (forward) and 0.42 ms (gradient) at one thread, against
+// ~0.14 and ~0.21 ms for the passes' L3 traffic; now 0.15 and 0.31 ms.
+constexpr long SUM_CHUNKS = 64;
+
+// Eight lanes as GCC vector types: each target clone lowers them to its own width (one zmm, two ymm, four xmm), where
+// the auto-vectoriser split a 16-channel block into 8 + 4 + 2 + 1 + 1 lanes.
+// (GCC warns that a 64-byte vector return changes the ABI without AVX-512; load8 is always inlined, so none is passed.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float F8 __attribute__((vector_size(32)));
+typedef double D8 __attribute__((vector_size(64)));
+
+__attribute__((always_inline)) inline D8 load8(const float* p) {
+  F8 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, D8);
+}
+
+// Sums of x and x² (FWD) or of dy and dy·(x − mean) (!FWD) over rows [r0, r1) of the 8·V channels from c0.
+template <bool FWD, int V>
+__attribute__((always_inline)) inline void sumBlock(const float* __restrict x, const float* __restrict dy, const float* __restrict mean, long C, long r0, long r1, long c0, double* __restrict su, double* __restrict sv) {
+  D8 a[V], b[V], m[V];
+  for (int j = 0; j < V; j++) {
+    a[j] = b[j] = D8{};
+    if (!FWD) m[j] = load8(mean + c0 + 8 * j);
+  }
+  for (long r = r0; r < r1; r++) {
+    const float* xr = x + r * C + c0;
+    for (int j = 0; j < V; j++) {
+      if (FWD) {
+        const D8 v = load8(xr + 8 * j);
+        a[j] += v;
+        b[j] += v * v;
+      } else {
+        const D8 d = load8(dy + r * C + c0 + 8 * j);
+        a[j] += d;
+        b[j] += d * (load8(xr + 8 * j) - m[j]);
+      }
     }
-  });
+  }
+  std::memcpy(su + c0, a, sizeof a);
+  std::memcpy(sv + c0, b, sizeof b);
+}
+
+template <bool FWD>
+GMR_FIELD_CLONES void chunkSums(const float* __restrict x, const float* __restrict dy, const float* __restrict mean, long C, long r0, long r1, double* __restrict su, double* __restrict sv) {
+  long c0 = 0;
+  for (; c0 + 16 <= C; c0 += 16) sumBlock<FWD, 2>(x, dy, mean, C, r0, r1, c0, su, sv);
+  for (; c0 + 8 <= C; c0 += 8) sumBlock<FWD, 1>(x, dy, mean, C, r0, r1, c0, su, sv);
+  // The last C mod 8 channels one at a time, the same sums in scalar form.
+  for (; c0 < C; c0++) {
+    double a = 0, b = 0;
+    for (long r = r0; r < r1; r++) {
+      const double v = x[r * C + c0];
+      if (FWD) a += v, b += v * v;
+      else {
+        const double d = dy[r * C + c0];
+        a += d, b += d * (v - (double)mean[c0]);
+      }
+    }
+    su[c0] = a, sv[c0] = b;
+  }
+}
+
+template <bool FWD>
+void channelSums(const float* x, const float* dy, const float* mean, long rows, int C, std::vector<double>& su, std::vector<double>& sv) {
+  const long chunks = std::max(1L, std::min(rows, SUM_CHUNKS));
+  std::vector<double> pu((size_t)chunks * C), pv((size_t)chunks * C);
+  // Tasks of whole chunks, at least ~32 K values each: a 7×7 layer's 64 chunks are ~1.5 K values apiece, less work
+  // than handing one to another thread.
+  const long perChunk = std::max(1L, rows / chunks * C);
+  parallelFor(chunks, [&](long b, long e) {
+    for (long k = b; k < e; k++)
+      chunkSums<FWD>(x, dy, mean, C, rows * k / chunks, rows * (k + 1) / chunks, pu.data() + k * C, pv.data() + k * C);
+  }, std::max(1L, (1L << 15) / perChunk));
   su.assign(C, 0.0);
   sv.assign(C, 0.0);
   for (long k = 0; k < chunks; k++)
     for (int c = 0; c < C; c++) su[c] += pu[k * C + c], sv[c] += pv[k * C + c];
+}
+
+// y = x·a + b per channel, rows [rb, re).
+GMR_FIELD_CLONES void affineRows(const float* __restrict x, long C, const float* __restrict a, const float* __restrict b, float* __restrict y, long rb, long re) {
+  for (long r = rb; r < re; r++)
+    for (long c = 0; c < C; c++) y[r * C + c] = x[r * C + c] * a[c] + b[c];
+}
+
+// dx = dy·a + (x − mean)·b + d per channel, rows [rb, re).
+GMR_FIELD_CLONES void bnGradRows(const float* __restrict x, const float* __restrict dy, long C, const float* __restrict mean, const float* __restrict a, const float* __restrict b, const float* __restrict d, float* __restrict dx, long rb, long re) {
+  for (long r = rb; r < re; r++)
+    for (long c = 0; c < C; c++) dx[r * C + c] = dy[r * C + c] * a[c] + (x[r * C + c] - mean[c]) * b[c] + d[c];
 }
 
 }  // namespace
@@ -146,7 +223,7 @@ void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const flo
   const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
   std::vector<double> s1, s2;
-  channelSums(rows, C, [&](long r, int c) { return (double)x[r * C + c]; }, [&](long r, int c) { const double v = x[r * C + c]; return v * v; }, s1, s2);
+  channelSums<true>(x, nullptr, nullptr, rows, C, s1, s2);
   const double N = (double)std::max(1L, rows);
   std::vector<double> var(F, 0.0);
   for (int c = 0; c < C; c++) {
@@ -161,17 +238,14 @@ void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const flo
     a[c] = invStd[c] * gamma[field[c]];
     b[c] = (c < n0 && beta ? beta[c] : 0.f) - mean[c] * a[c];
   }
-  parallelFor(rows, [&](long rb, long re) {
-    for (long r = rb; r < re; r++)
-      for (int c = 0; c < C; c++) y[r * C + c] = x[r * C + c] * a[c] + b[c];
-  }, std::max(1L, (1L << 15) / C));
+  parallelFor(rows, [&](long rb, long re) { affineRows(x, C, a.data(), b.data(), y, rb, re); }, std::max(1L, (1L << 15) / C));
 }
 
 void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, float* dx, float* dgamma, float* dbeta) {
   const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
   std::vector<double> sdy, sdyx;
-  channelSums(rows, C, [&](long r, int c) { return (double)dy[r * C + c]; }, [&](long r, int c) { return (double)dy[r * C + c] * ((double)x[r * C + c] - mean[c]); }, sdy, sdyx);
+  channelSums<false>(x, dy, mean, rows, C, sdy, sdyx);
   const double N = (double)std::max(1L, rows);
   // corr_f = Σ over the field's channels of mean(dy·(x − mean))·invStd: E|z|² couples Re and Im
   std::vector<double> corr(F, 0.0);
@@ -186,10 +260,7 @@ void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int 
     b[c] = (float)(-ac * invStd[c] * corr[field[c]]);
     d[c] = c < n0 ? (float)(-ac * sdy[c] / N) : 0.f;
   }
-  parallelFor(rows, [&](long rb, long re) {
-    for (long r = rb; r < re; r++)
-      for (int c = 0; c < C; c++) dx[r * C + c] = dy[r * C + c] * a[c] + (x[r * C + c] - mean[c]) * b[c] + d[c];
-  }, std::max(1L, (1L << 15) / C));
+  parallelFor(rows, [&](long rb, long re) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), dx, rb, re); }, std::max(1L, (1L << 15) / C));
 }
 
 }  // namespace gmr

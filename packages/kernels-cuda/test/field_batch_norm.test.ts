@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyD4ToFields, D4_ELEMENTS, FieldBatchNorm, fieldChannels, type Fields } from '@gmr-conv/core';
 import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD } from '@gmr-conv/core/kernel';
-import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
+import { kernelCallCounts, loadAddon, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 import { expectNoLeaks } from './leak_check.js';
 
@@ -124,4 +124,88 @@ describe('GMRFieldBatchNorm on native', () => {
     ).toThrow(/GMRFieldBatchNorm.*inputs.*x \[2,3,8\], gamma \[5\]/s);
     tf.dispose([x, gamma, beta]);
   });
+});
+
+describe("the addon's fieldBatchNorm / fieldBatchNormGrad on many rows", () => {
+  // More rows than the 64 fixed sum chunks, and channel counts that take the 16- and 8-channel register blocks and the
+  // one-channel tail (27 = 16 + 8 + 3; 19 + 4 + 4 order-m channels; 64 as the plain CNN's 7×7 layer).
+  const cases: { fields: Fields; rows: number }[] = [
+    { fields: [27, 0, 0], rows: 700 },
+    { fields: [19, 2, 2], rows: 333 },
+    { fields: [64, 0, 0], rows: 1568 },
+    { fields: [0, 4, 4], rows: 65 },
+  ];
+  for (const { fields, rows } of cases) {
+    it(`fields [${fields.join(', ')}], ${rows} rows: matches a double reference, the same bits at 1 and 2 threads`, () => {
+      const { addon } = loadAddon('host');
+      const [n0, n1, n2] = fields;
+      const C = fieldChannels(fields);
+      const F = n0 + n1 + n2;
+      const field = [
+        ...Array.from({ length: n0 }, (_, c) => c),
+        ...[0, 1].flatMap(() => Array.from({ length: n1 }, (_, j) => n0 + j)),
+        ...[0, 1].flatMap(() => Array.from({ length: n2 }, (_, j) => n0 + n1 + j)),
+      ];
+      const x = Float32Array.from(rand(rows * C, 81), (v, i) => v * (0.5 + (i % C) / 7) + (i % 5) * 0.3);
+      const dy = Float32Array.from(rand(rows * C, 82));
+      const gamma = Float32Array.from(rand(F, 83), (v) => 1 + v / 2);
+      const beta = n0 > 0 ? Float32Array.from(rand(n0, 84)) : null;
+      const eps = 1e-3;
+      // Reference in double: mean per order-0 channel, variance per field, then y, dx, dγ and dβ.
+      const mean = new Float64Array(C);
+      const varF = new Float64Array(F);
+      for (let c = 0; c < n0; c++) {
+        for (let r = 0; r < rows; r++) mean[c]! += x[r * C + c]!;
+        mean[c]! /= rows;
+      }
+      for (let c = 0; c < C; c++)
+        for (let r = 0; r < rows; r++) varF[field[c]!]! += (x[r * C + c]! - mean[c]!) ** 2 / rows;
+      const inv = Array.from({ length: C }, (_, c) => 1 / Math.sqrt(varF[field[c]!]! + eps));
+      const yRef = new Float64Array(rows * C);
+      const corr = new Float64Array(F);
+      const sdy = new Float64Array(C);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < C; c++) {
+          const i = r * C + c;
+          yRef[i] = (x[i]! - mean[c]!) * inv[c]! * gamma[field[c]!]! + (c < n0 ? beta![c]! : 0);
+          sdy[c]! += dy[i]!;
+          corr[field[c]!]! += (dy[i]! * (x[i]! - mean[c]!) * inv[c]!) / rows;
+        }
+      const dxRef = new Float64Array(rows * C);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < C; c++) {
+          const i = r * C + c;
+          const a = inv[c]! * gamma[field[c]!]!;
+          dxRef[i] =
+            dy[i]! * a - (x[i]! - mean[c]!) * a * inv[c]! * corr[field[c]!]! - (c < n0 ? (a * sdy[c]!) / rows : 0);
+        }
+      const before = addon!.info().threads;
+      const runs: Float32Array[][] = [];
+      try {
+        for (const threads of [1, 2]) {
+          addon!.setThreads(threads);
+          const [y, m, stats, invStd, dx, dgamma] = [rows * C, C, F, C, rows * C, F].map((n) => new Float32Array(n));
+          const dbeta = n0 > 0 ? new Float32Array(n0) : null;
+          addon!.fieldBatchNorm(x, n0, n1, n2, gamma, beta, eps, y!, m!, stats!, invStd!);
+          addon!.fieldBatchNormGrad(x, dy, n0, n1, n2, m!, invStd!, gamma, dx!, dgamma!, dbeta);
+          runs.push([y!, m!, stats!, invStd!, dx!, dgamma!, ...(dbeta ? [dbeta] : [])]);
+        }
+      } finally {
+        addon!.setThreads(before);
+      }
+      const [y, , stats, , dx, dgamma, dbeta] = runs[0]!;
+      expect(relErr(y!, yRef), 'y').toBeLessThan(1e-5);
+      expect(relErr(stats!, varF), 'stats').toBeLessThan(1e-5);
+      expect(relErr(dx!, dxRef), 'dx').toBeLessThan(1e-4);
+      expect(
+        relErr(
+          dgamma!,
+          corr.map((v) => v * rows),
+        ),
+        'dγ',
+      ).toBeLessThan(1e-4);
+      if (dbeta) expect(relErr(dbeta, sdy.slice(0, n0)), 'dβ').toBeLessThan(1e-5);
+      runs[1]!.forEach((v, i) => expect(Array.from(v), `output ${i} at 2 threads`).toEqual(Array.from(runs[0]![i]!)));
+    });
+  }
 });
