@@ -148,6 +148,13 @@ export class NativeBackend extends MathBackendCPU {
     return Float32Array.from(v as Int32Array);
   }
 
+  /** int32 values of a tensor (a view, no copy, when it is already int32). */
+  i32(t: tf.TensorInfo): Int32Array {
+    const v = this.storage.get(t.dataId).values;
+    if (v instanceof Int32Array) return v;
+    return Int32Array.from(v as Float32Array);
+  }
+
   /** Native buffers that hold tensor data now. */
   nativeBufferCount(): number {
     return this.users.size;

@@ -22,6 +22,7 @@ import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { fusedBatchNormConfig } from './kernels/FusedBatchNorm.js';
 import { fusedConv2DConfig } from './kernels/FusedConv2D.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
+import { gatherV2Config } from './kernels/GatherV2.js';
 import { meanConfig } from './kernels/Mean.js';
 import { multiplyConfig } from './kernels/Multiply.js';
 import { nativeBatchNormGradConfig } from './kernels/NativeBatchNormGrad.js';
@@ -66,6 +67,7 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   fusedBatchNormConfig,
   fusedConv2DConfig,
   fusedMatMulConfig,
+  gatherV2Config,
   meanConfig,
   multiplyConfig,
   nativeBatchNormGradConfig,
