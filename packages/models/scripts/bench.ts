@@ -2,8 +2,8 @@
  * pnpm bench resnet18 [--backend cpu|wasm|webgpu|all] [--json FILE] [--runs N] [--warmup N]
  *
  * Median milliseconds of one training step (batch 32, 32×32×3, 10 classes, SGD with
- * momentum 0.9, softmax cross-entropy, BN in training mode) and of inference (batch 32,
- * eval mode) for GMR-ResNet-18 [9,9,5,5]. Records: {backend, model: "gmr_resnet18",
+ * momentum 0.9, softmax cross-entropy, BN in training mode) and, after the training steps, of inference on the fixed
+ * weights (batch 32, eval mode, batch norm folded: BatchNormFolding) for GMR-ResNet-18 [9,9,5,5]. Records: {backend, model: "gmr_resnet18",
  * batch, size, train_step_ms, inference_ms}. Reference on this 2-core machine (official
  * PyTorch code, 2 threads): 813 ms per training step, 137 ms per inference batch.
  * Backends are set up by @gmr-conv/test-utils/backends (wasm: one thread in Node; webgpu: Dawn).
@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optimizeWasmBackend } from '@gmr-conv/core';
 import { median } from '@gmr-conv/test-utils/measure';
-import { gmrResNet18 } from '../src/index.js';
+import { BatchNormFolding, gmrResNet18 } from '../src/index.js';
 
 const PYTORCH = { train_step_ms: 813, inference_ms: 137 };
 
@@ -60,8 +60,10 @@ export async function benchResNet18(backend: string, runs: number, warmup: numbe
     await loss.data();
     loss.dispose();
   };
+  // Inference as gmr bench times it: batch norm and ReLU folded into the convolutions (BatchNormFolding).
+  const folding = new BatchNormFolding(model);
   const infer = async () => {
-    const out = model.predict(x) as tf.Tensor;
+    const out = folding.predict(x);
     await out.data();
     out.dispose();
   };
@@ -73,6 +75,7 @@ export async function benchResNet18(backend: string, runs: number, warmup: numbe
   const inference_ms = await time(infer, Math.max(0, warmup - 1), runs);
   const leaked = tf.memory().numTensors - start;
   tf.dispose([x, y]);
+  folding.dispose();
   opt.dispose();
   model.dispose();
   if (leaked !== 0) console.warn(`warning: ${leaked} tensors more after the benchmark than before it`);
