@@ -1105,55 +1105,113 @@ void tile(const float* x, const int* shape, const int* reps, int rank, float* ou
   }, std::max(1L, EW_GRAIN / std::max(1L, outInner)));
 }
 
-void avgPool(const RingGeom& g, const float* x, float* y) {
+namespace {
+// Average pooling, vectorised over the channels (NHWC: a pixel's C values are contiguous; AVX-512 clones). Each
+// window's taps are added in order (iy, ix) onto 0, then scaled by 1/count, as before, without the per-tap axpy calls
+// and the scratch accumulator; a whole 2×2 window in one pass (32×28²×16, 2×2/2, one thread: 0.125 → 0.037 ms).
+GMR_CLONES512 void avgPoolRows(const RingGeom& g, const float* __restrict x, float* __restrict y, long tb, long te) {
   const long C = g.cin;
-  parallelFor((long)g.batch * g.outH, [&](long tb, long te) {
-    std::vector<float> acc((size_t)C);
-    for (long t = tb; t < te; t++) {
-      const int b = (int)(t / g.outH), oy = (int)(t % g.outH);
-      const int y0 = oy * g.sh - g.padTop;
-      const int ya = std::max(0, y0), yb = std::min(g.inH, y0 + g.kh);
-      for (int ox = 0; ox < g.outW; ox++) {
-        const int x0 = ox * g.sw - g.padLeft;
-        const int xa = std::max(0, x0), xb = std::min(g.inW, x0 + g.kw);
-        std::fill(acc.begin(), acc.end(), 0.f);
-        int cnt = 0;
-        for (int iy = ya; iy < yb; iy++)
-          for (int ix = xa; ix < xb; ix++, cnt++) axpy(acc.data(), x + (((long)b * g.inH + iy) * g.inW + ix) * C, 1.f, (int)C);
-        float* o = y + (((long)b * g.outH + oy) * g.outW + ox) * C;
-        const float inv = cnt > 0 ? 1.f / (float)cnt : 0.f;
-        for (long c = 0; c < C; c++) o[c] = cnt > 0 ? acc[c] * inv : 0.f;
+  for (long t = tb; t < te; t++) {
+    const int b = (int)(t / g.outH), oy = (int)(t % g.outH);
+    const int y0 = oy * g.sh - g.padTop;
+    const int ya = std::max(0, y0), yb = std::min(g.inH, y0 + g.kh);
+    for (int ox = 0; ox < g.outW; ox++) {
+      const int x0 = ox * g.sw - g.padLeft;
+      const int xa = std::max(0, x0), xb = std::min(g.inW, x0 + g.kw);
+      float* __restrict o = y + (((long)b * g.outH + oy) * g.outW + ox) * C;
+      if (yb - ya == 2 && xb - xa == 2) {
+        // A whole 2×2 window (the models' pools): the same sum in one pass, in registers.
+        const float* __restrict s0 = x + (((long)b * g.inH + ya) * g.inW + xa) * C;
+        const float* __restrict s1 = s0 + (long)g.inW * C;
+        for (long c = 0; c < C; c++) o[c] = ((((0.f + s0[c]) + s0[C + c]) + s1[c]) + s1[C + c]) * 0.25f;
+        continue;
       }
+      for (long c = 0; c < C; c++) o[c] = 0.f;
+      const int cnt = std::max(0, yb - ya) * std::max(0, xb - xa);
+      if (cnt == 0) continue;
+      for (int iy = ya; iy < yb; iy++)
+        for (int ix = xa; ix < xb; ix++) {
+          const float* __restrict s = x + (((long)b * g.inH + iy) * g.inW + ix) * C;
+          for (long c = 0; c < C; c++) o[c] += s[c];
+        }
+      const float inv = 1.f / (float)cnt;
+      for (long c = 0; c < C; c++) o[c] *= inv;
     }
-  });
+  }
+}
+
+// The gradient of a pool whose windows do not overlap (stride = size, the models' 2×2/2): each input pixel takes
+// (0 + dy)·mult of the one window holding it, or 0; one pass over dx with dy's row read once per window row. The
+// general form below walks every tap of every input pixel with a divisibility test, ~30 cycles of integer work per
+// pixel for one vector of channels: 0.31 ms for 32×28²×16 at one thread, 0.06 ms in this form.
+GMR_CLONES512 void avgPoolGradTiled(const RingGeom& g, const float* __restrict dy, float* __restrict dx, float mult, long tb, long te) {
+  const long C = g.cin;
+  for (long t = tb; t < te; t++) {
+    const int b = (int)(t / g.inH), iy = (int)(t % g.inH);
+    float* __restrict row = dx + ((long)b * g.inH + iy) * g.inW * C;
+    const int py = iy + g.padTop, oy = py / g.sh;
+    if (oy >= g.outH) {
+      for (long i = 0; i < (long)g.inW * C; i++) row[i] = 0.f;
+      continue;
+    }
+    const float* d = dy + ((long)b * g.outH + oy) * g.outW * C;
+    for (int ix = 0; ix < g.inW; ix++) {
+      float* __restrict o = row + (long)ix * C;
+      const int ox = (ix + g.padLeft) / g.sw;
+      if (ox >= g.outW) {
+        for (long c = 0; c < C; c++) o[c] = 0.f;
+        continue;
+      }
+      const float* __restrict s = d + (long)ox * C;
+      for (long c = 0; c < C; c++) o[c] = (0.f + s[c]) * mult;
+    }
+  }
+}
+
+// Any window: each input pixel sums dy over the windows that hold it (taps in order (ty, tx) onto 0), times mult.
+GMR_CLONES512 void avgPoolGradRows(const RingGeom& g, const float* __restrict dy, float* __restrict dx, float mult, long tb, long te) {
+  const long C = g.cin;
+  for (long t = tb; t < te; t++) {
+    const int b = (int)(t / g.inH), iy = (int)(t % g.inH);
+    for (int ix = 0; ix < g.inW; ix++) {
+      float* __restrict o = dx + (((long)b * g.inH + iy) * g.inW + ix) * C;
+      for (long c = 0; c < C; c++) o[c] = 0.f;
+      for (int ty = 0; ty < g.kh; ty++) {
+        const int num = iy + g.padTop - ty;
+        if (num < 0 || num % g.sh) continue;
+        const int oy = num / g.sh;
+        if (oy >= g.outH) continue;
+        for (int tx = 0; tx < g.kw; tx++) {
+          const int nx = ix + g.padLeft - tx;
+          if (nx < 0 || nx % g.sw) continue;
+          const int ox = nx / g.sw;
+          if (ox >= g.outW) continue;
+          const float* __restrict s = dy + (((long)b * g.outH + oy) * g.outW + ox) * C;
+          for (long c = 0; c < C; c++) o[c] += s[c];
+        }
+      }
+      for (long c = 0; c < C; c++) o[c] *= mult;
+    }
+  }
+}
+
+// Rows per task: ~32 K values of the larger side, so that a 7×7 output is not cut into tasks smaller than a hand-off.
+long poolGrain(const RingGeom& g, long rowValues) { return std::max(1L, (1L << 15) / std::max(1L, rowValues)); }
+}  // namespace
+
+void avgPool(const RingGeom& g, const float* x, float* y) {
+  const long inRows = (long)g.inW * g.cin * std::max(1, g.kh);
+  parallelFor((long)g.batch * g.outH, [&](long tb, long te) { avgPoolRows(g, x, y, tb, te); }, poolGrain(g, inRows));
 }
 
 void avgPoolGrad(const RingGeom& g, const float* dy, float* dx) {
-  const long C = g.cin;
   const float mult = 1.f / (float)(g.kh * g.kw);
-  parallelFor((long)g.batch * g.inH, [&](long tb, long te) {
-    for (long t = tb; t < te; t++) {
-      const int b = (int)(t / g.inH), iy = (int)(t % g.inH);
-      for (int ix = 0; ix < g.inW; ix++) {
-        float* o = dx + (((long)b * g.inH + iy) * g.inW + ix) * C;
-        std::memset(o, 0, (size_t)C * sizeof(float));
-        for (int ty = 0; ty < g.kh; ty++) {
-          const int num = iy + g.padTop - ty;
-          if (num < 0 || num % g.sh) continue;
-          const int oy = num / g.sh;
-          if (oy >= g.outH) continue;
-          for (int tx = 0; tx < g.kw; tx++) {
-            const int nx = ix + g.padLeft - tx;
-            if (nx < 0 || nx % g.sw) continue;
-            const int ox = nx / g.sw;
-            if (ox >= g.outW) continue;
-            axpy(o, dy + (((long)b * g.outH + oy) * g.outW + ox) * C, 1.f, (int)C);
-          }
-        }
-        for (long c = 0; c < C; c++) o[c] *= mult;
-      }
-    }
-  }, 1);
+  const long rows = (long)g.batch * g.inH, grain = poolGrain(g, (long)g.inW * g.cin);
+  // Windows that tile the input (stride = size, padding inside one window) take the direct form.
+  if (g.kh == g.sh && g.kw == g.sw && g.padTop >= 0 && g.padLeft >= 0 && g.padTop < g.sh && g.padLeft < g.sw)
+    parallelFor(rows, [&](long tb, long te) { avgPoolGradTiled(g, dy, dx, mult, tb, te); }, grain);
+  else
+    parallelFor(rows, [&](long tb, long te) { avgPoolGradRows(g, dy, dx, mult, tb, te); }, grain);
 }
 
 namespace {

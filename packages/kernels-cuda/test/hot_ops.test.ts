@@ -249,6 +249,24 @@ const cases: OpCase[] = [
     f: () => grads((x) => tf.avgPool(x as tf.Tensor4D, 3, 2, 'same'), [t([2, 7, 8, 3], 1)]),
   },
   {
+    // Whole 2×2 windows vectorised over 24 channels (16 + a tail); the last input row and column in no window
+    name: 'avgPool 2×2 valid on an odd size, 24 channels, and gradient',
+    native: ['AvgPool', 'AvgPoolGrad'],
+    f: () => grads((x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [t([2, 7, 9, 24], 1)]),
+  },
+  {
+    // Partial windows at the bottom and right edges; the gradient's tiled form with padding after the input
+    name: 'avgPool 2×2 s2 same on an odd size and gradient',
+    native: ['AvgPool', 'AvgPoolGrad'],
+    f: () => grads((x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'same'), [t([3, 7, 5, 17], 1)]),
+  },
+  {
+    // Windows that tile the input with padding before it (padTop = padLeft = 1)
+    name: 'avgPool 3×3 s3 same and gradient',
+    native: ['AvgPool', 'AvgPoolGrad'],
+    f: () => grads((x) => tf.avgPool(x as tf.Tensor4D, 3, 3, 'same'), [t([2, 7, 8, 5], 1)]),
+  },
+  {
     name: 'batch norm and its gradient',
     native: ['FusedBatchNorm'],
     f: () =>
