@@ -205,6 +205,16 @@ void channelSums(const float* x, const float* dy, const float* mean, long rows, 
     for (int c = 0; c < C; c++) su[c] += pu[k * C + c], sv[c] += pv[k * C + c];
 }
 
+// The output passes walk their rows from the end back (tasks handed out from the last rows, each task's rows in
+// blocks of ~4 K values, last first): the sums pass that precedes them went forwards, so the last rows it read are
+// the ones still in L2 (a 28×28 layer's x and dy, 3–5 MB, are more than L2 holds and would otherwise all come back
+// from L3). 32×28²×16 at one thread: forward 0.151 → 0.139 ms, gradient 0.313 → 0.258 ms.
+template <class F>
+void backwards(long rb, long re, long C, F f) {
+  const long block = std::max(1L, 4096 / std::max(1L, C));
+  for (long e = re; e > rb; e -= block) f(std::max(rb, e - block), e);
+}
+
 // y = x·a + b per channel, rows [rb, re).
 GMR_FIELD_CLONES void affineRows(const float* __restrict x, long C, const float* __restrict a, const float* __restrict b, float* __restrict y, long rb, long re) {
   for (long r = rb; r < re; r++)
@@ -238,7 +248,7 @@ void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const flo
     a[c] = invStd[c] * gamma[field[c]];
     b[c] = (c < n0 && beta ? beta[c] : 0.f) - mean[c] * a[c];
   }
-  parallelFor(rows, [&](long rb, long re) { affineRows(x, C, a.data(), b.data(), y, rb, re); }, std::max(1L, (1L << 15) / C));
+  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { affineRows(x, C, a.data(), b.data(), y, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
 void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, float* dx, float* dgamma, float* dbeta) {
@@ -260,7 +270,7 @@ void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int 
     b[c] = (float)(-ac * invStd[c] * corr[field[c]]);
     d[c] = c < n0 ? (float)(-ac * sdy[c] / N) : 0.f;
   }
-  parallelFor(rows, [&](long rb, long re) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), dx, rb, re); }, std::max(1L, (1L << 15) / C));
+  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), dx, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
 }  // namespace gmr
