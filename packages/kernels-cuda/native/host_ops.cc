@@ -587,10 +587,14 @@ void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const fl
       sgemm(false, true, (int)P, coutG, k, 1.f, keepR + (long)grp * k, (int)rowLen, phiT + (long)grp * coutG * k, k, 0.f, y + (long)grp * coutG, cout);
     return;
   }
-  // Rows [0, rows) of the ring sums at rs (rows of rowLen) times Φᵀ into ys (rows of Cout).
+  // Rows [0, rows) of the ring sums at rs (rows of rowLen) times Φᵀ into ys (rows of Cout), Φ packed once per call
+  // (per block it was repacked, transposed, every time: 24→48 k9 14², batch 32, one thread, 1.25 → 1.19 ms). The
+  // same tile and order of sums as sgemmOn's (the same bits as before).
+  const size_t packed = (size_t)packedBSize(k, coutG);  // a multiple of 16 floats: each group's panels 64-byte aligned
+  std::unique_ptr<float, decltype(&std::free)> phiP((float*)std::aligned_alloc(64, g.groups * packed * sizeof(float)), &std::free);
+  for (int grp = 0; grp < g.groups; grp++) packBFull(k, coutG, phiT + (long)grp * coutG * k, k, true, phiP.get() + grp * packed);
   auto mix = [&](const float* rs, long rows, float* ys) {
-    for (int grp = 0; grp < g.groups; grp++)
-      sgemmOn(false, false, true, (int)rows, coutG, k, 1.f, rs + (long)grp * k, (int)rowLen, phiT + (long)grp * coutG * k, k, 0.f, ys + (long)grp * coutG, cout);
+    for (int grp = 0; grp < g.groups; grp++) gemmPackedB((int)rows, coutG, k, rs + (long)grp * k, (int)rowLen, phiP.get() + grp * packed, ys + (long)grp * coutG, cout);
   };
   const ZeroPadRingSum zp(g, plan);
   if (zp.ok()) {
@@ -603,7 +607,8 @@ void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const fl
     parallelFor((g.batch + QI - 1) / QI * perGroup, [&](long bb, long be) {
       std::vector<float> rb((size_t)(QI * SB * rowLen)), yb((size_t)(QI * SB * cout));
       for (long blk = bb; blk < be; blk++) {
-        const long b0 = blk / perGroup * QI, a0 = blk % perGroup * SB, a1 = std::min(plane, a0 + SB), len = a1 - a0;
+        // The plane in perGroup even blocks (14² in four blocks of 49, not three of 64 and one of 4: 1.19 → 1.13 ms).
+        const long b0 = blk / perGroup * QI, a0 = plane * (blk % perGroup) / perGroup, a1 = plane * (blk % perGroup + 1) / perGroup, len = a1 - a0;
         const long q = std::min<long>(QI, g.batch - b0), s0 = b0 / QI * plane;
         zp.siteRange(x, rb.data(), s0 + a0, s0 + a1, len, b0 * len + a0);
         mix(rb.data(), q * len, yb.data());

@@ -94,6 +94,19 @@ describe('native GMRConv2D vs core composed on cpu', () => {
       opts: { kernelSize: 3, padding: 'same', paddingMode: 'replicate' },
     },
     { name: '6→5 k3 padding 3 on 4×4', cin: 6, cout: 5, size: [4, 4], opts: { kernelSize: 3, padding: 3 } },
+    // The fused forward with Φ packed once per call (packBFull + gemmPackedB, which segfaulted for these two shapes
+    // on an unaligned buffer), its wide tiles with masked last panels (70 = 48 + 16 + 6 columns, 20 = 16 + 4).
+    { name: '48→16 k5 7²', cin: 48, cout: 16, size: [7, 7], opts: { kernelSize: 5, padding: 'same' } },
+    { name: '24→96 k5 7²', cin: 24, cout: 96, size: [7, 7], opts: { kernelSize: 5, padding: 'same' } },
+    {
+      name: '24→70 k3 9×6 batch 3',
+      cin: 24,
+      cout: 70,
+      size: [9, 6],
+      batch: 3,
+      opts: { kernelSize: 3, padding: 'same' },
+    },
+    { name: '8→20 k5 5×5 batch 6', cin: 8, cout: 20, size: [5, 5], batch: 6, opts: { kernelSize: 5, padding: 'same' } },
     // Ring sums four images at a time (then the rest), channels past 64 in two blocks, groups with stride 2.
     { name: '24→8 k5 batch 5', cin: 24, cout: 8, size: [6, 7], batch: 5, opts: { kernelSize: 5, padding: 'same' } },
     { name: '70→4 k3 batch 7', cin: 70, cout: 4, size: [5, 5], batch: 7, opts: { kernelSize: 3, padding: 'same' } },
