@@ -126,7 +126,8 @@ std::vector<int> fieldOfChannels(int n0, int n1, int n2) {
 // additions in the same order as one accumulator per channel (products fused where the clone has FMA), but vectorised
 // (AVX-512 clone: a block is 2 zmm per sum) and with no store-to-load round trip per row. The lambda-per-value form
 // with memory accumulators it replaces ran 32×28²×16 at 0.26 (forward) and 0.42 ms (gradient) at one thread, against
-// ~0.14 and ~0.21 ms for the passes' L3 traffic; now 0.15 and 0.31 ms.
+// ~0.14 and ~0.24 ms for the passes' traffic (at memcpy's rate); now 0.15 and 0.31 ms, 0.13 and 0.25 ms with the
+// backward walk of the output passes below.
 constexpr long SUM_CHUNKS = 64;
 
 // Eight lanes as GCC vector types: each target clone lowers them to its own width (one zmm, two ymm, four xmm), where
