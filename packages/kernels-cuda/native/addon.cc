@@ -19,6 +19,7 @@
 #include "field_ops.h"
 #include "host_ops.h"
 #include "optimizer_update.h"
+#include "steerable_ops.h"
 #include "thread_pool.h"
 
 #ifdef GMR_CUDA
@@ -439,6 +440,61 @@ ENTRY(GmrFilterGrad) {
   });
 }
 
+// ---- the steerable convolution over its plan's blocks (steerable_ops.h) ----------------------------
+
+SteerPlan steerPlanArg(Args& a, size_t i, const RingGeom& g, int cout) {
+  size_t len;
+  const int* p = a.typed<int>(i, napi_int32_array, &len, "Int32Array");
+  if (g.groups != 1) throw Error("steerable convolution: groups must be 1");
+  return steerPlanFrom(p, (long)len, g.cin, cout, g.numRings);
+}
+
+ENTRY(SteerableForward) {
+  return guarded(env, [&] {
+    Args a(env, info, 8);  // (x, taps, geom, plan, W, cout, y, Rp)
+    RingGeom g = geomFrom(a, 2);
+    auto taps = tapsFrom(a, 1, g);
+    const int cout = a.i32(5);
+    if (cout <= 0) throw Error("steerableForward: cout must be positive");
+    SteerPlan pl = steerPlanArg(a, 3, g, cout);
+    const size_t P = (size_t)g.batch * g.outH * g.outW;
+    steerableForward(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), pl, a.f32(4, (size_t)cout * g.cin * g.numRings), cout, a.f32(6, P * cout),
+                     a.f32(7, P * pl.kt));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(SteerableFilterGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 8);  // (x | null, Rp | null, dy, taps, geom, plan, cout, dW)
+    RingGeom g = geomFrom(a, 4);
+    auto taps = tapsFrom(a, 3, g);
+    const int cout = a.i32(6);
+    if (cout <= 0) throw Error("steerableFilterGrad: cout must be positive");
+    SteerPlan pl = steerPlanArg(a, 5, g, cout);
+    const size_t P = (size_t)g.batch * g.outH * g.outW;
+    const float* Rp = a.isNull(1) ? nullptr : a.f32(1, P * pl.kt);
+    if (!Rp && a.isNull(0)) throw Error("steerableFilterGrad: needs x or the kept ring sums");
+    const float* x = Rp ? nullptr : a.f32(0, xSize(g));
+    steerableFilterGrad(g, taps.data(), (int)taps.size(), x, Rp, a.f32(2, P * cout), pl, cout, a.f32(7, (size_t)cout * g.cin * g.numRings));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(SteerableInputGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (dy, taps, geom, plan, W, cout, dx)
+    RingGeom g = geomFrom(a, 2);
+    auto taps = tapsFrom(a, 1, g);
+    const int cout = a.i32(5);
+    if (cout <= 0) throw Error("steerableInputGrad: cout must be positive");
+    SteerPlan pl = steerPlanArg(a, 3, g, cout);
+    const size_t P = (size_t)g.batch * g.outH * g.outW;
+    steerableInputGrad(g, taps.data(), (int)taps.size(), a.f32(0, P * cout), pl, a.f32(4, (size_t)cout * g.cin * g.numRings), cout, a.f32(6, xSize(g)));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(RingScatter) {
   return guarded(env, [&] {
     Args a(env, info, 4);  // (D, taps, geom, dx)
@@ -760,7 +816,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback cb;
   } fns[] = {
       {"alloc", Alloc}, {"release", Release}, {"liveBuffers", LiveBuffers}, {"trimPool", TrimPool}, {"setThreads", SetThreads}, {"info", Info},
-      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"gmrForwardKeep", GmrForwardKeep}, {"gmrFilterGrad", GmrFilterGrad}, {"ringScatter", RingScatter}, {"im2col", Im2col}, {"col2im", Col2im},
+      {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"gmrForwardKeep", GmrForwardKeep}, {"gmrFilterGrad", GmrFilterGrad}, {"ringScatter", RingScatter}, {"steerableForward", SteerableForward}, {"steerableFilterGrad", SteerableFilterGrad}, {"steerableInputGrad", SteerableInputGrad}, {"im2col", Im2col}, {"col2im", Col2im},
       {"convForward", ConvForward}, {"convBackpropInput", ConvBackpropInput}, {"convBackpropFilter", ConvBackpropFilter},
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
       {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},

@@ -72,6 +72,7 @@ const hostSources = [
   'conv_host.cc',
   'field_ops.cc',
   'optimizer_update.cc',
+  'steerable_ops.cc',
 ];
 
 async function compileAll(variant, defines) {

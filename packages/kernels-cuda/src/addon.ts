@@ -74,6 +74,42 @@ export interface NativeAddon {
     r: Float32Array,
   ): void;
   ringScatter(d: Float32Array, taps: Float32Array, geom: Int32Array, dx: Float32Array): void;
+  /**
+   * The steerable convolution over the non-zero blocks of W [Cout, Cin, rows] (native/steerable_ops.h; plan as core's
+   * SteerableConvAttrs.plan, geom with groups 1 and the mask rows as rings): y [P, Cout], rp [P, KT] the plan's ring
+   * sums (kept for the filter gradient, or scratch).
+   */
+  steerableForward(
+    x: Float32Array,
+    taps: Float32Array,
+    geom: Int32Array,
+    plan: Int32Array,
+    w: Float32Array,
+    cout: number,
+    y: Float32Array,
+    rp: Float32Array,
+  ): void;
+  /** dW [Cout, Cin, rows] (zero outside the plan) from the kept rp, or from x when rp is null. */
+  steerableFilterGrad(
+    x: Float32Array | null,
+    rp: Float32Array | null,
+    dy: Float32Array,
+    taps: Float32Array,
+    geom: Int32Array,
+    plan: Int32Array,
+    cout: number,
+    dW: Float32Array,
+  ): void;
+  /** dx [B, H, W, Cin] of the steerable convolution for dy [P, Cout]. */
+  steerableInputGrad(
+    dy: Float32Array,
+    taps: Float32Array,
+    geom: Int32Array,
+    plan: Int32Array,
+    w: Float32Array,
+    cout: number,
+    dx: Float32Array,
+  ): void;
   im2col(x: Float32Array, geom: Int32Array, col: Float32Array): void;
   col2im(col: Float32Array, geom: Int32Array, dx: Float32Array): void;
   /** Plain conv (im2col geometry, w [kh, kw, Cin, cout]): y = conv(x, w) (+ bias, ReLU when act 1), implicit GEMM. */

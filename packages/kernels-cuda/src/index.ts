@@ -15,6 +15,9 @@ import {
   FIELD_GATE,
   FIELD_GATE_GRAD,
   setSteerablePath,
+  STEERABLE_CONV,
+  STEERABLE_CONV_BACKPROP_FILTER,
+  STEERABLE_CONV_BACKPROP_INPUT,
 } from '@gmr-conv/core/kernel';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
@@ -66,6 +69,12 @@ const FUSED_STEERABLE_KERNELS: readonly string[] = [
   FIELD_BATCH_NORM_GRAD,
 ];
 
+const STEERABLE_BLOCK_KERNELS: readonly string[] = [
+  STEERABLE_CONV,
+  STEERABLE_CONV_BACKPROP_INPUT,
+  STEERABLE_CONV_BACKPROP_FILTER,
+];
+
 /** Names of the kernels that run natively (the rest use the cpu backend's implementation). */
 export const NATIVE_KERNELS: readonly string[] = nativeKernelConfigs.map((c) => c.kernelName);
 
@@ -78,8 +87,12 @@ function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   // GMR_FUSED_STEERABLE=0 leaves out the fused gate and field batch norm and keeps the steerable conv on 'dense', as
   // before issue 17's steerable work: the "before" side of bench/steerable_ab.mjs.
   const steerableOff = process.env.GMR_FUSED_STEERABLE === '0';
+  // GMR_STEERABLE_BLOCKS=0 leaves out the steerable block kernels (the 'rings' path then runs the plain GMR kernels
+  // over the whole mixing operand): the "before" side of their timing.
+  const blocksOff = steerableOff || process.env.GMR_STEERABLE_BLOCKS === '0';
   for (const c of kernelConfigs(name)) {
     if (steerableOff && FUSED_STEERABLE_KERNELS.includes(c.kernelName)) continue;
+    if (blocksOff && STEERABLE_BLOCK_KERNELS.includes(c.kernelName)) continue;
     if (tf.getKernel(c.kernelName, name)) tf.unregisterKernel(c.kernelName, name);
     tf.registerKernel(c);
   }

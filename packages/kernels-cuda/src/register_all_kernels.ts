@@ -50,6 +50,9 @@ import { gmrMixingWeightsConfig } from './kernels/GMRMixingWeights.js';
 import { gmrMixingWeightsGradConfig } from './kernels/GMRMixingWeightsGrad.js';
 import { steerableMixingWeightsConfig } from './kernels/GMRSteerableMixingWeights.js';
 import { steerableMixingWeightsGradConfig } from './kernels/GMRSteerableMixingWeightsGrad.js';
+import { steerableConvConfig } from './kernels/GMRSteerableConv.js';
+import { steerableConvBackpropInputConfig } from './kernels/GMRSteerableConvBackpropInput.js';
+import { steerableConvBackpropFilterConfig } from './kernels/GMRSteerableConvBackpropFilter.js';
 
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   gmrConv2DConfig,
@@ -95,4 +98,7 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   gmrMixingWeightsGradConfig,
   steerableMixingWeightsConfig,
   steerableMixingWeightsGradConfig,
+  steerableConvConfig,
+  steerableConvBackpropInputConfig,
+  steerableConvBackpropFilterConfig,
 ];

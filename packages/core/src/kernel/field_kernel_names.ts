@@ -19,6 +19,14 @@
  *                                  [dθ, d(log σ) [n] (only with logSigmas)]: dΦ gathers sign·dW back to the field
  *                                  pairs and rings, then dθ = dΦ·Pᵀ and d(log σ) as GMRMixingWeightsGrad (0 where σ
  *                                  was clipped)
+ *   GMRSteerableConv                inputs { x [B, H, W, Cin], weight W [Cout, Cin, rows], indexMat masks [rows, k·k] },
+ *                                   attrs SteerableConvAttrs → y [B, Ho, Wo, Cout]: the GMR convolution of x with W over
+ *                                   the angle-weighted masks (what gmrConv2d computes with logSigmas null, no bias),
+ *                                   where W is zero outside the plan's blocks (the kernel reads only those)
+ *   GMRSteerableConvBackpropInput   inputs { dy, weight, indexMat }, same attrs → dx [B, H, W, Cin]
+ *   GMRSteerableConvBackpropFilter  inputs { x, dy, indexMat }, same attrs → dW [Cout, Cin, rows], zero outside the
+ *                                   plan's blocks
+ * Core runs gmrConv2d with the whole W where the three are not registered (steerable/steerable_conv.ts).
  */
 import type { Fields } from '../steerable/fields.js';
 
@@ -28,6 +36,9 @@ export const FIELD_BATCH_NORM = 'GMRFieldBatchNorm';
 export const FIELD_BATCH_NORM_GRAD = 'GMRFieldBatchNormGrad';
 export const STEERABLE_MIXING_WEIGHTS = 'GMRSteerableMixingWeights';
 export const STEERABLE_MIXING_WEIGHTS_GRAD = 'GMRSteerableMixingWeightsGrad';
+export const STEERABLE_CONV = 'GMRSteerableConv';
+export const STEERABLE_CONV_BACKPROP_INPUT = 'GMRSteerableConvBackpropInput';
+export const STEERABLE_CONV_BACKPROP_FILTER = 'GMRSteerableConvBackpropFilter';
 
 /** The gate's output fields [n0, n1, n2] (its input carries n1 + n2 gates more). */
 export interface FieldGateAttrs {
@@ -60,4 +71,20 @@ export interface SteerableMixingAttrs {
   clipSigma: boolean;
   sigmaMin: number;
   sigmaMax: number;
+}
+
+/**
+ * The steerable convolution's geometry and the blocks of W it reads (steerable_basis.ts steerableBlockPlan): channelsLast,
+ * odd square kernel, dilation 1, zero padding. `plan` is [numBlocks, then per output block: o0, o1, numSegments, then
+ * per segment: i0, i1, r0, r1]: output channels [o0, o1) read input channels [i0, i1) through mask rows [r0, r1) (the
+ * rows of the one component their pairs link with); the output blocks partition [0, cout) in order.
+ */
+export interface SteerableConvAttrs {
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  cout: number;
+  plan: number[];
+  /** x's shape (BackpropInput's output). */
+  inputShape: [number, number, number, number];
 }

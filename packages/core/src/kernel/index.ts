@@ -81,6 +81,14 @@ export {
   FIELD_BATCH_NORM_GRAD,
   STEERABLE_MIXING_WEIGHTS,
   STEERABLE_MIXING_WEIGHTS_GRAD,
+  STEERABLE_CONV,
+  STEERABLE_CONV_BACKPROP_INPUT,
+  STEERABLE_CONV_BACKPROP_FILTER,
 } from './field_kernel_names.js';
-export type { FieldGateAttrs, FieldBatchNormAttrs, SteerableMixingAttrs } from './field_kernel_names.js';
+export type {
+  FieldGateAttrs,
+  FieldBatchNormAttrs,
+  SteerableMixingAttrs,
+  SteerableConvAttrs,
+} from './field_kernel_names.js';
 export { setSteerablePath } from '../steerable/steerable_path.js';

@@ -16,7 +16,11 @@
  * Gaussian smoothing folded into the weights. path 'rings' passes them to one `gmrConv2d` call with `logSigmas: null`,
  * so every backend with GMR kernels (cpu/wasm composed, native, webgpu) runs it with gradients through θ and log σ;
  * path 'dense' synthesises the dense kernel [k, k, Cin, Cout] from the same weights and runs tf.conv2d; path 'auto'
- * (default) takes the one the backend registered (steerable_path.ts: 'rings' on native, 'dense' elsewhere).
+ * (default) takes the one the backend registered (steerable_path.ts: 'rings' on native, 'dense' elsewhere). Each
+ * (output, input) channel pair links through one angular component, so W is mostly zeros (~3 of 11 mask rows per pair
+ * for k = 5): where the backend registers the GMRSteerableConv kernels (field_kernel_names.ts), 'rings' runs them with
+ * the plan of W's non-zero blocks (steerableBlockPlan), each output block one product over its linked input blocks'
+ * rows only; elsewhere, and below STEERABLE_BLOCK_MIN_CIN input channels, the one gmrConv2d call over the whole W.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -33,7 +37,14 @@ import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
 import { checkFields, type Fields, fieldLayout } from './fields.js';
 import { steerablePathFor } from './steerable_path.js';
 import {
+  STEERABLE_CONV,
+  STEERABLE_CONV_BACKPROP_FILTER,
+  STEERABLE_CONV_BACKPROP_INPUT,
+  type SteerableConvAttrs,
+} from '../kernel/field_kernel_names.js';
+import {
   mixingWeights,
+  steerableBlockPlan,
   steerableBasis,
   type SteerableBasis,
   steerableDenseKernel,
@@ -76,6 +87,30 @@ export interface GMRSteerableConv2DArgs extends LayerArgs, GMRRingArgs {
    */
   path?: SteerablePath;
 }
+
+/** Whether the current backend registers the three steerable convolution kernels (field_kernel_names.ts). */
+function steerableKernelsHere(): boolean {
+  const b = tf.getBackend();
+  return [STEERABLE_CONV, STEERABLE_CONV_BACKPROP_INPUT, STEERABLE_CONV_BACKPROP_FILTER].every(
+    (name) => tf.getKernel(name, b) != null,
+  );
+}
+
+// The kernels' gradients (registered once, globally, as tfjs gradients are; they only run where call() chose the
+// kernel, i.e. where all three are registered). The tape asks only for what it needs: no dx for a first layer.
+tf.registerGradient({
+  kernelName: STEERABLE_CONV,
+  inputsToSave: ['x', 'weight', 'indexMat'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, weight, indexMat] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const run = (name: string, inputs: tf.NamedTensorMap) => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+    return {
+      x: () => run(STEERABLE_CONV_BACKPROP_INPUT, { dy: dy as tf.Tensor, weight, indexMat }),
+      weight: () => run(STEERABLE_CONV_BACKPROP_FILTER, { x, dy: dy as tf.Tensor, indexMat }),
+      indexMat: () => tf.zerosLike(indexMat),
+    };
+  },
+});
 
 /** Per-output-field θ standard deviations: a fixed-scale initializer (not serialised: a default is rebuilt). */
 class FieldScaledNormal {
@@ -133,6 +168,8 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
   private biasVar: LayerVariable | null = null;
   private basis: SteerableBasis | null = null;
   private tensors: { masks: tf.Tensor2D; tables: SteerableTables } | null = null;
+  /** The blocks of W the steerable kernels read (steerableBlockPlan), or null where they do not apply. */
+  private blockPlan: number[] | null = null;
   /**
    * Inference cache of the path's weights (the dense kernel, or the mixing weights of 'rings'), keyed by the path and
    * the identity of θ's and log σ's data (an assign changes it).
@@ -234,6 +271,7 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     const nOut = this.fields.reduce((a, b) => a + b, 0);
     const n = this.numRings;
     this.basis = steerableBasis(this.inputFields, this.fields, this.kernelSize, this.geometry.masks, n);
+    this.blockPlan = steerableBlockPlan(this.basis, this.inputFields, this.fields);
     const addWeight = (this as unknown as { addWeight: (...a: unknown[]) => LayerVariable }).addWeight.bind(this);
     if (!this.kernelInitializer) this.kernelInitializer = new FieldScaledNormal(this.heStddevs());
     this.kernelVar = addWeight(
@@ -424,6 +462,25 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
         return bias ? tf.add(y, bias) : y;
       }
       const weight = cached ? this.inferenceWeights<tf.Tensor3D>('rings') : this.mixingWeights();
+      if (this.blockPlan && x.dtype === 'float32' && steerableKernelsHere()) {
+        // The backend's steerable kernels: the same convolution reading only the non-zero blocks of W.
+        const attrs: SteerableConvAttrs = {
+          kernelSize: this.kernelSize,
+          strides: this.strides,
+          padding: this.padding,
+          cout: this.outputChannels,
+          plan: this.blockPlan,
+          inputShape: x.shape as [number, number, number, number],
+        };
+        const y = tf
+          .engine()
+          .runKernel(
+            STEERABLE_CONV,
+            { x, weight, indexMat: this.fixedTensors().masks },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+        return bias ? tf.add(y, bias) : y;
+      }
       return gmrConv2d(
         x,
         { weight, logSigmas: null, indexMat: this.fixedTensors().masks, bias },

@@ -1,0 +1,276 @@
+// The steerable GMR convolution over the non-zero blocks of its mixing weights (steerable_ops.h).
+//
+// Why: the steerable layer's W [Cout, Cin, rows] is ~3/11 non-zero (each channel pair uses the rows of one angular
+// component), so the plain GMR kernels' products with K = Cin·rows spend most of their time on zeros. Here the ring
+// sums of each output block's segments are laid side by side, R' [P, KT] (a block O's columns: for each of its
+// segments, the segment's rows × input channels), and every block is one product with K = its column count:
+//   forward        y[:, O] = R'_O · W'_Oᵀ
+//   filter grad    dW'_O = dy[:, O]ᵀ · R'_O, scattered back to W's layout (zeros elsewhere)
+//   input grad     D'_O = dy[:, O] · W'_O, summed back to the ring layout D [P, rows, Cin], then ringScatter.
+// An input block's ring sums appear once per output block that reads them, yet R' stays smaller than R (the plan's
+// blocks leave out the re→im pairs of equal order, which have no link). The ring sums themselves are host_ops'
+// ringSum (all rows, all channels) gathered into R'; the products are host_ops' sgemm.
+#include "steerable_ops.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "host_ops.h"
+#include "thread_pool.h"
+
+namespace gmr {
+
+SteerPlan steerPlanFrom(const int* p, long len, int cin, int cout, int rows) {
+  auto bad = [](const char* why) { throw std::runtime_error(std::string("steerable plan: ") + why); };
+  SteerPlan pl;
+  long at = 0;
+  auto next = [&]() {
+    if (at >= len) bad("shorter than its counts say");
+    return p[at++];
+  };
+  const int nb = next();
+  if (nb <= 0) bad("no output block");
+  int covered = 0;
+  for (int b = 0; b < nb; b++) {
+    SteerBlock blk;
+    blk.o0 = next(), blk.o1 = next();
+    const int ns = next();
+    // Output blocks in channel order, contiguous and covering [0, cout): y is written block by block.
+    if (blk.o0 != covered || blk.o1 <= blk.o0 || blk.o1 > cout || ns < 0) bad("output blocks must partition [0, cout) in order");
+    covered = blk.o1;
+    blk.k = 0;
+    blk.col = pl.kt;
+    blk.w = pl.wSize;
+    for (int s = 0; s < ns; s++) {
+      SteerSegment sg;
+      sg.i0 = next(), sg.i1 = next(), sg.r0 = next(), sg.r1 = next();
+      if (sg.i0 < 0 || sg.i1 <= sg.i0 || sg.i1 > cin || sg.r0 < 0 || sg.r1 <= sg.r0 || sg.r1 > rows) bad("segment outside [0, cin) × [0, rows)");
+      sg.col = blk.k;
+      blk.k += (sg.r1 - sg.r0) * (sg.i1 - sg.i0);
+      blk.segs.push_back(sg);
+    }
+    pl.kt += blk.k;
+    pl.wSize += (long)(blk.o1 - blk.o0) * blk.k;
+    pl.blocks.push_back(blk);
+  }
+  if (covered != cout) bad("output blocks must cover [0, cout)");
+  if (at != len) bad("longer than its counts say");
+  return pl;
+}
+
+namespace {
+
+// Scratch kept between calls (the same shapes come every training step; a fresh 10 MB buffer per call would page-fault
+// each time). Calls come from the one JS thread; the mutex only guards against misuse.
+struct Scratch {
+  std::mutex mu;
+  std::vector<float> a, b;
+};
+Scratch& scratch() {
+  static Scratch s;
+  return s;
+}
+float* grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// W'_O [o1 − o0, k] for every block: the plan's entries of W [Cout, Cin, rows].
+void packW(const SteerPlan& pl, const float* W, int cin, int rows, std::vector<float>& Wp) {
+  Wp.assign(pl.wSize, 0.f);
+  for (const SteerBlock& b : pl.blocks)
+    for (int o = b.o0; o < b.o1; o++) {
+      float* dst = Wp.data() + b.w + (long)(o - b.o0) * b.k;
+      for (const SteerSegment& s : b.segs) {
+        const int ni = s.i1 - s.i0;
+        for (int r = s.r0; r < s.r1; r++)
+          for (int i = s.i0; i < s.i1; i++) dst[s.col + (r - s.r0) * ni + (i - s.i0)] = W[((long)o * cin + i) * rows + r];
+      }
+    }
+}
+
+// Copies the plan's segments of ring rows R [n, rows, Cin] (n positions) into R' [n, KT], or (add) sums R' back into
+// R (which the caller zeroed). Short runs of |I| floats: plain loops rather than memcpy calls.
+void gatherRange(const float* __restrict R, int cin, int rows, const SteerPlan& pl, float* __restrict Rp, long n) {
+  const long ld = (long)rows * cin;
+  for (long p = 0; p < n; p++) {
+    const float* src = R + p * ld;
+    float* dst = Rp + p * pl.kt;
+    for (const SteerBlock& bl : pl.blocks)
+      for (const SteerSegment& s : bl.segs) {
+        const int ni = s.i1 - s.i0;
+        float* o = dst + bl.col + s.col;
+        for (int r = s.r0; r < s.r1; r++, o += ni) {
+          const float* l = src + (long)r * cin + s.i0;
+          for (int i = 0; i < ni; i++) o[i] = l[i];
+        }
+      }
+  }
+}
+void sumBackRange(const float* __restrict Rp, int cin, int rows, const SteerPlan& pl, float* __restrict R, long n) {
+  const long ld = (long)rows * cin;
+  for (long p = 0; p < n; p++) {
+    const float* src = Rp + p * pl.kt;
+    float* dst = R + p * ld;
+    for (const SteerBlock& bl : pl.blocks)
+      for (const SteerSegment& s : bl.segs) {
+        const int ni = s.i1 - s.i0;
+        const float* e = src + bl.col + s.col;
+        for (int r = s.r0; r < s.r1; r++, e += ni) {
+          float* l = dst + (long)r * cin + s.i0;
+          for (int i = 0; i < ni; i++) l[i] += e[i];
+        }
+      }
+  }
+}
+
+// Images per chunk: the chunk's full ring sums R [positions, rows, Cin] stay within ~1 MB (L2), so that host_ops'
+// ringSum / ringScatter (all rows, all channels, their tuned kernels) and the copy to or from R' meet in cache.
+long chunkImages(const RingGeom& g) {
+  const long perImage = (long)g.outH * g.outW * g.numRings * g.cin;
+  const long c = (256L << 10) / (perImage > 0 ? perImage : 1);
+  return c < 1 ? 1 : (c > g.batch ? g.batch : c);
+}
+
+// R' [P, KT]: ring sums of a chunk of images, then its plan's columns copied out.
+template <typename Then>
+void ringSumsOfPlan(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const SteerPlan& pl, float* Rp, std::vector<float>& R, Then&& then) {
+  const long chunk = chunkImages(g);
+  const long pos = (long)g.outH * g.outW, img = (long)g.inH * g.inW * g.cin;
+  float* r = grow(R, (size_t)chunk * pos * g.numRings * g.cin);
+  for (long b0 = 0; b0 < g.batch; b0 += chunk) {
+    RingGeom c = g;
+    c.batch = (int)(b0 + chunk <= g.batch ? chunk : g.batch - b0);
+    ringSum(c, taps, nTaps, x + b0 * img, r);
+    const long n = c.batch * pos;
+    parallelFor(n, [&](long pb, long pe) { gatherRange(r + pb * g.numRings * g.cin, g.cin, g.numRings, pl, Rp + (b0 * pos + pb) * pl.kt, pe - pb); }, 64);
+    then(b0 * pos, n);  // the chunk's R' rows while they are in cache
+  }
+}
+
+// Every block's operand packed once per call for gemmPackedB (op(B) [K × N] in its panel layout, 64-byte aligned):
+// the products then read their A (R' or dy) in place, with no packing of A per call, which for blocks of 16 output
+// channels cost as much as the multiply (conv2 40→112: five sgemm calls 2.7 ms against 1.1 ms this way).
+struct PackedBlocks {
+  std::unique_ptr<float, decltype(&std::free)> buf{nullptr, &std::free};
+  std::vector<size_t> at;
+  // transB: B stored [N, K] (forward, W'_O) rather than [K, N] (input gradient, W'_O as dy's right operand).
+  PackedBlocks(const SteerPlan& pl, const std::vector<float>& Wp, bool forward) {
+    size_t total = 0;
+    for (const SteerBlock& b : pl.blocks) {
+      at.push_back(total);
+      const int no = b.o1 - b.o0;
+      if (b.k > 0) total += (size_t)(forward ? packedBSize(b.k, no) : packedBSize(no, b.k));
+    }
+    buf.reset((float*)std::aligned_alloc(64, (total > 0 ? total : 16) * sizeof(float)));
+    if (!buf) throw std::bad_alloc();
+    for (size_t j = 0; j < pl.blocks.size(); j++) {
+      const SteerBlock& b = pl.blocks[j];
+      const int no = b.o1 - b.o0;
+      if (b.k == 0) continue;
+      if (forward) packBFull(b.k, no, Wp.data() + b.w, b.k, true, buf.get() + at[j]);
+      else packBFull(no, b.k, Wp.data() + b.w, b.k, false, buf.get() + at[j]);
+    }
+  }
+  const float* operator[](size_t j) const { return buf.get() + at[j]; }
+};
+
+// dx [B, H, W, Cin] from D' [P, KT] (the input gradient's products): per chunk of images D' summed back to the ring
+// layout, then ringScatter.
+void scatterPlan(const RingGeom& g, const RingTap* taps, int nTaps, const float* Dp, const SteerPlan& pl, float* dx, std::vector<float>& R) {
+  const long chunk = chunkImages(g);
+  const long pos = (long)g.outH * g.outW, img = (long)g.inH * g.inW * g.cin, ld = (long)g.numRings * g.cin;
+  float* d = grow(R, (size_t)chunk * pos * ld);
+  for (long b0 = 0; b0 < g.batch; b0 += chunk) {
+    RingGeom c = g;
+    c.batch = (int)(b0 + chunk <= g.batch ? chunk : g.batch - b0);
+    const long n = c.batch * pos;
+    parallelFor(n, [&](long pb, long pe) {
+      std::memset(d + pb * ld, 0, sizeof(float) * (size_t)(pe - pb) * ld);
+      sumBackRange(Dp + (b0 * pos + pb) * pl.kt, g.cin, g.numRings, pl, d + pb * ld, pe - pb);
+    }, 64);
+    ringScatter(c, taps, nTaps, d, dx + b0 * img);
+  }
+}
+
+}  // namespace
+
+void steerableForward(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const SteerPlan& pl, const float* W, int cout, float* y, float* Rp) {
+  Scratch& sc = scratch();
+  std::lock_guard<std::mutex> lk(sc.mu);
+  std::vector<float> Wp;
+  packW(pl, W, g.cin, g.numRings, Wp);
+  const PackedBlocks bp(pl, Wp, true);
+  ringSumsOfPlan(g, taps, nTaps, x, pl, Rp, sc.a, [&](long p0, long n) {
+    parallelFor(
+        (n + 47) / 48,
+        [&](long tb, long te) {
+          const long pb = p0 + tb * 48, pe = p0 + std::min(n, te * 48);
+          for (size_t j = 0; j < pl.blocks.size(); j++) {
+            const SteerBlock& b = pl.blocks[j];
+            const int no = b.o1 - b.o0;
+            // An output block no input links to (Im outputs of order m from inputs of order m only): zeros.
+            if (b.k == 0)
+              for (long p = pb; p < pe; p++) std::memset(y + p * cout + b.o0, 0, no * sizeof(float));
+            else
+              gemmPackedB((int)(pe - pb), no, b.k, Rp + pb * pl.kt + b.col, pl.kt, bp[j], y + pb * cout + b.o0, cout);
+          }
+        },
+        1);
+  });
+}
+
+void steerableFilterGrad(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* Rp, const float* dy, const SteerPlan& pl, int cout, float* dW) {
+  const long P = (long)g.batch * g.outH * g.outW;
+  const int cin = g.cin, rows = g.numRings;
+  Scratch& sc = scratch();
+  std::lock_guard<std::mutex> lk(sc.mu);
+  if (!Rp) {
+    float* rp = grow(sc.b, (size_t)P * pl.kt);
+    ringSumsOfPlan(g, taps, nTaps, x, pl, rp, sc.a, [](long, long) {});
+    Rp = rp;
+  }
+  std::vector<float> dWp(pl.wSize, 0.f);
+  for (const SteerBlock& b : pl.blocks)
+    if (b.k > 0) sgemm(true, false, b.o1 - b.o0, b.k, (int)P, 1.f, dy + b.o0, cout, Rp + b.col, pl.kt, 0.f, dWp.data() + b.w, b.k);
+  std::memset(dW, 0, sizeof(float) * (size_t)cout * cin * rows);
+  for (const SteerBlock& b : pl.blocks)
+    for (int o = b.o0; o < b.o1; o++) {
+      const float* src = dWp.data() + b.w + (long)(o - b.o0) * b.k;
+      for (const SteerSegment& s : b.segs) {
+        const int ni = s.i1 - s.i0;
+        for (int r = s.r0; r < s.r1; r++)
+          for (int i = s.i0; i < s.i1; i++) dW[((long)o * cin + i) * rows + r] = src[s.col + (r - s.r0) * ni + (i - s.i0)];
+      }
+    }
+}
+
+void steerableInputGrad(const RingGeom& g, const RingTap* taps, int nTaps, const float* dy, const SteerPlan& pl, const float* W, int cout, float* dx) {
+  const long P = (long)g.batch * g.outH * g.outW;
+  const int cin = g.cin, rows = g.numRings;
+  const long ld = (long)rows * cin;
+  Scratch& sc = scratch();
+  std::lock_guard<std::mutex> lk(sc.mu);
+  std::vector<float> Wp;
+  packW(pl, W, cin, rows, Wp);
+  float* Dp = grow(sc.b, (size_t)P * pl.kt);
+  const PackedBlocks bp(pl, Wp, false);
+  parallelFor(
+      (P + 47) / 48,
+      [&](long tb, long te) {
+        const long pb = tb * 48, pe = std::min(P, te * 48);
+        for (size_t j = 0; j < pl.blocks.size(); j++) {
+          const SteerBlock& b = pl.blocks[j];
+          if (b.k > 0) gemmPackedB((int)(pe - pb), b.k, b.o1 - b.o0, dy + pb * cout + b.o0, cout, bp[j], Dp + pb * pl.kt + b.col, pl.kt);
+        }
+      },
+      1);
+  scatterPlan(g, taps, nTaps, Dp, pl, dx, sc.a);
+}
+
+}  // namespace gmr
