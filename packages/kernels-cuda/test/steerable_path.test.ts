@@ -1,10 +1,11 @@
 /**
  * GMRSteerableConv2D's default path on native is 'rings' (this package registers it): a default layer runs the native
- * GMR kernels on its angle-weighted masks forward and backward and matches the 'dense' path on cpu (outputs and every gradient); its inference
+ * kernels (the GMR ones on its angle-weighted masks, or from 8 input channels the steerable block kernels) forward and backward and matches the 'dense' path on cpu (outputs and every gradient); its inference
  * cache holds the mixing weights and leaks nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { fieldChannels, GMRSteerableConv2D, steerablePathFor, type Fields } from '@gmr-conv/core';
+import { STEERABLE_CONV, STEERABLE_CONV_BACKPROP_FILTER, STEERABLE_CONV_BACKPROP_INPUT } from '@gmr-conv/core/kernel';
 import { kernelCallCounts, resetKernelCallCounts } from '../src/index.js';
 import { on, rand, relErr, tf } from './helpers.js';
 
@@ -58,9 +59,14 @@ describe("GMRSteerableConv2D path 'auto' on native", () => {
       resetKernelCallCounts();
       const got = await on('native', run(auto));
       const counts = kernelCallCounts();
-      expect(counts.gmrForward ?? 0, 'the native GMR forward ran').toBeGreaterThanOrEqual(1);
-      expect(counts.gmrBackpropInput ?? 0, 'its input gradient ran').toBeGreaterThanOrEqual(1);
-      expect(counts.gmrBackpropFilter ?? 0, 'its filter gradient ran').toBeGreaterThanOrEqual(1);
+      // from 8 input channels the layer runs the steerable block kernels (zero blocks of W skipped), below the GMR ones
+      const [fwd, bi, bf] =
+        cin >= 8
+          ? [STEERABLE_CONV, STEERABLE_CONV_BACKPROP_INPUT, STEERABLE_CONV_BACKPROP_FILTER]
+          : ['gmrForward', 'gmrBackpropInput', 'gmrBackpropFilter'];
+      expect(counts[fwd] ?? 0, `the native forward ran (${fwd})`).toBeGreaterThanOrEqual(1);
+      expect(counts[bi] ?? 0, 'its input gradient ran').toBeGreaterThanOrEqual(1);
+      expect(counts[bf] ?? 0, 'its filter gradient ran').toBeGreaterThanOrEqual(1);
       expect(counts.Conv2D ?? 0, 'no dense conv').toBe(0);
       expect(got.length).toBe(fields[0] > 0 ? 5 : 4); // no bias without order-0 outputs
       ['y', 'dx', 'dθ', 'dlogσ', 'dbias']
