@@ -137,8 +137,9 @@ void finalizeBuf(napi_env, void*, void* hint) {
 struct Args {
   napi_env env;
   std::vector<napi_value> v;
-  Args(napi_env e, napi_callback_info info, size_t want) : env(e), v(want) {
-    size_t argc = want;
+  // room > want: up to room arguments, the ones not passed read as undefined (optional trailing arguments).
+  Args(napi_env e, napi_callback_info info, size_t want, size_t room = 0) : env(e), v(std::max(want, room)) {
+    size_t argc = v.size();
     CHECK_NAPI(napi_get_cb_info(e, info, &argc, v.data(), nullptr, nullptr));
     if (argc < want) throw Error("expected " + std::to_string(want) + " arguments, got " + std::to_string(argc));
   }
@@ -399,13 +400,16 @@ ENTRY(RingSum) {
 
 ENTRY(GmrForward) {
   return guarded(env, [&] {
-    Args a(env, info, 6);  // (x, taps, geom, phiT, cout, y)
+    Args a(env, info, 6, 8);  // (x, taps, geom, phiT, cout, y[, bias | null, act]): act 1 = ReLU, after the bias
     RingGeom g = geomFrom(a, 2);
     auto taps = tapsFrom(a, 1, g);
     const int cout = a.i32(4);
     if (cout <= 0 || cout % g.groups) throw Error("gmrForward: cout must be a positive multiple of groups");
+    const int act = a.isNull(7) ? 0 : a.i32(7);
+    if (act < 0 || act > 1) throw Error("gmrForward: act must be 0 or 1");
     const size_t P = (size_t)g.batch * g.outH * g.outW;
-    gmrForwardFused(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), a.f32(3, (size_t)cout * g.numRings * (g.cin / g.groups)), cout, a.f32(5, P * cout));
+    gmrForwardFused(g, taps.data(), (int)taps.size(), a.f32(0, xSize(g)), a.f32(3, (size_t)cout * g.numRings * (g.cin / g.groups)), cout, a.f32(5, P * cout),
+                    nullptr, a.isNull(6) ? nullptr : a.f32(6, (size_t)cout), act);
     return undefinedValue(env);
   });
 }

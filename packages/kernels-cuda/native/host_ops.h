@@ -23,8 +23,9 @@ void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, 
 // Forward without keeping R: ring sums of a block of positions (in cache), then its mixing product, block by block.
 // phiT [Cout, n·Cin/groups] (per output channel: ring-major, then input channel of its group); y [B·Ho·Wo, Cout].
 // With keepR (under a gradient tape) R is written whole there too: one input channel in the same pass, otherwise
-// ringSum then one product per group.
-void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* phiT, int cout, float* y, float* keepR = nullptr);
+// ringSum then one product per group. bias [Cout] (or null) and act (1 = ReLU) applied to y on the way.
+void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const float* phiT, int cout, float* y, float* keepR = nullptr,
+                     const float* bias = nullptr, int act = 0);
 
 // Filter gradient dΦ [Cout, Cin/groups, n] = Σ over positions of dy[p]ᵀ · R[p] per group, R [B·Ho·Wo, groups, n,
 // Cin/groups] as ringSum writes it, or recomputed chunk by chunk from x when R is null. Same bits at any thread count.

@@ -48,6 +48,10 @@ export interface NativeAddon {
     phiT: Float32Array,
     cout: number,
     y: Float32Array,
+    /** [Cout], added to y on the way (null: none) */
+    bias?: Float32Array | null,
+    /** 1: ReLU after the bias */
+    act?: number,
   ): void;
   /**
    * GMR filter gradient dΦ [Cout, Cin/g, n] = Σ_p dy[p]ᵀ·R[p] per group, from the kept ring sums r [P, Cin·n] or, when

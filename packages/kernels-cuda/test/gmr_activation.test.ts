@@ -17,6 +17,15 @@ const cases: [string, number[], number[], GMRConvOptions][] = [
     [6, 4, 4],
     { kernelSize: 7, strides: 2, dataFormat: 'channelsFirst' },
   ],
+  // The fused forward's other blocks: one input channel (rows of the padded image), reflect padding (the general
+  // blocks of positions); bias and ReLU in the forward's blocks in every case.
+  ['fused forward, one input channel, 1→24 k9', [2, 12, 11, 1], [24, 1, 5], { kernelSize: 9, padding: 'same' }],
+  [
+    'fused forward, reflect padding, 4→6 k5',
+    [2, 7, 8, 4],
+    [6, 4, 3],
+    { kernelSize: 5, padding: 'same', paddingMode: 'reflect' },
+  ],
   // Cout·Cin·n = 256·256·5 is above the fused path's limit: ring sums, then sgemm, then the bias pass
   ['ring sums + sgemm, 256→256 k9', [1, 5, 5, 256], [256, 256, 5], { kernelSize: 9, padding: 'same' }],
 ];
