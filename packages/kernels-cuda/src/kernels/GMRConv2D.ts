@@ -47,8 +47,9 @@ export function gmrConv2D({ inputs, backend: b, attrs: a }: GMRKernelArgs<typeof
   const act = a.activation === 'relu' ? 1 : 0;
   if (!taping && backend.kind === 'native' && coutG * k <= FUSE_MAX_MIX) {
     // No backward will follow: ring sums and mixing fused block by block (R never leaves the cache). The GMR-CNN's
-    // layers at two threads (wall): 24→48 k9 14² 0.61 ms fused against 0.78 for ring sums + sgemm, 48→96 k5 7² 0.27
-    // against 0.32; at one thread 0.97 against 1.00 and 0.35 against 0.32 (R of 0.9 MB in L2): fused for both.
+    // layers, batch 32 (bench/gmr_layers.mjs): at two threads (wall) 24→48 k9 14² 0.61 ms fused against 0.78 for ring
+    // sums + sgemm, 48→96 k5 7² 0.27 against 0.32; at one thread (CPU) 1.08 against 1.13 and 0.36 against 0.35 (its
+    // R, 0.9 MB, stays in L2): fused for both, bias and activation included.
     count(GMR_COUNTERS.forwardFused);
     const y = backend.allocFloat32(P * cout);
     // Bias and activation block by block too, on rows still in cache (a separate pass over y cost 0.15–0.2 ms for
