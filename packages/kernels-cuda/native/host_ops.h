@@ -15,7 +15,8 @@ void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float 
 
 // GEMM with B packed once (for many products against the same B, as a convolution's blocks of rows):
 // packBFull writes op(B) [K × N] into packedBSize(K, N) floats; gemmPackedB then sets C [M × N] = A [M × K] · B on the
-// calling thread (A row-major, read in place by the AVX2/AVX-512 kernels).
+// calling thread (A row-major, read in place by the AVX2/AVX-512 kernels). Bp needs no particular alignment (64 bytes
+// is fastest: the tiles' loads of B then never split a cache line).
 int packedBSize(int K, int N);
 void packBFull(int K, int N, const float* B, int ldb, bool transB, float* Bp);
 void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, float* C, int ldc);
