@@ -481,15 +481,35 @@ struct C1Path {
     }
   }
   // The same with a position's Cout outputs in V registers (a scalar loop left these sums in memory: 0.45 ms of the
-  // 0.58 ms that 1→24 k9 on 28×28 took).
+  // 0.58 ms that 1→24 k9 on 28×28 took), Q positions at a time: one position's V sums alone wait on the FMA latency
+  // ring after ring (1→24 k9 28², batch 32, one thread: the fused forward 0.28 → 0.21 ms). Each sum runs over the
+  // rings in order as before: the same bits.
   template <int V>
   __attribute__((target("avx512f"))) static void mixC1Avx512(const float* s, int len, int n, const float* phiR, int cout, float* y) {
+    constexpr int Q = V >= 4 ? 2 : 8 / V;
     __mmask16 m[V];
     for (int v = 0; v < V; v++) {
       const int left = cout - 16 * v;
       m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
     }
-    for (int i = 0; i < len; i++) {
+    int i = 0;
+    for (; i + Q <= len; i += Q) {
+      __m512 acc[Q][V];
+      for (int q = 0; q < Q; q++)
+        for (int v = 0; v < V; v++) acc[q][v] = _mm512_setzero_ps();
+      for (int r = 0; r < n; r++) {
+        const float* f = phiR + (size_t)r * cout;
+        __m512 fv[V];
+        for (int v = 0; v < V; v++) fv[v] = _mm512_maskz_loadu_ps(m[v], f + 16 * v);
+        for (int q = 0; q < Q; q++) {
+          const __m512 sv = _mm512_set1_ps(s[(size_t)r * 64 + i + q]);
+          for (int v = 0; v < V; v++) acc[q][v] = _mm512_fmadd_ps(sv, fv[v], acc[q][v]);
+        }
+      }
+      for (int q = 0; q < Q; q++)
+        for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(y + (long)(i + q) * cout + 16 * v, m[v], acc[q][v]);
+    }
+    for (; i < len; i++) {
       __m512 acc[V];
       for (int v = 0; v < V; v++) acc[v] = _mm512_setzero_ps();
       for (int r = 0; r < n; r++) {

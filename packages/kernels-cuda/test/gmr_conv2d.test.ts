@@ -86,6 +86,8 @@ describe('native GMRConv2D vs core composed on cpu', () => {
     { name: 'CNN 24→48 k9 14²', cin: 24, cout: 48, size: [14, 14], opts: { kernelSize: 9, padding: 'same' } },
     { name: 'CNN 48→96 k5 7²', cin: 48, cout: 96, size: [7, 7], opts: { kernelSize: 5, padding: 'same' } },
     { name: '1→40 k5 9×70', cin: 1, cout: 40, size: [9, 70], opts: { kernelSize: 5, padding: 'same' } },
+    // One vector of outputs, eight positions at a time and one left over per row.
+    { name: '1→12 k5 6×9 batch 3', cin: 1, cout: 12, size: [6, 9], batch: 3, opts: { kernelSize: 5, padding: 'same' } },
     {
       name: '1→70 k3 replicate 6×5',
       cin: 1,
