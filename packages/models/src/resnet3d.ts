@@ -34,7 +34,6 @@ export class GlobalAveragePooling3D extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(GlobalAveragePooling3D);
 
-
 /**
  * BatchNormalization over the last axis of a 5D tensor (tfjs-layers' own stops at rank 4):
  * [B, D, H, W, C] is folded to [B·D, H, W, C], normalised, and unfolded. Same weights and

@@ -183,10 +183,7 @@ export function gmrSteerableCNN(o: SteerableCNNOptions = {}): tfl.LayersModel {
       : tfl.layers.globalAveragePooling2d({ name: 'avgpool' }),
     x,
   );
-  x = apply(
-    new FusedBatchNormalization({ name: 'head_bn', axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }),
-    x,
-  );
+  x = apply(new FusedBatchNormalization({ name: 'head_bn', axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM }), x);
   const features = x.shape[1] as number;
   const logits = linear(x, 'fc', numClasses, features);
   return tfl.model({ inputs: input, outputs: logits, name: o.name ?? 'gmr_steerable_cnn' });
