@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The plain CNN's three convolutions (apps/cli's plain-cnn 16/32/64: 1→16 k9 28×28, 16→32 k9 14×14, 32→64 k5 7×7,
 // 'same' zero padding, batch 32, NHWC) one op at a time: forward, input gradient and filter gradient, each as the
-// addon call alone, in process CPU time at one thread (GMR_NATIVE_THREADS is ignored: setThreads(1)). Every addon
+// addon call alone (the forward also with bias + ReLU, as FusedConv2D runs it; PyTorch has no such column), in
+// process CPU time at one thread (GMR_NATIVE_THREADS is ignored: setThreads(1)). Every addon
 // file named on the command line (default build/gmr_host.node; e.g. a copy of an earlier build) and PyTorch's
 // conv2d with torch.nn.grad's conv2d_input / conv2d_weight at one thread (bench/conv_layers.py, oneDNN) alternate
 // round by round; prints the median of each op over rounds (each round a median of `runs` calls) and the load.
@@ -49,12 +50,14 @@ function ours(a) {
     const geom = Int32Array.from([B, hw, hw, cin, hw, hw, 1, 1, k, k, 1, 1, 1, 1, p, p, 0]);
     const x = rand(B * hw * hw * cin),
       w = rand(k * k * cin * cout),
-      dy = rand(B * hw * hw * cout);
+      dy = rand(B * hw * hw * cout),
+      bias = rand(cout);
     const y = alloc(a, dy.length),
       dx = alloc(a, x.length),
       dw = alloc(a, w.length);
     const r = {
       forward: cpuMs(() => a.convForward(x, w, geom, cout, null, 0, y)),
+      'forward+bias+ReLU': cpuMs(() => a.convForward(x, w, geom, cout, bias, 1, y)),
       inputGrad: cpuMs(() => a.convBackpropInput(dy, w, geom, cout, dx)),
       filterGrad: cpuMs(() => a.convBackpropFilter(x, dy, geom, cout, dw)),
     };
@@ -78,8 +81,8 @@ console.log(
 const cols = Object.keys(res);
 console.log(['layer', 'op', ...cols, ...cols.filter((c) => c !== 'torch').map((c) => `${c}/torch`)].join(' | '));
 LAYERS.forEach(([lname], li) => {
-  for (const op of ['forward', 'inputGrad', 'filterGrad']) {
-    const m = Object.fromEntries(cols.map((c) => [c, median(res[c].map((r) => r[li][op]))]));
+  for (const op of ['forward', 'forward+bias+ReLU', 'inputGrad', 'filterGrad']) {
+    const m = Object.fromEntries(cols.map((c) => [c, median(res[c].map((r) => r[li][op] ?? NaN))]));
     console.log(
       [
         lname,

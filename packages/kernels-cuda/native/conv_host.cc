@@ -224,11 +224,28 @@ bool directConvs() {
 
 inline __mmask16 tailMask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? (__mmask16)0 : (__mmask16)((1u << cols) - 1); }
 
+// The forward tiles' epilogue, applied to the accumulators as they are stored (no second pass over y): + bias
+// (its 16 columns of this panel, null: none), then ReLU when act == 1, in addBiasAct's order and as it writes it,
+// v > 0 ? v : 0 (+0 for a NaN or a −0).
+struct Epilogue {
+  const float* bias;  // at the tile's first column, or null
+  int act;
+};
+template <int NP>
+__attribute__((always_inline, target("avx512f"))) inline void loadBias(const Epilogue& ep, const __mmask16* mq, __m512 (&bv)[NP]) {
+  _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) bv[q] = ep.bias ? _mm512_maskz_loadu_ps(mq[q], ep.bias + q * 16) : _mm512_setzero_ps();
+}
+__attribute__((always_inline, target("avx512f"))) inline __m512 applyEpilogue(const Epilogue& ep, __m512 v, __m512 bv) {
+  if (ep.bias) v = _mm512_add_ps(v, bv);
+  if (ep.act == 1) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+  return v;
+}
+
 // y rows [0, rows) (row stride ldy) × columns [0, 16·NP) (the last panel masked to `cols` − 16·(NP − 1)) =
 // Σ over k of a[r][koff[k]] · w[k·ldw + column]: a, the rows' first taps; koff, im2col column k's offset from it.
 // One loop over k (not taps, then channels): with one input channel a tap is one step, and the offset is one load.
 template <int NP>
-__attribute__((target("avx512f"))) void directTile(const float* const* a, int rows, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy) {
+__attribute__((target("avx512f"))) void directTile(const float* const* a, int rows, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, Epilogue ep) {
   __m512 acc[DR][NP];
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++)
     _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
@@ -244,8 +261,12 @@ __attribute__((target("avx512f"))) void directTile(const float* const* a, int ro
       _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) acc[r][q] = _mm512_fmadd_ps(av, b[q], acc[r][q]);
     }
   }
+  __mmask16 mq[NP];
+  _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) mq[q] = q == NP - 1 ? m : (__mmask16)0xFFFF;
+  __m512 bv[NP];
+  loadBias<NP>(ep, mq, bv);
   _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) if (r < rows)
-    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, q == NP - 1 ? m : (__mmask16)0xFFFF, acc[r][q]);
+    _Pragma("GCC unroll 16") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], applyEpilogue(ep, acc[r][q], bv[q]));
 }
 
 // Offset of each im2col column k = (ty, tx, ci) in the padded input from a position's first tap, in floats.
@@ -295,7 +316,7 @@ constexpr int RUN_EDGE = 4;
 // 14×14 rows); kind null: all columns for all positions (a switch per tap costs more than it saves with a channel
 // or two per tap). Writes all RUN·NRUNS rows of y.
 template <int NP, int RUN, int NRUNS, int STEP>
-__attribute__((target("avx512f"))) void directRunTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, const unsigned char* kind, int cin) {
+__attribute__((target("avx512f"))) void directRunTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, const unsigned char* kind, int cin, Epilogue ep) {
   constexpr int R = RUN * NRUNS;
   __m512 acc[R][NP];
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
@@ -316,8 +337,10 @@ __attribute__((target("avx512f"))) void directRunTile(const float* const* a, con
       default: break;
     }
   }
+  __m512 bv[NP];
+  loadBias<NP>(ep, mq, bv);
   _Pragma("GCC unroll 28") for (int r = 0; r < R; r++)
-    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], acc[r][q]);
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], applyEpilogue(ep, acc[r][q], bv[q]));
 }
 
 // One whole output row of RUN positions × NP 16-wide panels, for stride 1, dilation 1 and the padding of 'same'
@@ -327,7 +350,7 @@ __attribute__((target("avx512f"))) void directRunTile(const float* const* a, con
 // load per multiply-add with one panel (16 per 28 with two); and the taps that read padding are never visited.
 // Same arguments as directRunTile (a[0]: the row's first tap; koff's kernel rows from the first that reads x).
 template <int NP, int RUN, int KW, int STEP>
-__attribute__((target("avx512f"))) void rowTapTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, const unsigned char*, int) {
+__attribute__((target("avx512f"))) void rowTapTile(const float* const* a, const int* koff, int K, const float* w, int ldw, int cols, float* y, int ldy, const unsigned char*, int, Epilogue ep) {
   static_assert(NP * (RUN + KW) + 1 <= 32, "accumulators, filter rows and the broadcast fit the 32 registers");
   constexpr int PADL = (KW - 1) / 2;
   __m512 acc[RUN][NP];
@@ -355,15 +378,17 @@ __attribute__((target("avx512f"))) void rowTapTile(const float* const* a, const 
       }
     }
   }
+  __m512 bv[NP];
+  loadBias<NP>(ep, mq, bv);
   _Pragma("GCC unroll 28") for (int r = 0; r < RUN; r++)
-    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], acc[r][q]);
+    _Pragma("GCC unroll 2") for (int q = 0; q < NP; q++) _mm512_mask_storeu_ps(y + (size_t)r * ldy + q * 16, mq[q], applyEpilogue(ep, acc[r][q], bv[q]));
 }
 
 // The rowTapTile instance for a layer, if any (stride and dilation 1 along the row, 'same' columns, its row length,
 // kernel width and channel count): 14-wide rows of 9 taps one panel at a time, 7-wide rows of 5 taps two at a time
 // (one where there are only 16 output channels).
 struct RowTapShape {
-  void (*fn)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int);
+  void (*fn)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int, Epilogue);
   int np;
 };
 RowTapShape rowTapShape(const RingGeom& g, int cout) {
@@ -386,7 +411,7 @@ RowTapShape rowTapShape(const RingGeom& g, int cout) {
   return {nullptr, 0};
 }
 
-using RunTile = void (*)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int);
+using RunTile = void (*)(const float* const*, const int*, int, const float*, int, int, float*, int, const unsigned char*, int, Epilogue);
 struct RunShape {
   RunTile fn;
   int rows;  // output rows per tile (NRUNS, at most 4)
@@ -418,7 +443,8 @@ RunShape runShape(int run, int step, int np) {
 
 // y [P, cout] = conv(x, w) with w [taps·cin, cout] (row stride cout), over the pool's threads by groups of output
 // rows: row-tap tiles (rowTapTile) where the layer has an instance, else whole-row tiles (directRunTile) where the
-// row length and step have one, else 14-position tiles; the output channels 32 (or, when cout ≤ 16, 16) at a time.
+// row length and step have one, else 14-position tiles; the output channels 32 (or, when cout ≤ 16, 16) at a time;
+// bias and ReLU applied as each tile is stored.
 
 void directForward(const RingGeom& g, const float* x, const float* w, int cout, float* y, const float* bias, int act) {
   int np = cout <= 16 ? 1 : 2;
@@ -457,6 +483,8 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
     }
     if (ty0 >= ty1) ty0 = ty1 = 0;
   };
+  // Bias and ReLU in the tiles' stores (Epilogue), for output columns from j0.
+  auto epilogueAt = [&](int j0) { return Epilogue{bias ? bias + j0 : nullptr, act}; };
   // Output rows [row0, row1) (over all images), in groups from row0.
   auto rowsOf = [&](long row0, long row1) {
     for (long r0 = row0; r0 < row1; r0 += group) {
@@ -471,7 +499,7 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
         const float* a[4];
         for (int j = 0; j < group; j++) a[j] = positionBase(g, xp, (r0 + j) * g.outW);
         for (int j0 = 0; j0 < cout; j0 += 16 * np)
-          rsh.fn(a, ko, K, wk + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout, g.cin >= 8 ? kind.data() + (size_t)ty0 * g.kw : nullptr, g.cin);
+          rsh.fn(a, ko, K, wk + j0, cout, std::min(16 * np, cout - j0), y + p0 * cout + j0, cout, g.cin >= 8 ? kind.data() + (size_t)ty0 * g.kw : nullptr, g.cin, epilogueAt(j0));
       } else {
         for (long t0 = p0; t0 < p1; t0 += DR) {
           const int rows = (int)std::min<long>(DR, p1 - t0);
@@ -479,12 +507,11 @@ void directForward(const RingGeom& g, const float* x, const float* w, int cout, 
           _Pragma("GCC unroll 16") for (int r = 0; r < DR; r++) a[r] = positionBase(g, xp, t0 + std::min(r, rows - 1));
           for (int j0 = 0; j0 < cout; j0 += 32) {
             const int cols = std::min(32, cout - j0);
-            if (cols > 16) directTile<2>(a, rows, ko, K, wk + j0, cout, cols, y + t0 * cout + j0, cout);
-            else directTile<1>(a, rows, ko, K, wk + j0, cout, cols, y + t0 * cout + j0, cout);
+            if (cols > 16) directTile<2>(a, rows, ko, K, wk + j0, cout, cols, y + t0 * cout + j0, cout, epilogueAt(j0));
+            else directTile<1>(a, rows, ko, K, wk + j0, cout, cols, y + t0 * cout + j0, cout, epilogueAt(j0));
           }
         }
       }
-      if (bias || act) addBiasAct(y + p0 * cout, bias, p1 - p0, cout, act);
     }
   };
   if (lazy) {

@@ -181,6 +181,44 @@ describe('plain convolutions on native vs cpu', () => {
     });
   }
 
+  // Bias and ReLU in the tiles' stores (FusedConv2D): every case's tiles (row-tap, whole-row, 14-position, masked
+  // panels), with bias and ReLU, bias alone, ReLU alone.
+  const EPILOGUES = [
+    { bias: true, activation: 'relu' },
+    { bias: true, activation: 'linear' },
+    { bias: false, activation: 'relu' },
+  ] as const;
+  it('fused forward: bias and ReLU applied in the tiles, every case', async () => {
+    const f = () =>
+      cases.flatMap((c, ci) =>
+        EPILOGUES.map((e) =>
+          tf.fused.conv2d({
+            x: t(c.x, 1 + ci) as tf.Tensor4D,
+            filter: t([...c.k, c.x[3], c.cout], 2 + ci) as tf.Tensor4D,
+            strides: c.strides ?? 1,
+            pad: c.pad,
+            dilations: c.dilations ?? 1,
+            bias: e.bias ? t([c.cout], 3 + ci) : undefined,
+            activation: e.activation,
+          }),
+        ),
+      );
+    const ref = await on('cpu', f);
+    resetKernelCallCounts();
+    const got = await on('native', f);
+    expect(kernelCallCounts()['FusedConv2D']).toBe(cases.length * EPILOGUES.length);
+    ref.forEach((r, i) => {
+      const what = `${cases[Math.floor(i / EPILOGUES.length)]!.name}, ${JSON.stringify(EPILOGUES[i % EPILOGUES.length])}`;
+      expect(relErr(got[i]!, r), what).toBeLessThan(2e-5);
+      // ReLU's zeros exactly where cpu has them (no −0, no small negatives).
+      if (EPILOGUES[i % EPILOGUES.length]!.activation === 'relu')
+        expect(
+          got[i]!.every((v, j) => v > 0 === r[j]! > 0 && v >= 0 && !Object.is(v, -0)),
+          what,
+        ).toBe(true);
+    });
+  });
+
   it('dilated forward (2 and [2, 3], same and valid)', async () => {
     const f = () => [
       tf.conv2d(t([2, 11, 10, 8], 1) as tf.Tensor4D, t([3, 3, 8, 20], 2) as tf.Tensor4D, 1, 'same', 'NHWC', 2),
