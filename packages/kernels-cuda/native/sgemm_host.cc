@@ -247,7 +247,7 @@ __attribute__((target("avx512f"))) void microAvx512DirectT(int kc, const float* 
 // by loads rather than FMAs). The sums run over k in the same order as in the other tiles (the same bits).
 constexpr int MRW = 8;
 template <int V>
-__attribute__((target("avx512f"))) void microAvx512Wide(int kc, const float* A, int lda, const float* Bp, long ps, float* C, int ldc, int rows, int cols, float alpha) {
+__attribute__((target("avx512f"))) void microAvx512Wide(int kc, const float* A, int lda, const float* Bp, long ps, float* C, int ldc, int rows, int cols, float alpha, bool store) {
   const float* a[MRW];
   for (int r = 0; r < MRW; r++) a[r] = A + (size_t)std::min(r, rows - 1) * lda;
   __m512 acc[MRW][V];
@@ -267,7 +267,9 @@ __attribute__((target("avx512f"))) void microAvx512Wide(int kc, const float* A, 
     const __mmask16 m = left >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
     for (int r = 0; r < rows; r++) {
       float* c = C + (size_t)r * ldc + NR * v;
-      _mm512_mask_storeu_ps(c, m, _mm512_fmadd_ps(al, acc[r][v], _mm512_maskz_loadu_ps(m, c)));
+      // store: C not read (it would be zeros), the same FMA on a zero register: the same bits.
+      const __m512 old = store ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, c);
+      _mm512_mask_storeu_ps(c, m, _mm512_fmadd_ps(al, acc[r][v], old));
     }
   }
 }
@@ -310,18 +312,22 @@ DirectKernel direct() {
 // last one on the 12 × 16 tile. Bp: the k-block's panels (panel p at p·NR·kc); C and ncols counted from panel pb's
 // first column. (24→48 k9 14²'s product, 6272 × 48 × 120 at one thread: 0.63 → 0.52 ms; the fused forward's blocks
 // of 196 rows 129 → 170 GFLOP/s.)
-void panelsAvx512(int kc, const float* A, int lda, const float* Bp, int pb, int pe, int ncols, float* C, int ldc, int rows, float alpha) {
+void panelsAvx512(int kc, const float* A, int lda, const float* Bp, int pb, int pe, int ncols, float* C, int ldc, int rows, float alpha, bool store) {
   const long ps = (long)NR * kc;
   int p = pb;
+  if (store && (pe - pb) % 3 == 1) {  // the last panel's 12 × 16 tile accumulates: its columns zeroed first
+    const int jc = (pe - 1 - pb) * NR, cols = std::min(NR, ncols - jc);
+    for (int i = 0; i < rows; i++) std::memset(C + (size_t)i * ldc + jc, 0, (size_t)cols * sizeof(float));
+  }
   for (; p + 2 < pe; p += 3) {
     const int jc = (p - pb) * NR, cols = std::min(3 * NR, ncols - jc);
     for (int i = 0; i < rows; i += MRW)
-      microAvx512Wide<3>(kc, A + (size_t)i * lda, lda, Bp + p * ps, ps, C + (size_t)i * ldc + jc, ldc, std::min(MRW, rows - i), cols, alpha);
+      microAvx512Wide<3>(kc, A + (size_t)i * lda, lda, Bp + p * ps, ps, C + (size_t)i * ldc + jc, ldc, std::min(MRW, rows - i), cols, alpha, store);
   }
   if (p + 1 < pe) {
     const int jc = (p - pb) * NR, cols = std::min(2 * NR, ncols - jc);
     for (int i = 0; i < rows; i += MRW)
-      microAvx512Wide<2>(kc, A + (size_t)i * lda, lda, Bp + p * ps, ps, C + (size_t)i * ldc + jc, ldc, std::min(MRW, rows - i), cols, alpha);
+      microAvx512Wide<2>(kc, A + (size_t)i * lda, lda, Bp + p * ps, ps, C + (size_t)i * ldc + jc, ldc, std::min(MRW, rows - i), cols, alpha, store);
     p += 2;
   }
   if (p < pe) {
@@ -437,7 +443,10 @@ void packBFull(int K, int N, const float* B, int ldb, bool transB, float* Bp) {
 }
 
 void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, float* C, int ldc) {
-  for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+  // C zeroed in one call where its rows are contiguous (a call per row of 48 floats: 4% of the fused forward).
+  if (ldc == N) std::memset(C, 0, (size_t)M * N * sizeof(float));
+  else
+    for (int i = 0; i < M; i++) std::memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
   if (K <= 0) return;
   const DirectKernel dk = direct();
   const int nPanels = (N + NR - 1) / NR;
@@ -447,7 +456,7 @@ void gemmPackedB(int M, int N, int K, const float* A, int lda, const float* Bp, 
     if (dk.fn == microAvx512Direct && !wideOff()) {
       // Rows in blocks that keep A's part in L1 (B's k-block, used by every block, stays in L2 at worst).
       for (int i0 = 0; i0 < M; i0 += 48)
-        panelsAvx512(kc, A + (size_t)i0 * lda + k0, lda, Bk, 0, nPanels, N, C + (size_t)i0 * ldc, ldc, std::min(48, M - i0), 1.f);
+        panelsAvx512(kc, A + (size_t)i0 * lda + k0, lda, Bk, 0, nPanels, N, C + (size_t)i0 * ldc, ldc, std::min(48, M - i0), 1.f, false);
       continue;
     }
     if (dk.fn) {
@@ -472,8 +481,14 @@ void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float 
   if (M <= 0 || N <= 0) return;
   if (threads && K > 0 && alpha != 0.f && skinny(M, N, K)) return sgemmSkinny(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   const bool parallel = threads && (double)M * N * K > 64.0 * 64 * 64;
+  static const bool packAlways = std::getenv("GMR_NATIVE_PACK_A") != nullptr;
+  const DirectKernel dk = direct();
+  const bool inPlace = !transA && dk.fn && !packAlways;
+  // One block of k and of columns on the wide AVX-512 tiles with beta = 0: the tiles store C rather than add to it,
+  // and C is not zeroed first (that pass, out of cache for 6272 × 120, was 7% of the input gradient's 24→48 k9 14²).
+  const bool storeC = beta == 0.f && K > 0 && K <= KC && N <= NC && alpha != 0.f && inPlace && dk.fn == microAvx512Direct && !wideOff();
   // C ← beta·C first, so that every k-block accumulates.
-  if (beta != 1.f) {
+  if (beta != 1.f && !storeC) {
     auto scale = [&](long b, long e) {
       for (long i = b; i < e; i++) {
         float* c = C + (size_t)i * ldc;
@@ -487,9 +502,6 @@ void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float 
   Micro mk = micro();
   // The direct tile reads A in place (GMR_NATIVE_PACK_A=1 packs it anyway); transposed, on AVX-512, its
   // transposed twin does (a tile's 12 rows are 12 consecutive floats of each row of A).
-  static const bool packAlways = std::getenv("GMR_NATIVE_PACK_A") != nullptr;
-  const DirectKernel dk = direct();
-  const bool inPlace = !transA && dk.fn && !packAlways;
   const bool transposeA = transA && dk.fn == microAvx512Direct && !packAlways;
   const int icBlocks = (M + MC - 1) / MC;
   for (int j0 = 0; j0 < N; j0 += NC) {
@@ -511,7 +523,7 @@ void sgemmOn(bool threads, bool transA, bool transB, int M, int N, int K, float 
           const int i0 = ib * MC, mc = std::min(MC, M - i0);
           const int pb = nPanels * jg / jGroups, pe = nPanels * (jg + 1) / jGroups;
           if (inPlace && dk.fn == microAvx512Direct && !wideOff()) {
-            panelsAvx512(kc, A + (size_t)i0 * lda + k0, lda, Bp, pb, pe, nc - pb * NR, C + (size_t)i0 * ldc + j0 + pb * NR, ldc, mc, alpha);
+            panelsAvx512(kc, A + (size_t)i0 * lda + k0, lda, Bp, pb, pe, nc - pb * NR, C + (size_t)i0 * ldc + j0 + pb * NR, ldc, mc, alpha, storeC);
             continue;
           }
           if (inPlace) {

@@ -18,6 +18,8 @@ describe('host sgemm', () => {
     [13, 13, 600], // one masked 12 × 16 tile, three k-blocks
     [300, 5, 5], // skinny
     [48, 120, 700], // dyᵀ·R's form: transposed A, few rows, long k
+    [200, 120, 48], // the input gradient's D = dy·Φ (24→48): one k-block, C stored rather than zeroed and added to
+    [30, 64, 100], // four panels: the last one on the 12 × 16 tile (and one panel per task at 2 threads)
   ];
   const cases = shapes.flatMap((s) =>
     [false, true].flatMap((tA) =>
