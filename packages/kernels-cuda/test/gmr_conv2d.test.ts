@@ -141,6 +141,102 @@ describe('native GMRConv2D vs core composed on cpu', () => {
     },
   );
 
+  // The ring sums as row and column passes (RowColRings in native/host_ops.cc: stride 1 along the row, where they
+  // need fewer vector operations than the gathers) straight from the addon against plain loops over the taps: ringSum,
+  // the fused forward (local rows of R times Φᵀ) and the forward that keeps R, at 1 and 2 threads with equal bits.
+  // Cases: the GMR-CNN's 24→48 layer, every padding mode on k9, dilation 2 with groups, 'valid' padding, stride 2
+  // down the rows, more than 64 channels per group; the last one (k5 on 7 × 7) stays on the gathers.
+  it.each([
+    // [batch, cin, cout, k, H, W, groups, padMode, dilation, strideH, pad]
+    [32, 24, 48, 9, 14, 14, 1, 0, 1, 1, 4],
+    [3, 8, 5, 9, 12, 11, 1, 1, 1, 1, 4],
+    [2, 6, 4, 9, 10, 13, 2, 2, 1, 1, 3],
+    [2, 12, 6, 7, 15, 16, 3, 3, 2, 1, 6],
+    [2, 16, 8, 9, 13, 17, 1, 0, 1, 1, 0],
+    [3, 10, 4, 9, 19, 12, 1, 0, 1, 2, 4],
+    [2, 80, 16, 9, 10, 10, 1, 0, 1, 1, 4],
+    [4, 48, 96, 5, 7, 7, 1, 0, 1, 1, 2],
+  ])(
+    'ring sums %i×%i→%i k%i %i×%i groups %i pad mode %i dilation %i stride %i pad %i: row/column passes match the taps',
+    (...c) => {
+      const [B, cin, cout, k, H, W, groups, pm, dil, sh, pad] = c as number[];
+      const { addon } = loadAddon('host');
+      const { masks, numRings: n } = ringMasks([k!, k!]);
+      const taps = ringTaps(masks, n, k!, k!);
+      const span = (k! - 1) * dil! + 1;
+      const oh = Math.floor((H! + 2 * pad! - span) / sh!) + 1,
+        ow = W! + 2 * pad! - span + 1;
+      const geom = Int32Array.from([B!, H!, W!, cin!, oh, ow, groups!, n, k!, k!, sh!, 1, dil!, dil!, pad!, pad!, pm!]);
+      const cinG = cin! / groups!,
+        coutG = cout! / groups!,
+        kk = n * cinG,
+        P = B! * oh * ow,
+        rowLen = cin! * n;
+      const map = (q: number, size: number) => {
+        if (pm === 0) return q < 0 || q >= size ? -1 : q;
+        if (pm === 1) {
+          let r = Math.abs(q);
+          if (r >= size) r = 2 * (size - 1) - r;
+          return r;
+        }
+        if (pm === 2) return Math.min(size - 1, Math.max(0, q));
+        return ((q % size) + size) % size;
+      };
+      const x = rand(B! * H! * W! * cin!, 51),
+        phi = rand(cout! * kk, 52);
+      const refR = new Float64Array(P * rowLen);
+      for (let b = 0; b < B!; b++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++) {
+            const p = (b * oh + oy) * ow + ox;
+            for (let t = 0; t < taps.length; t += 4) {
+              const iy = map(oy * sh! - pad! + taps[t]! * dil!, H!),
+                ix = map(ox - pad! + taps[t + 1]! * dil!, W!);
+              if (iy < 0 || ix < 0) continue;
+              const r = taps[t + 2]!,
+                w = taps[t + 3]!;
+              for (let ci = 0; ci < cin!; ci++) {
+                const grp = Math.floor(ci / cinG);
+                refR[p * rowLen + (grp * n + r) * cinG + (ci % cinG)] += w * x[((b * H! + iy) * W! + ix) * cin! + ci]!;
+              }
+            }
+          }
+      // y[p, grp·coutG + o] = Σ_j R[p, grp·kk + j] · Φ[grp·coutG + o, j]
+      const refY = new Float64Array(P * cout!);
+      for (let p = 0; p < P; p++)
+        for (let co = 0; co < cout!; co++) {
+          const grp = Math.floor(co / coutG);
+          let s = 0;
+          for (let j = 0; j < kk; j++) s += refR[p * rowLen + grp * kk + j]! * phi[co * kk + j]!;
+          refY[p * cout! + co] = s;
+        }
+      const before = addon!.info().threads;
+      const got: Float32Array[][] = [];
+      try {
+        for (const threads of [1, 2]) {
+          addon!.setThreads(threads);
+          const r = new Float32Array(P * rowLen),
+            y = new Float32Array(P * cout!),
+            yKeep = new Float32Array(P * cout!),
+            rKeep = new Float32Array(P * rowLen);
+          addon!.ringSum(x, taps, geom, r);
+          addon!.gmrForward(x, taps, geom, phi, cout!, y);
+          addon!.gmrForwardKeep(x, taps, geom, phi, cout!, yKeep, rKeep);
+          got.push([r, y, yKeep, rKeep]);
+        }
+      } finally {
+        addon!.setThreads(before);
+      }
+      const [r, y, yKeep, rKeep] = got[0]!;
+      expect(relErr(r!, Float32Array.from(refR))).toBeLessThan(1e-5);
+      expect(relErr(y!, Float32Array.from(refY))).toBeLessThan(1e-5);
+      expect(relErr(yKeep!, Float32Array.from(refY))).toBeLessThan(1e-5);
+      expect(Array.from(rKeep!)).toEqual(Array.from(r!));
+      for (let i = 0; i < 4; i++)
+        expect(Array.from(got[1]![i]!), `output ${i} at 2 threads`).toEqual(Array.from(got[0]![i]!));
+    },
+  );
+
   // gmrFilterGrad (native/host_ops.cc) straight from the addon: the call on kept ring sums and the one that recomputes
   // them chunk by chunk from x (the forward kept none) give the same bits, at 1 and 2 threads, and match the plain
   // SGEMM dΦᵀ = dyᵀ·R. Cases: the GMR-CNN's layers (rank-1 updates for 5 rings, the packed SGEMM per chunk past 8
