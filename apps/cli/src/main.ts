@@ -498,7 +498,8 @@ async function runEval(o: EvalOpts): Promise<void> {
  * The main job's training budget per backend: the same images and epochs for all three models (a fair comparison),
  * sized so that the whole job ends within 10 minutes on a 2-core machine (measured figures in apps/cli/README.md).
  * native: all of MNIST's 60,000 training images once since the steerable network's fused native kernels (issue 17; was
- * 30,000): 595 s in all measured under load 4–7 (kernels-cuda README, "Steerable GMR-CNN on native").
+ * 30,000): 595 s in all measured under load 4–7 (kernels-cuda README, "Steerable GMR-CNN on native"), 196 s on the
+ * quiet machine after issue 17's fourth round (apps/cli/README.md).
  */
 const MAIN_JOB_BUDGET: Record<string, { limit: number; epochs: number }> = {
   native: { limit: 60000, epochs: 1 },
