@@ -155,6 +155,34 @@ describe('BatchNormFolding', () => {
     m.dispose();
   });
 
+  it('runs more images than a batch in batches, and a model with a shared layer through model.predict, to the same outputs', () => {
+    const m = seeded(11, () => gmrCNN({ widths: [4, 6, 8] }));
+    randomiseBatchNorm(m, 110);
+    const f = new BatchNormFolding(m);
+    const x = tf.randomUniform([70, 28, 28, 1], 0, 1, 'float32', 12); // 32 + 32 + 6
+    expect(relErr(m, f, x)).toBeLessThanOrEqual(1e-5);
+    expect(tf.tidy(() => f.predict(x, 16).shape)).toEqual([70, 10]);
+    expect(relErr(m, f, tf.slice(x, 0, 5))).toBeLessThanOrEqual(1e-5);
+    f.dispose();
+    m.dispose();
+
+    // A dense layer applied twice: the folded call cannot run the layers one by one, model.predict runs them
+    const input = tfl.input({ shape: [6, 6, 2] });
+    const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false, name: 'c' });
+    const bn = tfl.layers.batchNormalization({ name: 'b' });
+    const shared = tfl.layers.dense({ units: 108, name: 'shared' }); // 6·6·3 in and out, so it applies twice
+    const h = shared.apply(tfl.layers.flatten().apply(bn.apply(conv.apply(input))) as tfl.SymbolicTensor);
+    const twice = tfl.model({ inputs: input, outputs: shared.apply(h) as tfl.SymbolicTensor });
+    randomiseBatchNorm(twice, 120);
+    const g = new BatchNormFolding(twice);
+    expect(g.folded).toEqual(['c→b']);
+    const x2 = tf.randomNormal([40, 6, 6, 2], 0, 1, 'float32', 13);
+    expect(relErr(twice, g, x2)).toBeLessThanOrEqual(1e-5);
+    g.dispose();
+    tf.dispose([x, x2]);
+    twice.dispose();
+  });
+
   it('refuses what is not a model, naming the parameter', () => {
     expect(() => new BatchNormFolding({} as tfl.LayersModel)).toThrow(/`model` must be a tf.LayersModel/);
   });
