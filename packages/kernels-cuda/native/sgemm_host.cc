@@ -170,6 +170,16 @@ __attribute__((target("avx2,fma"))) void microAvx2Direct(int kc, const float* A,
   }
 }
 
+// C[r, 0..cols) += alpha·acc[r] for the tile's first `rows` rows (the columns past `cols` masked off).
+__attribute__((target("avx512f"))) inline void storeTile512(const __m512* acc, float* C, int ldc, int rows, int cols, float alpha) {
+  const __m512 al = _mm512_set1_ps(alpha);
+  const __mmask16 m = cols >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+  for (int r = 0; r < rows; r++) {
+    float* c = C + (size_t)r * ldc;
+    _mm512_mask_storeu_ps(c, m, _mm512_fmadd_ps(al, acc[r], _mm512_maskz_loadu_ps(m, c)));
+  }
+}
+
 // AVX-512: 12 rows × 16 columns (one zmm per row), A read in place and broadcast into each FMA from memory. Twelve
 // independent accumulators cover the FMA latency of two ports; the packed-B layout (NR = 16) is the AVX2 one. The
 // micro-kernels load B unaligned: packBFull's callers own its buffer (an aligned load of a std::vector's 16-byte
@@ -199,12 +209,7 @@ __attribute__((target("avx512f"))) void microAvx512Direct(int kc, const float* A
     c11 = _mm512_fmadd_ps(_mm512_set1_ps(a11[k]), b, c11);
   }
   const __m512 acc[MR512] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
-  const __m512 al = _mm512_set1_ps(alpha);
-  const __mmask16 m = cols >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
-  for (int r = 0; r < rows; r++) {
-    float* c = C + (size_t)r * ldc;
-    _mm512_mask_storeu_ps(c, m, _mm512_fmadd_ps(al, acc[r], _mm512_maskz_loadu_ps(m, c)));
-  }
+  storeTile512(acc, C, ldc, rows, cols, alpha);
 }
 
 // The same tile for a transposed A (op(A)[i, k] = A[k·lda + i]): row r of the tile at A + k·lda + r, so that no
@@ -234,12 +239,7 @@ __attribute__((target("avx512f"))) void microAvx512DirectT(int kc, const float* 
     c11 = _mm512_fmadd_ps(_mm512_set1_ps(a[o11]), b, c11);
   }
   const __m512 acc[MR512] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
-  const __m512 al = _mm512_set1_ps(alpha);
-  const __mmask16 m = cols >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
-  for (int r = 0; r < rows; r++) {
-    float* c = C + (size_t)r * ldc;
-    _mm512_mask_storeu_ps(c, m, _mm512_fmadd_ps(al, acc[r], _mm512_maskz_loadu_ps(m, c)));
-  }
+  storeTile512(acc, C, ldc, rows, cols, alpha);
 }
 
 // AVX-512, wide: 8 rows × V·16 columns (V consecutive packed panels, ps floats apart), A read in place. For V = 3:
