@@ -24,7 +24,13 @@ import { checkPaddingMode, checkPaddingSpec, type PaddingMode, type PaddingSpec 
 import { gmrConvAxis, specPads } from '../kernel/conv_info.js';
 import type { DataFormat } from '../ops/attrs.js';
 import { checkPositiveInt, checkNonNegativeInt, GMRValueError, invalid, toTuple } from '../utils/errors.js';
-import { resolveSerializable, serializeObject } from './identifiers.js';
+import {
+  resolveSerializable,
+  resolveWeightOptions,
+  serializeObject,
+  type Initializer,
+  type Regularizer,
+} from './identifiers.js';
 import { GMRKaimingNormal, GMRReferenceUniform, type InitScheme } from './initializers.js';
 import { bool, recordingGradients } from './layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from './ring_options.js';
@@ -32,8 +38,6 @@ import { variableToken } from '../utils/data_token.js';
 import { GMR_CONV_1D, GMR_CONV_2D, GMR_CONV_3D, GMR_CONV_2D_TRANSPOSE } from '../kernel/kernel_names.js';
 import { usesComposedKernel } from '../kernel/kernel_registry.js';
 
-type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
-type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
 type Constraint = { apply(w: tf.Tensor): tf.Tensor };
 type Activation = { apply(x: tf.Tensor, axis?: number): tf.Tensor };
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown; name: string };
@@ -167,24 +171,10 @@ export abstract class GMRConvBase extends tfl.layers.Layer {
     this.activationId =
       typeof args.activation === 'string' ? args.activation : args.activation == null ? 'linear' : null;
     this.activationFn = resolveSerializable<Activation>(where, 'activation', args.activation ?? 'linear', 'activation');
-    this.kernelInitializer = resolveSerializable<Initializer>(
-      where,
-      'kernelInitializer',
-      args.kernelInitializer,
-      'initializer',
-    );
-    this.biasInitializer = resolveSerializable<Initializer>(
-      where,
-      'biasInitializer',
-      args.biasInitializer,
-      'initializer',
-    );
-    this.kernelRegularizer = resolveSerializable<Regularizer>(
-      where,
-      'kernelRegularizer',
-      args.kernelRegularizer,
-      'regularizer',
-    );
+    const weightOptions = resolveWeightOptions(where, args);
+    this.kernelInitializer = weightOptions.kernelInitializer;
+    this.biasInitializer = weightOptions.biasInitializer;
+    this.kernelRegularizer = weightOptions.kernelRegularizer;
     this.biasRegularizer = resolveSerializable<Regularizer>(
       where,
       'biasRegularizer',

@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalid } from '../utils/errors.js';
 
 type Serializable = { getClassName(): string; getConfig(): tf.serialization.ConfigDict };
+/** What the GMR layers call on a resolved initializer and regularizer. */
+export type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
+export type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
 const ALIASES: Record<string, string> = { l1l2: 'L1L2', leCunNormal: 'LeCunNormal', leCunUniform: 'LeCunUniform' };
 
 function classEntry(className: string) {
@@ -48,4 +51,26 @@ export function serializeObject(obj: unknown): tf.serialization.ConfigDict | nul
   if (obj == null) return null;
   const s = obj as Serializable;
   return { className: s.getClassName(), config: s.getConfig() };
+}
+
+/** The weight options every GMR conv layer takes, as tf.layers.conv2d's: kernel and bias initializers, kernel regularizer. */
+export function resolveWeightOptions(
+  where: string,
+  args: { kernelInitializer?: unknown; biasInitializer?: unknown; kernelRegularizer?: unknown },
+): { kernelInitializer?: Initializer; biasInitializer?: Initializer; kernelRegularizer?: Regularizer } {
+  return {
+    kernelInitializer: resolveSerializable<Initializer>(
+      where,
+      'kernelInitializer',
+      args.kernelInitializer,
+      'initializer',
+    ),
+    biasInitializer: resolveSerializable<Initializer>(where, 'biasInitializer', args.biasInitializer, 'initializer'),
+    kernelRegularizer: resolveSerializable<Regularizer>(
+      where,
+      'kernelRegularizer',
+      args.kernelRegularizer,
+      'regularizer',
+    ),
+  };
 }

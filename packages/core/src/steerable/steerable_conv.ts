@@ -33,7 +33,7 @@ import { GMRValueError, invalid, toTuple } from '../utils/errors.js';
 import { bool, recordingGradients } from '../layers/layer_utils.js';
 import { resolveRingOptions, type GMRRingArgs } from '../layers/ring_options.js';
 import { variableToken } from '../utils/data_token.js';
-import { resolveSerializable, serializeObject } from '../layers/identifiers.js';
+import { resolveWeightOptions, serializeObject, type Initializer, type Regularizer } from '../layers/identifiers.js';
 import { checkFields, type Fields, fieldLayout } from './fields.js';
 import { steerablePathFor } from './steerable_path.js';
 import {
@@ -53,8 +53,6 @@ import {
   type SteerableTables,
 } from './steerable_basis.js';
 
-type Initializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor };
-type Regularizer = { apply(x: tf.Tensor): tf.Scalar };
 type LayerVariable = { read(): tf.Tensor; write(v: tf.Tensor): unknown };
 
 export const STEERABLE_PATHS = ['auto', 'rings', 'dense'] as const;
@@ -226,24 +224,10 @@ export class GMRSteerableConv2D extends tfl.layers.Layer {
     this.sigmaMin = rings.sigmaMin;
     this.sigmaMax = rings.sigmaMax;
     this.userKernelInitializer = args.kernelInitializer != null;
-    this.kernelInitializer = resolveSerializable<Initializer>(
-      where,
-      'kernelInitializer',
-      args.kernelInitializer,
-      'initializer',
-    );
-    this.biasInitializer = resolveSerializable<Initializer>(
-      where,
-      'biasInitializer',
-      args.biasInitializer,
-      'initializer',
-    );
-    this.kernelRegularizer = resolveSerializable<Regularizer>(
-      where,
-      'kernelRegularizer',
-      args.kernelRegularizer,
-      'regularizer',
-    );
+    const weightOptions = resolveWeightOptions(where, args);
+    this.kernelInitializer = weightOptions.kernelInitializer;
+    this.biasInitializer = weightOptions.biasInitializer;
+    this.kernelRegularizer = weightOptions.kernelRegularizer;
   }
 
   /** Output channel count n0 + 2·n1 + 2·n2. */
