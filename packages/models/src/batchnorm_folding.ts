@@ -119,11 +119,16 @@ export class BatchNormFolding {
   private readonly pairs: Pair[];
   private readonly cache = new Map<Layer, Folded>();
   private readonly plan: Layer[] | null;
+  /** For the direct run: each folded conv's pair, and the layers a fold makes pass their input on (BN, ReLU). */
+  private readonly pairOfConv: Map<Layer, Pair>;
+  private readonly passesOn: Set<Layer>;
 
   constructor(readonly model: tfl.LayersModel) {
     if (!(model instanceof tfl.LayersModel)) invalid('BatchNormFolding', 'model', model, 'a tf.LayersModel');
     this.pairs = findPairs(model);
     this.plan = directPlan(model);
+    this.pairOfConv = new Map(this.pairs.map((p) => [p.conv, p]));
+    this.passesOn = new Set(this.pairs.flatMap((p) => (p.relu ? [p.bn, p.relu] : [p.bn])));
     this.folded = this.pairs.map((p) =>
       [p.conv, p.bn, p.relu]
         .filter((l) => l != null)
@@ -226,15 +231,13 @@ export class BatchNormFolding {
    */
   private runDirect(plan: Layer[], x: tf.Tensor): tf.Tensor {
     const values = new Map<number, tf.Tensor>([[this.model.inputs[0]!.id, x]]);
-    const foldedConv = new Map(this.pairs.map((p) => [p.conv, p]));
-    const passes = new Set(this.pairs.flatMap((p) => (p.relu ? [p.bn, p.relu] : [p.bn])));
     for (const layer of plan) {
       const node = layer.inboundNodes[0]!;
       const ins = node.inputTensors.map((s) => values.get(s.id)!);
-      const pair = foldedConv.get(layer);
+      const pair = this.pairOfConv.get(layer);
       const out = pair
         ? this.foldedCall(pair, ins[0]!)
-        : passes.has(layer)
+        : this.passesOn.has(layer)
           ? ins[0]!
           : (layer.call(ins.length === 1 ? ins[0]! : ins, {}) as tf.Tensor);
       values.set(node.outputTensors[0]!.id, out);
