@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gmr, gmrBin } from './helpers.js';
+import { gmr, gmrBin, trainTinyCheckpoint } from './helpers.js';
 
 let root = '';
 let gmrCkpt = '';
@@ -16,22 +16,7 @@ const noStack = (s: string) => expect(s).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gmr-bad-'));
-  const r = gmr([
-    'train',
-    '--widths',
-    '4,8,8',
-    '--limit',
-    '64',
-    '--epochs',
-    '1',
-    '--test-limit',
-    '16',
-    '--out',
-    join(root, 'run'),
-    '--no-progress',
-  ]);
-  expect(r.status, r.stderr).toBe(0);
-  gmrCkpt = join(root, 'run', 'checkpoint.gmrckpt');
+  gmrCkpt = trainTinyCheckpoint(root);
 });
 
 describe('bad input', () => {

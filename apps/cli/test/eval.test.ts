@@ -3,29 +3,14 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gmr } from './helpers.js';
+import { gmr, trainTinyCheckpoint } from './helpers.js';
 
 let root = '';
 let ckpt = '';
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gmr-eval-'));
-  const r = gmr([
-    'train',
-    '--widths',
-    '4,8,8',
-    '--limit',
-    '128',
-    '--epochs',
-    '1',
-    '--test-limit',
-    '32',
-    '--out',
-    join(root, 'run'),
-    '--no-progress',
-  ]);
-  expect(r.status, r.stderr).toBe(0);
-  ckpt = join(root, 'run', 'checkpoint.gmrckpt');
+  ckpt = trainTinyCheckpoint(root, 128, 32);
 });
 
 describe('gmr eval', () => {

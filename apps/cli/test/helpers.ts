@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const mainTs = join(appDir, 'src', 'main.ts');
@@ -23,6 +24,30 @@ export function gmr(args: string[], timeoutMs = 120_000): RunResult {
     env: { ...process.env, GMR_DEBUG: '' },
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Trains the tests' tiny GMR-CNN (widths 4/8/8, the first `limit` training images, one epoch) into `<root>/run` and
+ * returns the path of its checkpoint.
+ */
+export function trainTinyCheckpoint(root: string, limit = 64, testLimit = 16): string {
+  const out = join(root, 'run');
+  const r = gmr([
+    'train',
+    '--widths',
+    '4,8,8',
+    '--limit',
+    String(limit),
+    '--epochs',
+    '1',
+    '--test-limit',
+    String(testLimit),
+    '--out',
+    out,
+    '--no-progress',
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+  return join(out, 'checkpoint.gmrckpt');
 }
 
 /** Runs `gmr args…` with a fault injected (test/fault_preload.mjs, GMR_FAULT=fault); a kill shows as signal SIGKILL. */

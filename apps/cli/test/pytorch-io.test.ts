@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { appDir, gmr } from './helpers.js';
+import { appDir, gmr, trainTinyCheckpoint } from './helpers.js';
 
 const repoRoot = resolve(appDir, '../..');
 const pySrc = process.env.GMR_PYTORCH_SRC
@@ -26,22 +26,7 @@ let root = '';
 let ckpt = '';
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gmr-cli-pt-'));
-  const r = gmr([
-    'train',
-    '--widths',
-    '4,8,8',
-    '--limit',
-    '64',
-    '--epochs',
-    '1',
-    '--test-limit',
-    '16',
-    '--out',
-    join(root, 'run'),
-    '--no-progress',
-  ]);
-  expect(r.status, r.stderr).toBe(0);
-  ckpt = join(root, 'run', 'checkpoint.gmrckpt');
+  ckpt = trainTinyCheckpoint(root);
 });
 afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
