@@ -2,7 +2,7 @@
 import { STEERABLE_CONV_BACKPROP_INPUT, type SteerableConvAttrs } from '@gmr-conv/core/kernel';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
-import { nativeKernel, type NativeKernelArgs } from './native_util.js';
+import { nativeKernel, size, type NativeKernelArgs } from './native_util.js';
 import { steerGeometry, steerTaps } from './steerable_conv_impl.js';
 
 export function steerableConvBackpropInput({
@@ -13,7 +13,7 @@ export function steerableConvBackpropInput({
   const { dy, weight, indexMat } = inputs;
   count(STEERABLE_CONV_BACKPROP_INPUT);
   const g = steerGeometry(a, a.inputShape, indexMat.shape[0]!);
-  const dx = backend.allocFloat32(a.inputShape.reduce((p, q) => p * q, 1));
+  const dx = backend.allocFloat32(size(a.inputShape));
   const taps = steerTaps(backend, indexMat, a);
   backend.addon.steerableInputGrad(backend.f32(dy), taps, g.packed, g.plan, backend.f32(weight), a.cout, dx);
   return backend.makeNativeOutput(dx, [...a.inputShape]);
