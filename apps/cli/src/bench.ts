@@ -3,7 +3,7 @@
 import { tf } from './backend.js';
 import { buildModel, type ModelKind } from './model.js';
 import { Optimizer } from './optim.js';
-import { BatchNormFolding } from '@gmr-conv/models';
+import { BatchNormFolding, TrainingForward } from '@gmr-conv/models';
 
 /** One kernel's share of a step: calls and self time (its own time, less the kernels it ran inside) per step. */
 export interface KernelTime {
@@ -134,9 +134,10 @@ export async function bench(
   );
   const train: number[] = [];
   const infer: number[] = [];
+  const forward = new TrainingForward(model);
   const trainStep = async (i: number) => {
     const { value, grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      () => tf.losses.softmaxCrossEntropy(y, forward.apply(x)) as tf.Scalar,
       vars,
     );
     await opt.apply(grads, i);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
-import { BatchNormFolding, recalibrateBatchNorm } from '@gmr-conv/models';
+import { BatchNormFolding, TrainingForward, recalibrateBatchNorm } from '@gmr-conv/models';
 import { tf } from './backend.js';
 import { loadCheckpoint, removeStaleTemps, saveCheckpoint, type Checkpoint, type LoadOptions } from './checkpoint.js';
 import { checkBatchMemory, checkImageSet, checkSameShape } from './data_checks.js';
@@ -410,6 +410,8 @@ export async function train(
     }
   }
   const transform = augmentation(c.augment, trainSet.height, trainSet.width);
+  // model.apply(x, {training: true}) with each batch norm and its ReLU as one kernel, without tfjs-layers' executor.
+  const forward = new TrainingForward(model);
   const numClasses = spec.numClasses;
   let epochsThisRun = 0;
   for (let epoch = epochStart; epoch < c.epochs; epoch++) {
@@ -431,7 +433,7 @@ export async function train(
         const x = tf.tensor4d(xs, [n, trainSet.height, trainSet.width, trainSet.channels]);
         const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
         return tf.variableGrads(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor;
+          const logits = forward.apply(x);
           return tf.losses.softmaxCrossEntropy(y, logits, undefined, c.labelSmoothing) as tf.Scalar;
         }, vars);
       });

@@ -143,13 +143,37 @@ __attribute__((always_inline)) inline D8 load8(const float* p) {
   return __builtin_convertvector(v, D8);
 }
 
-// Sums of x and x² (FWD) or of dy and dy·(x − mean) (!FWD) over rows [r0, r1) of the 8·V channels from c0.
-template <bool FWD, int V>
-__attribute__((always_inline)) inline void sumBlock(const float* __restrict x, const float* __restrict dy, const float* __restrict mean, long C, long r0, long r1, long c0, double* __restrict su, double* __restrict sv) {
+__attribute__((always_inline)) inline F8 loadF8(const float* p) {
+  F8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The batch norm's output before a fused ReLU, x·a + b, as one rounding (fma) in every clone and every loop, so that the
+// gradient's ReLU mask, recomputed from x, is the forward's own bit for bit.
+inline float affine(float x, float a, float b) { return __builtin_fmaf(x, a, b); }
+__attribute__((always_inline)) inline F8 affine8(const F8& x, const F8& a, const F8& b) {
+  F8 y;
+  for (int i = 0; i < 8; i++) y[i] = __builtin_fmaf(x[i], a[i], b[i]);
+  return y;
+}
+// stepOf on eight lanes (1 where y > 0, NaN kept, else 0).
+__attribute__((always_inline)) inline F8 stepOf8(const F8& y) {
+  const F8 one = {1, 1, 1, 1, 1, 1, 1, 1}, zero = {};
+  return y > zero ? one : (y != y ? y : zero);
+}
+
+// Sums of x and x² (FWD) or of dy and dy·(x − mean) (!FWD) over rows [r0, r1) of the 8·V channels from c0. RELU (!FWD
+// only): dy is first masked by the forward's ReLU, dy·step(y) with y = x·ya + yb recomputed as the forward computed it
+// (affine below), so the sums are those of the unfused ReLU gradient's output.
+template <bool FWD, bool RELU, int V>
+__attribute__((always_inline)) inline void sumBlock(const float* __restrict x, const float* __restrict dy, const float* __restrict mean, const float* __restrict ya, const float* __restrict yb, long C, long r0, long r1, long c0, double* __restrict su, double* __restrict sv) {
   D8 a[V], b[V], m[V];
+  F8 ra[V], rb[V];
   for (int j = 0; j < V; j++) {
     a[j] = b[j] = D8{};
     if (!FWD) m[j] = load8(mean + c0 + 8 * j);
+    if (RELU) ra[j] = loadF8(ya + c0 + 8 * j), rb[j] = loadF8(yb + c0 + 8 * j);
   }
   for (long r = r0; r < r1; r++) {
     const float* xr = x + r * C + c0;
@@ -159,7 +183,9 @@ __attribute__((always_inline)) inline void sumBlock(const float* __restrict x, c
         a[j] += v;
         b[j] += v * v;
       } else {
-        const D8 d = load8(dy + r * C + c0 + 8 * j);
+        F8 df = loadF8(dy + r * C + c0 + 8 * j);
+        if (RELU) df = df * stepOf8(affine8(loadF8(xr + 8 * j), ra[j], rb[j]));
+        const D8 d = __builtin_convertvector(df, D8);
         a[j] += d;
         b[j] += d * (load8(xr + 8 * j) - m[j]);
       }
@@ -169,11 +195,11 @@ __attribute__((always_inline)) inline void sumBlock(const float* __restrict x, c
   std::memcpy(sv + c0, b, sizeof b);
 }
 
-template <bool FWD>
-GMR_FIELD_CLONES void chunkSums(const float* __restrict x, const float* __restrict dy, const float* __restrict mean, long C, long r0, long r1, double* __restrict su, double* __restrict sv) {
+template <bool FWD, bool RELU>
+GMR_FIELD_CLONES void chunkSums(const float* __restrict x, const float* __restrict dy, const float* __restrict mean, const float* __restrict ya, const float* __restrict yb, long C, long r0, long r1, double* __restrict su, double* __restrict sv) {
   long c0 = 0;
-  for (; c0 + 16 <= C; c0 += 16) sumBlock<FWD, 2>(x, dy, mean, C, r0, r1, c0, su, sv);
-  for (; c0 + 8 <= C; c0 += 8) sumBlock<FWD, 1>(x, dy, mean, C, r0, r1, c0, su, sv);
+  for (; c0 + 16 <= C; c0 += 16) sumBlock<FWD, RELU, 2>(x, dy, mean, ya, yb, C, r0, r1, c0, su, sv);
+  for (; c0 + 8 <= C; c0 += 8) sumBlock<FWD, RELU, 1>(x, dy, mean, ya, yb, C, r0, r1, c0, su, sv);
   // The last C mod 8 channels one at a time, the same sums in scalar form.
   for (; c0 < C; c0++) {
     double a = 0, b = 0;
@@ -181,7 +207,9 @@ GMR_FIELD_CLONES void chunkSums(const float* __restrict x, const float* __restri
       const double v = x[r * C + c0];
       if (FWD) a += v, b += v * v;
       else {
-        const double d = dy[r * C + c0];
+        float df = dy[r * C + c0];
+        if (RELU) df *= stepOf(affine(x[r * C + c0], ya[c0], yb[c0]));
+        const double d = df;
         a += d, b += d * (v - (double)mean[c0]);
       }
     }
@@ -189,8 +217,8 @@ GMR_FIELD_CLONES void chunkSums(const float* __restrict x, const float* __restri
   }
 }
 
-template <bool FWD>
-void channelSums(const float* x, const float* dy, const float* mean, long rows, int C, std::vector<double>& su, std::vector<double>& sv) {
+template <bool FWD, bool RELU = false>
+void channelSums(const float* x, const float* dy, const float* mean, long rows, int C, std::vector<double>& su, std::vector<double>& sv, const float* ya = nullptr, const float* yb = nullptr) {
   const long chunks = std::max(1L, std::min(rows, SUM_CHUNKS));
   std::vector<double> pu((size_t)chunks * C), pv((size_t)chunks * C);
   // Tasks of whole chunks, at least ~32 K values each: a 7×7 layer's 64 chunks are ~1.5 K values apiece, less work
@@ -198,7 +226,7 @@ void channelSums(const float* x, const float* dy, const float* mean, long rows, 
   const long perChunk = std::max(1L, rows / chunks * C);
   parallelFor(chunks, [&](long b, long e) {
     for (long k = b; k < e; k++)
-      chunkSums<FWD>(x, dy, mean, C, rows * k / chunks, rows * (k + 1) / chunks, pu.data() + k * C, pv.data() + k * C);
+      chunkSums<FWD, RELU>(x, dy, mean, ya, yb, C, rows * k / chunks, rows * (k + 1) / chunks, pu.data() + k * C, pv.data() + k * C);
   }, std::max(1L, (1L << 15) / perChunk));
   su.assign(C, 0.0);
   sv.assign(C, 0.0);
@@ -216,21 +244,54 @@ void backwards(long rb, long re, long C, F f) {
   for (long e = re; e > rb; e -= block) f(std::max(rb, e - block), e);
 }
 
-// y = x·a + b per channel, rows [rb, re).
-GMR_FIELD_CLONES void affineRows(const float* __restrict x, long C, const float* __restrict a, const float* __restrict b, float* __restrict y, long rb, long re) {
-  for (long r = rb; r < re; r++)
-    for (long c = 0; c < C; c++) y[r * C + c] = x[r * C + c] * a[c] + b[c];
+// y = x·a + b per channel, rows [rb, re); relu(y) with `relu`.
+GMR_FIELD_CLONES void affineRows(const float* __restrict x, long C, const float* __restrict a, const float* __restrict b, bool relu, float* __restrict y, long rb, long re) {
+  if (relu) {
+    for (long r = rb; r < re; r++)
+      for (long c = 0; c < C; c++) y[r * C + c] = reluOf(affine(x[r * C + c], a[c], b[c]));
+  } else {
+    for (long r = rb; r < re; r++)
+      for (long c = 0; c < C; c++) y[r * C + c] = affine(x[r * C + c], a[c], b[c]);
+  }
 }
 
-// dx = dy·a + (x − mean)·b + d per channel, rows [rb, re).
-GMR_FIELD_CLONES void bnGradRows(const float* __restrict x, const float* __restrict dy, long C, const float* __restrict mean, const float* __restrict a, const float* __restrict b, const float* __restrict d, float* __restrict dx, long rb, long re) {
-  for (long r = rb; r < re; r++)
-    for (long c = 0; c < C; c++) dx[r * C + c] = dy[r * C + c] * a[c] + (x[r * C + c] - mean[c]) * b[c] + d[c];
+// dx = dy'·a + (x − mean)·b + d per channel, rows [rb, re), where dy' = dy, or with a fused ReLU (ya non-null)
+// dy·step(x·ya + yb), the ReLU's gradient on the forward's pre-activation output. Written with explicit fmas, so that
+// both forms round alike in every clone and loop shape (the fused gradient is the unfused pair's bit for bit).
+inline float gradOf(float g, float v, float m, float a, float b, float d) { return __builtin_fmaf(g, a, __builtin_fmaf(v - m, b, d)); }
+
+GMR_FIELD_CLONES void bnGradRows(const float* __restrict x, const float* __restrict dy, long C, const float* __restrict mean, const float* __restrict a, const float* __restrict b, const float* __restrict d, const float* __restrict ya, const float* __restrict yb, float* __restrict dx, long rb, long re) {
+  if (ya) {
+    for (long r = rb; r < re; r++)
+      for (long c = 0; c < C; c++) {
+        const float v = x[r * C + c];
+        const float g = dy[r * C + c] * stepOf(affine(v, ya[c], yb[c]));
+        dx[r * C + c] = gradOf(g, v, mean[c], a[c], b[c], d[c]);
+      }
+  } else {
+    for (long r = rb; r < re; r++)
+      for (long c = 0; c < C; c++) dx[r * C + c] = gradOf(dy[r * C + c], x[r * C + c], mean[c], a[c], b[c], d[c]);
+  }
 }
 
 }  // namespace
 
-void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, float* y, float* mean, float* stats, float* invStd) {
+namespace {
+
+// The forward's output map y = x·a + b per channel (a = invStd·γ, b = β − mean·a on order 0, −mean·a = 0 on order m):
+// the forward applies it, the gradient of a fused ReLU recomputes it from the same floats.
+void outputAffine(int n0, const std::vector<int>& field, const float* gamma, const float* beta, const float* mean, const float* invStd, std::vector<float>& a, std::vector<float>& b) {
+  const size_t C = field.size();
+  a.resize(C), b.resize(C);
+  for (size_t c = 0; c < C; c++) {
+    a[c] = invStd[c] * gamma[field[c]];
+    b[c] = ((long)c < n0 && beta ? beta[c] : 0.f) - mean[c] * a[c];
+  }
+}
+
+}  // namespace
+
+void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, bool relu, float* y, float* mean, float* stats, float* invStd) {
   const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
   std::vector<double> s1, s2;
@@ -243,20 +304,23 @@ void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const flo
     var[field[c]] += s2[c] / N - m * m;  // order m: Re² + Im² of the field
   }
   for (int f = 0; f < F; f++) stats[f] = (float)std::max(var[f], 0.0);
-  std::vector<float> a(C), b(C);
-  for (int c = 0; c < C; c++) {
-    invStd[c] = (float)(1.0 / std::sqrt((double)stats[field[c]] + eps));
-    a[c] = invStd[c] * gamma[field[c]];
-    b[c] = (c < n0 && beta ? beta[c] : 0.f) - mean[c] * a[c];
-  }
-  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { affineRows(x, C, a.data(), b.data(), y, b0, b1); }); }, std::max(1L, (1L << 15) / C));
+  for (int c = 0; c < C; c++) invStd[c] = (float)(1.0 / std::sqrt((double)stats[field[c]] + eps));
+  std::vector<float> a, b;
+  outputAffine(n0, field, gamma, beta, mean, invStd, a, b);
+  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { affineRows(x, C, a.data(), b.data(), relu, y, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
-void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, float* dx, float* dgamma, float* dbeta) {
+void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, const float* beta, bool relu, float* dx, float* dgamma, float* dbeta) {
   const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
+  // A fused ReLU: the forward's pre-activation map, to mask dy with (ya, yb null without one).
+  std::vector<float> ya, yb;
+  if (relu) outputAffine(n0, field, gamma, beta, mean, invStd, ya, yb);
+  const float* pa = relu ? ya.data() : nullptr;
+  const float* pb = relu ? yb.data() : nullptr;
   std::vector<double> sdy, sdyx;
-  channelSums<false>(x, dy, mean, rows, C, sdy, sdyx);
+  if (relu) channelSums<false, true>(x, dy, mean, rows, C, sdy, sdyx, pa, pb);
+  else channelSums<false>(x, dy, mean, rows, C, sdy, sdyx);
   const double N = (double)std::max(1L, rows);
   // corr_f = Σ over the field's channels of mean(dy·(x − mean))·invStd: E|z|² couples Re and Im
   std::vector<double> corr(F, 0.0);
@@ -271,7 +335,7 @@ void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int 
     b[c] = (float)(-ac * invStd[c] * corr[field[c]]);
     d[c] = c < n0 ? (float)(-ac * sdy[c] / N) : 0.f;
   }
-  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), dx, b0, b1); }); }, std::max(1L, (1L << 15) / C));
+  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), pa, pb, dx, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
 }  // namespace gmr

@@ -186,8 +186,8 @@ describe("the addon's fieldBatchNorm / fieldBatchNormGrad on many rows", () => {
           addon!.setThreads(threads);
           const [y, m, stats, invStd, dx, dgamma] = [rows * C, C, F, C, rows * C, F].map((n) => new Float32Array(n));
           const dbeta = n0 > 0 ? new Float32Array(n0) : null;
-          addon!.fieldBatchNorm(x, n0, n1, n2, gamma, beta, eps, y!, m!, stats!, invStd!);
-          addon!.fieldBatchNormGrad(x, dy, n0, n1, n2, m!, invStd!, gamma, dx!, dgamma!, dbeta);
+          addon!.fieldBatchNorm(x, n0, n1, n2, gamma, beta, eps, 0, y!, m!, stats!, invStd!);
+          addon!.fieldBatchNormGrad(x, dy, n0, n1, n2, m!, invStd!, gamma, null, 0, dx!, dgamma!, dbeta);
           runs.push([y!, m!, stats!, invStd!, dx!, dgamma!, ...(dbeta ? [dbeta] : [])]);
         }
       } finally {

@@ -19,8 +19,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConv2D, gmrConv2d, invalid, variableToken, type GMRConvOptions } from '@gmr-conv/core';
 import { mixingWeights } from '@gmr-conv/core/kernel';
+import { directPlan, followingRelu, type Layer } from './layer_graph.js';
 
-type Layer = tfl.layers.Layer;
 type LayerVariable = Layer['weights'][number];
 
 interface Pair {
@@ -54,40 +54,6 @@ function gmrOptions(layer: GMRConv2D): GMRConvOptions {
   return (layer as unknown as { opOptions(): GMRConvOptions }).opOptions();
 }
 
-/** The plain ReLU layer that is the only consumer of `bn`'s output (and has no other input), or null. */
-function followingRelu(bn: Layer): Layer | null {
-  if (bn.outboundNodes.length !== 1) return null;
-  const next = bn.outboundNodes[0]!.outboundLayer;
-  if (!next || next.inboundNodes.length !== 1 || next.inboundNodes[0]!.inboundLayers.length !== 1) return null;
-  const c = next.getConfig();
-  const plainRelu =
-    (next.getClassName() === 'ReLU' && c.maxValue == null) ||
-    (next.getClassName() === 'Activation' && c.activation === 'relu');
-  return plainRelu ? next : null;
-}
-
-/**
- * The layers of `model` in an order the folded call can run them in directly, each on the outputs of the layers before
- * it (an output may feed several layers): every layer applied once (one inbound node, one output), one input and one
- * output. Null for anything else
- * (shared layers, several inputs or outputs): predict then goes through model.predict with the calls patched.
- */
-function directPlan(model: tfl.LayersModel): Layer[] | null {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) return null;
-  const known = new Set<number>([model.inputs[0]!.id]);
-  const plan: Layer[] = [];
-  // model.layers lists a functional model's layers by depth, inputs first
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    if (layer.inboundNodes.length !== 1) return null;
-    const node = layer.inboundNodes[0]!;
-    if (node.outputTensors.length !== 1 || !node.inputTensors.every((s) => known.has(s.id))) return null;
-    known.add(node.outputTensors[0]!.id);
-    plan.push(layer);
-  }
-  return known.has(model.outputs[0]!.id) ? plan : null;
-}
-
 /** The (conv, batch norm) pairs of `model` that fold exactly. */
 function findPairs(model: tfl.LayersModel): Pair[] {
   const pairs: Pair[] = [];
@@ -102,7 +68,7 @@ function findPairs(model: tfl.LayersModel): Pair[] {
     // The conv's output must feed this batch norm only (else the unnormalised output is needed too).
     if (conv.inboundNodes.length !== 1 || conv.outboundNodes.length !== 1) continue;
     const kind = foldable(conv);
-    if (kind) pairs.push({ conv, bn, kind, relu: followingRelu(bn) });
+    if (kind) pairs.push({ conv, bn, kind, relu: followingRelu(model, bn) });
   }
   return pairs;
 }

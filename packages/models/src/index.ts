@@ -14,3 +14,4 @@ export * from './oracle/model_oracle.js';
 export * from './training/batchnorm_recalibration.js';
 export * from './batchnorm_folding.js';
 export * from './lean_conv2d.js';
+export * from './training/training_forward.js';

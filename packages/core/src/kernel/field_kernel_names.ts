@@ -9,8 +9,10 @@
  *   GMRFieldGateGrad       inputs { x, dy }, attrs FieldGateAttrs → dx (x's shape)
  *   GMRFieldBatchNorm      inputs { x [..., C], gamma [F], beta [n0] (absent when n0 = 0) }, attrs FieldBatchNormAttrs
  *                          → y (x's shape), mean [C] (order-0 means, 0 on order m), stats [F] (per-field variance:
- *                          order 0 of its channel, order m E|z|²), invStd [C] = 1/√(variance of the channel's field + ε)
- *   GMRFieldBatchNormGrad  inputs { x, dy, mean, invStd, gamma }, same attrs → dx, dgamma [F], dbeta [n0] (when n0 > 0)
+ *                          order 0 of its channel, order m E|z|²), invStd [C] = 1/√(variance of the channel's field + ε);
+ *                          with activation 'relu' (order-0 fields only) y is relu of that
+ *   GMRFieldBatchNormGrad  inputs { x, dy, mean, invStd, gamma, beta (with activation 'relu') }, same attrs → dx,
+ *                          dgamma [F], dbeta [n0] (when n0 > 0); with 'relu', of the normalisation and the ReLU
  *   GMRSteerableMixingWeights      inputs { weight θ [outFields, inFields, n], logSigmas [n] (absent for binary
  *                                  rings) }, attrs SteerableMixingAttrs → the op's weights W [Cout, Cin, rows]:
  *                                  W[o, i, row] = sign(o, i)·Φ[field(o), field(i), ring(row)] where row's component
@@ -45,10 +47,15 @@ export interface FieldGateAttrs {
   fields: Fields;
 }
 
-/** The fields [n0, n1, n2] being normalised and the ε added to each field's variance. */
+/**
+ * The fields [n0, n1, n2] being normalised and the ε added to each field's variance; `activation` 'relu' applies a ReLU
+ * to the output in the same pass (order-0 fields only, n1 = n2 = 0: a plain batch norm and the ReLU after it); default
+ * 'linear'.
+ */
 export interface FieldBatchNormAttrs {
   fields: Fields;
   epsilon: number;
+  activation?: 'linear' | 'relu';
 }
 
 /**

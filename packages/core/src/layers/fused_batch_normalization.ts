@@ -48,19 +48,32 @@ export class FusedBatchNormalization extends StockBatchNormalization {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    return (kwargs?.training === true && this.kernelCall(x, 'linear')) || super.call(inputs, kwargs);
+  }
+
+  /**
+   * relu(call(x, {training: true})) as one kernel each way (the ReLU's own forward and gradient passes over the
+   * activations go away), where the training batch takes the kernel path; null where it does not (the caller then
+   * runs this layer and the ReLU as they are). Models' TrainingForward calls it for a batch norm whose only consumer is
+   * a ReLU layer.
+   */
+  trainingCallWithRelu(x: tf.Tensor): tf.Tensor | null {
+    return this.kernelCall(x, 'relu');
+  }
+
+  /** The training batch through the field batch-norm kernels, or null where they do not apply. */
+  private kernelCall(x: tf.Tensor, activation: 'linear' | 'relu'): tf.Tensor | null {
     const s = this as unknown as BatchNormalizationState;
     const axis = s.axis < 0 ? s.axis + x.rank : s.axis;
     // The kernels normalise the last axis with both γ and β; anything else is tfjs-layers' code.
-    if (kwargs?.training !== true || x.rank < 2 || axis !== x.rank - 1 || !s.center || !s.scale)
-      return super.call(inputs, kwargs);
-    if (!fieldBatchNormKernelHere(x)) return super.call(inputs, kwargs);
+    if (x.rank < 2 || axis !== x.rank - 1 || !s.center || !s.scale || !fieldBatchNormKernelHere(x)) return null;
     return tf.tidy(() => {
       const channels = x.shape[axis]!;
       return fusedFieldBatchNorm(
         x,
         s.gamma.read(),
         s.beta.read(),
-        { fields: [channels, 0, 0], epsilon: s.epsilon },
+        { fields: [channels, 0, 0], epsilon: s.epsilon, activation },
         (mean, variance) => {
           movingAverage(s.movingMean, mean, s.momentum);
           movingAverage(s.movingVariance, variance, s.momentum);

@@ -1,0 +1,46 @@
+/**
+ * What the direct runs (BatchNormFolding's inference, TrainingForward's training batch) read of a functional model's
+ * graph: an order to call its layers in without tfjs-layers' executor, and which batch norms hand their output to a
+ * ReLU alone (so that the two can be computed as one).
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+export type Layer = tfl.layers.Layer;
+
+/**
+ * The layers of `model` in an order a direct run can call them in, each on the outputs of the layers before it (an
+ * output may feed several layers): every layer applied once (one inbound node, one output), one input and one output.
+ * Null for anything else (shared layers, several inputs or outputs): the caller then goes through tfjs-layers.
+ */
+export function directPlan(model: tfl.LayersModel): Layer[] | null {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return null;
+  const known = new Set<number>([model.inputs[0]!.id]);
+  const plan: Layer[] = [];
+  // model.layers lists a functional model's layers by depth, inputs first
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.inboundNodes.length !== 1) return null;
+    const node = layer.inboundNodes[0]!;
+    if (node.outputTensors.length !== 1 || !node.inputTensors.every((s) => known.has(s.id))) return null;
+    known.add(node.outputTensors[0]!.id);
+    plan.push(layer);
+  }
+  return known.has(model.outputs[0]!.id) ? plan : null;
+}
+
+/**
+ * The plain ReLU layer (tfl.layers.reLU without maxValue, or an Activation 'relu') that is the only consumer of `bn`'s
+ * output, has no other input, and whose input is not also an output of `model`; null otherwise.
+ */
+export function followingRelu(model: tfl.LayersModel, bn: Layer): Layer | null {
+  if (bn.outboundNodes.length !== 1 || bn.inboundNodes.length !== 1) return null;
+  const out = bn.inboundNodes[0]!.outputTensors[0];
+  if (!out || model.outputs.some((o) => o.id === out.id)) return null;
+  const next = bn.outboundNodes[0]!.outboundLayer;
+  if (!next || next.inboundNodes.length !== 1 || next.inboundNodes[0]!.inboundLayers.length !== 1) return null;
+  const c = next.getConfig();
+  const plainRelu =
+    (next.getClassName() === 'ReLU' && c.maxValue == null) ||
+    (next.getClassName() === 'Activation' && c.activation === 'relu');
+  return plainRelu ? next : null;
+}
