@@ -3,6 +3,7 @@
 import { tf } from './backend.js';
 import { buildModel, type ModelKind } from './model.js';
 import { Optimizer } from './optim.js';
+import { softmaxCrossEntropy } from '@gmr-conv/core';
 import { BatchNormFolding, TrainingForward } from '@gmr-conv/models';
 
 /** One kernel's share of a step: calls and self time (its own time, less the kernels it ran inside) per step. */
@@ -136,10 +137,7 @@ export async function bench(
   const infer: number[] = [];
   const forward = new TrainingForward(model);
   const trainStep = async (i: number) => {
-    const { value, grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(y, forward.apply(x)) as tf.Scalar,
-      vars,
-    );
+    const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(y, forward.apply(x)), vars);
     await opt.apply(grads, i);
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Rng, deriveSeed, permutation, type ImageSet } from '@gmr-conv/datasets';
+import { softmaxCrossEntropy } from '@gmr-conv/core';
 import { BatchNormFolding, TrainingForward, recalibrateBatchNorm } from '@gmr-conv/models';
 import { tf } from './backend.js';
 import { loadCheckpoint, removeStaleTemps, saveCheckpoint, type Checkpoint, type LoadOptions } from './checkpoint.js';
@@ -434,7 +435,8 @@ export async function train(
         const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
         return tf.variableGrads(() => {
           const logits = forward.apply(x);
-          return tf.losses.softmaxCrossEntropy(y, logits, undefined, c.labelSmoothing) as tf.Scalar;
+          // tf.losses.softmaxCrossEntropy's loss, as one kernel each way where the backend has them (native)
+          return softmaxCrossEntropy(y, logits, c.labelSmoothing);
         }, vars);
       });
       await opt.apply(grads, step);

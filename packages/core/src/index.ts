@@ -51,6 +51,7 @@ export type { ComputePath, DataFormat } from './ops/attrs.js';
 export { PADDING_MODES, type PaddingMode, type PaddingSpec } from './ops/padding.js';
 export { pathCost, TWO_STAGE_OVERHEAD, type PathCost } from './ops/path_choice.js';
 export { registerConv2DBackpropFilter, registerFastTile, optimizeWasmBackend } from './ops/wasm_conv_backprop.js';
+export { softmaxCrossEntropy } from './ops/softmax_cross_entropy.js';
 
 // Layers.
 export { GMRConvBase, clipModelIndexMats, type GMRConvLayerArgs } from './layers/gmr_conv_layer.js';

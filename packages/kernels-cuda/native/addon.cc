@@ -18,6 +18,7 @@
 #include "conv_host.h"
 #include "field_ops.h"
 #include "host_ops.h"
+#include "loss_ops.h"
 #include "optimizer_update.h"
 #include "steerable_ops.h"
 #include "thread_pool.h"
@@ -791,6 +792,28 @@ ENTRY(FieldBatchNormGrad) {
   });
 }
 
+ENTRY(SoftmaxCrossEntropy) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (logits [B, K], labels [B, K], K, loss [1], probs [B, K])
+    const long K = a.i32(2);
+    const size_t n = a.f32len(0);
+    if (K <= 0 || n % K) throw Error("softmaxCrossEntropy: logits' size must be a multiple of K > 0");
+    softmaxCrossEntropy(a.f32(0, n), a.f32(1, n), (long)(n / K), K, a.f32(3, 1), a.f32(4, n));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(SoftmaxCrossEntropyGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (probs [B, K], labels [B, K], K, dy, dlogits [B, K])
+    const long K = a.i32(2);
+    const size_t n = a.f32len(0);
+    if (K <= 0 || n % K) throw Error("softmaxCrossEntropyGrad: probs' size must be a multiple of K > 0");
+    softmaxCrossEntropyGrad(a.f32(0, n), a.f32(1, n), (float)a.num(3), (long)(n / K), K, a.f32(4, n));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(Step) {
   return guarded(env, [&] {
     Args a(env, info, 3);  // (x, alpha, y)
@@ -831,6 +854,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
       {"optimizerUpdate", optimizerUpdateEntry},
       {"fieldGate", FieldGate}, {"fieldGateGrad", FieldGateGrad}, {"fieldBatchNorm", FieldBatchNorm}, {"fieldBatchNormGrad", FieldBatchNormGrad},
+      {"softmaxCrossEntropy", SoftmaxCrossEntropy}, {"softmaxCrossEntropyGrad", SoftmaxCrossEntropyGrad},
 #ifdef GMR_CUDA
       {"deviceInfo", DeviceInfo},
 #endif

@@ -261,7 +261,6 @@ void steerableFilterGrad(const RingGeom& g, const RingTap* taps, int nTaps, cons
 void steerableInputGrad(const RingGeom& g, const RingTap* taps, int nTaps, const float* dy, const SteerPlan& pl, const float* W, int cout, float* dx) {
   const long P = (long)g.batch * g.outH * g.outW;
   const int cin = g.cin, rows = g.numRings;
-  const long ld = (long)rows * cin;
   Scratch& sc = scratch();
   std::lock_guard<std::mutex> lk(sc.mu);
   std::vector<float> Wp;

@@ -25,14 +25,19 @@ inline void cpuRelax() {
 }
 
 // How long a worker polls for the next job before it sleeps, and the caller polls for its chunks in flight before it
-// sleeps (GMR_NATIVE_SPIN_US, default 50 µs; 0 = sleep at once). A training step is a few hundred parallelFor calls
-// with a few to a few tens of µs of JS between them: a sleeping worker woke through the kernel's futex late for most
-// of them, so the second core joined the first only on the long ones (the plain CNN's step: 1.31× from 1 to 2 threads,
-// PyTorch's spinning OpenMP threads 1.73×). Polling is bounded so that an idle process gives its core back at once.
+// sleeps (GMR_NATIVE_SPIN_US, default 1000 µs; 0 = sleep at once). A training step is a few hundred parallelFor calls
+// with a few µs to a few hundred µs of JS between them (the backward pass's bookkeeping, the loss, the optimiser): a
+// sleeping worker woke through the kernel's futex late for most of them, so the second core joined the first only on
+// the long ones (the plain CNN's step: 1.31× from 1 to 2 threads without polling, PyTorch's OpenMP threads 1.73×;
+// libgomp's threads poll for a few hundred thousand pauses by default, milliseconds). 50 µs caught the short gaps;
+// 1000 µs catches the gaps of a whole step (plain CNN 11.6 → 11.1 ms, median of runs on the quiet 2-core machine).
+// After the first 50 µs the poll yields the core every 64 pauses, so that on a busy machine another runnable thread
+// gets it (sched_yield costs well under a µs when nothing else is waiting). Polling is bounded, so an idle process gives
+// its core back within the spin.
 long spinMicros() {
   static const long us = [] {
     const char* env = std::getenv("GMR_NATIVE_SPIN_US");
-    return env ? std::max(0L, std::atol(env)) : 50L;
+    return env ? std::max(0L, std::atol(env)) : 1000L;
   }();
   return us;
 }
@@ -42,11 +47,17 @@ template <class Ready>
 bool pollFor(Ready ready) {
   const long us = spinMicros();
   if (us <= 0) return ready();
-  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::microseconds(us);
+  const auto politeFrom = start + std::chrono::microseconds(std::min(us, 50L));
   for (int i = 0;; i++) {
     if (ready()) return true;
     cpuRelax();
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return ready();
+    if ((i & 63) == 63) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return ready();
+      if (now >= politeFrom) std::this_thread::yield();
+    }
   }
 }
 

@@ -73,6 +73,7 @@ const hostSources = [
   'field_ops.cc',
   'optimizer_update.cc',
   'steerable_ops.cc',
+  'loss_ops.cc',
 ];
 
 async function compileAll(variant, defines) {

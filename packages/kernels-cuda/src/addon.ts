@@ -167,6 +167,22 @@ export interface NativeAddon {
     dgamma: Float32Array,
     dbeta: Float32Array | null,
   ): void;
+  /** core's softmaxCrossEntropy (loss_ops.h): loss [1] (batch mean) and probs [B, K] from logits and labels [B, K]. */
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    labels: Float32Array,
+    k: number,
+    loss: Float32Array,
+    probs: Float32Array,
+  ): void;
+  /** dlogits = dy·(probs − labels)/B. */
+  softmaxCrossEntropyGrad(
+    probs: Float32Array,
+    labels: Float32Array,
+    k: number,
+    dy: number,
+    dlogits: Float32Array,
+  ): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: 0 | 1): void;
   binary(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** x viewed as [outer, red, inner] → out [outer, inner], summed (or averaged) over the middle axis. */

@@ -27,6 +27,8 @@ import { meanConfig } from './kernels/Mean.js';
 import { multiplyConfig } from './kernels/Multiply.js';
 import { nativeBatchNormGradConfig } from './kernels/NativeBatchNormGrad.js';
 import { nativeReluGradConfig } from './kernels/NativeReluGrad.js';
+import { softmaxCrossEntropyConfig } from './kernels/GMRSoftmaxCrossEntropy.js';
+import { softmaxCrossEntropyGradConfig } from './kernels/GMRSoftmaxCrossEntropyGrad.js';
 import { padV2Config } from './kernels/PadV2.js';
 import { realDivConfig } from './kernels/RealDiv.js';
 import { reluConfig } from './kernels/Relu.js';
@@ -101,4 +103,6 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   steerableConvConfig,
   steerableConvBackpropInputConfig,
   steerableConvBackpropFilterConfig,
+  softmaxCrossEntropyConfig,
+  softmaxCrossEntropyGradConfig,
 ];

@@ -8,7 +8,8 @@
  *  - core's composed implementation, the fallback for calls a kernel does not cover (composed/);
  *  - the registry that tells whether a backend runs its own kernel or the composed one (kernel_registry.ts);
  *  - the tfjs engine internals that kernels need (engine_internals.ts);
- *  - the steerable layers' kernel names and attrs (field_kernel_names.ts) and the steerable conv's path choice.
+ *  - the steerable layers' kernel names and attrs (field_kernel_names.ts) and the steerable conv's path choice;
+ *  - the training loss's kernel names (loss_kernel_names.ts).
  */
 export {
   GMR_CONV_1D,
@@ -92,3 +93,4 @@ export type {
   SteerableConvAttrs,
 } from './field_kernel_names.js';
 export { setSteerablePath } from '../steerable/steerable_path.js';
+export { SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD } from './loss_kernel_names.js';
