@@ -54,13 +54,6 @@ export function checkSteerableMixing(
   return { nOut: nOut!, nIn: nIn!, n: n! };
 }
 
-/** The rows of each angular component (components 0…4, steerable_basis.ts). */
-function rowsByComponent(a: SteerableMixingAttrs): number[][] {
-  const by: number[][] = [[], [], [], [], []];
-  a.rowComponent.forEach((c, row) => by[c]!.push(row));
-  return by;
-}
-
 /** Φ [nOut·nIn, n] = θ·P with P's details, or θ itself (P null) without log σ. */
 export function phiOf(
   backend: NativeBackend,
@@ -79,36 +72,59 @@ export function phiOf(
 }
 
 /**
- * Every placed entry: `visit(w, phi, sign)` with w the index into W [Cout, Cin, rows] of pair (o, i) on a row of the
- * pair's component and phi the index of the Φ [nOut·nIn, n] entry it holds, sign·Φ[field(o), field(i), ring(row)].
+ * Every placed entry of a layout, as flat arrays: entry e puts sign[e]·Φ[phi[e]] at W[w[e]] (w indexes W [Cout, Cin,
+ * rows] at pair (o, i) on a row of the pair's component; phi the Φ [nOut·nIn, n] entry sign·Φ[field(o), field(i),
+ * ring(row)] holds). Built once per layout: a layer passes the same placement arrays on every call (the attrs object
+ * around them is new each time), so they key the cache; walking the pairs, components and rows with a callback per
+ * entry was most of these kernels' time (0.3 ms a call on the steerable CNN's 40 → 112 layer).
  */
-function forEachLink(
-  s: SteerableMixingShape,
-  a: SteerableMixingAttrs,
-  visit: (w: number, phi: number, sign: number) => void,
-): void {
+interface LinkTable {
+  w: Int32Array;
+  phi: Int32Array;
+  sign: Float32Array;
+}
+const linkTables = new WeakMap<number[], Map<string, LinkTable>>();
+
+function linkTable(s: SteerableMixingShape, a: SteerableMixingAttrs): LinkTable {
+  let byShape = linkTables.get(a.linkComponent);
+  if (!byShape) linkTables.set(a.linkComponent, (byShape = new Map()));
+  const key = `${s.nOut},${s.nIn},${s.n},${a.cout},${a.cin},${a.rows}`;
+  const known = byShape.get(key);
+  if (known) return known;
   const { cout, cin, rows } = a;
-  const byComponent = rowsByComponent(a);
+  const byComponent: number[][] = [[], [], [], [], []]; // the rows of each angular component 0…4 (steerable_basis.ts)
+  a.rowComponent.forEach((c, row) => byComponent[c]!.push(row));
+  const w: number[] = [];
+  const phi: number[] = [];
+  const sign: number[] = [];
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++) {
       const p = o * cin + i;
       const c = a.linkComponent[p]!;
       if (c < 0) continue;
-      const sign = a.linkSign[p]!;
       const base = (a.outFieldOfChannel[o]! * s.nIn + a.inFieldOfChannel[i]!) * s.n;
-      for (const row of byComponent[c]!) visit(p * rows + row, base + a.rowRing[row]!, sign);
+      for (const row of byComponent[c]!) {
+        w.push(p * rows + row);
+        phi.push(base + a.rowRing[row]!);
+        sign.push(a.linkSign[p]!);
+      }
     }
+  const t = { w: Int32Array.from(w), phi: Int32Array.from(phi), sign: Float32Array.from(sign) };
+  byShape.set(key, t);
+  return t;
 }
 
 /** W[o, i, row] = sign·Φ[field(o), field(i), ring(row)] on the rows of the pair's component, 0 elsewhere. */
 export function placeMixing(phi: Float32Array, out: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs) {
   out.fill(0); // a reused buffer: the rows of other components stay 0
-  forEachLink(s, a, (w, f, sign) => (out[w] = sign * phi[f]!));
+  const t = linkTable(s, a);
+  for (let e = 0; e < t.w.length; e++) out[t.w[e]!] = t.sign[e]! * phi[t.phi[e]!]!;
 }
 
 /** dΦ [nOut·nIn, n]: the sum of sign·dW over the pairs and rows that each Φ entry was placed in. */
 export function gatherMixing(dW: Float32Array, s: SteerableMixingShape, a: SteerableMixingAttrs): Float32Array {
   const dPhi = new Float32Array(s.nOut * s.nIn * s.n);
-  forEachLink(s, a, (w, f, sign) => (dPhi[f]! += sign * dW[w]!));
+  const t = linkTable(s, a);
+  for (let e = 0; e < t.w.length; e++) dPhi[t.phi[e]!]! += t.sign[e]! * dW[t.w[e]!]!;
   return dPhi;
 }
