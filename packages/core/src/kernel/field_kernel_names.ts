@@ -2,7 +2,7 @@
  * The steerable layers' own kernels, named here beside the GMR ones so that a kernel package finds every name it may
  * register in one place. Core runs a composed form of each where no backend kernel is registered
  * (steerable/field_gate.ts, steerable/field_batch_norm_op.ts, steerable/steerable_basis.ts); the native backends
- * register all six.
+ * register all of them.
  *
  *   GMRFieldGate           inputs { x [..., n0 + 3K] }, attrs FieldGateAttrs → [..., n0 + 2K]: ReLU on the n0 order-0
  *                          maps, z·σ(s) on each of the K = n1 + n2 fields of order 1 and 2 (s its gate)
@@ -29,6 +29,12 @@
  *   GMRSteerableConvBackpropFilter  inputs { x, dy, indexMat }, same attrs → dW [Cout, Cin, rows], zero outside the
  *                                   plan's blocks
  * Core runs gmrConv2d with the whole W where the three are not registered (steerable/steerable_conv.ts).
+ *   GMRFieldInvariants      inputs { x [..., C] }, attrs FieldInvariantsAttrs → y [..., Cout], Cout =
+ *                           fieldInvariantChannels(fields, products): the order-0 maps, |z|² of every order-m field,
+ *                           and with products 'paired' Re(z_i·conj z_{i+1}) per order and Re(z2_i·conj(z1_i)²), in that
+ *                           order, each value as the composed form rounds it
+ *   GMRFieldInvariantsGrad  inputs { x, dy [..., Cout] }, same attrs → dx (x's shape)
+ * Core runs the composed form (steerable/field_invariants.ts) where the two are not registered.
  */
 import type { Fields } from '../steerable/fields.js';
 
@@ -41,10 +47,18 @@ export const STEERABLE_MIXING_WEIGHTS_GRAD = 'GMRSteerableMixingWeightsGrad';
 export const STEERABLE_CONV = 'GMRSteerableConv';
 export const STEERABLE_CONV_BACKPROP_INPUT = 'GMRSteerableConvBackpropInput';
 export const STEERABLE_CONV_BACKPROP_FILTER = 'GMRSteerableConvBackpropFilter';
+export const FIELD_INVARIANTS = 'GMRFieldInvariants';
+export const FIELD_INVARIANTS_GRAD = 'GMRFieldInvariantsGrad';
 
 /** The gate's output fields [n0, n1, n2] (its input carries n1 + n2 gates more). */
 export interface FieldGateAttrs {
   fields: Fields;
+}
+
+/** FieldInvariants' input fields [n0, n1, n2] and its products ('none' or 'paired'). */
+export interface FieldInvariantsAttrs {
+  fields: Fields;
+  products: 'none' | 'paired';
 }
 
 /**

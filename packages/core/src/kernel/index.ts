@@ -92,5 +92,6 @@ export type {
   SteerableMixingAttrs,
   SteerableConvAttrs,
 } from './field_kernel_names.js';
+export { FIELD_INVARIANTS, FIELD_INVARIANTS_GRAD, type FieldInvariantsAttrs } from './field_kernel_names.js';
 export { setSteerablePath } from '../steerable/steerable_path.js';
 export { SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD } from './loss_kernel_names.js';
