@@ -762,6 +762,34 @@ ENTRY(FieldGateGrad) {
   });
 }
 
+ENTRY(FieldInvariants) {
+  return guarded(env, [&] {
+    Args a(env, info, 6);  // (x, n0, n1, n2, paired (0/1), y): x [rows, n0 + 2·(n1 + n2)], y [rows, fieldInvariantChannels]
+    const int n0 = a.i32(1), n1 = a.i32(2), n2 = a.i32(3);
+    const bool paired = a.i32(4) != 0;
+    const long cin = n0 + 2L * (n1 + n2);
+    size_t n = a.f32len(0);
+    if (n0 < 0 || n1 < 0 || n2 < 0 || cin == 0 || n % cin) throw Error("fieldInvariants: x's size must be a multiple of n0 + 2·(n1 + n2)");
+    const long rows = (long)(n / cin);
+    fieldInvariants(a.f32(0, n), rows, n0, n1, n2, paired, a.f32(5, (size_t)rows * fieldInvariantChannels(n0, n1, n2, paired)));
+    return undefinedValue(env);
+  });
+}
+
+ENTRY(FieldInvariantsGrad) {
+  return guarded(env, [&] {
+    Args a(env, info, 7);  // (x, dy, n0, n1, n2, paired (0/1), dx)
+    const int n0 = a.i32(2), n1 = a.i32(3), n2 = a.i32(4);
+    const bool paired = a.i32(5) != 0;
+    const long cin = n0 + 2L * (n1 + n2);
+    size_t n = a.f32len(0);
+    if (n0 < 0 || n1 < 0 || n2 < 0 || cin == 0 || n % cin) throw Error("fieldInvariantsGrad: x's size must be a multiple of n0 + 2·(n1 + n2)");
+    const long rows = (long)(n / cin);
+    fieldInvariantsGrad(a.f32(0, n), a.f32(1, (size_t)rows * fieldInvariantChannels(n0, n1, n2, paired)), rows, n0, n1, n2, paired, a.f32(6, n));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(FieldBatchNorm) {
   return guarded(env, [&] {
     Args a(env, info, 12);  // (x, n0, n1, n2, gamma [F], beta [n0] | null, eps, relu (0/1), y, mean [C], stats [F], invStd [C])
@@ -854,6 +882,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
       {"optimizerUpdate", optimizerUpdateEntry},
       {"fieldGate", FieldGate}, {"fieldGateGrad", FieldGateGrad}, {"fieldBatchNorm", FieldBatchNorm}, {"fieldBatchNormGrad", FieldBatchNormGrad},
+      {"fieldInvariants", FieldInvariants}, {"fieldInvariantsGrad", FieldInvariantsGrad},
       {"softmaxCrossEntropy", SoftmaxCrossEntropy}, {"softmaxCrossEntropyGrad", SoftmaxCrossEntropyGrad},
 #ifdef GMR_CUDA
       {"deviceInfo", DeviceInfo},

@@ -338,4 +338,118 @@ void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int 
   parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), pa, pb, dx, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
+// ---- FieldInvariants (core's field_invariants.ts) ---------------------------------------------------------------
+// Composed, the network head's invariants are a split, a dozen slices, squares, products and sums and one concat
+// forward, and the pads, slices, sums and concat of their gradients backward: ~30 kernels one way and ~40 the other on
+// a 7×7 field tensor of ~0.15 M values, each a pass with its own bookkeeping. Here each way is one pass over the rows,
+// a row's blocks in short loops over the fields.
+//
+// No fused multiply-adds in this section (the AVX clones have FMA and GCC contracts by default in C++): the forward
+// rounds each square, product, difference and sum as the composed form's element-wise kernels do, so the fused and
+// composed outputs are equal bit for bit; the gradient keeps the same plain roundings.
+#if defined(__clang__)
+#define GMR_NO_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define GMR_NO_CONTRACT
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+namespace {
+
+// The row blocks of FieldInvariants: input [n0 | a1 (n1) | b1 (n1) | a2 (n2) | b2 (n2)], output [n0 | |z1|² (n1) |
+// |z2|² (n2) | order-1 pairs (p1) | order-2 pairs (p2) | cross-order (k)].
+struct InvariantLayout {
+  long n0, n1, n2, p1, p2, k, cin, cout;
+  InvariantLayout(int f0, int f1, int f2, bool paired)
+      : n0(f0), n1(f1), n2(f2),
+        p1(paired && f1 > 1 ? f1 - 1 : 0),
+        p2(paired && f2 > 1 ? f2 - 1 : 0),
+        k(paired ? std::min(f1, f2) : 0),
+        cin((long)f0 + 2L * f1 + 2L * f2),
+        cout(fieldInvariantChannels(f0, f1, f2, paired)) {}
+};
+
+GMR_FIELD_CLONES void invariantRows(const float* __restrict x, const InvariantLayout& L, long rb, long re, float* __restrict y) {
+  GMR_NO_CONTRACT
+  for (long r = rb; r < re; r++) {
+    const float* xr = x + r * L.cin;
+    float* o = y + r * L.cout;
+    for (long c = 0; c < L.n0; c++) o[c] = xr[c];
+    const float* a1 = xr + L.n0;
+    const float* b1 = a1 + L.n1;
+    const float* a2 = b1 + L.n1;
+    const float* b2 = a2 + L.n2;
+    o += L.n0;
+    for (long j = 0; j < L.n1; j++) o[j] = a1[j] * a1[j] + b1[j] * b1[j];
+    o += L.n1;
+    for (long j = 0; j < L.n2; j++) o[j] = a2[j] * a2[j] + b2[j] * b2[j];
+    o += L.n2;
+    // Re(z_j·conj z_{j+1}) of consecutive fields of one order
+    for (long j = 0; j < L.p1; j++) o[j] = a1[j] * a1[j + 1] + b1[j] * b1[j + 1];
+    o += L.p1;
+    for (long j = 0; j < L.p2; j++) o[j] = a2[j] * a2[j + 1] + b2[j] * b2[j + 1];
+    o += L.p2;
+    // Re(z2_j·conj(z1_j)²), grouped as the composed form: a2·(a1² − b1²) + b2·(2·(a1·b1))
+    for (long j = 0; j < L.k; j++) o[j] = a2[j] * (a1[j] * a1[j] - b1[j] * b1[j]) + b2[j] * (2.f * (a1[j] * b1[j]));
+  }
+}
+
+// dx of one row range: every input channel gathers dy·∂y/∂x over the outputs it enters (its |z|², the pairs with its
+// neighbours, the cross-order term), written block by block in the order the outputs come.
+GMR_FIELD_CLONES void invariantGradRows(const float* __restrict x, const float* __restrict dy, const InvariantLayout& L, long rb, long re, float* __restrict dx) {
+  GMR_NO_CONTRACT
+  for (long r = rb; r < re; r++) {
+    const float* xr = x + r * L.cin;
+    const float* d = dy + r * L.cout;
+    float* g = dx + r * L.cin;
+    for (long c = 0; c < L.n0; c++) g[c] = d[c];
+    const float* a1 = xr + L.n0;
+    const float* b1 = a1 + L.n1;
+    const float* a2 = b1 + L.n1;
+    const float* b2 = a2 + L.n2;
+    float* ga1 = g + L.n0;
+    float* gb1 = ga1 + L.n1;
+    float* ga2 = gb1 + L.n1;
+    float* gb2 = ga2 + L.n2;
+    d += L.n0;
+    // |z|² = a² + b²: ∂/∂a = 2a, ∂/∂b = 2b
+    for (long j = 0; j < L.n1; j++) ga1[j] = d[j] * (2.f * a1[j]), gb1[j] = d[j] * (2.f * b1[j]);
+    d += L.n1;
+    for (long j = 0; j < L.n2; j++) ga2[j] = d[j] * (2.f * a2[j]), gb2[j] = d[j] * (2.f * b2[j]);
+    d += L.n2;
+    // a_j·a_{j+1} + b_j·b_{j+1}: field j gets its neighbour's components, field j + 1 field j's
+    for (long j = 0; j < L.p1; j++) ga1[j] += d[j] * a1[j + 1], gb1[j] += d[j] * b1[j + 1];
+    for (long j = 0; j < L.p1; j++) ga1[j + 1] += d[j] * a1[j], gb1[j + 1] += d[j] * b1[j];
+    d += L.p1;
+    for (long j = 0; j < L.p2; j++) ga2[j] += d[j] * a2[j + 1], gb2[j] += d[j] * b2[j + 1];
+    for (long j = 0; j < L.p2; j++) ga2[j + 1] += d[j] * a2[j], gb2[j + 1] += d[j] * b2[j];
+    d += L.p2;
+    // q = a2·(a1² − b1²) + 2·b2·a1·b1: ∂q/∂a1 = 2(a2·a1 + b2·b1), ∂q/∂b1 = 2(b2·a1 − a2·b1), ∂q/∂a2 = a1² − b1²,
+    // ∂q/∂b2 = 2·a1·b1
+    for (long j = 0; j < L.k; j++) {
+      const float u = a1[j], v = b1[j], s = a2[j], t = b2[j], dq = d[j];
+      ga1[j] += dq * (2.f * (s * u + t * v));
+      gb1[j] += dq * (2.f * (t * u - s * v));
+      ga2[j] += dq * (u * u - v * v);
+      gb2[j] += dq * (2.f * (u * v));
+    }
+  }
+}
+
+}  // namespace
+
+void fieldInvariants(const float* x, long rows, int n0, int n1, int n2, bool paired, float* y) {
+  const InvariantLayout L(n0, n1, n2, paired);
+  parallelFor(rows, [&](long b, long e) { invariantRows(x, L, b, e, y); }, grainRows(L.cin + L.cout));
+}
+
+void fieldInvariantsGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, bool paired, float* dx) {
+  const InvariantLayout L(n0, n1, n2, paired);
+  parallelFor(rows, [&](long b, long e) { invariantGradRows(x, dy, L, b, e, dx); }, grainRows(2 * L.cin + L.cout));
+}
+#if !defined(__clang__)
+#pragma GCC pop_options
+#endif
+#undef GMR_NO_CONTRACT
+
 }  // namespace gmr

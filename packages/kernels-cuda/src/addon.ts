@@ -167,6 +167,20 @@ export interface NativeAddon {
     dgamma: Float32Array,
     dbeta: Float32Array | null,
   ): void;
+  /**
+   * core's FieldInvariants (field_ops.h): x [rows, n0 + 2·(n1 + n2)] → y [rows, fieldInvariantChannels(fields,
+   * products)]; paired 1: products 'paired'.
+   */
+  fieldInvariants(x: Float32Array, n0: number, n1: number, n2: number, paired: 0 | 1, y: Float32Array): void;
+  fieldInvariantsGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    n0: number,
+    n1: number,
+    n2: number,
+    paired: 0 | 1,
+    dx: Float32Array,
+  ): void;
   /** core's softmaxCrossEntropy (loss_ops.h): loss [1] (batch mean) and probs [B, K] from logits and labels [B, K]. */
   softmaxCrossEntropy(
     logits: Float32Array,

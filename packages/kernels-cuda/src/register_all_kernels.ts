@@ -48,6 +48,8 @@ import { fieldGateConfig } from './kernels/GMRFieldGate.js';
 import { fieldGateGradConfig } from './kernels/GMRFieldGateGrad.js';
 import { fieldBatchNormConfig } from './kernels/GMRFieldBatchNorm.js';
 import { fieldBatchNormGradConfig } from './kernels/GMRFieldBatchNormGrad.js';
+import { fieldInvariantsConfig } from './kernels/GMRFieldInvariants.js';
+import { fieldInvariantsGradConfig } from './kernels/GMRFieldInvariantsGrad.js';
 import { gmrMixingWeightsConfig } from './kernels/GMRMixingWeights.js';
 import { gmrMixingWeightsGradConfig } from './kernels/GMRMixingWeightsGrad.js';
 import { steerableMixingWeightsConfig } from './kernels/GMRSteerableMixingWeights.js';
@@ -96,6 +98,8 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   fieldGateGradConfig,
   fieldBatchNormConfig,
   fieldBatchNormGradConfig,
+  fieldInvariantsConfig,
+  fieldInvariantsGradConfig,
   gmrMixingWeightsConfig,
   gmrMixingWeightsGradConfig,
   steerableMixingWeightsConfig,
