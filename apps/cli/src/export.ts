@@ -17,6 +17,8 @@ export interface ExportResult {
   plain: boolean;
   layers: string[];
   maxAbsLogitDiff: number;
+  /** The largest |logit| of the checkpoint's model on the same images (the scale maxAbsLogitDiff compares with). */
+  maxAbsLogit: number;
 }
 
 export async function exportModel(
@@ -42,11 +44,15 @@ export async function exportModel(
   // the model's own input shape (models trained on --data take other sizes and channels than 28×28×1)
   const [, h, w, c] = model.inputs[0].shape;
   const x = tf.randomUniform([4, h ?? 28, w ?? 28, c ?? 1], 0, 1, 'float32', 3);
-  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, target.predict(x) as tf.Tensor))));
-  const maxAbsLogitDiff = (await d.data())[0];
-  tf.dispose([x, d]);
+  const [d, m] = tf.tidy(() => {
+    const want = model.predict(x) as tf.Tensor;
+    return [tf.max(tf.abs(tf.sub(want, target.predict(x) as tf.Tensor))), tf.max(tf.abs(want))];
+  });
+  const maxAbsLogitDiff = (await d!.data())[0]!;
+  const maxAbsLogit = (await m!.data())[0]!;
+  tf.dispose([x, d!, m!]);
   await target.save(fileSystem(dir));
-  return { out: dir, plain, layers: target.layers.map((l) => l.getClassName()), maxAbsLogitDiff };
+  return { out: dir, plain, layers: target.layers.map((l) => l.getClassName()), maxAbsLogitDiff, maxAbsLogit };
 }
 
 /**

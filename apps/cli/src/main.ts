@@ -777,7 +777,7 @@ async function runExport(o: ExportOpts): Promise<void> {
   if (o.json) console.log(JSON.stringify({ model: spec.kind, ...r }));
   else
     console.log(
-      `exported ${spec.kind} (${r.plain ? 'GMR convs as plain Conv2D' : 'GMR layers'}) to ${r.out}/model.json; max |logit difference| vs the checkpoint ${r.maxAbsLogitDiff.toExponential(2)}`,
+      `exported ${spec.kind} (${r.plain ? 'GMR convs as plain Conv2D' : 'GMR layers'}) to ${r.out}/model.json; max |logit difference| vs the checkpoint ${r.maxAbsLogitDiff.toExponential(2)} (largest |logit| ${r.maxAbsLogit.toPrecision(3)})`,
     );
 }
 

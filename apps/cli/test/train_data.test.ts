@@ -241,10 +241,11 @@ describe('gmr train --model gmr-resnet18 on a folder', () => {
     // exported with plain convs (input_norm kept), the model gives the checkpoint's logits
     const ex = await gmrHere(['export', '--checkpoint', partCk, '--plain', '--json', '--out', join(root, 'rn-plain')]);
     expect(ex.code, ex.stderr).toBe(0);
-    const r = JSON.parse(ex.stdout) as { layers: string[]; maxAbsLogitDiff: number };
+    const r = JSON.parse(ex.stdout) as { layers: string[]; maxAbsLogitDiff: number; maxAbsLogit: number };
     expect(r.layers).toContain('DepthwiseConv2D');
     expect(r.layers).not.toContain('GMRConv2D');
-    expect(r.maxAbsLogitDiff).toBeLessThan(1e-4);
+    // float rounding of two conv algorithms through a ResNet-18: relative to the logits' scale (16.6 here, 6 Dec)
+    expect(r.maxAbsLogitDiff).toBeLessThan(2e-5 * Math.max(1, r.maxAbsLogit));
   });
 });
 

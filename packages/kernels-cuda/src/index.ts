@@ -12,6 +12,8 @@ import { invalid } from '@gmr-conv/core';
 import {
   FIELD_BATCH_NORM,
   FIELD_BATCH_NORM_GRAD,
+  FIELD_INVARIANTS,
+  FIELD_INVARIANTS_GRAD,
   FIELD_GATE,
   FIELD_GATE_GRAD,
   setSteerablePath,
@@ -67,6 +69,8 @@ const FUSED_STEERABLE_KERNELS: readonly string[] = [
   FIELD_GATE_GRAD,
   FIELD_BATCH_NORM,
   FIELD_BATCH_NORM_GRAD,
+  FIELD_INVARIANTS,
+  FIELD_INVARIANTS_GRAD,
 ];
 
 const STEERABLE_BLOCK_KERNELS: readonly string[] = [
@@ -84,8 +88,8 @@ function registerAs(name: NativeBackendName, addon: NativeAddon): void {
   // in case @tensorflow/tfjs registered its gradients after this module was imported.
   const make = () => (registerNativeGradients(), new NativeBackend(addon, name));
   if (tf.findBackendFactory(name) == null) tf.registerBackend(name, make, 0);
-  // GMR_FUSED_STEERABLE=0 leaves out the fused gate and field batch norm and keeps the steerable conv on 'dense', as
-  // before issue 17's steerable work: the "before" side of bench/steerable_ab.mjs.
+  // GMR_FUSED_STEERABLE=0 leaves out the fused gate, field batch norm and invariants and keeps the steerable conv on
+  // 'dense', as before issue 17's steerable work: the "before" side of bench/steerable_ab.mjs.
   const steerableOff = process.env.GMR_FUSED_STEERABLE === '0';
   // GMR_STEERABLE_BLOCKS=0 leaves out the steerable block kernels (the 'rings' path then runs the plain GMR kernels
   // over the whole mixing operand): the "before" side of their timing.
