@@ -3,11 +3,13 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "host_ops.h"
@@ -412,6 +414,33 @@ struct ZeroPadRingSum {
 }  // namespace
 
 namespace {
+// The rows of phiR [n, cout] that each vector of 16 output channels reads (CSR): those with a non-zero entry in its
+// lanes, or all of them when keepAll (x not finite).
+struct MixRows {
+  std::vector<int> start, rows;
+  MixRows(const float* phiR, int n, int cout, bool keepAll) : start(1, 0) {
+    for (int c0 = 0; c0 < cout; c0 += 16) {
+      for (int r = 0; r < n; r++) {
+        bool used = keepAll;
+        for (int c = c0; c < std::min(cout, c0 + 16) && !used; c++) used = phiR[(size_t)r * cout + c] != 0.f;
+        if (used) rows.push_back(r);
+      }
+      start.push_back((int)rows.size());
+    }
+  }
+};
+
+// Whether every x[0..n) is finite.
+GMR_CLONES bool allFinite(const float* x, long n) {
+  int bad = 0;
+  for (long i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    bad |= (u & 0x7f800000u) == 0x7f800000u;
+  }
+  return !bad;
+}
+
 // One input channel, stride 1 along the row (a first layer): the input is copied once per call into a padded image
 // (every padding mode through mapCoord, 64 spare columns so that full vectors may read past a row's end), then an
 // output row's ring sums are 16-lane vectors along the row: ring r of lanes [s0, s0 + 64) is the gather above with
@@ -442,10 +471,11 @@ struct C1Path {
     }, 8);
     for (size_t t = 0; t < off.size(); t++) off[t] = (long)plan.sorted[t].ty * g.dh * Wp + (long)plan.sorted[t].tx * g.dw;
   }
-  // Output rows [rb, re) (row = b·outH + oy): R [P, n] when R, y [P, cout] = R·Φᵀ when phiR [n, cout] (or both).
-  void rows(const RingPlan& plan, long rb, long re, float* R, const float* phiR, int cout, float* y) const {
+  // Output rows [rb, re) (row = b·outH + oy): R [P, n] when R, y [P, cout] = R·Φᵀ when phiR [n, cout] (or both; mr
+  // lists the rows of phiR that each 16 output channels read, see MixRows).
+  void rows(const RingPlan& plan, long rb, long re, float* R, const float* phiR, int cout, float* y, const MixRows* mr = nullptr) const {
     const int n = g.numRings;
-    std::vector<float> tmp((size_t)n * 64);
+    std::vector<float> tmp((size_t)n * 64 + 16);  // 16 spare: mixC1's last block of Q positions may read past 64
     for (long row = rb; row < re; row++) {
       const long b = row / g.outH;
       const int oy = (int)(row % g.outH);
@@ -457,16 +487,44 @@ struct C1Path {
           gather(base, off.data() + t0, plan.w.data() + t0, plan.ringStart[r + 1] - t0, len, tmp.data() + (size_t)r * 64);
         }
         const long p0 = row * g.outW + s0;
-        if (R)
-          for (int i = 0; i < len; i++)
-            for (int r = 0; r < n; r++) R[(p0 + i) * n + r] = tmp[(size_t)r * 64 + i];
-        if (phiR) mixC1(tmp.data(), len, n, phiR, cout, y + p0 * cout);
+        if (R) toPositionMajor(tmp.data(), len, n, R + p0 * n);
+        if (phiR) mixC1(tmp.data(), len, n, phiR, cout, y + p0 * cout, mr);
       }
     }
   }
-  // y[i, 0..cout) = Σ_r s[64·r + i] · phiR[r, 0..cout) for positions i < len, rings in order.
-  static void mixC1(const float* s, int len, int n, const float* phiR, int cout, float* y) {
+  // R[i, r] = s[64·r + i] for i < len, r < n: with AVX-512 one gather of up to 16 rings per position and one store (the
+  // scalar double loop cost 0.26 ms of a 1→56 k7 forward with 16 rows on 28², batch 32, one thread).
+  static void toPositionMajor(const float* s, int len, int n, float* R) {
     static const bool avx512 = useAvx512();
+    if (avx512) return toPositionMajorAvx512(s, len, n, R);
+    for (int i = 0; i < len; i++)
+      for (int r = 0; r < n; r++) R[(long)i * n + r] = s[(size_t)r * 64 + i];
+  }
+  __attribute__((target("avx512f"))) static void toPositionMajorAvx512(const float* s, int len, int n, float* R) {
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(64));
+    for (int r0 = 0; r0 < n; r0 += 16) {
+      const int left = n - r0;
+      const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const float* s0 = s + (size_t)r0 * 64;
+      for (int i = 0; i < len; i++)
+        _mm512_mask_storeu_ps(R + (long)i * n + r0, m, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, s0 + i, 4));
+    }
+  }
+  // y[i, 0..cout) = Σ_r s[64·r + i] · phiR[r, 0..cout) for positions i < len, rings in order.
+  static void mixC1(const float* s, int len, int n, const float* phiR, int cout, float* y, const MixRows* mr) {
+    static const bool avx512 = useAvx512();
+    if (avx512 && mr) {
+      // Q positions per block, Q ∈ [5, 8] chosen to waste the fewest lanes of the last block (28 = 4 × 7).
+      int bestQ = 8;
+      for (int q = 7; q >= 5; q--)
+        if ((len + q - 1) / q * q < (len + bestQ - 1) / bestQ * bestQ) bestQ = q;
+      switch (bestQ) {
+        case 5: return mixC1Rows<5>(s, len, *mr, phiR, cout, y);
+        case 6: return mixC1Rows<6>(s, len, *mr, phiR, cout, y);
+        case 7: return mixC1Rows<7>(s, len, *mr, phiR, cout, y);
+        default: return mixC1Rows<8>(s, len, *mr, phiR, cout, y);
+      }
+    }
     if (avx512 && cout <= 16) return mixC1Avx512<1>(s, len, n, phiR, cout, y);
     if (avx512 && cout <= 32) return mixC1Avx512<2>(s, len, n, phiR, cout, y);
     if (avx512 && cout <= 64) return mixC1Avx512<4>(s, len, n, phiR, cout, y);
@@ -477,6 +535,35 @@ struct C1Path {
         const float v = s[(size_t)r * 64 + i];
         const float* f = phiR + (size_t)r * cout;
         for (int c = 0; c < cout; c++) o[c] += v * f[c];
+      }
+    }
+  }
+  // The same, one vector of 16 output channels at a time over Q positions (Q accumulators), reading only the rows of
+  // phiR that the vector's lanes use (mr): a steerable first layer's Φ is mostly zeros, each output channel reading
+  // the rings of one angular component (1→56 k7, 16 rows: 4 + 7 + 6 + 3 rows for its four vectors rather than 4 × 16).
+  // Each sum still runs over its rows in order from +0, and a skipped row would have added s·0 = ±0 to a sum that is
+  // never −0: the same bits as mixC1Avx512 for finite s (MixRows keeps every row when x is not finite, so that a NaN or
+  // an infinity still reaches every channel, as 0·∞ does there). Any Cout (the vector loop), where mixC1Avx512 took
+  // at most 64.
+  template <int Q>
+  __attribute__((target("avx512f"))) static void mixC1Rows(const float* s, int len, const MixRows& mr, const float* phiR, int cout, float* y) {
+    const int nv = (cout + 15) / 16;
+    for (int v = 0; v < nv; v++) {
+      const int left = cout - 16 * v;
+      const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const int* r0 = mr.rows.data() + mr.start[v];
+      const int* r1 = mr.rows.data() + mr.start[v + 1];
+      for (int i = 0; i < len; i += Q) {
+        __m512 acc[Q];
+        for (int q = 0; q < Q; q++) acc[q] = _mm512_setzero_ps();
+        for (const int* r = r0; r < r1; r++) {
+          const __m512 f = _mm512_maskz_loadu_ps(m, phiR + (size_t)*r * cout + 16 * v);
+          const float* sr = s + (size_t)*r * 64 + i;  // lanes past len: leftovers or zeros, never stored
+          for (int q = 0; q < Q; q++) acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(sr[q]), f, acc[q]);
+        }
+        // A fixed loop (a loop to len − i indexed acc in memory: the accumulators went to the stack every row).
+        for (int q = 0; q < Q; q++)
+          if (i + q < len) _mm512_mask_storeu_ps(y + (long)(i + q) * cout + 16 * v, m, acc[q]);
       }
     }
   }
@@ -838,11 +925,12 @@ void gmrForwardFused(const RingGeom& g, const RingTap* taps, int nTaps, const fl
     for (int c = 0; c < cout; c++)
       for (int r = 0; r < g.numRings; r++) phiR[(size_t)r * cout + c] = phiT[(size_t)c * g.numRings + r];
     const C1Path c1(g, plan, x);
+    const MixRows mr(phiR.data(), g.numRings, cout, !allFinite(x, (long)g.batch * g.inH * g.inW));
     parallelFor((long)g.batch * g.outH, [&](long rb, long re) {
-      if (!post) return c1.rows(plan, rb, re, keepR, phiR.data(), cout, y);
+      if (!post) return c1.rows(plan, rb, re, keepR, phiR.data(), cout, y, &mr);
       for (long r0 = rb; r0 < re; r0 += 8) {  // 8 rows of outputs: 21 KB for 28 × 24, still in cache for the bias
         const long r1 = std::min(re, r0 + 8);
-        c1.rows(plan, r0, r1, keepR, phiR.data(), cout, y);
+        c1.rows(plan, r0, r1, keepR, phiR.data(), cout, y, &mr);
         blockBiasAct(y + r0 * g.outW * cout, (r1 - r0) * g.outW, cout, bias, act);
       }
     }, 4);
@@ -1004,6 +1092,51 @@ void outerAccV(int nk, const float* a, long sa, long sj, int len, const float* d
   }
 }
 
+// The same product with the lanes along the columns instead (k ≤ 16, a[i, j] at i·sa + j): CB output channels, one
+// accumulator of k lanes each, so a position costs one load of its k values and CB FMAs with dy broadcast from
+// memory. For a steerable first layer's 16 rows and 56 channels: 56 FMAs a position rather than outerAcc's 4 vectors
+// × 16 columns with 8 of the last vector's lanes idle. Each acc[c, j] is the same chain of FMAs over the positions in
+// order as outerAcc's: the same bits.
+template <int CB>
+__attribute__((target("avx512f"))) void outerAccKAvx512(int k, const float* a, long sa, int len, const float* dy, long ldy, float* acc, int ldAcc) {
+  const __mmask16 m = k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << k) - 1);
+  // Unrolled by hand's worth of pragmas: GCC left a loop of 28 in place, the accumulators on the stack.
+  __m512 s[CB];
+#pragma GCC unroll 32
+  for (int c = 0; c < CB; c++) s[c] = _mm512_setzero_ps();
+  for (int i = 0; i < len; i++) {
+    const __m512 row = _mm512_maskz_loadu_ps(m, a + (long)i * sa);
+    const float* d = dy + (long)i * ldy;
+#pragma GCC unroll 32
+    for (int c = 0; c < CB; c++) s[c] = _mm512_fmadd_ps(_mm512_set1_ps(d[c]), row, s[c]);
+  }
+#pragma GCC unroll 32
+  for (int c = 0; c < CB; c++) {
+    float* o = acc + (long)c * ldAcc;
+    _mm512_mask_storeu_ps(o, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o), s[c]));
+  }
+}
+
+using OuterK = void (*)(int, const float*, long, int, const float*, long, float*, int);
+template <int... I>
+constexpr std::array<OuterK, sizeof...(I)> outerKTable(std::integer_sequence<int, I...>) {
+  return {&outerAccKAvx512<I + 1>...};
+}
+
+// outerAcc with lanes along the columns (sj = 1, nk ≤ 16): channels in even blocks of at most 28 (28 accumulators and
+// the row: 29 of the 32 registers).
+void outerAccK(int nk, const float* a, long sa, int len, const float* dy, long ldy, int cout, float* acc, int ldAcc) {
+  static constexpr auto table = outerKTable(std::make_integer_sequence<int, 28>{});
+  const int blocks = (cout + 27) / 28;
+  for (int b = 0; b < blocks; b++) {
+    const int c0 = (int)((long)cout * b / blocks), c1 = (int)((long)cout * (b + 1) / blocks);
+    table[c1 - c0 - 1](nk, a, sa, len, dy + c0, ldy, acc + (long)c0 * ldAcc, ldAcc);
+  }
+}
+
+// Whether outerAccK takes fewer FMAs a position than outerAcc: Cout (one per channel) against ⌈Cout/16⌉·k.
+bool preferOuterK(int k, int cout) { return k <= 16 && cout <= (cout + 15) / 16 * k; }
+
 // acc [cout, ldAcc] += Σ_i dy[i, 0..cout)ᵀ · a[i, 0..nk) (a[i, j] at i·sa + j·sj), positions in order; output
 // channels in blocks of at most 64 (96 as 48 + 48, so that no vector is masked).
 __attribute__((target("avx512f"))) void outerAcc(int nk, const float* a, long sa, long sj, int len, const float* dy, long ldy, int cout, float* acc, int ldAcc) {
@@ -1039,10 +1172,12 @@ void gmrFilterGrad(const RingGeom& g, const RingTap* taps, int nTaps, const floa
   long rowsPer = std::max<long>(1, FG_CHUNK / g.outW);
   long chunks = (rowsAll + rowsPer - 1) / rowsPer;
   if ((size_t)chunks * cout * k > MAX_PARTIALS) rowsPer = rowsAll, chunks = 1;
-  // outerAcc (AVX-512) rather than the packed SGEMM for a few columns (k ≤ 8: one tile of columns, where the SGEMM
-  // tile wastes half or more of its 16 columns), while a chunk's R and dy stay in L2. Wider, the packed SGEMM is
-  // faster: outerAcc at one thread, 24→48 k9 14² 1.02 → 1.19 ms, 48→96 k5 7² 0.51 → 0.62 ms.
-  const bool outer = useAvx512() && k <= 8 && (double)rowsPer * g.outW * (rowLen + cout) * sizeof(float) <= 1.5 * (1 << 20);
+  // outerAcc (AVX-512) rather than the packed SGEMM for a few columns (k ≤ 16, where the SGEMM's transposed dy and
+  // its 16-column tiles cost more than the products: 1→56 k7 with 16 rows, 28², batch 32, one thread, 1.39 → 0.91
+  // ms; with outerAccK's lanes along the 16 columns 0.55 ms), while a chunk's R and dy stay in L2. Wider, the packed
+  // SGEMM is faster: outerAcc at one thread, 24→48 k9 14² 1.02 → 1.19 ms, 48→96 k5 7² 0.51 → 0.62 ms.
+  const bool outer = useAvx512() && k <= 16 && (double)rowsPer * g.outW * (rowLen + cout) * sizeof(float) <= 1.5 * (1 << 20);
+  const bool outerK = outer && preferOuterK(k, coutG);
   const bool c1 = !R && C1Path::applies(g);
   std::unique_ptr<C1Path> c1p(c1 ? new C1Path(g, plan, x) : nullptr);
   std::unique_ptr<RowColRings> rcr(!R && !c1 && RowColRings::applies(g) ? new RowColRings(g, plan) : nullptr);
@@ -1070,8 +1205,13 @@ void gmrFilterGrad(const RingGeom& g, const RingTap* taps, int nTaps, const floa
       float* pc = part.data() + (size_t)ch * cout * k;
       if (outer) {
         std::fill(pc, pc + (size_t)cout * k, 0.f);
-        for (int grp = 0; grp < g.groups; grp++)
-          outerAcc(k, rc + (long)grp * k, rowLen, 1, (int)(p1 - p0), dy + p0 * cout + (long)grp * coutG, cout, coutG, pc + (size_t)grp * coutG * k, k);
+        for (int grp = 0; grp < g.groups; grp++) {
+          const float* a = rc + (long)grp * k;
+          const float* d = dy + p0 * cout + (long)grp * coutG;
+          float* o = pc + (size_t)grp * coutG * k;
+          if (outerK) outerAccK(k, a, rowLen, (int)(p1 - p0), d, cout, coutG, o, k);
+          else outerAcc(k, a, rowLen, 1, (int)(p1 - p0), d, cout, coutG, o, k);
+        }
         continue;
       }
       const int len = (int)(p1 - p0);
