@@ -56,23 +56,49 @@ inline float stepOf(float v) { return v > 0.f ? 1.f : (v != v ? v : 0.f); }
 
 }  // namespace
 
+namespace {
+
+// One row of the gate: yr [n0 + 2K] from xr [n0 + 3K] (s: K floats of scratch for the row's σ).
+inline void gateRow(const float* xr, int n0, int n1, int n2, float* s, float* yr) {
+  const long K = (long)n1 + n2;
+  for (int c = 0; c < n0; c++) yr[c] = reluOf(xr[c]);
+  sigmoids(xr + n0, K, s);
+  // Order 1: Re and Im blocks of n1 channels share gates 0..n1−1; order 2 the gates n1..K−1.
+  const float* z = xr + n0 + K;
+  float* o = yr + n0;
+  for (int j = 0; j < n1; j++) o[j] = z[j] * s[j], o[n1 + j] = z[n1 + j] * s[j];
+  z += 2 * n1, o += 2 * n1;
+  const float* s2 = s + n1;
+  for (int j = 0; j < n2; j++) o[j] = z[j] * s2[j], o[n2 + j] = z[n2 + j] * s2[j];
+}
+
+// Its gradient for one row: gr [n0 + 3K] from xr [n0 + 3K] and dr [n0 + 2K].
+inline void gateGradRow(const float* xr, const float* dr, int n0, int n1, int n2, float* s, float* gr) {
+  const long K = (long)n1 + n2;
+  sigmoids(xr + n0, K, s);
+  for (int c = 0; c < n0; c++) gr[c] = dr[c] * stepOf(xr[c]);
+  // One field at a time: its gate, then its Re and Im channels (order 1 at offset 0, order 2 after 2·n1).
+  for (long f = 0; f < K; f++) {
+    const bool first = f < n1;
+    const long n = first ? n1 : n2, j = first ? f : f - n1, at = first ? 0 : 2L * n1;
+    const long re = at + j, im = at + n + j;
+    const float sf = s[f];
+    const float* z = xr + n0 + K;
+    const float* d = dr + n0;
+    float* dz = gr + n0 + K;
+    dz[re] = d[re] * sf;
+    dz[im] = d[im] * sf;
+    gr[n0 + f] = sf * (1.f - sf) * (d[re] * z[re] + d[im] * z[im]);
+  }
+}
+
+}  // namespace
+
 void fieldGate(const float* x, long rows, int n0, int n1, int n2, float* y) {
   const long K = (long)n1 + n2, cin = n0 + 3 * K, cout = n0 + 2 * K;
   parallelFor(rows, [&](long b, long e) {
     std::vector<float> s((size_t)K);
-    for (long r = b; r < e; r++) {
-      const float* xr = x + r * cin;
-      float* yr = y + r * cout;
-      for (int c = 0; c < n0; c++) yr[c] = reluOf(xr[c]);
-      sigmoids(xr + n0, K, s.data());
-      // Order 1: Re and Im blocks of n1 channels share gates 0..n1−1; order 2 the gates n1..K−1.
-      const float* z = xr + n0 + K;
-      float* o = yr + n0;
-      for (int j = 0; j < n1; j++) o[j] = z[j] * s[j], o[n1 + j] = z[n1 + j] * s[j];
-      z += 2 * n1, o += 2 * n1;
-      const float* s2 = s.data() + n1;
-      for (int j = 0; j < n2; j++) o[j] = z[j] * s2[j], o[n2 + j] = z[n2 + j] * s2[j];
-    }
+    for (long r = b; r < e; r++) gateRow(x + r * cin, n0, n1, n2, s.data(), y + r * cout);
   }, grainRows(cin));
 }
 
@@ -80,26 +106,7 @@ void fieldGateGrad(const float* x, const float* dy, long rows, int n0, int n1, i
   const long K = (long)n1 + n2, cin = n0 + 3 * K, cout = n0 + 2 * K;
   parallelFor(rows, [&](long b, long e) {
     std::vector<float> s((size_t)K);
-    for (long r = b; r < e; r++) {
-      const float* xr = x + r * cin;
-      const float* dr = dy + r * cout;
-      sigmoids(xr + n0, K, s.data());
-      float* gr = dx + r * cin;
-      for (int c = 0; c < n0; c++) gr[c] = dr[c] * stepOf(xr[c]);
-      // One field at a time: its gate, then its Re and Im channels (order 1 at offset 0, order 2 after 2·n1).
-      for (long f = 0; f < K; f++) {
-        const bool first = f < n1;
-        const long n = first ? n1 : n2, j = first ? f : f - n1, at = first ? 0 : 2L * n1;
-        const long re = at + j, im = at + n + j;
-        const float sf = s[f];
-        const float* z = xr + n0 + K;
-        const float* d = dr + n0;
-        float* dz = gr + n0 + K;
-        dz[re] = d[re] * sf;
-        dz[im] = d[im] * sf;
-        gr[n0 + f] = sf * (1.f - sf) * (d[re] * z[re] + d[im] * z[im]);
-      }
-    }
+    for (long r = b; r < e; r++) gateGradRow(x + r * cin, dy + r * cout, n0, n1, n2, s.data(), dx + r * cin);
   }, grainRows(cin));
 }
 
@@ -291,7 +298,29 @@ void outputAffine(int n0, const std::vector<int>& field, const float* gamma, con
 
 }  // namespace
 
-void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, bool relu, float* y, float* mean, float* stats, float* invStd) {
+namespace {
+
+// A batch norm with the gate after it (act 2): the gate's input layout is the batch norm's with its last K = n1 + n2
+// order-0 channels as the gates, [n0 − K maps | K gates | Re1 | Im1 | Re2 | Im2], and its output drops the gates.
+// Each row's normalised values go through a row buffer and the gate, as the unfused pair computes them.
+void gatedOutputRows(const float* x, long C, int n0, int n1, int n2, const float* a, const float* b, float* y, long rb, long re) {
+  const int K = n1 + n2, cout = (int)C - K;
+  std::vector<float> row((size_t)C), s((size_t)K);
+  for (long r = rb; r < re; r++) {
+    for (long c = 0; c < C; c++) row[c] = affine(x[r * C + c], a[c], b[c]);
+    gateRow(row.data(), n0 - K, n1, n2, s.data(), y + r * cout);
+  }
+}
+
+// dz [C] of one row: the gate's gradient on the row's normalised values, from dy's row [C − K].
+inline void gatedRowGrad(const float* xr, const float* dr, long C, int n0, int n1, int n2, const float* ya, const float* yb, float* row, float* s, float* dz) {
+  for (long c = 0; c < C; c++) row[c] = affine(xr[c], ya[c], yb[c]);
+  gateGradRow(row, dr, n0 - (n1 + n2), n1, n2, s, dz);
+}
+
+}  // namespace
+
+void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, int act, float* y, float* mean, float* stats, float* invStd) {
   const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
   std::vector<double> s1, s2;
@@ -307,19 +336,42 @@ void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const flo
   for (int c = 0; c < C; c++) invStd[c] = (float)(1.0 / std::sqrt((double)stats[field[c]] + eps));
   std::vector<float> a, b;
   outputAffine(n0, field, gamma, beta, mean, invStd, a, b);
-  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { affineRows(x, C, a.data(), b.data(), relu, y, b0, b1); }); }, std::max(1L, (1L << 15) / C));
+  if (act == BN_GATE) {
+    parallelFor(rows, [&](long rb, long re) { gatedOutputRows(x, C, n0, n1, n2, a.data(), b.data(), y, rb, re); }, std::max(1L, (1L << 15) / C));
+    return;
+  }
+  parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { affineRows(x, C, a.data(), b.data(), act == BN_RELU, y, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
-void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, const float* beta, bool relu, float* dx, float* dgamma, float* dbeta) {
-  const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
+void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, const float* beta, int act, float* dx, float* dgamma, float* dbeta) {
+  const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2, K = n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
-  // A fused ReLU: the forward's pre-activation map, to mask dy with (ya, yb null without one).
+  // A fused activation: the forward's pre-activation map, to recompute its gradient from x (ya, yb null without one).
   std::vector<float> ya, yb;
-  if (relu) outputAffine(n0, field, gamma, beta, mean, invStd, ya, yb);
-  const float* pa = relu ? ya.data() : nullptr;
-  const float* pb = relu ? yb.data() : nullptr;
+  if (act != BN_LINEAR) outputAffine(n0, field, gamma, beta, mean, invStd, ya, yb);
+  const float* pa = act != BN_LINEAR ? ya.data() : nullptr;
+  const float* pb = act != BN_LINEAR ? yb.data() : nullptr;
   std::vector<double> sdy, sdyx;
-  if (relu) channelSums<false, true>(x, dy, mean, rows, C, sdy, sdyx, pa, pb);
+  if (act == BN_GATE) {
+    // The sums of dz = the gate's gradient, row by row in the same fixed chunks as channelSums (thread-count
+    // independent), each row's dz from its recomputed normalised values.
+    const long chunks = std::max(1L, std::min(rows, SUM_CHUNKS));
+    std::vector<double> pu((size_t)chunks * C), pv((size_t)chunks * C);
+    parallelFor(chunks, [&](long cb, long ce) {
+      std::vector<float> row((size_t)C), s((size_t)K), dz((size_t)C);
+      for (long k = cb; k < ce; k++) {
+        double* su = pu.data() + k * C;
+        double* sv = pv.data() + k * C;
+        for (long r = rows * k / chunks; r < rows * (k + 1) / chunks; r++) {
+          gatedRowGrad(x + r * C, dy + r * (C - K), C, n0, n1, n2, pa, pb, row.data(), s.data(), dz.data());
+          for (int c = 0; c < C; c++) su[c] += dz[c], sv[c] += (double)dz[c] * ((double)x[r * C + c] - (double)mean[c]);
+        }
+      }
+    }, std::max(1L, (1L << 15) / std::max(1L, rows / chunks * C)));
+    sdy.assign(C, 0.0), sdyx.assign(C, 0.0);
+    for (long k = 0; k < chunks; k++)
+      for (int c = 0; c < C; c++) sdy[c] += pu[k * C + c], sdyx[c] += pv[k * C + c];
+  } else if (act == BN_RELU) channelSums<false, true>(x, dy, mean, rows, C, sdy, sdyx, pa, pb);
   else channelSums<false>(x, dy, mean, rows, C, sdy, sdyx);
   const double N = (double)std::max(1L, rows);
   // corr_f = Σ over the field's channels of mean(dy·(x − mean))·invStd: E|z|² couples Re and Im
@@ -334,6 +386,16 @@ void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int 
     a[c] = (float)ac;
     b[c] = (float)(-ac * invStd[c] * corr[field[c]]);
     d[c] = c < n0 ? (float)(-ac * sdy[c] / N) : 0.f;
+  }
+  if (act == BN_GATE) {
+    parallelFor(rows, [&](long rb, long re) {
+      std::vector<float> row((size_t)C), s((size_t)K), dz((size_t)C);
+      for (long r = rb; r < re; r++) {
+        gatedRowGrad(x + r * C, dy + r * (C - K), C, n0, n1, n2, pa, pb, row.data(), s.data(), dz.data());
+        for (int c = 0; c < C; c++) dx[r * C + c] = gradOf(dz[c], x[r * C + c], mean[c], a[c], b[c], d[c]);
+      }
+    }, std::max(1L, (1L << 15) / C));
+    return;
   }
   parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), pa, pb, dx, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }

@@ -1,7 +1,7 @@
 /**
  * What the direct runs (BatchNormFolding's inference, TrainingForward's training batch) read of a functional model's
- * graph: an order to call its layers in without tfjs-layers' executor, and which batch norms hand their output to a
- * ReLU alone (so that the two can be computed as one).
+ * graph: an order to call its layers in without tfjs-layers' executor, and which layer alone takes a layer's output (a
+ * batch norm handing its output to a ReLU alone can be computed with it as one).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 
@@ -29,18 +29,29 @@ export function directPlan(model: tfl.LayersModel): Layer[] | null {
 }
 
 /**
- * The plain ReLU layer (tfl.layers.reLU without maxValue, or an Activation 'relu') that is the only consumer of `bn`'s
- * output, has no other input, and whose input is not also an output of `model`; null otherwise.
+ * The layer that is the only consumer of `layer`'s output and has no other input, where that output is not also an
+ * output of `model`; null otherwise. (A batch norm fused with what follows it hands on only the fused output.)
  */
-export function followingRelu(model: tfl.LayersModel, bn: Layer): Layer | null {
-  if (bn.outboundNodes.length !== 1 || bn.inboundNodes.length !== 1) return null;
-  const out = bn.inboundNodes[0]!.outputTensors[0];
+export function soleConsumer(model: tfl.LayersModel, layer: Layer): Layer | null {
+  if (layer.outboundNodes.length !== 1 || layer.inboundNodes.length !== 1) return null;
+  const out = layer.inboundNodes[0]!.outputTensors[0];
   if (!out || model.outputs.some((o) => o.id === out.id)) return null;
-  const next = bn.outboundNodes[0]!.outboundLayer;
+  const next = layer.outboundNodes[0]!.outboundLayer;
   if (!next || next.inboundNodes.length !== 1 || next.inboundNodes[0]!.inboundLayers.length !== 1) return null;
-  const c = next.getConfig();
-  const plainRelu =
-    (next.getClassName() === 'ReLU' && c.maxValue == null) ||
-    (next.getClassName() === 'Activation' && c.activation === 'relu');
-  return plainRelu ? next : null;
+  return next;
+}
+
+/** Whether `layer` is a plain ReLU: tfl.layers.reLU without maxValue, or an Activation 'relu'. */
+export function isPlainRelu(layer: Layer): boolean {
+  const c = layer.getConfig();
+  return (
+    (layer.getClassName() === 'ReLU' && c.maxValue == null) ||
+    (layer.getClassName() === 'Activation' && c.activation === 'relu')
+  );
+}
+
+/** The plain ReLU layer that is the only consumer of `bn`'s output (see soleConsumer), or null. */
+export function followingRelu(model: tfl.LayersModel, bn: Layer): Layer | null {
+  const next = soleConsumer(model, bn);
+  return next && isPlainRelu(next) ? next : null;
 }

@@ -158,25 +158,11 @@ export class FieldBatchNorm extends tfl.layers.Layer {
       const n0 = maps.order0Count;
       const gamma = this.joinFields(this.gamma0, this.fieldGamma);
       if (kwargs?.training === true) {
-        const training = fieldBatchNormKernelHere(x)
-          ? (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) =>
-              fusedFieldBatchNorm(
-                x,
-                gamma,
-                this.beta0?.read() ?? null,
-                { fields: this.fields, epsilon: this.epsilon },
-                onStats,
-              )
-          : (onStats: (mean: tf.Tensor, stats: tf.Tensor) => void) =>
-              fieldBatchNormTraining(x, gamma, this.beta0?.read() ?? null, maps, this.epsilon, onStats);
-        return training((mean, stats) => {
-          if (n0 > 0) {
-            movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
-            movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
-          }
-          if (this.movingSquareNorm)
-            movingAverage(this.movingSquareNorm, takeChannels(stats, n0, maps.fieldCount - n0)!, this.momentum);
-        });
+        const beta = this.beta0?.read() ?? null;
+        const onStats = (mean: tf.Tensor, stats: tf.Tensor) => this.updateMovingStatistics(mean, stats);
+        return fieldBatchNormKernelHere(x)
+          ? fusedFieldBatchNorm(x, gamma, beta, { fields: this.fields, epsilon: this.epsilon }, onStats)
+          : fieldBatchNormTraining(x, gamma, beta, maps, this.epsilon, onStats);
       }
       const C = maps.channels;
       const mean = n0 === 0 ? tf.zeros([C]) : padChannels(this.movingMean!.read(), C);
@@ -184,6 +170,39 @@ export class FieldBatchNorm extends tfl.layers.Layer {
       const offset = n0 === 0 ? undefined : padChannels(this.beta0!.read(), C);
       return tf.batchNorm(x, mean, variance, offset, fieldsToChannels(gamma, maps), this.epsilon);
     });
+  }
+
+  /**
+   * A training batch of this layer and then FieldNonlinearity's gate (mode 'gate' on fields [n0 − K, n1, n2], K = n1 +
+   * n2: this layer's last K order-0 channels are the gates) as one kernel each way, where the backend registers the
+   * field batch-norm kernels: the gate's own passes over the activations, forward and gradient, go away. Null where
+   * the kernel path does not apply (the caller runs the two layers). Models' TrainingForward calls it for a field batch
+   * norm whose only consumer is such a gate.
+   */
+  trainingCallWithGate(x: tf.Tensor): tf.Tensor | null {
+    const [n0, n1, n2] = this.fields;
+    if (n1 + n2 === 0 || n0 < n1 + n2 || !fieldBatchNormKernelHere(x)) return null;
+    return tf.tidy(() => {
+      checkFieldInput('FieldBatchNorm', x.shape, this.fields);
+      return fusedFieldBatchNorm(
+        x,
+        this.joinFields(this.gamma0, this.fieldGamma),
+        this.beta0?.read() ?? null,
+        { fields: this.fields, epsilon: this.epsilon, activation: 'gate' },
+        (mean, stats) => this.updateMovingStatistics(mean, stats),
+      );
+    });
+  }
+
+  /** The moving averages after a training batch with these batch statistics (mean [C], stats [F]). */
+  private updateMovingStatistics(mean: tf.Tensor, stats: tf.Tensor): void {
+    const n0 = this.maps.order0Count;
+    if (n0 > 0) {
+      movingAverage(this.movingMean!, takeChannels(mean, 0, n0)!, this.momentum);
+      movingAverage(this.movingVariance!, takeChannels(stats, 0, n0)!, this.momentum);
+    }
+    if (this.movingSquareNorm)
+      movingAverage(this.movingSquareNorm, takeChannels(stats, n0, this.maps.fieldCount - n0)!, this.momentum);
   }
 
   /** A per-field vector [F] from an order-0 part [n0] and an order-m part [n1 + n2] (either may be absent). */
