@@ -488,7 +488,7 @@ struct C1Path {
         }
         const long p0 = row * g.outW + s0;
         if (R) toPositionMajor(tmp.data(), len, n, R + p0 * n);
-        if (phiR) mixC1(tmp.data(), len, n, phiR, cout, y + p0 * cout, mr);
+        if (phiR) mixC1(tmp.data(), len, n, phiR, cout, y + p0 * cout, *mr);
       }
     }
   }
@@ -511,23 +511,20 @@ struct C1Path {
     }
   }
   // y[i, 0..cout) = Σ_r s[64·r + i] · phiR[r, 0..cout) for positions i < len, rings in order.
-  static void mixC1(const float* s, int len, int n, const float* phiR, int cout, float* y, const MixRows* mr) {
+  static void mixC1(const float* s, int len, int n, const float* phiR, int cout, float* y, const MixRows& mr) {
     static const bool avx512 = useAvx512();
-    if (avx512 && mr) {
+    if (avx512) {
       // Q positions per block, Q ∈ [5, 8] chosen to waste the fewest lanes of the last block (28 = 4 × 7).
       int bestQ = 8;
       for (int q = 7; q >= 5; q--)
         if ((len + q - 1) / q * q < (len + bestQ - 1) / bestQ * bestQ) bestQ = q;
       switch (bestQ) {
-        case 5: return mixC1Rows<5>(s, len, *mr, phiR, cout, y);
-        case 6: return mixC1Rows<6>(s, len, *mr, phiR, cout, y);
-        case 7: return mixC1Rows<7>(s, len, *mr, phiR, cout, y);
-        default: return mixC1Rows<8>(s, len, *mr, phiR, cout, y);
+        case 5: return mixC1Rows<5>(s, len, mr, phiR, cout, y);
+        case 6: return mixC1Rows<6>(s, len, mr, phiR, cout, y);
+        case 7: return mixC1Rows<7>(s, len, mr, phiR, cout, y);
+        default: return mixC1Rows<8>(s, len, mr, phiR, cout, y);
       }
     }
-    if (avx512 && cout <= 16) return mixC1Avx512<1>(s, len, n, phiR, cout, y);
-    if (avx512 && cout <= 32) return mixC1Avx512<2>(s, len, n, phiR, cout, y);
-    if (avx512 && cout <= 64) return mixC1Avx512<4>(s, len, n, phiR, cout, y);
     for (int i = 0; i < len; i++) {
       float* o = y + (long)i * cout;
       for (int c = 0; c < cout; c++) o[c] = 0.f;
@@ -538,13 +535,15 @@ struct C1Path {
       }
     }
   }
-  // The same, one vector of 16 output channels at a time over Q positions (Q accumulators), reading only the rows of
-  // phiR that the vector's lanes use (mr): a steerable first layer's Φ is mostly zeros, each output channel reading
-  // the rings of one angular component (1→56 k7, 16 rows: 4 + 7 + 6 + 3 rows for its four vectors rather than 4 × 16).
-  // Each sum still runs over its rows in order from +0, and a skipped row would have added s·0 = ±0 to a sum that is
-  // never −0: the same bits as mixC1Avx512 for finite s (MixRows keeps every row when x is not finite, so that a NaN or
-  // an infinity still reaches every channel, as 0·∞ does there). Any Cout (the vector loop), where mixC1Avx512 took
-  // at most 64.
+  // The same with AVX-512, one vector of 16 output channels at a time over Q positions (Q accumulators), reading only
+  // the rows of phiR that the vector's lanes use (mr): a steerable first layer's Φ is mostly zeros, each output channel
+  // reading the rings of one angular component (1→56 k7, 16 rows: 4 + 7 + 6 + 3 rows for its four vectors rather than
+  // 4 × 16; 1→56 k7 28², batch 32, one thread: the forward under the tape 1.22 → 1.0 ms, the addon call alone). Each
+  // sum runs over its rows in order from +0 (as the kernel it replaced, which held a position's Cout sums in V
+  // registers, Q = 8/V positions, every row), and a skipped row would have added s·0 = ±0 to a sum that is never −0:
+  // the same bits for finite s (MixRows keeps every row when x is not finite, so that a NaN or an infinity still
+  // reaches every channel, as 0·∞ does there). Any Cout (the vector loop), where that kernel took at most 64. The
+  // GMR-CNN's 1→24 k9 (Φ dense): 0.43–0.45 ms either way.
   template <int Q>
   __attribute__((target("avx512f"))) static void mixC1Rows(const float* s, int len, const MixRows& mr, const float* phiR, int cout, float* y) {
     const int nv = (cout + 15) / 16;
@@ -565,46 +564,6 @@ struct C1Path {
         for (int q = 0; q < Q; q++)
           if (i + q < len) _mm512_mask_storeu_ps(y + (long)(i + q) * cout + 16 * v, m, acc[q]);
       }
-    }
-  }
-  // The same with a position's Cout outputs in V registers (a scalar loop left these sums in memory: 0.45 ms of the
-  // 0.58 ms that 1→24 k9 on 28×28 took), Q positions at a time: one position's V sums alone wait on the FMA latency
-  // ring after ring (1→24 k9 28², batch 32, one thread: the fused forward 0.28 → 0.21 ms). Each sum runs over the
-  // rings in order as before: the same bits.
-  template <int V>
-  __attribute__((target("avx512f"))) static void mixC1Avx512(const float* s, int len, int n, const float* phiR, int cout, float* y) {
-    constexpr int Q = V >= 4 ? 2 : 8 / V;
-    __mmask16 m[V];
-    for (int v = 0; v < V; v++) {
-      const int left = cout - 16 * v;
-      m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-    }
-    int i = 0;
-    for (; i + Q <= len; i += Q) {
-      __m512 acc[Q][V];
-      for (int q = 0; q < Q; q++)
-        for (int v = 0; v < V; v++) acc[q][v] = _mm512_setzero_ps();
-      for (int r = 0; r < n; r++) {
-        const float* f = phiR + (size_t)r * cout;
-        __m512 fv[V];
-        for (int v = 0; v < V; v++) fv[v] = _mm512_maskz_loadu_ps(m[v], f + 16 * v);
-        for (int q = 0; q < Q; q++) {
-          const __m512 sv = _mm512_set1_ps(s[(size_t)r * 64 + i + q]);
-          for (int v = 0; v < V; v++) acc[q][v] = _mm512_fmadd_ps(sv, fv[v], acc[q][v]);
-        }
-      }
-      for (int q = 0; q < Q; q++)
-        for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(y + (long)(i + q) * cout + 16 * v, m[v], acc[q][v]);
-    }
-    for (; i < len; i++) {
-      __m512 acc[V];
-      for (int v = 0; v < V; v++) acc[v] = _mm512_setzero_ps();
-      for (int r = 0; r < n; r++) {
-        const __m512 sv = _mm512_set1_ps(s[(size_t)r * 64 + i]);
-        const float* f = phiR + (size_t)r * cout;
-        for (int v = 0; v < V; v++) acc[v] = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m[v], f + 16 * v), acc[v]);
-      }
-      for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(y + (long)i * cout + 16 * v, m[v], acc[v]);
     }
   }
 };
@@ -1053,23 +1012,32 @@ __attribute__((target("avx512f"))) void outerAccAvx512(const float* a, long sa, 
     const int left = cout - 16 * v;
     m[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
   }
+  // Every loop over s unrolled (pragmas): otherwise GCC kept s in memory as well and wrote all NK·V accumulators back
+  // to the stack every position (1→24 k9 28², batch 32, one thread: the filter gradient 0.22–0.26 → 0.18–0.22 ms).
   __m512 s[NK][V];
+#pragma GCC unroll 8
   for (int j = 0; j < NK; j++)
+#pragma GCC unroll 4
     for (int v = 0; v < V; v++) s[j][v] = _mm512_setzero_ps();
   for (int i = 0; i < len; i++) {
     __m512 d[V];
+#pragma GCC unroll 4
     for (int v = 0; v < V; v++) d[v] = _mm512_maskz_loadu_ps(m[v], dy + (long)i * ldy + 16 * v);
+#pragma GCC unroll 8
     for (int j = 0; j < NK; j++) {
       const __m512 b = _mm512_set1_ps(a[(long)i * sa + (long)j * sj]);
+#pragma GCC unroll 4
       for (int v = 0; v < V; v++) s[j][v] = _mm512_fmadd_ps(b, d[v], s[j][v]);
     }
   }
-  alignas(64) float tmp[16];
+  alignas(64) float tmp[NK][V][16];
+#pragma GCC unroll 8
   for (int j = 0; j < NK; j++)
-    for (int v = 0; v < V; v++) {
-      _mm512_store_ps(tmp, s[j][v]);
-      for (int l = 0; l < 16 && 16 * v + l < cout; l++) acc[(long)(16 * v + l) * ldAcc + j] += tmp[l];
-    }
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++) _mm512_store_ps(tmp[j][v], s[j][v]);
+  for (int j = 0; j < NK; j++)
+    for (int v = 0; v < V; v++)
+      for (int l = 0; l < 16 && 16 * v + l < cout; l++) acc[(long)(16 * v + l) * ldAcc + j] += tmp[j][v][l];
 }
 
 // Columns in tiles of NK (up to 8; 6 for 4 vectors: at most 24 accumulators of the 32 registers).
