@@ -790,26 +790,23 @@ ENTRY(FieldInvariantsGrad) {
   });
 }
 
-// The activation code of the field batch-norm entries: 0 none, 1 ReLU (order-0 fields only), 2 the gate (the last
-// n1 + n2 of the n0 order-0 channels are the gates).
-void checkBatchNormAct(const char* where, int act, int n0, int n1, int n2) {
-  if (act < BN_LINEAR || act > BN_GATE) throw Error(std::string(where) + ": act must be 0 (linear), 1 (relu) or 2 (gate)");
+// The activation code of the field batch-norm entries: 0 none, 1 ReLU (order-0 fields only).
+void checkBatchNormAct(const char* where, int act, int n1, int n2) {
+  if (act != BN_LINEAR && act != BN_RELU) throw Error(std::string(where) + ": act must be 0 (linear) or 1 (relu)");
   if (act == BN_RELU && n1 + n2 > 0) throw Error(std::string(where) + ": a fused ReLU takes order-0 fields only (n1 = n2 = 0)");
-  if (act == BN_GATE && n0 < n1 + n2) throw Error(std::string(where) + ": a fused gate needs n1 + n2 gates among the n0 order-0 channels");
 }
 
 ENTRY(FieldBatchNorm) {
   return guarded(env, [&] {
-    Args a(env, info, 12);  // (x, n0, n1, n2, gamma [F], beta [n0] | null, eps, act (0 linear, 1 relu, 2 gate), y, mean [C], stats [F], invStd [C])
+    Args a(env, info, 12);  // (x, n0, n1, n2, gamma [F], beta [n0] | null, eps, act (0 linear, 1 relu), y, mean [C], stats [F], invStd [C])
     const int n0 = a.i32(1), n1 = a.i32(2), n2 = a.i32(3);
     const long C = n0 + 2L * (n1 + n2), F = (long)n0 + n1 + n2;
     size_t n = a.f32len(0);
     if (n0 < 0 || n1 < 0 || n2 < 0 || C == 0 || n % C) throw Error("fieldBatchNorm: x's size must be a multiple of n0 + 2·(n1 + n2)");
     const float* beta = a.isNull(5) ? nullptr : a.f32(5, n0);
     const int act = a.i32(7);
-    checkBatchNormAct("fieldBatchNorm", act, n0, n1, n2);
-    const size_t outN = act == BN_GATE ? n / C * (C - n1 - n2) : n;
-    fieldBatchNorm(a.f32(0, n), (long)(n / C), n0, n1, n2, a.f32(4, F), beta, (float)a.num(6), act, a.f32(8, outN), a.f32(9, C), a.f32(10, F), a.f32(11, C));
+    checkBatchNormAct("fieldBatchNorm", act, n1, n2);
+    fieldBatchNorm(a.f32(0, n), (long)(n / C), n0, n1, n2, a.f32(4, F), beta, (float)a.num(6), act, a.f32(8, n), a.f32(9, C), a.f32(10, F), a.f32(11, C));
     return undefinedValue(env);
   });
 }
@@ -822,12 +819,11 @@ ENTRY(FieldBatchNormGrad) {
     size_t n = a.f32len(0);
     if (n0 < 0 || n1 < 0 || n2 < 0 || C == 0 || n % C) throw Error("fieldBatchNormGrad: x's size must be a multiple of n0 + 2·(n1 + n2)");
     const int act = a.i32(9);
-    checkBatchNormAct("fieldBatchNormGrad", act, n0, n1, n2);
-    if (act != BN_LINEAR && a.isNull(8)) throw Error("fieldBatchNormGrad: a fused activation needs beta");
+    checkBatchNormAct("fieldBatchNormGrad", act, n1, n2);
+    if (act != BN_LINEAR && a.isNull(8)) throw Error("fieldBatchNormGrad: a fused ReLU needs beta");
     const float* beta = a.isNull(8) ? nullptr : a.f32(8, n0);
     float* dbeta = a.isNull(12) ? nullptr : a.f32(12, n0);
-    const size_t dyN = act == BN_GATE ? n / C * (C - n1 - n2) : n;
-    fieldBatchNormGrad(a.f32(0, n), a.f32(1, dyN), (long)(n / C), n0, n1, n2, a.f32(5, C), a.f32(6, C), a.f32(7, F), beta, act, a.f32(10, n), a.f32(11, F), dbeta);
+    fieldBatchNormGrad(a.f32(0, n), a.f32(1, n), (long)(n / C), n0, n1, n2, a.f32(5, C), a.f32(6, C), a.f32(7, F), beta, act, a.f32(10, n), a.f32(11, F), dbeta);
     return undefinedValue(env);
   });
 }

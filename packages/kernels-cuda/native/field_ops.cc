@@ -45,9 +45,46 @@ inline float expApprox(float x) {
   return p * scale;
 }
 
-// s[f] = σ(g[f]) for f < K (a row's gates).
+// Eight lanes as GCC vector types: each target clone lowers them to its own width (one ymm; two xmm in the default
+// clone). (GCC warns that a 32-byte vector argument changes the ABI without AVX; these helpers are always inlined.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float F8 __attribute__((vector_size(32)));
+typedef int32_t I8 __attribute__((vector_size(32)));
+
+// expApprox on eight lanes, the same steps (floor as truncation corrected by one where it rounded up). Written as
+// vector operations because the scalar loop does not vectorise: GCC turns the clamp into an early exit per value, and
+// the gate, which computes one σ per field and pixel, ran at a third of the rate of its memory traffic.
+__attribute__((always_inline)) inline F8 expApprox8(F8 x) {
+  x = x < -87.3f ? F8{} - 87.3f : x;
+  x = x > 88.7f ? F8{} + 88.7f : x;
+  const F8 t = x * 1.44269504088896341f + 0.5f;
+  F8 n = __builtin_convertvector(__builtin_convertvector(t, I8), F8);
+  n = n > t ? n - 1.f : n;
+  F8 r = x - n * 0.693359375f;
+  r -= n * -2.12194440e-4f;
+  F8 p = F8{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const I8 bits = (__builtin_convertvector(n, I8) + 127) << 23;
+  F8 scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// s[f] = σ(g[f]) for f < K (a row's gates): eight at a time, the rest one by one.
 GMR_FIELD_CLONES void sigmoids(const float* __restrict g, long K, float* __restrict s) {
-  for (long f = 0; f < K; f++) s[f] = 1.f / (1.f + expApprox(-g[f]));
+  long f = 0;
+  for (; f + 8 <= K; f += 8) {
+    F8 v;
+    std::memcpy(&v, g + f, sizeof v);
+    const F8 y = 1.f / (1.f + expApprox8(-v));
+    std::memcpy(s + f, &y, sizeof y);
+  }
+  for (; f < K; f++) s[f] = 1.f / (1.f + expApprox(-g[f]));
 }
 
 // tfjs's ReLU (max(0, x): NaN kept, −0 → 0) and its gradient dy·step(x) (step(NaN) = NaN, step(0) = 0).
@@ -58,56 +95,65 @@ inline float stepOf(float v) { return v > 0.f ? 1.f : (v != v ? v : 0.f); }
 
 namespace {
 
-// One row of the gate: yr [n0 + 2K] from xr [n0 + 3K] (s: K floats of scratch for the row's σ).
-inline void gateRow(const float* xr, int n0, int n1, int n2, float* s, float* yr) {
+// One row of the gate: yr [n0 + 2K] from xr [n0 + 3K] (s: K floats of scratch for the row's σ). Inlined into target
+// clones only (the gate kernels' row loops and the fused batch norm's), so every caller compiles it for the same
+// instruction set: the fused and unfused gates round alike.
+__attribute__((always_inline)) inline void gateRow(const float* __restrict xr, int n0, int n1, int n2, float* __restrict s, float* __restrict yr) {
   const long K = (long)n1 + n2;
   for (int c = 0; c < n0; c++) yr[c] = reluOf(xr[c]);
   sigmoids(xr + n0, K, s);
   // Order 1: Re and Im blocks of n1 channels share gates 0..n1−1; order 2 the gates n1..K−1.
   const float* z = xr + n0 + K;
   float* o = yr + n0;
-  for (int j = 0; j < n1; j++) o[j] = z[j] * s[j], o[n1 + j] = z[n1 + j] * s[j];
+  for (int j = 0; j < n1; j++) o[j] = z[j] * s[j];
+  for (int j = 0; j < n1; j++) o[n1 + j] = z[n1 + j] * s[j];
   z += 2 * n1, o += 2 * n1;
   const float* s2 = s + n1;
-  for (int j = 0; j < n2; j++) o[j] = z[j] * s2[j], o[n2 + j] = z[n2 + j] * s2[j];
+  for (int j = 0; j < n2; j++) o[j] = z[j] * s2[j];
+  for (int j = 0; j < n2; j++) o[n2 + j] = z[n2 + j] * s2[j];
 }
 
-// Its gradient for one row: gr [n0 + 3K] from xr [n0 + 3K] and dr [n0 + 2K].
-inline void gateGradRow(const float* xr, const float* dr, int n0, int n1, int n2, float* s, float* gr) {
+// Its gradient for one field block of n fields (their gates g, σ s, Re and Im channels z, z + n; dy d, d + n):
+// dz = d·σ on Re and Im, dg = σ(1 − σ)·(dRe·Re + dIm·Im) with that sum as one fma (pinned: the same in every clone).
+__attribute__((always_inline)) inline void gateGradBlock(const float* __restrict z, const float* __restrict d, const float* __restrict s, long n, float* __restrict dz, float* __restrict dg) {
+  for (long j = 0; j < n; j++) dz[j] = d[j] * s[j];
+  for (long j = 0; j < n; j++) dz[n + j] = d[n + j] * s[j];
+  for (long j = 0; j < n; j++) dg[j] = s[j] * (1.f - s[j]) * __builtin_fmaf(d[j], z[j], d[n + j] * z[n + j]);
+}
+
+// The gate's gradient for one row: gr [n0 + 3K] from xr [n0 + 3K] and dr [n0 + 2K] (inlined as gateRow).
+__attribute__((always_inline)) inline void gateGradRow(const float* __restrict xr, const float* __restrict dr, int n0, int n1, int n2, float* __restrict s, float* __restrict gr) {
   const long K = (long)n1 + n2;
   sigmoids(xr + n0, K, s);
   for (int c = 0; c < n0; c++) gr[c] = dr[c] * stepOf(xr[c]);
-  // One field at a time: its gate, then its Re and Im channels (order 1 at offset 0, order 2 after 2·n1).
-  for (long f = 0; f < K; f++) {
-    const bool first = f < n1;
-    const long n = first ? n1 : n2, j = first ? f : f - n1, at = first ? 0 : 2L * n1;
-    const long re = at + j, im = at + n + j;
-    const float sf = s[f];
-    const float* z = xr + n0 + K;
-    const float* d = dr + n0;
-    float* dz = gr + n0 + K;
-    dz[re] = d[re] * sf;
-    dz[im] = d[im] * sf;
-    gr[n0 + f] = sf * (1.f - sf) * (d[re] * z[re] + d[im] * z[im]);
-  }
+  // Order 1: fields 0..n1−1 at offset 0 of the field channels; order 2: fields n1..K−1 after 2·n1.
+  const float* z = xr + n0 + K;
+  const float* d = dr + n0;
+  float* dz = gr + n0 + K;
+  gateGradBlock(z, d, s, n1, dz, gr + n0);
+  gateGradBlock(z + 2L * n1, d + 2L * n1, s + n1, n2, dz + 2L * n1, gr + n0 + n1);
+}
+
+GMR_FIELD_CLONES void gateRows(const float* x, long cin, long cout, int n0, int n1, int n2, float* y, long rb, long re) {
+  std::vector<float> s((size_t)n1 + n2);
+  for (long r = rb; r < re; r++) gateRow(x + r * cin, n0, n1, n2, s.data(), y + r * cout);
+}
+
+GMR_FIELD_CLONES void gateGradRows(const float* x, const float* dy, long cin, long cout, int n0, int n1, int n2, float* dx, long rb, long re) {
+  std::vector<float> s((size_t)n1 + n2);
+  for (long r = rb; r < re; r++) gateGradRow(x + r * cin, dy + r * cout, n0, n1, n2, s.data(), dx + r * cin);
 }
 
 }  // namespace
 
 void fieldGate(const float* x, long rows, int n0, int n1, int n2, float* y) {
   const long K = (long)n1 + n2, cin = n0 + 3 * K, cout = n0 + 2 * K;
-  parallelFor(rows, [&](long b, long e) {
-    std::vector<float> s((size_t)K);
-    for (long r = b; r < e; r++) gateRow(x + r * cin, n0, n1, n2, s.data(), y + r * cout);
-  }, grainRows(cin));
+  parallelFor(rows, [&](long b, long e) { gateRows(x, cin, cout, n0, n1, n2, y, b, e); }, grainRows(cin));
 }
 
 void fieldGateGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, float* dx) {
   const long K = (long)n1 + n2, cin = n0 + 3 * K, cout = n0 + 2 * K;
-  parallelFor(rows, [&](long b, long e) {
-    std::vector<float> s((size_t)K);
-    for (long r = b; r < e; r++) gateGradRow(x + r * cin, dy + r * cout, n0, n1, n2, s.data(), dx + r * cin);
-  }, grainRows(cin));
+  parallelFor(rows, [&](long b, long e) { gateGradRows(x, dy, cin, cout, n0, n1, n2, dx, b, e); }, grainRows(cin));
 }
 
 // ---- FieldBatchNorm (core's field_batch_norm.ts) ----------------------------------------------------------------
@@ -140,8 +186,6 @@ constexpr long SUM_CHUNKS = 64;
 // Eight lanes as GCC vector types: each target clone lowers them to its own width (one zmm, two ymm, four xmm), where
 // the auto-vectoriser split a 16-channel block into 8 + 4 + 2 + 1 + 1 lanes.
 // (GCC warns that a 64-byte vector return changes the ABI without AVX-512; load8 is always inlined, so none is passed.)
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float F8 __attribute__((vector_size(32)));
 typedef double D8 __attribute__((vector_size(64)));
 
 __attribute__((always_inline)) inline D8 load8(const float* p) {
@@ -300,24 +344,6 @@ void outputAffine(int n0, const std::vector<int>& field, const float* gamma, con
 
 namespace {
 
-// A batch norm with the gate after it (act 2): the gate's input layout is the batch norm's with its last K = n1 + n2
-// order-0 channels as the gates, [n0 − K maps | K gates | Re1 | Im1 | Re2 | Im2], and its output drops the gates.
-// Each row's normalised values go through a row buffer and the gate, as the unfused pair computes them.
-void gatedOutputRows(const float* x, long C, int n0, int n1, int n2, const float* a, const float* b, float* y, long rb, long re) {
-  const int K = n1 + n2, cout = (int)C - K;
-  std::vector<float> row((size_t)C), s((size_t)K);
-  for (long r = rb; r < re; r++) {
-    for (long c = 0; c < C; c++) row[c] = affine(x[r * C + c], a[c], b[c]);
-    gateRow(row.data(), n0 - K, n1, n2, s.data(), y + r * cout);
-  }
-}
-
-// dz [C] of one row: the gate's gradient on the row's normalised values, from dy's row [C − K].
-inline void gatedRowGrad(const float* xr, const float* dr, long C, int n0, int n1, int n2, const float* ya, const float* yb, float* row, float* s, float* dz) {
-  for (long c = 0; c < C; c++) row[c] = affine(xr[c], ya[c], yb[c]);
-  gateGradRow(row, dr, n0 - (n1 + n2), n1, n2, s, dz);
-}
-
 }  // namespace
 
 void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, int act, float* y, float* mean, float* stats, float* invStd) {
@@ -336,42 +362,19 @@ void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const flo
   for (int c = 0; c < C; c++) invStd[c] = (float)(1.0 / std::sqrt((double)stats[field[c]] + eps));
   std::vector<float> a, b;
   outputAffine(n0, field, gamma, beta, mean, invStd, a, b);
-  if (act == BN_GATE) {
-    parallelFor(rows, [&](long rb, long re) { gatedOutputRows(x, C, n0, n1, n2, a.data(), b.data(), y, rb, re); }, std::max(1L, (1L << 15) / C));
-    return;
-  }
   parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { affineRows(x, C, a.data(), b.data(), act == BN_RELU, y, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }
 
 void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, const float* beta, int act, float* dx, float* dgamma, float* dbeta) {
-  const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2, K = n1 + n2;
+  const int C = n0 + 2 * n1 + 2 * n2, F = n0 + n1 + n2;
   const std::vector<int> field = fieldOfChannels(n0, n1, n2);
-  // A fused activation: the forward's pre-activation map, to recompute its gradient from x (ya, yb null without one).
+  // A fused ReLU: the forward's pre-activation map, to mask dy with (ya, yb null without one).
   std::vector<float> ya, yb;
-  if (act != BN_LINEAR) outputAffine(n0, field, gamma, beta, mean, invStd, ya, yb);
-  const float* pa = act != BN_LINEAR ? ya.data() : nullptr;
-  const float* pb = act != BN_LINEAR ? yb.data() : nullptr;
+  if (act == BN_RELU) outputAffine(n0, field, gamma, beta, mean, invStd, ya, yb);
+  const float* pa = act == BN_RELU ? ya.data() : nullptr;
+  const float* pb = act == BN_RELU ? yb.data() : nullptr;
   std::vector<double> sdy, sdyx;
-  if (act == BN_GATE) {
-    // The sums of dz = the gate's gradient, row by row in the same fixed chunks as channelSums (thread-count
-    // independent), each row's dz from its recomputed normalised values.
-    const long chunks = std::max(1L, std::min(rows, SUM_CHUNKS));
-    std::vector<double> pu((size_t)chunks * C), pv((size_t)chunks * C);
-    parallelFor(chunks, [&](long cb, long ce) {
-      std::vector<float> row((size_t)C), s((size_t)K), dz((size_t)C);
-      for (long k = cb; k < ce; k++) {
-        double* su = pu.data() + k * C;
-        double* sv = pv.data() + k * C;
-        for (long r = rows * k / chunks; r < rows * (k + 1) / chunks; r++) {
-          gatedRowGrad(x + r * C, dy + r * (C - K), C, n0, n1, n2, pa, pb, row.data(), s.data(), dz.data());
-          for (int c = 0; c < C; c++) su[c] += dz[c], sv[c] += (double)dz[c] * ((double)x[r * C + c] - (double)mean[c]);
-        }
-      }
-    }, std::max(1L, (1L << 15) / std::max(1L, rows / chunks * C)));
-    sdy.assign(C, 0.0), sdyx.assign(C, 0.0);
-    for (long k = 0; k < chunks; k++)
-      for (int c = 0; c < C; c++) sdy[c] += pu[k * C + c], sdyx[c] += pv[k * C + c];
-  } else if (act == BN_RELU) channelSums<false, true>(x, dy, mean, rows, C, sdy, sdyx, pa, pb);
+  if (act == BN_RELU) channelSums<false, true>(x, dy, mean, rows, C, sdy, sdyx, pa, pb);
   else channelSums<false>(x, dy, mean, rows, C, sdy, sdyx);
   const double N = (double)std::max(1L, rows);
   // corr_f = Σ over the field's channels of mean(dy·(x − mean))·invStd: E|z|² couples Re and Im
@@ -386,16 +389,6 @@ void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int 
     a[c] = (float)ac;
     b[c] = (float)(-ac * invStd[c] * corr[field[c]]);
     d[c] = c < n0 ? (float)(-ac * sdy[c] / N) : 0.f;
-  }
-  if (act == BN_GATE) {
-    parallelFor(rows, [&](long rb, long re) {
-      std::vector<float> row((size_t)C), s((size_t)K), dz((size_t)C);
-      for (long r = rb; r < re; r++) {
-        gatedRowGrad(x + r * C, dy + r * (C - K), C, n0, n1, n2, pa, pb, row.data(), s.data(), dz.data());
-        for (int c = 0; c < C; c++) dx[r * C + c] = gradOf(dz[c], x[r * C + c], mean[c], a[c], b[c], d[c]);
-      }
-    }, std::max(1L, (1L << 15) / C));
-    return;
   }
   parallelFor(rows, [&](long rb, long re) { backwards(rows - re, rows - rb, C, [&](long b0, long b1) { bnGradRows(x, dy, C, mean, a.data(), b.data(), d.data(), pa, pb, dx, b0, b1); }); }, std::max(1L, (1L << 15) / C));
 }

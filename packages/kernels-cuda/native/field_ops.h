@@ -20,13 +20,11 @@ namespace gmr {
 // per channel mean (order 0; 0 on order m), per field variance (order 0: of its channel; order m: E|z|² over Re and
 // Im), invStd [C] = 1/√(var + ε) of the channel's field, y = (x − mean)·invStd·γ + β (γ [F] per field, β [n0] or null).
 // stats [F] = the per-field variances (the moving statistics' input). `act`: the activation applied in the same pass,
-// BN_LINEAR none, BN_RELU relu(…) (order-0 fields only: a batch norm and the ReLU after it as one kernel), BN_GATE the
-// steerable gate (fieldGate) on the output, whose last K = n1 + n2 order-0 channels are the gates: y [rows, C − K].
-constexpr int BN_LINEAR = 0, BN_RELU = 1, BN_GATE = 2;
+// BN_LINEAR none, BN_RELU relu(…) (order-0 fields only: a batch norm and the ReLU after it as one kernel).
+constexpr int BN_LINEAR = 0, BN_RELU = 1;
 void fieldBatchNorm(const float* x, long rows, int n0, int n1, int n2, const float* gamma, const float* beta, float eps, int act, float* y, float* mean, float* stats, float* invStd);
-// Its gradient: dx, dγ [F] and dβ [n0] (null when there is no β) from x, dy (the activation's output shape) and the
-// forward's mean, invStd, γ and β (β read only with an activation, whose gradient recomputes the normalised values from
-// x as the forward did).
+// Its gradient: dx, dγ [F] and dβ [n0] (null when there is no β) from x, dy and the forward's mean, invStd, γ and β (β
+// read only with BN_RELU: the gradient of the fused ReLU, dy·step(y), recomputes y from x as the forward did).
 void fieldBatchNormGrad(const float* x, const float* dy, long rows, int n0, int n1, int n2, const float* mean, const float* invStd, const float* gamma, const float* beta, int act, float* dx, float* dgamma, float* dbeta);
 
 }  // namespace gmr

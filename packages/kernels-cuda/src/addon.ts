@@ -134,8 +134,8 @@ export interface NativeAddon {
   fieldGate(x: Float32Array, n0: number, n1: number, n2: number, y: Float32Array): void;
   fieldGateGrad(x: Float32Array, dy: Float32Array, n0: number, n1: number, n2: number, dx: Float32Array): void;
   /**
-   * core's FieldBatchNorm in training (field_ops.h): y, mean [C], stats [F], invStd [C] from x, γ [F], β [n0]; act 1:
-   * y = relu(…) (order-0 fields only), 2: the gate of it (y [rows, C − n1 − n2]).
+   * core's FieldBatchNorm in training (field_ops.h): y, mean [C], stats [F], invStd [C] from x, γ [F], β [n0]; relu 1:
+   * y = relu(…) (order-0 fields only).
    */
   fieldBatchNorm(
     x: Float32Array,
@@ -145,7 +145,7 @@ export interface NativeAddon {
     gamma: Float32Array,
     beta: Float32Array | null,
     eps: number,
-    act: 0 | 1 | 2,
+    relu: 0 | 1,
     y: Float32Array,
     mean: Float32Array,
     stats: Float32Array,
@@ -160,9 +160,9 @@ export interface NativeAddon {
     mean: Float32Array,
     invStd: Float32Array,
     gamma: Float32Array,
-    /** Read only with an activation (its gradient recomputes the normalised values from x, γ and β). */
+    /** Read only with relu 1 (the fused ReLU's mask is recomputed from x, γ and β). */
     beta: Float32Array | null,
-    act: 0 | 1 | 2,
+    relu: 0 | 1,
     dx: Float32Array,
     dgamma: Float32Array,
     dbeta: Float32Array | null,

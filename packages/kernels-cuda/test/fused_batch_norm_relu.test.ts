@@ -87,7 +87,7 @@ describe('batch norm + ReLU as one kernel on native', () => {
         epsilon: 1e-3,
         activation: 'gelu',
       } as never),
-    ).toThrow(/`activation` must be 'linear', 'relu' or 'gate', got .*gelu/);
+    ).toThrow(/`activation` must be 'linear' or 'relu', got .*gelu/);
     const x2 = tf.ones([2, 6]);
     expect(() =>
       tf.engine().runKernel(FIELD_BATCH_NORM, { x: x2, gamma: tf.ones([4]), beta: tf.zeros([2]) }, {
@@ -95,7 +95,7 @@ describe('batch norm + ReLU as one kernel on native', () => {
         epsilon: 1e-3,
         activation: 'relu',
       } as never),
-    ).toThrow(/`activation` must be 'linear' or 'gate' for fields \[2,2,0\] \(a ReLU takes order-0 fields only\)/);
+    ).toThrow(/`activation` must be 'linear' for fields \[2,2,0\] \(a ReLU takes order-0 fields only\)/);
     expect(() =>
       tf.engine().runKernel(FIELD_BATCH_NORM_GRAD, { x, dy: x, mean: beta, invStd: gamma, gamma }, {
         fields: [4, 0, 0],

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FusedBatchNormalization } from '@gmr-conv/core';
-import { TrainingForward, gmrCNN, plainCNN } from '../src/index.js';
+import { TrainingForward, gmrCNN, gmrSteerableCNN, plainCNN } from '../src/index.js';
 import { seeded, tf, useBackend } from './helpers/backend.js';
 
 beforeAll(async () => {
@@ -34,12 +34,23 @@ describe('TrainingForward', () => {
   for (const [name, build] of [
     ['GMR-CNN', () => gmrCNN({ widths: [4, 6, 8] })],
     ['plain CNN', () => plainCNN({ widths: [4, 6, 8] })],
+    [
+      'steerable GMR-CNN',
+      () =>
+        gmrSteerableCNN({
+          fields: [
+            [2, 2, 2],
+            [4, 2, 2],
+            [4, 2, 2],
+          ],
+        }),
+    ],
   ] as const) {
     it(`${name}: the loss, every gradient and the moving statistics are model.apply's bit for bit`, () => {
       const want = step(build, (m) => (x) => m.apply(x, { training: true }) as tf.Tensor);
       const got = step(build, (m) => {
         const f = new TrainingForward(m);
-        expect(f.fused).toEqual(['bn1→relu1', 'bn2→relu2', 'bn3→relu3']);
+        expect(f.fused).toEqual(name === 'steerable GMR-CNN' ? [] : ['bn1→relu1', 'bn2→relu2', 'bn3→relu3']);
         return (x) => f.apply(x);
       });
       expect(got.length).toBe(want.length);

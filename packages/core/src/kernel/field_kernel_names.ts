@@ -10,10 +10,9 @@
  *   GMRFieldBatchNorm      inputs { x [..., C], gamma [F], beta [n0] (absent when n0 = 0) }, attrs FieldBatchNormAttrs
  *                          → y (x's shape), mean [C] (order-0 means, 0 on order m), stats [F] (per-field variance:
  *                          order 0 of its channel, order m E|z|²), invStd [C] = 1/√(variance of the channel's field + ε);
- *                          with activation 'relu' (order-0 fields only) y is relu of that; with 'gate' y is
- *                          GMRFieldGate of it (the last n1 + n2 order-0 channels are the gates; y [..., C − n1 − n2])
- *   GMRFieldBatchNormGrad  inputs { x, dy, mean, invStd, gamma, beta (with an activation) }, same attrs → dx,
- *                          dgamma [F], dbeta [n0] (when n0 > 0); with an activation, of the normalisation and it
+ *                          with activation 'relu' (order-0 fields only) y is relu of that
+ *   GMRFieldBatchNormGrad  inputs { x, dy, mean, invStd, gamma, beta (with activation 'relu') }, same attrs → dx,
+ *                          dgamma [F], dbeta [n0] (when n0 > 0); with 'relu', of the normalisation and the ReLU
  *   GMRSteerableMixingWeights      inputs { weight θ [outFields, inFields, n], logSigmas [n] (absent for binary
  *                                  rings) }, attrs SteerableMixingAttrs → the op's weights W [Cout, Cin, rows]:
  *                                  W[o, i, row] = sign(o, i)·Φ[field(o), field(i), ring(row)] where row's component
@@ -63,15 +62,14 @@ export interface FieldInvariantsAttrs {
 }
 
 /**
- * The fields [n0, n1, n2] being normalised and the ε added to each field's variance; `activation` applies in the same
- * pass: 'relu' a ReLU (order-0 fields only, n1 = n2 = 0: a plain batch norm and the ReLU after it), 'gate' the
- * steerable gate (FieldNonlinearity's 'gate' mode on fields [n0 − K, n1, n2], K = n1 + n2: the normalised layout's last
- * K order-0 channels are the gates, dropped from the output); default 'linear'.
+ * The fields [n0, n1, n2] being normalised and the ε added to each field's variance; `activation` 'relu' applies a ReLU
+ * to the output in the same pass (order-0 fields only, n1 = n2 = 0: a plain batch norm and the ReLU after it); default
+ * 'linear'.
  */
 export interface FieldBatchNormAttrs {
   fields: Fields;
   epsilon: number;
-  activation?: 'linear' | 'relu' | 'gate';
+  activation?: 'linear' | 'relu';
 }
 
 /**

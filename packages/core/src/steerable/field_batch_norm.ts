@@ -172,28 +172,6 @@ export class FieldBatchNorm extends tfl.layers.Layer {
     });
   }
 
-  /**
-   * A training batch of this layer and then FieldNonlinearity's gate (mode 'gate' on fields [n0 − K, n1, n2], K = n1 +
-   * n2: this layer's last K order-0 channels are the gates) as one kernel each way, where the backend registers the
-   * field batch-norm kernels: the gate's own passes over the activations, forward and gradient, go away. Null where
-   * the kernel path does not apply (the caller runs the two layers). Models' TrainingForward calls it for a field batch
-   * norm whose only consumer is such a gate.
-   */
-  trainingCallWithGate(x: tf.Tensor): tf.Tensor | null {
-    const [n0, n1, n2] = this.fields;
-    if (n1 + n2 === 0 || n0 < n1 + n2 || !fieldBatchNormKernelHere(x)) return null;
-    return tf.tidy(() => {
-      checkFieldInput('FieldBatchNorm', x.shape, this.fields);
-      return fusedFieldBatchNorm(
-        x,
-        this.joinFields(this.gamma0, this.fieldGamma),
-        this.beta0?.read() ?? null,
-        { fields: this.fields, epsilon: this.epsilon, activation: 'gate' },
-        (mean, stats) => this.updateMovingStatistics(mean, stats),
-      );
-    });
-  }
-
   /** The moving averages after a training batch with these batch statistics (mean [C], stats [F]). */
   private updateMovingStatistics(mean: tf.Tensor, stats: tf.Tensor): void {
     const n0 = this.maps.order0Count;

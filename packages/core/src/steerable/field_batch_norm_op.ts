@@ -3,13 +3,12 @@
  *   FIELD_BATCH_NORM       inputs { x [..., C], gamma [F], beta [n0] (absent when n0 = 0) }, attrs FieldBatchNormAttrs
  *                          → y (x's shape), mean [C] (order-0 means, 0 on order m), stats [F] (per-field variance:
  *                          order 0 of its channel, order m E|z|²), invStd [C] = 1/√(variance of the channel's field + ε)
- *   FIELD_BATCH_NORM_GRAD  inputs { x, dy, mean, invStd, gamma, beta (with an activation) }, same attrs → dx, dgamma [F],
+ *   FIELD_BATCH_NORM_GRAD  inputs { x, dy, mean, invStd, gamma, beta (with 'relu') }, same attrs → dx, dgamma [F],
  *                          dbeta [n0] (when n0 > 0)
  * the same function and gradient as the composed form in field_batch_norm.ts (whose comments give the formulas), with
  * one pass for the sums and one for the output each way instead of a dozen full-size element-wise kernels. With
- * `activation: 'relu'` (order-0 fields only) the ReLU after the batch norm is in the same passes, with 'gate' the
- * steerable gate: their own forward and gradient passes over the activations go away, and the gradient recomputes the
- * normalised values from x, so nothing more is kept.
+ * `activation: 'relu'` (order-0 fields only) the ReLU after the batch norm is in the same passes: its own forward and
+ * gradient passes over the activations go away, and the gradient's mask is recomputed from x, so nothing more is kept.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FIELD_BATCH_NORM, FIELD_BATCH_NORM_GRAD, type FieldBatchNormAttrs } from '../kernel/field_kernel_names.js';
@@ -41,8 +40,8 @@ export function fusedFieldBatchNorm(
     const inputs: tf.NamedTensorMap = b ? { x: xs, gamma: g, beta: b } : { x: xs, gamma: g };
     const [y, mean, stats, invStd] = tf.engine().runKernel(FIELD_BATCH_NORM, inputs, a) as tf.Tensor[];
     onStats(mean!, stats!);
-    const fused = (attrs.activation ?? 'linear') !== 'linear';
-    save(fused && b ? [xs, mean!, invStd!, g, b] : [xs, mean!, invStd!, g]);
+    const relu = attrs.activation === 'relu';
+    save(relu && b ? [xs, mean!, invStd!, g, b] : [xs, mean!, invStd!, g]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

@@ -1,6 +1,6 @@
 /**
  * GMRFieldBatchNorm: core's FieldBatchNorm in training in two native passes (native/field_ops.cc): per-channel sums,
- * then y = (x − mean)·invStd·γ + β (with activation 'relu' or 'gate' that activation of it); also the batch statistics (mean [C], stats [F]) and invStd [C] for the gradient
+ * then y = (x − mean)·invStd·γ + β (relu of it with activation 'relu'); also the batch statistics (mean [C], stats [F]) and invStd [C] for the gradient
  * (GMRFieldBatchNormGrad, which core's fusedFieldBatchNorm calls).
  */
 import { invalid } from '@gmr-conv/core';
@@ -12,32 +12,13 @@ import { allF32, nativeKernel, size, type NativeKernelArgs } from './native_util
 /** Channels C = n0 + 2·(n1 + n2) and fields F = n0 + n1 + n2 of a layout. */
 export const fieldSizes = ([n0, n1, n2]: FieldBatchNormAttrs['fields']) => ({ C: n0 + 2 * (n1 + n2), F: n0 + n1 + n2 });
 
-/**
- * The attrs' activation as the addon's code (0 linear, 1 ReLU, 2 gate) and the channels of the output (C, or C − K
- * with the gate); an activation other than these, a ReLU on fields of order m or a gate without its K = n1 + n2 gates
- * among the order-0 channels is refused.
- */
-export function activationOf(kernel: string, attrs: FieldBatchNormAttrs): { act: 0 | 1 | 2; outChannels: number } {
-  const [n0, n1, n2] = attrs.fields;
-  const { C } = fieldSizes(attrs.fields);
+/** The attrs' activation as the addon's flag (1: ReLU); anything but 'linear', 'relu' or absent, or a ReLU on fields of order m, is refused. */
+export function reluFlag(kernel: string, attrs: FieldBatchNormAttrs): 0 | 1 {
   const act = attrs.activation ?? 'linear';
-  if (act !== 'linear' && act !== 'relu' && act !== 'gate')
-    invalid(kernel, 'activation', act, "'linear', 'relu' or 'gate'");
-  if (act === 'relu' && n1 + n2 > 0)
-    invalid(
-      kernel,
-      'activation',
-      act,
-      `'linear' or 'gate' for fields [${attrs.fields}] (a ReLU takes order-0 fields only)`,
-    );
-  if (act === 'gate' && n0 < n1 + n2)
-    invalid(
-      kernel,
-      'activation',
-      act,
-      `'linear' for fields [${attrs.fields}] (a gate needs n1 + n2 = ${n1 + n2} gates among the n0 order-0 channels)`,
-    );
-  return act === 'gate' ? { act: 2, outChannels: C - n1 - n2 } : { act: act === 'relu' ? 1 : 0, outChannels: C };
+  if (act !== 'linear' && act !== 'relu') invalid(kernel, 'activation', act, "'linear' or 'relu'");
+  if (act === 'relu' && attrs.fields[1] + attrs.fields[2] > 0)
+    invalid(kernel, 'activation', act, `'linear' for fields [${attrs.fields}] (a ReLU takes order-0 fields only)`);
+  return act === 'relu' ? 1 : 0;
 }
 
 export function fieldBatchNorm({
@@ -62,10 +43,9 @@ export function fieldBatchNorm({
       `float32 x [..., ${C}], gamma [${F}] and beta [${n0}] (none when n0 = 0) for fields [${attrs.fields}]`,
     );
   }
-  const { act, outChannels } = activationOf(FIELD_BATCH_NORM, attrs);
+  const relu = reluFlag(FIELD_BATCH_NORM, attrs);
   count(FIELD_BATCH_NORM);
-  const yShape = [...x!.shape.slice(0, -1), outChannels];
-  const y = backend.allocFloat32(size(yShape));
+  const y = backend.allocFloat32(size(x!.shape));
   const [mean, stats, invStd] = [C, F, C].map((n) => backend.allocFloat32(n)) as [
     Float32Array,
     Float32Array,
@@ -79,14 +59,14 @@ export function fieldBatchNorm({
     backend.f32(gamma!),
     beta ? backend.f32(beta) : null,
     attrs.epsilon,
-    act,
+    relu,
     y,
     mean,
     stats,
     invStd,
   );
   return [
-    backend.makeNativeOutput(y, yShape),
+    backend.makeNativeOutput(y, x!.shape),
     backend.makeNativeOutput(mean, [C]),
     backend.makeNativeOutput(stats, [F]),
     backend.makeNativeOutput(invStd, [C]),
