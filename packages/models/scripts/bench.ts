@@ -2,7 +2,7 @@
  * pnpm bench resnet18 [--backend cpu|wasm|webgpu|all] [--json FILE] [--runs N] [--warmup N]
  *
  * Median milliseconds of one training step (batch 32, 32×32×3, 10 classes, SGD with
- * momentum 0.9, softmax cross-entropy, BN in training mode) and, after the training steps, of inference on the fixed
+ * momentum 0.9, softmax cross-entropy, BN in training mode, through TrainingForward) and, after the training steps, of inference on the fixed
  * weights (batch 32, eval mode, batch norm folded: BatchNormFolding) for GMR-ResNet-18 [9,9,5,5]. Records: {backend, model: "gmr_resnet18",
  * batch, size, train_step_ms, inference_ms}. Reference on this 2-core machine (official
  * PyTorch code, 2 threads): 813 ms per training step, 137 ms per inference batch.
@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { optimizeWasmBackend } from '@gmr-conv/core';
+import { optimizeWasmBackend, softmaxCrossEntropy } from '@gmr-conv/core';
 import { median } from '@gmr-conv/test-utils/measure';
-import { BatchNormFolding, gmrResNet18 } from '../src/index.js';
+import { BatchNormFolding, TrainingForward, gmrResNet18 } from '../src/index.js';
 
 const PYTORCH = { train_step_ms: 813, inference_ms: 137 };
 
@@ -52,11 +52,11 @@ export async function benchResNet18(backend: string, runs: number, warmup: numbe
     ),
     10,
   );
+  // The training batch as the CLI runs it: TrainingForward (batch norm → ReLU pairs as one kernel where the backend
+  // has them, no tfjs-layers executor) and core's softmaxCrossEntropy (tf.losses' loss, two kernels on native).
+  const forward = new TrainingForward(model);
   const train = async () => {
-    const loss = opt.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-      true,
-    )!;
+    const loss = opt.minimize(() => softmaxCrossEntropy(y, forward.apply(x)), true)!;
     await loss.data();
     loss.dispose();
   };
