@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FIELD_GATE, FIELD_GATE_GRAD, type FieldGateAttrs } from '../kernel/field_kernel_names.js';
+import { registerFieldKernelGradient } from './field_kernel_gradient.js';
 import type { Fields } from './fields.js';
 
 /** Where the fused kernels serve: float32 input on a backend that registers both. */
@@ -70,13 +71,4 @@ export function fieldGate(x: tf.Tensor, fields: Fields): tf.Tensor {
   return tf.engine().runKernel(FIELD_GATE, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-// The gradient of the fused kernel is the fused gradient kernel (registered once, globally, as tfjs gradients are;
-// it only ever runs where fieldGate chose the fused kernel, i.e. where both are registered).
-tf.registerGradient({
-  kernelName: FIELD_GATE,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved as [tf.Tensor];
-    return { x: () => tf.engine().runKernel(FIELD_GATE_GRAD, { x, dy: dy as tf.Tensor }, attrs) as tf.Tensor };
-  },
-});
+registerFieldKernelGradient(FIELD_GATE, FIELD_GATE_GRAD);

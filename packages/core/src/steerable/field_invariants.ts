@@ -26,6 +26,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { FIELD_INVARIANTS, FIELD_INVARIANTS_GRAD, type FieldInvariantsAttrs } from '../kernel/field_kernel_names.js';
 import { invalid } from '../utils/errors.js';
+import { registerFieldKernelGradient } from './field_kernel_gradient.js';
 import { checkFieldInput, checkFields, type Fields, splitFields, takeChannels } from './fields.js';
 
 export const FIELD_INVARIANT_PRODUCTS = ['none', 'paired'] as const;
@@ -99,17 +100,7 @@ function kernelFieldInvariants(x: tf.Tensor, fields: Fields, products: FieldInva
   return tf.engine().runKernel(FIELD_INVARIANTS, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-// The kernel's gradient is the gradient kernel, from x and dy (registered once, globally, as tfjs gradients are, like
-// the gate's in field_gate.ts rather than a tf.customGrad per call; it only ever runs where call chose the kernel,
-// i.e. where both are registered).
-tf.registerGradient({
-  kernelName: FIELD_INVARIANTS,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x] = saved as [tf.Tensor];
-    return { x: () => tf.engine().runKernel(FIELD_INVARIANTS_GRAD, { x, dy: dy as tf.Tensor }, attrs) as tf.Tensor };
-  },
-});
+registerFieldKernelGradient(FIELD_INVARIANTS, FIELD_INVARIANTS_GRAD);
 
 /**
  * Order-0 channels from feature fields that no D4 symmetry (nor any rotation of the phases) changes: the order-0
