@@ -48,6 +48,9 @@ const CASES: Case[] = [
   { inputFields: [0, 3, 2], fields: [0, 1, 2], kernelSize: 5, strides: 2, shape: [2, 9, 11] },
   { inputFields: [4, 2, 0], fields: [2, 0, 3], kernelSize: 3, padding: 'valid', gaussian: false, shape: [2, 7, 6] },
   { inputFields: [4, 3, 2], fields: [5, 2, 3], kernelSize: 5, strides: 2, padding: 'valid', shape: [2, 12, 10] },
+  // Ring sums of one image over 1 MB / 3: the kernels take the batch in chunks of 2 images, the last one partial (the
+  // input gradient's tiles of 48 positions per chunk, the forward's copy and products per chunk).
+  { inputFields: [8, 8, 8], fields: [4, 2, 2], kernelSize: 5, shape: [3, 16, 16] },
 ];
 
 describe('GMRSteerableConv (block kernels) on native', () => {
