@@ -10,15 +10,19 @@
 // An input block's ring sums appear once per output block that reads them, yet R' stays smaller than R (the plan's
 // blocks leave out the re→im pairs of equal order, which have no link). The ring sums and their transpose are
 // host_ops' ringSum / ringScatter (tuned, all rows and channels) on chunks of images that stay in cache, copied to or
-// from R'; the forward and input-gradient products are gemmPackedB on blocks of 48 positions (A read in place), the
-// filter gradient's sgemm.
+// from R'; the forward and input-gradient products are gemmPackedB on tiles of 48 positions (A read in place) that
+// follow each tile's copy (forward) or precede its sum back (input gradient) while it is in cache; the filter
+// gradient's sgemm.
 //
 // Measured (one thread, batch 32, the CLI steerable model's layers; plain = gmrForwardKeep / gmrFilterGrad / sgemm +
 // ringScatter over the whole W): conv2 40→112 k5 14² forward 5.8 → 4.1 ms, filter gradient 5.6 → 2.9, input gradient
 // 6.1 → 4.8; conv3 80→128 k5 7² 2.9 → 1.6, 2.9 → 1.1, 3.0 → 2.0. A first try that summed the rings per segment row
 // straight from x (vectors of |I| = 8 channels) was 2–4× slower than ringSum; ringSum over the whole batch then a copy
 // cost 2–3 ms in the copy (R, 11 MB, from memory); five sgemm calls (each packing its A) made the forward 5.9 ms, 4.1
-// with gemmPackedB.
+// with gemmPackedB. Later (one thread, batch 32, CPU time, medians of 40): the input gradient per chunk and tile, D'
+// no longer written for the whole batch (9 MB) and read back, conv2 6.0 → 3.6 ms, conv3 2.1 → 1.65; the forward's
+// copy and products per tile, conv2 4.7 → 4.25. Not kept: the filter gradient as R'ᵀ·dy (transposed A in place, only
+// dy packed) or with dy transposed first, both no faster than dyᵀ·R' (whose packing of R' is half of its time).
 #include "steerable_ops.h"
 
 #include <algorithm>
