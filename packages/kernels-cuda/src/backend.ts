@@ -29,12 +29,21 @@ export class NativeBackend extends MathBackendCPU {
    * Freed native buffers kept as they are (ArrayBuffer and all) for the next allocation of the same byte length. Each
    * new external ArrayBuffer costs Node a Buffer record whose finalizer runs only from the event loop (setImmediate),
    * so a training loop that never yields to it grew by those records every step (issue 16); reusing the buffers makes
-   * a step allocate nothing new once warm, and skips the addon call. Up to GMR_NATIVE_POOL_MB (default 512) of them.
+   * a step allocate nothing new once warm, and skips the addon call. Up to GMR_NATIVE_POOL_MB (default 512) of them;
+   * when full, the byte lengths used longest ago make room (spareUse).
    */
   private readonly spare = new Map<number, ArrayBuffer[]>();
   private spareBytes = 0;
   private spareCount = 0;
   private readonly spareLimit = Number(process.env.GMR_NATIVE_POOL_MB ?? 512) * 2 ** 20;
+  /**
+   * Per byte length, when a buffer of it was last taken or given back. A full pool makes room by freeing the spares of
+   * the length used longest ago: after training, the pool was full of the training step's sizes and refused every
+   * buffer of an evaluation's other sizes, which then came from the addon and went back to it each batch (and V8
+   * collected garbage for the external memory each time): the main job's steerable evaluation ran at half speed.
+   */
+  private readonly spareUse = new Map<number, number>();
+  private useTick = 0;
 
   /** True while tf.grads / an optimizer records a tape (a backward pass will follow): core's one reader of the engine's state. */
   recordingGradients(): boolean {
@@ -97,13 +106,36 @@ export class NativeBackend extends MathBackendCPU {
   private giveBack(buf: ArrayBuffer): void {
     this.users.delete(buf);
     const bytes = buf.byteLength;
+    if (bytes > 0 && bytes <= this.spareLimit) this.makeRoom(bytes);
     if (bytes > 0 && this.spareBytes + bytes <= this.spareLimit) {
       let list = this.spare.get(bytes);
       if (!list) this.spare.set(bytes, (list = []));
       list.push(buf);
       this.spareBytes += bytes;
       this.spareCount++;
+      this.spareUse.set(bytes, ++this.useTick);
     } else this.addon.release(buf);
+  }
+
+  /** Frees spares of the byte lengths used longest ago (never `bytes`' own) until `bytes` more fit in the pool. */
+  private makeRoom(bytes: number): void {
+    while (this.spareBytes + bytes > this.spareLimit) {
+      let victim = -1;
+      let oldest = Infinity;
+      for (const [size, tick] of this.spareUse)
+        if (size !== bytes && tick < oldest && this.spare.get(size)?.length) [victim, oldest] = [size, tick];
+      if (victim < 0) return;
+      const list = this.spare.get(victim)!;
+      while (list.length && this.spareBytes + bytes > this.spareLimit) {
+        this.addon.release(list.pop()!);
+        this.spareBytes -= victim;
+        this.spareCount--;
+      }
+      if (!list.length) {
+        this.spare.delete(victim);
+        this.spareUse.delete(victim);
+      }
+    }
   }
 
   /** A Float32Array of `size` elements in native memory (not yet owned by a tensor: pass it to makeTensorInfo / makeOutput). */
@@ -112,6 +144,7 @@ export class NativeBackend extends MathBackendCPU {
     if (buf) {
       this.spareBytes -= buf.byteLength;
       this.spareCount--;
+      this.spareUse.set(buf.byteLength, ++this.useTick);
     } else buf = this.addon.alloc(size * 4);
     this.users.set(buf, 0);
     return new Float32Array(buf, 0, size);
@@ -132,6 +165,7 @@ export class NativeBackend extends MathBackendCPU {
   releaseSpares(): void {
     for (const list of this.spare.values()) for (const buf of list) this.addon.release(buf);
     this.spare.clear();
+    this.spareUse.clear();
     this.spareBytes = 0;
     this.spareCount = 0;
   }
