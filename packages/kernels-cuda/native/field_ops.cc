@@ -24,37 +24,19 @@ long grainRows(long width) { return std::max(1L, (1L << 15) / std::max(1L, width
 #define GMR_FIELD_CLONES
 #endif
 
-// e^x without a library call, so that a loop of them vectorises (std::exp stays one scalar call per value, and was
-// most of the gate's time): x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by Cephes' degree-6 polynomial, 2^n from the
-// exponent bits; within 2 ulp of expf over the clamped range [−87.3, 88.7] (beyond it σ is 0 or 1 to float precision).
-inline float expApprox(float x) {
-  x = std::min(std::max(x, -87.3f), 88.7f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f;
-  r -= n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
-  const int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
 // Eight lanes as GCC vector types: each target clone lowers them to its own width (one ymm; two xmm in the default
 // clone). (GCC warns that a 32-byte vector argument changes the ABI without AVX; these helpers are always inlined.)
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float F8 __attribute__((vector_size(32)));
 typedef int32_t I8 __attribute__((vector_size(32)));
 
-// expApprox on eight lanes, the same steps (floor as truncation corrected by one where it rounded up). Written as
-// vector operations because the scalar loop does not vectorise: GCC turns the clamp into an early exit per value, and
-// the gate, which computes one σ per field and pixel, ran at a third of the rate of its memory traffic.
-__attribute__((always_inline)) inline F8 expApprox8(F8 x) {
+// e^x on eight lanes without a library call: x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by Cephes' degree-6 polynomial, 2^n
+// from the exponent bits (floor as truncation corrected by one where it rounded up); within 2 ulp of expf over the
+// clamped range [−87.3, 88.7] (beyond it σ is 0 or 1 to float precision). Written as vector operations because the
+// scalar loop it replaces did not vectorise (GCC turned the clamp into an early exit per value): the gate, one σ per
+// field and pixel, ran at a third of the rate of its memory traffic.
+__attribute__((always_inline)) inline F8 expApprox8(const F8& x0) {
+  F8 x = x0;
   x = x < -87.3f ? F8{} - 87.3f : x;
   x = x > 88.7f ? F8{} + 88.7f : x;
   const F8 t = x * 1.44269504088896341f + 0.5f;
@@ -75,16 +57,22 @@ __attribute__((always_inline)) inline F8 expApprox8(F8 x) {
   return p * scale;
 }
 
-// s[f] = σ(g[f]) for f < K (a row's gates): eight at a time, the rest one by one.
+// s[f] = σ(g[f]) for f < K (a row's gates), eight at a time (the last K mod 8 in a zero-padded vector; the full
+// vectors' copies have a constant size, so they compile to one load and one store).
+__attribute__((always_inline)) inline F8 sigmoid8(const F8& v) { return 1.f / (1.f + expApprox8(-v)); }
 GMR_FIELD_CLONES void sigmoids(const float* __restrict g, long K, float* __restrict s) {
   long f = 0;
   for (; f + 8 <= K; f += 8) {
     F8 v;
     std::memcpy(&v, g + f, sizeof v);
-    const F8 y = 1.f / (1.f + expApprox8(-v));
+    const F8 y = sigmoid8(v);
     std::memcpy(s + f, &y, sizeof y);
   }
-  for (; f < K; f++) s[f] = 1.f / (1.f + expApprox(-g[f]));
+  if (f == K) return;
+  F8 v = {};
+  for (long i = 0; f + i < K; i++) v[i] = g[f + i];
+  const F8 y = sigmoid8(v);
+  for (long i = 0; f + i < K; i++) s[f + i] = y[i];
 }
 
 // tfjs's ReLU (max(0, x): NaN kept, −0 → 0) and its gradient dy·step(x) (step(NaN) = NaN, step(0) = 0).
@@ -95,9 +83,8 @@ inline float stepOf(float v) { return v > 0.f ? 1.f : (v != v ? v : 0.f); }
 
 namespace {
 
-// One row of the gate: yr [n0 + 2K] from xr [n0 + 3K] (s: K floats of scratch for the row's σ). Inlined into target
-// clones only (the gate kernels' row loops and the fused batch norm's), so every caller compiles it for the same
-// instruction set: the fused and unfused gates round alike.
+// One row of the gate: yr [n0 + 2K] from xr [n0 + 3K] (s: K floats of scratch for the row's σ). Inlined into the
+// gate kernels' row loops, which are target clones: each instruction set gets its own vectorised copy.
 __attribute__((always_inline)) inline void gateRow(const float* __restrict xr, int n0, int n1, int n2, float* __restrict s, float* __restrict yr) {
   const long K = (long)n1 + n2;
   for (int c = 0; c < n0; c++) yr[c] = reluOf(xr[c]);
@@ -424,16 +411,24 @@ struct InvariantLayout {
         cout(fieldInvariantChannels(f0, f1, f2, paired)) {}
 };
 
+// A row's order-m blocks [Re1 (n1) | Im1 (n1) | Re2 (n2) | Im2 (n2)] after its n0 order-0 maps (x's, or dx's).
+template <typename T>
+struct FieldBlocks {
+  T *a1, *b1, *a2, *b2;
+};
+template <typename T>
+inline FieldBlocks<T> blocksOf(T* row, const InvariantLayout& L) {
+  T* a1 = row + L.n0;
+  return {a1, a1 + L.n1, a1 + 2 * L.n1, a1 + 2 * L.n1 + L.n2};
+}
+
 GMR_FIELD_CLONES void invariantRows(const float* __restrict x, const InvariantLayout& L, long rb, long re, float* __restrict y) {
   GMR_NO_CONTRACT
   for (long r = rb; r < re; r++) {
     const float* xr = x + r * L.cin;
     float* o = y + r * L.cout;
     for (long c = 0; c < L.n0; c++) o[c] = xr[c];
-    const float* a1 = xr + L.n0;
-    const float* b1 = a1 + L.n1;
-    const float* a2 = b1 + L.n1;
-    const float* b2 = a2 + L.n2;
+    const auto [a1, b1, a2, b2] = blocksOf(xr, L);
     o += L.n0;
     for (long j = 0; j < L.n1; j++) o[j] = a1[j] * a1[j] + b1[j] * b1[j];
     o += L.n1;
@@ -458,14 +453,8 @@ GMR_FIELD_CLONES void invariantGradRows(const float* __restrict x, const float* 
     const float* d = dy + r * L.cout;
     float* g = dx + r * L.cin;
     for (long c = 0; c < L.n0; c++) g[c] = d[c];
-    const float* a1 = xr + L.n0;
-    const float* b1 = a1 + L.n1;
-    const float* a2 = b1 + L.n1;
-    const float* b2 = a2 + L.n2;
-    float* ga1 = g + L.n0;
-    float* gb1 = ga1 + L.n1;
-    float* ga2 = gb1 + L.n1;
-    float* gb2 = ga2 + L.n2;
+    const auto [a1, b1, a2, b2] = blocksOf(xr, L);
+    const auto [ga1, gb1, ga2, gb2] = blocksOf(g, L);
     d += L.n0;
     // |z|² = a² + b²: ∂/∂a = 2a, ∂/∂b = 2b
     for (long j = 0; j < L.n1; j++) ga1[j] = d[j] * (2.f * a1[j]), gb1[j] = d[j] * (2.f * b1[j]);

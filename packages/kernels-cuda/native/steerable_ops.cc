@@ -169,29 +169,40 @@ long chunkImages(const RingGeom& g) {
   return c < 1 ? 1 : (c > g.batch ? g.batch : c);
 }
 
-// R' [P, KT]: ring sums of a chunk of images, then its plan's columns copied out tile by tile (48 positions) and each
-// tile handed to `then` (the forward's products) while it is in L1/L2.
-template <typename Then>
-void ringSumsOfPlan(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const SteerPlan& pl, float* Rp, std::vector<float>& R, Then&& then) {
-  const long chunk = chunkImages(g);
-  const long pos = (long)g.outH * g.outW, img = (long)g.inH * g.inW * g.cin, ld = (long)g.numRings * g.cin;
-  float* r = grow(R, (size_t)chunk * pos * ld);
+// The chunks of images (chunkImages) in turn, each as before(c, b0) (c: the chunk's geometry, b0 its first image),
+// then its positions in tiles of 48, tile(b0, pb, m) for the m positions from pb of the chunk (in parallel), then
+// after(c, b0): the forward's and the input gradient's walk, so that a chunk's ring layout and its tiles meet in cache.
+template <typename Before, typename Tile, typename After>
+void forChunkTiles(const RingGeom& g, Before&& before, Tile&& tile, After&& after) {
+  const long chunk = chunkImages(g), pos = (long)g.outH * g.outW;
   for (long b0 = 0; b0 < g.batch; b0 += chunk) {
     RingGeom c = g;
     c.batch = (int)(b0 + chunk <= g.batch ? chunk : g.batch - b0);
-    ringSum(c, taps, nTaps, x + b0 * img, r);
+    before(c, b0);
     const long n = c.batch * pos;
     parallelFor(
         (n + 47) / 48,
         [&](long tb, long te) {
-          for (long t = tb; t < te; t++) {
-            const long pb = t * 48, m = std::min(n, pb + 48) - pb;
-            gatherRange(r + pb * ld, g.cin, g.numRings, pl, Rp + (b0 * pos + pb) * pl.kt, m);
-            then(b0 * pos + pb, m);
-          }
+          for (long t = tb; t < te; t++) tile(b0, t * 48, std::min(n, t * 48 + 48) - t * 48);
         },
         1);
+    after(c, b0);
   }
+}
+
+// R' [P, KT]: ring sums of a chunk of images, then its plan's columns copied out tile by tile (48 positions) and each
+// tile handed to `then` (the forward's products) while it is in L1/L2.
+template <typename Then>
+void ringSumsOfPlan(const RingGeom& g, const RingTap* taps, int nTaps, const float* x, const SteerPlan& pl, float* Rp, std::vector<float>& R, Then&& then) {
+  const long pos = (long)g.outH * g.outW, img = (long)g.inH * g.inW * g.cin, ld = (long)g.numRings * g.cin;
+  float* r = grow(R, (size_t)chunkImages(g) * pos * ld);
+  forChunkTiles(
+      g, [&](const RingGeom& c, long b0) { ringSum(c, taps, nTaps, x + b0 * img, r); },
+      [&](long b0, long pb, long m) {
+        gatherRange(r + pb * ld, g.cin, g.numRings, pl, Rp + (b0 * pos + pb) * pl.kt, m);
+        then(b0 * pos + pb, m);
+      },
+      [](const RingGeom&, long) {});
 }
 
 // Every block's operand packed once per call for gemmPackedB (op(B) [K × N] in its panel layout, 64-byte aligned):
@@ -281,27 +292,18 @@ void steerableInputGrad(const RingGeom& g, const RingTap* taps, int nTaps, const
   const long pos = (long)g.outH * g.outW, img = (long)g.inH * g.inW * cin, ld = (long)rows * cin;
   float* d = grow(sc.a, (size_t)chunk * pos * ld);
   float* dt = grow(sc.b, (size_t)chunk * pos * pl.kt);
-  for (long b0 = 0; b0 < g.batch; b0 += chunk) {
-    RingGeom c = g;
-    c.batch = (int)(b0 + chunk <= g.batch ? chunk : g.batch - b0);
-    const long n = c.batch * pos;
-    parallelFor(
-        (n + 47) / 48,
-        [&](long tb, long te) {
-          for (long t = tb; t < te; t++) {
-            const long pb = t * 48, m = std::min(n, pb + 48) - pb;
-            float* tile = dt + pb * pl.kt;
-            for (size_t j = 0; j < pl.blocks.size(); j++) {
-              const SteerBlock& b = pl.blocks[j];
-              if (b.k > 0) gemmPackedB((int)m, b.k, b.o1 - b.o0, dy + (b0 * pos + pb) * cout + b.o0, cout, bp[j], tile + m * b.col, b.k);
-            }
-            std::memset(d + pb * ld, 0, sizeof(float) * (size_t)m * ld);
-            sumBackTile(tile, m, cin, rows, pl, d + pb * ld);
-          }
-        },
-        1);
-    ringScatter(c, taps, nTaps, d, dx + b0 * img);
-  }
+  forChunkTiles(
+      g, [](const RingGeom&, long) {},
+      [&](long b0, long pb, long m) {
+        float* tile = dt + pb * pl.kt;
+        for (size_t j = 0; j < pl.blocks.size(); j++) {
+          const SteerBlock& b = pl.blocks[j];
+          if (b.k > 0) gemmPackedB((int)m, b.k, b.o1 - b.o0, dy + (b0 * pos + pb) * cout + b.o0, cout, bp[j], tile + m * b.col, b.k);
+        }
+        std::memset(d + pb * ld, 0, sizeof(float) * (size_t)m * ld);
+        sumBackTile(tile, m, cin, rows, pl, d + pb * ld);
+      },
+      [&](const RingGeom& c, long b0) { ringScatter(c, taps, nTaps, d, dx + b0 * img); });
 }
 
 }  // namespace gmr
