@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conv_host.h"
+#include "depthwise_ops.h"
 #include "field_ops.h"
 #include "host_ops.h"
 #include "loss_ops.h"
@@ -685,6 +686,18 @@ ENTRY(AvgPool) {
   });
 }
 
+ENTRY(DepthwiseConv) {
+  return guarded(env, [&] {
+    Args a(env, info, 5);  // (x, w [kh, kw, cin, mult], geom, mult, y)
+    RingGeom g = geomFrom(a, 2);
+    const int mult = a.i32(3);
+    if (mult <= 0) throw Error("depthwiseConv: the channel multiplier must be positive");
+    const size_t cout = (size_t)g.cin * mult;
+    depthwiseConv(g, mult, a.f32(0, xSize(g)), a.f32(1, (size_t)g.kh * g.kw * cout), a.f32(4, (size_t)g.batch * g.outH * g.outW * cout));
+    return undefinedValue(env);
+  });
+}
+
 ENTRY(AvgPoolGrad) {
   return guarded(env, [&] {
     Args a(env, info, 3);  // (dy, geom, dx)
@@ -886,7 +899,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", Sgemm}, {"ringSum", RingSum}, {"gmrForward", GmrForward}, {"gmrForwardKeep", GmrForwardKeep}, {"gmrFilterGrad", GmrFilterGrad}, {"ringScatter", RingScatter}, {"steerableForward", SteerableForward}, {"steerableFilterGrad", SteerableFilterGrad}, {"steerableInputGrad", SteerableInputGrad}, {"im2col", Im2col}, {"col2im", Col2im},
       {"convForward", ConvForward}, {"convBackpropInput", ConvBackpropInput}, {"convBackpropFilter", ConvBackpropFilter},
       {"relu", Relu}, {"reluGrad", ReluGrad}, {"biasAct", BiasAct}, {"binary", Binary}, {"reduce", Reduce},
-      {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad},
+      {"binaryStrided", BinaryStrided}, {"tile", Tile}, {"avgPool", AvgPool}, {"avgPoolGrad", AvgPoolGrad}, {"depthwiseConv", DepthwiseConv},
       {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad}, {"step", Step}, {"transpose", Transpose},
       {"optimizerUpdate", optimizerUpdateEntry},
       {"fieldGate", FieldGate}, {"fieldGateGrad", FieldGateGrad}, {"fieldBatchNorm", FieldBatchNorm}, {"fieldBatchNormGrad", FieldBatchNormGrad},

@@ -74,6 +74,7 @@ const hostSources = [
   'optimizer_update.cc',
   'steerable_ops.cc',
   'loss_ops.cc',
+  'depthwise_ops.cc',
 ];
 
 async function compileAll(variant, defines) {

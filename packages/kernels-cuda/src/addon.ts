@@ -197,6 +197,8 @@ export interface NativeAddon {
     dy: number,
     dlogits: Float32Array,
   ): void;
+  /** tfjs's DepthwiseConv2dNative forward (NHWC): y from x and w [kh, kw, cin, mult] over a pool-style geometry. */
+  depthwiseConv(x: Float32Array, w: Float32Array, geom: Int32Array, mult: number, y: Float32Array): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: 0 | 1): void;
   binary(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** x viewed as [outer, red, inner] → out [outer, inner], summed (or averaged) over the middle axis. */

@@ -19,6 +19,7 @@ import { concatConfig } from './kernels/Concat.js';
 import { conv2DConfig } from './kernels/Conv2D.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
+import { depthwiseConv2dNativeConfig } from './kernels/DepthwiseConv2dNative.js';
 import { fusedBatchNormConfig } from './kernels/FusedBatchNorm.js';
 import { fusedConv2DConfig } from './kernels/FusedConv2D.js';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.js';
@@ -109,4 +110,5 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   steerableConvBackpropFilterConfig,
   softmaxCrossEntropyConfig,
   softmaxCrossEntropyGradConfig,
+  depthwiseConv2dNativeConfig,
 ];
