@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AvgPool, backend_util, type AvgPoolAttrs, type AvgPoolInputs } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { cpuKernel, nativeKernel, size, type NativeKernelArgs } from './native_util.js';
-import { poolGeom } from './pool_impl.js';
+import { convGeom } from './conv_impl.js';
 
 export function avgPool(args: NativeKernelArgs<AvgPoolInputs, AvgPoolAttrs>) {
   const { backend } = args;
@@ -15,7 +15,7 @@ export function avgPool(args: NativeKernelArgs<AvgPoolInputs, AvgPoolAttrs>) {
     return cpuKernel(AvgPool, args);
   count(AvgPool);
   const out = backend.allocFloat32(size(c.outShape));
-  backend.addon.avgPool(backend.f32(x), poolGeom(c), out);
+  backend.addon.avgPool(backend.f32(x), convGeom(c), out);
   return backend.makeNativeOutput(out, c.outShape);
 }
 

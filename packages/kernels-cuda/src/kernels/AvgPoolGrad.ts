@@ -2,7 +2,7 @@
 import { AvgPoolGrad, backend_util, type AvgPoolGradAttrs, type AvgPoolGradInputs } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
 import { cpuKernel, nativeKernel, size, type NativeKernelArgs } from './native_util.js';
-import { poolGeom } from './pool_impl.js';
+import { convGeom } from './conv_impl.js';
 
 export function avgPoolGrad(args: NativeKernelArgs<AvgPoolGradInputs, AvgPoolGradAttrs>) {
   const { backend } = args;
@@ -13,7 +13,7 @@ export function avgPoolGrad(args: NativeKernelArgs<AvgPoolGradInputs, AvgPoolGra
   const c = backend_util.computePool2DInfo(input.shape as never, at.filterSize, at.strides, 1, at.pad);
   count(AvgPoolGrad);
   const dx = backend.allocFloat32(size(input.shape));
-  backend.addon.avgPoolGrad(backend.f32(dy), poolGeom(c), dx);
+  backend.addon.avgPoolGrad(backend.f32(dy), convGeom(c), dx);
   return backend.makeNativeOutput(dx, input.shape);
 }
 

@@ -9,6 +9,7 @@ import {
   type DepthwiseConv2dNativeInputs,
 } from '@tensorflow/tfjs-core';
 import { count } from '../counters.js';
+import { convGeom } from './conv_impl.js';
 import { cpuKernel, nativeKernel, size, type NativeKernelArgs } from './native_util.js';
 
 export function depthwiseConv2dNative(args: NativeKernelArgs<DepthwiseConv2dNativeInputs, DepthwiseConv2dNativeAttrs>) {
@@ -30,28 +31,8 @@ export function depthwiseConv2dNative(args: NativeKernelArgs<DepthwiseConv2dNati
   );
   count(DepthwiseConv2dNative);
   const mult = c.outChannels / c.inChannels;
-  // the addon's geometry (RingGeom order): one group, one "ring", zeros padding
-  const geom = Int32Array.from([
-    c.batchSize,
-    c.inHeight,
-    c.inWidth,
-    c.inChannels,
-    c.outHeight,
-    c.outWidth,
-    1,
-    1,
-    c.filterHeight,
-    c.filterWidth,
-    c.strideHeight,
-    c.strideWidth,
-    c.dilationHeight,
-    c.dilationWidth,
-    c.padInfo.top,
-    c.padInfo.left,
-    0,
-  ]);
   const out = backend.allocFloat32(size(c.outShape));
-  backend.addon.depthwiseConv(backend.f32(x), backend.f32(filter), geom, mult, out);
+  backend.addon.depthwiseConv(backend.f32(x), backend.f32(filter), convGeom(c), mult, out);
   return backend.makeNativeOutput(out, c.outShape);
 }
 

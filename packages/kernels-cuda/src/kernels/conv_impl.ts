@@ -7,7 +7,10 @@ import { backend_util, type Conv2DAttrs, type Conv2DInputs } from '@tensorflow/t
 import { count } from '../counters.js';
 import { allF32, size, type NativeKernelArgs } from './native_util.js';
 
-/** The addon's conv geometry (RingGeom order, groups 1, n 1, zero padding) from tfjs's Conv2DInfo. */
+/**
+ * The addon's conv geometry (RingGeom order, groups 1, n 1, zero padding) from tfjs's Conv2DInfo: the plain convs,
+ * DepthwiseConv2dNative and, from a Pool2DInfo (dilation 1), AvgPool and its gradient.
+ */
 export function convGeom(c: backend_util.Conv2DInfo): Int32Array {
   return Int32Array.from([
     c.batchSize,
