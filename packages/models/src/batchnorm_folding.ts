@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GMRConv2D, gmrConv2d, invalid, variableToken, type GMRConvOptions } from '@gmr-conv/core';
 import { mixingWeights } from '@gmr-conv/core/kernel';
-import { directPlan, followingRelu, type Layer } from './layer_graph.js';
+import { directPlan, followingRelu, runPlan, type Layer } from './layer_graph.js';
 
 type LayerVariable = Layer['weights'][number];
 
@@ -196,19 +196,12 @@ export class BatchNormFolding {
    * norm and ReLU hand their input on. Call inside tf.tidy.
    */
   private runDirect(plan: Layer[], x: tf.Tensor): tf.Tensor {
-    const values = new Map<number, tf.Tensor>([[this.model.inputs[0]!.id, x]]);
-    for (const layer of plan) {
-      const node = layer.inboundNodes[0]!;
-      const ins = node.inputTensors.map((s) => values.get(s.id)!);
+    return runPlan(this.model, plan, x, (layer, ins) => {
       const pair = this.pairOfConv.get(layer);
-      const out = pair
-        ? this.foldedCall(pair, ins[0]!)
-        : this.passesOn.has(layer)
-          ? ins[0]!
-          : (layer.call(ins.length === 1 ? ins[0]! : ins, {}) as tf.Tensor);
-      values.set(node.outputTensors[0]!.id, out);
-    }
-    return values.get(this.model.outputs[0]!.id)!;
+      if (pair) return this.foldedCall(pair, ins[0]!);
+      if (this.passesOn.has(layer)) return ins[0]!;
+      return layer.call(ins.length === 1 ? ins[0]! : ins, {}) as tf.Tensor;
+    });
   }
 
   /** predict through model.predict, with the folded layers' calls replaced for this call only. */

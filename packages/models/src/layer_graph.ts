@@ -3,6 +3,7 @@
  * graph: an order to call its layers in without tfjs-layers' executor, and which layer alone takes a layer's output (a
  * batch norm handing its output to a ReLU alone can be computed with it as one).
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 export type Layer = tfl.layers.Layer;
@@ -26,6 +27,30 @@ export function directPlan(model: tfl.LayersModel): Layer[] | null {
     plan.push(layer);
   }
   return known.has(model.outputs[0]!.id) ? plan : null;
+}
+
+/**
+ * A directPlan run on x: each layer in turn gets the values of its inputs and `step` returns its output (an output may
+ * feed several layers); the model's output at the end. Call inside tf.tidy.
+ */
+export function runPlan(
+  model: tfl.LayersModel,
+  plan: Layer[],
+  x: tf.Tensor,
+  step: (layer: Layer, ins: tf.Tensor[]) => tf.Tensor,
+): tf.Tensor {
+  const values = new Map<number, tf.Tensor>([[model.inputs[0]!.id, x]]);
+  for (const layer of plan) {
+    const node = layer.inboundNodes[0]!;
+    values.set(
+      node.outputTensors[0]!.id,
+      step(
+        layer,
+        node.inputTensors.map((s) => values.get(s.id)!),
+      ),
+    );
+  }
+  return values.get(model.outputs[0]!.id)!;
 }
 
 /**

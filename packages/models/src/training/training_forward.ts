@@ -15,7 +15,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FusedBatchNormalization, invalid } from '@gmr-conv/core';
-import { directPlan, followingRelu, type Layer } from '../layer_graph.js';
+import { directPlan, followingRelu, runPlan, type Layer } from '../layer_graph.js';
 
 const TRAINING = { training: true };
 
@@ -46,22 +46,16 @@ export class TrainingForward {
   /** The model's output for x in training mode (batch statistics, moving averages updated), as model.apply(x, {training: true}). */
   apply(x: tf.Tensor): tf.Tensor {
     if (!this.plan) return this.model.apply(x, TRAINING) as tf.Tensor;
-    const values = new Map<number, tf.Tensor>([[this.model.inputs[0]!.id, x]]);
     // Outputs of batch norms whose ReLU was applied with them: the ReLU layer hands them on.
-    const rectified = new Set<number>();
-    for (const layer of this.plan) {
-      const node = layer.inboundNodes[0]!;
-      const ins = node.inputTensors.map((s) => values.get(s.id)!);
-      let out: tf.Tensor;
-      const relu = this.reluOf.get(layer);
-      const fused = relu ? (layer as FusedBatchNormalization).trainingCallWithRelu(ins[0]!) : null;
+    const rectified = new Set<tf.Tensor>();
+    return runPlan(this.model, this.plan, x, (layer, ins) => {
+      const fused = this.reluOf.has(layer) ? (layer as FusedBatchNormalization).trainingCallWithRelu(ins[0]!) : null;
       if (fused) {
-        out = fused;
-        rectified.add(node.outputTensors[0]!.id);
-      } else if (this.fusedRelus.has(layer) && rectified.has(node.inputTensors[0]!.id)) out = ins[0]!;
-      else out = layer.call(ins.length === 1 ? ins[0]! : ins, TRAINING) as tf.Tensor;
-      values.set(node.outputTensors[0]!.id, out);
-    }
-    return values.get(this.model.outputs[0]!.id)!;
+        rectified.add(fused);
+        return fused;
+      }
+      if (this.fusedRelus.has(layer) && rectified.has(ins[0]!)) return ins[0]!;
+      return layer.call(ins.length === 1 ? ins[0]! : ins, TRAINING) as tf.Tensor;
+    });
   }
 }
